@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: Apache-2.0
+# cnic: every plugin is its own executable in build/bin, linked against two static libraries:
+# build/libcni.a (pkg/cni, the protocol) and build/libnetutil.a (pkg/netutil, the kernel).
+
+CC ?= cc
+PREFIX ?= /opt/cni
+DESTDIR ?=
+BUILD ?= build
+PKG_CONFIG ?= pkg-config
+DEPS := libnl-route-3.0 libmnl libnftnl jansson
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Werror -Wno-missing-field-initializers \
+	-Wno-format-truncation
+CFLAGS ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -Ipkg
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null) \
+	-fno-common -fstack-protector-strong -MMD -MP
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null)
+
+ifeq ($(SANITIZE),1)
+BUILD := build/sanitize
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+CNI_SRC := $(wildcard pkg/cni/*.c)
+NU_SRC := $(wildcard pkg/netutil/*.c)
+PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/*/*.c)))
+PLUGINS := $(notdir $(patsubst %/,%,$(PLUGIN_DIRS)))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIBCNI := $(BUILD)/libcni.a
+LIBNU := $(BUILD)/libnetutil.a
+BINS := $(addprefix $(BUILD)/bin/,$(PLUGINS))
+
+.PHONY: all deps check unit netns demo bench install clean fuzz format
+all: $(BINS) $(UNIT_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBCNI): $(call obj,$(CNI_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBNU): $(call obj,$(NU_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+# One rule per plugin: all .c files of plugins/<kind>/<name>/ make build/bin/<name>.
+define plugin_rule
+$(BUILD)/bin/$(notdir $(patsubst %/,%,$(1))): $(call obj,$(wildcard $(1)*.c)) $(LIBCNI) $(LIBNU)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBNU) $(LIBCNI) $$(LDLIBS)
+endef
+$(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_rule,$(d))))
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCNI) $(LIBNU)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBNU) $(LIBCNI) $(LDLIBS)
+
+deps:
+	@sh tests/deps.sh
+
+unit: all
+	@BUILD=$(BUILD) sh tests/run.sh unit
+
+netns: all
+	@BUILD=$(BUILD) sh tests/run.sh netns
+
+# The test command of the README and of CI: installs what it needs, builds, runs every level.
+check: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh tests/run.sh all
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh tests/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh bench/run.sh
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+
+format:
+	clang-format -i $(CNI_SRC) $(NU_SRC) $(wildcard pkg/*/*.h plugins/*/*/*.c tests/unit/*.c)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The CNI protocol, spec 1.1.0 and every older version: the environment, the network
+ * configuration read from stdin, version negotiation, the result model and its encoders, error
+ * objects, CNI_ARGS, IPAM delegation, and the one dispatcher every plugin's main() calls.
+ *
+ * Only pkg/cni knows JSON. A plugin describes its own configuration keys with a table of
+ * struct cni_field; the dispatcher fills the plugin's plain C struct from stdin once, at the edge.
+ * Memory handed out by this module (parsed configs, results) lives in a per-process arena that
+ * the dispatcher releases at exit: plugins never free it.
+ */
+#ifndef CNI_CNI_H
+#define CNI_CNI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "ip.h"
+
+/* ---- versions ---------------------------------------------------------------------------- */
+
+enum cni_version {
+	CNI_V010,
+	CNI_V020,
+	CNI_V030,
+	CNI_V031,
+	CNI_V040,
+	CNI_V100,
+	CNI_V110,
+	CNI_V_COUNT,
+};
+#define CNI_V_LATEST CNI_V110
+
+/* "0.1.0" ... "1.1.0" */
+const char *cni_version_str(enum cni_version v);
+
+/* Exact match against the known versions: the enum value, or -1. */
+int cni_version_lookup(const char *s);
+
+/*
+ * Compare two semantic version strings ("1.0.0" < "1.1.0"). Returns <0, 0, >0, or sets *bad
+ * when either string is not a valid version.
+ */
+int cni_version_cmp(const char *a, const char *b, bool *bad);
+
+/* ---- commands and environment ------------------------------------------------------------- */
+
+enum cni_cmd {
+	CNI_CMD_NONE,
+	CNI_CMD_ADD,
+	CNI_CMD_DEL,
+	CNI_CMD_CHECK,
+	CNI_CMD_STATUS,
+	CNI_CMD_GC,
+	CNI_CMD_VERSION,
+};
+
+const char *cni_cmd_str(enum cni_cmd c);
+
+struct cni_env {
+	enum cni_cmd cmd;
+	const char *command;	  /* CNI_COMMAND as given */
+	const char *container_id; /* CNI_CONTAINERID, NULL when unset */
+	const char *netns;	  /* CNI_NETNS, NULL or "" when unset */
+	const char *ifname;	  /* CNI_IFNAME */
+	const char *args;	  /* CNI_ARGS */
+	const char *path;	  /* CNI_PATH */
+};
+
+/* ---- memory --------------------------------------------------------------------------------- */
+
+/* Zeroed allocation from the process arena; aborts on out-of-memory (a plugin cannot go on). */
+void *cni_alloc(size_t size);
+char *cni_strdup(const char *s);
+char *cni_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Grow an arena array of elem-sized items to hold at least want items; returns the array. */
+void *cni_grow(void *arr, size_t *cap, size_t want, size_t elem);
+/* Releases every arena allocation (the dispatcher calls it before exit). */
+void cni_arena_release(void);
+
+/* ---- configuration schema ------------------------------------------------------------------ */
+
+struct cni_strv {
+	char **v;
+	size_t n;
+};
+
+struct cni_vec {
+	void *v;
+	size_t n;
+};
+
+struct cni_kv {
+	char *key;
+	char *value;
+};
+
+struct cni_kvv {
+	struct cni_kv *v;
+	size_t n;
+};
+
+enum cni_ftype {
+	CNI_F_STR,	/* char *, NULL when absent or null */
+	CNI_F_BOOL,	/* bool */
+	CNI_F_INT,	/* long long, bounded by [min, max] when min < max */
+	CNI_F_IP,	/* struct cni_ip */
+	CNI_F_PREFIX,	/* struct cni_prefix, "addr/len" required */
+	CNI_F_IPPREFIX, /* struct cni_prefix, "addr" or "addr/len" */
+	CNI_F_STRV,	/* struct cni_strv */
+	CNI_F_OBJ,	/* nested object: fields in .sub, stored at .off */
+	CNI_F_ARRAY,	/* struct cni_vec of .elem_size items, each parsed by .sub[0] */
+	CNI_F_STRMAP,	/* struct cni_kvv: object of string values, keys kept case-sensitive */
+	CNI_F_JSON,	/* char *: the value re-encoded as compact JSON text */
+};
+
+enum {
+	CNI_FF_REQUIRED = 1 << 0, /* absent or null: CNI_ERR_INVALID_CONFIG naming the key */
+	CNI_FF_NONEMPTY = 1 << 1, /* strings and arrays: empty is an error too */
+};
+
+struct cni_field {
+	const char *key;
+	enum cni_ftype type;
+	size_t off;
+	const struct cni_field *sub; /* OBJ: NULL-key-terminated table; ARRAY: element descriptor */
+	size_t elem_size;
+	long long min, max;
+	size_t seen; /* offsetof(bool flag) + 1 set when the key is present; 0 = not tracked */
+	unsigned int flags;
+};
+
+#define CNI_FIELD(k, t, type_, member, ...)                                                        \
+	{                                                                                          \
+		.key = (k), .type = (type_), .off = offsetof(t, member), __VA_ARGS__              \
+	}
+#define CNI_SEEN(t, member) .seen = offsetof(t, member) + 1
+#define CNI_FIELD_END {.key = NULL}
+
+/*
+ * cni_conf_parse() - fill @dst from the JSON text @json using @fields, at path @where (used in
+ * error messages, e.g. "ipam"). Keys match case-insensitively (exact match preferred), unknown
+ * keys are ignored, the last of duplicate keys wins, wrong types are CNI_ERR_DECODE naming the
+ * key. Returns 0 or a negative errno with @e filled.
+ */
+int cni_conf_parse(const char *json, size_t len, const struct cni_field *fields, void *dst,
+		   struct cni_err *e);
+
+/* ---- results --------------------------------------------------------------------------------- */
+
+struct cni_iface {
+	char *name;
+	char *mac;
+	int mtu;
+	char *sandbox;
+	char *socket_path;
+	char *pci_id;
+};
+
+struct cni_ipcfg {
+	struct cni_prefix address; /* address with its subnet's prefix length */
+	struct cni_ip gateway;	   /* family 0 when absent */
+	int iface;		   /* index into interfaces, -1 when absent */
+};
+
+struct cni_route {
+	struct cni_prefix dst;
+	struct cni_ip gw; /* family 0 when absent */
+	int mtu, advmss, priority;
+	int table; /* -1 when absent */
+	int scope; /* -1 when absent */
+};
+
+struct cni_dns {
+	struct cni_strv nameservers;
+	char *domain;
+	struct cni_strv search;
+	struct cni_strv options;
+};
+
+struct cni_result {
+	struct cni_iface *ifaces;
+	size_t n_ifaces, cap_ifaces;
+	struct cni_ipcfg *ips;
+	size_t n_ips, cap_ips;
+	struct cni_route *routes;
+	size_t n_routes, cap_routes;
+	struct cni_dns dns;
+};
+
+struct cni_result *cni_result_new(void);
+/* Append helpers: return the new element's index; the element is zeroed with iface/table/scope -1. */
+int cni_result_add_iface(struct cni_result *r, const char *name, const char *mac,
+			 const char *sandbox);
+int cni_result_add_ip(struct cni_result *r, const struct cni_prefix *addr,
+		      const struct cni_ip *gw, int iface);
+struct cni_route *cni_result_add_route(struct cni_result *r, const struct cni_prefix *dst,
+				       const struct cni_ip *gw);
+/* Deep copy into the arena. */
+struct cni_result *cni_result_copy(const struct cni_result *r);
+bool cni_dns_empty(const struct cni_dns *d);
+
+/*
+ * cni_result_encode() - the result as version @v wants it, with the Go library's conversion
+ * rules (0.1.0/0.2.0: first address per family, routes under their family; error "cannot
+ * convert: no valid IP addresses" when there is none). Returns arena text (4-space indented, no
+ * trailing newline) or NULL with @e filled.
+ */
+char *cni_result_encode(const struct cni_result *r, enum cni_version v, struct cni_err *e);
+
+/* cni_result_decode() - parse a result of any version (shape-detected). NULL with @e filled. */
+struct cni_result *cni_result_decode(const char *json, size_t len, struct cni_err *e);
+
+/* ---- CNI_ARGS ------------------------------------------------------------------------------ */
+
+/*
+ * cni_args_parse() - split "K1=V1;K2=V2" into pairs. Each pair must be exactly K=V
+ * ("invalid CNI_ARGS pair" otherwise). When @known is given, a key not in it is an error unless
+ * IgnoreUnknown is 1/true/True. Returns 0 or -EINVAL with @e filled (code CNI_ERR_INVALID_ENV).
+ */
+int cni_args_parse(const char *s, const char *const *known, struct cni_kvv *out,
+		   struct cni_err *e);
+/* Value of a key (case-sensitive), NULL when absent. */
+const char *cni_args_get(const struct cni_kvv *args, const char *key);
+
+/* ---- the common network configuration ------------------------------------------------------ */
+
+struct cni_attachment {
+	char *container_id;
+	char *ifname;
+};
+
+struct cni_netconf {
+	enum cni_version version;
+	char *version_str; /* as given; "0.1.0" when absent */
+	char *name;
+	char *type;
+	char *ipam_type;	    /* NULL when there is no ipam or an empty one */
+	struct cni_dns dns;	    /* the plugin-level "dns" key */
+	bool dns_seen;		    /* the "dns" key was present (even empty) */
+	struct cni_result *prev;    /* prevResult, NULL when absent */
+	struct cni_vec valid_atts;  /* GC: struct cni_attachment items */
+	bool valid_atts_seen;	    /* either GC key was present and not null */
+};
+
+/* ---- plugins and the dispatcher ------------------------------------------------------------ */
+
+struct cni_ctx;
+
+struct cni_plugin {
+	const char *name;
+	enum cni_version min_version;	  /* oldest spec version supported (default 0.1.0) */
+	const struct cni_field *fields;	  /* the plugin's own keys (top level) */
+	size_t conf_size;		  /* size of the struct they fill */
+	void (*conf_defaults)(void *conf);
+	/* Bounds and cross-key rules after parsing; CNI_ERR_INVALID_CONFIG naming key and value. */
+	int (*conf_validate)(struct cni_ctx *ctx, void *conf, struct cni_err *e);
+	const char *const *args_keys; /* CNI_ARGS keys understood, NULL-terminated; NULL = none read */
+	int (*add)(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e);
+	int (*del)(struct cni_ctx *ctx, struct cni_err *e);
+	int (*check)(struct cni_ctx *ctx, struct cni_err *e);
+	int (*status)(struct cni_ctx *ctx, struct cni_err *e);
+	int (*gc)(struct cni_ctx *ctx, struct cni_err *e);
+};
+
+struct cni_ctx {
+	const struct cni_plugin *plugin;
+	struct cni_env env;
+	struct cni_netconf net;
+	struct cni_kvv args; /* parsed CNI_ARGS (only when the plugin declares args_keys) */
+	void *conf;	     /* the plugin's struct, conf_size bytes */
+	const char *stdin_buf;
+	size_t stdin_len;
+	/* Set by cni_ipam_add() so a failing ADD releases the addresses (dispatcher runs IPAM DEL). */
+	bool ipam_added;
+};
+
+/*
+ * cni_main() - the whole life of a plugin process: validate the environment, read and parse
+ * stdin, negotiate the version, call the verb's callback and print exactly one JSON document on
+ * stdout (a result or an error object). Returns the process exit status.
+ */
+int cni_main(const struct cni_plugin *p, int argc, char **argv);
+
+/* True when (container_id, ifname) is in the GC valid-attachments list. */
+bool cni_attachment_valid(const struct cni_ctx *ctx, const char *container_id, const char *ifname);
+
+/* ---- IPAM delegation ------------------------------------------------------------------------- */
+
+/*
+ * cni_delegate() - run plugin @type (found in CNI_PATH; a name with '/' is refused) with
+ * CNI_COMMAND=@cmd, the same environment and @stdin_json (NULL: this process's stdin bytes).
+ * On ADD the delegate's result is decoded into *@out. A delegate error object is propagated
+ * into @e with its code. Returns 0 or a negative errno.
+ */
+int cni_delegate(struct cni_ctx *ctx, const char *type, enum cni_cmd cmd, const char *stdin_json,
+		 struct cni_result **out, struct cni_err *e);
+
+/* IPAM verbs on ctx->net.ipam_type. ADD marks ctx->ipam_added so a failed ADD is undone. */
+int cni_ipam_add(struct cni_ctx *ctx, struct cni_result **out, struct cni_err *e);
+int cni_ipam_del(struct cni_ctx *ctx, struct cni_err *e);
+int cni_ipam_check(struct cni_ctx *ctx, struct cni_err *e);
+int cni_ipam_status(struct cni_ctx *ctx, struct cni_err *e);
+int cni_ipam_gc(struct cni_ctx *ctx, struct cni_err *e);
+
+#endif

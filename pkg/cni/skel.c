@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The dispatcher: one process, one verb, one JSON document on stdout. It validates the
+ * environment and stdin exactly as the reference library (skel) does, but before any work is
+ * done, parses the configuration once into the plugin's struct, calls the verb's callback and
+ * prints its result or error. A failed ADD that had allocated addresses gets IPAM DEL here, so
+ * plugins only undo their own kernel work.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* ---- environment ------------------------------------------------------------------------------ */
+
+static const char *env_get(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+static enum cni_cmd parse_cmd(const char *s)
+{
+	for (int c = CNI_CMD_ADD; c <= CNI_CMD_VERSION; c++)
+		if (!strcmp(s, cni_cmd_str(c)))
+			return c;
+	return CNI_CMD_NONE;
+}
+
+/* Which variables each verb needs, as the reference skel enforces (CNI_PATH included). */
+static int check_env(const struct cni_env *env, struct cni_err *e)
+{
+	static const struct {
+		const char *name;
+		unsigned int need; /* bit per command */
+	} vars[] = {
+		{"CNI_CONTAINERID", 1u << CNI_CMD_ADD | 1u << CNI_CMD_DEL | 1u << CNI_CMD_CHECK},
+		{"CNI_NETNS", 1u << CNI_CMD_ADD | 1u << CNI_CMD_CHECK},
+		{"CNI_IFNAME", 1u << CNI_CMD_ADD | 1u << CNI_CMD_DEL | 1u << CNI_CMD_CHECK},
+		{"CNI_PATH", 1u << CNI_CMD_ADD | 1u << CNI_CMD_DEL | 1u << CNI_CMD_CHECK |
+				     1u << CNI_CMD_STATUS | 1u << CNI_CMD_GC},
+	};
+	char missing[256] = "";
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		if (!(vars[i].need & (1u << env->cmd)) || env_get(vars[i].name))
+			continue;
+		if (missing[0])
+			strcat(missing, ",");
+		strcat(missing, vars[i].name);
+	}
+	if (missing[0])
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV,
+				"required env variables [%s] missing", missing);
+	return 0;
+}
+
+static bool name_ok(const char *s)
+{
+	if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-'))
+			return false;
+	return true;
+}
+
+static int check_ids(const struct cni_env *env, struct cni_err *e)
+{
+	const char *ifn = env->ifname;
+
+	if (env->cmd != CNI_CMD_ADD && env->cmd != CNI_CMD_DEL && env->cmd != CNI_CMD_CHECK)
+		return 0;
+	if (!env->container_id)
+		return cni_fail(e, -EINVAL, CNI_ERR_UNKNOWN_CONTAINER, "missing containerID");
+	if (!name_ok(env->container_id)) {
+		cni_detail(e, "%s", env->container_id);
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "invalid characters in containerID");
+	}
+	if (!ifn)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "interface name is empty");
+	if (strlen(ifn) > 15)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "interface name is too long");
+	if (!strcmp(ifn, ".") || !strcmp(ifn, ".."))
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "interface name is . or ..");
+	for (const char *p = ifn; *p; p++)
+		if (*p == '/' || *p == ':' || *p == ' ' || (*p >= '\t' && *p <= '\r'))
+			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV,
+					"interface name contains / or : or whitespace characters");
+	return 0;
+}
+
+/* CNI_NETNS naming our own netns would configure the host itself: refuse before any work. */
+static int check_own_netns(const struct cni_env *env, struct cni_err *e)
+{
+	const char *ov = getenv("CNI_NETNS_OVERRIDE");
+	struct stat a, b;
+
+	if (env->cmd != CNI_CMD_ADD && env->cmd != CNI_CMD_DEL && env->cmd != CNI_CMD_CHECK)
+		return 0;
+	if (!env->netns || (ov && (!strcmp(ov, "1") || !strcasecmp(ov, "true"))))
+		return 0;
+	if (stat(env->netns, &a) || stat("/proc/self/ns/net", &b))
+		return 0; /* a missing netns is the verb's business (DEL succeeds) */
+	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_NETNS,
+				"plugin's netns and netns from CNI_NETNS should not be the same");
+	return 0;
+}
+
+/* ---- stdin -------------------------------------------------------------------------------------- */
+
+static int read_stdin(struct cni_ctx *ctx, struct cni_err *e)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = cni_alloc(cap + 1);
+
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			if (cap >= CNI_MAX_INPUT)
+				return cni_fail(e, -EFBIG, CNI_ERR_IO,
+						"error reading from stdin: configuration larger than %u bytes",
+						CNI_MAX_INPUT);
+			buf = cni_grow(buf, &cap, cap * 2 + 1, 1);
+			cap--;
+		}
+		n = read(STDIN_FILENO, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return cni_fail(e, -errno, CNI_ERR_IO, "error reading from stdin: %s",
+					strerror(errno));
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	ctx->stdin_buf = buf;
+	ctx->stdin_len = len;
+	return 0;
+}
+
+/* ---- version negotiation ------------------------------------------------------------------------ */
+
+static void supported_list(const struct cni_plugin *p, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (int v = p->min_version; v < CNI_V_COUNT && o < len; v++)
+		o += (size_t)snprintf(buf + o, len - o, "%s\"%s\"", o ? " " : "", cni_version_str(v));
+}
+
+static int negotiate(struct cni_ctx *ctx, json_t *root, struct cni_err *e)
+{
+	const struct cni_plugin *p = ctx->plugin;
+	json_t *v = cni_json_get(root, "cniVersion"), *list = cni_json_get(root, "cniVersions");
+	const char *s = NULL;
+	char sup[128];
+	int ver;
+
+	if (v && !json_is_string(v) && !json_is_null(v))
+		return cni_fail(e, -EINVAL, CNI_ERR_DECODE,
+				"error unmarshall network config: cniVersion must be a string");
+	s = json_string_value(v);
+	if ((!s || !*s) && json_is_array(list)) {
+		/* No cniVersion from the runtime: the highest version both sides know. */
+		size_t i;
+		json_t *item;
+		int best = -1;
+
+		json_array_foreach(list, i, item)
+		{
+			int x = cni_version_lookup(json_string_value(item));
+
+			if (x > best && x >= (int)p->min_version)
+				best = x;
+		}
+		if (best >= 0)
+			s = cni_version_str(best);
+	}
+	if (!s || !*s)
+		s = "0.1.0";
+	ctx->net.version_str = cni_strdup(s);
+	ver = cni_version_lookup(s);
+	if (ver < 0 || ver < (int)p->min_version) {
+		supported_list(p, sup, sizeof(sup));
+		cni_detail(e, "config is \"%s\", plugin supports [%s]", s, sup);
+		return cni_fail(e, -ENOTSUP, CNI_ERR_INCOMPATIBLE_VERSION,
+				"incompatible CNI versions");
+	}
+	ctx->net.version = ver;
+	if (ctx->env.cmd == CNI_CMD_CHECK && ver < CNI_V040)
+		return cni_fail(e, -ENOTSUP, CNI_ERR_INCOMPATIBLE_VERSION,
+				"config version does not allow CHECK");
+	if ((ctx->env.cmd == CNI_CMD_GC || ctx->env.cmd == CNI_CMD_STATUS) && ver < CNI_V110)
+		return cni_fail(e, -ENOTSUP, CNI_ERR_INCOMPATIBLE_VERSION,
+				"config version does not allow %s", cni_cmd_str(ctx->env.cmd));
+	return 0;
+}
+
+/* ---- the common configuration ----------------------------------------------------------------- */
+
+static const struct cni_field att_fields[] = {
+	CNI_FIELD("containerID", struct cni_attachment, CNI_F_STR, container_id),
+	CNI_FIELD("ifname", struct cni_attachment, CNI_F_STR, ifname),
+	CNI_FIELD_END,
+};
+static const struct cni_field att_elem = {
+	.type = CNI_F_OBJ, .sub = att_fields,
+};
+
+static int parse_netconf(struct cni_ctx *ctx, json_t *root, struct cni_err *e)
+{
+	static const struct cni_field fields[] = {
+		CNI_FIELD("name", struct cni_netconf, CNI_F_STR, name),
+		CNI_FIELD("type", struct cni_netconf, CNI_F_STR, type),
+		CNI_FIELD("dns", struct cni_netconf, CNI_F_OBJ, dns, .sub = cni_dns_fields,
+			  CNI_SEEN(struct cni_netconf, dns_seen)),
+		CNI_FIELD_END,
+	};
+	struct cni_netconf *n = &ctx->net;
+	json_t *ipam, *prev, *atts;
+	int r;
+
+	r = cni_fields_parse(root, fields, n, "", e);
+	if (r)
+		return r;
+	if (!n->name || !*n->name)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "missing network name");
+	if (!name_ok(n->name)) {
+		cni_detail(e, "%s", n->name);
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"invalid characters found in network name");
+	}
+	ipam = cni_json_get(root, "ipam");
+	if (ipam && !json_is_null(ipam)) {
+		json_t *t = cni_json_get(ipam, "type");
+
+		if (!json_is_object(ipam) || (t && !json_is_string(t) && !json_is_null(t)))
+			return cni_fail(e, -EINVAL, CNI_ERR_DECODE,
+					"cannot unmarshal \"ipam\": must be an object with a string \"type\"");
+		if (json_string_length(t))
+			n->ipam_type = cni_strdup(json_string_value(t));
+	}
+	prev = cni_json_get(root, "prevResult");
+	if (prev && !json_is_null(prev)) {
+		n->prev = cni_result_from_json(prev, e);
+		if (!n->prev)
+			return cni_wrap(e, -EINVAL, "could not parse prevResult");
+	}
+	atts = json_object_get(root, "cni.dev/valid-attachments");
+	if (!atts)
+		atts = json_object_get(root, "cni.dev/attachments");
+	if (atts && !json_is_null(atts)) {
+		struct cni_field f = {.key = "cni.dev/valid-attachments",
+				      .type = CNI_F_ARRAY,
+				      .sub = &att_elem,
+				      .elem_size = sizeof(struct cni_attachment)};
+
+		struct cni_field table[] = {f, CNI_FIELD_END};
+		json_t *holder = json_pack("{sO}", f.key, atts);
+
+		r = cni_fields_parse(holder, table, &n->valid_atts, "", e);
+		json_decref(holder);
+		if (r)
+			return r;
+		n->valid_atts_seen = true;
+	}
+	return 0;
+}
+
+bool cni_attachment_valid(const struct cni_ctx *ctx, const char *container_id, const char *ifname)
+{
+	const struct cni_attachment *a = ctx->net.valid_atts.v;
+
+	for (size_t i = 0; i < ctx->net.valid_atts.n; i++)
+		if (a[i].container_id && a[i].ifname && !strcmp(a[i].container_id, container_id) &&
+		    !strcmp(a[i].ifname, ifname))
+			return true;
+	return false;
+}
+
+/* ---- output ------------------------------------------------------------------------------------- */
+
+static void print_error(const struct cni_ctx *ctx, int r, struct cni_err *e)
+{
+	json_t *o = json_object();
+	char *s;
+
+	if (!e->msg[0])
+		snprintf(e->msg, sizeof(e->msg), "%s", strerror(r < 0 ? -r : EIO));
+	json_object_set_new(o, "cniVersion",
+			    json_string(ctx->net.version_str ? ctx->net.version_str
+							     : cni_version_str(CNI_V_LATEST)));
+	json_object_set_new(o, "code", json_integer(e->code ? e->code : CNI_ERR_INTERNAL));
+	json_object_set_new(o, "msg", json_string(e->msg));
+	if (e->details[0])
+		json_object_set_new(o, "details", json_string(e->details));
+	s = json_dumps(o, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+	if (s)
+		fputs(s, stdout);
+	free(s);
+	json_decref(o);
+}
+
+static void print_version(const struct cni_plugin *p)
+{
+	/* The spec echoes the input version; we answer with the newest we speak, as libcni expects. */
+	printf("{\"cniVersion\":\"%s\",\"supportedVersions\":[", cni_version_str(CNI_V_LATEST));
+	for (int v = p->min_version; v < CNI_V_COUNT; v++)
+		printf("%s\"%s\"", v == (int)p->min_version ? "" : ",", cni_version_str(v));
+	printf("]}\n");
+}
+
+static void print_about(const struct cni_plugin *p)
+{
+	fprintf(stderr, "CNI %s plugin (cnic)\nCNI protocol versions supported:", p->name);
+	for (int v = p->min_version; v < CNI_V_COUNT; v++)
+		fprintf(stderr, "%s %s", v == (int)p->min_version ? "" : ",", cni_version_str(v));
+	fputc('\n', stderr);
+}
+
+/* ---- the verbs ---------------------------------------------------------------------------------- */
+
+static int run_verb(struct cni_ctx *ctx, struct cni_err *e)
+{
+	const struct cni_plugin *p = ctx->plugin;
+	struct cni_result *res;
+	char *out;
+	int r;
+
+	switch (ctx->env.cmd) {
+	case CNI_CMD_ADD:
+		if (!p->add)
+			return cni_fail(e, -ENOTSUP, CNI_ERR_INVALID_ENV, "unknown CNI_COMMAND: ADD");
+		res = cni_result_new();
+		r = p->add(ctx, res, e);
+		if (r >= 0) {
+			out = cni_result_encode(res, ctx->net.version, e);
+			if (out) {
+				fputs(out, stdout);
+				return 0;
+			}
+			r = -EINVAL;
+		}
+		if (ctx->ipam_added) {
+			struct cni_err ignored = {0};
+
+			cni_ipam_del(ctx, &ignored);
+		}
+		return r;
+	case CNI_CMD_DEL:
+		return p->del ? p->del(ctx, e) : 0;
+	case CNI_CMD_CHECK:
+		return p->check ? p->check(ctx, e) : 0;
+	case CNI_CMD_STATUS:
+		return p->status ? p->status(ctx, e) : 0;
+	case CNI_CMD_GC:
+		return p->gc ? p->gc(ctx, e) : 0;
+	default:
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "unknown CNI_COMMAND: %s",
+				ctx->env.command);
+	}
+}
+
+static int dispatch(struct cni_ctx *ctx, struct cni_err *e)
+{
+	const struct cni_plugin *p = ctx->plugin;
+	json_t *root;
+	int r;
+
+	r = check_env(&ctx->env, e);
+	if (r)
+		return r;
+	r = read_stdin(ctx, e);
+	if (r)
+		return r;
+	r = check_ids(&ctx->env, e);
+	if (r)
+		return r;
+	root = cni_json_load(ctx->stdin_buf, ctx->stdin_len, "error unmarshall network config", e);
+	if (!root)
+		return -EINVAL;
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return cni_fail(e, -EINVAL, CNI_ERR_DECODE,
+				"error unmarshall network config: not a JSON object");
+	}
+	r = parse_netconf(ctx, root, e);
+	if (!r)
+		r = negotiate(ctx, root, e);
+	if (!r && ctx->env.cmd == CNI_CMD_NONE)
+		r = cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "unknown CNI_COMMAND: %s",
+			     ctx->env.command);
+	if (!r && p->fields) {
+		ctx->conf = cni_alloc(p->conf_size);
+		if (p->conf_defaults)
+			p->conf_defaults(ctx->conf);
+		r = cni_fields_parse(root, p->fields, ctx->conf, "", e);
+	} else if (!r) {
+		ctx->conf = cni_alloc(p->conf_size ? p->conf_size : 1);
+		if (p->conf_defaults)
+			p->conf_defaults(ctx->conf);
+	}
+	json_decref(root);
+	if (r)
+		return r;
+	if (p->args_keys) {
+		r = cni_args_parse(ctx->env.args, p->args_keys, &ctx->args, e);
+		if (r)
+			return r;
+	}
+	if (p->conf_validate) {
+		r = p->conf_validate(ctx, ctx->conf, e);
+		if (r)
+			return r;
+	}
+	r = check_own_netns(&ctx->env, e);
+	if (r)
+		return r;
+	return run_verb(ctx, e);
+}
+
+int cni_main(const struct cni_plugin *p, int argc, char **argv)
+{
+	struct cni_ctx ctx = {.plugin = p};
+	struct cni_err e = {0};
+	const char *cmd = env_get("CNI_COMMAND");
+	int r;
+
+	(void)argc;
+	(void)argv;
+	if (!cmd) {
+		print_about(p);
+		return 0;
+	}
+	ctx.env.command = cmd;
+	ctx.env.cmd = parse_cmd(cmd);
+	if (ctx.env.cmd == CNI_CMD_VERSION) {
+		print_version(p);
+		return 0;
+	}
+	ctx.env.container_id = env_get("CNI_CONTAINERID");
+	ctx.env.netns = env_get("CNI_NETNS");
+	ctx.env.ifname = env_get("CNI_IFNAME");
+	ctx.env.args = env_get("CNI_ARGS");
+	ctx.env.path = env_get("CNI_PATH");
+
+	r = dispatch(&ctx, &e);
+	if (r < 0)
+		print_error(&ctx, r, &e);
+	fflush(stdout);
+	cni_arena_release();
+	return r < 0 ? 1 : 0;
+}
