@@ -39,29 +39,41 @@ BINS := $(addprefix $(BUILD)/bin/,$(PLUGINS))
 .PHONY: all deps check unit netns demo bench install clean fuzz format
 all: $(BINS) $(UNIT_BINS)
 
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBCNI): $(call obj,$(CNI_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(LIBNU): $(call obj,$(NU_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # One rule per plugin: all .c files of plugins/<kind>/<name>/ make build/bin/<name>.
 define plugin_rule
 $(BUILD)/bin/$(notdir $(patsubst %/,%,$(1))): $(call obj,$(wildcard $(1)*.c)) $(LIBCNI) $(LIBNU)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBNU) $(LIBCNI) $$(LDLIBS)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBNU) $(LIBCNI) $$(LDLIBS)
 endef
 $(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_rule,$(d))))
 
+# Protocol tests (test_cni*) need no kernel library.
+$(BUILD)/tests/test_cni%: $(BUILD)/obj/tests/unit/test_cni%.o $(LIBCNI)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBCNI) $(LDLIBS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCNI) $(LIBNU)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBNU) $(LIBCNI) $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBNU) $(LIBCNI) $(LDLIBS)
 
 deps:
 	@sh tests/deps.sh

@@ -105,7 +105,8 @@ struct cni_kvv {
 enum cni_ftype {
 	CNI_F_STR,	/* char *, NULL when absent or null */
 	CNI_F_BOOL,	/* bool */
-	CNI_F_INT,	/* long long, bounded by [min, max] when min < max */
+	CNI_F_INT,	/* int, bounded by [min, max] when min < max (else by int's range) */
+	CNI_F_I64,	/* long long, bounded by [min, max] when min < max */
 	CNI_F_IP,	/* struct cni_ip */
 	CNI_F_PREFIX,	/* struct cni_prefix, "addr/len" required */
 	CNI_F_IPPREFIX, /* struct cni_prefix, "addr" or "addr/len" */
@@ -130,6 +131,7 @@ struct cni_field {
 	long long min, max;
 	size_t seen; /* offsetof(bool flag) + 1 set when the key is present; 0 = not tracked */
 	unsigned int flags;
+	void (*init)(void *elem); /* ARRAY: defaults of each element before it is parsed */
 };
 
 #define CNI_FIELD(k, t, type_, member, ...)                                                        \
@@ -212,6 +214,10 @@ char *cni_result_encode(const struct cni_result *r, enum cni_version v, struct c
 
 /* cni_result_decode() - parse a result of any version (shape-detected). NULL with @e filled. */
 struct cni_result *cni_result_decode(const char *json, size_t len, struct cni_err *e);
+
+/* ARRAY element descriptors for the shapes every plugin shares ({dst, gw, mtu, ...} routes). */
+extern const struct cni_field cni_route_elem;
+extern const struct cni_field cni_dns_fields[]; /* OBJ table of a struct cni_dns */
 
 /* ---- CNI_ARGS ------------------------------------------------------------------------------ */
 

@@ -6,6 +6,7 @@
  * leaving a field at its default, the last duplicate winning, and a wrong JSON type an error.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,7 @@ static const char *want_name(enum cni_ftype t)
 	case CNI_F_BOOL:
 		return "bool";
 	case CNI_F_INT:
+	case CNI_F_I64:
 		return "integer";
 	case CNI_F_STRV:
 	case CNI_F_ARRAY:
@@ -129,6 +131,7 @@ static int parse_address(json_t *v, const struct cni_field *f, void *dst, const 
 static int parse_array(json_t *v, const struct cni_field *f, void *dst, const char *path,
 		       struct cni_err *e)
 {
+	const struct cni_field *elem = f->sub;
 	struct cni_vec *vec = dst;
 	size_t n = json_array_size(v);
 	char sub[256];
@@ -139,6 +142,8 @@ static int parse_array(json_t *v, const struct cni_field *f, void *dst, const ch
 	for (size_t i = 0; i < n; i++) {
 		json_t *item = json_array_get(v, i);
 
+		if (elem->init)
+			elem->init((char *)vec->v + i * f->elem_size);
 		if (json_is_null(item))
 			continue; /* Go leaves a zero element */
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
@@ -166,8 +171,9 @@ static int parse_value(json_t *v, const struct cni_field *f, void *dst, const ch
 			return type_error(e, path, v, f->type);
 		*(bool *)dst = json_is_true(v);
 		return 0;
-	case CNI_F_INT: {
-		long long x;
+	case CNI_F_INT:
+	case CNI_F_I64: {
+		long long x, lo = f->min, hi = f->max;
 
 		if (json_is_real(v) && json_real_value(v) == (double)(long long)json_real_value(v))
 			x = (long long)json_real_value(v);
@@ -175,11 +181,18 @@ static int parse_value(json_t *v, const struct cni_field *f, void *dst, const ch
 			x = json_integer_value(v);
 		else
 			return type_error(e, path, v, f->type);
-		if (f->min < f->max && (x < f->min || x > f->max))
+		if (lo >= hi && f->type == CNI_F_INT) {
+			lo = INT_MIN;
+			hi = INT_MAX;
+		}
+		if (lo < hi && (x < lo || x > hi))
 			return cni_fail(e, -ERANGE, CNI_ERR_INVALID_CONFIG,
 					"invalid value %lld for \"%s\": must be between %lld and %lld",
-					x, path, f->min, f->max);
-		*(long long *)dst = x;
+					x, path, lo, hi);
+		if (f->type == CNI_F_INT)
+			*(int *)dst = (int)x;
+		else
+			*(long long *)dst = x;
 		return 0;
 	}
 	case CNI_F_IP:
@@ -323,4 +336,27 @@ const struct cni_field cni_dns_fields[] = {
 	CNI_FIELD("search", struct cni_dns, CNI_F_STRV, search),
 	CNI_FIELD("options", struct cni_dns, CNI_F_STRV, options),
 	CNI_FIELD_END,
+};
+
+static const struct cni_field route_fields[] = {
+	CNI_FIELD("dst", struct cni_route, CNI_F_PREFIX, dst, .flags = CNI_FF_REQUIRED),
+	CNI_FIELD("gw", struct cni_route, CNI_F_IP, gw),
+	CNI_FIELD("mtu", struct cni_route, CNI_F_INT, mtu, .min = 0, .max = 65535),
+	CNI_FIELD("advmss", struct cni_route, CNI_F_INT, advmss, .min = 0, .max = 65535),
+	CNI_FIELD("priority", struct cni_route, CNI_F_INT, priority, .min = 0, .max = 0x7fffffffLL),
+	CNI_FIELD("table", struct cni_route, CNI_F_INT, table, .min = 0, .max = 0x7fffffffLL),
+	CNI_FIELD("scope", struct cni_route, CNI_F_INT, scope, .min = 0, .max = 255),
+	CNI_FIELD_END,
+};
+
+static void route_init(void *p)
+{
+	struct cni_route *rt = p;
+
+	rt->table = -1;
+	rt->scope = -1;
+}
+
+const struct cni_field cni_route_elem = {
+	.type = CNI_F_OBJ, .sub = route_fields, .init = route_init,
 };

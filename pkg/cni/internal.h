@@ -20,8 +20,6 @@ json_t *cni_json_get(json_t *obj, const char *key);
 int cni_fields_parse(json_t *obj, const struct cni_field *fields, void *dst, const char *path,
 		     struct cni_err *e);
 
-/* The DNS object of configs and results. */
-extern const struct cni_field cni_dns_fields[];
 json_t *cni_dns_to_json(const struct cni_dns *d);
 
 /* Load JSON text; on error fills e with CNI_ERR_DECODE and @what as prefix. */

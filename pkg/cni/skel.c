@@ -126,12 +126,17 @@ static int read_stdin(struct cni_ctx *ctx, struct cni_err *e)
 		ssize_t n;
 
 		if (len == cap) {
-			if (cap >= CNI_MAX_INPUT)
+			/* One byte past the bound tells "too large" from "exactly the bound". */
+			if (cap > CNI_MAX_INPUT)
 				return cni_fail(e, -EFBIG, CNI_ERR_IO,
 						"error reading from stdin: configuration larger than %u bytes",
 						CNI_MAX_INPUT);
-			buf = cni_grow(buf, &cap, cap * 2 + 1, 1);
-			cap--;
+			size_t ncap = cap * 2 > CNI_MAX_INPUT ? CNI_MAX_INPUT + 1 : cap * 2;
+			char *nbuf = cni_alloc(ncap + 1);
+
+			memcpy(nbuf, buf, len);
+			buf = nbuf;
+			cap = ncap;
 		}
 		n = read(STDIN_FILENO, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)

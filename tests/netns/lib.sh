@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared helpers of the netns tests (bash). Each test script sources this file, makes its
+# namespaces with mkns (random names, removed by the EXIT trap even on failure), runs the real
+# binaries from $BIN as a runtime would (cni_run), and prints one line per check:
+#   ok - <name> | not ok - <name>: <why> | skip - <name>: <why>
+set -u
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
+BIN="$BUILD/bin"
+REF=${REF:-/usr/lib/cni}
+VERSIONS="0.1.0 0.2.0 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0"
+T_FAILED=0
+T_NS=""
+T_LINKS=""
+T_DIRS=""
+T_CLEANUPS=""
+T_TAG=$(printf 'c%04x' $((RANDOM)))
+
+ok() { echo "ok - $1"; }
+fail() {
+	echo "not ok - $1: ${2:-}"
+	T_FAILED=1
+}
+skip() { echo "skip - $1: $2"; }
+
+# check NAME COMMAND...: ok when the command succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@" >/dev/null 2>&1; then ok "$name"; else fail "$name" "command failed: $*"; fi
+}
+
+# check_eq NAME GOT WANT
+check_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', want '$3'"; fi
+}
+
+need_root() {
+	if [ "$(id -u)" != 0 ] || ! ip netns add "cnic-probe-$T_TAG" 2>/dev/null; then
+		skip "${1:-netns}" "needs root and network namespaces"
+		exit 0
+	fi
+	ip netns del "cnic-probe-$T_TAG"
+}
+
+# mkns VAR: create a namespace with a random name, path in $VAR.
+mkns() {
+	local n="cnic-$T_TAG-$RANDOM"
+	ip netns add "$n"
+	ip -n "$n" link set lo up 2>/dev/null
+	T_NS="$T_NS $n"
+	printf -v "$1" '%s' "/run/netns/$n"
+}
+
+# tmpdir VAR: a scratch directory removed at exit.
+tmpdir() {
+	local d
+	d=$(mktemp -d /tmp/cnic-test.XXXXXX)
+	T_DIRS="$T_DIRS $d"
+	printf -v "$1" '%s' "$d"
+}
+
+# Host links (in the root netns) removed at exit.
+track_link() { T_LINKS="$T_LINKS $1"; }
+on_exit() { T_CLEANUPS="$T_CLEANUPS;$1"; }
+
+t_cleanup() {
+	local n l d
+	eval "${T_CLEANUPS#;}" 2>/dev/null
+	for l in $T_LINKS; do ip link del "$l" 2>/dev/null; done
+	for n in $T_NS; do ip netns del "$n" 2>/dev/null; done
+	for d in $T_DIRS; do rm -rf "$d"; done
+}
+trap t_cleanup EXIT
+trap 'exit 1' INT TERM
+
+# cni_run PLUGIN_PATH COMMAND NETNS IFNAME CONTAINERID CONFIG [CNI_ARGS]
+# Output in $OUT, exit status in $RC.
+cni_run() {
+	local plugin=$1 cmd=$2 netns=$3 ifname=$4 cid=$5 conf=$6 args=${7:-}
+	OUT=$(printf '%s' "$conf" | env CNI_COMMAND="$cmd" CNI_NETNS="$netns" CNI_IFNAME="$ifname" \
+		CNI_CONTAINERID="$cid" CNI_PATH="${CNI_PATH_OVERRIDE:-$BIN}" CNI_ARGS="$args" \
+		"$plugin" 2>"$BUILD/last-stderr")
+	RC=$?
+}
+
+# Normalise a result or error for comparison with the reference: sorted keys, an empty dns
+# dropped, cniVersion of error objects dropped (the Go library omits it).
+norm() {
+	jq -cS 'if has("code") then del(.cniVersion) else . end
+		| if (.dns? // null) == {} then del(.dns) else . end' 2>/dev/null || echo "INVALID-JSON"
+}
+
+# Wait (bounded, no fixed sleep) until COMMAND succeeds: poll_until TIMEOUT_MS COMMAND...
+poll_until() {
+	local t=$1 waited=0 step=1
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$waited" -ge "$t" ] && return 1
+		sleep "0.00$step" 2>/dev/null || sleep 0.01
+		waited=$((waited + step))
+		[ "$step" -lt 9 ] && step=$((step + 1))
+	done
+	return 0
+}
+
+finish() { exit "$T_FAILED"; }

@@ -1,0 +1,62 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Runs the test programs of one level (unit, netns, vm) or all, counts their lines
+# ("ok - …", "not ok - …", "skip - …") and ends with one line "N passed, N failed, N skipped".
+# A program that exits non-zero without a "not ok" line (a crash) counts as one failure.
+set -u
+BUILD=${BUILD:-build}
+level=${1:-all}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+logdir="$BUILD/test-logs"
+mkdir -p "$logdir"
+pass=0 fail=0 skip=0 failed_progs=""
+
+run_one() { # name, command...
+	name=$1
+	shift
+	log="$logdir/$(echo "$name" | tr '/' '_').log"
+	start=$(date +%s)
+	BUILD="$BUILD" TOP="$top" timeout 900 "$@" >"$log" 2>&1
+	rc=$?
+	p=$(grep -c '^ok - ' "$log")
+	f=$(grep -c '^not ok - ' "$log")
+	s=$(grep -c '^skip - ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "not ok - $name exited with status $rc" >>"$log"
+	fi
+	pass=$((pass + p))
+	fail=$((fail + f))
+	skip=$((skip + s))
+	printf '%-28s %4d passed %3d failed %3d skipped  (%ss)\n' "$name" "$p" "$f" "$s" "$(($(date +%s) - start))"
+	if [ "$f" -gt 0 ]; then
+		failed_progs="$failed_progs $name"
+		grep -E '^not ok - ' "$log" | head -20 | sed 's/^/    /'
+		[ -n "${CI:-}" ] && tail -40 "$log" | sed 's/^/    | /'
+	fi
+	grep -E '^skip - ' "$log" | head -5 | sed 's/^/    /'
+}
+
+if [ "$level" = unit ] || [ "$level" = all ]; then
+	for t in "$BUILD"/tests/test_*; do
+		[ -x "$t" ] || continue
+		run_one "unit/$(basename "$t")" "$t"
+	done
+fi
+if [ "$level" = netns ] || [ "$level" = all ]; then
+	for t in tests/netns/*.sh; do
+		[ "$(basename "$t")" = lib.sh ] && continue
+		run_one "netns/$(basename "$t" .sh)" bash "$t"
+	done
+fi
+if [ "$level" = vm ]; then
+	for t in tests/vm/test_*.sh; do
+		[ -e "$t" ] || continue
+		run_one "vm/$(basename "$t" .sh)" bash "$t"
+	done
+fi
+
+[ -n "$failed_progs" ] && echo "failed:$failed_progs (logs in $logdir)"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
