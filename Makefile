@@ -7,7 +7,7 @@ PREFIX ?= /opt/cni
 DESTDIR ?=
 BUILD ?= build
 PKG_CONFIG ?= pkg-config
-DEPS := libnl-route-3.0 libmnl libnftnl jansson
+DEPS := libnl-route-3.0 libmnl libnftnl jansson libmd
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Werror -Wno-missing-field-initializers \
 	-Wno-format-truncation
@@ -36,6 +36,7 @@ LIBCNI := $(BUILD)/libcni.a
 LIBNU := $(BUILD)/libnetutil.a
 BINS := $(addprefix $(BUILD)/bin/,$(PLUGINS))
 
+.SECONDARY:
 .PHONY: all deps check unit netns demo bench install clean fuzz format
 all: $(BINS) $(UNIT_BINS)
 

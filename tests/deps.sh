@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages the build and the tests need, only those missing.
 set -eu
-need="build-essential pkg-config clang libnl-route-3-dev libmnl-dev libnftnl-dev libjansson-dev
+need="build-essential pkg-config clang libnl-route-3-dev libmnl-dev libnftnl-dev libjansson-dev libmd-dev
 iproute2 nftables jq containernetworking-plugins procps iputils-ping util-linux"
 missing=""
 for p in $need; do

@@ -145,6 +145,7 @@ int cni_delegate(struct cni_ctx *ctx, const char *type, enum cni_cmd cmd, const 
 		 struct cni_result **out, struct cni_err *e)
 {
 	posix_spawn_file_actions_t fa;
+	struct sigaction old_pipe;
 	int in[2] = {-1, -1}, outp[2] = {-1, -1}, status = 0, r;
 	const char *input = stdin_json ? stdin_json : ctx->stdin_buf;
 	size_t input_len = stdin_json ? strlen(stdin_json) : ctx->stdin_len;
@@ -180,7 +181,10 @@ int cni_delegate(struct cni_ctx *ctx, const char *type, enum cni_cmd cmd, const 
 	close(in[0]);
 	close(outp[1]);
 	in[0] = outp[1] = -1;
+	/* A delegate may exit without reading its stdin: EPIPE, not a fatal SIGPIPE. */
+	sigaction(SIGPIPE, &(struct sigaction){.sa_handler = SIG_IGN}, &old_pipe);
 	r = pump(in[1], input, input_len, outp[0], &buf, &len);
+	sigaction(SIGPIPE, &old_pipe, NULL);
 	in[1] = -1; /* closed by pump */
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;

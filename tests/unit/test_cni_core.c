@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "cni/cni.h"
+#include "cni/hash.h"
 #include "tap.h"
 
 /* Golden comparison in compact form, key order included. */
@@ -372,8 +373,21 @@ static void test_results(void)
 	CHECK_STR(cni_result_encode(d, CNI_V110, &e), cni_result_encode(r, CNI_V110, &e));
 }
 
+/* Golden values verified against the reference plugins' names (cni-anchors appendix A). */
+static void test_hash(void)
+{
+	char b[129];
+
+	CHECK_STR(cni_sha512_hex(b, 16, "unit-test", NULL), "6fd94d501e58f0aa");
+	CHECK_STR(cni_sha512_hex(b, 16, "eth0", ":", "one", NULL), "287fc69eff0574a2");
+	CHECK_STR(cni_sha512_hex(b, 24, "pm", "cid1", NULL), "5d3212c3d10f687024bef608");
+	CHECK_STR(cni_sha512_hex(b, 24, "p", "cid1", NULL), "16653143c97b652ff5dcbab3");
+	CHECK_INT(strlen(cni_sha512_hex(b, 200, "x", NULL)), 128);
+}
+
 int main(void)
 {
+	test_hash();
 	test_ip();
 	test_conf();
 	test_args();
