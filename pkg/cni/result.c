@@ -75,9 +75,9 @@ struct cni_result *cni_result_copy(const struct cni_result *r)
 
 	for (size_t i = 0; i < r->n_ifaces; i++) {
 		const struct cni_iface *s = &r->ifaces[i];
-		struct cni_iface *d;
+		int idx = cni_result_add_iface(c, s->name, s->mac, s->sandbox);
+		struct cni_iface *d = &c->ifaces[idx];
 
-		d = &c->ifaces[cni_result_add_iface(c, s->name, s->mac, s->sandbox)];
 		d->mtu = s->mtu;
 		d->socket_path = cni_strdup(s->socket_path);
 		d->pci_id = cni_strdup(s->pci_id);
@@ -397,13 +397,15 @@ struct cni_result *cni_result_from_json(json_t *root, struct cni_err *e)
 	{
 		struct cni_iface *f;
 		json_t *mtu = cni_json_get(o, "mtu");
+		int idx;
 
 		if (!json_is_object(o)) {
 			cni_fail(e, -EINVAL, CNI_ERR_DECODE, "invalid result: interface %zu", i);
 			return NULL;
 		}
-		f = &r->ifaces[cni_result_add_iface(r, jstr(o, "name"), jstr(o, "mac"),
-						    jstr(o, "sandbox"))];
+		/* The array may move while it grows: index it only after the append. */
+		idx = cni_result_add_iface(r, jstr(o, "name"), jstr(o, "mac"), jstr(o, "sandbox"));
+		f = &r->ifaces[idx];
 		if (!f->name)
 			f->name = cni_strdup("");
 		f->mtu = json_is_integer(mtu) ? (int)json_integer_value(mtu) : 0;

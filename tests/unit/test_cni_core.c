@@ -369,6 +369,16 @@ static void test_results(void)
 	CHECK(e.code == CNI_ERR_DECODE && strstr(e.msg, "10.0.0.1"));
 	CHECK(cni_result_decode("{\"routes\":[{\"gw\":\"1.2.3.4\"}]}", 29, &e) == NULL);
 	CHECK(cni_result_decode("nope", 4, &e) == NULL && e.code == CNI_ERR_DECODE);
+	/* Enough interfaces to move the array while it grows. */
+	{
+		const char *many = "{\"interfaces\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"},"
+				   "{\"name\":\"d\"},{\"name\":\"e\",\"mtu\":9000},{\"name\":\"f\"}]}";
+
+		d = cni_result_decode(many, strlen(many), &e);
+		CHECK(d && d->n_ifaces == 6 && !strcmp(d->ifaces[5].name, "f") && d->ifaces[4].mtu == 9000);
+		if (d)
+			CHECK(cni_result_copy(d)->n_ifaces == 6);
+	}
 	d = cni_result_copy(r);
 	CHECK_STR(cni_result_encode(d, CNI_V110, &e), cni_result_encode(r, CNI_V110, &e));
 }
