@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Applying an IPAM result to a container interface, and checking it again: what every main
+ * plugin (bridge, ptp, macvlan, ipvlan, vlan, host-device, ...) does after IPAM ADD and on CHECK.
+ * Uses the result model of pkg/cni (a plain struct: no JSON here).
+ */
+#ifndef NETUTIL_IFACE_H
+#define NETUTIL_IFACE_H
+
+#include "cni/cni.h"
+#include "netutil/netutil.h"
+
+/*
+ * nu_iface_configure() - on link @ifname of @nl's netns (@netns_fd, for sysctls): every result IP
+ * whose interface index names @ifname is added (an index that is out of range or names another
+ * interface is an error; IPs without an index are skipped, as the reference does); IPv6 is
+ * enabled on lo and the link first when needed, with keep_addr_on_down; the link is set up; with
+ * an IPv6 gateway, duplicate address detection is waited for (bounded); then every route is added
+ * through the link, with the route's gateway or else the first gateway of its family.
+ * Returns 0 or -errno with @e naming the address or route and the kernel's message.
+ */
+int nu_iface_configure(struct nu_nl *nl, int netns_fd, const char *ifname,
+		       const struct cni_result *res, struct cni_err *e);
+
+/*
+ * nu_iface_check_ips() - every IP of @res attached to @ifname must be on the link with the same
+ * prefix length. Returns 0, -ENOENT with the missing address named, or -errno.
+ */
+int nu_iface_check_ips(struct nu_nl *nl, const char *ifname, const struct cni_result *res,
+		       struct cni_err *e);
+
+/*
+ * nu_iface_check_routes() - every route of @res must exist in the netns (same destination, and
+ * the same gateway when the result names one). Returns 0, -ENOENT naming the route, or -errno.
+ */
+int nu_iface_check_routes(struct nu_nl *nl, const struct cni_result *res, struct cni_err *e);
+
+/* nu_mac_parse() / nu_mac_str() - "aa:bb:cc:dd:ee:ff" <-> 6 bytes. 0 or -EINVAL. */
+int nu_mac_parse(const char *s, uint8_t mac[6]);
+char *nu_mac_str(const uint8_t *mac, unsigned int len, char buf[3 * 32]);
+
+#endif

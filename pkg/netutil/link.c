@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Links: lookup by name or index (RTM_GETLINK for one link, never a dump), attribute changes,
+ * deletion, and creation of the kinds the plugins need: veth pairs spanning two netns, bridges
+ * and macvlans. Lookups and veth use libnl's link objects; bridge and macvlan requests are built
+ * by hand because libnl 3.7 has no IFLA_BR_VLAN_FILTERING or IFLA_MACVLAN_BC_QUEUE_LEN setter.
+ * Creation is exclusive (NLM_F_EXCL: an existing name is never modified by accident); deletion of
+ * a missing link is success; nu_bridge_ensure() reuses a bridge that already exists.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <netlink/attr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
+
+#include "netutil/internal.h"
+
+_Static_assert(NU_IFNAMSIZ == IFNAMSIZ, "NU_IFNAMSIZ");
+
+static void link_put(struct rtnl_link **l)
+{
+	if (*l)
+		rtnl_link_put(*l);
+}
+#define _link_cleanup_ __attribute__((cleanup(link_put)))
+
+static void msg_free(struct nl_msg **m)
+{
+	if (*m)
+		nlmsg_free(*m);
+}
+#define _msg_cleanup_ __attribute__((cleanup(msg_free)))
+
+static void link_fill(struct rtnl_link *l, struct nu_link_info *out)
+{
+	struct nl_addr *a = rtnl_link_get_addr(l);
+	const char *s;
+	int32_t nsid;
+
+	memset(out, 0, sizeof(*out));
+	out->ifindex = rtnl_link_get_ifindex(l);
+	s = rtnl_link_get_name(l);
+	snprintf(out->name, sizeof(out->name), "%s", s ? s : "");
+	out->mtu = rtnl_link_get_mtu(l);
+	if (a && nl_addr_get_len(a) <= sizeof(out->mac)) {
+		out->mac_len = nl_addr_get_len(a);
+		memcpy(out->mac, nl_addr_get_binary_addr(a), out->mac_len);
+	}
+	out->flags = rtnl_link_get_flags(l);
+	out->master = rtnl_link_get_master(l);
+	s = rtnl_link_get_type(l);
+	snprintf(out->kind, sizeof(out->kind), "%s", s ? s : "");
+	out->link = rtnl_link_get_link(l);
+	out->link_netnsid = rtnl_link_get_link_netnsid(l, &nsid) < 0 ? -1 : nsid;
+	out->operstate = rtnl_link_get_operstate(l);
+	out->promiscuity = rtnl_link_get_promiscuity(l);
+}
+
+static int link_get(struct nu_nl *nl, const char *name, int ifindex, struct rtnl_link **l)
+{
+	if (name && !nu_ifname_valid(name))
+		return -EINVAL;
+	if (!name && ifindex <= 0)
+		return -ENODEV;
+	nu__reset(nl);
+	/* one RTM_GETLINK; libnl keeps the kernel's errno itself here (nl_pickup_keep_syserr) */
+	return nu__result(nl, rtnl_link_get_kernel(nl->sk, name ? 0 : ifindex, name, l));
+}
+
+struct nu__label nu__link_label(struct nu_nl *nl, int ifindex)
+{
+	_link_cleanup_ struct rtnl_link *l = NULL;
+	struct nu__label lb;
+	char extack[sizeof(nl->extack)];
+	int kerr = nl->kerr;
+
+	memcpy(extack, nl->extack, sizeof(extack));
+	if (link_get(nl, NULL, ifindex, &l) == 0)
+		snprintf(lb.s, sizeof(lb.s), "\"%s\"", rtnl_link_get_name(l));
+	else
+		snprintf(lb.s, sizeof(lb.s), "#%d", ifindex);
+	nl->kerr = kerr;
+	memcpy(nl->extack, extack, sizeof(extack));
+	return lb;
+}
+
+int nu_link_index(struct nu_nl *nl, const char *name)
+{
+	_link_cleanup_ struct rtnl_link *l = NULL;
+	int r;
+
+	r = link_get(nl, name, 0, &l);
+	return r < 0 ? r : rtnl_link_get_ifindex(l);
+}
+
+int nu_link_get(struct nu_nl *nl, const char *name, int ifindex, struct nu_link_info *out,
+		struct cni_err *e)
+{
+	_link_cleanup_ struct rtnl_link *l = NULL;
+	int r;
+
+	r = link_get(nl, name, ifindex, &l);
+	if (r < 0) {
+		if (name)
+			return nu__fail(nl, e, r, "looking up link \"%s\"", name);
+		return nu__fail(nl, e, r, "looking up link #%d", ifindex);
+	}
+	link_fill(l, out);
+	return 0;
+}
+
+/* Send @chg as a change of link @ifindex (RTM_NEWLINK without NLM_F_CREATE). Consumes @chg. */
+static int link_change(struct nu_nl *nl, int ifindex, struct rtnl_link *chg)
+{
+	_link_cleanup_ struct rtnl_link *orig = rtnl_link_alloc();
+	int r;
+
+	if (!orig || !chg) {
+		if (chg)
+			rtnl_link_put(chg);
+		return -ENOMEM;
+	}
+	rtnl_link_set_ifindex(orig, ifindex);
+	nu__reset(nl);
+	r = nu__result(nl, rtnl_link_change(nl->sk, orig, chg, 0));
+	rtnl_link_put(chg);
+	return r;
+}
+
+static int link_set_flag(struct nu_nl *nl, int ifindex, unsigned int flag, bool on,
+			 struct cni_err *e, const char *what)
+{
+	struct rtnl_link *chg = rtnl_link_alloc();
+	int r;
+
+	/* the kernel applies only the bits of ifi_change, so the other flags are left alone */
+	if (chg) {
+		if (on)
+			rtnl_link_set_flags(chg, flag);
+		else
+			rtnl_link_unset_flags(chg, flag);
+	}
+	r = link_change(nl, ifindex, chg);
+	return r < 0 ? nu__fail(nl, e, r, "%s link %s", what, LINK(nl, ifindex)) : 0;
+}
+
+int nu_link_set_up(struct nu_nl *nl, int ifindex, struct cni_err *e)
+{
+	return link_set_flag(nl, ifindex, IFF_UP, true, e, "setting up");
+}
+
+int nu_link_set_down(struct nu_nl *nl, int ifindex, struct cni_err *e)
+{
+	return link_set_flag(nl, ifindex, IFF_UP, false, e, "setting down");
+}
+
+int nu_link_set_promisc(struct nu_nl *nl, int ifindex, bool on, struct cni_err *e)
+{
+	return link_set_flag(nl, ifindex, IFF_PROMISC, on, e,
+			     on ? "turning promiscuous mode on for"
+				: "turning promiscuous mode off for");
+}
+
+int nu_link_set_mtu(struct nu_nl *nl, int ifindex, unsigned int mtu, struct cni_err *e)
+{
+	struct rtnl_link *chg = rtnl_link_alloc();
+	int r;
+
+	if (chg)
+		rtnl_link_set_mtu(chg, mtu);
+	r = link_change(nl, ifindex, chg);
+	return r < 0 ? nu__fail(nl, e, r, "setting MTU %u on link %s", mtu, LINK(nl, ifindex)) : 0;
+}
+
+int nu_link_set_mac(struct nu_nl *nl, int ifindex, const uint8_t *mac, size_t len,
+		    struct cni_err *e)
+{
+	struct rtnl_link *chg = rtnl_link_alloc();
+	struct nl_addr *a = nl_addr_build(AF_LLC, mac, len);
+	int r;
+
+	if (chg && a)
+		rtnl_link_set_addr(chg, a);
+	if (a)
+		nl_addr_put(a);
+	else if (chg)
+		rtnl_link_put(chg), chg = NULL;
+	r = link_change(nl, ifindex, chg);
+	return r < 0 ? nu__fail(nl, e, r, "setting the MAC address of link %s", LINK(nl, ifindex))
+		     : 0;
+}
+
+int nu_link_rename(struct nu_nl *nl, int ifindex, const char *name, struct cni_err *e)
+{
+	struct rtnl_link *chg;
+	int r;
+
+	if (!nu_ifname_valid(name))
+		return nu__failx(e, -EINVAL, "renaming link #%d: invalid name \"%s\"", ifindex,
+				 name ? name : "");
+	chg = rtnl_link_alloc();
+	if (chg)
+		rtnl_link_set_name(chg, name);
+	r = link_change(nl, ifindex, chg);
+	return r < 0 ? nu__fail(nl, e, r, "renaming link %s to \"%s\"", LINK(nl, ifindex), name)
+		     : 0;
+}
+
+int nu_link_set_master(struct nu_nl *nl, int ifindex, int master, struct cni_err *e)
+{
+	struct rtnl_link *chg = rtnl_link_alloc();
+	int r;
+
+	if (chg)
+		rtnl_link_set_master(chg, master);
+	r = link_change(nl, ifindex, chg);
+	if (r < 0 && master)
+		return nu__fail(nl, e, r, "attaching link %s to master %s", LINK(nl, ifindex),
+				LINK(nl, master));
+	if (r < 0)
+		return nu__fail(nl, e, r, "detaching link %s from its master", LINK(nl, ifindex));
+	return 0;
+}
+
+int nu_link_set_netns(struct nu_nl *nl, int ifindex, int netns_fd, struct cni_err *e)
+{
+	struct rtnl_link *chg = rtnl_link_alloc();
+	int r;
+
+	if (chg)
+		rtnl_link_set_ns_fd(chg, netns_fd);
+	r = link_change(nl, ifindex, chg);
+	return r < 0 ? nu__fail(nl, e, r, "moving link %s to another netns", LINK(nl, ifindex)) : 0;
+}
+
+static int link_del(struct nu_nl *nl, const char *name, int ifindex)
+{
+	_link_cleanup_ struct rtnl_link *l = rtnl_link_alloc();
+
+	if (!l)
+		return -ENOMEM;
+	if (name)
+		rtnl_link_set_name(l, name);
+	else
+		rtnl_link_set_ifindex(l, ifindex);
+	nu__reset(nl);
+	return nu__result(nl, rtnl_link_delete(nl->sk, l));
+}
+
+int nu_link_del(struct nu_nl *nl, const char *name, struct cni_err *e)
+{
+	int r;
+
+	if (!nu_ifname_valid(name))
+		return nu__failx(e, -EINVAL, "deleting link: invalid name \"%s\"",
+				 name ? name : "");
+	r = link_del(nl, name, 0);
+	if (r == -ENODEV || r == -ENOENT)
+		return 0;
+	return r < 0 ? nu__fail(nl, e, r, "deleting link \"%s\"", name) : 0;
+}
+
+int nu_link_del_index(struct nu_nl *nl, int ifindex, struct cni_err *e)
+{
+	int r;
+
+	if (ifindex <= 0)
+		return 0;
+	r = link_del(nl, NULL, ifindex);
+	if (r == -ENODEV || r == -ENOENT)
+		return 0;
+	return r < 0 ? nu__fail(nl, e, r, "deleting link #%d", ifindex) : 0;
+}
+
+/* ---- veth ---------------------------------------------------------------------------------- */
+
+static int random_veth_name(char name[NU_IFNAMSIZ])
+{
+	uint32_t v;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		return -errno;
+	snprintf(name, NU_IFNAMSIZ, "veth%08x", v);
+	return 0;
+}
+
+static int veth_add(struct nu_nl *nl, const char *ifname, const char *peer_name, unsigned int mtu,
+		    const uint8_t *mac, int peer_netns_fd)
+{
+	struct rtnl_link *l = rtnl_link_veth_alloc(), *peer;
+	struct nl_addr *a = NULL;
+	int r = -ENOMEM;
+
+	if (!l)
+		return -ENOMEM;
+	peer = rtnl_link_veth_get_peer(l);
+	rtnl_link_set_name(l, ifname);
+	rtnl_link_set_name(peer, peer_name);
+	if (mtu) {
+		rtnl_link_set_mtu(l, mtu);
+		rtnl_link_set_mtu(peer, mtu);
+	}
+	if (mac) {
+		a = nl_addr_build(AF_LLC, mac, 6);
+		if (!a)
+			goto out;
+		rtnl_link_set_addr(l, a);
+	}
+	/* IFLA_NET_NS_FD inside VETH_INFO_PEER: the peer is born in the host netns */
+	rtnl_link_set_ns_fd(peer, peer_netns_fd);
+	nu__reset(nl);
+	r = nu__result(nl, rtnl_link_add(nl->sk, l, NLM_F_CREATE | NLM_F_EXCL));
+out:
+	if (a)
+		nl_addr_put(a);
+	rtnl_link_put(peer); /* rtnl_link_veth_get_peer() took a reference */
+	rtnl_link_veth_release(l);
+	return r;
+}
+
+int nu_veth_create(struct nu_nl *nl_cont, const char *ifname, unsigned int mtu, const uint8_t *mac,
+		   int host_netns_fd, char host_name[NU_IFNAMSIZ], struct cni_err *e)
+{
+	_nu_nl_cleanup_ struct nu_nl *nl_host = NULL;
+	_nu_fd_cleanup_ int self_fd = -1;
+	bool random_name = host_name[0] == '\0';
+	char accept_ra[64];
+	int r, host_fd = host_netns_fd, host_idx;
+
+	if (!nu_ifname_valid(ifname))
+		return nu__failx(e, -EINVAL,
+				 "creating veth: invalid container interface name \"%s\"",
+				 ifname ? ifname : "");
+	if (!random_name && !nu_ifname_valid(host_name))
+		return nu__failx(e, -EINVAL, "creating veth: invalid host interface name \"%s\"",
+				 host_name);
+	if (host_fd < 0) {
+		r = nu_netns_open("/proc/thread-self/ns/net", &self_fd, e);
+		if (r < 0)
+			return r;
+		host_fd = self_fd;
+	}
+	r = nu_nl_open(&nl_host, host_fd, e);
+	if (r < 0)
+		return r;
+
+	for (int attempt = 0;; attempt++) {
+		if (random_name) {
+			/* 10 tries, as the reference: 4 random bytes rarely collide twice */
+			if (attempt == 10)
+				return nu__failx(e, -EEXIST,
+						 "creating veth \"%s\": no free host name", ifname);
+			r = random_veth_name(host_name);
+			if (r < 0)
+				return nu__failx(e, r, "creating veth \"%s\": getrandom", ifname);
+		}
+		r = veth_add(nl_cont, ifname, host_name, mtu, mac, host_fd);
+		if (r != -EEXIST)
+			break;
+		/*
+		 * The kernel says EEXIST for either name and nothing tells which: the container
+		 * name is checked first (NLM_F_EXCL), so look there, then at the host side.
+		 */
+		if (nu_link_index(nl_cont, ifname) > 0)
+			return nu__failx(e, r,
+					 "container veth name \"%s\" (peer \"%s\") already exists",
+					 ifname, host_name);
+		if (random_name && nu_link_index(nl_host, host_name) > 0)
+			continue;
+		if (!random_name)
+			return nu__failx(e, r,
+					 "host veth name \"%s\" (container \"%s\") already exists",
+					 host_name, ifname);
+		break;
+	}
+	if (r < 0)
+		return nu__fail(nl_cont, e, r, "creating veth \"%s\" with peer \"%s\"", ifname,
+				host_name);
+
+	/* the host end's ifindex changed on the way to its netns: look it up there */
+	host_idx = nu_link_index(nl_host, host_name);
+	if (host_idx < 0) {
+		r = nu__failx(e, host_idx, "looking up host veth \"%s\"", host_name);
+		goto del_veth;
+	}
+	r = nu_link_set_up(nl_host, host_idx, e);
+	if (r < 0)
+		goto del_veth;
+	/* a router advertisement must not configure the host side; no IPv6 is fine */
+	snprintf(accept_ra, sizeof(accept_ra), "net/ipv6/conf/%s/accept_ra", host_name);
+	r = nu_sysctl_set(host_fd, accept_ra, "0", e);
+	if (r == -ENOENT && e)
+		cni_err_clear(e);
+	else if (r < 0)
+		goto del_veth;
+	return host_idx;
+
+del_veth:
+	nu_link_del(nl_cont, ifname, NULL);
+	return r;
+}
+
+/* ---- bridge -------------------------------------------------------------------------------- */
+
+static int bridge_add(struct nu_nl *nl, const char *name, unsigned int mtu, bool vlan_filtering)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	struct nlattr *li, *data;
+
+	if (!msg)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_string(msg, IFLA_IFNAME, name) < 0 ||
+	    (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0))
+		goto nomem;
+	li = nla_nest_start(msg, IFLA_LINKINFO | NLA_F_NESTED);
+	if (!li || nla_put_string(msg, IFLA_INFO_KIND, "bridge") < 0)
+		goto nomem;
+	if (vlan_filtering) {
+		data = nla_nest_start(msg, IFLA_INFO_DATA | NLA_F_NESTED);
+		if (!data || nla_put_u8(msg, IFLA_BR_VLAN_FILTERING, 1) < 0)
+			goto nomem;
+		nla_nest_end(msg, data);
+	}
+	nla_nest_end(msg, li);
+	return nu__talk(nl, msg);
+nomem:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+int nu_bridge_ensure(struct nu_nl *nl, const char *name, unsigned int mtu, bool vlan_filtering,
+		     bool promisc, struct nu_link_info *out, struct cni_err *e)
+{
+	struct nu_link_info info;
+	bool created = false;
+	int r;
+
+	if (!nu_ifname_valid(name))
+		return nu__failx(e, -EINVAL, "invalid bridge name \"%s\"", name ? name : "");
+	r = nu_link_get(nl, name, 0, &info, e);
+	if (r == -ENODEV) {
+		r = bridge_add(nl, name, mtu, vlan_filtering);
+		/* EEXIST: another plugin instance created it meanwhile; use theirs */
+		if (r < 0 && r != -EEXIST)
+			return nu__fail(nl, e, r, "creating bridge \"%s\"%s", name,
+					vlan_filtering ? " with VLAN filtering" : "");
+		created = r == 0;
+		r = nu_link_get(nl, name, 0, &info, e);
+	}
+	if (r < 0)
+		return r;
+	if (strcmp(info.kind, "bridge"))
+		return nu__failx(e, -EEXIST, "%s already exists but is not a bridge", name);
+	if (promisc && !(info.flags & IFF_PROMISC)) {
+		r = nu_link_set_promisc(nl, info.ifindex, true, e);
+		if (r < 0)
+			return r;
+	}
+	if (!(info.flags & IFF_UP)) {
+		r = nu_link_set_up(nl, info.ifindex, e);
+		if (r < 0)
+			return r;
+	}
+	if (out) {
+		r = nu_link_get(nl, NULL, info.ifindex, out, e);
+		if (r < 0)
+			return r;
+	}
+	return created;
+}
+
+/* ---- macvlan ------------------------------------------------------------------------------- */
+
+int nu_macvlan_create(struct nu_nl *nl, const char *tmpname, int master, uint32_t mode,
+		      unsigned int mtu, const uint8_t *mac, uint32_t bcqueuelen,
+		      int target_netns_fd, struct cni_err *e)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	_msg_cleanup_ struct nl_msg *msg = NULL;
+	struct nlattr *li, *data;
+	int r;
+
+	if (!nu_ifname_valid(tmpname))
+		return nu__failx(e, -EINVAL, "creating macvlan: invalid name \"%s\"",
+				 tmpname ? tmpname : "");
+	msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	if (!msg)
+		return nu__failx(e, -ENOMEM, "creating macvlan \"%s\"", tmpname);
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_string(msg, IFLA_IFNAME, tmpname) < 0 ||
+	    nla_put_u32(msg, IFLA_LINK, master) < 0 ||
+	    (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0) ||
+	    (mac && nla_put(msg, IFLA_ADDRESS, 6, mac) < 0) ||
+	    (target_netns_fd >= 0 && nla_put_u32(msg, IFLA_NET_NS_FD, target_netns_fd) < 0))
+		goto nomem;
+	li = nla_nest_start(msg, IFLA_LINKINFO | NLA_F_NESTED);
+	if (!li || nla_put_string(msg, IFLA_INFO_KIND, "macvlan") < 0)
+		goto nomem;
+	data = nla_nest_start(msg, IFLA_INFO_DATA | NLA_F_NESTED);
+	if (!data || nla_put_u32(msg, IFLA_MACVLAN_MODE, mode) < 0 ||
+	    (bcqueuelen && nla_put_u32(msg, IFLA_MACVLAN_BC_QUEUE_LEN, bcqueuelen) < 0))
+		goto nomem;
+	nla_nest_end(msg, data);
+	nla_nest_end(msg, li);
+	r = nu__talk(nl, msg);
+	msg = NULL; /* nu__talk() freed it */
+	if (r < 0)
+		return nu__fail(nl, e, r, "creating macvlan \"%s\" on link %s", tmpname,
+				LINK(nl, master));
+	return 0;
+nomem:
+	return nu__failx(e, -EMSGSIZE, "creating macvlan \"%s\": message too long", tmpname);
+}
