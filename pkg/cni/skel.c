@@ -355,6 +355,12 @@ static int run_verb(struct cni_ctx *ctx, struct cni_err *e)
 				fputs(out, stdout);
 				return 0;
 			}
+			/* Done but not expressible in this version (an L2 result at 0.2.0): undo. */
+			if (p->del) {
+				struct cni_err ignored = {0};
+
+				p->del(ctx, &ignored);
+			}
 			r = -EINVAL;
 		}
 		if (ctx->ipam_added) {

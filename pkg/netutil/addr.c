@@ -54,6 +54,12 @@ static int prefix_check(const struct cni_prefix *p)
 
 int nu_addr_add(struct nu_nl *nl, int ifindex, const struct cni_prefix *p, struct cni_err *e)
 {
+	return nu_addr_add_flags(nl, ifindex, p, 0, e);
+}
+
+int nu_addr_add_flags(struct nu_nl *nl, int ifindex, const struct cni_prefix *p, uint32_t flags,
+		      struct cni_err *e)
+{
 	char s[CNI_PREFIX_STRLEN];
 	struct nl_msg *msg;
 	int r;
@@ -61,6 +67,10 @@ int nu_addr_add(struct nu_nl *nl, int ifindex, const struct cni_prefix *p, struc
 	if (prefix_check(p) < 0)
 		return nu__failx(e, -EINVAL, "adding address to link #%d: invalid prefix", ifindex);
 	msg = addr_msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, p);
+	if (msg && flags && nla_put_u32(msg, IFA_FLAGS, flags) < 0) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
 	if (!msg)
 		return nu__failx(e, -ENOMEM, "adding address %s", cni_prefix_str(p, s));
 	r = nu__talk(nl, msg);

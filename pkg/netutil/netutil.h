@@ -181,6 +181,9 @@ struct nu_addr {
 /* nu_addr_add() - add an address (IPv4 with the broadcast address, as iproute2 and the Go plugins
  * do). -EEXIST if it is already there. */
 int nu_addr_add(struct nu_nl *nl, int ifindex, const struct cni_prefix *p, struct cni_err *e);
+/* The same with IFA_F_* flags (IFA_F_NODAD: usable at once, no duplicate address detection). */
+int nu_addr_add_flags(struct nu_nl *nl, int ifindex, const struct cni_prefix *p, uint32_t flags,
+		      struct cni_err *e);
 
 /* nu_addr_del() - remove an address; absent address or link is success (0). */
 int nu_addr_del(struct nu_nl *nl, int ifindex, const struct cni_prefix *p, struct cni_err *e);

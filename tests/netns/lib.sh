@@ -106,3 +106,36 @@ poll_until() {
 }
 
 finish() { exit "$T_FAILED"; }
+
+# A private "host": the plugin runs inside HOSTNS (ip netns exec), so the bridge, the host veths,
+# sysctls and nftables rules it makes never touch the machine's real network.
+# hrun HOSTNS_NAME PLUGIN COMMAND NETNS IFNAME CONTAINERID CONFIG [CNI_ARGS]
+hrun() {
+	local h=$1 plugin=$2 cmd=$3 netns=$4 ifname=$5 cid=$6 conf=$7 args=${8:-}
+	OUT=$(printf '%s' "$conf" | ip netns exec "$h" env CNI_COMMAND="$cmd" CNI_NETNS="$netns" \
+		CNI_IFNAME="$ifname" CNI_CONTAINERID="$cid" CNI_PATH="${CNI_PATH_OVERRIDE:-$BIN}" \
+		CNI_ARGS="$args" "$plugin" 2>"$BUILD/last-stderr")
+	RC=$?
+}
+
+# mkhost VAR: a "host" namespace (its name, not path, in VAR) with lo up and forwarding off.
+mkhost() {
+	local n="cnic-h$T_TAG-$RANDOM"
+	ip netns add "$n"
+	ip -n "$n" link set lo up
+	T_NS="$T_NS $n"
+	printf -v "$1" '%s' "$n"
+}
+
+# in_ns NAME-OR-PATH CMD...: run a command inside a namespace.
+in_ns() {
+	local n=$1
+	shift
+	ip netns exec "$(basename "$n")" "$@"
+}
+
+# Bounded connectivity check: ping_ok NS ADDR
+ping_ok() { in_ns "$1" ping -c1 -W2 "$2" >/dev/null 2>&1; }
+
+# err_code: the code of the error object in $OUT.
+err_code() { printf '%s' "$OUT" | jq -r '.code // empty' 2>/dev/null; }

@@ -7,7 +7,7 @@
 need_root loopback
 P=$BIN/loopback
 
-lo_state() { ip -n "$(basename "$1")" -j link show lo | jq -r '.[0].flags | index("UP") != null'; }
+lo_state() { ip -n "$(basename "$1")" -j link show lo | jq -r '.[0].flags | any(. == "UP")'; }
 
 for v in $VERSIONS; do
 	mkns NS

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The nftables side of cnic, through libnftnl over libmnl (never the nft or iptables binaries):
+ * IP masquerade for bridge/ptp and the bridge MAC spoof check, in exactly the layout the reference
+ * Go plugins write, so a host moves between them and cnic without leaking or losing rules.
+ * Objects: table inet cni_plugins_masquerade (chains masq_checks, postrouting), the iptables-nft
+ * layout in ip/ip6 nat (chain CNI-<hash>, POSTROUTING jumps; removed only), table bridge nat
+ * (chain PREROUTING, chains cni-br-iface-<cid>-<ifname>[-mac]). Rules are identified by their
+ * comment, never by address, so an IP reused by another container is safe. Every change is one
+ * atomic batch (retried when a rule it deletes vanished meanwhile); tables and chains are created
+ * with "add" semantics, so concurrent plugins are safe.
+ * Deletes and GC are idempotent: an absent table, chain or rule is success. Functions work in the
+ * calling thread's netns and return 0 or a negative errno, with the text in @e.
+ */
+#ifndef NETUTIL_NFT_H
+#define NETUTIL_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cni/err.h"
+#include "cni/ip.h"
+
+/* Callback of the GC functions: true when (container ID, ifname) is still a valid attachment. */
+typedef bool (*nu_nft_valid_fn)(void *arg, const char *cid, const char *ifname);
+
+/* nu_nft_available() - 0 when nf_tables answers in this netns, else a negative errno. */
+int nu_nft_available(void);
+
+/*
+ * nu_nft_masq_add() - masquerade traffic from each of the @n addresses @ips (their prefix length
+ * gives the container subnet) to anything outside that subnet, for attachment (@net, @ifname,
+ * @cid). Creates the table and chains when absent, rewrites postrouting, replaces the rules a
+ * previous ADD of the same attachment left. One batch. Returns 0 or -errno.
+ */
+int nu_nft_masq_add(const char *net, const char *ifname, const char *cid,
+		    const struct cni_prefix *ips, size_t n, struct cni_err *e);
+
+/* nu_nft_masq_del() - remove the attachment's rules (whatever their address). Absent: 0. */
+int nu_nft_masq_del(const char *net, const char *ifname, const char *cid, struct cni_err *e);
+
+/*
+ * nu_nft_masq_gc() - remove every rule of network @net whose attachment @valid rejects. A rule
+ * whose comment was truncated (long names) cannot be attributed and is kept. Returns 0 or -errno.
+ */
+int nu_nft_masq_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e);
+
+/* nu_nft_masq_check() - 0 when the attachment has a rule for each of @ips, else -ENOENT. */
+int nu_nft_masq_check(const char *net, const char *ifname, const char *cid,
+		      const struct cni_prefix *ips, size_t n, struct cni_err *e);
+
+/*
+ * nu_nft_masq_iptables_chain() - the reference's iptables chain name for (@net, @cid):
+ * "CNI-" + 24 hex of sha512(net + cid), written to @out (29 bytes). Returns @out.
+ */
+char *nu_nft_masq_iptables_chain(char out[29], const char *net, const char *cid);
+
+/*
+ * nu_nft_masq_del_iptables() - remove the reference's iptables masquerade layout for (@net, @cid)
+ * from tables ip nat and ip6 nat, as iptables-nft wrote it: every POSTROUTING rule jumping to
+ * chain CNI-<hash>, then that chain. The addresses are not needed (so this works when the netns
+ * is gone). Absent: 0.
+ */
+int nu_nft_masq_del_iptables(const char *net, const char *cid, struct cni_err *e);
+
+/*
+ * nu_nft_spoofchk_add() - drop frames entering the bridge from @host_veth whose source MAC is not
+ * @mac, for attachment (@cid, @ifname). Creates table bridge nat and its PREROUTING chain when
+ * absent; replaces the attachment's previous rules. One batch. Returns 0 or -errno.
+ */
+int nu_nft_spoofchk_add(const char *cid, const char *ifname, const char *host_veth,
+			const uint8_t mac[6], struct cni_err *e);
+
+/* nu_nft_spoofchk_del() - remove the attachment's PREROUTING rule and both chains. Absent: 0. */
+int nu_nft_spoofchk_del(const char *cid, const char *ifname, struct cni_err *e);
+
+/* Callback of spoof-check GC: true when host veth @host_veth is the calling network's to judge. */
+typedef bool (*nu_nft_owns_fn)(void *arg, const char *host_veth);
+
+/*
+ * nu_nft_spoofchk_gc() - remove the rules and chains of every attachment @valid rejects. A name
+ * "<cid>-<ifname>" is split at each '-' in turn; it is kept if any split is valid. The rules are
+ * not keyed by network, so with @owns (may be NULL) an attachment whose PREROUTING rule matches
+ * a host veth that @owns rejects (another network's) is kept, rules and chains.
+ */
+int nu_nft_spoofchk_gc(nu_nft_valid_fn valid, nu_nft_owns_fn owns, void *arg, struct cni_err *e);
+
+/*
+ * nu_nft_spoofchk_check() - 0 when the PREROUTING jump for @host_veth and the MAC chain for @mac
+ * are in place, else -ENOENT with the missing part in @e.
+ */
+int nu_nft_spoofchk_check(const char *cid, const char *ifname, const char *host_veth,
+			  const uint8_t mac[6], struct cni_err *e);
+
+#endif

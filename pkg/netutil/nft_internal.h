@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Private to the nft_*.c files: a netfilter socket with one transaction being built, dumps of
+ * chains and rules, and the few expressions the rule sets need. Concurrency is optimistic and
+ * scoped to the objects a transaction touches: deleting a rule or chain that a dump showed but
+ * that someone else removed meanwhile makes nft_commit() return -ERESTART, and nft_run() lists
+ * and tries again. (Checking the whole ruleset generation, NFNL_BATCH_GENID, made concurrent ADDs
+ * of unrelated containers restart each other.)
+ * Builders never fail on their own: an allocation failure is kept in c->err and reported by
+ * nft_commit(). No kernel objects are created here.
+ */
+#ifndef NETUTIL_NFT_INTERNAL_H
+#define NETUTIL_NFT_INTERNAL_H
+
+#include <stdint.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+
+#include "netutil/nft.h"
+
+/* Retries of a whole list-then-commit round when the ruleset changed under it. */
+#define NFT_RETRIES 16
+#define NFT_WHAT_LEN 160
+
+struct nft {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	int err; /* first builder failure, negative errno */
+	/* the transaction: messages back to back, described for error messages */
+	char *buf;
+	size_t len, cap;
+	uint32_t seq0;	      /* sequence number of the batch begin message */
+	struct {
+		char text[NFT_WHAT_LEN];
+		bool del; /* deletes an object found by a dump */
+	} *what;
+	size_t n, what_cap;
+};
+
+int nft_open(struct nft *c, struct cni_err *e);
+void nft_close(struct nft *c);
+#define _cleanup_nft_ __attribute__((cleanup(nft_close)))
+
+/* Ask nf_tables for the ruleset generation: 0 when it answers. */
+int nft_sync(struct nft *c, struct cni_err *e);
+
+/*
+ * List-then-commit rounds on a fresh socket: @once (dumps, nft_begin(), ..., nft_commit()) is
+ * repeated while it returns -ERESTART. Returns @once's result.
+ */
+int nft_run(int (*once)(struct nft *c, void *arg, struct cni_err *e), void *arg,
+	    struct cni_err *e);
+
+/* Dumps: a list the caller frees (empty when the table or chain is absent), or NULL + -errno. */
+int nft_list_rules(struct nft *c, uint16_t family, const char *table, const char *chain,
+		   struct nftnl_rule_list **out, struct cni_err *e);
+int nft_list_chains(struct nft *c, uint16_t family, const char *table,
+		    struct nftnl_chain_list **out, struct cni_err *e);
+/* libnftnl's list destructors do not accept NULL. */
+static inline void nft_rules_free(struct nftnl_rule_list *l)
+{
+	if (l)
+		nftnl_rule_list_free(l);
+}
+
+static inline void nft_chains_free(struct nftnl_chain_list *l)
+{
+	if (l)
+		nftnl_chain_list_free(l);
+}
+
+bool nft_chain_exists(struct nftnl_chain_list *l, const char *name);
+
+/* The rule's comment (NUL-terminated userdata string), or NULL. */
+const char *nft_rule_comment(const struct nftnl_rule *r);
+/* Same comment and same expressions (the kernel's answer compared with a rule we would write). */
+bool nft_rule_same(const struct nftnl_rule *a, const struct nftnl_rule *b);
+/* The chain named by the rule's first jump or goto, or NULL. */
+const char *nft_rule_target(const struct nftnl_rule *r);
+
+/* Transaction: begin, messages, commit (sends, reads every ack, maps errors to messages). */
+void nft_begin(struct nft *c);
+void nft_add_table(struct nft *c, uint16_t family, const char *table, const char *comment);
+struct nft_hook {
+	const char *type;
+	uint32_t hooknum;
+	int32_t prio;
+};
+void nft_add_chain(struct nft *c, uint16_t family, const char *table, const char *chain,
+		   const struct nft_hook *hook, const char *comment);
+void nft_del_chain(struct nft *c, uint16_t family, const char *table, const char *chain);
+void nft_flush_chain(struct nft *c, uint16_t family, const char *table, const char *chain);
+void nft_del_rule(struct nft *c, const struct nftnl_rule *r);
+/* Adds @r (family, table and chain set) and frees it. */
+void nft_add_rule(struct nft *c, struct nftnl_rule *r);
+int nft_commit(struct nft *c, struct cni_err *e);
+
+/* Rule building; each appends one expression to @r, failures go to c->err. */
+struct nftnl_rule *nft_rule_new(struct nft *c, uint16_t family, const char *table,
+				const char *chain, const char *comment);
+void nft_x_meta(struct nft *c, struct nftnl_rule *r, uint32_t key);
+void nft_x_payload(struct nft *c, struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len);
+void nft_x_cmp(struct nft *c, struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len);
+void nft_x_bitwise(struct nft *c, struct nftnl_rule *r, const void *mask, uint32_t len);
+void nft_x_verdict(struct nft *c, struct nftnl_rule *r, int verdict, const char *chain);
+void nft_x_masq(struct nft *c, struct nftnl_rule *r);
+/* "<ip|ip6> <saddr|daddr> [!=] <prefix>" in the encoding nft itself uses. */
+void nft_x_addr(struct nft *c, struct nftnl_rule *r, const struct cni_prefix *p, bool dst,
+		bool neq);
+
+#endif

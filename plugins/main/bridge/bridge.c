@@ -1,0 +1,784 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * bridge: connects a container to a Linux bridge on the host through a veth pair, as the
+ * reference plugin does, key for key. ADD ensures the bridge (reusing a compatible one), creates
+ * the veth with its container end born in the container netns, enslaves the host end (hairpin,
+ * isolation, VLANs), delegates IPAM, configures addresses and routes, puts the gateway on the
+ * bridge, and sets up masquerade and the MAC spoof check in nftables (natively, one batch each).
+ * A failed ADD removes what it made (veth, rules; IPAM is released by the dispatcher); the bridge
+ * and its gateway address are shared and stay.
+ * DEL is idempotent and independent of the netns: IPAM DEL and the removal of our masquerade and
+ * spoof-check rules run even when the netns or the veth is already gone (the reference leaks the
+ * rules then: plugins#810). GC releases IPAM and rules of every attachment not in the valid list.
+ */
+#include <errno.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cni/cni.h"
+#include "netutil/iface.h"
+#include "netutil/netutil.h"
+#include "netutil/nft.h"
+
+struct trunk {
+	int id, min_id, max_id;
+	bool id_seen, min_seen, max_seen;
+};
+
+struct bridge_conf {
+	char *bridge;
+	bool is_gw, is_default_gw, force_address, ip_masq;
+	char *ip_masq_backend;
+	int mtu;
+	bool hairpin, promisc;
+	int vlan;
+	struct cni_vec trunk; /* struct trunk */
+	bool preserve_default_vlan, macspoofchk, enabledad, disable_container_iface, port_isolation;
+	struct {
+		struct {
+			char *mac;
+		} cni;
+	} args;
+	struct {
+		char *mac;
+	} rc;
+
+	/* derived by bridge_validate() */
+	uint8_t mac[6];
+	bool has_mac;
+	bool vlan_filtering;
+	uint16_t vids[4095]; /* trunk VLANs, sorted, unique */
+	size_t n_vids;
+	bool masq_iptables;
+};
+
+static const struct cni_field trunk_fields[] = {
+	CNI_FIELD("id", struct trunk, CNI_F_INT, id, CNI_SEEN(struct trunk, id_seen)),
+	CNI_FIELD("minID", struct trunk, CNI_F_INT, min_id, CNI_SEEN(struct trunk, min_seen)),
+	CNI_FIELD("maxID", struct trunk, CNI_F_INT, max_id, CNI_SEEN(struct trunk, max_seen)),
+	CNI_FIELD_END,
+};
+static const struct cni_field trunk_elem = {.type = CNI_F_OBJ, .sub = trunk_fields};
+static const struct cni_field mac_fields[] = {
+	{.key = "mac", .type = CNI_F_STR},
+	CNI_FIELD_END,
+};
+static const struct cni_field args_fields[] = {
+	{.key = "cni", .type = CNI_F_OBJ, .sub = mac_fields},
+	CNI_FIELD_END,
+};
+
+#define F(k, t, m, ...) CNI_FIELD(k, struct bridge_conf, t, m, __VA_ARGS__)
+static const struct cni_field fields[] = {
+	F("bridge", CNI_F_STR, bridge),
+	F("isGateway", CNI_F_BOOL, is_gw),
+	F("isDefaultGateway", CNI_F_BOOL, is_default_gw),
+	F("forceAddress", CNI_F_BOOL, force_address),
+	F("ipMasq", CNI_F_BOOL, ip_masq),
+	F("ipMasqBackend", CNI_F_STR, ip_masq_backend),
+	F("mtu", CNI_F_INT, mtu, .min = 0, .max = 65535),
+	F("hairpinMode", CNI_F_BOOL, hairpin),
+	F("promiscMode", CNI_F_BOOL, promisc),
+	F("vlan", CNI_F_INT, vlan),
+	F("vlanTrunk", CNI_F_ARRAY, trunk, .sub = &trunk_elem, .elem_size = sizeof(struct trunk)),
+	F("preserveDefaultVlan", CNI_F_BOOL, preserve_default_vlan),
+	F("macspoofchk", CNI_F_BOOL, macspoofchk),
+	F("enabledad", CNI_F_BOOL, enabledad),
+	F("disableContainerInterface", CNI_F_BOOL, disable_container_iface),
+	F("portIsolation", CNI_F_BOOL, port_isolation),
+	F("args", CNI_F_OBJ, args, .sub = args_fields),
+	F("runtimeConfig", CNI_F_OBJ, rc, .sub = mac_fields),
+	CNI_FIELD_END,
+};
+
+static const char *const args_keys[] = {"MAC", NULL};
+
+static void bridge_defaults(void *conf)
+{
+	struct bridge_conf *c = conf;
+
+	c->bridge = "cni0";
+}
+
+static int add_vid(struct bridge_conf *c, int vid)
+{
+	for (size_t i = 0; i < c->n_vids; i++)
+		if (c->vids[i] == vid)
+			return 0;
+	c->vids[c->n_vids++] = (uint16_t)vid;
+	return 0;
+}
+
+static int cmp_vid(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+static int parse_trunk(struct bridge_conf *c, struct cni_err *e)
+{
+	const struct trunk *t = c->trunk.v;
+
+	for (size_t i = 0; i < c->trunk.n; i++) {
+		if (t[i].min_seen || t[i].max_seen) {
+			if (!t[i].min_seen || t[i].min_id <= 0 || t[i].min_id > 4094)
+				return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+						"incorrect trunk minID parameter");
+			if (!t[i].max_seen || t[i].max_id <= 0 || t[i].max_id > 4094)
+				return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+						"incorrect trunk maxID parameter");
+			if (t[i].max_id < t[i].min_id)
+				return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+						"minID is greater than maxID in trunk parameter");
+			for (int v = t[i].min_id; v <= t[i].max_id; v++)
+				add_vid(c, v);
+		}
+		if (t[i].id_seen) {
+			if (t[i].id <= 0 || t[i].id > 4094)
+				return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+						"incorrect trunk id parameter");
+			add_vid(c, t[i].id);
+		}
+	}
+	qsort(c->vids, c->n_vids, sizeof(c->vids[0]), cmp_vid);
+	return 0;
+}
+
+static int bridge_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
+{
+	struct bridge_conf *c = conf;
+	const char *mac;
+	int r;
+
+	if (!c->bridge || !nu_ifname_valid(c->bridge))
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "invalid bridge name \"%s\"",
+				c->bridge ? c->bridge : "");
+	if (c->vlan < 0 || c->vlan > 4094)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"invalid VLAN ID %d (must be between 0 and 4094)", c->vlan);
+	r = parse_trunk(c, e);
+	if (r)
+		return r;
+	c->vlan_filtering = c->vlan || c->n_vids;
+	if (c->is_default_gw)
+		c->is_gw = true;
+	if (c->hairpin && c->promisc)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"cannot set hairpin mode and promiscuous mode at the same time");
+	if (c->disable_container_iface && ctx->net.ipam_type)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"cannot use IPAM when DisableContainerInterface flag is set");
+	if (c->ip_masq_backend && *c->ip_masq_backend &&
+	    strcmp(c->ip_masq_backend, "iptables") && strcmp(c->ip_masq_backend, "nftables"))
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"invalid ipMasqBackend \"%s\": must be \"iptables\" or \"nftables\"",
+				c->ip_masq_backend);
+	/* Our default is native nftables; the iptables layout only when asked for. */
+	c->masq_iptables = c->ip_masq_backend && !strcmp(c->ip_masq_backend, "iptables");
+	/* The runtime's MAC: runtimeConfig over args over CNI_ARGS. */
+	mac = c->rc.mac ? c->rc.mac : c->args.cni.mac ? c->args.cni.mac : cni_args_get(&ctx->args, "MAC");
+	if (mac && *mac) {
+		if (nu_mac_parse(mac, c->mac) || (c->mac[0] & 1))
+			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+					"invalid MAC address \"%s\"", mac);
+		c->has_mac = true;
+	}
+	return 0;
+}
+
+/* ---- ADD ------------------------------------------------------------------------------------- */
+
+struct add_state {
+	struct cni_ctx *ctx;
+	struct bridge_conf *c;
+	struct nu_nl *host, *cont;
+	int netns_fd;
+	int br_index, host_index;
+	char host_name[NU_IFNAMSIZ];
+	struct nu_link_info br, cont_link;
+};
+
+/* Wait, bounded and without a fixed sleep, for the host end of the veth to be operationally up. */
+static int wait_port_up(struct add_state *s, struct cni_err *e)
+{
+	struct nu_link_info li;
+	long delay_us = 100, waited_us = 0;
+	static const char *const states[] = {"unknown",	      "notpresent", "down", "lowerlayerdown",
+					     "testing",	      "dormant",    "up"};
+
+	for (;;) {
+		int r = nu_link_get(s->host, NULL, s->host_index, &li, e);
+
+		if (r < 0)
+			return r;
+		if (li.operstate == IF_OPER_UP)
+			return 0;
+		if (waited_us >= 2500000)
+			return cni_fail(e, -ETIMEDOUT, 0, "bridge port in error state: %s",
+					li.operstate < 7 ? states[li.operstate] : "unknown");
+		nanosleep(&(struct timespec){.tv_nsec = delay_us * 1000}, NULL);
+		waited_us += delay_us;
+		delay_us = delay_us * 2 > 100000 ? 100000 : delay_us * 2;
+	}
+}
+
+/* VLANs of the host port: access VLAN (PVID, untagged) and trunk VLANs (tagged). */
+static int setup_vlans(struct add_state *s, struct cni_err *e)
+{
+	const struct bridge_conf *c = s->c;
+	int r;
+
+	if (!c->vlan_filtering)
+		return 0;
+	if (!c->preserve_default_vlan) {
+		/* A new port gets the bridge's default PVID (1): the port carries only ours. */
+		r = nu_bridge_vlan_del(s->host, s->host_index, 1, false, e);
+		if (r < 0)
+			return r;
+	}
+	if (c->vlan) {
+		r = nu_bridge_vlan_add(s->host, s->host_index, (uint16_t)c->vlan, true, true, false, e);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < c->n_vids; i++) {
+		r = nu_bridge_vlan_add(s->host, s->host_index, c->vids[i], false, false, false, e);
+		if (r < 0)
+			return r;
+	}
+	if (!c->vlan && c->n_vids) {
+		/* Trunk only: untagged frames belong to the native VLAN 1. */
+		r = nu_bridge_vlan_add(s->host, s->host_index, 1, true, true, false, e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The gateway address on the bridge; another address of the family in the way is an error. */
+static int ensure_bridge_addr(struct add_state *s, const struct cni_prefix *gw, struct cni_err *e)
+{
+	struct nu_addr *have = NULL;
+	char b1[CNI_PREFIX_STRLEN], b2[CNI_PREFIX_STRLEN];
+	size_t n = 0;
+	int r;
+
+	r = nu_addr_list(s->host, s->br_index, gw->ip.family, &have, &n, e);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		const struct cni_prefix *p = &have[i].prefix;
+
+		if (cni_ip_eq(&p->ip, &gw->ip) && p->len == gw->len)
+			goto done; /* already there: r = 0 */
+		if (gw->ip.family == AF_INET6 &&
+		    (have[i].scope != 0 || !cni_prefix_overlaps(p, gw)))
+			continue; /* link-local and other subnets coexist */
+		if (!s->c->force_address) {
+			r = cni_fail(e, -EEXIST, 0, "\"%s\" already has an IP address different from %s",
+				     s->c->bridge, cni_prefix_str(gw, b1));
+			goto done;
+		}
+		r = nu_addr_del(s->host, s->br_index, p, e);
+		if (r < 0) {
+			cni_wrap(e, r, "failed to remove %s from \"%s\"", cni_prefix_str(p, b2),
+				 s->c->bridge);
+			goto done;
+		}
+	}
+	/* The gateway is ours by configuration: no DAD, so containers reach it at once. */
+	r = nu_addr_add_flags(s->host, s->br_index, gw, gw->ip.family == AF_INET6 ? IFA_F_NODAD : 0,
+			      e);
+	if (r == -EEXIST) {
+		cni_err_clear(e);
+		r = 0; /* added by a concurrent ADD on the same bridge */
+	}
+done:
+	free(have);
+	return r;
+}
+
+/* Container MAC text, host veth and bridge MACs (refreshed after enslaving and gateways). */
+static int refresh_macs(struct add_state *s, struct cni_result *res, struct cni_err *e)
+{
+	struct nu_link_info li;
+	char mac[3 * 32];
+	int r;
+
+	r = nu_link_get(s->host, NULL, s->br_index, &li, e);
+	if (r < 0)
+		return r;
+	res->ifaces[0].mac = cni_strdup(nu_mac_str(li.mac, li.mac_len, mac));
+	r = nu_link_get(s->host, NULL, s->host_index, &li, e);
+	if (r < 0)
+		return r;
+	res->ifaces[1].mac = cni_strdup(nu_mac_str(li.mac, li.mac_len, mac));
+	return 0;
+}
+
+/* IPAM, addresses, routes, gateway on the bridge, forwarding, masquerade. */
+static int setup_l3(struct add_state *s, struct cni_result *res, struct cni_err *e)
+{
+	struct cni_ctx *ctx = s->ctx;
+	const struct bridge_conf *c = s->c;
+	struct cni_result *ipam = NULL;
+	struct cni_prefix gw4 = {0}, gw6 = {0};
+	char key[96];
+	int r;
+
+	r = cni_ipam_add(ctx, &ipam, e);
+	if (r < 0)
+		return r;
+	if (!ipam->n_ips)
+		return cni_fail(e, -EINVAL, 0, "IPAM plugin returned missing IP config");
+	for (size_t i = 0; i < ipam->n_ips; i++) {
+		struct cni_ipcfg ipc = ipam->ips[i];
+		struct cni_prefix *gw = ipc.address.ip.family == AF_INET ? &gw4 : &gw6;
+
+		if (!ipc.gateway.family && c->is_gw) {
+			/* No gateway from IPAM: the subnet's first address, as the reference. */
+			ipc.gateway = cni_prefix_network(&ipc.address);
+			cni_ip_next(&ipc.gateway);
+		}
+		cni_result_add_ip(res, &ipc.address, &ipc.gateway, 2);
+		if (ipc.gateway.family && !gw->ip.family) {
+			gw->ip = ipc.gateway;
+			gw->len = ipc.address.len;
+		}
+	}
+	for (size_t i = 0; i < ipam->n_routes; i++)
+		*cni_result_add_route(res, &ipam->routes[i].dst, NULL) = ipam->routes[i];
+	res->dns = ipam->dns;
+	if (c->is_default_gw) {
+		const struct cni_prefix *gws[] = {&gw4, &gw6};
+
+		for (int f = 0; f < 2; f++) {
+			bool have = false;
+
+			if (!gws[f]->ip.family)
+				continue;
+			for (size_t i = 0; i < res->n_routes; i++)
+				have |= res->routes[i].dst.len == 0 && res->routes[i].gw.family &&
+					res->routes[i].dst.ip.family == gws[f]->ip.family;
+			if (!have) {
+				struct cni_prefix def = cni_prefix_default(gws[f]->ip.family);
+
+				cni_result_add_route(res, &def, &gws[f]->ip);
+			}
+		}
+	}
+
+	/* DAD off on the container end unless asked for (the reference's default). */
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_dad", ctx->env.ifname);
+	if (c->enabledad) {
+		char key2[96];
+
+		snprintf(key2, sizeof(key2), "net/ipv6/conf/%s/enhanced_dad", ctx->env.ifname);
+		nu_sysctl_set(s->netns_fd, key2, "1", NULL);
+		nu_sysctl_set(s->netns_fd, key, "1", NULL);
+	} else {
+		nu_sysctl_set(s->netns_fd, key, "0", NULL);
+	}
+	snprintf(key, sizeof(key), "net/ipv4/conf/%s/arp_notify", ctx->env.ifname);
+	nu_sysctl_set(s->netns_fd, key, "1", NULL);
+
+	r = nu_iface_configure(s->cont, s->netns_fd, ctx->env.ifname, res, e);
+	if (r < 0)
+		return r;
+
+	if (c->is_gw) {
+		const struct cni_prefix *gws[] = {&gw4, &gw6};
+		bool any = false;
+
+		for (int f = 0; f < 2; f++) {
+			if (!gws[f]->ip.family)
+				continue;
+			r = ensure_bridge_addr(s, gws[f], e);
+			if (r < 0)
+				return r;
+			r = nu_ip_forward_enable(gws[f]->ip.family, e);
+			if (r < 0)
+				return r;
+			any = true;
+		}
+		if (any) {
+			/* Pin the bridge MAC so it stops following its lowest port's MAC. */
+			struct nu_link_info li;
+
+			r = nu_link_get(s->host, NULL, s->br_index, &li, e);
+			if (r >= 0)
+				r = nu_link_set_mac(s->host, s->br_index, li.mac, li.mac_len, e);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (c->ip_masq) {
+		struct cni_prefix *ips = cni_alloc(res->n_ips * sizeof(*ips));
+
+		for (size_t i = 0; i < res->n_ips; i++)
+			ips[i] = res->ips[i].address;
+		r = nu_nft_masq_add(ctx->net.name, ctx->env.ifname, ctx->env.container_id, ips,
+				    res->n_ips, e);
+		if (r < 0)
+			return cni_wrap(e, r, "failed to set up IP masquerade");
+	}
+	return 0;
+}
+
+static void masq_teardown(struct cni_ctx *ctx, struct cni_err *e)
+{
+	struct cni_err ignored = {0};
+
+	/* Both layouts, as the reference tries: whichever backend made them, they go. */
+	nu_nft_masq_del(ctx->net.name, ctx->env.ifname, ctx->env.container_id, e ? e : &ignored);
+	nu_nft_masq_del_iptables(ctx->net.name, ctx->env.container_id, e ? e : &ignored);
+}
+
+static int bridge_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
+{
+	struct bridge_conf *c = ctx->conf;
+	_nu_nl_cleanup_ struct nu_nl *host = NULL, *cont = NULL;
+	_nu_fd_cleanup_ int netns_fd = -1;
+	struct add_state s = {.ctx = ctx, .c = c};
+	char mac[3 * 32];
+	int r;
+
+	r = nu_nl_open(&host, -1, e);
+	if (r < 0)
+		return r;
+	r = nu_bridge_ensure(host, c->bridge, (unsigned int)c->mtu, c->vlan_filtering, c->promisc,
+			     &s.br, e);
+	if (r < 0)
+		return r;
+	s.br_index = s.br.ifindex;
+	if (nu_sysctl_ensure(-1, cni_sprintf("net/ipv6/conf/%s/accept_ra", c->bridge), "0", e) < 0)
+		cni_err_clear(e); /* no IPv6 on this host */
+
+	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
+	if (r < 0)
+		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
+	r = nu_nl_open(&cont, netns_fd, e);
+	if (r < 0)
+		return r;
+	s.host = host;
+	s.cont = cont;
+	s.netns_fd = netns_fd;
+
+	r = nu_veth_create(cont, ctx->env.ifname, (unsigned int)c->mtu, c->has_mac ? c->mac : NULL,
+			   -1, s.host_name, e);
+	if (r < 0)
+		return r;
+	s.host_index = r;
+	r = nu_link_set_master(host, s.host_index, s.br_index, e);
+	if (r < 0)
+		goto del_veth;
+	r = nu_bridge_port_set(host, s.host_index, c->hairpin, c->port_isolation, e);
+	if (r < 0)
+		goto del_veth;
+	r = setup_vlans(&s, e);
+	if (r < 0)
+		goto del_veth;
+	r = nu_link_get(cont, ctx->env.ifname, 0, &s.cont_link, e);
+	if (r < 0)
+		goto del_veth;
+
+	cni_result_add_iface(res, c->bridge, NULL, NULL);
+	cni_result_add_iface(res, s.host_name, NULL, NULL);
+	cni_result_add_iface(res, ctx->env.ifname,
+			     nu_mac_str(s.cont_link.mac, s.cont_link.mac_len, mac), ctx->env.netns);
+
+	if (c->macspoofchk) {
+		r = nu_nft_spoofchk_add(ctx->env.container_id, ctx->env.ifname, s.host_name,
+					s.cont_link.mac, e);
+		if (r < 0)
+			goto del_veth;
+	}
+	if (ctx->net.ipam_type) {
+		r = setup_l3(&s, res, e);
+		if (r < 0)
+			goto del_rules;
+	} else if (!c->disable_container_iface) {
+		r = nu_link_set_up(cont, s.cont_link.ifindex, e);
+		if (r < 0)
+			goto del_rules;
+	}
+	if (!c->disable_container_iface) {
+		r = wait_port_up(&s, e);
+		if (r < 0)
+			goto del_rules;
+	}
+	r = refresh_macs(&s, res, e);
+	if (r < 0)
+		goto del_rules;
+	if (ctx->net.dns_seen && !cni_dns_empty(&ctx->net.dns))
+		res->dns = ctx->net.dns;
+	return 0;
+
+del_rules:
+	if (c->ip_masq)
+		masq_teardown(ctx, NULL);
+	if (c->macspoofchk)
+		nu_nft_spoofchk_del(ctx->env.container_id, ctx->env.ifname, &(struct cni_err){0});
+del_veth:
+	nu_link_del_index(host, s.host_index, NULL);
+	return r;
+}
+
+/* ---- DEL, CHECK, STATUS, GC ------------------------------------------------------------------ */
+
+static int bridge_del(struct cni_ctx *ctx, struct cni_err *e)
+{
+	const struct bridge_conf *c = ctx->conf;
+	_nu_fd_cleanup_ int netns_fd = -1;
+	int r = 0;
+
+	if (ctx->env.netns) {
+		r = nu_netns_open(ctx->env.netns, &netns_fd, e);
+		if (r == 0) {
+			_nu_nl_cleanup_ struct nu_nl *cont = NULL;
+
+			r = nu_nl_open(&cont, netns_fd, e);
+			if (r == 0)
+				r = nu_link_del(cont, ctx->env.ifname, e); /* absent: 0 */
+		} else if (r == -ENOENT) {
+			cni_err_clear(e);
+			r = 0; /* the netns is gone, and the veth with it */
+		}
+		if (r < 0)
+			return r;
+	}
+	if (ctx->net.ipam_type) {
+		r = cni_ipam_del(ctx, e);
+		if (r < 0)
+			return r;
+	}
+	if (c->macspoofchk) {
+		r = nu_nft_spoofchk_del(ctx->env.container_id, ctx->env.ifname, e);
+		if (r < 0)
+			return r;
+	}
+	if (c->ip_masq) {
+		r = nu_nft_masq_del(ctx->net.name, ctx->env.ifname, ctx->env.container_id, e);
+		if (r < 0)
+			return r;
+		r = nu_nft_masq_del_iptables(ctx->net.name, ctx->env.container_id, e);
+	}
+	return r;
+}
+
+static const struct cni_iface *find_iface(const struct cni_result *r, const char *name,
+					  const char *sandbox, int *idx)
+{
+	for (size_t i = 0; i < r->n_ifaces; i++) {
+		const struct cni_iface *f = &r->ifaces[i];
+
+		if (strcmp(f->name, name))
+			continue;
+		if (sandbox && (!f->sandbox || strcmp(f->sandbox, sandbox)))
+			continue;
+		if (!sandbox && f->sandbox && *f->sandbox)
+			continue;
+		if (idx)
+			*idx = (int)i;
+		return f;
+	}
+	return NULL;
+}
+
+static int check_mac(const char *want, const struct nu_link_info *li, const char *name,
+		     struct cni_err *e)
+{
+	char mac[3 * 32];
+
+	if (want && *want && strcasecmp(want, nu_mac_str(li->mac, li->mac_len, mac)))
+		return cni_fail(e, -EINVAL, 0, "interface %s MAC %s does not match %s", name, mac,
+				want);
+	return 0;
+}
+
+static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
+{
+	const struct bridge_conf *c = ctx->conf;
+	const struct cni_result *prev = ctx->net.prev;
+	_nu_nl_cleanup_ struct nu_nl *host = NULL, *cont = NULL;
+	_nu_fd_cleanup_ int netns_fd = -1;
+	const struct cni_iface *br_if, *cont_if;
+	struct nu_link_info br, cl;
+	const char *host_veth = NULL;
+	int r, cont_idx = -1;
+
+	if (ctx->net.ipam_type) {
+		r = cni_ipam_check(ctx, e);
+		if (r < 0)
+			return r;
+	}
+	if (!prev)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
+	br_if = find_iface(prev, c->bridge, NULL, NULL);
+	if (!br_if)
+		return cni_fail(e, -ENOENT, 0, "bridge \"%s\" not found in prevResult", c->bridge);
+	cont_if = find_iface(prev, ctx->env.ifname, ctx->env.netns, &cont_idx);
+	if (!cont_if)
+		return cni_fail(e, -ENOENT, 0,
+				"interface \"%s\" with sandbox \"%s\" not found in prevResult",
+				ctx->env.ifname, ctx->env.netns);
+
+	r = nu_nl_open(&host, -1, e);
+	if (r < 0)
+		return r;
+	r = nu_link_get(host, c->bridge, 0, &br, e);
+	if (r < 0)
+		return cni_wrap(e, r, "bridge \"%s\"", c->bridge);
+	if (strcmp(br.kind, "bridge"))
+		return cni_fail(e, -EINVAL, 0, "\"%s\" is not a bridge", c->bridge);
+	r = check_mac(br_if->mac, &br, c->bridge, e);
+	if (r < 0)
+		return r;
+	if (c->promisc != !!(br.flags & IFF_PROMISC))
+		return cni_fail(e, -EINVAL, 0, "bridge \"%s\" promiscuous mode is %s, expected %s",
+				c->bridge, br.flags & IFF_PROMISC ? "on" : "off",
+				c->promisc ? "on" : "off");
+
+	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
+	if (r < 0)
+		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
+	r = nu_nl_open(&cont, netns_fd, e);
+	if (r < 0)
+		return r;
+	r = nu_link_get(cont, ctx->env.ifname, 0, &cl, e);
+	if (r < 0)
+		return cni_wrap(e, r, "container interface \"%s\"", ctx->env.ifname);
+	if (strcmp(cl.kind, "veth"))
+		return cni_fail(e, -EINVAL, 0, "container interface \"%s\" is not a veth",
+				ctx->env.ifname);
+	r = check_mac(cont_if->mac, &cl, ctx->env.ifname, e);
+	if (r < 0)
+		return r;
+	/* Some host interface of prevResult must be the veth's peer, enslaved to the bridge. */
+	for (size_t i = 0; i < prev->n_ifaces && !host_veth; i++) {
+		struct nu_link_info hl;
+		const struct cni_iface *f = &prev->ifaces[i];
+
+		if ((f->sandbox && *f->sandbox) || !strcmp(f->name, c->bridge))
+			continue;
+		if (nu_link_get(host, f->name, 0, &hl, NULL) < 0)
+			continue;
+		if (hl.ifindex == cl.link && hl.master == br.ifindex)
+			host_veth = f->name;
+	}
+	if (!host_veth)
+		return cni_fail(e, -ENOENT, 0,
+				"no host veth of prevResult is the peer of \"%s\" on bridge \"%s\"",
+				ctx->env.ifname, c->bridge);
+	r = nu_iface_check_ips(cont, ctx->env.ifname, prev, e);
+	if (r < 0)
+		return r;
+	r = nu_iface_check_routes(cont, prev, e);
+	if (r < 0)
+		return r;
+	if (c->ip_masq && !c->masq_iptables) {
+		struct cni_prefix *ips = cni_alloc((prev->n_ips + 1) * sizeof(*ips));
+		size_t n = 0;
+
+		for (size_t i = 0; i < prev->n_ips; i++)
+			if (prev->ips[i].iface == cont_idx)
+				ips[n++] = prev->ips[i].address;
+		r = nu_nft_masq_check(ctx->net.name, ctx->env.ifname, ctx->env.container_id, ips, n,
+				      e);
+		if (r < 0)
+			return r;
+	}
+	if (c->macspoofchk) {
+		r = nu_nft_spoofchk_check(ctx->env.container_id, ctx->env.ifname, host_veth, cl.mac,
+					  e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int bridge_status(struct cni_ctx *ctx, struct cni_err *e)
+{
+	return ctx->net.ipam_type ? cni_ipam_status(ctx, e) : 0;
+}
+
+struct gc_state {
+	struct cni_ctx *ctx;
+	struct nu_nl *host;
+	int br_index; /* 0: our bridge does not exist */
+};
+
+static bool gc_valid(void *arg, const char *cid, const char *ifname)
+{
+	return cni_attachment_valid(((struct gc_state *)arg)->ctx, cid, ifname);
+}
+
+/* A spoof check is ours to judge when its host veth is gone or is a port of our bridge. */
+static bool gc_owns(void *arg, const char *host_veth)
+{
+	struct gc_state *g = arg;
+	struct nu_link_info li;
+	int r = nu_link_get(g->host, host_veth, 0, &li, NULL);
+
+	if (r == -ENODEV)
+		return true;
+	return r == 0 && g->br_index && li.master == g->br_index;
+}
+
+/* Every step runs even when one fails; the failures are reported together. */
+static int bridge_gc(struct cni_ctx *ctx, struct cni_err *e)
+{
+	const struct bridge_conf *c = ctx->conf;
+	_nu_nl_cleanup_ struct nu_nl *host = NULL;
+	struct gc_state g = {.ctx = ctx};
+	struct cni_err one = {0};
+	int r, first = 0;
+
+	if (ctx->net.ipam_type && (r = cni_ipam_gc(ctx, &one)) < 0) {
+		first = r;
+		cni_err_append(e, "%s", one.msg);
+	}
+	cni_err_clear(&one);
+	/* Rules are keyed by network: they are ours to collect even if ipMasq was turned off. */
+	if ((r = nu_nft_masq_gc(ctx->net.name, gc_valid, &g, &one)) < 0) {
+		first = first ? first : r;
+		cni_err_append(e, "%s", one.msg);
+	}
+	cni_err_clear(&one);
+	if (c->macspoofchk) {
+		r = nu_nl_open(&host, -1, &one);
+		if (r == 0) {
+			g.host = host;
+			g.br_index = nu_link_index(host, c->bridge);
+			g.br_index = g.br_index > 0 ? g.br_index : 0;
+			r = nu_nft_spoofchk_gc(gc_valid, gc_owns, &g, &one);
+		}
+		if (r < 0) {
+			first = first ? first : r;
+			cni_err_append(e, "%s", one.msg);
+		}
+	}
+	return first;
+}
+
+static const struct cni_plugin bridge = {
+	.name = "bridge",
+	.fields = fields,
+	.conf_size = sizeof(struct bridge_conf),
+	.conf_defaults = bridge_defaults,
+	.conf_validate = bridge_validate,
+	.args_keys = args_keys,
+	.add = bridge_add,
+	.del = bridge_del,
+	.check = bridge_check,
+	.status = bridge_status,
+	.gc = bridge_gc,
+};
+
+int main(int argc, char **argv)
+{
+	return cni_main(&bridge, argc, argv);
+}

@@ -1,0 +1,250 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# bridge + host-local as a runtime runs them, inside a private "host" namespace: every spec
+# version, IPv4, IPv6 and dual-stack, two containers pinging each other and the gateway, every
+# key read back from the kernel (ip -j, bridge -j, nft -j, sysctls), masquerade rules present after
+# ADD and gone after DEL (also when the netns is already gone), GC, STATUS, CHECK, failures that
+# leave nothing behind, and DEL twice / without ADD everywhere.
+. "$(dirname "$0")/lib.sh"
+need_root bridge
+P=$BIN/bridge
+tmpdir DATA
+
+# conf VERSION BRIDGE SUBNETS-JSON [EXTRA-KEYS]: a bridge + host-local configuration.
+conf() {
+	printf '{"cniVersion":"%s","name":"%s","type":"bridge","bridge":"%s"%s,"ipam":{"type":"host-local","dataDir":"%s","ranges":%s}}' \
+		"$1" "net-$2" "$2" "${4:+,$4}" "$DATA" "$3"
+}
+
+ip_of() { in_ns "$1" ip -j addr show dev "${2:-eth0}" | jq -r --arg f "${3:-inet}" '[.[0].addr_info[] | select(.family==$f and .scope=="global") | .local][0] // empty'; }
+masq_rules() {
+	local j
+	j=$(in_ns "$1" nft -j list chain inet cni_plugins_masquerade masq_checks 2>/dev/null)
+	[ -n "$j" ] && printf '%s' "$j" | jq '[.nftables[] | select(.rule)] | length' || echo 0
+}
+has_link() { in_ns "$1" ip link show "$2" >/dev/null 2>&1 && echo yes || echo no; }
+files_left() { find "$DATA" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name '.cnic*' | wc -l; }
+
+# ---- every spec version: two containers, gateway, masquerade, CHECK, DEL ------------------------
+for v in $VERSIONS; do
+	mkhost H
+	mkns C1
+	mkns C2
+	C=$(conf "$v" br0 '[[{"subnet":"10.88.0.0/24"}]]' '"isGateway":true,"ipMasq":true')
+	hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
+	check_eq "$v ADD c1" "$RC" 0
+	R1=$OUT
+	hrun "$H" "$P" ADD "$C2" eth0 c2 "$C"
+	check_eq "$v ADD c2" "$RC" 0
+	a1=$(ip_of "$C1")
+	a2=$(ip_of "$C2")
+	case $v in
+	0.1.0 | 0.2.0)
+		check_eq "$v result ip4 is the container address" "$(printf '%s' "$R1" | jq -r .ip4.ip)" "$a1/24"
+		check_eq "$v result gateway" "$(printf '%s' "$R1" | jq -r .ip4.gateway)" "10.88.0.1"
+		;;
+	*)
+		check_eq "$v result interfaces" "$(printf '%s' "$R1" | jq -c '[.interfaces[].name | sub("^veth[0-9a-f]{8}$";"veth")]')" '["br0","veth","eth0"]'
+		check_eq "$v result sandbox" "$(printf '%s' "$R1" | jq -r '.interfaces[2].sandbox')" "$C1"
+		check_eq "$v result ip on interface 2" "$(printf '%s' "$R1" | jq -c '[.ips[0].interface, .ips[0].address, .ips[0].gateway]')" "[2,\"$a1/24\",\"10.88.0.1\"]"
+		check_eq "$v result MACs are real" "$(printf '%s' "$R1" | jq -r '[.interfaces[].mac | test("^([0-9a-f]{2}:){5}[0-9a-f]{2}$")] | all')" true
+		hv=$(printf '%s' "$R1" | jq -r '.interfaces[1].name')
+		check_eq "$v host veth is a port of br0" "$(in_ns "$H" ip -j link show "$hv" | jq -r '.[0].master')" br0
+		check_eq "$v container MAC in the result" "$(printf '%s' "$R1" | jq -r '.interfaces[2].mac')" \
+			"$(in_ns "$C1" ip -j link show eth0 | jq -r '.[0].address')"
+		;;
+	esac
+	check_eq "$v gateway on the bridge" "$(ip_of "$H" br0)" "10.88.0.1"
+	check_eq "$v ip_forward on" "$(in_ns "$H" cat /proc/sys/net/ipv4/ip_forward)" 1
+	check "$v c1 pings c2" ping_ok "$C1" "$a2"
+	check "$v c1 pings the gateway" ping_ok "$C1" 10.88.0.1
+	check_eq "$v two masquerade rules" "$(masq_rules "$H")" 2
+	check_eq "$v arp_notify in the container" "$(in_ns "$C1" cat /proc/sys/net/ipv4/conf/eth0/arp_notify)" 1
+	if [[ $v == 0.4.0 || $v == 1.* ]]; then
+		hrun "$H" "$P" CHECK "$C1" eth0 c1 "$(printf '%s' "$C" | jq -c --argjson p "$R1" '. + {prevResult: $p}')"
+		check_eq "$v CHECK after ADD" "$RC:$OUT" "0:"
+	fi
+	hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
+	check_eq "$v second ADD of the same attachment refused" "$RC" 1
+	check_eq "$v  and c1 keeps its address" "$(ip_of "$C1")" "$a1"
+	hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
+	check_eq "$v DEL c1" "$RC:$OUT" "0:"
+	check_eq "$v c1's veth is gone" "$(has_link "$C1" eth0)" no
+	check_eq "$v one masquerade rule left" "$(masq_rules "$H")" 1
+	hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
+	check_eq "$v second DEL c1" "$RC" 0
+	# The netns goes first, as when a runtime lost the container: rules and IPs still go.
+	ip netns del "$(basename "$C2")"
+	hrun "$H" "$P" DEL "$C2" eth0 c2 "$C"
+	check_eq "$v DEL c2 after its netns vanished" "$RC" 0
+	check_eq "$v no masquerade rule left" "$(masq_rules "$H")" 0
+	hrun "$H" "$P" DEL "" eth0 c2 "$C"
+	check_eq "$v DEL with an empty CNI_NETNS" "$RC" 0
+	check_eq "$v no reservation left" "$(files_left)" 0
+	check_eq "$v no veth left in the host" "$(in_ns "$H" ip -j link show type veth | jq length)" 0
+done
+
+# ---- IPv6 and dual stack ------------------------------------------------------------------------
+mkhost H
+mkns C1
+mkns C2
+C=$(conf 1.1.0 br6 '[[{"subnet":"10.89.0.0/24"}],[{"subnet":"fd00:89::/64"}]]' '"isDefaultGateway":true,"ipMasq":true')
+hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
+check_eq "dual ADD c1" "$RC" 0
+R1=$OUT
+hrun "$H" "$P" ADD "$C2" eth0 c2 "$C"
+check_eq "dual ADD c2" "$RC" 0
+check_eq "dual result has both families" "$(printf '%s' "$R1" | jq -c '[.ips[].gateway]')" '["10.89.0.1","fd00:89::1"]'
+check_eq "dual default routes in the result" "$(printf '%s' "$R1" | jq -c '[.routes[] | .dst + " " + .gw]')" '["0.0.0.0/0 10.89.0.1","::/0 fd00:89::1"]'
+a6=$(ip_of "$C2" eth0 inet6)
+check "dual c1 pings c2 over IPv6" ping_ok "$C1" "$a6"
+check "dual c1 pings the v6 gateway" ping_ok "$C1" fd00:89::1
+check "dual c1 pings c2 over IPv4" ping_ok "$C1" "$(ip_of "$C2")"
+check_eq "dual default v4 route in c1" "$(in_ns "$C1" ip -j route show default | jq -r '.[0].gateway')" 10.89.0.1
+check_eq "dual default v6 route in c1" "$(in_ns "$C1" ip -j -6 route show default | jq -r '.[0].gateway')" fd00:89::1
+check_eq "dual accept_dad off in the container" "$(in_ns "$C1" cat /proc/sys/net/ipv6/conf/eth0/accept_dad)" 0
+check_eq "dual v6 gateway on the bridge" "$(ip_of "$H" br6 inet6)" fd00:89::1
+check_eq "dual 4 masquerade rules" "$(masq_rules "$H")" 4
+hrun "$H" "$P" CHECK "$C1" eth0 c1 "$(printf '%s' "$C" | jq -c --argjson p "$R1" '. + {prevResult: $p}')"
+check_eq "dual CHECK" "$RC:$OUT" "0:"
+# CHECK notices a missing address and a missing masquerade rule.
+in_ns "$C1" ip addr del "$(ip_of "$C1")/24" dev eth0
+hrun "$H" "$P" CHECK "$C1" eth0 c1 "$(printf '%s' "$C" | jq -c --argjson p "$R1" '. + {prevResult: $p}')"
+check_eq "CHECK fails without the address" "$RC" 1
+# GC: c2 stays valid, c1 is stale.
+G=$(printf '%s' "$C" | jq -c '. + {"cni.dev/valid-attachments":[{"containerID":"c2","ifname":"eth0"}]}')
+hrun "$H" "$P" GC "" "" "" "$G"
+check_eq "GC succeeds" "$RC:$OUT" "0:"
+check_eq "GC left c2's two masquerade rules" "$(masq_rules "$H")" 2
+check_eq "GC left c2's two reservations" "$(files_left)" 2
+hrun "$H" "$P" GC "" "" "" "$(printf '%s' "$C" | jq -c '. + {"cni.dev/valid-attachments":null}')"
+check_eq "GC with a null list collects everything" "$(masq_rules "$H"):$(files_left)" "0:0"
+hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
+hrun "$H" "$P" DEL "$C2" eth0 c2 "$C"
+check_eq "DEL after GC" "$RC" 0
+hrun "$H" "$P" STATUS "" "" "" "$C"
+check_eq "STATUS ready" "$RC:$OUT" "0:"
+
+# ---- keys read back from the kernel --------------------------------------------------------------
+mkhost H
+mkns C1
+C=$(conf 1.0.0 brk '[[{"subnet":"10.90.0.0/24"}]]' '"mtu":1400,"hairpinMode":true,"portIsolation":true,"enabledad":true')
+hrun "$H" "$P" ADD "$C1" eth0 c1 "$C" "IgnoreUnknown=1;MAC=02:11:22:33:44:55"
+check_eq "keys ADD" "$RC" 0
+hv=$(printf '%s' "$OUT" | jq -r '.interfaces[1].name')
+check_eq "mtu on the container end" "$(in_ns "$C1" ip -j link show eth0 | jq '.[0].mtu')" 1400
+check_eq "mtu on the host end" "$(in_ns "$H" ip -j link show "$hv" | jq '.[0].mtu')" 1400
+check_eq "mtu on the new bridge" "$(in_ns "$H" ip -j link show brk | jq '.[0].mtu')" 1400
+check_eq "hairpin on the port" "$(in_ns "$H" ip -d -j link show "$hv" | jq '.[0].linkinfo.info_slave_data.hairpin')" true
+check_eq "isolation on the port" "$(in_ns "$H" ip -d -j link show "$hv" | jq '.[0].linkinfo.info_slave_data.isolated')" true
+check_eq "MAC from CNI_ARGS" "$(in_ns "$C1" ip -j link show eth0 | jq -r '.[0].address')" 02:11:22:33:44:55
+check_eq "enabledad: accept_dad 1" "$(in_ns "$C1" cat /proc/sys/net/ipv6/conf/eth0/accept_dad)" 1
+check_eq "enabledad: enhanced_dad 1" "$(in_ns "$C1" cat /proc/sys/net/ipv6/conf/eth0/enhanced_dad)" 1
+check_eq "bridge not promiscuous by default" "$(in_ns "$H" ip -d -j link show brk | jq '.[0].promiscuity')" 0
+hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
+mkns C1
+C=$(conf 1.0.0 brk '[[{"subnet":"10.90.0.0/24"}]]' '"runtimeConfig":{"mac":"02:aa:00:00:00:01"},"args":{"cni":{"mac":"02:bb:00:00:00:01"}}')
+hrun "$H" "$P" ADD "$C1" eth0 c1 "$C" "IgnoreUnknown=1;MAC=02:cc:00:00:00:01"
+check_eq "runtimeConfig.mac wins over args and CNI_ARGS" "$(in_ns "$C1" ip -j link show eth0 | jq -r '.[0].address')" 02:aa:00:00:00:01
+hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
+mkns C1
+C=$(conf 1.0.0 brp '[[{"subnet":"10.91.0.0/24"}]]' '"promiscMode":true')
+hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
+check_eq "promiscMode" "$(in_ns "$H" ip -d -j link show brp | jq '.[0].promiscuity > 0')" true
+hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
+
+# VLANs: access VLAN 100 (PVID untagged), trunk 101 and 200-202, vlan_filtering on the new bridge.
+# Needs CONFIG_BRIDGE_VLAN_FILTERING (absent on the development kernel: the VM lane runs it).
+mkns C1
+if in_ns "$H" ip link add cnic-vprobe type bridge vlan_filtering 1 2>/dev/null; then
+	in_ns "$H" ip link del cnic-vprobe
+	C=$(conf 1.0.0 brv '[[{"subnet":"10.92.0.0/24"}]]' '"vlan":100,"vlanTrunk":[{"id":101},{"minID":200,"maxID":202}]')
+	hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
+	check_eq "vlan ADD" "$RC" 0
+	hv=$(printf '%s' "$OUT" | jq -r '.interfaces[1].name')
+	check_eq "vlan_filtering on the bridge" "$(in_ns "$H" ip -d -j link show brv | jq '.[0].linkinfo.info_data.vlan_filtering')" 1
+	vl=$(in_ns "$H" bridge -j vlan show dev "$hv" | jq -c '[.[0].vlans[] | [.vlan, (.vlanEnd // .vlan), ((.flags // []) | sort | join(","))]]')
+	check_eq "VLAN table of the port" "$vl" '[[100,100,"Egress Untagged,PVID"],[101,101,""],[200,202,""]]'
+	hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
+	check_eq "vlan DEL" "$RC" 0
+else
+	skip "bridge VLANs" "kernel without CONFIG_BRIDGE_VLAN_FILTERING"
+fi
+for bad in '"vlan":4095' '"vlanTrunk":[{"minID":10}]' '"vlanTrunk":[{"minID":10,"maxID":5}]' '"vlanTrunk":[{"id":0}]' '"hairpinMode":true,"promiscMode":true' '"ipMasqBackend":"pf"' '"mtu":-1'; do
+	hrun "$H" "$P" ADD "$C1" eth0 c1 "$(conf 1.0.0 brv '[[{"subnet":"10.92.0.0/24"}]]' "$bad")"
+	check_eq "bad config $bad: code 7" "$RC:$(err_code)" "1:7"
+done
+check_eq "bad configs left no veth" "$(in_ns "$C1" ip -j link show type veth | jq length)" 0
+
+# macspoofchk: the reference layout in table bridge nat.
+mkns C1
+C=$(conf 1.0.0 brs '[[{"subnet":"10.93.0.0/24"}]]' '"macspoofchk":true')
+hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
+R1=$OUT
+check_eq "macspoofchk ADD" "$RC" 0
+mac=$(in_ns "$C1" ip -j link show eth0 | jq -r '.[0].address')
+rules=$(in_ns "$H" nft -j list table bridge nat 2>/dev/null)
+check_eq "spoofchk chains" "$(printf '%s' "$rules" | jq -c '[.nftables[] | select(.chain) | .chain.name] | sort')" '["PREROUTING","cni-br-iface-c1-eth0","cni-br-iface-c1-eth0-mac"]'
+[[ "$(in_ns "$H" nft list table bridge nat)" == *"ether saddr $mac return"* ]] && ok "spoofchk allows the container MAC" || fail "spoofchk MAC rule" "$rules"
+hrun "$H" "$P" CHECK "$C1" eth0 c1 "$(printf '%s' "$C" | jq -c --argjson p "$R1" '. + {prevResult: $p}')"
+check_eq "macspoofchk CHECK" "$RC:$OUT" "0:"
+hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
+check_eq "spoofchk chains removed" "$(in_ns "$H" nft -j list table bridge nat 2>/dev/null | jq -c '[.nftables[] | select(.chain) | .chain.name]')" '["PREROUTING"]'
+
+# L2 only: no ipam, or an empty one, in every verb.
+mkns C1
+for ipam in '' ',"ipam":{}'; do
+	C="{\"cniVersion\":\"1.1.0\",\"name\":\"l2\",\"type\":\"bridge\",\"bridge\":\"brl2\"$ipam}"
+	hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
+	check_eq "L2 ADD (ipam '$ipam')" "$RC:$(printf '%s' "$OUT" | jq -c '[.ips, (.interfaces | length)]')" "0:[null,3]"
+	check_eq "L2 container end up" "$(in_ns "$C1" ip -j link show eth0 | jq -r '.[0].operstate')" UP
+	hrun "$H" "$P" CHECK "$C1" eth0 c1 "$(printf '%s' "$C" | jq -c --argjson p "$OUT" '. + {prevResult: $p}')"
+	check_eq "L2 CHECK" "$RC:$OUT" "0:"
+	hrun "$H" "$P" STATUS "" "" "" "$C"
+	check_eq "L2 STATUS" "$RC" 0
+	hrun "$H" "$P" GC "" "" "" "$C"
+	check_eq "L2 GC" "$RC" 0
+	hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
+	check_eq "L2 DEL" "$RC" 0
+done
+hrun "$H" "$P" ADD "$C1" eth0 c1 '{"cniVersion":"0.2.0","name":"l2","type":"bridge","bridge":"brl2"}'
+check_eq "L2 at 0.2.0 cannot be expressed" "$RC:$(printf '%s' "$OUT" | jq -r .msg)" "1:cannot convert: no valid IP addresses"
+check_eq "  and leaves no veth" "$(in_ns "$C1" ip -j link show type veth | jq length)" 0
+hrun "$H" "$P" ADD "$C1" eth0 c1 '{"cniVersion":"1.0.0","name":"l2","type":"bridge","bridge":"brl2","disableContainerInterface":true}'
+check_eq "disableContainerInterface leaves eth0 down" "$(in_ns "$C1" ip -j link show eth0 | jq -r '.[0].flags | any(. == "UP") | not')" true
+hrun "$H" "$P" DEL "$C1" eth0 c1 '{"cniVersion":"1.0.0","name":"l2","type":"bridge","bridge":"brl2","disableContainerInterface":true}'
+hrun "$H" "$P" ADD "$C1" eth0 c1 "$(conf 1.0.0 brl2 '[[{"subnet":"10.94.0.0/24"}]]' '"disableContainerInterface":true')"
+check_eq "disableContainerInterface with IPAM refused" "$RC:$(err_code)" "1:7"
+
+# ---- failures leave nothing behind ---------------------------------------------------------------
+mkns C1
+in_ns "$H" ip link add notabridge type veth peer name notabridge-p
+hrun "$H" "$P" ADD "$C1" eth0 c1 "$(conf 1.0.0 notabridge '[[{"subnet":"10.95.0.0/24"}]]')"
+[[ $RC = 1 && "$OUT" == *"notabridge"*"not a bridge"* ]] && ok "existing non-bridge refused by name" || fail "non-bridge" "$OUT"
+# IPAM fails: the veth goes.
+hrun "$H" "$P" ADD "$C1" eth0 c1 '{"cniVersion":"1.0.0","name":"f","type":"bridge","bridge":"brf","ipam":{"type":"no-such-ipam"}}'
+check_eq "missing IPAM plugin fails" "$RC" 1
+check_eq "  and leaves no veth" "$(in_ns "$C1" ip -j link show type veth | jq length):$(in_ns "$H" ip -j link show type veth | jq length)" "0:2"
+# Routes fail after IPAM ADD (a gateway that is not reachable): IPAM is released, veth removed.
+C=$(printf '{"cniVersion":"1.0.0","name":"f","type":"bridge","bridge":"brf","ipMasq":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"10.96.0.0/24"}]],"routes":[{"dst":"10.200.0.0/16","gw":"192.0.2.1"}]}}' "$DATA")
+hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
+check_eq "failing route after IPAM" "$RC" 1
+check_eq "  released the address" "$(files_left)" 0
+check_eq "  removed the veth" "$(in_ns "$C1" ip -j link show type veth | jq length)" 0
+check_eq "  left no masquerade rule" "$(masq_rules "$H")" 0
+# Container interface name taken: refused, the existing interface untouched.
+in_ns "$C1" ip link add eth0 type veth peer name eth0p
+hrun "$H" "$P" ADD "$C1" eth0 c1 "$(conf 1.0.0 brf '[[{"subnet":"10.97.0.0/24"}]]')"
+check_eq "ifname taken: refused" "$RC" 1
+check_eq "  existing eth0 untouched, no reservation" "$(in_ns "$C1" ip -j link show eth0 | jq -r '.[0].ifname'):$(files_left)" "eth0:0"
+
+# ---- DEL without ADD, STATUS through IPAM --------------------------------------------------------
+mkns C1
+hrun "$H" "$P" DEL "$C1" eth0 never "$(conf 1.1.0 brz '[[{"subnet":"10.98.0.0/24"}]]' '"ipMasq":true,"macspoofchk":true')"
+check_eq "DEL without ADD" "$RC:$OUT" "0:"
+C=$(conf 1.1.0 brz '[[{"subnet":"10.98.0.0/30"}]]')
+hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
+hrun "$H" "$P" STATUS "" "" "" "$C"
+check_eq "STATUS of an exhausted range is code 50" "$RC:$(err_code)" "1:50"
+hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
+finish

@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * pkg/netutil's nftables layer against the real kernel, inside a network namespace this process
+ * unshares at start (nftables rulesets are per netns, so nothing touches the host and everything
+ * vanishes with the process). What the library writes is read back through the nft CLI run in the
+ * same netns (`nft list`, `nft -j list`, `nft --debug=netlink list`), and compared with the layout
+ * the reference Go plugins write; the iptables layout is made by iptables-nft itself. Needs root;
+ * without unshare or nf_tables everything is reported as skipped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "netutil/nft.h"
+#include "tap.h"
+
+static struct cni_err e;
+
+#define CHECK_R(expr, want)                                                                        \
+	do {                                                                                       \
+		cni_err_clear(&e);                                                                 \
+		int r_ = (expr), w_ = (want);                                                      \
+		if (r_ == w_)                                                                      \
+			TAP_OK(#expr " == " #want);                                                \
+		else                                                                               \
+			TAP_FAIL(#expr " == " #want, "got %d (%s), want %d; msg: %s", r_,          \
+				 r_ < 0 ? strerror(-r_) : "ok", w_, e.msg);                        \
+	} while (0)
+
+#define CHECK_MSG(needle)                                                                          \
+	do {                                                                                       \
+		if (strstr(e.msg, (needle))) {                                                     \
+			TAP_OK("message has " #needle);                                            \
+			printf("# %s\n", e.msg);                                                   \
+		} else                                                                             \
+			TAP_FAIL("message has " #needle, "message: \"%s\"", e.msg);                \
+	} while (0)
+
+/* Output of a shell command (malloc'd, "" on failure). */
+static char *run(const char *cmd)
+{
+	FILE *f = popen(cmd, "r");
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+
+	buf[0] = '\0';
+	if (!f)
+		return buf;
+	for (size_t n; (n = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
+		len += n;
+		if (cap - len < 1024)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	pclose(f);
+	return buf;
+}
+
+static int sh(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Check the text of a command equals @want. */
+static void check_output(const char *name, const char *cmd, const char *want)
+{
+	char *got = run(cmd);
+
+	if (!strcmp(got, want))
+		TAP_OK(name);
+	else
+		TAP_FAIL(name, "\n--- got\n%s--- want\n%s", got, want);
+	free(got);
+}
+
+static json_t *ruleset(void)
+{
+	char *out = run("nft -j list ruleset");
+	json_t *j = json_loads(out, 0, NULL);
+
+	free(out);
+	return j;
+}
+
+/* Rules of family/table/chain whose comment starts with @prefix (NULL: every rule). */
+static int count_rules(const char *family, const char *table, const char *chain, const char *prefix)
+{
+	json_t *j = ruleset(), *item;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(json_object_get(j, "nftables"), i, item) {
+		json_t *r = json_object_get(item, "rule");
+		const char *c = json_string_value(json_object_get(r, "comment"));
+
+		if (!r || strcmp(json_string_value(json_object_get(r, "family")), family) ||
+		    strcmp(json_string_value(json_object_get(r, "table")), table) ||
+		    strcmp(json_string_value(json_object_get(r, "chain")), chain))
+			continue;
+		if (!prefix || (c && !strncmp(c, prefix, strlen(prefix))))
+			n++;
+	}
+	json_decref(j);
+	return n;
+}
+
+static int count_chains(const char *family, const char *table, const char *prefix)
+{
+	json_t *j = ruleset(), *item;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(json_object_get(j, "nftables"), i, item) {
+		json_t *c = json_object_get(item, "chain");
+
+		if (c && !strcmp(json_string_value(json_object_get(c, "family")), family) &&
+		    !strcmp(json_string_value(json_object_get(c, "table")), table) &&
+		    !strncmp(json_string_value(json_object_get(c, "name")), prefix, strlen(prefix)))
+			n++;
+	}
+	json_decref(j);
+	return n;
+}
+
+/* The kernel bytecode of the ruleset, without the lines naming handles. */
+static char *bytecode(void)
+{
+	return run("nft --debug=netlink list ruleset 2>/dev/null | grep -E '^  \\[|^  userdata'");
+}
+
+static struct cni_prefix P(const char *s)
+{
+	struct cni_prefix p = { 0 };
+
+	if (cni_prefix_parse(s, &p) < 0)
+		abort();
+	return p;
+}
+
+#define NET "unit-test"
+#define GOLDEN "6fd94d501e58f0aa-287fc69eff0574a2, net: unit-test, if: eth0, id: one"
+#define H_NET "6fd94d501e58f0aa-"
+
+static const char masq_layout[] =
+	"table inet cni_plugins_masquerade {\n"
+	"\tcomment \"Masquerading for plugins from github.com/containernetworking/plugins\"\n"
+	"\tchain masq_checks {\n"
+	"\t\tcomment \"Masquerade traffic from certain IPs to any (non-multicast) IP outside "
+	"their subnet\"\n"
+	"\t\tip saddr 10.1.0.5 ip daddr != 10.1.0.0/24 masquerade comment \"" GOLDEN "\"\n"
+	"\t\tip6 saddr fd00::5 ip6 daddr != fd00::/64 masquerade comment \"" GOLDEN "\"\n"
+	"\t}\n"
+	"\n"
+	"\tchain postrouting {\n"
+	"\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+	"\t\tip daddr 224.0.0.0/4 return\n"
+	"\t\tip6 daddr ff00::/8 return\n"
+	"\t\tgoto masq_checks\n"
+	"\t}\n"
+	"}\n";
+
+/* What the reference (knftables) sends for the same attachment, as nft commands. */
+static const char masq_reference[] =
+	"add table inet cni_plugins_masquerade { comment \"Masquerading for plugins from "
+	"github.com/containernetworking/plugins\" ; }\n"
+	"add chain inet cni_plugins_masquerade masq_checks { comment \"Masquerade traffic from "
+	"certain IPs to any (non-multicast) IP outside their subnet\" ; }\n"
+	"add chain inet cni_plugins_masquerade postrouting { type nat hook postrouting priority "
+	"100 ; }\n"
+	"add rule inet cni_plugins_masquerade postrouting ip daddr == 224.0.0.0/4 return\n"
+	"add rule inet cni_plugins_masquerade postrouting ip6 daddr == ff00::/8 return\n"
+	"add rule inet cni_plugins_masquerade postrouting goto masq_checks\n"
+	"add rule inet cni_plugins_masquerade masq_checks ip saddr == 10.1.0.5 ip daddr != "
+	"10.1.0.0/24 masquerade comment \"" GOLDEN "\"\n"
+	"add rule inet cni_plugins_masquerade masq_checks ip6 saddr == fd00::5 ip6 daddr != "
+	"fd00::/64 masquerade comment \"" GOLDEN "\"\n";
+
+static void flush(void)
+{
+	sh("nft flush ruleset");
+}
+
+static void test_masq_layout(void)
+{
+	struct cni_prefix dual[] = { P("10.1.0.5/24"), P("fd00::5/64") };
+	char *ours, *ref;
+	FILE *f;
+
+	flush();
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "one", dual, 2, &e), 0);
+	check_output("masq: exact layout (dual stack)",
+		     "nft list table inet cni_plugins_masquerade", masq_layout);
+	ours = bytecode();
+	flush();
+	f = popen("nft -f -", "w");
+	fputs(masq_reference, f);
+	CHECK_INT(pclose(f), 0);
+	ref = bytecode();
+	if (!strcmp(ours, ref) && *ours)
+		TAP_OK("masq: bytecode identical to what nft writes for the reference");
+	else
+		TAP_FAIL("masq: bytecode", "\n--- ours\n%s--- nft\n%s", ours, ref);
+	free(ours);
+	free(ref);
+	/* our DEL removes what the reference wrote, our CHECK accepts it */
+	CHECK_R(nu_nft_masq_check(NET, "eth0", "one", dual, 2, &e), 0);
+	CHECK_R(nu_nft_masq_del(NET, "eth0", "one", &e), 0);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", NULL), 0);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "postrouting", NULL), 3);
+}
+
+static bool valid_b(void *arg, const char *cid, const char *ifname)
+{
+	(void)arg;
+	return !strcmp(ifname, "eth0") && !strcmp(cid, "b");
+}
+
+static bool valid_none(void *arg, const char *cid, const char *ifname)
+{
+	(void)arg;
+	(void)cid;
+	(void)ifname;
+	return false;
+}
+
+static void test_masq_lifecycle(void)
+{
+	struct cni_prefix a = P("10.1.0.5/24"), a2 = P("10.1.0.6/24"), b = P("10.1.0.7/24");
+	struct cni_prefix v6 = P("fd00::9/64"), odd = P("10.16.3.4/12");
+	char *out;
+
+	flush();
+	/* v4 only, v6 only, a prefix that is not byte aligned */
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "v4", &a, 1, &e), 0);
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "v6", &v6, 1, &e), 0);
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "odd", &odd, 1, &e), 0);
+	CHECK_R(nu_nft_masq_check(NET, "eth0", "odd", &odd, 1, &e), 0);
+	out = run("nft list chain inet cni_plugins_masquerade masq_checks");
+	CHECK(strstr(out, "ip saddr 10.16.3.4 ip daddr != 10.16.0.0/12 masquerade") != NULL);
+	free(out);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", NULL), 3);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "postrouting", NULL), 3);
+
+	/* re-ADD replaces the attachment's rules */
+	flush();
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "one", &a, 1, &e), 0);
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "one", &a2, 1, &e), 0);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", GOLDEN), 1);
+	CHECK_R(nu_nft_masq_check(NET, "eth0", "one", &a2, 1, &e), 0);
+	CHECK_R(nu_nft_masq_check(NET, "eth0", "one", &a, 1, &e), -ENOENT);
+	CHECK_MSG("no masquerade rule for 10.1.0.5/24");
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "postrouting", NULL), 3);
+
+	/* two containers, DEL one keeps the other */
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "two", &b, 1, &e), 0);
+	CHECK_R(nu_nft_masq_del(NET, "eth0", "one", &e), 0);
+	CHECK_R(nu_nft_masq_check(NET, "eth0", "two", &b, 1, &e), 0);
+	CHECK_R(nu_nft_masq_check(NET, "eth0", "one", &a2, 1, &e), -ENOENT);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", NULL), 1);
+
+	/* ADD B with A's IP, then DEL A keeps B's rule */
+	flush();
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "A", &a, 1, &e), 0);
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "B", &a, 1, &e), 0);
+	CHECK_R(nu_nft_masq_del(NET, "eth0", "A", &e), 0);
+	CHECK_R(nu_nft_masq_check(NET, "eth0", "B", &a, 1, &e), 0);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", NULL), 1);
+
+	/* DEL twice, DEL of a never-added attachment, DEL with no table at all */
+	CHECK_R(nu_nft_masq_del(NET, "eth0", "A", &e), 0);
+	CHECK_R(nu_nft_masq_del(NET, "eth0", "never", &e), 0);
+	CHECK_R(nu_nft_masq_del(NET, "eth0", "B", &e), 0);
+	CHECK_R(nu_nft_masq_del(NET, "eth0", "B", &e), 0);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", NULL), 0);
+	flush();
+	CHECK_R(nu_nft_masq_del(NET, "eth0", "B", &e), 0);
+	CHECK_R(nu_nft_masq_gc(NET, valid_none, NULL, &e), 0);
+	CHECK_R(nu_nft_masq_check(NET, "eth0", "B", &a, 1, &e), -ENOENT);
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "bad", &(struct cni_prefix){ 0 }, 1, &e), -EINVAL);
+}
+
+static void test_masq_gc(void)
+{
+	struct cni_prefix a = P("10.1.0.5/24"), b = P("10.1.0.6/24"), c = P("10.1.0.7/24");
+	char longnet[100];
+
+	flush();
+	memset(longnet, 'n', sizeof(longnet) - 1);
+	longnet[sizeof(longnet) - 1] = '\0';
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "a", &a, 1, &e), 0);
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "b", &b, 1, &e), 0);
+	CHECK_R(nu_nft_masq_add(NET, "eth1", "b", &c, 1, &e), 0);
+	CHECK_R(nu_nft_masq_add("other", "eth0", "a", &a, 1, &e), 0);
+	CHECK_R(nu_nft_masq_add(longnet, "eth0", "a", &a, 1, &e), 0); /* comment cut at 128 */
+	CHECK_R(nu_nft_masq_gc(NET, valid_b, NULL, &e), 0);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", H_NET), 1);
+	CHECK_R(nu_nft_masq_check(NET, "eth0", "b", &b, 1, &e), 0);
+	CHECK_R(nu_nft_masq_check("other", "eth0", "a", &a, 1, &e), 0);
+	CHECK_R(nu_nft_masq_gc(longnet, valid_none, NULL, &e), 0);
+	CHECK_R(nu_nft_masq_check(longnet, "eth0", "a", &a, 1, &e), 0); /* unattributable: kept */
+	CHECK_R(nu_nft_masq_gc("other", valid_none, NULL, &e), 0);
+	CHECK_R(nu_nft_masq_check("other", "eth0", "a", &a, 1, &e), -ENOENT);
+}
+
+static void test_masq_foreign(void)
+{
+	struct cni_prefix a = P("10.1.0.5/24");
+	char *before, *after;
+
+	/* a table made by the nft CLI is reused, not replaced */
+	flush();
+	CHECK_INT(sh("nft add table inet cni_plugins_masquerade"), 0);
+	before = run("nft -j list tables");
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "one", &a, 1, &e), 0);
+	after = run("nft -j list tables");
+	CHECK_STR(after, before);
+	free(before);
+	free(after);
+	CHECK_R(nu_nft_masq_check(NET, "eth0", "one", &a, 1, &e), 0);
+
+	/* a postrouting chain of another shape: the failing message is named */
+	flush();
+	CHECK_INT(sh("nft add table inet cni_plugins_masquerade; nft add chain inet "
+		     "cni_plugins_masquerade postrouting '{ type filter hook input priority 0; }'"),
+		  0);
+	cni_err_clear(&e);
+	CHECK(nu_nft_masq_add(NET, "eth0", "one", &a, 1, &e) < 0);
+	CHECK_MSG("setting up masquerade for one: adding chain inet cni_plugins_masquerade "
+		  "postrouting: ");
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", NULL), 0);
+}
+
+/*
+ * Plugins creating the table at the same moment ("add" semantics make all succeed), and two
+ * deleting the same rules (the loser lists again instead of failing on a vanished handle).
+ */
+static void test_masq_race(void)
+{
+	enum { KIDS = 6, SHARED = 3, ROUNDS = 15 };
+	pid_t pid[KIDS + SHARED];
+	int fails = 0;
+
+	flush();
+	fflush(stdout);
+	for (int k = 0; k < KIDS + SHARED; k++) {
+		pid[k] = fork();
+		if (pid[k] == 0) {
+			char cid[16];
+			struct cni_prefix ip = P("10.1.0.5/24");
+			struct cni_err ce = { 0 };
+
+			ip.ip.a[3] = (uint8_t)(10 + k);
+			snprintf(cid, sizeof(cid), k < KIDS ? "race%d" : "shared", k);
+			for (int i = 0; i < ROUNDS; i++) {
+				if (nu_nft_masq_add(NET, "eth0", cid, &ip, 1, &ce) < 0 ||
+				    (k >= KIDS && nu_nft_masq_del(NET, "eth0", cid, &ce) < 0)) {
+					fprintf(stderr, "# %s\n", ce.msg);
+					_exit(1);
+				}
+			}
+			_exit(0);
+		}
+	}
+	for (int k = 0; k < KIDS + SHARED; k++) {
+		int st = 0;
+
+		waitpid(pid[k], &st, 0);
+		fails += !WIFEXITED(st) || WEXITSTATUS(st);
+	}
+	CHECK_INT(fails, 0);
+	CHECK_R(nu_nft_masq_del(NET, "eth0", "shared", &e), 0);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", H_NET), KIDS);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "postrouting", NULL), 3);
+}
+
+static void test_masq_iptables(void)
+{
+	static const char *const setup[] = {
+		"iptables -t nat -N %1$s",
+		"iptables -t nat -A %1$s -d 10.1.0.0/24 -m comment --comment '%2$s' -j ACCEPT",
+		("iptables -t nat -A %1$s ! -d 224.0.0.0/4 -m comment --comment '%2$s' "
+		 "-j MASQUERADE"),
+		"iptables -t nat -A POSTROUTING -s 10.1.0.5 -m comment --comment '%2$s' -j %1$s",
+		"ip6tables -t nat -N %1$s",
+		"ip6tables -t nat -A %1$s -d fd00::/64 -m comment --comment '%2$s' -j ACCEPT",
+		"ip6tables -t nat -A %1$s ! -d ff00::/8 -m comment --comment '%2$s' -j MASQUERADE",
+		"ip6tables -t nat -A POSTROUTING -s fd00::5 -m comment --comment '%2$s' -j %1$s",
+		/* a foreign rule that must survive */
+		"iptables -t nat -A POSTROUTING -s 10.9.0.0/16 -j MASQUERADE",
+	};
+	char chain[29], cmd[512];
+	char *left;
+
+	CHECK_STR(nu_nft_masq_iptables_chain(chain, "pm", "cid1"), "CNI-5d3212c3d10f687024bef608");
+	if (sh("iptables-nft -V >/dev/null 2>&1 && ip6tables-nft -V >/dev/null 2>&1")) {
+		TAP_SKIP("masq: iptables layout", "iptables-nft is not installed");
+		return;
+	}
+	flush();
+	for (size_t i = 0; i < sizeof(setup) / sizeof(setup[0]); i++) {
+		snprintf(cmd, sizeof(cmd), setup[i], chain, "name: \"pm\" id: \"cid1\"");
+		if (sh(cmd)) {
+			TAP_SKIP("masq: iptables layout", "`%s` failed", cmd);
+			return;
+		}
+	}
+	CHECK_INT(sh("iptables-nft -t nat -S | grep -q CNI-5d3212c3d10f687024bef608"), 0);
+	CHECK_R(nu_nft_masq_del_iptables("pm", "cid1", &e), 0);
+	check_output("masq: iptables layout removed, the rest kept",
+		     "iptables-nft -t nat -S POSTROUTING; ip6tables-nft -t nat -S POSTROUTING",
+		     "-P POSTROUTING ACCEPT\n-A POSTROUTING -s 10.9.0.0/16 -j MASQUERADE\n"
+		     "-P POSTROUTING ACCEPT\n");
+	left = run("nft list ruleset 2>/dev/null | grep -c CNI-");
+	CHECK_STR(left, "0\n");
+	free(left);
+	CHECK_R(nu_nft_masq_del_iptables("pm", "cid1", &e), 0);
+	flush();
+	CHECK_R(nu_nft_masq_del_iptables("pm", "cid1", &e), 0);
+}
+
+static const uint8_t MAC[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
+
+static const char spoof_layout[] =
+	"table bridge nat {\n"
+	"\tchain PREROUTING {\n"
+	"\t\ttype filter hook prerouting priority dstnat; policy accept;\n"
+	"\t\tiifname \"veth1234\" jump cni-br-iface-cid-eth0 comment \"macspoofchk-cid-eth0\"\n"
+	"\t}\n"
+	"\n"
+	"\tchain cni-br-iface-cid-eth0 {\n"
+	"\t\tjump cni-br-iface-cid-eth0-mac comment \"macspoofchk-cid-eth0\"\n"
+	"\t}\n"
+	"\n"
+	"\tchain cni-br-iface-cid-eth0-mac {\n"
+	"\t\tether saddr 02:00:00:00:00:01 return comment \"macspoofchk-cid-eth0\"\n"
+	"\t\tdrop comment \"macspoofchk-cid-eth0\"\n"
+	"\t}\n"
+	"}\n";
+
+static const char spoof_reference[] =
+	"add table bridge nat\n"
+	"add chain bridge nat PREROUTING { type filter hook prerouting priority -300 ; policy "
+	"accept ; }\n"
+	"add chain bridge nat cni-br-iface-cid-eth0\n"
+	"add chain bridge nat cni-br-iface-cid-eth0-mac\n"
+	"add rule bridge nat PREROUTING iifname \"veth1234\" jump cni-br-iface-cid-eth0 comment "
+	"\"macspoofchk-cid-eth0\"\n"
+	"add rule bridge nat cni-br-iface-cid-eth0 jump cni-br-iface-cid-eth0-mac comment "
+	"\"macspoofchk-cid-eth0\"\n"
+	"add rule bridge nat cni-br-iface-cid-eth0-mac ether saddr 02:00:00:00:00:01 return "
+	"comment \"macspoofchk-cid-eth0\"\n"
+	"add rule bridge nat cni-br-iface-cid-eth0-mac drop comment \"macspoofchk-cid-eth0\"\n";
+
+static bool owns_veth88(void *arg, const char *veth)
+{
+	(void)arg;
+	return !strcmp(veth, "veth88");
+}
+
+static bool valid_keep(void *arg, const char *cid, const char *ifname)
+{
+	(void)arg;
+	return !strcmp(cid, "keep-me") && !strcmp(ifname, "eth0");
+}
+
+static void test_spoofchk(void)
+{
+	static const uint8_t other[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+	char *ours, *ref;
+	FILE *f;
+
+	flush();
+	CHECK_R(nu_nft_spoofchk_add("cid", "eth0", "veth1234", MAC, &e), 0);
+	check_output("spoofchk: exact layout", "nft list table bridge nat", spoof_layout);
+	CHECK_R(nu_nft_spoofchk_add("cid", "eth0", "veth1234", MAC, &e), 0);
+	check_output("spoofchk: re-ADD leaves the same layout", "nft list table bridge nat",
+		     spoof_layout);
+	ours = bytecode();
+	flush();
+	f = popen("nft -f -", "w");
+	fputs(spoof_reference, f);
+	CHECK_INT(pclose(f), 0);
+	ref = bytecode();
+	if (!strcmp(ours, ref) && *ours)
+		TAP_OK("spoofchk: bytecode identical to what nft writes for the reference");
+	else
+		TAP_FAIL("spoofchk: bytecode", "\n--- ours\n%s--- nft\n%s", ours, ref);
+	free(ours);
+	free(ref);
+
+	/* check works on the reference's rules too */
+	CHECK_R(nu_nft_spoofchk_check("cid", "eth0", "veth1234", MAC, &e), 0);
+	CHECK_R(nu_nft_spoofchk_check("cid", "eth0", "veth1234", other, &e), -ENOENT);
+	CHECK_MSG("cni-br-iface-cid-eth0-mac");
+	CHECK_R(nu_nft_spoofchk_check("cid", "eth0", "veth9", MAC, &e), -ENOENT);
+	CHECK_MSG("PREROUTING");
+
+	/* two attachments, DEL one */
+	CHECK_R(nu_nft_spoofchk_add("cid2", "eth0", "veth5678", other, &e), 0);
+	CHECK_R(nu_nft_spoofchk_del("cid", "eth0", &e), 0);
+	CHECK_INT(count_rules("bridge", "nat", "PREROUTING", "macspoofchk-"), 1);
+	CHECK_INT(count_chains("bridge", "nat", "cni-br-iface-cid-"), 0);
+	CHECK_R(nu_nft_spoofchk_check("cid2", "eth0", "veth5678", other, &e), 0);
+	CHECK_R(nu_nft_spoofchk_check("cid", "eth0", "veth1234", MAC, &e), -ENOENT);
+	CHECK_R(nu_nft_spoofchk_del("cid", "eth0", &e), 0);
+	CHECK_R(nu_nft_spoofchk_del("never", "eth0", &e), 0);
+	CHECK_R(nu_nft_spoofchk_del("cid2", "eth0", &e), 0);
+	CHECK_INT(count_chains("bridge", "nat", "cni-br-iface-"), 0);
+	CHECK_INT(count_rules("bridge", "nat", "PREROUTING", NULL), 0);
+	flush();
+	CHECK_R(nu_nft_spoofchk_del("cid2", "eth0", &e), 0);
+	CHECK_R(nu_nft_spoofchk_gc(valid_none, NULL, NULL, &e), 0);
+
+	/* GC: dashes in container IDs, a chain pair left without its PREROUTING jump */
+	CHECK_R(nu_nft_spoofchk_add("keep-me", "eth0", "veth1", MAC, &e), 0);
+	CHECK_R(nu_nft_spoofchk_add("drop-me", "eth0", "veth2", MAC, &e), 0);
+	CHECK_R(nu_nft_spoofchk_add("orphan", "eth0", "veth3", MAC, &e), 0);
+	CHECK_INT(sh("nft delete rule bridge nat PREROUTING handle $(nft -a list chain bridge nat "
+		     "PREROUTING | sed -n 's/.*veth3.*handle \\([0-9]*\\)$/\\1/p')"),
+		  0);
+	CHECK_R(nu_nft_spoofchk_gc(valid_keep, NULL, NULL, &e), 0);
+	CHECK_INT(count_rules("bridge", "nat", "PREROUTING", NULL), 1);
+	CHECK_INT(count_chains("bridge", "nat", "cni-br-iface-"), 2);
+	CHECK_R(nu_nft_spoofchk_check("keep-me", "eth0", "veth1", MAC, &e), 0);
+
+	/* GC of one network keeps what sits on another network's host veth. */
+	CHECK_R(nu_nft_spoofchk_add("other-net", "eth1", "veth77", MAC, &e), 0);
+	CHECK_R(nu_nft_spoofchk_add("mine", "eth0", "veth88", MAC, &e), 0);
+	CHECK_R(nu_nft_spoofchk_gc(valid_keep, owns_veth88, NULL, &e), 0);
+	CHECK_R(nu_nft_spoofchk_check("other-net", "eth1", "veth77", MAC, &e), 0);
+	CHECK_R(nu_nft_spoofchk_check("mine", "eth0", "veth88", MAC, &e), -ENOENT);
+	CHECK_R(nu_nft_spoofchk_check("keep-me", "eth0", "veth1", MAC, &e), 0);
+	CHECK_INT(count_chains("bridge", "nat", "cni-br-iface-other-net-eth1"), 2);
+}
+
+int main(void)
+{
+	if (unshare(CLONE_NEWNET) < 0) {
+		printf("skip - nft: unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		return 0;
+	}
+	if (nu_nft_available() < 0) {
+		printf("skip - nft: nf_tables does not answer in a new netns\n");
+		return 0;
+	}
+	if (sh("nft list ruleset >/dev/null 2>&1")) {
+		printf("skip - nft: the nft CLI (used to read the ruleset back) is missing\n");
+		return 0;
+	}
+	test_masq_layout();
+	test_masq_lifecycle();
+	test_masq_gc();
+	test_masq_foreign();
+	test_masq_race();
+	test_masq_iptables();
+	test_spoofchk();
+	return tap_done();
+}
