@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Crash safety: bridge ADD (with host-local, masquerade and the spoof check) killed with SIGKILL,
+# with its IPAM child, at 50 random points, each followed by the runtime's DEL; afterwards no
+# veth, address, route, nftables rule or reservation of that attachment may be left.
+. "$(dirname "$0")/lib.sh"
+need_root bridge_crash
+tmpdir DATA
+mkhost H
+N=${CRASH_RUNS:-50}
+C=$(printf '{"cniVersion":"1.1.0","name":"crash","type":"bridge","bridge":"brc","isGateway":true,"ipMasq":true,"macspoofchk":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"10.77.0.0/24"}],[{"subnet":"fd00:77::/64"}]]}}' "$DATA")
+
+# How long an undisturbed ADD takes, to spread the kill points over it.
+mkns C0
+t0=$(date +%s%N)
+hrun "$H" "$BIN/bridge" ADD "$C0" eth0 warm "$C"
+span=$((($(date +%s%N) - t0) / 1000))
+hrun "$H" "$BIN/bridge" DEL "$C0" eth0 warm "$C"
+[ "$span" -lt 1000 ] && span=1000
+
+leftovers() {
+	local veths rules files spoof
+	veths=$(in_ns "$H" ip -j link show type veth | jq length)
+	rules=$(in_ns "$H" nft -j list chain inet cni_plugins_masquerade masq_checks 2>/dev/null | jq '[.nftables[] | select(.rule)] | length' 2>/dev/null)
+	spoof=$(in_ns "$H" nft -j list table bridge nat 2>/dev/null | jq '[.nftables[] | select(.rule)] | length' 2>/dev/null)
+	files=$(find "$DATA" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name '.cnic*' | wc -l)
+	echo "veths=$veths masq=${rules:-0} spoof=${spoof:-0} reservations=$files"
+}
+
+killed=0
+for i in $(seq 1 "$N"); do
+	mkns CN
+	delay=$((RANDOM * span / 32768))
+	printf '%s' "$C" | ip netns exec "$H" setsid env CNI_COMMAND=ADD CNI_NETNS="$CN" CNI_IFNAME=eth0 \
+		CNI_CONTAINERID="k$i" CNI_PATH="$BIN" "$BIN/bridge" >/dev/null 2>&1 &
+	pid=$!
+	sleep "$(printf '0.%06d' "$delay")"
+	kill -KILL -- "-$pid" 2>/dev/null && killed=$((killed + 1))
+	wait "$pid" 2>/dev/null
+	# The IPAM child dies with its process group; wait (bounded) until none is left.
+	poll_until 2000 bash -c "! pgrep -g $pid >/dev/null"
+	hrun "$H" "$BIN/bridge" DEL "$CN" eth0 "k$i" "$C"
+	if [ "$RC" != 0 ]; then
+		fail "run $i (kill after ${delay}us): DEL failed" "$OUT"
+		continue
+	fi
+	left=$(leftovers)
+	check_eq "run $i (kill after ${delay}us of ~${span}us): nothing left" "$left" "veths=0 masq=0 spoof=0 reservations=0"
+	check_eq "run $i: no eth0 in the container" "$(in_ns "$CN" ip link show eth0 >/dev/null 2>&1 && echo yes || echo no)" no
+	ip netns del "$(basename "$CN")"
+done
+echo "# $killed of $N ADDs were killed before they finished"
+finish
