@@ -22,6 +22,7 @@ masq_rules() {
 	j=$(in_ns "$1" nft -j list chain inet cni_plugins_masquerade masq_checks 2>/dev/null)
 	[ -n "$j" ] && printf '%s' "$j" | jq '[.nftables[] | select(.rule)] | length' || echo 0
 }
+no_veth() { [ "$(in_ns "$1" ip -j link show type veth | jq length)" = 0 ]; }
 has_link() { in_ns "$1" ip link show "$2" >/dev/null 2>&1 && echo yes || echo no; }
 files_left() { find "$DATA" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name '.cnic*' | wc -l; }
 
@@ -81,6 +82,8 @@ for v in $VERSIONS; do
 	hrun "$H" "$P" DEL "" eth0 c2 "$C"
 	check_eq "$v DEL with an empty CNI_NETNS" "$RC" 0
 	check_eq "$v no reservation left" "$(files_left)" 0
+	# c2's host veth dies with its netns, which the kernel tears down asynchronously: poll.
+	poll_until 3000 no_veth "$H"
 	check_eq "$v no veth left in the host" "$(in_ns "$H" ip -j link show type veth | jq length)" 0
 done
 
@@ -125,6 +128,49 @@ check_eq "DEL after GC" "$RC" 0
 hrun "$H" "$P" STATUS "" "" "" "$C"
 check_eq "STATUS ready" "$RC:$OUT" "0:"
 
+# ipMasqBackend "iptables": the reference's layout in ip/ip6 nat, listed by iptables-nft as the Go
+# plugin's iptables calls leave it; the Go plugin's DEL command (iptables -D) finds our jump.
+if iptables -V 2>/dev/null | grep -q nf_tables && ip6tables -V 2>/dev/null | grep -q nf_tables; then
+	mkhost H
+	mkns C1
+	C=$(conf 1.1.0 bri '[[{"subnet":"10.87.0.0/24"}],[{"subnet":"fd00:87::/64"}]]' '"isGateway":true,"ipMasq":true,"ipMasqBackend":"iptables"')
+	ch="CNI-$(printf '%s' net-bric1 | sha512sum | cut -c1-24)"
+	cmt='name: "net-bri" id: "c1"'
+	cm='-m comment --comment "name: \"net-bri\" id: \"c1\""'
+	hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
+	check_eq "iptables backend ADD" "$RC" 0
+	R1=$OUT
+	a4=$(ip_of "$C1")
+	a6=$(ip_of "$C1" eth0 inet6)
+	check_eq "iptables backend v4 chain and jump" "$(in_ns "$H" iptables -t nat -S | grep -F -- "$ch")" \
+		"-N $ch"$'\n'"-A POSTROUTING -s $a4/32 $cm -j $ch"$'\n'"-A $ch -d 10.87.0.0/24 $cm -j ACCEPT"$'\n'"-A $ch ! -d 224.0.0.0/4 $cm -j MASQUERADE"
+	check_eq "iptables backend v6 chain and jump" "$(in_ns "$H" ip6tables -t nat -S | grep -F -- "$ch")" \
+		"-N $ch"$'\n'"-A POSTROUTING -s $a6/128 $cm -j $ch"$'\n'"-A $ch -d fd00:87::/64 $cm -j ACCEPT"$'\n'"-A $ch ! -d ff00::/8 $cm -j MASQUERADE"
+	check_eq "iptables backend writes no nftables-backend rule" "$(masq_rules "$H")" 0
+	hrun "$H" "$P" CHECK "$C1" eth0 c1 "$(printf '%s' "$C" | jq -c --argjson p "$R1" '. + {prevResult: $p}')"
+	check_eq "iptables backend CHECK" "$RC:$OUT" "0:"
+	check "iptables backend: the Go plugin's DEL command deletes our jump" \
+		in_ns "$H" iptables -t nat -D POSTROUTING -s "$a4" -j "$ch" -m comment --comment "$cmt"
+	hrun "$H" "$P" CHECK "$C1" eth0 c1 "$(printf '%s' "$C" | jq -c --argjson p "$R1" '. + {prevResult: $p}')"
+	check_eq "iptables backend CHECK notices the missing jump" "$RC" 1
+	hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
+	check_eq "iptables backend DEL" "$RC:$OUT" "0:"
+	check_eq "iptables backend DEL leaves no CNI- chain or jump" \
+		"$(in_ns "$H" iptables -t nat -S | grep -c -- CNI-):$(in_ns "$H" ip6tables -t nat -S | grep -c -- CNI-)" "0:0"
+	hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
+	check_eq "iptables backend second DEL" "$RC" 0
+	check_eq "iptables backend no reservation left" "$(files_left)" 0
+	if [ -x "$REF/bridge" ] && [ -x "$REF/host-local" ]; then
+		hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
+		# the installed reference speaks up to 1.0.0
+		CNI_PATH_OVERRIDE=$REF hrun "$H" "$REF/bridge" DEL "$C1" eth0 c1 "$(printf '%s' "$C" | jq -c '.cniVersion="1.0.0"')"
+		check_eq "iptables backend: the reference plugin's DEL removes our layout" \
+			"$RC:$(in_ns "$H" iptables -t nat -S | grep -c -- CNI-):$(in_ns "$H" ip6tables -t nat -S | grep -c -- CNI-)" "0:0:0"
+	fi
+else
+	skip "bridge ipMasqBackend iptables" "iptables with the nf_tables backend is not installed"
+fi
+
 # ---- keys read back from the kernel --------------------------------------------------------------
 mkhost H
 mkns C1
@@ -167,6 +213,14 @@ if in_ns "$H" ip link add cnic-vprobe type bridge vlan_filtering 1 2>/dev/null; 
 	check_eq "VLAN table of the port" "$vl" '[[100,100,"Egress Untagged,PVID"],[101,101,""],[200,202,""]]'
 	hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
 	check_eq "vlan DEL" "$RC" 0
+	# vlan + isGateway: the gateway sits on a "<bridge>.<vlan>" veth whose peer is in the VLAN.
+	C=$(conf 1.0.0 brw '[[{"subnet":"10.99.0.0/24"}]]' '"vlan":200,"isGateway":true')
+	hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
+	check_eq "vlan gateway ADD" "$RC:$(printf '%s' "$OUT" | jq -c '[.interfaces[].name | sub("^veth[0-9a-f]{8}$";"veth")]')" '0:["brw","veth","eth0","brw.200"]'
+	check_eq "gateway on brw.200" "$(ip_of "$H" brw.200)" 10.99.0.1
+	check "c1 pings the VLAN gateway" ping_ok "$C1" 10.99.0.1
+	hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
+	check_eq "vlan gateway DEL" "$RC" 0
 else
 	skip "bridge VLANs" "kernel without CONFIG_BRIDGE_VLAN_FILTERING"
 fi

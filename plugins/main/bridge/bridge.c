@@ -258,15 +258,19 @@ static int setup_vlans(struct add_state *s, struct cni_err *e)
 	return 0;
 }
 
-/* The gateway address on the bridge; another address of the family in the way is an error. */
-static int ensure_bridge_addr(struct add_state *s, const struct cni_prefix *gw, struct cni_err *e)
+/*
+ * The gateway address on link @gw_link (the bridge, or its "<bridge>.<vlan>" interface); another
+ * address of the family in the way is an error unless forceAddress.
+ */
+static int ensure_gw_addr(struct add_state *s, int gw_link, const char *gw_name,
+			  const struct cni_prefix *gw, struct cni_err *e)
 {
 	struct nu_addr *have = NULL;
 	char b1[CNI_PREFIX_STRLEN], b2[CNI_PREFIX_STRLEN];
 	size_t n = 0;
 	int r;
 
-	r = nu_addr_list(s->host, s->br_index, gw->ip.family, &have, &n, e);
+	r = nu_addr_list(s->host, gw_link, gw->ip.family, &have, &n, e);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
@@ -279,19 +283,18 @@ static int ensure_bridge_addr(struct add_state *s, const struct cni_prefix *gw, 
 			continue; /* link-local and other subnets coexist */
 		if (!s->c->force_address) {
 			r = cni_fail(e, -EEXIST, 0, "\"%s\" already has an IP address different from %s",
-				     s->c->bridge, cni_prefix_str(gw, b1));
+				     gw_name, cni_prefix_str(gw, b1));
 			goto done;
 		}
-		r = nu_addr_del(s->host, s->br_index, p, e);
+		r = nu_addr_del(s->host, gw_link, p, e);
 		if (r < 0) {
 			cni_wrap(e, r, "failed to remove %s from \"%s\"", cni_prefix_str(p, b2),
-				 s->c->bridge);
+				 gw_name);
 			goto done;
 		}
 	}
 	/* The gateway is ours by configuration: no DAD, so containers reach it at once. */
-	r = nu_addr_add_flags(s->host, s->br_index, gw, gw->ip.family == AF_INET6 ? IFA_F_NODAD : 0,
-			      e);
+	r = nu_addr_add_flags(s->host, gw_link, gw, gw->ip.family == AF_INET6 ? IFA_F_NODAD : 0, e);
 	if (r == -EEXIST) {
 		cni_err_clear(e);
 		r = 0; /* added by a concurrent ADD on the same bridge */
@@ -299,6 +302,51 @@ static int ensure_bridge_addr(struct add_state *s, const struct cni_prefix *gw, 
 done:
 	free(have);
 	return r;
+}
+
+/*
+ * With a VLAN the gateway cannot sit on the bridge itself: like the reference, a host veth pair
+ * "<bridge>.<vlan>" whose peer is a bridge port in that VLAN (PVID, untagged) carries it. Reused
+ * when it exists; appended to the result's interfaces. Returns its ifindex or -errno.
+ */
+static int ensure_vlan_gw_iface(struct add_state *s, struct cni_result *res, struct cni_err *e)
+{
+	const struct bridge_conf *c = s->c;
+	char name[NU_IFNAMSIZ + 8], peer[NU_IFNAMSIZ] = "", mac[3 * 32];
+	struct nu_link_info li;
+	int r, peer_index;
+
+	snprintf(name, sizeof(name), "%s.%d", c->bridge, c->vlan);
+	if (strlen(name) >= NU_IFNAMSIZ)
+		return cni_fail(e, -ENAMETOOLONG, CNI_ERR_INVALID_CONFIG,
+				"gateway interface name \"%s\" is longer than 15 bytes", name);
+	r = nu_link_get(s->host, name, 0, &li, e);
+	if (r == -ENODEV) {
+		cni_err_clear(e);
+		peer_index = nu_veth_create(s->host, name, (unsigned int)c->mtu, NULL, -1, peer, e);
+		if (peer_index < 0)
+			return peer_index;
+		r = nu_link_set_master(s->host, peer_index, s->br_index, e);
+		if (r >= 0 && !c->preserve_default_vlan)
+			r = nu_bridge_vlan_del(s->host, peer_index, 1, false, e);
+		if (r >= 0)
+			r = nu_bridge_vlan_add(s->host, peer_index, (uint16_t)c->vlan, true, true,
+					       false, e);
+		if (r >= 0)
+			r = nu_link_get(s->host, name, 0, &li, e);
+		if (r >= 0)
+			r = nu_link_set_up(s->host, li.ifindex, e);
+		if (r < 0) {
+			nu_link_del_index(s->host, peer_index, NULL);
+			return cni_wrap(e, r, "setting up gateway interface \"%s\"", name);
+		}
+	} else if (r < 0) {
+		return r;
+	} else if (strcmp(li.kind, "veth")) {
+		return cni_fail(e, -EEXIST, 0, "\"%s\" already exists but is not a veth", name);
+	}
+	cni_result_add_iface(res, name, nu_mac_str(li.mac, li.mac_len, mac), NULL);
+	return li.ifindex;
 }
 
 /* Container MAC text, host veth and bridge MACs (refreshed after enslaving and gateways). */
@@ -391,12 +439,20 @@ static int setup_l3(struct add_state *s, struct cni_result *res, struct cni_err 
 
 	if (c->is_gw) {
 		const struct cni_prefix *gws[] = {&gw4, &gw6};
+		int gw_link = s->br_index;
+		const char *gw_name = c->bridge;
 		bool any = false;
 
+		if (c->vlan && (gw4.ip.family || gw6.ip.family)) {
+			gw_link = ensure_vlan_gw_iface(s, res, e);
+			if (gw_link < 0)
+				return gw_link;
+			gw_name = res->ifaces[res->n_ifaces - 1].name;
+		}
 		for (int f = 0; f < 2; f++) {
 			if (!gws[f]->ip.family)
 				continue;
-			r = ensure_bridge_addr(s, gws[f], e);
+			r = ensure_gw_addr(s, gw_link, gw_name, gws[f], e);
 			if (r < 0)
 				return r;
 			r = nu_ip_forward_enable(gws[f]->ip.family, e);
@@ -420,8 +476,12 @@ static int setup_l3(struct add_state *s, struct cni_result *res, struct cni_err 
 
 		for (size_t i = 0; i < res->n_ips; i++)
 			ips[i] = res->ips[i].address;
-		r = nu_nft_masq_add(ctx->net.name, ctx->env.ifname, ctx->env.container_id, ips,
-				    res->n_ips, e);
+		if (c->masq_iptables)
+			r = nu_nft_masq_add_iptables(ctx->net.name, ctx->env.container_id, ips,
+						     res->n_ips, e);
+		else
+			r = nu_nft_masq_add(ctx->net.name, ctx->env.ifname, ctx->env.container_id,
+					    ips, res->n_ips, e);
 		if (r < 0)
 			return cni_wrap(e, r, "failed to set up IP masquerade");
 	}
@@ -679,15 +739,19 @@ static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
 	r = nu_iface_check_routes(cont, prev, e);
 	if (r < 0)
 		return r;
-	if (c->ip_masq && !c->masq_iptables) {
+	if (c->ip_masq) {
 		struct cni_prefix *ips = cni_alloc((prev->n_ips + 1) * sizeof(*ips));
 		size_t n = 0;
 
 		for (size_t i = 0; i < prev->n_ips; i++)
 			if (prev->ips[i].iface == cont_idx)
 				ips[n++] = prev->ips[i].address;
-		r = nu_nft_masq_check(ctx->net.name, ctx->env.ifname, ctx->env.container_id, ips, n,
-				      e);
+		if (c->masq_iptables)
+			r = nu_nft_masq_check_iptables(ctx->net.name, ctx->env.container_id, ips,
+						       n, e);
+		else
+			r = nu_nft_masq_check(ctx->net.name, ctx->env.ifname,
+					      ctx->env.container_id, ips, n, e);
 		if (r < 0)
 			return r;
 	}
