@@ -4,7 +4,7 @@
  * IP masquerade for bridge/ptp and the bridge MAC spoof check, in exactly the layout the reference
  * Go plugins write, so a host moves between them and cnic without leaking or losing rules.
  * Objects: table inet cni_plugins_masquerade (chains masq_checks, postrouting), the iptables-nft
- * layout in ip/ip6 nat (chain CNI-<hash>, POSTROUTING jumps; removed only), table bridge nat
+ * layout in ip/ip6 nat (chain CNI-<hash>, POSTROUTING jumps), table bridge nat
  * (chain PREROUTING, chains cni-br-iface-<cid>-<ifname>[-mac]). Rules are identified by their
  * comment, never by address, so an IP reused by another container is safe. Every change is one
  * atomic batch (retried when a rule it deletes vanished meanwhile); tables and chains are created
@@ -63,6 +63,24 @@ char *nu_nft_masq_iptables_chain(char out[29], const char *net, const char *cid)
  * is gone). Absent: 0.
  */
 int nu_nft_masq_del_iptables(const char *net, const char *cid, struct cni_err *e);
+
+/*
+ * nu_nft_masq_add_iptables() - the reference's iptables masquerade layout for (@net, @cid) and
+ * each of @ips, written as iptables-nft 1.8.9 writes it (ip/ip6 nat: chain CNI-<hash> with
+ * "-d <subnet> -j ACCEPT" and "! -d <multicast> -j MASQUERADE", POSTROUTING
+ * "-s <ip> -j CNI-<hash>", all commented 'name: "<net>" id: "<cid>"'). Like the reference's
+ * AppendUnique, a rule already present is not added again. One batch per family. Returns 0 or
+ * -errno (-EINVAL for a comment iptables would refuse).
+ */
+int nu_nft_masq_add_iptables(const char *net, const char *cid, const struct cni_prefix *ips,
+			     size_t n, struct cni_err *e);
+
+/*
+ * nu_nft_masq_check_iptables() - 0 when the chain and the three rules of each of @ips are in
+ * place, else -ENOENT with the missing chain or rule (in iptables -S syntax) in @e.
+ */
+int nu_nft_masq_check_iptables(const char *net, const char *cid, const struct cni_prefix *ips,
+			       size_t n, struct cni_err *e);
 
 /*
  * nu_nft_spoofchk_add() - drop frames entering the bridge from @host_veth whose source MAC is not

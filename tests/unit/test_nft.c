@@ -8,6 +8,7 @@
  * without unshare or nf_tables everything is reported as skipped.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -426,6 +427,199 @@ static void test_masq_iptables(void)
 	CHECK_R(nu_nft_masq_del_iptables("pm", "cid1", &e), 0);
 }
 
+/* ---- the iptables layout written by us ------------------------------------------------- */
+
+#define IPT_CHAIN "CNI-5d3212c3d10f687024bef608" /* ("pm", "cid1") */
+#define IPT_CMT "-m comment --comment \"name: \\\"pm\\\" id: \\\"cid1\\\"\""
+#define IPT_LIST "iptables -t nat -S; ip6tables -t nat -S"
+#define IPT_POLICIES                                                                               \
+	"-P PREROUTING ACCEPT\n-P INPUT ACCEPT\n-P OUTPUT ACCEPT\n-P POSTROUTING ACCEPT\n"
+
+/* What `iptables -S` shows after the Go plugin's ADD of 10.1.0.5/24 and fd00::5/64. */
+static const char ipt_golden[] =
+	IPT_POLICIES "-N " IPT_CHAIN "\n"
+	"-A POSTROUTING -s 10.1.0.5/32 " IPT_CMT " -j " IPT_CHAIN "\n"
+	"-A " IPT_CHAIN " -d 10.1.0.0/24 " IPT_CMT " -j ACCEPT\n"
+	"-A " IPT_CHAIN " ! -d 224.0.0.0/4 " IPT_CMT " -j MASQUERADE\n"
+	IPT_POLICIES "-N " IPT_CHAIN "\n"
+	"-A POSTROUTING -s fd00::5/128 " IPT_CMT " -j " IPT_CHAIN "\n"
+	"-A " IPT_CHAIN " -d fd00::/64 " IPT_CMT " -j ACCEPT\n"
+	"-A " IPT_CHAIN " ! -d ff00::/8 " IPT_CMT " -j MASQUERADE\n";
+
+/*
+ * The Go plugin's SetupIPMasq() for one address as shell, arguments in its order: the chain is
+ * created when ListChains lacks it, each rule is AppendUnique (iptables -C, else -A). The
+ * comment comes from $CMT.
+ */
+static void go_ipmasq(char *sh, size_t size, const char *cid, const char *ipn, const char *ip)
+{
+	bool v6 = strchr(ip, ':') != NULL;
+	const char *ipt = v6 ? "ip6tables" : "iptables", *mc = v6 ? "ff00::/8" : "224.0.0.0/4";
+	char chain[29];
+	size_t len = strlen(sh);
+
+	nu_nft_masq_iptables_chain(chain, "pm", cid);
+	snprintf(sh + len, size - len,
+		 "%1$s -t nat -S %2$s >/dev/null 2>&1 || %1$s -t nat -N %2$s || exit 1\n"
+		 "R=\"%2$s -d %3$s -j ACCEPT\"\n"
+		 "%1$s -t nat -C $R -m comment --comment \"$CMT\" 2>/dev/null ||"
+		 " %1$s -t nat -A $R -m comment --comment \"$CMT\" || exit 1\n"
+		 "R=\"%2$s ! -d %4$s -j MASQUERADE\"\n"
+		 "%1$s -t nat -C $R -m comment --comment \"$CMT\" 2>/dev/null ||"
+		 " %1$s -t nat -A $R -m comment --comment \"$CMT\" || exit 1\n"
+		 "R=\"POSTROUTING -s %5$s -j %2$s\"\n"
+		 "%1$s -t nat -C $R -m comment --comment \"$CMT\" 2>/dev/null ||"
+		 " %1$s -t nat -A $R -m comment --comment \"$CMT\" || exit 1\n",
+		 ipt, chain, ipn, mc, ip);
+}
+
+/* @script run by iptables in a fresh netns of its own, then @list there: its output. */
+static char *in_fresh_netns(const char *script, const char *list)
+{
+	char *all, *out;
+
+	if (asprintf(&all, "%s%s\n", script, list) < 0)
+		abort();
+	setenv("IPT_SCRIPT", all, 1);
+	out = run("unshare -n sh -c \"$IPT_SCRIPT\" 2>&1");
+	unsetenv("IPT_SCRIPT");
+	free(all);
+	return out;
+}
+
+/* Our ADD of @ips and the Go plugin's: same iptables -S text, same bytecode. */
+static void ipt_compare(const char *name, const struct cni_prefix *ips, size_t n,
+			const char *const *go_args)
+{
+	char script[8192] = "", tname[128], *ours, *ref, *bc_ours, *bc_ref;
+
+	flush();
+	for (size_t i = 0; go_args[i]; i += 2)
+		go_ipmasq(script, sizeof(script), "cid1", go_args[i], go_args[i + 1]);
+	CHECK_R(nu_nft_masq_add_iptables("pm", "cid1", ips, n, &e), 0);
+	ours = run(IPT_LIST " 2>&1");
+	bc_ours = bytecode();
+	ref = in_fresh_netns(script, IPT_LIST);
+	bc_ref = in_fresh_netns(script, "nft --debug=netlink list ruleset 2>/dev/null | "
+					"grep -E '^  \\[|^  userdata'");
+	snprintf(tname, sizeof(tname), "iptables: %s: iptables -S as after the Go plugin's", name);
+	if (!strcmp(ours, ref) && strstr(ours, IPT_CHAIN))
+		TAP_OK(tname);
+	else
+		TAP_FAIL(tname, "\n--- ours\n%s--- iptables\n%s", ours, ref);
+	snprintf(tname, sizeof(tname), "iptables: %s: bytecode identical to iptables-nft's", name);
+	if (!strcmp(bc_ours, bc_ref) && *bc_ours)
+		TAP_OK(tname);
+	else
+		TAP_FAIL(tname, "\n--- ours\n%s--- iptables\n%s", bc_ours, bc_ref);
+	free(ours);
+	free(ref);
+	free(bc_ours);
+	free(bc_ref);
+}
+
+static void test_masq_iptables_add(void)
+{
+	struct cni_prefix dual[] = { P("10.1.0.5/24"), P("fd00::5/64") };
+	struct cni_prefix two[] = { P("10.1.0.5/24"), P("10.16.3.4/12") }, other = P("10.1.0.6/24");
+	struct cni_prefix b = P("10.1.0.7/24");
+	static const char *const go_dual[] = { "10.1.0.5/24", "10.1.0.5", "fd00::5/64", "fd00::5",
+					       NULL };
+	static const char *const go_two[] = { "10.1.0.5/24", "10.1.0.5", "10.16.3.4/12",
+					      "10.16.3.4", NULL };
+	/* what the Go plugin's iptables -C (AppendUnique) and -D (DEL) would be given */
+	static const char *const go_rules[] = {
+		"iptables -t nat -C " IPT_CHAIN " -d 10.1.0.5/24 -j ACCEPT",
+		"iptables -t nat -C " IPT_CHAIN " ! -d 224.0.0.0/4 -j MASQUERADE",
+		"iptables -t nat -C POSTROUTING -s 10.1.0.5 -j " IPT_CHAIN,
+		"ip6tables -t nat -C " IPT_CHAIN " -d fd00::5/64 -j ACCEPT",
+		"ip6tables -t nat -C " IPT_CHAIN " ! -d ff00::/8 -j MASQUERADE",
+		"ip6tables -t nat -C POSTROUTING -s fd00::5 -j " IPT_CHAIN,
+	};
+	char script[4096] = "", cmd[512], longname[300], *before, *after;
+
+	if (sh("iptables -V 2>/dev/null | grep -q nf_tables && "
+	       "ip6tables -V 2>/dev/null | grep -q nf_tables")) {
+		TAP_SKIP("iptables: layout written by us",
+			 "iptables (nf_tables backend) is not installed");
+		return;
+	}
+	if (sh("unshare -n true 2>/dev/null")) {
+		TAP_SKIP("iptables: layout written by us", "unshare -n does not work here");
+		return;
+	}
+	setenv("CMT", "name: \"pm\" id: \"cid1\"", 1);
+
+	/* the layout, compared with what iptables-nft writes for the Go plugin's commands */
+	ipt_compare("dual stack", dual, 2, go_dual);
+	check_output("iptables: dual stack: golden text", IPT_LIST, ipt_golden);
+	/* several v4 addresses share the chain; a /12 needs a mask; MASQUERADE is not repeated */
+	ipt_compare("two v4 addresses", two, 2, go_two);
+
+	/* a second ADD adds nothing; iptables -C finds every rule (match and target data too) */
+	flush();
+	CHECK_R(nu_nft_masq_add_iptables("pm", "cid1", dual, 2, &e), 0);
+	CHECK_R(nu_nft_masq_add_iptables("pm", "cid1", dual, 2, &e), 0);
+	check_output("iptables: second ADD adds nothing", IPT_LIST, ipt_golden);
+	for (size_t i = 0; i < sizeof(go_rules) / sizeof(go_rules[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s -m comment --comment \"$CMT\"", go_rules[i]);
+		if (sh(cmd) == 0)
+			TAP_OK(go_rules[i]);
+		else
+			TAP_FAIL(go_rules[i], "iptables -C does not find the rule we wrote");
+	}
+
+	/* CHECK */
+	CHECK_R(nu_nft_masq_check_iptables("pm", "cid1", dual, 2, &e), 0);
+	CHECK_R(nu_nft_masq_check_iptables("pm", "cid1", &other, 1, &e), -ENOENT);
+	CHECK_MSG("no rule -A POSTROUTING -s 10.1.0.6/32 -j " IPT_CHAIN " in ip nat");
+	CHECK_R(nu_nft_masq_check_iptables("pm", "nope", dual, 2, &e), -ENOENT);
+	CHECK_MSG("does not exist");
+
+	/* the Go plugin's DEL removes our jump; CHECK sees it; ADD restores only it */
+	CHECK_INT(sh("iptables -t nat -D POSTROUTING -s 10.1.0.5 -j " IPT_CHAIN
+		     " -m comment --comment \"$CMT\""),
+		  0);
+	CHECK_INT(sh("ip6tables -t nat -D POSTROUTING -s fd00::5 -j " IPT_CHAIN
+		     " -m comment --comment \"$CMT\""),
+		  0);
+	CHECK_R(nu_nft_masq_check_iptables("pm", "cid1", dual, 2, &e), -ENOENT);
+	CHECK_MSG("no rule -A POSTROUTING -s 10.1.0.5/32");
+	CHECK_R(nu_nft_masq_add_iptables("pm", "cid1", dual, 2, &e), 0);
+	check_output("iptables: ADD after the Go plugin's partial DEL", IPT_LIST, ipt_golden);
+
+	/* the layout written by iptables itself: our CHECK accepts it, our ADD adds nothing */
+	flush();
+	go_ipmasq(script, sizeof(script), "cid1", "10.1.0.5/24", "10.1.0.5");
+	go_ipmasq(script, sizeof(script), "cid1", "fd00::5/64", "fd00::5");
+	CHECK_INT(sh(script), 0);
+	before = run(IPT_LIST);
+	CHECK_R(nu_nft_masq_check_iptables("pm", "cid1", dual, 2, &e), 0);
+	CHECK_R(nu_nft_masq_add_iptables("pm", "cid1", dual, 2, &e), 0);
+	after = run(IPT_LIST);
+	CHECK_STR(after, before);
+	free(before);
+	free(after);
+
+	/* DEL: ours goes, another attachment and a foreign rule stay */
+	CHECK_INT(sh("iptables -t nat -A POSTROUTING -s 10.9.0.0/16 -j MASQUERADE"), 0);
+	CHECK_R(nu_nft_masq_add_iptables("pm", "cid2", &b, 1, &e), 0);
+	CHECK_R(nu_nft_masq_del_iptables("pm", "cid1", &e), 0);
+	CHECK_R(nu_nft_masq_check_iptables("pm", "cid1", dual, 2, &e), -ENOENT);
+	CHECK_R(nu_nft_masq_check_iptables("pm", "cid2", &b, 1, &e), 0);
+	CHECK_R(nu_nft_masq_del_iptables("pm", "cid2", &e), 0);
+	CHECK_R(nu_nft_masq_del_iptables("pm", "cid2", &e), 0);
+	check_output("iptables: DEL leaves the foreign rule alone", IPT_LIST,
+		     IPT_POLICIES "-A POSTROUTING -s 10.9.0.0/16 -j MASQUERADE\n" IPT_POLICIES);
+
+	/* a comment iptables would refuse (more than 255 bytes) */
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	CHECK_R(nu_nft_masq_add_iptables(longname, "cid1", dual, 2, &e), -EINVAL);
+	CHECK_MSG("iptables allows 255");
+	unsetenv("CMT");
+}
+
 static const uint8_t MAC[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 
 static const char spoof_layout[] =
@@ -561,6 +755,7 @@ int main(void)
 	test_masq_foreign();
 	test_masq_race();
 	test_masq_iptables();
+	test_masq_iptables_add();
 	test_spoofchk();
 	return tap_done();
 }
