@@ -88,10 +88,45 @@ int cni_prefix_parse(const char *s, struct cni_prefix *p)
 	return 0;
 }
 
+/*
+ * IPv6 text as Go prints it (RFC 5952: the longest run of two or more zero groups compressed,
+ * lowercase hex), also for addresses inside ::/96, which inet_ntop writes as "::a.b.c.d": the
+ * name of a host-local reservation file must be byte-identical to the Go plugin's.
+ */
+static void ip6_str(const uint8_t *a, char *buf)
+{
+	int best = -1, best_len = 0, cur = -1, cur_len = 0;
+	char *p = buf;
+
+	for (int i = 0; i < 8; i++) {
+		if (!a[2 * i] && !a[2 * i + 1]) {
+			if (cur < 0)
+				cur = i, cur_len = 0;
+			if (++cur_len > best_len && cur_len >= 2)
+				best = cur, best_len = cur_len;
+		} else {
+			cur = -1;
+		}
+	}
+	for (int i = 0; i < 8; i++) {
+		if (i == best) {
+			p += sprintf(p, "::");
+			i += best_len - 1;
+			continue;
+		}
+		if (i && p[-1] != ':')
+			*p++ = ':';
+		p += sprintf(p, "%x", (unsigned int)(a[2 * i] << 8 | a[2 * i + 1]));
+	}
+	*p = '\0';
+}
+
 char *cni_ip_str(const struct cni_ip *ip, char buf[CNI_IP_STRLEN])
 {
 	buf[0] = '\0';
-	if (ip->family)
+	if (ip->family == AF_INET6)
+		ip6_str(ip->a, buf);
+	else if (ip->family)
 		inet_ntop(ip->family, ip->a, buf, CNI_IP_STRLEN);
 	return buf;
 }

@@ -62,6 +62,20 @@ static void test_ip(void)
 	CHECK_STR(cni_ip_str(&ip, b), "0.0.0.0");
 	cni_ip_prev(&ip);
 	CHECK_STR(cni_ip_str(&ip, b), "255.255.255.255");
+	/* Go's text for IPv6, where inet_ntop differs (::/96) and where it agrees. */
+	{
+		static const char *const cases[][2] = {
+			{"::1:2", "::1:2"},	{"::0.1.0.2", "::1:2"},	      {"::", "::"},
+			{"::1", "::1"},		{"1::", "1::"},		      {"1:0:0:1:0:0:0:1", "1:0:0:1::1"},
+			{"1:0:1:0:1:0:1:0", "1:0:1:0:1:0:1:0"},	      {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},
+			{"fd00::10.0.0.1", "fd00::a00:1"}, {"0:0:1::", "0:0:1::"},
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			cni_ip_parse(cases[i][0], &ip);
+			CHECK_STR(cni_ip_str(&ip, b), cases[i][1]);
+		}
+	}
 	cni_ip_parse("::", &ip);
 	cni_ip_prev(&ip);
 	CHECK_STR(cni_ip_str(&ip, b), "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
