@@ -15,7 +15,7 @@ ifeq ($(shell $(CC) --version 2>/dev/null | grep -c clang),0)
 WARN += -Wno-format-truncation
 endif
 CFLAGS ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -Ipkg
+CPPFLAGS += -D_GNU_SOURCE -Ipkg -I$(BUILD)/gen
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null) \
 	-fno-common -fstack-protector-strong -MMD -MP
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null)
@@ -37,11 +37,24 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBCNI := $(BUILD)/libcni.a
 LIBNU := $(BUILD)/libnetutil.a
+# The IPAM plugins without their main(): linked into every plugin for in-process delegation.
+IPAM_SRC := $(filter-out %/main.c,$(wildcard plugins/ipam/*/*.c))
+LIBIPAM := $(BUILD)/libipam.a
 BINS := $(addprefix $(BUILD)/bin/,$(PLUGINS))
 
 .SECONDARY:
 .PHONY: all deps check unit netns demo bench install clean fuzz format
 all: $(BINS) $(UNIT_BINS)
+
+# The suite id: a digest of every source, written only when it changes. Plugins carry it in an ELF
+# note; a plugin runs an IPAM plugin in-process only when CNI_PATH's binary carries the same id.
+SUITE_SRC := $(sort $(wildcard pkg/*/*.[ch] plugins/*/*/*.[ch]))
+$(BUILD)/gen/suite_id.h: $(SUITE_SRC) Makefile
+	@mkdir -p $(dir $@)
+	@id=$$(cat $(SUITE_SRC) | sha256sum | cut -c1-16); \
+	printf '#define CNIC_SUITE_ID "%s"\n' "$$id" >$@.tmp; \
+	cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+$(BUILD)/obj/pkg/cni/skel.o $(BUILD)/obj/pkg/cni/delegate.o: $(BUILD)/gen/suite_id.h
 
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
@@ -59,12 +72,16 @@ $(LIBNU): $(call obj,$(NU_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+$(LIBIPAM): $(call obj,$(IPAM_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
 # One rule per plugin: all .c files of plugins/<kind>/<name>/ make build/bin/<name>.
 define plugin_rule
-$(BUILD)/bin/$(notdir $(patsubst %/,%,$(1))): $(call obj,$(wildcard $(1)*.c)) $(LIBCNI) $(LIBNU)
+$(BUILD)/bin/$(notdir $(patsubst %/,%,$(1))): $(call obj,$(wildcard $(1)*.c)) $(LIBIPAM) $(LIBCNI) $(LIBNU)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBNU) $(LIBCNI) $$(LDLIBS)
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBIPAM) $(LIBNU) $(LIBCNI) $$(LDLIBS)
 endef
 $(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_rule,$(d))))
 

@@ -269,7 +269,16 @@ struct cni_plugin {
 	int (*check)(struct cni_ctx *ctx, struct cni_err *e);
 	int (*status)(struct cni_ctx *ctx, struct cni_err *e);
 	int (*gc)(struct cni_ctx *ctx, struct cni_err *e);
+	/*
+	 * Delegates linked into this binary (host-local, static): when CNI_PATH resolves a delegate
+	 * of that name to a binary of the same cnic build, it runs here without an exec.
+	 */
+	const struct cni_plugin *const *inproc;
 };
+
+/* The IPAM plugins, for .inproc (their code lives in build/libipam.a). */
+extern const struct cni_plugin cni_hostlocal_plugin;
+extern const struct cni_plugin cni_static_plugin;
 
 struct cni_ctx {
 	const struct cni_plugin *plugin;

@@ -30,4 +30,11 @@ char *cni_json_dump(json_t *v, size_t flags);
 
 struct cni_result *cni_result_from_json(json_t *root, struct cni_err *e);
 
+/* The dispatcher's two halves, shared with in-process delegation (delegate.c). */
+int cni__load_conf(struct cni_ctx *ctx, struct cni_err *e);
+int cni__run_verb(struct cni_ctx *ctx, char **text, struct cni_err *e);
+
+/* True when the executable at @path was built from the same cnic sources as this process. */
+bool cni__same_suite(const char *path);
+
 #endif

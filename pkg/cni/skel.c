@@ -15,6 +15,23 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "suite_id.h"
+
+/*
+ * Every plugin carries an ELF note naming the source tree it was built from, so a plugin that
+ * delegates can tell that the IPAM binary CNI_PATH resolves to is one of ours, built from the same
+ * sources, and run that code in-process instead of exec'ing it (delegate.c).
+ */
+__asm__(".pushsection .note.cnic,\"a\",@note\n"
+	".balign 4\n"
+	".long 5\n"		/* namesz: "cnic\0" */
+	".long 16\n"		/* descsz: the suite id */
+	".long 0x43494e43\n"	/* type */
+	".asciz \"cnic\"\n"
+	".balign 4\n"
+	".ascii \"" CNIC_SUITE_ID "\"\n"
+	".balign 4\n"
+	".popsection\n");
 
 /* ---- environment ------------------------------------------------------------------------------ */
 
@@ -336,11 +353,15 @@ static void print_about(const struct cni_plugin *p)
 
 /* ---- the verbs ---------------------------------------------------------------------------------- */
 
-static int run_verb(struct cni_ctx *ctx, struct cni_err *e)
+/*
+ * Run the verb of an already loaded context. For ADD, *@text receives the encoded result; a
+ * failed ADD has its IPAM allocation released here, and an ADD whose result cannot be expressed
+ * in the requested version (an L2 result at 0.2.0) is undone with the plugin's own DEL.
+ */
+int cni__run_verb(struct cni_ctx *ctx, char **text, struct cni_err *e)
 {
 	const struct cni_plugin *p = ctx->plugin;
 	struct cni_result *res;
-	char *out;
 	int r;
 
 	switch (ctx->env.cmd) {
@@ -350,12 +371,9 @@ static int run_verb(struct cni_ctx *ctx, struct cni_err *e)
 		res = cni_result_new();
 		r = p->add(ctx, res, e);
 		if (r >= 0) {
-			out = cni_result_encode(res, ctx->net.version, e);
-			if (out) {
-				fputs(out, stdout);
+			*text = cni_result_encode(res, ctx->net.version, e);
+			if (*text)
 				return 0;
-			}
-			/* Done but not expressible in this version (an L2 result at 0.2.0): undo. */
 			if (p->del) {
 				struct cni_err ignored = {0};
 
@@ -383,21 +401,13 @@ static int run_verb(struct cni_ctx *ctx, struct cni_err *e)
 	}
 }
 
-static int dispatch(struct cni_ctx *ctx, struct cni_err *e)
+/* Parse ctx->stdin_buf into the common netconf and the plugin's struct, and validate both. */
+int cni__load_conf(struct cni_ctx *ctx, struct cni_err *e)
 {
 	const struct cni_plugin *p = ctx->plugin;
 	json_t *root;
 	int r;
 
-	r = check_env(&ctx->env, e);
-	if (r)
-		return r;
-	r = read_stdin(ctx, e);
-	if (r)
-		return r;
-	r = check_ids(&ctx->env, e);
-	if (r)
-		return r;
 	root = cni_json_load(ctx->stdin_buf, ctx->stdin_len, "error unmarshall network config", e);
 	if (!root)
 		return -EINVAL;
@@ -412,15 +422,12 @@ static int dispatch(struct cni_ctx *ctx, struct cni_err *e)
 	if (!r && ctx->env.cmd == CNI_CMD_NONE)
 		r = cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "unknown CNI_COMMAND: %s",
 			     ctx->env.command);
-	if (!r && p->fields) {
-		ctx->conf = cni_alloc(p->conf_size);
-		if (p->conf_defaults)
-			p->conf_defaults(ctx->conf);
-		r = cni_fields_parse(root, p->fields, ctx->conf, "", e);
-	} else if (!r) {
+	if (!r) {
 		ctx->conf = cni_alloc(p->conf_size ? p->conf_size : 1);
 		if (p->conf_defaults)
 			p->conf_defaults(ctx->conf);
+		if (p->fields)
+			r = cni_fields_parse(root, p->fields, ctx->conf, "", e);
 	}
 	json_decref(root);
 	if (r)
@@ -430,15 +437,27 @@ static int dispatch(struct cni_ctx *ctx, struct cni_err *e)
 		if (r)
 			return r;
 	}
-	if (p->conf_validate) {
-		r = p->conf_validate(ctx, ctx->conf, e);
-		if (r)
-			return r;
-	}
-	r = check_own_netns(&ctx->env, e);
-	if (r)
-		return r;
-	return run_verb(ctx, e);
+	if (p->conf_validate)
+		return p->conf_validate(ctx, ctx->conf, e);
+	return 0;
+}
+
+static int dispatch(struct cni_ctx *ctx, char **text, struct cni_err *e)
+{
+	int r;
+
+	r = check_env(&ctx->env, e);
+	if (!r)
+		r = read_stdin(ctx, e);
+	if (!r)
+		r = check_ids(&ctx->env, e);
+	if (!r)
+		r = cni__load_conf(ctx, e);
+	if (!r)
+		r = check_own_netns(&ctx->env, e);
+	if (!r)
+		r = cni__run_verb(ctx, text, e);
+	return r;
 }
 
 int cni_main(const struct cni_plugin *p, int argc, char **argv)
@@ -446,6 +465,7 @@ int cni_main(const struct cni_plugin *p, int argc, char **argv)
 	struct cni_ctx ctx = {.plugin = p};
 	struct cni_err e = {0};
 	const char *cmd = env_get("CNI_COMMAND");
+	char *text = NULL;
 	int r;
 
 	(void)argc;
@@ -466,9 +486,11 @@ int cni_main(const struct cni_plugin *p, int argc, char **argv)
 	ctx.env.args = env_get("CNI_ARGS");
 	ctx.env.path = env_get("CNI_PATH");
 
-	r = dispatch(&ctx, &e);
+	r = dispatch(&ctx, &text, &e);
 	if (r < 0)
 		print_error(&ctx, r, &e);
+	else if (text)
+		fputs(text, stdout);
 	fflush(stdout);
 	cni_arena_release();
 	return r < 0 ? 1 : 0;

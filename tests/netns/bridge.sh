@@ -292,6 +292,29 @@ hrun "$H" "$P" ADD "$C1" eth0 c1 "$(conf 1.0.0 brf '[[{"subnet":"10.97.0.0/24"}]
 check_eq "ifname taken: refused" "$RC" 1
 check_eq "  existing eth0 untouched, no reservation" "$(in_ns "$C1" ip -j link show eth0 | jq -r '.[0].ifname'):$(files_left)" "eth0:0"
 
+# ---- IPAM in-process only when CNI_PATH's binary is this very build ----------------------------
+tmpdir XP
+mkns C1
+C=$(conf 1.0.0 brx '[[{"subnet":"10.65.0.0/24"}]]')
+# A foreign host-local (here a wrapper script) is exec'd, as the spec says.
+printf '#!/bin/sh\ntouch %s/exec-seen\nexec %s/host-local "$@"\n' "$XP" "$BIN" >"$XP/host-local"
+chmod +x "$XP/host-local"
+CNI_PATH_OVERRIDE=$XP hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
+check_eq "foreign host-local: ADD works" "$RC" 0
+check_eq "foreign host-local: it was exec'd" "$([ -e "$XP/exec-seen" ] && echo yes)" yes
+CNI_PATH_OVERRIDE=$XP hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
+check_eq "foreign host-local: DEL works" "$RC" 0
+if command -v strace >/dev/null; then
+	OUT=$(printf '%s' "$C" | ip netns exec "$H" env CNI_COMMAND=ADD CNI_NETNS="$C1" CNI_IFNAME=eth0 \
+		CNI_CONTAINERID=c2 CNI_PATH="$BIN" strace -f -qq -e trace=execve -o "$XP/trace" "$P")
+	check_eq "our host-local: ADD runs it in-process (one execve)" "$(grep -c execve "$XP/trace")" 1
+	check_eq "  with the address it configured" "$(printf '%s' "$OUT" | jq -r '.ips[0].address')" "$(ip_of "$C1")/24"
+	hrun "$H" "$P" DEL "$C1" eth0 c2 "$C"
+	check_eq "  and DEL releases it" "$(files_left)" 0
+else
+	skip "in-process IPAM" "strace not installed"
+fi
+
 # ---- DEL without ADD, STATUS through IPAM --------------------------------------------------------
 mkns C1
 hrun "$H" "$P" DEL "$C1" eth0 never "$(conf 1.1.0 brz '[[{"subnet":"10.98.0.0/24"}]]' '"ipMasq":true,"macspoofchk":true')"

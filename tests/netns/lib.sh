@@ -45,9 +45,23 @@ need_root() {
 }
 
 # mkns VAR: create a namespace with a random name, path in $VAR.
+# A fresh name, retried: tests of several engineers (or CI runs) may share the machine.
+new_ns() { # PREFIX -> prints the name of a namespace it created
+	local n i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		n="$1-$T_TAG-$RANDOM$RANDOM"
+		ip netns add "$n" 2>/dev/null && {
+			echo "$n"
+			return 0
+		}
+	done
+	echo "cannot create a network namespace" >&2
+	return 1
+}
+
 mkns() {
-	local n="cnic-$T_TAG-$RANDOM"
-	ip netns add "$n"
+	local n
+	n=$(new_ns cnic) || exit 1
 	ip -n "$n" link set lo up 2>/dev/null
 	T_NS="$T_NS $n"
 	printf -v "$1" '%s' "/run/netns/$n"
@@ -120,8 +134,8 @@ hrun() {
 
 # mkhost VAR: a "host" namespace (its name, not path, in VAR) with lo up and forwarding off.
 mkhost() {
-	local n="cnic-h$T_TAG-$RANDOM"
-	ip netns add "$n"
+	local n
+	n=$(new_ns cnic-h) || exit 1
 	ip -n "$n" link set lo up
 	T_NS="$T_NS $n"
 	printf -v "$1" '%s' "$n"

@@ -218,7 +218,7 @@ static int static_noop(struct cni_ctx *ctx, struct cni_err *e)
 
 static const char *const args_keys[] = {"IP", "GATEWAY", NULL};
 
-static const struct cni_plugin static_plugin = {
+const struct cni_plugin cni_static_plugin = {
 	.name = "static",
 	.fields = fields,
 	.conf_size = sizeof(struct static_conf),
@@ -230,8 +230,3 @@ static const struct cni_plugin static_plugin = {
 	.status = static_noop,
 	.gc = static_noop,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&static_plugin, argc, argv);
-}

@@ -840,6 +840,7 @@ static const struct cni_plugin bridge = {
 	.check = bridge_check,
 	.status = bridge_status,
 	.gc = bridge_gc,
+	.inproc = (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
 };
 
 int main(int argc, char **argv)

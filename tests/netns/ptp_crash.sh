@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Crash safety: ptp ADD (dual-stack host-local, masquerade in both layouts) killed with SIGKILL,
+# with its IPAM child, at random points, each followed by the runtime's DEL; afterwards no veth,
+# host address or route, nftables rule or reservation of that attachment may be left.
+. "$(dirname "$0")/lib.sh"
+need_root ptp_crash
+tmpdir DATA
+mkhost H
+N=${CRASH_RUNS:-20}
+conf() {
+	printf '{"cniVersion":"1.1.0","name":"crash","type":"ptp","ipMasq":true,"ipMasqBackend":"%s","ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"10.47.0.0/24"}],[{"subnet":"fd00:47::/64"}]]}}' "$1" "$DATA"
+}
+
+# How long an undisturbed ADD takes, to spread the kill points over it.
+mkns C0
+t0=$(date +%s%N)
+hrun "$H" "$BIN/ptp" ADD "$C0" eth0 warm "$(conf nftables)"
+span=$((($(date +%s%N) - t0) / 1000))
+hrun "$H" "$BIN/ptp" DEL "$C0" eth0 warm "$(conf nftables)"
+[ "$span" -lt 1000 ] && span=1000
+
+leftovers() {
+	local veths masq ipt files routes
+	veths=$(in_ns "$H" ip -j link show type veth | jq length)
+	masq=$(in_ns "$H" nft -j list chain inet cni_plugins_masquerade masq_checks 2>/dev/null | jq '[.nftables[] | select(.rule)] | length' 2>/dev/null)
+	ipt=$(for f in ip ip6; do in_ns "$H" nft -j list table $f nat 2>/dev/null | jq -r '.nftables[] | select(.rule) | .rule.chain'; done | wc -l)
+	routes=$(in_ns "$H" ip -j route show | jq '[.[] | select(.dst | startswith("10.47."))] | length')
+	files=$(find "$DATA" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name '.cnic*' | wc -l)
+	echo "veths=$veths masq=${masq:-0} iptables=$ipt routes=$routes reservations=$files"
+}
+
+killed=0
+for i in $(seq 1 "$N"); do
+	backend=nftables
+	[ $((i % 2)) = 0 ] && backend=iptables
+	C=$(conf $backend)
+	mkns CN
+	delay=$((RANDOM * span / 32768))
+	printf '%s' "$C" | ip netns exec "$H" setsid env CNI_COMMAND=ADD CNI_NETNS="$CN" CNI_IFNAME=eth0 \
+		CNI_CONTAINERID="k$i" CNI_PATH="$BIN" "$BIN/ptp" >/dev/null 2>&1 &
+	pid=$!
+	sleep "$(printf '0.%06d' "$delay")"
+	kill -KILL -- "-$pid" 2>/dev/null && killed=$((killed + 1))
+	wait "$pid" 2>/dev/null
+	poll_until 2000 bash -c "! pgrep -g $pid >/dev/null"
+	# Half of the runs lose the netns before DEL, as a runtime that lost the container would.
+	[ $((i % 4)) -lt 2 ] && ip netns del "$(basename "$CN")"
+	hrun "$H" "$BIN/ptp" DEL "$CN" eth0 "k$i" "$C"
+	if [ "$RC" != 0 ]; then
+		fail "run $i ($backend, kill after ${delay}us): DEL failed" "$OUT"
+		continue
+	fi
+	check_eq "run $i ($backend, kill after ${delay}us of ~${span}us): nothing left" "$(leftovers)" \
+		"veths=0 masq=0 iptables=0 routes=0 reservations=0"
+	ip netns del "$(basename "$CN")" 2>/dev/null
+done
+echo "# $killed of $N ADDs were killed before they finished"
+finish
