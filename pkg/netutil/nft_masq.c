@@ -141,28 +141,60 @@ struct masq_add {
 	size_t n;
 };
 
+/* True when @list holds exactly the @n rules of @want, in order. */
+static bool rules_are(struct nftnl_rule_list *list, struct nftnl_rule **want, int n)
+{
+	struct nftnl_rule_list_iter *it = nftnl_rule_list_iter_create(list);
+	struct nftnl_rule *r;
+	bool same = it != NULL;
+	int i = 0;
+
+	while (same && (r = nftnl_rule_list_iter_next(it)))
+		same = i < n && nft_rule_same(r, want[i++]);
+	if (it)
+		nftnl_rule_list_iter_destroy(it);
+	return same && i == n;
+}
+
 static int masq_add_once(struct nft *c, void *arg, struct cni_err *e)
 {
 	static const struct nft_hook post = { "nat", NF_INET_POST_ROUTING, NF_IP_PRI_NAT_SRC };
 	const struct masq_add *m = arg;
 	char hash[HASH_LEN + 1], comment[COMMENT_MAX + 1];
-	struct nftnl_rule_list *rules;
-	struct nftnl_rule *go;
+	struct nftnl_rule_list *rules, *post_rules;
+	struct nftnl_rule *go, *want[3];
 	int ret;
 
 	ret = nft_list_rules(c, NFPROTO_INET, MASQ_TABLE, MASQ_CHAIN, &rules, e);
 	if (ret < 0)
 		return ret;
+	ret = nft_list_rules(c, NFPROTO_INET, MASQ_TABLE, MASQ_POST, &post_rules, e);
+	if (ret < 0) {
+		nft_rules_free(rules);
+		return ret;
+	}
 	nft_begin(c);
 	nft_add_table(c, NFPROTO_INET, MASQ_TABLE, MASQ_TABLE_COMMENT);
 	nft_add_chain(c, NFPROTO_INET, MASQ_TABLE, MASQ_CHAIN, NULL, MASQ_CHAIN_COMMENT);
 	nft_add_chain(c, NFPROTO_INET, MASQ_TABLE, MASQ_POST, &post, NULL);
-	nft_flush_chain(c, NFPROTO_INET, MASQ_TABLE, MASQ_POST);
-	nft_add_rule(c, multicast_rule(c, AF_INET));
-	nft_add_rule(c, multicast_rule(c, AF_INET6));
-	go = nft_rule_new(c, NFPROTO_INET, MASQ_TABLE, MASQ_POST, NULL);
+	want[0] = multicast_rule(c, AF_INET);
+	want[1] = multicast_rule(c, AF_INET6);
+	want[2] = go = nft_rule_new(c, NFPROTO_INET, MASQ_TABLE, MASQ_POST, NULL);
 	nft_x_verdict(c, go, NFT_GOTO, MASQ_CHAIN);
-	nft_add_rule(c, go);
+	/*
+	 * The reference flushes and rewrites postrouting on every ADD. Deleting rules makes the
+	 * kernel wait for a grace period before the batch is done: rewrite it only when it is not
+	 * already exactly what it should be.
+	 */
+	if (rules_are(post_rules, want, 3)) {
+		for (int i = 0; i < 3; i++)
+			nftnl_rule_free(want[i]);
+	} else {
+		nft_flush_chain(c, NFPROTO_INET, MASQ_TABLE, MASQ_POST);
+		for (int i = 0; i < 3; i++)
+			nft_add_rule(c, want[i]);
+	}
+	nft_rules_free(post_rules);
 	del_by_prefix(c, rules, instance_hash(hash, m->net, m->ifname, m->cid));
 	nft_rules_free(rules);
 	masq_comment(comment, m->net, m->ifname, m->cid);
