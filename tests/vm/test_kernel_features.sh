@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The VM batch: every netns test file that needs a kernel feature this host lacks runs inside one
+# VM boot (run-in-vm.sh, Debian's stock kernel), and its "ok / not ok / skip" lines come back
+# prefixed with "vm/<file>: " for tests/run.sh to count. Files whose features the host has are
+# left to the netns level, which runs them directly; when that is all of them, one skip line.
+# To add a file: one line in FEATURES below, "<test file> <probe function>", and a probe that
+# succeeds when the host kernel can run it.
+set -u
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+cd "$TOP" || exit 1
+
+FEATURES="
+tests/netns/ipvlan.sh probe_ipvlan
+tests/netns/bridge_vlan.sh probe_bridge_vlan
+"
+
+# Probes run in a throwaway netns (unshare -n): they create nothing anywhere else.
+probe_ipvlan() {
+	unshare -n sh -c 'ip link add pa type veth peer name pb &&
+		ip link add pi link pa type ipvlan mode l2' 2>/dev/null
+}
+probe_bridge_vlan() {
+	unshare -n ip link add pbr type bridge vlan_filtering 1 2>/dev/null
+}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "skip - vm: needs root"
+	exit 0
+fi
+files="" why=""
+while read -r f probe; do
+	[ -n "$f" ] || continue
+	if ! "$probe"; then
+		files="$files $f"
+		why="$why ${probe#probe_}"
+	fi
+done <<<"$FEATURES"
+if [ -z "$files" ]; then
+	echo "skip - vm: the host kernel has every feature; the netns level ran these tests directly"
+	exit 0
+fi
+echo "# host kernel lacks:$why; running$files in the VM"
+
+# Inside the VM: each file in turn, its result lines renamed, a crash counted as a failure.
+script='
+rc=0
+for f in "$@"; do
+	n=$(basename "$f" .sh)
+	bash "$f" 2>&1 | sed -u -e "s#^\(ok\|not ok\|skip\) - #\1 - vm/$n: #"
+	s=${PIPESTATUS[0]}
+	[ "$s" = 0 ] || { rc=1; echo "# vm/$n exited with status $s"; }
+done
+exit $rc'
+out=$(mktemp /tmp/cnic-vm.XXXXXX)
+trap 'rm -f "$out"' EXIT
+BUILD=${BUILD:-build} bash "$TOP/tests/vm/run-in-vm.sh" bash -c "$script" vm $files | tee "$out"
+rc=${PIPESTATUS[0]}
+# A VM that died (timeout, no status) or a file that crashed without a "not ok" line still fails.
+if [ "$rc" != 0 ] && ! grep -q '^not ok - ' "$out"; then
+	echo "not ok - vm: the batch ended with status $rc"
+fi
+exit "$rc"
