@@ -4,6 +4,8 @@
 
 CC ?= cc
 PREFIX ?= /opt/cni
+SYSTEMDUNITDIR ?= /lib/systemd/system
+FUZZ_SECONDS ?= 60
 DESTDIR ?=
 BUILD ?= build
 PKG_CONFIG ?= pkg-config
@@ -43,7 +45,7 @@ LIBIPAM := $(BUILD)/libipam.a
 BINS := $(addprefix $(BUILD)/bin/,$(PLUGINS))
 
 .SECONDARY:
-.PHONY: all deps check unit netns demo bench install clean fuzz format
+.PHONY: all deps check unit netns vm demo bench install clean fuzz format
 all: $(BINS) $(UNIT_BINS)
 
 # The suite id: a digest of every source, written only when it changes. Plugins carry it in an ELF
@@ -112,6 +114,10 @@ unit: all
 netns: all
 	@BUILD=$(BUILD) sh tests/run.sh netns
 
+# Kernel features this host lacks (ipvlan, vlan, bridge VLAN filtering...), in a qemu VM.
+vm: all
+	@BUILD=$(BUILD) sh tests/run.sh vm
+
 # The test command of the README and of CI: installs what it needs, builds, runs every level.
 check: deps
 	@$(MAKE) --no-print-directory all
@@ -126,8 +132,13 @@ bench: deps
 	@BUILD=$(BUILD) sh bench/run.sh
 
 install: $(BINS)
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 0755 -s $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(wildcard contrib/systemd/*.service contrib/systemd/*.socket) $(DESTDIR)$(SYSTEMDUNITDIR)/
+
+# Coverage-guided fuzzing of every parser of untrusted bytes (tests/fuzz/fuzz_*.c), with clang.
+fuzz:
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
 format:
 	clang-format -i $(CNI_SRC) $(NU_SRC) $(wildcard pkg/*/*.h plugins/*/*/*.c tests/unit/*.c)

@@ -27,7 +27,11 @@ for f in "$TOP"/conf/examples/*; do
 	v=$(jq -r .cniVersion <<<"$list")
 	net=$(jq -r .name <<<"$list")
 	mapfile -t types < <(jq -r '.plugins[].type' <<<"$list")
+	mapfile -t itypes < <(jq -r '.plugins[].ipam.type // empty' <<<"$list")
 	missing=""
+	for t in "${itypes[@]}"; do
+		[ -n "${FIXTURE[$t]:-}" ] && missing="needs its own fixture: exercised by ${FIXTURE[$t]}"
+	done
 	for t in "${types[@]}"; do
 		[ -n "${FIXTURE[$t]:-}" ] && missing="needs its own fixture: exercised by ${FIXTURE[$t]}"
 		[ -z "$missing" ] && [ ! -x "$BIN/$t" ] && missing="plugin $t is not built"

@@ -589,44 +589,51 @@ del_veth:
 
 /* ---- DEL, CHECK, STATUS, GC ------------------------------------------------------------------ */
 
+/*
+ * Every step runs even when an earlier one fails, and the first failure is reported: the runtime
+ * retries DEL, and each step is idempotent. IPAM goes first while the container's link still
+ * exists, so a DHCP lease can be released on it.
+ */
 static int bridge_del(struct cni_ctx *ctx, struct cni_err *e)
 {
 	const struct bridge_conf *c = ctx->conf;
 	_nu_fd_cleanup_ int netns_fd = -1;
-	int r = 0;
+	struct cni_err one = {0};
+	int r, first = 0;
 
+#define STEP(call)                                                                                 \
+	do {                                                                                       \
+		cni_err_clear(&one);                                                               \
+		r = (call);                                                                        \
+		if (r < 0 && !first) {                                                             \
+			first = r;                                                                 \
+			*e = one;                                                                  \
+		}                                                                                  \
+	} while (0)
+
+	if (ctx->net.ipam_type)
+		STEP(cni_ipam_del(ctx, &one));
 	if (ctx->env.netns) {
-		r = nu_netns_open(ctx->env.netns, &netns_fd, e);
+		r = nu_netns_open(ctx->env.netns, &netns_fd, &one);
 		if (r == 0) {
 			_nu_nl_cleanup_ struct nu_nl *cont = NULL;
 
-			r = nu_nl_open(&cont, netns_fd, e);
-			if (r == 0)
-				r = nu_link_del(cont, ctx->env.ifname, e); /* absent: 0 */
-		} else if (r == -ENOENT) {
-			cni_err_clear(e);
-			r = 0; /* the netns is gone, and the veth with it */
+			STEP(nu_nl_open(&cont, netns_fd, &one));
+			if (cont)
+				STEP(nu_link_del(cont, ctx->env.ifname, &one)); /* absent: 0 */
+		} else if (r != -ENOENT && !first) { /* a vanished netns took the veth with it */
+			first = r;
+			*e = one;
 		}
-		if (r < 0)
-			return r;
 	}
-	if (ctx->net.ipam_type) {
-		r = cni_ipam_del(ctx, e);
-		if (r < 0)
-			return r;
-	}
-	if (c->macspoofchk) {
-		r = nu_nft_spoofchk_del(ctx->env.container_id, ctx->env.ifname, e);
-		if (r < 0)
-			return r;
-	}
+	if (c->macspoofchk)
+		STEP(nu_nft_spoofchk_del(ctx->env.container_id, ctx->env.ifname, &one));
 	if (c->ip_masq) {
-		r = nu_nft_masq_del(ctx->net.name, ctx->env.ifname, ctx->env.container_id, e);
-		if (r < 0)
-			return r;
-		r = nu_nft_masq_del_iptables(ctx->net.name, ctx->env.container_id, e);
+		STEP(nu_nft_masq_del(ctx->net.name, ctx->env.ifname, ctx->env.container_id, &one));
+		STEP(nu_nft_masq_del_iptables(ctx->net.name, ctx->env.container_id, &one));
 	}
-	return r;
+#undef STEP
+	return first;
 }
 
 static const struct cni_iface *find_iface(const struct cni_result *r, const char *name,
