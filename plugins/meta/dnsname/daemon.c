@@ -1,0 +1,1746 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The dnsname resolver daemon: one process per host serving every container that a dnsname
+ * network record names, from one epoll loop in the host netns.
+ *
+ * Identity by socket: each container netns gets its own listener, a UDP socket and a TCP listener
+ * bound to 127.0.0.11:53 *inside that netns* (created by a short-lived helper thread that
+ * setns()es, makes the sockets and exits; the loop thread never changes netns). A socket stays in
+ * the netns it was made in, so the loop serves it from the host, and every query that arrives on
+ * it comes from that container: its view is exactly the networks whose records name that netns
+ * (matched by the netns inode). No source address is trusted, nothing depends on a host-side
+ * gateway (macvlan/ipvlan work), and the container's own addresses keep port 53 free.
+ *
+ * Answers: A, AAAA (ANY gives both) for names and aliases, short or under the network's domain;
+ * PTR with one canonical name per address; any other type of a known name is NODATA with an SOA;
+ * an unknown name under a domain is NXDOMAIN with an SOA; aa set, question echoed byte for byte.
+ * Everything else is forwarded to the host's resolv.conf servers (watched with inotify) through a
+ * few persistent UDP sockets with random IDs, trying the next server after 400 ms, retrying over
+ * TCP when a reply is truncated, SERVFAIL when all fail, REFUSED beyond 1024 forwards in flight.
+ * EDNS0: OPT parsed and answered (1232), BADVERS for versions > 0, TC when a reply exceeds the
+ * requester's size. TCP: pipelined, 10 s idle timeout, bounded connections.
+ *
+ * Reload (inotify on the networks directory, SIGHUP, or "sync" on the control socket): every file
+ * is parsed into a new immutable snapshot, listeners of new netns are opened, listeners no record
+ * needs any more are closed, the snapshot pointer is swapped; unchanged sockets are untouched, so
+ * no query is dropped. Start-up: pid file (flock'ed), control socket (or systemd's), readiness
+ * byte on --ready-fd after the first load. SIGTERM/SIGINT: clean exit.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dnsname.h"
+#include "netutil/dns_wire.h"
+
+#define FWD_MAX 1024		/* forwards in flight; beyond: REFUSED */
+#define FWD_TRY_MS 400		/* per upstream attempt */
+#define FWD_TCP_MS 2000		/* TCP retry of a truncated reply */
+#define FWD_ROUNDS 2		/* passes over the upstream list */
+#define UP_MAX 3		/* resolv.conf servers used, as glibc */
+#define UP_SOCKS 4		/* persistent UDP sockets per family */
+#define CONN_MAX 512		/* TCP connections in total */
+#define CONN_PER_LSN 32		/* TCP connections per container */
+#define CONN_IDLE_MS 10000
+#define CONN_PIPELINE 16	/* forwards in flight per TCP connection */
+#define CONN_OUT_MAX (256u << 10)
+#define VIEW_MAX 64		/* networks per container */
+#define LSN_BUCKETS 1024
+
+enum ev_type { EV_CTL, EV_SIG, EV_INO, EV_UDP, EV_TCPL, EV_CONN, EV_UP, EV_UPTCP };
+
+struct ev {
+	enum ev_type type;
+	void *owner;
+};
+
+/* ---- snapshot --------------------------------------------------------------------------------- */
+
+struct hent {
+	const char *name;
+	uint32_t rec, next;
+};
+
+struct pent {
+	const struct dn_addr *a;
+	uint32_t rec, next;
+};
+
+struct snet {
+	char *name;
+	struct dn_netfile f;
+	struct dns_name zone;
+	size_t dlen;
+	uint32_t *hb, *pb; /* bucket heads, index + 1 */
+	struct hent *he;
+	struct pent *pe;
+	size_t nb, nhe, npe;
+};
+
+struct snap {
+	struct snet *nets;
+	size_t n;
+	uint32_t serial;
+};
+
+/* ---- listeners, connections, forwards --------------------------------------------------------- */
+
+struct lsn {
+	uint64_t dev, ino;
+	int udp, tcp;
+	struct ev uev, tev;
+	uint16_t view[VIEW_MAX];
+	size_t n_view;
+	unsigned int nconn;
+	bool keep;
+	struct lsn *next; /* hash chain */
+};
+
+struct conn {
+	struct ev ev;
+	int fd;
+	struct lsn *l;
+	uint8_t *in, *out;
+	size_t in_len, in_cap, out_len, out_off;
+	unsigned int pending;
+	uint64_t last;
+	bool eof, paused;
+	struct conn *prev, *next; /* by last activity, oldest first */
+};
+
+struct fwd {
+	bool used, tcp_client, client_edns, tcp_up, treading;
+	uint16_t qid, cid;
+	struct lsn *l;
+	struct sockaddr_storage peer;
+	socklen_t plen;
+	struct conn *conn;
+	uint8_t *q;
+	size_t qlen, limit;
+	struct dns_name qname;
+	uint16_t qtype, qclass;
+	int srv, tries;
+	unsigned int sent_mask;
+	uint64_t deadline;
+	int prev, next; /* deadline list */
+	/* TCP retry */
+	int tfd;
+	struct ev tev;
+	uint8_t *tbuf;
+	size_t tlen, toff;
+};
+
+struct upstream {
+	struct sockaddr_storage sa;
+	socklen_t len;
+};
+
+static struct {
+	const char *run_dir, *resolv_conf;
+	int ep, ctl, sig, ino, wd_nets, wd_resolv, netsfd;
+	char resolv_base[NAME_MAX + 1];
+	struct snap *snap;
+	struct lsn *lsn[LSN_BUCKETS];
+	size_t n_lsn;
+	struct conn *conn_head, *conn_tail;
+	unsigned int n_conn;
+	struct fwd *fwd;
+	uint16_t *idmap; /* query ID -> fwd index + 1 */
+	int fwd_head, fwd_tail;
+	unsigned int n_fwd;
+	struct upstream up[UP_MAX];
+	int n_up;
+	int usock[2][UP_SOCKS];
+	struct ev uev[2][UP_SOCKS];
+	struct ev ctl_ev, sig_ev, ino_ev;
+	uint8_t rnd[256];
+	size_t rnd_left;
+	uint64_t self_dev, self_ino;
+	char last_err[256];
+	bool quit;
+	uint8_t buf[65536 + 2];
+} D;
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("dnsname: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint16_t rnd16(void)
+{
+	uint16_t v;
+
+	if (D.rnd_left < 2) {
+		if (getrandom(D.rnd, sizeof(D.rnd), 0) != (ssize_t)sizeof(D.rnd)) {
+			/* never expected after boot; still no predictable IDs from a fixed seed */
+			for (size_t i = 0; i < sizeof(D.rnd); i++)
+				D.rnd[i] ^= (uint8_t)(now_ms() * 2654435761u >> (i % 24));
+		}
+		D.rnd_left = sizeof(D.rnd);
+	}
+	D.rnd_left -= 2;
+	memcpy(&v, D.rnd + D.rnd_left, 2);
+	return v;
+}
+
+static int ep_add(int fd, struct ev *ev, uint32_t events)
+{
+	struct epoll_event e = {.events = events, .data.ptr = ev};
+
+	return epoll_ctl(D.ep, EPOLL_CTL_ADD, fd, &e);
+}
+
+static void ep_mod(int fd, struct ev *ev, uint32_t events)
+{
+	struct epoll_event e = {.events = events, .data.ptr = ev};
+
+	epoll_ctl(D.ep, EPOLL_CTL_MOD, fd, &e);
+}
+
+/* ---- snapshot building ------------------------------------------------------------------------ */
+
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static uint32_t hash_addr(const struct dn_addr *a)
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < (a->family == AF_INET ? 4 : 16); i++)
+		h = (h ^ a->a[i]) * 16777619u;
+	return h;
+}
+
+static void snet_free(struct snet *n)
+{
+	free(n->name);
+	dn_netfile_free(&n->f);
+	free(n->hb);
+	free(n->pb);
+	free(n->he);
+	free(n->pe);
+}
+
+static void snap_free(struct snap *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		snet_free(&s->nets[i]);
+	free(s->nets);
+	free(s);
+}
+
+static int snet_index(struct snet *n)
+{
+	size_t names = 0, addrs = 0;
+
+	for (size_t i = 0; i < n->f.n; i++) {
+		names += n->f.recs[i].n_names;
+		addrs += n->f.recs[i].n_addrs;
+	}
+	n->nb = 16;
+	while (n->nb < 2 * (names + addrs))
+		n->nb <<= 1;
+	n->hb = calloc(n->nb, sizeof(uint32_t));
+	n->pb = calloc(n->nb, sizeof(uint32_t));
+	n->he = calloc(names + 1, sizeof(*n->he));
+	n->pe = calloc(addrs + 1, sizeof(*n->pe));
+	if (!n->hb || !n->pb || !n->he || !n->pe)
+		return -ENOMEM;
+	for (size_t i = 0; i < n->f.n; i++) {
+		const struct dn_rec *r = &n->f.recs[i];
+
+		for (size_t k = 0; k < r->n_names; k++) {
+			uint32_t b = hash_str(r->names[k]) & (uint32_t)(n->nb - 1);
+
+			n->he[n->nhe] = (struct hent){r->names[k], (uint32_t)i, n->hb[b]};
+			n->hb[b] = (uint32_t)++n->nhe;
+		}
+		/* PTR: the first record that claims an address names it */
+		for (size_t k = 0; k < r->n_addrs && r->n_names; k++) {
+			uint32_t b = hash_addr(&r->addrs[k]) & (uint32_t)(n->nb - 1);
+
+			n->pe[n->npe] = (struct pent){&r->addrs[k], (uint32_t)i, 0};
+			/* append at the chain's end to keep file order */
+			if (!n->pb[b]) {
+				n->pb[b] = (uint32_t)++n->npe;
+			} else {
+				uint32_t j = n->pb[b];
+
+				while (n->pe[j - 1].next)
+					j = n->pe[j - 1].next;
+				n->pe[j - 1].next = (uint32_t)++n->npe;
+			}
+		}
+	}
+	return 0;
+}
+
+static struct snap *snap_load(void)
+{
+	struct snap *s = calloc(1, sizeof(*s));
+	static uint32_t serial;
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d;
+	int fd;
+
+	if (!s)
+		return NULL;
+	s->serial = ++serial;
+	fd = openat(D.netsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return s;
+	}
+	while ((de = readdir(d)) && s->n < DN_MAX_NETS) {
+		struct snet n = {0};
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (dn_netfile_read(D.netsfd, de->d_name, &n.f, true))
+			continue;
+		n.name = strdup(de->d_name);
+		if (!n.name || dns_name_from_text(n.f.domain, &n.zone) || snet_index(&n)) {
+			snet_free(&n);
+			continue;
+		}
+		n.dlen = strlen(n.f.domain);
+		if (s->n == cap) {
+			void *v = realloc(s->nets, (cap ? cap * 2 : 8) * sizeof(*s->nets));
+
+			if (!v) {
+				snet_free(&n);
+				break;
+			}
+			s->nets = v;
+			cap = cap ? cap * 2 : 8;
+		}
+		s->nets[s->n++] = n;
+	}
+	closedir(d);
+	return s;
+}
+
+/* ---- listeners --------------------------------------------------------------------------------- */
+
+struct mk {
+	const char *path;
+	uint64_t dev, ino;
+	int udp, tcp, err;
+};
+
+static int bind_resolver(int type)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
+	int one = 1, fd;
+
+	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	inet_pton(AF_INET, DN_RESOLVER_ADDR, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* 127.0.0.0/8 is local only once lo is up; bind now, serve when it is */
+	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    (type == SOCK_STREAM && listen(fd, 64))) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Runs on its own thread: enters the container netns, makes the two sockets, exits there. */
+static void *mk_thread(void *arg)
+{
+	struct mk *m = arg;
+	struct stat st;
+	int fd;
+
+	m->udp = m->tcp = -1;
+	fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		m->err = -errno;
+		return NULL;
+	}
+	if (fstat(fd, &st) || (uint64_t)st.st_dev != m->dev || (uint64_t)st.st_ino != m->ino) {
+		m->err = -ESTALE; /* the path now names another netns (or none) */
+		close(fd);
+		return NULL;
+	}
+	if (setns(fd, CLONE_NEWNET)) {
+		m->err = -errno;
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	m->udp = bind_resolver(SOCK_DGRAM);
+	if (m->udp < 0) {
+		m->err = m->udp;
+		return NULL;
+	}
+	m->tcp = bind_resolver(SOCK_STREAM);
+	if (m->tcp < 0) {
+		m->err = m->tcp;
+		close(m->udp);
+		m->udp = -1;
+	}
+	return NULL;
+}
+
+static struct lsn **lsn_slot(uint64_t dev, uint64_t ino)
+{
+	struct lsn **p = &D.lsn[(ino ^ dev * 31) % LSN_BUCKETS];
+
+	while (*p && ((*p)->dev != dev || (*p)->ino != ino))
+		p = &(*p)->next;
+	return p;
+}
+
+static struct lsn *lsn_find(uint64_t dev, uint64_t ino)
+{
+	return *lsn_slot(dev, ino);
+}
+
+static struct lsn *lsn_open(const struct dn_rec *r)
+{
+	struct mk m = {.path = r->netns, .dev = r->ns_dev, .ino = r->ns_ino};
+	struct lsn *l;
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, mk_thread, &m)) {
+		snprintf(D.last_err, sizeof(D.last_err), "cannot start a thread");
+		return NULL;
+	}
+	pthread_join(t, NULL);
+	if (m.err) {
+		snprintf(D.last_err, sizeof(D.last_err), "listener in %s: %s", r->netns,
+			 strerror(-m.err));
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		close(m.udp);
+		close(m.tcp);
+		return NULL;
+	}
+	l->dev = r->ns_dev;
+	l->ino = r->ns_ino;
+	l->udp = m.udp;
+	l->tcp = m.tcp;
+	l->uev = (struct ev){EV_UDP, l};
+	l->tev = (struct ev){EV_TCPL, l};
+	ep_add(l->udp, &l->uev, EPOLLIN);
+	ep_add(l->tcp, &l->tev, EPOLLIN);
+	*lsn_slot(l->dev, l->ino) = l;
+	D.n_lsn++;
+	return l;
+}
+
+static void conn_close(struct conn *c);
+
+static void lsn_close(struct lsn *l)
+{
+	struct conn *c, *nx;
+
+	for (c = D.conn_head; c; c = nx) {
+		nx = c->next;
+		if (c->l == l)
+			conn_close(c);
+	}
+	for (int i = 0; i < FWD_MAX; i++)
+		if (D.fwd[i].used && D.fwd[i].l == l)
+			D.fwd[i].l = NULL;
+	close(l->udp);
+	close(l->tcp);
+	*lsn_slot(l->dev, l->ino) = l->next;
+	D.n_lsn--;
+	free(l);
+}
+
+/* ---- upstreams --------------------------------------------------------------------------------- */
+
+static bool is_own_addr(const struct sockaddr_storage *sa)
+{
+	struct in_addr own;
+
+	/* Our address only exists where we listen: in the daemon's own netns only if a record
+	 * names it (a daemon run inside a container). */
+	if (sa->ss_family != AF_INET || !lsn_find(D.self_dev, D.self_ino))
+		return false;
+	inet_pton(AF_INET, DN_RESOLVER_ADDR, &own);
+	return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == own.s_addr;
+}
+
+static void load_resolv(void)
+{
+	char line[512];
+	FILE *f = fopen(D.resolv_conf, "re");
+	int n = 0;
+
+	if (!f) {
+		logf_("cannot read %s: %m; forwarding disabled", D.resolv_conf);
+		D.n_up = 0;
+		return;
+	}
+	while (fgets(line, sizeof(line), f) && n < UP_MAX) {
+		char *save = NULL, *k = strtok_r(line, " \t\r\n", &save);
+		char *v = k ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+		struct upstream u = {0};
+		char *zone;
+
+		if (!k || !v || strcmp(k, "nameserver"))
+			continue;
+		zone = strchr(v, '%');
+		if (zone)
+			*zone++ = 0;
+		if (inet_pton(AF_INET, v, &((struct sockaddr_in *)&u.sa)->sin_addr) == 1) {
+			struct sockaddr_in *s = (struct sockaddr_in *)&u.sa;
+
+			s->sin_family = AF_INET;
+			s->sin_port = htons(53);
+			u.len = sizeof(*s);
+		} else if (inet_pton(AF_INET6, v, &((struct sockaddr_in6 *)&u.sa)->sin6_addr) == 1) {
+			struct sockaddr_in6 *s = (struct sockaddr_in6 *)&u.sa;
+
+			s->sin6_family = AF_INET6;
+			s->sin6_port = htons(53);
+			if (zone) {
+				char *end;
+				unsigned long id = strtoul(zone, &end, 10);
+
+				s->sin6_scope_id = *end ? 0 : (uint32_t)id;
+				if (*end) {
+					char path[64];
+					FILE *x;
+
+					snprintf(path, sizeof(path), "/sys/class/net/%.16s/ifindex", zone);
+					x = fopen(path, "re");
+					if (x) {
+						if (fscanf(x, "%u", &s->sin6_scope_id) != 1)
+							s->sin6_scope_id = 0;
+						fclose(x);
+					}
+				}
+			}
+			u.len = sizeof(*s);
+		} else {
+			continue;
+		}
+		if (is_own_addr(&u.sa))
+			continue;
+		D.up[n++] = u;
+	}
+	fclose(f);
+	D.n_up = n;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_addr.s_addr == y->sin_addr.s_addr && x->sin_port == y->sin_port;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+	return !memcmp(&x->sin6_addr, &y->sin6_addr, 16) && x->sin6_port == y->sin6_port;
+}
+
+static int usock_get(int family)
+{
+	int fi = family == AF_INET6, i = rnd16() % UP_SOCKS;
+
+	if (D.usock[fi][i] < 0) {
+		int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return -1;
+		/* unbound: the kernel picks a random ephemeral port at the first send */
+		D.usock[fi][i] = fd;
+		D.uev[fi][i] = (struct ev){EV_UP, NULL};
+		ep_add(fd, &D.uev[fi][i], EPOLLIN);
+	}
+	return D.usock[fi][i];
+}
+
+/* ---- replies ------------------------------------------------------------------------------------ */
+
+struct dest {
+	struct lsn *l; /* UDP: reply through l->udp to peer */
+	const struct sockaddr_storage *peer;
+	socklen_t plen;
+	struct conn *conn; /* TCP */
+};
+
+static void conn_send(struct conn *c, const uint8_t *msg, size_t len);
+
+static void send_reply(const struct dest *to, const uint8_t *msg, size_t len)
+{
+	if (to->conn)
+		conn_send(to->conn, msg, len);
+	else if (to->l)
+		sendto(to->l->udp, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+		       (const struct sockaddr *)to->peer, to->plen);
+}
+
+/* Header + question (+ OPT): errors and truncated replies. */
+static void send_short(const struct dest *to, const struct dns_msg *q, uint16_t flags,
+		       unsigned int rcode)
+{
+	uint8_t out[DNS_NAME_MAX + 64];
+	struct dns_writer w;
+	int len;
+
+	dns_w_init(&w, out, sizeof(out), q->id,
+		   (uint16_t)(DNS_F_QR | (q->flags & (0x7800 | DNS_F_RD | DNS_F_CD)) | flags |
+			      DNS_F_RA | (rcode & 0xf)));
+	if (q->q_end)
+		dns_w_question(&w, &q->qname, q->qtype, q->qclass);
+	if (q->edns)
+		dns_w_opt(&w, DNS_EDNS_CAP, (uint16_t)rcode, false);
+	len = dns_w_finish(&w);
+	if (len > 0)
+		send_reply(to, out, (size_t)len);
+}
+
+/* ---- local answers ------------------------------------------------------------------------------ */
+
+struct match {
+	const struct snet *net;
+	const struct dn_rec *rec;
+};
+
+#define MATCH_MAX 256
+
+struct lookup {
+	struct match m[MATCH_MAX];
+	size_t n;
+	const struct snet *zone; /* the network whose domain the name falls under (SOA owner) */
+	bool apex;
+};
+
+static void find_name(const struct snet *n, const char *name, struct lookup *lk)
+{
+	uint32_t j = n->hb[hash_str(name) & (uint32_t)(n->nb - 1)];
+
+	for (; j; j = n->he[j - 1].next) {
+		const struct hent *h = &n->he[j - 1];
+
+		if (strcmp(h->name, name) || lk->n >= MATCH_MAX)
+			continue;
+		lk->m[lk->n++] = (struct match){n, &n->f.recs[h->rec]};
+	}
+}
+
+static void lookup(const struct lsn *l, const char *name, size_t len, struct lookup *lk)
+{
+	lk->n = 0;
+	lk->zone = NULL;
+	lk->apex = false;
+	for (size_t i = 0; i < l->n_view; i++) {
+		const struct snet *n = &D.snap->nets[l->view[i]];
+
+		if (len == n->dlen && !memcmp(name, n->f.domain, len)) {
+			lk->apex = true;
+			if (!lk->zone)
+				lk->zone = n;
+			continue;
+		}
+		if (len > n->dlen + 1 && name[len - n->dlen - 1] == '.' &&
+		    !memcmp(name + len - n->dlen, n->f.domain, n->dlen)) {
+			char label[DNS_TEXT_MAX];
+
+			memcpy(label, name, len - n->dlen - 1);
+			label[len - n->dlen - 1] = 0;
+			if (!lk->zone)
+				lk->zone = n;
+			find_name(n, label, lk);
+			continue;
+		}
+		find_name(n, name, lk);
+	}
+}
+
+/* The canonical name of an address in the requester's view, or false. */
+static bool find_ptr(const struct lsn *l, int family, const uint8_t *a, struct dns_name *out,
+		     const struct snet **net)
+{
+	struct dn_addr key = {.family = family};
+
+	memcpy(key.a, a, family == AF_INET ? 4 : 16);
+	for (size_t i = 0; i < l->n_view; i++) {
+		const struct snet *n = &D.snap->nets[l->view[i]];
+		uint32_t j = n->pb[hash_addr(&key) & (uint32_t)(n->nb - 1)];
+
+		for (; j; j = n->pe[j - 1].next) {
+			const struct pent *p = &n->pe[j - 1];
+			char text[DNS_TEXT_MAX + 64];
+
+			if (p->a->family != family || memcmp(p->a->a, a, family == AF_INET ? 4 : 16))
+				continue;
+			snprintf(text, sizeof(text), "%s.%s", n->f.recs[p->rec].names[0], n->f.domain);
+			if (dns_name_from_text(text, out))
+				continue;
+			*net = n;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Write the local answer for @q into @w, or return 0 when the name is not ours (forward it).
+ * Returns 1 when an answer was written.
+ */
+static int answer_local(const struct lsn *l, const struct dns_msg *q, struct dns_writer *w,
+			uint8_t *out, size_t cap)
+{
+	char name[DNS_TEXT_MAX];
+	struct lookup lk;
+	uint16_t flags = DNS_F_QR | DNS_F_AA | DNS_F_RA | (q->flags & (DNS_F_RD | DNS_F_CD));
+	uint32_t ttl = DN_MAX_TTL;
+	int len = dns_name_to_lower_text(&q->qname, name);
+	unsigned int rcode = DNS_RC_NOERROR;
+	bool any = false;
+
+	if (len <= 0 || (q->qclass != DNS_C_IN && q->qclass != DNS_C_ANY))
+		return 0;
+	if (q->qtype == DNS_T_PTR) {
+		uint8_t a[16];
+		int fam = dns_arpa_parse(&q->qname, a);
+		struct dns_name target;
+		const struct snet *n;
+
+		if (fam && find_ptr(l, fam, a, &target, &n)) {
+			dns_w_init(w, out, cap, q->id, flags);
+			dns_w_question(w, &q->qname, q->qtype, q->qclass);
+			dns_w_ptr(w, DNS_SEC_AN, DNS_HDR_LEN, n->f.ttl, &target);
+			return 1;
+		}
+	}
+	lookup(l, name, (size_t)len, &lk);
+	if (!lk.n && !lk.apex && !lk.zone)
+		return 0;
+	if (!lk.n && !lk.apex)
+		rcode = DNS_RC_NXDOMAIN;
+	dns_w_init(w, out, cap, q->id, (uint16_t)(flags | rcode));
+	dns_w_question(w, &q->qname, q->qtype, q->qclass);
+	for (size_t i = 0; i < lk.n; i++) {
+		const struct dn_rec *r = lk.m[i].rec;
+
+		if (lk.m[i].net->f.ttl < ttl)
+			ttl = lk.m[i].net->f.ttl;
+		for (size_t k = 0; k < r->n_addrs; k++) {
+			const struct dn_addr *a = &r->addrs[k];
+			uint16_t t = a->family == AF_INET ? DNS_T_A : DNS_T_AAAA;
+			bool dup = false;
+
+			if (q->qtype != t && q->qtype != DNS_T_ANY)
+				continue;
+			/* the same address through two names or networks: once */
+			for (size_t pi = 0; pi <= i && !dup; pi++)
+				for (size_t pk = 0; pk < lk.m[pi].rec->n_addrs; pk++) {
+					const struct dn_addr *b = &lk.m[pi].rec->addrs[pk];
+
+					if (pi == i && pk == k)
+						break;
+					if (b->family == a->family && !memcmp(b->a, a->a, 16)) {
+						dup = true;
+						break;
+					}
+				}
+			if (dup)
+				continue;
+			dns_w_rr(w, DNS_SEC_AN, NULL, DNS_HDR_LEN, t, DNS_C_IN, ttl, a->a,
+				 a->family == AF_INET ? 4 : 16);
+			any = true;
+		}
+	}
+	if (lk.apex && q->qtype == DNS_T_SOA && !lk.n) {
+		dns_w_soa(w, DNS_SEC_AN, &lk.zone->zone, lk.zone->f.ttl, D.snap->serial);
+		any = true;
+	}
+	if (!any) {
+		const struct snet *z = lk.zone ? lk.zone : lk.m[0].net;
+
+		dns_w_soa(w, DNS_SEC_NS, &z->zone, z->f.ttl, D.snap->serial);
+	}
+	return 1;
+}
+
+/* ---- forwarding ----------------------------------------------------------------------------- */
+
+static void fwd_unlink(int i)
+{
+	struct fwd *f = &D.fwd[i];
+
+	if (f->prev >= 0)
+		D.fwd[f->prev].next = f->next;
+	else if (D.fwd_head == i)
+		D.fwd_head = f->next;
+	if (f->next >= 0)
+		D.fwd[f->next].prev = f->prev;
+	else if (D.fwd_tail == i)
+		D.fwd_tail = f->prev;
+	f->prev = f->next = -1;
+}
+
+static void fwd_arm(int i, uint64_t deadline)
+{
+	struct fwd *f = &D.fwd[i];
+
+	fwd_unlink(i);
+	f->deadline = deadline;
+	/* deadlines are mostly increasing: walk back from the tail */
+	int p = D.fwd_tail;
+
+	while (p >= 0 && D.fwd[p].deadline > deadline)
+		p = D.fwd[p].prev;
+	f->prev = p;
+	f->next = p >= 0 ? D.fwd[p].next : D.fwd_head;
+	if (p >= 0)
+		D.fwd[p].next = i;
+	else
+		D.fwd_head = i;
+	if (f->next >= 0)
+		D.fwd[f->next].prev = i;
+	else
+		D.fwd_tail = i;
+}
+
+static void fwd_tcp_close(struct fwd *f)
+{
+	if (f->tfd >= 0) {
+		epoll_ctl(D.ep, EPOLL_CTL_DEL, f->tfd, NULL);
+		close(f->tfd);
+		f->tfd = -1;
+	}
+	free(f->tbuf);
+	f->tbuf = NULL;
+}
+
+static void fwd_free(int i)
+{
+	struct fwd *f = &D.fwd[i];
+
+	fwd_unlink(i);
+	fwd_tcp_close(f);
+	if (D.idmap[f->qid] == i + 1)
+		D.idmap[f->qid] = 0;
+	if (f->conn) {
+		f->conn->pending--;
+		if (f->conn->paused && f->conn->pending < CONN_PIPELINE) {
+			f->conn->paused = false;
+			ep_mod(f->conn->fd, &f->conn->ev, EPOLLIN | (f->conn->out_len ? EPOLLOUT : 0));
+		}
+	}
+	free(f->q);
+	memset(f, 0, sizeof(*f));
+	f->prev = f->next = -1;
+	f->tfd = -1;
+	D.n_fwd--;
+}
+
+static struct dest fwd_dest(struct fwd *f)
+{
+	struct dest d = {.conn = f->conn, .peer = &f->peer, .plen = f->plen};
+
+	if (!f->tcp_client)
+		d.l = f->l;
+	return d;
+}
+
+static void fwd_fail(int i)
+{
+	struct fwd *f = &D.fwd[i];
+	struct dest d = fwd_dest(f);
+	struct dns_msg q = {.id = f->cid, .qname = f->qname, .qtype = f->qtype,
+			    .qclass = f->qclass, .q_end = 1, .edns = f->client_edns};
+
+	q.flags = (uint16_t)(f->q[2] << 8 | f->q[3]);
+	if (d.conn || d.l)
+		send_short(&d, &q, 0, DNS_RC_SERVFAIL);
+	fwd_free(i);
+}
+
+/* Send to the next upstream (or fail when every try is spent). */
+static void fwd_next(int i)
+{
+	struct fwd *f = &D.fwd[i];
+
+	while (f->tries < D.n_up * FWD_ROUNDS) {
+		struct upstream *u;
+		int fd;
+
+		f->srv = f->tries++ % D.n_up;
+		u = &D.up[f->srv];
+		fd = usock_get(u->sa.ss_family);
+		if (fd < 0 || sendto(fd, f->q, f->qlen, MSG_DONTWAIT | MSG_NOSIGNAL,
+				     (struct sockaddr *)&u->sa, u->len) < 0)
+			continue;
+		f->sent_mask |= 1u << f->srv;
+		fwd_arm(i, now_ms() + FWD_TRY_MS);
+		return;
+	}
+	fwd_fail(i);
+}
+
+static void forward(const struct dest *to, const uint8_t *msg, size_t len, const struct dns_msg *q)
+{
+	struct fwd *f;
+	int i;
+
+	if (!D.n_up)
+		return send_short(to, q, 0, DNS_RC_SERVFAIL);
+	if (D.n_fwd >= FWD_MAX || (to->conn && to->conn->pending >= CONN_PIPELINE * 4))
+		return send_short(to, q, 0, DNS_RC_REFUSED);
+	for (i = 0; i < FWD_MAX && D.fwd[i].used; i++)
+		;
+	if (i == FWD_MAX)
+		return send_short(to, q, 0, DNS_RC_REFUSED);
+	f = &D.fwd[i];
+	f->q = malloc(len);
+	if (!f->q)
+		return send_short(to, q, 0, DNS_RC_SERVFAIL);
+	f->used = true;
+	D.n_fwd++;
+	memcpy(f->q, msg, len);
+	f->qlen = len;
+	do
+		f->qid = rnd16();
+	while (D.idmap[f->qid]);
+	D.idmap[f->qid] = (uint16_t)(i + 1);
+	f->q[0] = (uint8_t)(f->qid >> 8);
+	f->q[1] = (uint8_t)f->qid;
+	f->cid = q->id;
+	f->qname = q->qname;
+	f->qtype = q->qtype;
+	f->qclass = q->qclass;
+	f->client_edns = q->edns;
+	f->limit = dns_udp_limit(q);
+	f->tcp_client = to->conn != NULL;
+	f->conn = to->conn;
+	if (f->conn)
+		f->conn->pending++;
+	f->l = to->l;
+	if (to->peer) {
+		memcpy(&f->peer, to->peer, to->plen);
+		f->plen = to->plen;
+	}
+	f->tfd = -1;
+	f->prev = f->next = -1;
+	fwd_next(i);
+}
+
+/* Relay an upstream reply to the requester: its ID restored, truncated to its size. */
+static void fwd_deliver(int i, uint8_t *msg, size_t len)
+{
+	struct fwd *f = &D.fwd[i];
+	struct dest d = fwd_dest(f);
+
+	msg[0] = (uint8_t)(f->cid >> 8);
+	msg[1] = (uint8_t)f->cid;
+	if (!d.conn && d.l && len > f->limit) {
+		struct dns_msg q = {.id = f->cid, .qname = f->qname, .qtype = f->qtype,
+				    .qclass = f->qclass, .q_end = 1, .edns = f->client_edns};
+
+		q.flags = (uint16_t)(msg[2] << 8 | msg[3]);
+		send_short(&d, &q, DNS_F_TC, DNS_RCODE(msg[3]));
+	} else if (d.conn || d.l) {
+		send_reply(&d, msg, len);
+	}
+	fwd_free(i);
+}
+
+static void fwd_tcp_start(int i)
+{
+	struct fwd *f = &D.fwd[i];
+	struct upstream *u = &D.up[f->srv];
+
+	f->tfd = socket(u->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	f->tbuf = malloc(2 + 65535);
+	if (f->tfd < 0 || !f->tbuf ||
+	    (connect(f->tfd, (struct sockaddr *)&u->sa, u->len) && errno != EINPROGRESS)) {
+		fwd_tcp_close(f);
+		return fwd_next(i);
+	}
+	f->tcp_up = true;
+	f->tbuf[0] = (uint8_t)(f->qlen >> 8);
+	f->tbuf[1] = (uint8_t)f->qlen;
+	memcpy(f->tbuf + 2, f->q, f->qlen);
+	f->tlen = f->qlen + 2;
+	f->toff = 0;
+	f->treading = false;
+	f->tev = (struct ev){EV_UPTCP, (void *)(intptr_t)i};
+	ep_add(f->tfd, &f->tev, EPOLLOUT);
+	fwd_arm(i, now_ms() + FWD_TCP_MS);
+}
+
+/* A reply we can accept: matching ID, sent by a server we asked, echoing our question. */
+static int fwd_match(const uint8_t *msg, size_t len, const struct sockaddr_storage *from,
+		     struct dns_msg *m)
+{
+	int i;
+
+	if (dns_msg_parse(msg, len, false, m) || !(m->flags & DNS_F_QR))
+		return -1;
+	i = D.idmap[m->id] - 1;
+	if (i < 0 || !D.fwd[i].used || D.fwd[i].tcp_up)
+		return -1;
+	if (from) {
+		bool ok = false;
+
+		for (int s = 0; s < D.n_up; s++)
+			ok |= (D.fwd[i].sent_mask & (1u << s)) && same_addr(from, &D.up[s].sa);
+		if (!ok)
+			return -1;
+	}
+	if (!m->q_end || m->qtype != D.fwd[i].qtype || m->qclass != D.fwd[i].qclass ||
+	    !dns_name_eq(&m->qname, &D.fwd[i].qname))
+		return -1;
+	return i;
+}
+
+static void on_upstream_udp(int fd)
+{
+	for (int budget = 0; budget < 64; budget++) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, D.buf, 65535, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		struct dns_msg m;
+		int i;
+
+		if (n < 0)
+			return;
+		i = fwd_match(D.buf, (size_t)n, &from, &m);
+		if (i < 0)
+			continue;
+		if (m.flags & DNS_F_TC) {
+			/* the server has more: ask it again over TCP ourselves */
+			for (int s = 0; s < D.n_up; s++)
+				if (same_addr(&from, &D.up[s].sa))
+					D.fwd[i].srv = s;
+			fwd_tcp_start(i);
+			continue;
+		}
+		if ((DNS_RCODE(m.flags) == DNS_RC_SERVFAIL || DNS_RCODE(m.flags) == DNS_RC_REFUSED) &&
+		    D.fwd[i].tries < D.n_up) {
+			fwd_next(i);
+			continue;
+		}
+		fwd_deliver(i, D.buf, (size_t)n);
+	}
+}
+
+static void fwd_tcp_fail(int i)
+{
+	fwd_tcp_close(&D.fwd[i]);
+	D.fwd[i].tcp_up = false;
+	fwd_next(i);
+}
+
+static void on_upstream_tcp(int i, uint32_t events)
+{
+	struct fwd *f = &D.fwd[i];
+	size_t want;
+	ssize_t n;
+
+	if (!f->used || f->tfd < 0)
+		return; /* closed earlier in this batch */
+	if (!f->treading) {
+		if (events & (EPOLLERR | EPOLLHUP))
+			return fwd_tcp_fail(i);
+		n = send(f->tfd, f->tbuf + f->toff, f->tlen - f->toff, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN)
+			return fwd_tcp_fail(i);
+		if (n > 0)
+			f->toff += (size_t)n;
+		if (f->toff == f->tlen) {
+			f->treading = true;
+			f->toff = 0;
+			ep_mod(f->tfd, &f->tev, EPOLLIN);
+		}
+		return;
+	}
+	n = recv(f->tfd, f->tbuf + f->toff, 2 + 65535 - f->toff, MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0)
+		return fwd_tcp_fail(i);
+	f->toff += (size_t)n;
+	if (f->toff < 2)
+		return;
+	want = (size_t)(f->tbuf[0] << 8 | f->tbuf[1]);
+	if (f->toff < want + 2)
+		return;
+	{
+		struct dns_msg m;
+
+		f->tcp_up = false;
+		if (fwd_match(f->tbuf + 2, want, NULL, &m) != i)
+			return fwd_tcp_fail(i);
+		memcpy(D.buf, f->tbuf + 2, want);
+		fwd_deliver(i, D.buf, want);
+	}
+}
+
+static void fwd_timeouts(uint64_t now)
+{
+	while (D.fwd_head >= 0 && D.fwd[D.fwd_head].deadline <= now) {
+		int i = D.fwd_head;
+
+		if (D.fwd[i].tcp_up) {
+			fwd_tcp_close(&D.fwd[i]);
+			D.fwd[i].tcp_up = false;
+		}
+		fwd_next(i);
+	}
+}
+
+/* ---- queries --------------------------------------------------------------------------------- */
+
+static void handle_query(struct lsn *l, const struct dest *to, const uint8_t *msg, size_t len)
+{
+	uint8_t out[65535];
+	struct dns_writer w;
+	struct dns_msg q;
+	size_t cap;
+	int n;
+
+	if (dns_msg_parse(msg, len, true, &q) || (q.flags & DNS_F_QR))
+		return; /* not even a header, or a reply: silence */
+	if (q.rcode) {
+		if (q.rcode == DNS_RC_FORMERR)
+			q.edns = false; /* the OPT itself may be what is broken */
+		return send_short(to, &q, 0, q.rcode);
+	}
+	cap = to->conn ? sizeof(out) : dns_udp_limit(&q);
+	if (!answer_local(l, &q, &w, out, cap))
+		return forward(to, msg, len, &q);
+	if (q.edns)
+		dns_w_opt(&w, DNS_EDNS_CAP, 0, false);
+	n = dns_w_finish(&w);
+	if (n < 0) /* too large for the requester: TC, it retries over TCP */
+		return send_short(to, &q, DNS_F_TC | DNS_F_AA, DNS_RCODE(w.buf[3]));
+	send_reply(to, out, (size_t)n);
+}
+
+static void on_udp(struct lsn *l)
+{
+	for (int budget = 0; budget < 64; budget++) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		ssize_t n = recvfrom(l->udp, D.buf, 65535, MSG_DONTWAIT | MSG_TRUNC,
+				     (struct sockaddr *)&peer, &pl);
+		struct dest to = {.l = l, .peer = &peer, .plen = pl};
+
+		if (n < 0)
+			return;
+		if (n > 65535)
+			continue;
+		handle_query(l, &to, D.buf, (size_t)n);
+	}
+}
+
+/* ---- TCP clients ---------------------------------------------------------------------------- */
+
+static void conn_touch(struct conn *c)
+{
+	c->last = now_ms();
+	if (D.conn_tail == c)
+		return;
+	/* unlink */
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		D.conn_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	/* append */
+	c->prev = D.conn_tail;
+	c->next = NULL;
+	if (D.conn_tail)
+		D.conn_tail->next = c;
+	else
+		D.conn_head = c;
+	D.conn_tail = c;
+}
+
+static void conn_close(struct conn *c)
+{
+	for (int i = 0; i < FWD_MAX && c->pending; i++)
+		if (D.fwd[i].used && D.fwd[i].conn == c) {
+			D.fwd[i].conn = NULL;
+			c->pending--;
+		}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		D.conn_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		D.conn_tail = c->prev;
+	close(c->fd);
+	c->l->nconn--;
+	D.n_conn--;
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+static void conn_flush(struct conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		c->out_off += (size_t)n;
+	}
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	ep_mod(c->fd, &c->ev,
+	       (c->paused || c->eof ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0));
+}
+
+static void conn_send(struct conn *c, const uint8_t *msg, size_t len)
+{
+	uint8_t *o;
+
+	if (c->out_len + len + 2 > CONN_OUT_MAX) /* a client that does not read: cut it off */
+		return;
+	o = realloc(c->out, c->out_len + len + 2);
+	if (!o)
+		return;
+	c->out = o;
+	o[c->out_len] = (uint8_t)(len >> 8);
+	o[c->out_len + 1] = (uint8_t)len;
+	memcpy(o + c->out_len + 2, msg, len);
+	c->out_len += len + 2;
+	conn_flush(c);
+}
+
+/* Returns false when the connection was closed. */
+static bool conn_read(struct conn *c)
+{
+	ssize_t n;
+
+	if (c->in_cap - c->in_len < 4096 && c->in_cap < 2 + 65535) {
+		size_t cap = c->in_cap ? c->in_cap * 2 : 1024;
+		uint8_t *v;
+
+		if (cap > 2 + 65535)
+			cap = 2 + 65535;
+		v = realloc(c->in, cap);
+		if (!v) {
+			conn_close(c);
+			return false;
+		}
+		c->in = v;
+		c->in_cap = cap;
+	}
+	n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		return true;
+	if (n <= 0) {
+		/* EOF or reset: a partial message is dropped, never retried */
+		c->eof = true;
+		c->in_len = 0;
+		if (!c->pending || n < 0) {
+			conn_close(c);
+			return false;
+		}
+		conn_flush(c);
+		return true;
+	}
+	c->in_len += (size_t)n;
+	conn_touch(c);
+	for (;;) {
+		size_t mlen;
+		struct dest to = {.conn = c};
+
+		if (c->in_len < 2)
+			break;
+		mlen = (size_t)(c->in[0] << 8 | c->in[1]);
+		if (mlen < DNS_HDR_LEN) {
+			conn_close(c);
+			return false;
+		}
+		if (c->in_len < mlen + 2)
+			break;
+		handle_query(c->l, &to, c->in + 2, mlen);
+		memmove(c->in, c->in + 2 + mlen, c->in_len - 2 - mlen);
+		c->in_len -= 2 + mlen;
+		if (c->pending >= CONN_PIPELINE) {
+			c->paused = true;
+			conn_flush(c);
+			break;
+		}
+	}
+	return true;
+}
+
+static void on_tcp_accept(struct lsn *l)
+{
+	for (int budget = 0; budget < 16; budget++) {
+		int fd = accept4(l->tcp, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn *c;
+
+		if (fd < 0)
+			return;
+		if (D.n_conn >= CONN_MAX && D.conn_head && !D.conn_head->pending)
+			conn_close(D.conn_head); /* the longest idle one makes room */
+		if (D.n_conn >= CONN_MAX || l->nconn >= CONN_PER_LSN ||
+		    !(c = calloc(1, sizeof(*c)))) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->l = l;
+		c->ev = (struct ev){EV_CONN, c};
+		l->nconn++;
+		D.n_conn++;
+		c->prev = D.conn_tail;
+		if (D.conn_tail)
+			D.conn_tail->next = c;
+		else
+			D.conn_head = c;
+		D.conn_tail = c;
+		c->last = now_ms();
+		ep_add(fd, &c->ev, EPOLLIN);
+	}
+}
+
+static void on_conn(struct conn *c, uint32_t events)
+{
+	if (events & EPOLLOUT) {
+		conn_flush(c);
+		if (c->eof && !c->pending && !c->out_len)
+			return conn_close(c);
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		if (!conn_read(c))
+			return;
+		if (c->eof && !c->pending && !c->out_len)
+			return conn_close(c);
+	}
+}
+
+static void conn_timeouts(uint64_t now)
+{
+	struct conn *c, *nx;
+
+	for (c = D.conn_head; c && c->last + CONN_IDLE_MS <= now; c = nx) {
+		nx = c->next;
+		if (!c->pending)
+			conn_close(c);
+	}
+	for (c = D.conn_head; c; c = nx) { /* finished half-closed connections */
+		nx = c->next;
+		if (c->eof && !c->pending && !c->out_len)
+			conn_close(c);
+	}
+}
+
+/* ---- reload ----------------------------------------------------------------------------------- */
+
+static void reload(void)
+{
+	struct snap *s = snap_load(), *old;
+
+	if (!s) {
+		logf_("reload: out of memory, keeping the old records");
+		return;
+	}
+	D.last_err[0] = 0;
+	for (size_t b = 0; b < LSN_BUCKETS; b++)
+		for (struct lsn *l = D.lsn[b]; l; l = l->next) {
+			l->keep = false;
+			l->n_view = 0;
+		}
+	for (size_t i = 0; i < s->n; i++) {
+		for (size_t k = 0; k < s->nets[i].f.n; k++) {
+			const struct dn_rec *r = &s->nets[i].f.recs[k];
+			struct lsn *l = lsn_find(r->ns_dev, r->ns_ino);
+
+			if (!l) {
+				l = lsn_open(r);
+				if (!l)
+					continue;
+			}
+			l->keep = true;
+			bool dup = false;
+
+			for (size_t v = 0; v < l->n_view; v++)
+				dup |= l->view[v] == i;
+			if (!dup && l->n_view < VIEW_MAX)
+				l->view[l->n_view++] = (uint16_t)i;
+		}
+	}
+	for (size_t b = 0; b < LSN_BUCKETS; b++) {
+		struct lsn *l = D.lsn[b], *nx;
+
+		for (; l; l = nx) {
+			nx = l->next;
+			if (!l->keep)
+				lsn_close(l);
+		}
+	}
+	old = D.snap;
+	D.snap = s;
+	snap_free(old);
+}
+
+/* ---- control ---------------------------------------------------------------------------------- */
+
+static void on_ctl(void)
+{
+	char req[128], reply[320];
+	int fd = accept4(D.ctl, NULL, NULL, SOCK_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){.tv_sec = 1},
+		   sizeof(struct timeval));
+	n = recv(fd, req, sizeof(req) - 1, 0);
+	if (n <= 0) {
+		close(fd);
+		return;
+	}
+	req[n] = 0;
+	if (!strcmp(req, "ping")) {
+		snprintf(reply, sizeof(reply), "ok %zu listeners", D.n_lsn);
+	} else if (!strncmp(req, "sync", 4)) {
+		unsigned long long dev, ino;
+
+		reload();
+		if (sscanf(req, "sync %llu %llu", &dev, &ino) == 2 && !lsn_find(dev, ino))
+			snprintf(reply, sizeof(reply), "err no listener in the container netns: %s",
+				 D.last_err[0] ? D.last_err : "no record names it");
+		else
+			snprintf(reply, sizeof(reply), "ok");
+	} else {
+		snprintf(reply, sizeof(reply), "err unknown request");
+	}
+	send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+static void on_inotify(void)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool nets = false, resolv = false;
+	ssize_t n;
+
+	while ((n = read(D.ino, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ie = (struct inotify_event *)p;
+
+			if (ie->wd == D.wd_nets && ie->len && ie->name[0] != '.')
+				nets = true;
+			if (ie->wd == D.wd_resolv && ie->len && !strcmp(ie->name, D.resolv_base))
+				resolv = true;
+			p += sizeof(*ie) + ie->len;
+		}
+	}
+	if (nets)
+		reload();
+	if (resolv)
+		load_resolv();
+}
+
+static void on_signal(void)
+{
+	struct signalfd_siginfo si;
+
+	while (read(D.sig, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload();
+			load_resolv();
+		} else {
+			D.quit = true;
+		}
+	}
+}
+
+/* ---- start-up and the loop ------------------------------------------------------------------ */
+
+static int ctl_open(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	const char *lfds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
+	int fd;
+
+	if (lfds && lpid && atoi(lfds) >= 1 && atoi(lpid) == (int)getpid()) {
+		fcntl(3, F_SETFD, FD_CLOEXEC);
+		fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK);
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_PID");
+		return 3; /* systemd socket activation (cni-dnsname.socket) */
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dnsname.sock", D.run_dir);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(sa.sun_path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(sa.sun_path, 0600) ||
+	    listen(fd, 64)) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: dnsname daemon [--run-dir DIR] [--resolv-conf FILE] "
+			"[--ready-fd FD]\n");
+	return 2;
+}
+
+int dn_daemon_main(int argc, char **argv)
+{
+	char path[PATH_MAX + 32];
+	int ready = -1, pidfd, keep = 2;
+	struct stat st;
+	sigset_t mask;
+
+	D.run_dir = DN_RUN_DIR;
+	D.resolv_conf = "/etc/resolv.conf";
+	for (int i = 1; i < argc; i++) {
+		if (i + 1 < argc && !strcmp(argv[i], "--run-dir"))
+			D.run_dir = argv[++i];
+		else if (i + 1 < argc && !strcmp(argv[i], "--resolv-conf"))
+			D.resolv_conf = argv[++i];
+		else if (i + 1 < argc && !strcmp(argv[i], "--ready-fd"))
+			ready = atoi(argv[++i]);
+		else
+			return usage();
+	}
+	if (getenv("LISTEN_FDS"))
+		keep = 2 + atoi(getenv("LISTEN_FDS"));
+	if (ready > keep)
+		keep = ready;
+	/* Nothing inherited survives but stdio, the readiness pipe and systemd's sockets. */
+	for (int fd = keep + 1; fd < 1024; fd++)
+		close(fd);
+	if (ready >= 0)
+		fcntl(ready, F_SETFD, FD_CLOEXEC);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL); /* before any thread: they inherit it */
+
+	snprintf(path, sizeof(path), "%s/networks", D.run_dir);
+	mkdir(D.run_dir, 0755);
+	mkdir(path, 0755);
+	D.netsfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/dnsname.pid", D.run_dir);
+	pidfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (D.netsfd < 0 || pidfd < 0) {
+		logf_("cannot open %s: %m", D.run_dir);
+		return 1;
+	}
+	if (flock(pidfd, LOCK_EX | LOCK_NB)) {
+		logf_("another daemon holds %s", path);
+		return 1;
+	}
+	if (ftruncate(pidfd, 0) || dprintf(pidfd, "%d\n", (int)getpid()) < 0)
+		logf_("cannot write %s: %m", path);
+	if (!stat("/proc/self/ns/net", &st)) {
+		D.self_dev = st.st_dev;
+		D.self_ino = st.st_ino;
+	}
+	D.fwd = calloc(FWD_MAX, sizeof(*D.fwd));
+	D.idmap = calloc(65536, sizeof(uint16_t));
+	if (!D.fwd || !D.idmap)
+		return 1;
+	for (int i = 0; i < FWD_MAX; i++) {
+		D.fwd[i].prev = D.fwd[i].next = -1;
+		D.fwd[i].tfd = -1;
+	}
+	D.fwd_head = D.fwd_tail = -1;
+	for (int f = 0; f < 2; f++)
+		for (int i = 0; i < UP_SOCKS; i++)
+			D.usock[f][i] = -1;
+	D.ep = epoll_create1(EPOLL_CLOEXEC);
+	D.sig = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	D.ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	D.ctl = ctl_open();
+	if (D.ep < 0 || D.sig < 0 || D.ino < 0 || D.ctl < 0) {
+		logf_("start-up failed: %s", strerror(D.ctl < 0 ? -D.ctl : errno));
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/networks", D.run_dir);
+	D.wd_nets = inotify_add_watch(D.ino, path, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE |
+							IN_MOVED_FROM);
+	{
+		char dir[PATH_MAX];
+		char *slash;
+
+		snprintf(dir, sizeof(dir), "%s", D.resolv_conf);
+		slash = strrchr(dir, '/');
+		snprintf(D.resolv_base, sizeof(D.resolv_base), "%s", slash ? slash + 1 : dir);
+		if (slash)
+			*slash = 0;
+		/* the directory: resolv.conf is usually replaced by rename, not rewritten */
+		D.wd_resolv = inotify_add_watch(D.ino, slash && *dir ? dir : "/",
+						IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE);
+	}
+	D.ctl_ev = (struct ev){EV_CTL, NULL};
+	D.sig_ev = (struct ev){EV_SIG, NULL};
+	D.ino_ev = (struct ev){EV_INO, NULL};
+	ep_add(D.ctl, &D.ctl_ev, EPOLLIN);
+	ep_add(D.sig, &D.sig_ev, EPOLLIN);
+	ep_add(D.ino, &D.ino_ev, EPOLLIN);
+	reload();
+	load_resolv();
+	logf_("serving %zu networks, %zu containers, %d upstreams", D.snap->n, D.n_lsn, D.n_up);
+	if (ready >= 0) {
+		if (write(ready, "1", 1) != 1)
+			logf_("readiness pipe: %m");
+		close(ready);
+	}
+
+	while (!D.quit) {
+		struct epoll_event evs[64];
+		uint64_t now = now_ms(), next = now + 60000;
+		int n, timeout;
+
+		if (D.fwd_head >= 0 && D.fwd[D.fwd_head].deadline < next)
+			next = D.fwd[D.fwd_head].deadline;
+		if (D.conn_head && D.conn_head->last + CONN_IDLE_MS < next)
+			next = D.conn_head->last + CONN_IDLE_MS;
+		timeout = next > now ? (int)(next - now) : 0;
+		n = epoll_wait(D.ep, evs, 64, timeout);
+		for (int i = 0; i < n; i++) {
+			struct ev *ev = evs[i].data.ptr;
+			enum ev_type type = ev->type;
+
+			switch (type) {
+			case EV_CTL:
+				on_ctl();
+				break;
+			case EV_SIG:
+				on_signal();
+				break;
+			case EV_INO:
+				on_inotify();
+				break;
+			case EV_UDP:
+				on_udp(ev->owner);
+				break;
+			case EV_TCPL:
+				on_tcp_accept(ev->owner);
+				break;
+			case EV_CONN:
+				on_conn(ev->owner, evs[i].events);
+				break;
+			case EV_UP:
+				for (int f = 0; f < 2; f++)
+					for (int k = 0; k < UP_SOCKS; k++)
+						if (ev == &D.uev[f][k])
+							on_upstream_udp(D.usock[f][k]);
+				break;
+			case EV_UPTCP:
+				on_upstream_tcp((int)(intptr_t)ev->owner, evs[i].events);
+				break;
+			}
+			/*
+			 * A reload or a closed connection may have freed what later events of this
+			 * batch point at (ev itself included): stop here, they are level-triggered
+			 * and come back at the next epoll_wait.
+			 */
+			if (type == EV_CTL || type == EV_SIG || type == EV_INO || type == EV_CONN ||
+			    type == EV_TCPL)
+				break;
+		}
+		now = now_ms();
+		fwd_timeouts(now);
+		conn_timeouts(now);
+	}
+
+	/* clean exit: everything closed and freed (valgrind-clean) */
+	for (size_t b = 0; b < LSN_BUCKETS; b++)
+		while (D.lsn[b])
+			lsn_close(D.lsn[b]);
+	for (int i = 0; i < FWD_MAX; i++)
+		if (D.fwd[i].used)
+			fwd_free(i);
+	for (int f = 0; f < 2; f++)
+		for (int i = 0; i < UP_SOCKS; i++)
+			if (D.usock[f][i] >= 0)
+				close(D.usock[f][i]);
+	snap_free(D.snap);
+	free(D.fwd);
+	free(D.idmap);
+	snprintf(path, sizeof(path), "%s/dnsname.sock", D.run_dir);
+	if (D.ctl != 3 || !getenv("NOTIFY_SOCKET"))
+		unlink(path);
+	snprintf(path, sizeof(path), "%s/dnsname.pid", D.run_dir);
+	unlink(path);
+	close(D.ctl);
+	close(D.ep);
+	close(D.sig);
+	close(D.ino);
+	close(D.netsfd);
+	close(pidfd);
+	logf_("stopped");
+	return 0;
+}

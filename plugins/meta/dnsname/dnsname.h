@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dnsname: the chained plugin and its resolver daemon (one binary, "dnsname daemon"). This header
+ * is what the two share: the run directory layout, the per-network record files and the control
+ * protocol.
+ *
+ * Run directory (default /run/cni/dnsname):
+ *   networks/<network>   one file per CNI network, replaced atomically (temp + fsync + rename);
+ *                        removed when its last record goes
+ *   lock                 flock held by plugins while they read-modify-write a network file
+ *   start.lock           flock held by a plugin while it starts the daemon
+ *   dnsname.pid          the daemon's pid, flock'ed by the daemon for its whole life
+ *   dnsname.sock         the control socket (SOCK_SEQPACKET): "ping", "sync [DEV INO]"
+ *
+ * Network file, one line each, fields separated by single spaces:
+ *   cnic-dnsname 1
+ *   domain <domain>
+ *   ttl <seconds>
+ *   rec <container id> <ifname> <netns path> <netns dev> <netns inode> <ips|-> <names|->
+ * ips and names are comma separated; names[0] is the canonical name of the record (PTR).
+ */
+#ifndef DNSNAME_H
+#define DNSNAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DN_RUN_DIR "/run/cni/dnsname"
+#define DN_DOMAIN "dns.podman"
+#define DN_RESOLVER_ADDR "127.0.0.11" /* the listener in every container netns, port 53 */
+#define DN_MAX_NAMES 64		      /* names per record */
+#define DN_MAX_ADDRS 16		      /* addresses per record */
+#define DN_MAX_RECS 8192	      /* records per network */
+#define DN_MAX_FILE (8u << 20)	      /* bytes of one network file */
+#define DN_MAX_NETS 4096	      /* network files */
+#define DN_MAX_TTL 86400
+
+struct dn_addr {
+	int family; /* AF_INET, AF_INET6 */
+	uint8_t a[16];
+};
+
+struct dn_rec {
+	char *cid, *ifname, *netns;
+	uint64_t ns_dev, ns_ino;
+	struct dn_addr addrs[DN_MAX_ADDRS];
+	size_t n_addrs;
+	char **names; /* lower case, malloc'ed */
+	size_t n_names;
+};
+
+struct dn_netfile {
+	char *domain; /* lower case, no trailing dot */
+	unsigned int ttl;
+	struct dn_rec *recs;
+	size_t n, cap;
+};
+
+/* dn_name_valid() - a host name we serve: labels of [A-Za-z0-9_-], 1..63 bytes, <= 253 total. */
+bool dn_name_valid(const char *s);
+
+/* dn_token_valid() - a field that fits in the file: non-empty, no whitespace or commas. */
+bool dn_token_valid(const char *s);
+
+/*
+ * dn_netfile_read() - parse the file @name of directory @dirfd. -ENOENT when absent, -EINVAL
+ * (with a line number on stderr when @verbose) for a malformed file, -EFBIG over DN_MAX_FILE.
+ */
+int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, bool verbose);
+
+/*
+ * dn_netfile_write() - replace the file atomically (temp file, fsync, rename, fsync of the
+ * directory); with no records the file is removed instead. Returns 0 or -errno.
+ */
+int dn_netfile_write(int dirfd, const char *name, const struct dn_netfile *f);
+
+void dn_netfile_free(struct dn_netfile *f);
+void dn_rec_free(struct dn_rec *r);
+
+/* Append a copy of @r (strings duplicated). Returns 0 or -ENOMEM / -E2BIG. */
+int dn_netfile_add(struct dn_netfile *f, const struct dn_rec *r);
+
+/* Remove records matching (@cid, @ifname); returns how many went. */
+size_t dn_netfile_remove(struct dn_netfile *f, const char *cid, const char *ifname);
+
+/* The daemon ("dnsname daemon ARGS"): returns the process exit status. */
+int dn_daemon_main(int argc, char **argv);
+
+/*
+ * dn_ctl() - one request on the control socket of @run_dir with a reply (bounded by @timeout_ms)
+ * into @reply. Returns 0, -ECONNREFUSED / -ENOENT when no daemon listens, other -errno.
+ */
+int dn_ctl(const char *run_dir, const char *req, char *reply, size_t len, int timeout_ms);
+
+#endif

@@ -1,0 +1,628 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * dnsname: a chained meta plugin, configuration-compatible with containers/dnsname, that gives
+ * containers on a network each other's names through cnic's own resolver daemon ("dnsname
+ * daemon", this same binary; daemon.c). ADD records the container's names (CNI_ARGS
+ * K8S_POD_NAME, runtimeConfig.aliases[<network>], args.cni.aliases) and prevResult's addresses
+ * in the network's record file (replaced atomically under a flock), makes sure the daemon runs
+ * (starting it with a readiness handshake) and has opened the container's listener - a socket
+ * inside the container's netns on 127.0.0.11:53 - and returns prevResult with that nameserver and
+ * the domain as search domain. No kernel objects are created by the plugin itself.
+ * DEL removes the record (idempotent: absent file, record or daemon are success). CHECK verifies
+ * the record and asks the container's resolver, from inside its netns, for the container's own
+ * name. STATUS is 50 when the daemon cannot be started or does not answer. GC drops records of
+ * attachments not in the valid list.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cni/cni.h"
+#include "dnsname.h"
+#include "netutil/dns_wire.h"
+#include "netutil/netutil.h"
+
+struct dn_conf {
+	char *domain;
+	int ttl;
+	char *run_dir;
+	char *resolv_conf;
+	struct {
+		char *aliases; /* JSON text of the network name -> names map */
+	} rc;
+	struct {
+		struct {
+			struct cni_strv aliases;
+		} cni;
+	} args;
+};
+
+static const struct cni_field rc_fields[] = {
+	{.key = "aliases", .type = CNI_F_JSON, .off = 0},
+	CNI_FIELD_END,
+};
+static const struct cni_field cni_args_fields[] = {
+	{.key = "aliases", .type = CNI_F_STRV, .off = 0},
+	CNI_FIELD_END,
+};
+static const struct cni_field args_fields[] = {
+	{.key = "cni", .type = CNI_F_OBJ, .sub = cni_args_fields, .off = 0},
+	CNI_FIELD_END,
+};
+
+#define F(k, t, m, ...) CNI_FIELD(k, struct dn_conf, t, m, __VA_ARGS__)
+static const struct cni_field fields[] = {
+	F("domainName", CNI_F_STR, domain),
+	F("ttl", CNI_F_INT, ttl, .min = 0, .max = DN_MAX_TTL),
+	F("runDir", CNI_F_STR, run_dir),
+	F("resolvConf", CNI_F_STR, resolv_conf),
+	F("runtimeConfig", CNI_F_OBJ, rc, .sub = rc_fields),
+	F("args", CNI_F_OBJ, args, .sub = args_fields),
+	CNI_FIELD_END,
+};
+
+static const char *const args_keys[] = {"K8S_POD_NAME", "K8S_POD_NAMESPACE",
+					"K8S_POD_INFRA_CONTAINER_ID", "K8S_POD_UID", NULL};
+
+static void dn_defaults(void *conf)
+{
+	struct dn_conf *c = conf;
+
+	c->domain = DN_DOMAIN;
+	c->run_dir = DN_RUN_DIR;
+	c->resolv_conf = "/etc/resolv.conf";
+}
+
+static int dn_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
+{
+	struct dn_conf *c = conf;
+
+	(void)ctx;
+	if (!c->domain || !*c->domain)
+		c->domain = DN_DOMAIN;
+	if (c->domain[strlen(c->domain) - 1] == '.')
+		c->domain = cni_sprintf("%.*s", (int)strlen(c->domain) - 1, c->domain);
+	if (!dn_name_valid(c->domain))
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "invalid domainName \"%s\"",
+				c->domain);
+	if (!c->run_dir || c->run_dir[0] != '/' || strlen(c->run_dir) > 80)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"runDir must be an absolute path of at most 80 bytes");
+	if (!c->resolv_conf || c->resolv_conf[0] != '/')
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"resolvConf must be an absolute path");
+	return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void fd_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _fd_ __attribute__((cleanup(fd_close)))
+
+/* Take the run directory's lock (created on demand) and open the networks directory. */
+static int open_locked(const struct dn_conf *c, const char *lockname, int *lockfd, int *dirfd,
+		       struct cni_err *e)
+{
+	char *p = cni_sprintf("%s/networks", c->run_dir);
+	int r = mkdir_p(p, 0755);
+
+	if (r)
+		return cni_fail(e, r, CNI_ERR_IO, "creating %s: %s", p, strerror(-r));
+	*lockfd = open(cni_sprintf("%s/%s", c->run_dir, lockname),
+		       O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (*lockfd < 0 || flock(*lockfd, LOCK_EX))
+		return cni_fail(e, -errno, CNI_ERR_IO, "locking %s/%s: %m", c->run_dir, lockname);
+	if (dirfd) {
+		*dirfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (*dirfd < 0)
+			return cni_fail(e, -errno, CNI_ERR_IO, "opening %s: %m", p);
+	}
+	return 0;
+}
+
+static const char *self_exe(void)
+{
+	static char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	return buf;
+}
+
+/*
+ * Start the daemon: double fork so it is nobody's child and in its own session, stdio away from
+ * the runtime's pipes, and a readiness pipe: one byte means it loaded the records, bound its
+ * control socket and opened every listener; EOF means it died (its stderr log says why).
+ */
+static int daemon_start(const struct dn_conf *c, struct cni_err *e)
+{
+	const char *exe = self_exe();
+	int p[2], status;
+	char byte, *log;
+	pid_t pid;
+	struct pollfd pfd;
+	ssize_t n;
+
+	if (!exe)
+		return cni_fail(e, -ENOENT, CNI_ERR_NOT_AVAILABLE, "cannot find own executable");
+	log = cni_sprintf("%s/dnsname.log", c->run_dir);
+	if (pipe2(p, O_CLOEXEC))
+		return cni_fail(e, -errno, CNI_ERR_NOT_AVAILABLE, "pipe: %m");
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return cni_fail(e, -errno, CNI_ERR_NOT_AVAILABLE, "fork: %m");
+	}
+	if (pid == 0) {
+		int nul, lg;
+
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		lg = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (nul < 0)
+			_exit(1);
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(lg >= 0 ? lg : nul, 2);
+		dup2(p[1], 3); /* dup2 clears close-on-exec on fd 3 only */
+		execl(exe, "dnsname", "daemon", "--run-dir", c->run_dir, "--resolv-conf",
+		      c->resolv_conf, "--ready-fd", "3", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	waitpid(pid, &status, 0);
+	pfd = (struct pollfd){.fd = p[0], .events = POLLIN};
+	n = poll(&pfd, 1, 10000) > 0 ? read(p[0], &byte, 1) : -1;
+	close(p[0]);
+	if (n != 1)
+		return cni_fail(e, -EHOSTDOWN, CNI_ERR_NOT_AVAILABLE,
+				"the dnsname daemon did not start (see %s)", log);
+	return 0;
+}
+
+/* Reachable daemon, started when needed (serialised by start.lock). */
+static int daemon_ensure(const struct dn_conf *c, struct cni_err *e)
+{
+	_fd_ int lockfd = -1;
+	char reply[256];
+	int r;
+
+	if (!dn_ctl(c->run_dir, "ping", reply, sizeof(reply), 3000))
+		return 0;
+	r = open_locked(c, "start.lock", &lockfd, NULL, e);
+	if (r) {
+		e->code = CNI_ERR_NOT_AVAILABLE;
+		return r;
+	}
+	if (!dn_ctl(c->run_dir, "ping", reply, sizeof(reply), 3000))
+		return 0;
+	return daemon_start(c, e);
+}
+
+/* Ask the daemon to reload; with a netns it answers once that netns has its listener. */
+static int daemon_sync(const struct dn_conf *c, const struct dn_rec *rec, bool start,
+		       struct cni_err *e)
+{
+	char req[96], reply[512];
+	int r;
+
+	if (start) {
+		r = daemon_ensure(c, e);
+		if (r)
+			return r;
+	}
+	if (rec)
+		snprintf(req, sizeof(req), "sync %llu %llu", (unsigned long long)rec->ns_dev,
+			 (unsigned long long)rec->ns_ino);
+	else
+		snprintf(req, sizeof(req), "sync");
+	r = dn_ctl(c->run_dir, req, reply, sizeof(reply), 10000);
+	if (r && !start && (r == -ECONNREFUSED || r == -ENOENT))
+		return 0; /* no daemon: it reads every file when it starts */
+	if (r)
+		return cni_fail(e, r, CNI_ERR_NOT_AVAILABLE, "dnsname daemon: %s", strerror(-r));
+	if (strncmp(reply, "ok", 2))
+		return cni_fail(e, -EIO, CNI_ERR_NOT_AVAILABLE, "dnsname daemon: %s",
+				strncmp(reply, "err ", 4) ? reply : reply + 4);
+	return 0;
+}
+
+/* The names of this attachment: pod name, runtime aliases for this network, args aliases. */
+static int collect_names(struct cni_ctx *ctx, const struct dn_conf *c, struct dn_rec *rec,
+			 struct cni_err *e)
+{
+	const char *pod = cni_args_get(&ctx->args, "K8S_POD_NAME");
+	struct cni_strv rt = {0};
+	char *cand[DN_MAX_NAMES * 3];
+	size_t n = 0;
+
+	if (pod && *pod)
+		cand[n++] = (char *)pod;
+	if (c->rc.aliases && strcmp(c->rc.aliases, "null")) {
+		struct cni_field f[] = {{.key = ctx->net.name, .type = CNI_F_STRV, .off = 0},
+					CNI_FIELD_END};
+		int r = cni_conf_parse(c->rc.aliases, strlen(c->rc.aliases), f, &rt, e);
+
+		if (r)
+			return cni_wrap(e, r, "runtimeConfig.aliases");
+	}
+	for (size_t i = 0; i < rt.n && n < DN_MAX_NAMES * 2; i++)
+		cand[n++] = rt.v[i];
+	for (size_t i = 0; i < c->args.cni.aliases.n && n < DN_MAX_NAMES * 3; i++)
+		cand[n++] = c->args.cni.aliases.v[i];
+	rec->names = cni_alloc(DN_MAX_NAMES * sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+
+		if (!cand[i] || !*cand[i])
+			continue;
+		if (!dn_name_valid(cand[i]))
+			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+					"invalid DNS name \"%s\"", cand[i]);
+		for (size_t k = 0; k < rec->n_names; k++)
+			dup |= !strcasecmp(rec->names[k], cand[i]);
+		if (dup)
+			continue;
+		if (rec->n_names == DN_MAX_NAMES)
+			return cni_fail(e, -E2BIG, CNI_ERR_INVALID_CONFIG,
+					"more than %d names for one container", DN_MAX_NAMES);
+		rec->names[rec->n_names++] = cand[i];
+	}
+	return 0;
+}
+
+/* Replace (or, with @add NULL, remove) the attachment's record in the network file. */
+static int update_file(struct cni_ctx *ctx, const struct dn_conf *c, const struct dn_rec *add,
+		       struct cni_err *e)
+{
+	_fd_ int lockfd = -1, dirfd = -1;
+	struct dn_netfile f;
+	int r;
+
+	r = open_locked(c, "lock", &lockfd, &dirfd, e);
+	if (r)
+		return r;
+	r = dn_netfile_read(dirfd, ctx->net.name, &f, false);
+	if (r == -ENOENT || (r == -EINVAL && add)) /* a broken file is rebuilt by the next ADD */
+		r = 0, memset(&f, 0, sizeof(f));
+	if (r)
+		return cni_fail(e, r, CNI_ERR_IO, "reading the record file of network %s: %s",
+				ctx->net.name, strerror(-r));
+	free(f.domain);
+	f.domain = strdup(c->domain);
+	f.ttl = (unsigned int)c->ttl;
+	dn_netfile_remove(&f, ctx->env.container_id, ctx->env.ifname);
+	if (add)
+		r = dn_netfile_add(&f, add);
+	if (!r)
+		r = dn_netfile_write(dirfd, ctx->net.name, &f);
+	dn_netfile_free(&f);
+	if (r)
+		return cni_fail(e, r, CNI_ERR_IO, "writing the record file of network %s: %s",
+				ctx->net.name, strerror(-r));
+	return 0;
+}
+
+static int netns_id(const char *path, struct dn_rec *rec, struct cni_err *e)
+{
+	_fd_ int fd = -1;
+	struct stat st;
+	int r = nu_netns_open(path, &fd, e);
+
+	if (r)
+		return r;
+	if (fstat(fd, &st))
+		return cni_fail(e, -errno, CNI_ERR_INVALID_NETNS, "stat %s: %m", path);
+	rec->ns_dev = st.st_dev;
+	rec->ns_ino = st.st_ino;
+	return 0;
+}
+
+static int check_env(struct cni_ctx *ctx, struct cni_err *e)
+{
+	if (!dn_token_valid(ctx->env.container_id) || !dn_token_valid(ctx->env.ifname))
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV,
+				"container ID and interface name must not hold spaces or commas");
+	if (!dn_token_valid(ctx->net.name) || ctx->net.name[0] == '.')
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"network name \"%s\" cannot name a record file", ctx->net.name);
+	return 0;
+}
+
+/* ---- ADD ------------------------------------------------------------------------------------- */
+
+static char **strv_prepend(const struct cni_strv *v, const char *first, size_t *n)
+{
+	char **out = cni_alloc((v->n + 1) * sizeof(char *));
+	size_t k = 0;
+
+	out[k++] = cni_strdup(first);
+	for (size_t i = 0; i < v->n; i++)
+		if (strcmp(v->v[i], first))
+			out[k++] = v->v[i];
+	*n = k;
+	return out;
+}
+
+static int dn_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
+{
+	struct dn_conf *c = ctx->conf;
+	struct dn_rec rec = {0};
+	int r;
+
+	if (!ctx->net.prev)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
+	r = check_env(ctx, e);
+	if (r)
+		return r;
+	if (!ctx->env.netns || !*ctx->env.netns || !dn_token_valid(ctx->env.netns))
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_NETNS, "invalid CNI_NETNS");
+	rec.cid = (char *)ctx->env.container_id;
+	rec.ifname = (char *)ctx->env.ifname;
+	rec.netns = (char *)ctx->env.netns;
+	r = netns_id(ctx->env.netns, &rec, e);
+	if (r)
+		return r;
+	for (size_t i = 0; i < ctx->net.prev->n_ips && rec.n_addrs < DN_MAX_ADDRS; i++) {
+		const struct cni_ip *ip = &ctx->net.prev->ips[i].address.ip;
+
+		rec.addrs[rec.n_addrs].family = ip->family;
+		memcpy(rec.addrs[rec.n_addrs].a, ip->a, 16);
+		rec.n_addrs++;
+	}
+	r = collect_names(ctx, c, &rec, e);
+	if (r)
+		return r;
+	r = update_file(ctx, c, &rec, e);
+	if (r)
+		return r;
+	r = daemon_sync(c, &rec, true, e);
+	if (r) {
+		struct cni_err e2 = {0};
+
+		if (!update_file(ctx, c, NULL, &e2))
+			daemon_sync(c, NULL, false, &e2);
+		return r;
+	}
+	*res = *ctx->net.prev;
+	res->dns.nameservers.v =
+		strv_prepend(&ctx->net.prev->dns.nameservers, DN_RESOLVER_ADDR, &res->dns.nameservers.n);
+	res->dns.search.v = strv_prepend(&ctx->net.prev->dns.search, c->domain, &res->dns.search.n);
+	return 0;
+}
+
+/* ---- DEL, GC, STATUS ------------------------------------------------------------------------- */
+
+static int dn_del(struct cni_ctx *ctx, struct cni_err *e)
+{
+	struct dn_conf *c = ctx->conf;
+	int r = check_env(ctx, e);
+
+	if (r)
+		return r;
+	r = update_file(ctx, c, NULL, e);
+	if (r)
+		return r;
+	return daemon_sync(c, NULL, false, e);
+}
+
+static int dn_gc(struct cni_ctx *ctx, struct cni_err *e)
+{
+	struct dn_conf *c = ctx->conf;
+	_fd_ int lockfd = -1, dirfd = -1;
+	struct dn_netfile f;
+	size_t k = 0;
+	int r;
+
+	if (!dn_token_valid(ctx->net.name))
+		return 0;
+	r = open_locked(c, "lock", &lockfd, &dirfd, e);
+	if (r)
+		return r;
+	r = dn_netfile_read(dirfd, ctx->net.name, &f, false);
+	if (r == -ENOENT)
+		return 0;
+	if (r)
+		return cni_fail(e, r, CNI_ERR_IO, "reading the record file of network %s: %s",
+				ctx->net.name, strerror(-r));
+	for (size_t i = 0; i < f.n; i++) {
+		if (!cni_attachment_valid(ctx, f.recs[i].cid, f.recs[i].ifname)) {
+			dn_rec_free(&f.recs[i]);
+			continue;
+		}
+		f.recs[k++] = f.recs[i];
+	}
+	if (k != f.n) {
+		f.n = k;
+		r = dn_netfile_write(dirfd, ctx->net.name, &f);
+	}
+	dn_netfile_free(&f);
+	if (r)
+		return cni_fail(e, r, CNI_ERR_IO, "writing the record file of network %s: %s",
+				ctx->net.name, strerror(-r));
+	close(lockfd);
+	lockfd = -1;
+	return daemon_sync(c, NULL, false, e);
+}
+
+static int dn_status(struct cni_ctx *ctx, struct cni_err *e)
+{
+	struct dn_conf *c = ctx->conf;
+	int r = daemon_ensure(c, e);
+
+	if (r)
+		e->code = CNI_ERR_NOT_AVAILABLE;
+	return r;
+}
+
+/* ---- CHECK ----------------------------------------------------------------------------------- */
+
+/* One query to 127.0.0.11:53 from inside the container's netns; 0 when answered as expected. */
+static int probe(const char *netns, const char *name, uint16_t qtype, struct cni_err *e)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
+	_fd_ int nsfd = -1, sk = -1;
+	uint8_t q[300], a[1500];
+	struct dns_writer w;
+	struct dns_name qn;
+	struct dns_msg m;
+	uint16_t id;
+	int orig, r, len;
+	ssize_t n;
+
+	r = nu_netns_open(netns, &nsfd, e);
+	if (r)
+		return r;
+	r = nu_netns_enter(nsfd, &orig, e);
+	if (r)
+		return r;
+	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	nu_netns_leave(orig);
+	if (sk < 0)
+		return cni_fail(e, -errno, 0, "socket in the container netns: %m");
+	if (dns_name_from_text(name, &qn))
+		return cni_fail(e, -EINVAL, 0, "bad name %s", name);
+	id = (uint16_t)(getpid() ^ time(NULL));
+	dns_w_init(&w, q, sizeof(q), id, DNS_F_RD);
+	dns_w_question(&w, &qn, qtype, DNS_C_IN);
+	len = dns_w_finish(&w);
+	inet_pton(AF_INET, DN_RESOLVER_ADDR, &sa.sin_addr);
+	setsockopt(sk, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){.tv_sec = 2}, sizeof(struct timeval));
+	for (int tries = 0; tries < 2; tries++) {
+		if (sendto(sk, q, (size_t)len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			return cni_fail(e, -errno, 0, "sending a query to %s: %m", DN_RESOLVER_ADDR);
+		n = recv(sk, a, sizeof(a), 0);
+		if (n < 0)
+			continue;
+		if (dns_msg_parse(a, (size_t)n, false, &m) || m.id != id)
+			continue;
+		if (!(m.flags & DNS_F_AA) || DNS_RCODE(m.flags) != DNS_RC_NOERROR)
+			return cni_fail(e, -ENOENT, 0, "the resolver does not know %s (rcode %d)",
+					name, DNS_RCODE(m.flags));
+		if (qtype != DNS_T_SOA && m.ancount == 0)
+			return cni_fail(e, -ENOENT, 0, "the resolver has no address for %s", name);
+		return 0;
+	}
+	return cni_fail(e, -ETIMEDOUT, CNI_ERR_NOT_AVAILABLE,
+			"the resolver at %s does not answer in the container", DN_RESOLVER_ADDR);
+}
+
+static int dn_check(struct cni_ctx *ctx, struct cni_err *e)
+{
+	struct dn_conf *c = ctx->conf;
+	_fd_ int lockfd = -1, dirfd = -1;
+	struct dn_netfile f;
+	char name[300];
+	uint16_t qtype = DNS_T_SOA;
+	bool found = false;
+	int r;
+
+	if (!ctx->net.prev)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
+	r = check_env(ctx, e);
+	if (r)
+		return r;
+	r = open_locked(c, "lock", &lockfd, &dirfd, e);
+	if (r)
+		return r;
+	r = dn_netfile_read(dirfd, ctx->net.name, &f, false);
+	if (r)
+		return cni_fail(e, r, 0, "no record file for network %s: %s", ctx->net.name,
+				strerror(-r));
+	snprintf(name, sizeof(name), "%s", c->domain);
+	for (size_t i = 0; i < f.n && !found; i++) {
+		const struct dn_rec *rec = &f.recs[i];
+
+		if (strcmp(rec->cid, ctx->env.container_id) || strcmp(rec->ifname, ctx->env.ifname))
+			continue;
+		found = true;
+		for (size_t k = 0; k < ctx->net.prev->n_ips; k++) {
+			const struct cni_ip *ip = &ctx->net.prev->ips[k].address.ip;
+			bool have = false;
+
+			for (size_t j = 0; j < rec->n_addrs; j++)
+				have |= rec->addrs[j].family == ip->family &&
+					!memcmp(rec->addrs[j].a, ip->a, cni_ip_len(ip));
+			if (!have)
+				r = cni_fail(e, -ENOENT, 0, "address of prevResult not recorded");
+		}
+		if (rec->n_names) {
+			snprintf(name, sizeof(name), "%s.%s", rec->names[0], c->domain);
+			qtype = rec->n_addrs && rec->addrs[0].family == AF_INET6 ? DNS_T_AAAA
+										 : DNS_T_A;
+			if (!rec->n_addrs)
+				qtype = DNS_T_SOA;
+		}
+	}
+	dn_netfile_free(&f);
+	close(lockfd);
+	lockfd = -1;
+	if (!found)
+		return cni_fail(e, -ENOENT, 0, "container %s has no record on network %s",
+				ctx->env.container_id, ctx->net.name);
+	if (r)
+		return r;
+	return probe(ctx->env.netns, name, qtype, e);
+}
+
+static const struct cni_plugin dnsname = {
+	.name = "dnsname",
+	.min_version = CNI_V010,
+	.fields = fields,
+	.conf_size = sizeof(struct dn_conf),
+	.conf_defaults = dn_defaults,
+	.conf_validate = dn_validate,
+	.args_keys = args_keys,
+	.add = dn_add,
+	.del = dn_del,
+	.check = dn_check,
+	.status = dn_status,
+	.gc = dn_gc,
+};
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "daemon"))
+		return dn_daemon_main(argc - 1, argv + 1);
+	return cni_main(&dnsname, argc, argv);
+}

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * dnsname's network record files and control-socket client, shared by the plugin and the daemon
+ * (format in dnsname.h). A file is only ever replaced whole: written to a temporary name in the
+ * same directory, fsync'ed, renamed over the old one, and the directory fsync'ed, so the daemon
+ * (which reads without any lock) sees either the old or the new file, never a half-written one.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "dnsname.h"
+
+bool dn_name_valid(const char *s)
+{
+	size_t total = strlen(s), l = 0;
+
+	if (!total || total > 253 || s[0] == '.' || s[total - 1] == '.')
+		return false;
+	for (const char *p = s; *p; p++) {
+		if (*p == '.') {
+			if (!l)
+				return false;
+			l = 0;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+			return false;
+		if (++l > 63)
+			return false;
+	}
+	return true;
+}
+
+bool dn_token_valid(const char *s)
+{
+	if (!s || !*s || strlen(s) > 4096)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == ',' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+void dn_rec_free(struct dn_rec *r)
+{
+	free(r->cid);
+	free(r->ifname);
+	free(r->netns);
+	for (size_t i = 0; i < r->n_names; i++)
+		free(r->names[i]);
+	free(r->names);
+	memset(r, 0, sizeof(*r));
+}
+
+void dn_netfile_free(struct dn_netfile *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		dn_rec_free(&f->recs[i]);
+	free(f->recs);
+	free(f->domain);
+	memset(f, 0, sizeof(*f));
+}
+
+static char *lower_dup(const char *s)
+{
+	char *d = strdup(s);
+
+	for (char *p = d; p && *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 32;
+	return d;
+}
+
+int dn_netfile_add(struct dn_netfile *f, const struct dn_rec *r)
+{
+	struct dn_rec *n;
+
+	if (f->n >= DN_MAX_RECS)
+		return -E2BIG;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 8;
+		void *v = realloc(f->recs, cap * sizeof(*f->recs));
+
+		if (!v)
+			return -ENOMEM;
+		f->recs = v;
+		f->cap = cap;
+	}
+	n = &f->recs[f->n];
+	*n = *r;
+	n->cid = strdup(r->cid);
+	n->ifname = strdup(r->ifname);
+	n->netns = strdup(r->netns);
+	n->names = calloc(r->n_names ? r->n_names : 1, sizeof(char *));
+	n->n_names = 0;
+	if (!n->cid || !n->ifname || !n->netns || !n->names) {
+		dn_rec_free(n);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < r->n_names; i++) {
+		n->names[i] = lower_dup(r->names[i]);
+		if (!n->names[i]) {
+			dn_rec_free(n);
+			return -ENOMEM;
+		}
+		n->n_names++;
+	}
+	f->n++;
+	return 0;
+}
+
+size_t dn_netfile_remove(struct dn_netfile *f, const char *cid, const char *ifname)
+{
+	size_t k = 0, gone = 0;
+
+	for (size_t i = 0; i < f->n; i++) {
+		if (!strcmp(f->recs[i].cid, cid) && !strcmp(f->recs[i].ifname, ifname)) {
+			dn_rec_free(&f->recs[i]);
+			gone++;
+			continue;
+		}
+		f->recs[k++] = f->recs[i];
+	}
+	f->n = k;
+	return gone;
+}
+
+static int parse_addrs(char *s, struct dn_rec *r)
+{
+	char *save = NULL;
+
+	if (!strcmp(s, "-"))
+		return 0;
+	for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		struct dn_addr *a;
+
+		if (r->n_addrs >= DN_MAX_ADDRS)
+			return -EINVAL;
+		a = &r->addrs[r->n_addrs];
+		if (inet_pton(AF_INET, t, a->a) == 1)
+			a->family = AF_INET;
+		else if (inet_pton(AF_INET6, t, a->a) == 1)
+			a->family = AF_INET6;
+		else
+			return -EINVAL;
+		r->n_addrs++;
+	}
+	return 0;
+}
+
+static int parse_names(char *s, struct dn_rec *r)
+{
+	char *save = NULL;
+
+	r->names = calloc(DN_MAX_NAMES, sizeof(char *));
+	if (!r->names)
+		return -ENOMEM;
+	if (!strcmp(s, "-"))
+		return 0;
+	for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (r->n_names >= DN_MAX_NAMES || !dn_name_valid(t))
+			return -EINVAL;
+		r->names[r->n_names] = lower_dup(t);
+		if (!r->names[r->n_names])
+			return -ENOMEM;
+		r->n_names++;
+	}
+	return 0;
+}
+
+static int parse_rec(char *line, struct dn_rec *r)
+{
+	char *f[8], *save = NULL;
+	int n = 0;
+
+	memset(r, 0, sizeof(*r));
+	for (char *t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		if (n == 8)
+			return -EINVAL;
+		f[n++] = t;
+	}
+	if (n != 8 || strcmp(f[0], "rec"))
+		return -EINVAL;
+	r->cid = strdup(f[1]);
+	r->ifname = strdup(f[2]);
+	r->netns = strdup(f[3]);
+	if (!r->cid || !r->ifname || !r->netns)
+		return -ENOMEM;
+	r->ns_dev = strtoull(f[4], NULL, 10);
+	r->ns_ino = strtoull(f[5], NULL, 10);
+	if (parse_addrs(f[6], r))
+		return -EINVAL;
+	return parse_names(f[7], r);
+}
+
+int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, bool verbose)
+{
+	struct stat st;
+	char *buf, *line, *save = NULL;
+	int fd, r = 0, lineno = 0;
+	ssize_t got;
+	size_t have = 0;
+
+	memset(f, 0, sizeof(*f));
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > DN_MAX_FILE) {
+		close(fd);
+		return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (have < (size_t)st.st_size &&
+	       (got = read(fd, buf + have, (size_t)st.st_size - have)) > 0)
+		have += (size_t)got;
+	close(fd);
+	buf[have] = 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		if (lineno == 1) {
+			if (strcmp(line, "cnic-dnsname 1")) {
+				r = -EINVAL;
+				break;
+			}
+		} else if (!strncmp(line, "domain ", 7)) {
+			free(f->domain);
+			f->domain = lower_dup(line + 7);
+			if (!f->domain || (*f->domain && !dn_name_valid(f->domain))) {
+				r = -EINVAL;
+				break;
+			}
+		} else if (!strncmp(line, "ttl ", 4)) {
+			unsigned long v = strtoul(line + 4, NULL, 10);
+
+			f->ttl = v > DN_MAX_TTL ? DN_MAX_TTL : (unsigned int)v;
+		} else if (!strncmp(line, "rec ", 4)) {
+			struct dn_rec rec;
+
+			r = parse_rec(line, &rec);
+			if (!r)
+				r = dn_netfile_add(f, &rec);
+			dn_rec_free(&rec);
+			if (r)
+				break;
+		} /* unknown lines: a newer writer's keys, ignored */
+	}
+	free(buf);
+	if (!r && !f->domain)
+		f->domain = strdup(DN_DOMAIN);
+	if (r) {
+		if (verbose)
+			fprintf(stderr, "dnsname: network file %s: line %d is malformed\n", name,
+				lineno);
+		dn_netfile_free(f);
+	}
+	return r;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int dn_netfile_write(int dirfd, const char *name, const struct dn_netfile *f)
+{
+	char tmp[300], ip[INET6_ADDRSTRLEN];
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *m;
+	int fd, r;
+
+	if (!f->n) {
+		if (unlinkat(dirfd, name, 0) && errno != ENOENT)
+			return -errno;
+		fsync(dirfd);
+		return 0;
+	}
+	m = open_memstream(&text, &tlen);
+	if (!m)
+		return -ENOMEM;
+	fprintf(m, "cnic-dnsname 1\ndomain %s\nttl %u\n", f->domain ? f->domain : DN_DOMAIN, f->ttl);
+	for (size_t i = 0; i < f->n; i++) {
+		const struct dn_rec *rec = &f->recs[i];
+
+		fprintf(m, "rec %s %s %s %llu %llu ", rec->cid, rec->ifname, rec->netns,
+			(unsigned long long)rec->ns_dev, (unsigned long long)rec->ns_ino);
+		for (size_t k = 0; k < rec->n_addrs; k++)
+			fprintf(m, "%s%s", k ? "," : "",
+				inet_ntop(rec->addrs[k].family, rec->addrs[k].a, ip, sizeof(ip)));
+		fputs(rec->n_addrs ? " " : "- ", m);
+		for (size_t k = 0; k < rec->n_names; k++)
+			fprintf(m, "%s%s", k ? "," : "", rec->names[k]);
+		fputs(rec->n_names ? "\n" : "-\n", m);
+	}
+	if (fclose(m)) {
+		free(text);
+		return -ENOMEM;
+	}
+	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		free(text);
+		return -errno;
+	}
+	r = write_all(fd, text, tlen);
+	free(text);
+	if (!r && fsync(fd))
+		r = -errno;
+	if (close(fd) && !r)
+		r = -errno;
+	if (!r && renameat(dirfd, tmp, dirfd, name))
+		r = -errno;
+	if (r)
+		unlinkat(dirfd, tmp, 0);
+	else
+		fsync(dirfd);
+	return r;
+}
+
+int dn_ctl(const char *run_dir, const char *req, char *reply, size_t len, int timeout_ms)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct pollfd pfd;
+	ssize_t n;
+	int fd, r;
+
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dnsname.sock", run_dir) >=
+	    sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	pfd = (struct pollfd){.fd = fd, .events = POLLIN};
+	r = poll(&pfd, 1, timeout_ms);
+	if (r <= 0) {
+		close(fd);
+		return r ? -errno : -ETIMEDOUT;
+	}
+	n = recv(fd, reply, len - 1, 0);
+	r = n < 0 ? -errno : n == 0 ? -ECONNRESET : 0;
+	close(fd);
+	if (!r)
+		reply[n] = 0;
+	return r;
+}
