@@ -50,6 +50,10 @@ if [ "$level" = netns ] || [ "$level" = all ]; then
 		run_one "netns/$(basename "$t" .sh)" bash "$t"
 	done
 fi
+if [ "$level" = fuzz ] || [ "$level" = all ]; then
+	# A short run of every fuzzer over its kept corpus (make fuzz runs them longer).
+	run_one "fuzz/all" env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" sh tests/fuzz/run.sh
+fi
 if [ "$level" = vm ] || [ "$level" = all ]; then # the VM batch skips itself when the host kernel has every feature
 	for t in tests/vm/test_*.sh; do
 		[ -e "$t" ] || continue

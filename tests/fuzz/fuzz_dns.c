@@ -7,6 +7,7 @@
  * Build: clang -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ipkg \
  *        tests/fuzz/fuzz_dns.c pkg/netutil/dns_wire.c -o fuzz_dns
  * Corpus: tests/fuzz/corpus/dns/
+ * FUZZ_SRC: pkg/netutil/dns_wire.c
  */
 #include <stdint.h>
 #include <stdlib.h>
