@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "netutil/iface.h"
 
@@ -202,4 +203,15 @@ char *nu_mac_str(const uint8_t *mac, unsigned int len, char buf[3 * 32])
 	for (unsigned int i = 0; i < len && i < 32; i++)
 		sprintf(buf + (i ? 3 * i - 1 : 0), i ? ":%02x" : "%02x", mac[i]);
 	return buf;
+}
+
+int nu_iface_check_mac(const char *want, const struct nu_link_info *li, const char *name,
+		       struct cni_err *e)
+{
+	char mac[3 * 32];
+
+	if (want && *want && strcasecmp(want, nu_mac_str(li->mac, li->mac_len, mac)))
+		return cni_fail(e, -EINVAL, 0, "interface %s MAC %s does not match %s", name, mac,
+				want);
+	return 0;
 }

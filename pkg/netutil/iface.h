@@ -35,6 +35,13 @@ int nu_iface_check_ips(struct nu_nl *nl, const char *ifname, const struct cni_re
  */
 int nu_iface_check_routes(struct nu_nl *nl, const struct cni_result *res, struct cni_err *e);
 
+/*
+ * nu_iface_check_mac() - link @li (named @name in the message) has MAC @want, compared without
+ * case; a NULL or empty @want (a result without "mac") matches any. Returns 0 or -EINVAL.
+ */
+int nu_iface_check_mac(const char *want, const struct nu_link_info *li, const char *name,
+		       struct cni_err *e);
+
 /* nu_mac_parse() / nu_mac_str() - "aa:bb:cc:dd:ee:ff" <-> 6 bytes. 0 or -EINVAL. */
 int nu_mac_parse(const char *s, uint8_t mac[6]);
 char *nu_mac_str(const uint8_t *mac, unsigned int len, char buf[3 * 32]);

@@ -62,6 +62,14 @@ struct nu__label {
 struct nu__label nu__link_label(struct nu_nl *nl, int ifindex);
 #define LINK(nl, ifindex) (nu__link_label((nl), (ifindex)).s)
 
+/*
+ * Send @chg (a libnl link object, may be NULL after a failed allocation: -ENOMEM) as a change of
+ * link @ifindex: RTM_NEWLINK without NLM_F_CREATE. Consumes @chg. 0 or -errno, the kernel's
+ * error and extack recorded in @nl.
+ */
+struct rtnl_link;
+int nu__link_change(struct nu_nl *nl, int ifindex, struct rtnl_link *chg);
+
 /* A payload attribute of at least @len bytes, or NULL. */
 static inline struct nlattr *nu__attr(struct nlattr **tb, int type, int len)
 {

@@ -114,8 +114,7 @@ int nu_link_get(struct nu_nl *nl, const char *name, int ifindex, struct nu_link_
 	return 0;
 }
 
-/* Send @chg as a change of link @ifindex (RTM_NEWLINK without NLM_F_CREATE). Consumes @chg. */
-static int link_change(struct nu_nl *nl, int ifindex, struct rtnl_link *chg)
+int nu__link_change(struct nu_nl *nl, int ifindex, struct rtnl_link *chg)
 {
 	_link_cleanup_ struct rtnl_link *orig = rtnl_link_alloc();
 	int r;
@@ -145,7 +144,7 @@ static int link_set_flag(struct nu_nl *nl, int ifindex, unsigned int flag, bool 
 		else
 			rtnl_link_unset_flags(chg, flag);
 	}
-	r = link_change(nl, ifindex, chg);
+	r = nu__link_change(nl, ifindex, chg);
 	return r < 0 ? nu__fail(nl, e, r, "%s link %s", what, LINK(nl, ifindex)) : 0;
 }
 
@@ -173,7 +172,7 @@ int nu_link_set_mtu(struct nu_nl *nl, int ifindex, unsigned int mtu, struct cni_
 
 	if (chg)
 		rtnl_link_set_mtu(chg, mtu);
-	r = link_change(nl, ifindex, chg);
+	r = nu__link_change(nl, ifindex, chg);
 	return r < 0 ? nu__fail(nl, e, r, "setting MTU %u on link %s", mtu, LINK(nl, ifindex)) : 0;
 }
 
@@ -190,7 +189,7 @@ int nu_link_set_mac(struct nu_nl *nl, int ifindex, const uint8_t *mac, size_t le
 		nl_addr_put(a);
 	else if (chg)
 		rtnl_link_put(chg), chg = NULL;
-	r = link_change(nl, ifindex, chg);
+	r = nu__link_change(nl, ifindex, chg);
 	return r < 0 ? nu__fail(nl, e, r, "setting the MAC address of link %s", LINK(nl, ifindex))
 		     : 0;
 }
@@ -206,7 +205,7 @@ int nu_link_rename(struct nu_nl *nl, int ifindex, const char *name, struct cni_e
 	chg = rtnl_link_alloc();
 	if (chg)
 		rtnl_link_set_name(chg, name);
-	r = link_change(nl, ifindex, chg);
+	r = nu__link_change(nl, ifindex, chg);
 	return r < 0 ? nu__fail(nl, e, r, "renaming link %s to \"%s\"", LINK(nl, ifindex), name)
 		     : 0;
 }
@@ -218,7 +217,7 @@ int nu_link_set_master(struct nu_nl *nl, int ifindex, int master, struct cni_err
 
 	if (chg)
 		rtnl_link_set_master(chg, master);
-	r = link_change(nl, ifindex, chg);
+	r = nu__link_change(nl, ifindex, chg);
 	if (r < 0 && master)
 		return nu__fail(nl, e, r, "attaching link %s to master %s", LINK(nl, ifindex),
 				LINK(nl, master));
@@ -234,7 +233,7 @@ int nu_link_set_netns(struct nu_nl *nl, int ifindex, int netns_fd, struct cni_er
 
 	if (chg)
 		rtnl_link_set_ns_fd(chg, netns_fd);
-	r = link_change(nl, ifindex, chg);
+	r = nu__link_change(nl, ifindex, chg);
 	return r < 0 ? nu__fail(nl, e, r, "moving link %s to another netns", LINK(nl, ifindex)) : 0;
 }
 
@@ -275,6 +274,21 @@ int nu_link_del_index(struct nu_nl *nl, int ifindex, struct cni_err *e)
 	if (r == -ENODEV || r == -ENOENT)
 		return 0;
 	return r < 0 ? nu__fail(nl, e, r, "deleting link #%d", ifindex) : 0;
+}
+
+int nu_link_del_netns(const char *netns, const char *name, struct cni_err *e)
+{
+	_nu_fd_cleanup_ int fd = -1;
+	_nu_nl_cleanup_ struct nu_nl *nl = NULL;
+	int r = nu_netns_open(netns, &fd, e);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r == 0)
+		r = nu_nl_open(&nl, fd, e);
+	if (r == 0)
+		r = nu_link_del(nl, name, e);
+	return r;
 }
 
 /* ---- veth ---------------------------------------------------------------------------------- */

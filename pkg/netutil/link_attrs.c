@@ -38,24 +38,6 @@ int nu_link_attrs_get(struct nu_nl *nl, int ifindex, struct nu_link_attrs *out, 
 	return 0;
 }
 
-/* A copy of link.c's change request: RTM_NEWLINK on @ifindex with @chg. Consumes @chg. */
-static int link_change(struct nu_nl *nl, int ifindex, struct rtnl_link *chg)
-{
-	_link_cleanup_ struct rtnl_link *orig = rtnl_link_alloc();
-	int r;
-
-	if (!orig || !chg) {
-		if (chg)
-			rtnl_link_put(chg);
-		return -ENOMEM;
-	}
-	rtnl_link_set_ifindex(orig, ifindex);
-	nu__reset(nl);
-	r = nu__result(nl, rtnl_link_change(nl->sk, orig, chg, 0));
-	rtnl_link_put(chg);
-	return r;
-}
-
 int nu_link_set_allmulti(struct nu_nl *nl, int ifindex, bool on, struct cni_err *e)
 {
 	struct rtnl_link *chg = rtnl_link_alloc();
@@ -67,7 +49,7 @@ int nu_link_set_allmulti(struct nu_nl *nl, int ifindex, bool on, struct cni_err 
 		else
 			rtnl_link_unset_flags(chg, IFF_ALLMULTI);
 	}
-	r = link_change(nl, ifindex, chg);
+	r = nu__link_change(nl, ifindex, chg);
 	return r < 0 ? nu__fail(nl, e, r, "turning all-multicast mode %s for link %s",
 				on ? "on" : "off", LINK(nl, ifindex))
 		     : 0;
@@ -80,7 +62,7 @@ int nu_link_set_txqlen(struct nu_nl *nl, int ifindex, unsigned int txqlen, struc
 
 	if (chg)
 		rtnl_link_set_txqlen(chg, txqlen);
-	r = link_change(nl, ifindex, chg);
+	r = nu__link_change(nl, ifindex, chg);
 	return r < 0 ? nu__fail(nl, e, r, "setting transmit queue length %u on link %s", txqlen,
 				LINK(nl, ifindex))
 		     : 0;

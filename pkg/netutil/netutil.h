@@ -125,6 +125,12 @@ int nu_link_set_netns(struct nu_nl *nl, int ifindex, int netns_fd, struct cni_er
 /* Delete a link; a missing link is success (0). Deleting one end of a veth deletes both. */
 int nu_link_del(struct nu_nl *nl, const char *name, struct cni_err *e);
 int nu_link_del_index(struct nu_nl *nl, int ifindex, struct cni_err *e);
+/*
+ * Delete link @name inside the netns at path @netns (DEL of a container interface): a netns that
+ * is gone took the link with it, and a missing link is success (0). -errno of the step that
+ * failed (opening the netns, a socket in it, the delete) otherwise.
+ */
+int nu_link_del_netns(const char *netns, const char *name, struct cni_err *e);
 
 /*
  * nu_veth_create() - a veth pair whose end @ifname is created in the netns of @nl_container and

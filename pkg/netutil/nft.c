@@ -305,6 +305,52 @@ bool nft_chain_exists(struct nftnl_chain_list *l, const char *name)
 	return found;
 }
 
+static int chain_use_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+	int ret = -ENOMEM;
+
+	if (ch && nftnl_chain_nlmsg_parse(nlh, ch) == 0) {
+		*(uint32_t *)arg = nftnl_chain_is_set(ch, NFTNL_CHAIN_USE)
+					   ? nftnl_chain_get_u32(ch, NFTNL_CHAIN_USE)
+					   : 0;
+		ret = 0;
+	} else if (ch) {
+		ret = -EPROTO;
+	}
+	if (ch)
+		nftnl_chain_free(ch);
+	return ret;
+}
+
+int nft_chain_get(struct nft *c, uint16_t family, const char *table, const char *name,
+		  uint32_t *use, struct cni_err *e)
+{
+	char buf[512] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+	char extack[256] = "";
+	struct nlmsghdr *nlh;
+	uint32_t u = 0;
+	int ret;
+
+	if (!ch)
+		return cni_fail(e, -ENOMEM, 0, "%s", strerror(ENOMEM));
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, family, NLM_F_ACK, ++c->seq);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_nlmsg_build_payload(nlh, ch);
+	nftnl_chain_free(ch);
+	ret = nft_query(c, nlh, chain_use_cb, &u, extack, sizeof(extack));
+	if (use)
+		*use = u;
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0)
+		return cni_fail(e, ret, 0, "looking up chain %s %s %s: %s", family_name(family),
+				table, name, strerror(-ret));
+	return 1;
+}
+
 static int comment_cb(const struct nftnl_udata *attr, void *data)
 {
 	const char *s = nftnl_udata_get(attr);
@@ -377,6 +423,20 @@ bool nft_rule_same(const struct nftnl_rule *a, const struct nftnl_rule *b)
 	if (ib)
 		nftnl_expr_iter_destroy(ib);
 	return same;
+}
+
+bool nft_rule_find(struct nftnl_rule_list *rules, const struct nftnl_rule *want,
+		   bool (*same)(const struct nftnl_rule *, const struct nftnl_rule *))
+{
+	struct nftnl_rule_list_iter *it = rules ? nftnl_rule_list_iter_create(rules) : NULL;
+	struct nftnl_rule *r;
+	bool found = false;
+
+	while (it && !found && (r = nftnl_rule_list_iter_next(it)))
+		found = same(r, want);
+	if (it)
+		nftnl_rule_list_iter_destroy(it);
+	return found;
 }
 
 /* ---- the transaction --------------------------------------------------------------------- */
@@ -617,6 +677,25 @@ void nft_add_rule(struct nft *c, struct nftnl_rule *r)
 	nftnl_rule_free(r);
 }
 
+void nft_insert_rule(struct nft *c, struct nftnl_rule *r)
+{
+	uint16_t family;
+	struct nlmsghdr *nlh;
+
+	if (!r)
+		return;
+	family = nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY);
+	/* without NLM_F_APPEND and without a position, the kernel puts the rule first */
+	nlh = msg(c, NFT_MSG_NEWRULE, family, NLM_F_CREATE, "inserting rule into %s %s %s",
+		  family_name(family), nftnl_rule_get_str(r, NFTNL_RULE_TABLE),
+		  nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+	if (nlh) {
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		seal(c);
+	}
+	nftnl_rule_free(r);
+}
+
 /* Read the answers to a sent batch: 0, or the first error (-ERESTART: a listed object vanished). */
 static int read_acks(struct nft *c, struct cni_err *e)
 {
@@ -715,7 +794,7 @@ struct nftnl_rule *nft_rule_new(struct nft *c, uint16_t family, const char *tabl
 	return r;
 }
 
-static struct nftnl_expr *expr(struct nft *c, struct nftnl_rule *r, const char *name)
+struct nftnl_expr *nft_x_new(struct nft *c, struct nftnl_rule *r, const char *name)
 {
 	struct nftnl_expr *x = r ? nftnl_expr_alloc(name) : NULL;
 
@@ -727,7 +806,7 @@ static struct nftnl_expr *expr(struct nft *c, struct nftnl_rule *r, const char *
 
 void nft_x_meta(struct nft *c, struct nftnl_rule *r, uint32_t key)
 {
-	struct nftnl_expr *x = expr(c, r, "meta");
+	struct nftnl_expr *x = nft_x_new(c, r, "meta");
 
 	if (!x)
 		return;
@@ -737,7 +816,7 @@ void nft_x_meta(struct nft *c, struct nftnl_rule *r, uint32_t key)
 
 void nft_x_payload(struct nft *c, struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len)
 {
-	struct nftnl_expr *x = expr(c, r, "payload");
+	struct nftnl_expr *x = nft_x_new(c, r, "payload");
 
 	if (!x)
 		return;
@@ -749,7 +828,7 @@ void nft_x_payload(struct nft *c, struct nftnl_rule *r, uint32_t base, uint32_t 
 
 void nft_x_cmp(struct nft *c, struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
 {
-	struct nftnl_expr *x = expr(c, r, "cmp");
+	struct nftnl_expr *x = nft_x_new(c, r, "cmp");
 
 	if (!x)
 		return;
@@ -762,7 +841,7 @@ void nft_x_cmp(struct nft *c, struct nftnl_rule *r, uint32_t op, const void *dat
 void nft_x_bitwise(struct nft *c, struct nftnl_rule *r, const void *mask, uint32_t len)
 {
 	static const uint8_t zero[16];
-	struct nftnl_expr *x = expr(c, r, "bitwise");
+	struct nftnl_expr *x = nft_x_new(c, r, "bitwise");
 
 	if (!x)
 		return;
@@ -776,7 +855,7 @@ void nft_x_bitwise(struct nft *c, struct nftnl_rule *r, const void *mask, uint32
 
 void nft_x_verdict(struct nft *c, struct nftnl_rule *r, int verdict, const char *chain)
 {
-	struct nftnl_expr *x = expr(c, r, "immediate");
+	struct nftnl_expr *x = nft_x_new(c, r, "immediate");
 
 	if (!x)
 		return;
@@ -788,7 +867,7 @@ void nft_x_verdict(struct nft *c, struct nftnl_rule *r, int verdict, const char 
 
 void nft_x_masq(struct nft *c, struct nftnl_rule *r)
 {
-	expr(c, r, "masq");
+	nft_x_new(c, r, "masq");
 }
 
 void nft_x_addr(struct nft *c, struct nftnl_rule *r, const struct cni_prefix *p, bool dst,

@@ -76,19 +76,6 @@ static const char *const policy_names[] = {"open", "same-bridge", "isolated"};
 
 /* ---- helpers shared by both layouts ----------------------------------------------------------- */
 
-static struct nftnl_expr *x_new(struct nft *c, struct nftnl_rule *r, const char *name)
-{
-	struct nftnl_expr *x = r ? nftnl_expr_alloc(name) : NULL;
-
-	if (!x) {
-		if (!c->err)
-			c->err = -ENOMEM;
-		return NULL;
-	}
-	nftnl_rule_add_expr(r, x);
-	return x;
-}
-
 /* meta iifname/oifname (or ibrname/obrname) ==/!= @name, compared over @len bytes. */
 static void x_ifname(struct nft *c, struct nftnl_rule *r, uint32_t key, const char *name,
 		     uint32_t len, bool neq)
@@ -107,20 +94,6 @@ static struct cni_prefix host_prefix(const struct cni_prefix *p)
 	return h;
 }
 
-static bool find_same(struct nftnl_rule_list *rules, const struct nftnl_rule *want,
-		      bool (*same)(const struct nftnl_rule *, const struct nftnl_rule *))
-{
-	struct nftnl_rule_list_iter *it = rules ? nftnl_rule_list_iter_create(rules) : NULL;
-	struct nftnl_rule *r;
-	bool found = false;
-
-	while (it && !found && (r = nftnl_rule_list_iter_next(it)))
-		found = same(r, want);
-	if (it)
-		nftnl_rule_list_iter_destroy(it);
-	return found;
-}
-
 static int check_ips(const struct nu_fw *f, struct cni_err *e)
 {
 	for (size_t i = 0; i < f->n; i++) {
@@ -134,53 +107,6 @@ static int check_ips(const struct nu_fw *f, struct cni_err *e)
 	if (f->port && strlen(f->port) > 15)
 		return cni_fail(e, -EINVAL, 0, "firewall: invalid host interface name");
 	return 0;
-}
-
-/*
- * nft_add_rule() appends; `iptables -I` inserts at the head, which is the same NEWRULE message
- * without NLM_F_APPEND. A copy of nft.c's message bookkeeping (what[] describes each message for
- * the error text of its ack); consumes @r.
- */
-static void insert_rule(struct nft *c, struct nftnl_rule *r)
-{
-	uint16_t family;
-	struct nlmsghdr *nlh;
-
-	if (!r)
-		return;
-	if (c->cap - c->len < 8192) {
-		size_t cap = c->cap ? c->cap * 2 : 4 * 8192;
-		char *buf = realloc(c->buf, cap);
-
-		if (!buf)
-			goto nomem;
-		c->buf = buf;
-		c->cap = cap;
-	}
-	if (c->n == c->what_cap) {
-		size_t cap = c->what_cap ? c->what_cap * 2 : 16;
-		void *what = realloc(c->what, cap * sizeof(*c->what));
-
-		if (!what)
-			goto nomem;
-		c->what = what;
-		c->what_cap = cap;
-	}
-	family = (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY);
-	snprintf(c->what[c->n].text, sizeof(c->what[c->n].text), "inserting rule into %s %s %s",
-		 family == NFPROTO_IPV4 ? "ip" : family == NFPROTO_IPV6 ? "ip6" : "inet",
-		 nftnl_rule_get_str(r, NFTNL_RULE_TABLE), nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
-	c->what[c->n++].del = false;
-	nlh = nftnl_nlmsg_build_hdr(c->buf + c->len, NFT_MSG_NEWRULE, family,
-				    NLM_F_CREATE | NLM_F_ACK, ++c->seq);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	c->len += NLMSG_ALIGN(nlh->nlmsg_len);
-	nftnl_rule_free(r);
-	return;
-nomem:
-	if (!c->err)
-		c->err = -ENOMEM;
-	nftnl_rule_free(r);
 }
 
 /* ---- native layout ---------------------------------------------------------------------------- */
@@ -222,7 +148,7 @@ static void x_ct_established(struct nft *c, struct nftnl_rule *r)
 {
 	uint32_t mask = NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED);
 	uint32_t zero = 0;
-	struct nftnl_expr *x = x_new(c, r, "ct");
+	struct nftnl_expr *x = nft_x_new(c, r, "ct");
 
 	if (!x)
 		return;
@@ -409,7 +335,7 @@ static int fw_add_once(struct nft *c, void *arg, struct cni_err *e)
 	for (size_t i = 0; i < nk; i++) {
 		struct nftnl_rule *want = pol_rule(c, kinds[i], f);
 
-		if (want && find_same(pol_list(&l, kinds[i]), want, nft_rule_same))
+		if (want && nft_rule_find(pol_list(&l, kinds[i]), want, nft_rule_same))
 			nftnl_rule_free(want);
 		else
 			nft_add_rule(c, want);
@@ -574,7 +500,7 @@ static int fw_check_lists(struct nft *c, const struct nu_fw *f, struct fw_lists 
 
 		if (!want || c->err)
 			r = cni_fail(e, c->err ? c->err : -ENOMEM, 0, "building a rule");
-		else if (!find_same(l->containers, want, nft_rule_same))
+		else if (!nft_rule_find(l->containers, want, nft_rule_same))
 			r = cni_fail(e, -ENOENT, 0, "no %s rule for %s of this container in inet %s %s",
 				     i % 2 == 0 ? "inbound" : "outbound",
 				     cni_ip_str(&f->ips[i / 2].ip, text), FW_TABLE, FW_CONTAINERS);
@@ -584,7 +510,7 @@ static int fw_check_lists(struct nft *c, const struct nu_fw *f, struct fw_lists 
 	for (size_t i = 0; r == 0 && i < nk; i++) {
 		struct nftnl_rule *want = pol_rule(c, kinds[i], f);
 
-		if (!want || !find_same(pol_list(l, kinds[i]), want, nft_rule_same))
+		if (!want || !nft_rule_find(pol_list(l, kinds[i]), want, nft_rule_same))
 			r = cni_fail(e, -ENOENT, 0,
 				     "ingress policy %s rule #%zu for bridge %s is missing",
 				     policy_names[f->policy], i + 1, f->bridge);
@@ -594,7 +520,7 @@ static int fw_check_lists(struct nft *c, const struct nu_fw *f, struct fw_lists 
 	for (int in = 1; r == 0 && port_rules(f) && in >= 0; in--) {
 		struct nftnl_rule *want = port_rule(c, f, in, comment);
 
-		if (!want || !find_same(l->bridge, want, nft_rule_same))
+		if (!want || !nft_rule_find(l->bridge, want, nft_rule_same))
 			r = cni_fail(e, -ENOENT, 0,
 				     "ingress policy isolated: no %s rule for port %s in bridge %s %s",
 				     in ? "iifname" : "oifname", f->port, FW_TABLE, FW_FORWARD);
@@ -625,108 +551,20 @@ int nu_fw_check(const struct nu_fw *f, struct cni_err *e)
 
 /* ---- the reference's iptables layout ----------------------------------------------------------- */
 
-static void x_xt_data(struct nft *c, struct nftnl_expr *x, uint16_t attr, const void *data,
-		      uint32_t len)
-{
-	/* libnftnl 1.2.4 keeps (and later frees) the pointer it is given: a heap copy */
-	void *copy = malloc(len);
-
-	if (copy)
-		memcpy(copy, data, len);
-	if (!copy || nftnl_expr_set(x, attr, copy, len) < 0) {
-		free(copy);
-		if (!c->err)
-			c->err = -ENOMEM;
-	}
-}
-
-static void x_comment(struct nft *c, struct nftnl_rule *r, const char *comment)
-{
-	struct nftnl_expr *x = x_new(c, r, "match");
-	struct xt_comment_info info;
-
-	if (!x)
-		return;
-	memset(&info, 0, sizeof(info));
-	snprintf(info.comment, sizeof(info.comment), "%s", comment);
-	nftnl_expr_set_str(x, NFTNL_EXPR_MT_NAME, "comment");
-	nftnl_expr_set_u32(x, NFTNL_EXPR_MT_REV, 0);
-	x_xt_data(c, x, NFTNL_EXPR_MT_INFO, &info, XT_ALIGN(sizeof(info)));
-}
-
 /* -m conntrack --ctstate RELATED,ESTABLISHED: iptables-nft 1.8.9 keeps the xt match, rev 3. */
 static void x_conntrack(struct nft *c, struct nftnl_rule *r)
 {
-	struct nftnl_expr *x = x_new(c, r, "match");
 	/* 164 bytes padded to XT_ALIGN's 168: the padding is sent too, so it is zeroed here */
 	union {
 		struct xt_conntrack_mtinfo3 info;
 		char pad[XT_ALIGN(sizeof(struct xt_conntrack_mtinfo3))];
 	} u;
 
-	if (!x)
-		return;
 	memset(&u, 0, sizeof(u));
 	u.info.match_flags = XT_CONNTRACK_STATE;
 	u.info.state_mask =
 		XT_CONNTRACK_STATE_BIT(IP_CT_RELATED) | XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED);
-	nftnl_expr_set_str(x, NFTNL_EXPR_MT_NAME, "conntrack");
-	nftnl_expr_set_u32(x, NFTNL_EXPR_MT_REV, 3);
-	x_xt_data(c, x, NFTNL_EXPR_MT_INFO, &u, sizeof(u));
-}
-
-static void x_counter(struct nft *c, struct nftnl_rule *r)
-{
-	struct nftnl_expr *x = x_new(c, r, "counter");
-
-	if (!x)
-		return;
-	nftnl_expr_set_u64(x, NFTNL_EXPR_CTR_PACKETS, 0);
-	nftnl_expr_set_u64(x, NFTNL_EXPR_CTR_BYTES, 0);
-}
-
-static bool same_data(const struct nftnl_expr *x, const struct nftnl_expr *y, uint16_t attr)
-{
-	uint32_t lx = 0, ly = 0;
-	const void *dx = nftnl_expr_get_data(x, attr, &lx), *dy = nftnl_expr_get_data(y, attr, &ly);
-
-	return dx && dy && lx == ly && !memcmp(dx, dy, lx);
-}
-
-/* What `iptables -C` compares: expressions, xt data byte for byte, counter values ignored. */
-static bool ipt_same(const struct nftnl_rule *a, const struct nftnl_rule *b)
-{
-	struct nftnl_expr_iter *ia = nftnl_expr_iter_create(a), *ib = nftnl_expr_iter_create(b);
-	struct nftnl_expr *xa = NULL, *xb = NULL;
-	bool same = ia && ib;
-
-	while (same) {
-		char ta[512], tb[512];
-		const char *name;
-
-		xa = nftnl_expr_iter_next(ia);
-		xb = nftnl_expr_iter_next(ib);
-		if (!xa || !xb)
-			break;
-		name = nftnl_expr_get_str(xa, NFTNL_EXPR_NAME);
-		if (strcmp(name, nftnl_expr_get_str(xb, NFTNL_EXPR_NAME)))
-			same = false;
-		else if (!strcmp(name, "counter"))
-			continue;
-		else if (!strcmp(name, "match"))
-			same = same_data(xa, xb, NFTNL_EXPR_MT_INFO);
-		if (!same)
-			break;
-		nftnl_expr_snprintf(ta, sizeof(ta), xa, NFTNL_OUTPUT_DEFAULT, 0);
-		nftnl_expr_snprintf(tb, sizeof(tb), xb, NFTNL_OUTPUT_DEFAULT, 0);
-		same = !strcmp(ta, tb);
-	}
-	same = same && !xa && !xb;
-	if (ia)
-		nftnl_expr_iter_destroy(ia);
-	if (ib)
-		nftnl_expr_iter_destroy(ib);
-	return same;
+	nft_x_xt_match(c, r, "conntrack", 3, &u, sizeof(u));
 }
 
 enum ipt_kind {
@@ -780,13 +618,13 @@ static struct nftnl_rule *ipt_rule(struct nft *c, const struct ipt_fw *a, enum i
 		 policy_names[f->policy]);
 	switch (k) {
 	case IPT_JUMP_PRIV:
-		x_comment(c, r, IPT_FWD_COMMENT);
-		x_counter(c, r);
+		nft_x_xt_comment(c, r, IPT_FWD_COMMENT);
+		nft_x_counter(c, r);
 		nft_x_verdict(c, r, NFT_JUMP, IPT_PRIV);
 		break;
 	case IPT_JUMP_ADMIN:
-		x_comment(c, r, IPT_ADMIN_COMMENT);
-		x_counter(c, r);
+		nft_x_xt_comment(c, r, IPT_ADMIN_COMMENT);
+		nft_x_counter(c, r);
 		nft_x_verdict(c, r, NFT_JUMP, f->admin_chain);
 		break;
 	case IPT_IN:
@@ -795,32 +633,32 @@ static struct nftnl_rule *ipt_rule(struct nft *c, const struct ipt_fw *a, enum i
 		nft_x_addr(c, r, &h, k == IPT_IN, false);
 		if (k == IPT_IN)
 			x_conntrack(c, r);
-		x_counter(c, r);
+		nft_x_counter(c, r);
 		nft_x_verdict(c, r, NF_ACCEPT, NULL);
 		break;
 	case IPT_JUMP_STAGE1:
-		x_comment(c, r, pc);
-		x_counter(c, r);
+		nft_x_xt_comment(c, r, pc);
+		nft_x_counter(c, r);
 		nft_x_verdict(c, r, NFT_JUMP, IPT_STAGE1);
 		break;
 	case IPT_S1:
 	case IPT_S1_ISO:
 		x_ifname(c, r, NFT_META_IIFNAME, f->bridge, blen, false);
 		x_ifname(c, r, NFT_META_OIFNAME, f->bridge, blen, k == IPT_S1);
-		x_comment(c, r, pc);
-		x_counter(c, r);
+		nft_x_xt_comment(c, r, pc);
+		nft_x_counter(c, r);
 		nft_x_verdict(c, r, k == IPT_S1 ? NFT_JUMP : NF_DROP, k == IPT_S1 ? IPT_STAGE2 : NULL);
 		break;
 	case IPT_S2:
 		x_ifname(c, r, NFT_META_OIFNAME, f->bridge, blen, false);
-		x_comment(c, r, pc);
-		x_counter(c, r);
+		nft_x_xt_comment(c, r, pc);
+		nft_x_counter(c, r);
 		nft_x_verdict(c, r, NF_DROP, NULL);
 		break;
 	case IPT_S1_RET:
 	case IPT_S2_RET:
-		x_comment(c, r, pc);
-		x_counter(c, r);
+		nft_x_xt_comment(c, r, pc);
+		nft_x_counter(c, r);
 		nft_x_verdict(c, r, NFT_RETURN, NULL);
 		break;
 	default:
@@ -943,17 +781,17 @@ static void ipt_ensure(struct nft *c, const struct ipt_fw *a, struct ipt_state *
 
 	if (!r)
 		return;
-	dup = find_same(ipt_rules(s, ch), r, ipt_same);
+	dup = nft_rule_find(ipt_rules(s, ch), r, nft_ipt_rule_same);
 	for (size_t j = 0; !dup && j < *nq; j++)
 		dup = !strcmp(nftnl_rule_get_str(queued[j], NFTNL_RULE_CHAIN), ch) &&
-		      ipt_same(queued[j], r);
+		      nft_ipt_rule_same(queued[j], r);
 	if (dup) {
 		nftnl_rule_free(r);
 		return;
 	}
 	queued[(*nq)++] = ipt_rule(c, a, k, ip); /* a copy to compare later ones with */
 	if (head)
-		insert_rule(c, r);
+		nft_insert_rule(c, r);
 	else
 		nft_add_rule(c, r);
 }
@@ -1067,7 +905,7 @@ static int ipt_del_once(struct nft *c, void *arg, struct cni_err *e)
 
 			/* `iptables -D`: the first match; a rule listed twice is removed once */
 			while (want && it && (x = nftnl_rule_list_iter_next(it))) {
-				if (ipt_same(x, want)) {
+				if (nft_ipt_rule_same(x, want)) {
 					nft_del_rule(c, x);
 					nftnl_rule_list_del(x);
 					nftnl_rule_free(x);
@@ -1133,7 +971,8 @@ static int ipt_check_family(struct nft *c, const struct ipt_fw *a, struct cni_er
 
 		if (!want || c->err)
 			r = cni_fail(e, c->err ? c->err : -ENOMEM, 0, "building a rule");
-		else if (!find_same(ipt_rules(&s, ipt_chain(f, kinds[i])), want, ipt_same))
+		else if (!nft_rule_find(ipt_rules(&s, ipt_chain(f, kinds[i])), want,
+					nft_ipt_rule_same))
 			r = cni_fail(e, -ENOENT, 0, "expected rule %s not found in %s %s",
 				     ipt_text(text, sizeof(text), a, kinds[i], ips[i]), fam,
 				     IPT_TABLE);

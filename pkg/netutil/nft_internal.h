@@ -75,11 +75,20 @@ static inline void nft_chains_free(struct nftnl_chain_list *l)
 }
 
 bool nft_chain_exists(struct nftnl_chain_list *l, const char *name);
+/*
+ * A single chain by name (a GET, not a dump of the table): 1 when it exists, with the number of
+ * rules jumping to it in *@use (may be NULL); 0 when the chain or its table is absent; -errno.
+ */
+int nft_chain_get(struct nft *c, uint16_t family, const char *table, const char *name,
+		  uint32_t *use, struct cni_err *e);
 
 /* The rule's comment (NUL-terminated userdata string), or NULL. */
 const char *nft_rule_comment(const struct nftnl_rule *r);
 /* Same comment and same expressions (the kernel's answer compared with a rule we would write). */
 bool nft_rule_same(const struct nftnl_rule *a, const struct nftnl_rule *b);
+/* Is a rule of @rules (may be NULL) @same as @want. */
+bool nft_rule_find(struct nftnl_rule_list *rules, const struct nftnl_rule *want,
+		   bool (*same)(const struct nftnl_rule *, const struct nftnl_rule *));
 /* The chain named by the rule's first jump or goto, or NULL. */
 const char *nft_rule_target(const struct nftnl_rule *r);
 
@@ -98,9 +107,13 @@ void nft_flush_chain(struct nft *c, uint16_t family, const char *table, const ch
 void nft_del_rule(struct nft *c, const struct nftnl_rule *r);
 /* Adds @r (family, table and chain set) and frees it. */
 void nft_add_rule(struct nft *c, struct nftnl_rule *r);
+/* The same at the head of the chain (`iptables -I <chain> 1`); frees @r. */
+void nft_insert_rule(struct nft *c, struct nftnl_rule *r);
 int nft_commit(struct nft *c, struct cni_err *e);
 
 /* Rule building; each appends one expression to @r, failures go to c->err. */
+/* A new expression of kind @name appended to @r (NULL when @r is NULL or on failure). */
+struct nftnl_expr *nft_x_new(struct nft *c, struct nftnl_rule *r, const char *name);
 struct nftnl_rule *nft_rule_new(struct nft *c, uint16_t family, const char *table,
 				const char *chain, const char *comment);
 void nft_x_meta(struct nft *c, struct nftnl_rule *r, uint32_t key);
@@ -112,5 +125,28 @@ void nft_x_masq(struct nft *c, struct nftnl_rule *r);
 /* "<ip|ip6> <saddr|daddr> [!=] <prefix>" in the encoding nft itself uses. */
 void nft_x_addr(struct nft *c, struct nftnl_rule *r, const struct cni_prefix *p, bool dst,
 		bool neq);
+
+/*
+ * iptables-nft 1.8.9's encoding (nft_xt.c), for the layouts the reference's iptables commands
+ * must find: xt match/target @name revision @rev with @len bytes of @info (padding included, as
+ * sent), "-m comment --comment" (rev 0, zero-padded), the counter every rule carries (both
+ * values 0), and -s/-d, encoded as nft_x_addr() except that a /0 is left out.
+ */
+void nft_x_xt_match(struct nft *c, struct nftnl_rule *r, const char *name, uint32_t rev,
+		    const void *info, uint32_t len);
+void nft_x_xt_target(struct nft *c, struct nftnl_rule *r, const char *name, uint32_t rev,
+		     const void *info, uint32_t len);
+void nft_x_xt_comment(struct nft *c, struct nftnl_rule *r, const char *comment);
+void nft_x_counter(struct nft *c, struct nftnl_rule *r);
+/* -j MASQUERADE in @family (NFPROTO_IPV4 or NFPROTO_IPV6): the xt target, revision 0. */
+void nft_x_xt_masquerade(struct nft *c, struct nftnl_rule *r, uint16_t family);
+void nft_x_ipt_addr(struct nft *c, struct nftnl_rule *r, const struct cni_prefix *p, bool dst,
+		    bool neq);
+/*
+ * What `iptables -C` compares: the expressions, with xt data byte for byte up to the extension's
+ * own size (the kernel dumps XT_ALIGN padding uninitialised) and counter values ignored.
+ * Userdata (an nft comment) is not compared.
+ */
+bool nft_ipt_rule_same(const struct nftnl_rule *a, const struct nftnl_rule *b);
 
 #endif

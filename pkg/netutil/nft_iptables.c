@@ -38,12 +38,6 @@
 /* Every rule of one attachment's layout, at most 3 per address. */
 #define IPT_MAX_RULES 3
 
-/* The v4 MASQUERADE target's data (libipt_MASQUERADE), which predates nf_nat_range. */
-struct ipt_masq_v4 {
-	unsigned int rangesize;
-	struct nf_nat_ipv4_range range[1];
-};
-
 /* One attachment in one family. */
 struct ipt_att {
 	uint16_t family; /* NFPROTO_IPV4 or NFPROTO_IPV6 */
@@ -63,107 +57,6 @@ static const char *fam_name(uint16_t family)
 	return family == NFPROTO_IPV4 ? "ip" : "ip6";
 }
 
-static struct nftnl_expr *x_new(struct nft *c, struct nftnl_rule *r, const char *name)
-{
-	struct nftnl_expr *x = r ? nftnl_expr_alloc(name) : NULL;
-
-	if (!x) {
-		if (!c->err)
-			c->err = -ENOMEM;
-		return NULL;
-	}
-	nftnl_rule_add_expr(r, x);
-	return x;
-}
-
-/*
- * xt match/target data: libnftnl (1.2.4) keeps the pointer it is given rather than a copy, and
- * frees it with the expression, so it gets a heap copy.
- */
-static void x_xt_data(struct nft *c, struct nftnl_expr *x, uint16_t attr, const void *data,
-		      uint32_t len)
-{
-	void *copy = malloc(len);
-
-	if (!copy) {
-		if (!c->err)
-			c->err = -ENOMEM;
-		return;
-	}
-	memcpy(copy, data, len);
-	if (nftnl_expr_set(x, attr, copy, len) < 0) {
-		free(copy);
-		if (!c->err)
-			c->err = -ENOMEM;
-	}
-}
-
-/*
- * -s/-d: iptables-nft's add_addr() encodes like nft (leading bytes, or the whole address masked),
- * except that it leaves out a /0 (-d 0.0.0.0/0 matches everything).
- */
-static void x_addr(struct nft *c, struct nftnl_rule *r, const struct cni_prefix *p, bool dst,
-		   bool neq)
-{
-	if (p->len)
-		nft_x_addr(c, r, p, dst, neq);
-}
-
-/* -m comment --comment @comment: xt match "comment" rev 0, a zero-padded 256-byte buffer. */
-static void x_comment(struct nft *c, struct nftnl_rule *r, const char *comment)
-{
-	struct nftnl_expr *x = x_new(c, r, "match");
-	struct xt_comment_info info;
-
-	if (!x)
-		return;
-	memset(&info, 0, sizeof(info));
-	snprintf(info.comment, sizeof(info.comment), "%s", comment); /* zero padding kept */
-	nftnl_expr_set_str(x, NFTNL_EXPR_MT_NAME, "comment");
-	nftnl_expr_set_u32(x, NFTNL_EXPR_MT_REV, 0);
-	x_xt_data(c, x, NFTNL_EXPR_MT_INFO, &info, XT_ALIGN(sizeof(info)));
-}
-
-/* iptables-nft puts a counter in every rule, with both values given. */
-static void x_counter(struct nft *c, struct nftnl_rule *r)
-{
-	struct nftnl_expr *x = x_new(c, r, "counter");
-
-	if (!x)
-		return;
-	nftnl_expr_set_u64(x, NFTNL_EXPR_CTR_PACKETS, 0);
-	nftnl_expr_set_u64(x, NFTNL_EXPR_CTR_BYTES, 0);
-}
-
-/*
- * -j MASQUERADE: iptables-nft 1.8.9 keeps the xt target (it does not translate it to nft's masq).
- * v4: struct nf_nat_ipv4_multi_range_compat with rangesize 1 (MASQUERADE_init), v6: a zeroed
- * struct nf_nat_range; both revision 0, padded to XT_ALIGN as the kernel stores them.
- */
-static void x_masquerade(struct nft *c, struct nftnl_rule *r, uint16_t family)
-{
-	struct nftnl_expr *x = x_new(c, r, "target");
-	union {
-		struct ipt_masq_v4 v4;
-		struct nf_nat_range v6;
-		char pad[64];
-	} info;
-	uint32_t len;
-
-	if (!x)
-		return;
-	memset(&info, 0, sizeof(info));
-	if (family == NFPROTO_IPV4) {
-		info.v4.rangesize = 1;
-		len = XT_ALIGN(sizeof(info.v4));
-	} else {
-		len = XT_ALIGN(sizeof(info.v6));
-	}
-	nftnl_expr_set_str(x, NFTNL_EXPR_TG_NAME, "MASQUERADE");
-	nftnl_expr_set_u32(x, NFTNL_EXPR_TG_REV, 0);
-	x_xt_data(c, x, NFTNL_EXPR_TG_INFO, &info, len);
-}
-
 enum ipt_kind {
 	IPT_ACCEPT, /* CNI-x: -d <subnet> -j ACCEPT */
 	IPT_MASQ,   /* CNI-x: ! -d <multicast> -j MASQUERADE */
@@ -181,21 +74,21 @@ static struct nftnl_rule *ipt_rule(struct nft *c, const struct ipt_att *a, enum 
 
 	switch (k) {
 	case IPT_ACCEPT:
-		x_addr(c, r, ip, true, false);
+		nft_x_ipt_addr(c, r, ip, true, false);
 		break;
 	case IPT_MASQ:
 		mc.ip.a[0] = ip->ip.family == AF_INET ? 224 : 0xff;
 		mc.len = ip->ip.family == AF_INET ? 4 : 8;
-		x_addr(c, r, &mc, true, true);
+		nft_x_ipt_addr(c, r, &mc, true, true);
 		break;
 	case IPT_JUMP:
-		x_addr(c, r, &host, false, false);
+		nft_x_ipt_addr(c, r, &host, false, false);
 		break;
 	}
-	x_comment(c, r, a->comment);
-	x_counter(c, r);
+	nft_x_xt_comment(c, r, a->comment);
+	nft_x_counter(c, r);
 	if (k == IPT_MASQ)
-		x_masquerade(c, r, a->family);
+		nft_x_xt_masquerade(c, r, a->family);
 	else if (r)
 		nft_x_verdict(c, r, k == IPT_ACCEPT ? NF_ACCEPT : NFT_JUMP,
 			      k == IPT_JUMP ? a->chain : NULL);
@@ -223,68 +116,10 @@ static const char *ipt_text(char *buf, size_t len, const struct ipt_att *a, enum
 	return buf;
 }
 
-/* Byte data of an expression attribute equal in both. */
-static bool same_data(const struct nftnl_expr *x, const struct nftnl_expr *y, uint16_t attr)
-{
-	uint32_t lx = 0, ly = 0;
-	const void *dx = nftnl_expr_get_data(x, attr, &lx), *dy = nftnl_expr_get_data(y, attr, &ly);
-
-	return dx && dy && lx == ly && !memcmp(dx, dy, lx);
-}
-
-/*
- * What `iptables -C` compares: the expressions, with match and target data byte for byte (the
- * text form libnftnl prints leaves it out) and counter values ignored (the kernel's grow).
- */
+/* What `iptables -C` finds; never a rule with an nft comment (iptables-nft writes none). */
 static bool ipt_rule_same(const struct nftnl_rule *a, const struct nftnl_rule *b)
 {
-	struct nftnl_expr_iter *ia = nftnl_expr_iter_create(a), *ib = nftnl_expr_iter_create(b);
-	struct nftnl_expr *xa = NULL, *xb = NULL;
-	bool same = ia && ib && !nft_rule_comment(a) == !nft_rule_comment(b);
-
-	while (same) {
-		char ta[512], tb[512];
-		const char *name;
-
-		xa = nftnl_expr_iter_next(ia);
-		xb = nftnl_expr_iter_next(ib);
-		if (!xa || !xb)
-			break;
-		name = nftnl_expr_get_str(xa, NFTNL_EXPR_NAME);
-		if (strcmp(name, nftnl_expr_get_str(xb, NFTNL_EXPR_NAME)))
-			same = false;
-		else if (!strcmp(name, "counter"))
-			continue;
-		else if (!strcmp(name, "match"))
-			same = same_data(xa, xb, NFTNL_EXPR_MT_INFO);
-		else if (!strcmp(name, "target"))
-			same = same_data(xa, xb, NFTNL_EXPR_TG_INFO);
-		if (!same)
-			break;
-		/* the text covers every other attribute, and the name and revision of xt ones */
-		nftnl_expr_snprintf(ta, sizeof(ta), xa, NFTNL_OUTPUT_DEFAULT, 0);
-		nftnl_expr_snprintf(tb, sizeof(tb), xb, NFTNL_OUTPUT_DEFAULT, 0);
-		same = !strcmp(ta, tb);
-	}
-	same = same && !xa && !xb;
-	if (ia)
-		nftnl_expr_iter_destroy(ia);
-	if (ib)
-		nftnl_expr_iter_destroy(ib);
-	return same;
-}
-
-static bool ipt_find(struct nftnl_rule_list *rules, const struct nftnl_rule *want)
-{
-	struct nftnl_rule_list_iter *it = rules ? nftnl_rule_list_iter_create(rules) : NULL;
-	struct nftnl_rule *r;
-	bool found = false;
-
-	while (it && !found && (r = nftnl_rule_list_iter_next(it)))
-		found = ipt_rule_same(r, want);
-	if (it)
-		nftnl_rule_list_iter_destroy(it);
-	return found;
+	return !nft_rule_comment(a) == !nft_rule_comment(b) && nft_ipt_rule_same(a, b);
 }
 
 /* The chain and rules of one family's layout as they are now. */
@@ -349,7 +184,8 @@ static int ipt_add_once(struct nft *c, void *arg, struct cni_err *e)
 
 			if (!r)
 				continue; /* c->err is set: nft_commit() reports it */
-			dup = ipt_find(k == IPT_JUMP ? s.post_rules : s.chain_rules, r);
+			dup = nft_rule_find(k == IPT_JUMP ? s.post_rules : s.chain_rules, r,
+					    ipt_rule_same);
 			for (size_t j = 0; !dup && j < nq; j++) {
 				const char *qch = nftnl_rule_get_str(queued[j], NFTNL_RULE_CHAIN);
 
@@ -501,7 +337,8 @@ static int ipt_check_family(struct nft *c, const struct ipt_att *a, struct cni_e
 
 			if (c->err)
 				ret = cni_fail(e, c->err, 0, "%s", strerror(-c->err));
-			else if (!ipt_find(k == IPT_JUMP ? s.post_rules : s.chain_rules, want))
+			else if (!nft_rule_find(k == IPT_JUMP ? s.post_rules : s.chain_rules, want,
+						 ipt_rule_same))
 				ret = cni_fail(e, -ENOENT, 0, "no rule %s in %s nat",
 					       ipt_text(text, sizeof(text), a, k, &a->ips[i]),
 					       fam_name(a->family));

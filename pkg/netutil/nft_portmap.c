@@ -77,37 +77,10 @@ static void set_err(struct nft *c, int err)
 		c->err = err;
 }
 
-static struct nftnl_expr *x_new(struct nft *c, struct nftnl_rule *r, const char *name)
-{
-	struct nftnl_expr *x = r ? nftnl_expr_alloc(name) : NULL;
-
-	if (!x) {
-		set_err(c, -ENOMEM);
-		return NULL;
-	}
-	nftnl_rule_add_expr(r, x);
-	return x;
-}
-
-/* libnftnl 1.2.4 keeps (and frees) the pointer it is given for xt data: a heap copy. */
-static void x_xt_data(struct nft *c, struct nftnl_expr *x, uint16_t attr, const void *data,
-		      uint32_t len)
-{
-	void *copy = malloc(len);
-
-	if (!copy)
-		return set_err(c, -ENOMEM);
-	memcpy(copy, data, len);
-	if (nftnl_expr_set(x, attr, copy, len) < 0) {
-		free(copy);
-		set_err(c, -ENOMEM);
-	}
-}
-
 static void x_imm(struct nft *c, struct nftnl_rule *r, uint32_t reg, const void *data,
 		  uint32_t len)
 {
-	struct nftnl_expr *x = x_new(c, r, "immediate");
+	struct nftnl_expr *x = nft_x_new(c, r, "immediate");
 
 	if (!x)
 		return;
@@ -135,7 +108,7 @@ static void x_dport(struct nft *c, struct nftnl_rule *r, uint16_t port)
 /* fib daddr type local */
 static void x_fib_local(struct nft *c, struct nftnl_rule *r)
 {
-	struct nftnl_expr *x = x_new(c, r, "fib");
+	struct nftnl_expr *x = nft_x_new(c, r, "fib");
 	uint32_t local = RTN_LOCAL;
 
 	if (!x)
@@ -154,7 +127,7 @@ static void x_dnat(struct nft *c, struct nftnl_rule *r, const struct cni_ip *ip,
 
 	x_imm(c, r, NFT_REG_1, ip->a, cni_ip_len(ip));
 	x_imm(c, r, NFT_REG_2, &be, 2);
-	x = x_new(c, r, "nat");
+	x = nft_x_new(c, r, "nat");
 	if (!x)
 		return;
 	nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
@@ -378,108 +351,6 @@ static void x_conds_nft(struct nft *c, struct nftnl_rule *r, const struct nu_pm 
 		else
 			x_ifname(c, r, k, false);
 	}
-}
-
-/* ---- queries ------------------------------------------------------------------------------- */
-
-/*
- * A single-object GET (no dump): @fn gets the answer. 0, or -errno (-ENOENT: no such object).
- * A private copy of nft.c's query loop, which is static there.
- */
-static int pm_query(struct nft *c, struct nlmsghdr *req, int (*fn)(const struct nlmsghdr *, void *),
-		    void *arg)
-{
-	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-	uint32_t seq = req->nlmsg_seq;
-	int ret = 0;
-
-	if (mnl_socket_sendto(c->nl, req, req->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		int len = (int)mnl_socket_recvfrom(c->nl, buf, sizeof(buf));
-		const struct nlmsghdr *nlh;
-
-		if (len < 0)
-			return -errno;
-		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
-		     nlh = mnl_nlmsg_next(nlh, &len)) {
-			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != c->portid)
-				continue;
-			if (nlh->nlmsg_type == NLMSG_DONE)
-				return ret;
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-
-				return err->error ? (err->error < 0 ? err->error : -err->error)
-						  : ret;
-			}
-			if (!ret)
-				ret = fn(nlh, arg);
-		}
-	}
-}
-
-static int chain_use_cb(const struct nlmsghdr *nlh, void *arg)
-{
-	struct nftnl_chain *ch = nftnl_chain_alloc();
-	int ret = -ENOMEM;
-
-	if (ch && nftnl_chain_nlmsg_parse(nlh, ch) == 0) {
-		*(uint32_t *)arg = nftnl_chain_is_set(ch, NFTNL_CHAIN_USE)
-					   ? nftnl_chain_get_u32(ch, NFTNL_CHAIN_USE)
-					   : 0;
-		ret = 0;
-	} else if (ch) {
-		ret = -EPROTO;
-	}
-	if (ch)
-		nftnl_chain_free(ch);
-	return ret;
-}
-
-/*
- * Does chain @name exist; *@use gets the number of rules jumping to it. 1 exists, 0 absent
- * (table or chain), -errno.
- */
-static int pm_chain_get(struct nft *c, uint16_t family, const char *table, const char *name,
-			uint32_t *use, struct cni_err *e)
-{
-	char buf[512] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct nftnl_chain *ch = nftnl_chain_alloc();
-	struct nlmsghdr *nlh;
-	uint32_t u = 0;
-	int ret;
-
-	if (!ch)
-		return cni_fail(e, -ENOMEM, 0, "%s", strerror(ENOMEM));
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, family, NLM_F_ACK, ++c->seq);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_nlmsg_build_payload(nlh, ch);
-	nftnl_chain_free(ch);
-	ret = pm_query(c, nlh, chain_use_cb, &u);
-	if (use)
-		*use = u;
-	if (ret == -ENOENT)
-		return 0;
-	if (ret < 0)
-		return cni_fail(e, ret, 0, "looking up chain %s %s %s: %s", fam_name(family), table,
-				name, strerror(-ret));
-	return 1;
-}
-
-static bool rule_in(struct nftnl_rule_list *rules, const struct nftnl_rule *want,
-		    bool (*same)(const struct nftnl_rule *, const struct nftnl_rule *))
-{
-	struct nftnl_rule_list_iter *it = rules ? nftnl_rule_list_iter_create(rules) : NULL;
-	struct nftnl_rule *r;
-	bool found = false;
-
-	while (it && !found && (r = nftnl_rule_list_iter_next(it)))
-		found = same(r, want);
-	if (it)
-		nftnl_rule_list_iter_destroy(it);
-	return found;
 }
 
 /* ---- the nftables layout ------------------------------------------------------------------- */
@@ -874,7 +745,7 @@ static int nft_check_one(struct nft *c, struct nftnl_rule_list *rules, struct nf
 
 	if (c->err)
 		ret = cni_fail(e, c->err, 0, "%s", strerror(-c->err));
-	else if (!rule_in(rules, want, same_expr_only))
+	else if (!nft_rule_find(rules, want, same_expr_only))
 		ret = cni_fail(e, -ENOENT, 0, "missing %s", what);
 	if (want)
 		nftnl_rule_free(want);
@@ -972,56 +843,9 @@ struct ipt_spec {
 	uint16_t to_port;
 };
 
-static void x_comment(struct nft *c, struct nftnl_rule *r, const char *comment)
-{
-	struct nftnl_expr *x = x_new(c, r, "match");
-	struct xt_comment_info info;
-
-	if (!x)
-		return;
-	memset(&info, 0, sizeof(info));
-	snprintf(info.comment, sizeof(info.comment), "%s", comment);
-	nftnl_expr_set_str(x, NFTNL_EXPR_MT_NAME, "comment");
-	nftnl_expr_set_u32(x, NFTNL_EXPR_MT_REV, 0);
-	x_xt_data(c, x, NFTNL_EXPR_MT_INFO, &info, XT_ALIGN(sizeof(info)));
-}
-
-static void x_match(struct nft *c, struct nftnl_rule *r, const char *name, uint32_t rev,
-		    const void *info, uint32_t len)
-{
-	struct nftnl_expr *x = x_new(c, r, "match");
-
-	if (!x)
-		return;
-	nftnl_expr_set_str(x, NFTNL_EXPR_MT_NAME, name);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_MT_REV, rev);
-	x_xt_data(c, x, NFTNL_EXPR_MT_INFO, info, len);
-}
-
-static void x_target(struct nft *c, struct nftnl_rule *r, const char *name, uint32_t rev,
-		     const void *info, uint32_t len)
-{
-	struct nftnl_expr *x = x_new(c, r, "target");
-
-	if (!x)
-		return;
-	nftnl_expr_set_str(x, NFTNL_EXPR_TG_NAME, name);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_TG_REV, rev);
-	x_xt_data(c, x, NFTNL_EXPR_TG_INFO, info, len);
-}
-
-/* -s/-d as iptables-nft's add_addr(): like nft, except that a /0 is left out */
-static void x_ipt_addr(struct nft *c, struct nftnl_rule *r, const struct cni_prefix *p, bool dst,
-		       bool neq)
-{
-	if (p->len)
-		nft_x_addr(c, r, p, dst, neq);
-}
-
 static struct nftnl_rule *ipt_rule(struct nft *c, uint16_t family, const struct ipt_spec *s)
 {
 	struct nftnl_rule *r = nft_rule_new(c, family, "nat", s->chain, NULL);
-	struct nftnl_expr *x;
 
 	for (int out = 0; out < 2; out++)
 		for (size_t i = 0; i < s->n_conds; i++)
@@ -1038,10 +862,10 @@ static struct nftnl_rule *ipt_rule(struct nft *c, uint16_t family, const struct 
 		const struct cni_prefix *p = dst ? s->dst : s->src;
 
 		if (p)
-			x_ipt_addr(c, r, p, dst, false);
+			nft_x_ipt_addr(c, r, p, dst, false);
 		for (size_t i = 0; i < s->n_conds; i++)
 			if (s->conds[i].kind == NU_PM_COND_ADDR && s->conds[i].dst == dst)
-				x_ipt_addr(c, r, &s->conds[i].addr, dst, s->conds[i].neq);
+				nft_x_ipt_addr(c, r, &s->conds[i].addr, dst, s->conds[i].neq);
 	}
 	if (s->dport && s->proto != IPPROTO_SCTP) {
 		x_dport(c, r, s->dport);
@@ -1059,10 +883,10 @@ static struct nftnl_rule *ipt_rule(struct nft *c, uint16_t family, const struct 
 		/* as libxt_sctp leaves it: every flag slot typed 0xff (none) */
 		for (int i = 0; i < XT_NUM_SCTP_FLAGS; i++)
 			info->flag_info[i].chunktype = 0xff;
-		x_match(c, r, "sctp", 0, &u, sizeof(u));
+		nft_x_xt_match(c, r, "sctp", 0, &u, sizeof(u));
 	}
 	if (s->comment)
-		x_comment(c, r, s->comment);
+		nft_x_xt_comment(c, r, s->comment);
 	if (s->n_mports) {
 		struct xt_multiport_v1 mp;
 
@@ -1070,12 +894,12 @@ static struct nftnl_rule *ipt_rule(struct nft *c, uint16_t family, const struct 
 		mp.flags = XT_MULTIPORT_DESTINATION;
 		mp.count = (uint8_t)s->n_mports;
 		memcpy(mp.ports, s->mports, s->n_mports * sizeof(uint16_t));
-		x_match(c, r, "multiport", 1, &mp, XT_ALIGN(sizeof(mp)));
+		nft_x_xt_match(c, r, "multiport", 1, &mp, XT_ALIGN(sizeof(mp)));
 	}
 	if (s->addrtype_local) {
 		struct xt_addrtype_info_v1 at = { .dest = XT_ADDRTYPE_LOCAL };
 
-		x_match(c, r, "addrtype", 1, &at, XT_ALIGN(sizeof(at)));
+		nft_x_xt_match(c, r, "addrtype", 1, &at, XT_ALIGN(sizeof(at)));
 	}
 	if (s->mark_match) {
 		/* iptables-nft 1.8.9 writes -m mark natively */
@@ -1083,11 +907,7 @@ static struct nftnl_rule *ipt_rule(struct nft *c, uint16_t family, const struct 
 		nft_x_bitwise(c, r, &s->mark_match, 4);
 		nft_x_cmp(c, r, NFT_CMP_EQ, &s->mark_match, 4);
 	}
-	x = x_new(c, r, "counter");
-	if (x) {
-		nftnl_expr_set_u64(x, NFTNL_EXPR_CTR_PACKETS, 0);
-		nftnl_expr_set_u64(x, NFTNL_EXPR_CTR_BYTES, 0);
-	}
+	nft_x_counter(c, r);
 	switch (s->target) {
 	case T_JUMP:
 		if (r)
@@ -1096,30 +916,12 @@ static struct nftnl_rule *ipt_rule(struct nft *c, uint16_t family, const struct 
 	case T_MARK: {
 		struct xt_mark_tginfo2 m = { .mark = s->set_mark, .mask = s->set_mark };
 
-		x_target(c, r, "MARK", 2, &m, XT_ALIGN(sizeof(m)));
+		nft_x_xt_target(c, r, "MARK", 2, &m, XT_ALIGN(sizeof(m)));
 		break;
 	}
-	case T_MASQ: {
-		/* v4: nf_nat_ipv4_multi_range_compat with rangesize 1; v6: a zeroed nf_nat_range */
-		union {
-			struct {
-				unsigned int rangesize;
-				struct nf_nat_ipv4_range range[1];
-			} v4;
-			struct nf_nat_range v6;
-		} info;
-		uint32_t len;
-
-		memset(&info, 0, sizeof(info));
-		if (family == NFPROTO_IPV4) {
-			info.v4.rangesize = 1;
-			len = XT_ALIGN(sizeof(info.v4));
-		} else {
-			len = XT_ALIGN(sizeof(info.v6));
-		}
-		x_target(c, r, "MASQUERADE", 0, &info, len);
+	case T_MASQ:
+		nft_x_xt_masquerade(c, r, family);
 		break;
-	}
 	case T_DNAT: {
 		union {
 			struct nf_nat_range2 r;
@@ -1132,80 +934,11 @@ static struct nftnl_rule *ipt_rule(struct nft *c, uint16_t family, const struct 
 		memcpy(&nr->min_addr, s->to->a, cni_ip_len(s->to));
 		memcpy(&nr->max_addr, s->to->a, cni_ip_len(s->to));
 		nr->min_proto.all = nr->max_proto.all = htons(s->to_port);
-		x_target(c, r, "DNAT", 2, &u, sizeof(u));
+		nft_x_xt_target(c, r, "DNAT", 2, &u, sizeof(u));
 		break;
 	}
 	}
 	return r;
-}
-
-/*
- * xt data equal in both, up to the extension's own size: the kernel keeps the data in an
- * XT_ALIGN()ed buffer but initialises only the structure, and dumps the padding too (seen on
- * 6.x with sctp's 292-byte and DNAT's 44-byte structures), as iptables compares only that much.
- */
-static bool same_data(const struct nftnl_expr *x, const struct nftnl_expr *y, uint16_t attr)
-{
-	static const struct {
-		const char *name;
-		uint32_t size;
-	} sizes[] = {
-		{ "sctp", sizeof(struct xt_sctp_info) },
-		{ "DNAT", sizeof(struct nf_nat_range2) },
-	};
-	uint32_t lx = 0, ly = 0, n;
-	const void *dx = nftnl_expr_get_data(x, attr, &lx), *dy = nftnl_expr_get_data(y, attr, &ly);
-	const char *name = nftnl_expr_get_str(x, attr == NFTNL_EXPR_MT_INFO ? NFTNL_EXPR_MT_NAME
-									 : NFTNL_EXPR_TG_NAME);
-
-	if (!dx || !dy || lx != ly)
-		return false;
-	n = lx;
-	for (size_t i = 0; name && i < sizeof(sizes) / sizeof(sizes[0]); i++)
-		if (!strcmp(name, sizes[i].name) && sizes[i].size < n)
-			n = sizes[i].size;
-	return !memcmp(dx, dy, n);
-}
-
-/*
- * What `iptables -C` compares: the expressions, xt data byte for byte, counters ignored. A copy
- * of nft_iptables.c's static ipt_rule_same() (to be shared in nft.c).
- */
-static bool ipt_same(const struct nftnl_rule *a, const struct nftnl_rule *b)
-{
-	struct nftnl_expr_iter *ia = nftnl_expr_iter_create(a), *ib = nftnl_expr_iter_create(b);
-	struct nftnl_expr *xa = NULL, *xb = NULL;
-	bool same = ia && ib;
-
-	while (same) {
-		char ta[512], tb[512];
-		const char *name;
-
-		xa = nftnl_expr_iter_next(ia);
-		xb = nftnl_expr_iter_next(ib);
-		if (!xa || !xb)
-			break;
-		name = nftnl_expr_get_str(xa, NFTNL_EXPR_NAME);
-		if (strcmp(name, nftnl_expr_get_str(xb, NFTNL_EXPR_NAME)))
-			same = false;
-		else if (!strcmp(name, "counter"))
-			continue;
-		else if (!strcmp(name, "match"))
-			same = same_data(xa, xb, NFTNL_EXPR_MT_INFO);
-		else if (!strcmp(name, "target"))
-			same = same_data(xa, xb, NFTNL_EXPR_TG_INFO);
-		if (!same)
-			break;
-		nftnl_expr_snprintf(ta, sizeof(ta), xa, NFTNL_OUTPUT_DEFAULT, 0);
-		nftnl_expr_snprintf(tb, sizeof(tb), xb, NFTNL_OUTPUT_DEFAULT, 0);
-		same = !strcmp(ta, tb);
-	}
-	same = same && !xa && !xb;
-	if (ia)
-		nftnl_expr_iter_destroy(ia);
-	if (ib)
-		nftnl_expr_iter_destroy(ib);
-	return same;
 }
 
 /* Go's %q of a name (valid names are plain ASCII; see nft_iptables.c). */
@@ -1432,23 +1165,10 @@ static void append_unique(struct nft *c, uint16_t family, struct nftnl_rule_list
 
 	if (!r)
 		return;
-	if (rule_in(have, r, ipt_same))
+	if (nft_rule_find(have, r, nft_ipt_rule_same))
 		nftnl_rule_free(r);
 	else
 		nft_add_rule(c, r);
-}
-
-/*
- * -I <chain> 1: a rule message without NLM_F_APPEND and without a position goes to the head of
- * the chain. nft.c only appends, so the flag is taken off the message it built.
- */
-static void insert_head(struct nft *c, struct nftnl_rule *r)
-{
-	size_t off = c->len;
-
-	nft_add_rule(c, r);
-	if (r && !c->err && c->len > off)
-		((struct nlmsghdr *)(c->buf + off))->nlmsg_flags &= (uint16_t)~NLM_F_APPEND;
 }
 
 /* What one family's ADD needs to know: single chains and the small shared chains. */
@@ -1478,9 +1198,9 @@ static int ipt_look(struct nft *c, const struct nu_pm *pm, const struct ipt_layo
 	int ret;
 
 	memset(h, 0, sizeof(*h));
-	h->own_exists = ret = pm_chain_get(c, fam, "nat", l->chain, NULL, e);
+	h->own_exists = ret = nft_chain_get(c, fam, "nat", l->chain, NULL, e);
 	if (ret >= 0 && own_mark)
-		ret = pm_chain_get(c, fam, "nat", IPT_MASQ, &h->masq_use, e);
+		ret = nft_chain_get(c, fam, "nat", IPT_MASQ, &h->masq_use, e);
 	if (ret >= 0 && own_mark)
 		ret = nft_list_rules(c, fam, "nat", IPT_SETMARK, &h->setmark, e);
 	if (ret >= 0 && own_mark)
@@ -1520,7 +1240,7 @@ static void ipt_queue_add(struct nft *c, const struct nu_pm *pm, const struct ip
 		append_unique(c, fam, h->masq, &m);
 		nft_add_chain(c, fam, "nat", "POSTROUTING", &post, NULL);
 		if (!h->masq_use)
-			insert_head(c, ipt_rule(c, fam, &j));
+			nft_insert_rule(c, ipt_rule(c, fam, &j));
 	}
 	nft_add_chain(c, fam, "nat", IPT_DNAT, NULL, NULL);
 	nft_add_chain(c, fam, "nat", "PREROUTING", &pre, NULL);
@@ -1592,7 +1312,7 @@ static int ipt_expect(struct nft *c, uint16_t fam, struct nftnl_rule_list *have,
 
 	if (c->err)
 		ret = cni_fail(e, c->err, 0, "%s", strerror(-c->err));
-	else if (!rule_in(have, want, ipt_same))
+	else if (!nft_rule_find(have, want, nft_ipt_rule_same))
 		ret = cni_fail(e, -ENOENT, 0, "rule \"%s\" not found in %s nat",
 			       ipt_text(text, sizeof(text), s), fam_name(fam));
 	if (want)
@@ -1617,7 +1337,7 @@ int nu_pm_ipt_check(const struct nu_pm *pm, struct cni_err *e)
 		return ret;
 	fam = lay.family;
 	ret = nft_open(&c, e);
-	if (ret == 0 && (ret = pm_chain_get(&c, fam, "nat", lay.chain, NULL, e)) == 0)
+	if (ret == 0 && (ret = nft_chain_get(&c, fam, "nat", lay.chain, NULL, e)) == 0)
 		ret = cni_fail(e, -ENOENT, 0, "chain %s not found in %s nat", lay.chain,
 			       fam_name(fam));
 	for (size_t i = 0; ret >= 0 && i < 7; i++)
@@ -1682,7 +1402,7 @@ static int ipt_del_once(struct nft *c, void *arg, struct cni_err *e)
 	uint32_t use[2] = { 0 };
 
 	for (int i = 0; ret >= 0 && i < 2; i++) {
-		ret = exists[i] = pm_chain_get(c, d->family, "nat", chains[i], &use[i], e);
+		ret = exists[i] = nft_chain_get(c, d->family, "nat", chains[i], &use[i], e);
 		if (ret > 0 && use[i])
 			ret = nft_list_rules(c, d->family, "nat", from[i], &l[i], e);
 	}

@@ -40,7 +40,6 @@ bwconf() {
 }
 qd() { in_ns "$1" tc -j qdisc show dev "$2" 2>/dev/null | jq -c '[.[] | select(.kind != "noqueue") | {kind, handle, parent: (.parent // "root"), options}] | sort_by(.kind)'; }
 redirect_to() { in_ns "$1" tc -j filter show dev "$2" parent ffff: | jq -r '[.[] | select(.options.actions) | .options.actions[] | select(.kind=="mirred") | .to_dev] | unique | join(",")'; }
-has_link() { in_ns "$1" ip link show "$2" >/dev/null 2>&1 && echo yes || echo no; }
 ifbs() { in_ns "$1" ip -j link show type ifb | jq -r '[.[].ifname] | sort | join(",")'; }
 BOTH='{"ingressRate":1000000,"ingressBurst":100000,"egressRate":2000000,"egressBurst":200000}'
 TBF1='{"rate":125000,"burst":12500,"lat":25000}'

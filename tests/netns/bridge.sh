@@ -16,15 +16,7 @@ conf() {
 		"$1" "net-$2" "$2" "${4:+,$4}" "$DATA" "$3"
 }
 
-ip_of() { in_ns "$1" ip -j addr show dev "${2:-eth0}" | jq -r --arg f "${3:-inet}" '[.[0].addr_info[] | select(.family==$f and .scope=="global") | .local][0] // empty'; }
-masq_rules() {
-	local j
-	j=$(in_ns "$1" nft -j list chain inet cni_plugins_masquerade masq_checks 2>/dev/null)
-	[ -n "$j" ] && printf '%s' "$j" | jq '[.nftables[] | select(.rule)] | length' || echo 0
-}
 no_veth() { [ "$(in_ns "$1" ip -j link show type veth | jq length)" = 0 ]; }
-has_link() { in_ns "$1" ip link show "$2" >/dev/null 2>&1 && echo yes || echo no; }
-files_left() { find "$DATA" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name '.cnic*' | wc -l; }
 
 # ---- every spec version: two containers, gateway, masquerade, CHECK, DEL ------------------------
 for v in $VERSIONS; do

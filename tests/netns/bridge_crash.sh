@@ -21,9 +21,9 @@ hrun "$H" "$BIN/bridge" DEL "$C0" eth0 warm "$C"
 leftovers() {
 	local veths rules files spoof
 	veths=$(in_ns "$H" ip -j link show type veth | jq length)
-	rules=$(in_ns "$H" nft -j list chain inet cni_plugins_masquerade masq_checks 2>/dev/null | jq '[.nftables[] | select(.rule)] | length' 2>/dev/null)
+	rules=$(masq_rules "$H")
 	spoof=$(in_ns "$H" nft -j list table bridge nat 2>/dev/null | jq '[.nftables[] | select(.rule)] | length' 2>/dev/null)
-	files=$(find "$DATA" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name '.cnic*' | wc -l)
+	files=$(files_left)
 	echo "veths=$veths masq=${rules:-0} spoof=${spoof:-0} reservations=$files"
 }
 

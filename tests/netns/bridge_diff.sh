@@ -8,24 +8,7 @@
 # Debian's 1.1.1 stops at spec 1.0.0: a 1.1.0 run is compared with its 1.0.0 answer.
 . "$(dirname "$0")/lib.sh"
 need_root bridge_diff
-if [ ! -x "$REF/bridge" ] || [ ! -x "$REF/host-local" ]; then
-	skip "bridge differential" "reference plugins not installed in $REF"
-	exit 0
-fi
-REFPATH=$(mktemp -d /tmp/cnic-refpath.XXXXXX)
-T_DIRS="$T_DIRS $REFPATH"
-cp "$REF/bridge" "$REF/host-local" "$REF/static" "$REFPATH/"
-
-# Result with the run-specific parts replaced by placeholders.
-norm_result() {
-	jq -cS --arg ns "$2" '
-		if has("code") then del(.cniVersion) else . end
-		| if (.dns? // null) == {} then del(.dns) else . end
-		| if .interfaces then .interfaces |= map(
-			(if .mac then .mac = "MAC" else . end)
-			| (if (.name | test("^veth[0-9a-f]{8}$")) then .name = "VETH" else . end)
-			| (if .sandbox == $ns then .sandbox = "NETNS" else . end)) else . end' <<<"$1"
-}
+need_ref "bridge differential" bridge host-local
 
 # Kernel state that both implementations must leave: container side, then host side.
 state() { # HOSTNS CONTAINER-NETNS BRIDGE

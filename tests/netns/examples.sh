@@ -48,7 +48,7 @@ for f in "$TOP"/conf/examples/*; do
 		pc=$(jq -c --argjson i "$i" --arg v "$v" --arg n "$net" --arg d "$DATA" \
 			'.plugins[$i] + {cniVersion: $v, name: $n} | if .ipam.dataDir then .ipam.dataDir = $d else . end
 			 | if .dataDir then .dataDir = $d else . end' <<<"$list")
-		[ -n "$prev" ] && pc=$(jq -c --argjson p "$prev" '. + {prevResult: $p}' <<<"$pc")
+		[ -n "$prev" ] && pc=$(with_prev "$pc" "$prev")
 		hrun "$H" "$BIN/${types[$i]}" ADD "$C" eth0 "ex-$net" "$pc"
 		if [ "$RC" != 0 ]; then
 			fail "example $name: ADD ${types[$i]}" "$OUT"
@@ -71,10 +71,10 @@ for f in "$TOP"/conf/examples/*; do
 		pc=$(jq -c --argjson i "$i" --arg v "$v" --arg n "$net" --arg d "$DATA" \
 			'.plugins[$i] + {cniVersion: $v, name: $n} | if .ipam.dataDir then .ipam.dataDir = $d else . end
 			 | if .dataDir then .dataDir = $d else . end' <<<"$list")
-		[ -n "$prev" ] && pc=$(jq -c --argjson p "$prev" '. + {prevResult: $p}' <<<"$pc")
+		[ -n "$prev" ] && pc=$(with_prev "$pc" "$prev")
 		hrun "$H" "$BIN/${types[$i]}" DEL "$C" eth0 "ex-$net" "$pc"
 		check_eq "example $name: DEL ${types[$i]}" "$RC:$OUT" "0:"
 	done
-	check_eq "example $name: no reservation left" "$(find "$DATA" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name '.cnic*' | wc -l)" 0
+	check_eq "example $name: no reservation left" "$(files_left)" 0
 done
 finish

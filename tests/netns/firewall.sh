@@ -31,7 +31,7 @@ fwconf() {
 	local c
 	c=$(printf '{"cniVersion":"%s","name":"%s","type":"firewall"%s}' "$1" "$2" "${3:+,$3}")
 	if [ -n "${4:-}" ]; then
-		printf '%s' "$c" | jq -c --argjson p "$4" '. + {prevResult: $p}'
+		with_prev "$c" "$4"
 	else
 		printf '%s' "$c"
 	fi
@@ -48,8 +48,6 @@ cont_rules() {
 	in_ns "$1" nft -j list chain inet cni_firewall containers 2>/dev/null |
 		jq --arg id "id: $2" '[.nftables[] | select(.rule) | select(.rule.comment // "" | endswith($id))] | length' 2>/dev/null || echo 0
 }
-ip_of() { in_ns "$1" ip -j addr show dev eth0 | jq -r '[.[0].addr_info[] | select(.family=="inet" and .scope=="global") | .local][0] // empty'; }
-no_ping() { ! in_ns "$1" ping -c1 -W1 "$2" >/dev/null 2>&1; }
 
 # attach HOST NETNS CID NET BRIDGE SUBNET FIREWALL-EXTRA [VERSION]: bridge ADD then firewall ADD;
 # the firewall's result in $FWR, the bridge's in $BRR.

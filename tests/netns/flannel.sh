@@ -243,7 +243,7 @@ check_eq "route to the cluster network" "$(in_ns "$A" ip -j route show 10.1.0.0/
 check_eq "cni0 is the gateway" "$(in_ns "$H" ip -j addr show cni0 | jq -r '[.[0].addr_info[] | select(.family=="inet") | .local][0]')" 10.1.17.1
 b4=$(in_ns "$B" ip -j addr show eth0 | jq -r '[.[0].addr_info[] | select(.family=="inet") | .local][0]')
 check "pod a pings pod b" ping_ok "$A" "$b4"
-hrun "$H" "$P" CHECK "$A" eth0 pod-a "$(printf '%s' "$RC_CONF" | jq -c --argjson p "$RA" '. + {prevResult: $p}')"
+hrun "$H" "$P" CHECK "$A" eth0 pod-a "$(with_prev "$RC_CONF" "$RA")"
 check_eq "real CHECK" "$RC:$OUT" "0:"
 hrun "$H" "$P" STATUS "" "" "" "$RC_CONF"
 check_eq "real STATUS" "$RC:$OUT" "0:"

@@ -118,7 +118,7 @@ check_eq "ADD again" "$RC" 0
 R2A=$OUT
 IP[2a]=$(printf '%s' "$OUT" | jq -r '.ips[0].address | split("/")[0]')
 check "pod 1b pings pod 2a again" ping_ok "${POD[1b]}" "${IP[2a]}"
-hrun "${NODE[2]}" "$P" CHECK "${POD[2a]}" eth0 pod-2a "$(conf 2 | jq -c --argjson p "$R2A" '. + {prevResult: $p}')"
+hrun "${NODE[2]}" "$P" CHECK "${POD[2a]}" eth0 pod-2a "$(with_prev "$(conf 2)" "$R2A")"
 check_eq "CHECK pod 2a" "$RC:$OUT" "0:"
 
 # ---- teardown: nothing left ----------------------------------------------------------------------------

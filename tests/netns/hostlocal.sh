@@ -25,25 +25,11 @@
 #  - our directory also holds .cnic-stamp and .cnic-i-<hash> index buckets (one per attachment
 #    with live reservations); after the last DEL only .cnic-stamp remains beside lock and
 #    last_reserved_ip.*.
-set -u
-
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${BUILD:-build}
-OURS=${HOSTLOCAL:-$ROOT/$BUILD/bin/host-local}
+. "$(dirname "$0")/lib.sh"
+need_root hostlocal
+OURS=${HOSTLOCAL:-$BIN/host-local}
 GO=${GO_HOSTLOCAL:-/usr/lib/cni/host-local}
-FAILED=0
 
-ok() { echo "ok - $1"; }
-fail() {
-	echo "not ok - $1: $2"
-	FAILED=1
-}
-skip() { echo "skip - $1: $2"; }
-
-if [ "$(id -u)" != 0 ]; then
-	skip hostlocal "needs root (ip netns add)"
-	exit 0
-fi
 for t in jq ip od; do
 	command -v $t >/dev/null || { skip hostlocal "$t missing"; exit 0; }
 done
@@ -51,18 +37,10 @@ done
 HAVE_GO=1
 [ -x "$GO" ] || { HAVE_GO=0; skip differential "$GO missing (apt-get install containernetworking-plugins)"; }
 
-TMP=$(mktemp -d /tmp/cnic-hl.XXXXXX)
+tmpdir TMP
 # A private copy: a rebuild running meanwhile must not swap the binary under the test.
 cp "$OURS" "$TMP/host-local" && OURS=$TMP/host-local
-NS=cnic-hl-$RANDOM$RANDOM
-cleanup() {
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-ip netns add "$NS" || { fail netns "ip netns add $NS"; exit 1; }
-NSPATH=/run/netns/$NS
+mkns NSPATH
 VERSIONS="none 0.1.0 0.2.0 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0"
 
 # run BIN CMD CID IFNAME CONF [CNI_ARGS] -> $OUT, $RC
@@ -374,7 +352,7 @@ left=$(leftovers "$DD/hl")
 [ -z "$left" ] && ok "STATUS: nothing left" || fail "STATUS: nothing left" "$left"
 
 # The example config works as is (dataDir redirected).
-EX=$ROOT/conf/examples/host-local.json
+EX=$TOP/conf/examples/host-local.json
 if [ -f "$EX" ]; then
 	C=$(jq -c --arg d "$TMP/example" '.ipam.dataDir = $d' "$EX")
 	run "$OURS" ADD ex1 eth0 "$C"
@@ -386,4 +364,4 @@ else
 	fail "conf/examples/host-local.json" "missing"
 fi
 
-exit $FAILED
+finish

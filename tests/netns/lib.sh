@@ -153,3 +153,65 @@ ping_ok() { in_ns "$1" ping -c1 -W2 "$2" >/dev/null 2>&1; }
 
 # err_code: the code of the error object in $OUT.
 err_code() { printf '%s' "$OUT" | jq -r '.code // empty' 2>/dev/null; }
+
+# ---- kernel state read back, shared by the plugin tests ---------------------------------------
+
+# ip_of NS [DEV] [FAMILY]: the first global address of DEV (eth0) of family inet (or inet6).
+ip_of() { in_ns "$1" ip -j addr show dev "${2:-eth0}" | jq -r --arg f "${3:-inet}" '[.[0].addr_info[] | select(.family==$f and .scope=="global") | .local][0] // empty'; }
+
+# has_link NS NAME: "yes" or "no".
+has_link() { in_ns "$1" ip link show "$2" >/dev/null 2>&1 && echo yes || echo no; }
+
+# no_ping NS ADDR: ADDR does not answer one ping from NS (bounded).
+no_ping() { ! in_ns "$1" ping -c1 -W1 "$2" >/dev/null 2>&1; }
+
+# masq_rules NS: the rules of the native masquerade layout's per-attachment chain in NS.
+masq_rules() {
+	local j
+	j=$(in_ns "$1" nft -j list chain inet cni_plugins_masquerade masq_checks 2>/dev/null)
+	[ -n "$j" ] && printf '%s' "$j" | jq '[.nftables[] | select(.rule)] | length' || echo 0
+}
+
+# files_left: host-local reservations left in $DATA (its lock and bookkeeping files not counted).
+files_left() { find "$DATA" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name '.cnic*' | wc -l; }
+
+# with_prev CONF PREV-RESULT: CONF with prevResult set, as a runtime passes it to CHECK and DEL.
+with_prev() { printf '%s' "$1" | jq -c --argjson p "$2" '. + {prevResult: $p}'; }
+
+# ---- differential tests against the reference plugins (*_diff.sh) -------------------------------
+
+# need_ref NAME PLUGIN...: skip the whole test unless $REF has every PLUGIN; else $REFPATH is a
+# private CNI_PATH with those plugins and the reference's static (removed at exit).
+need_ref() {
+	local name=$1 p
+	shift
+	for p in "$@"; do
+		if [ ! -x "$REF/$p" ]; then
+			skip "$name" "reference plugins not installed in $REF"
+			exit 0
+		fi
+	done
+	REFPATH=$(mktemp -d /tmp/cnic-refpath.XXXXXX)
+	T_DIRS="$T_DIRS $REFPATH"
+	for p in "$@" static; do cp "$REF/$p" "$REFPATH/"; done
+}
+
+# norm_result RESULT NETNS [KEEP-MAC]: a result with its run-specific parts as placeholders (MACs
+# unless KEEP-MAC is given, host veth names, the netns path), compared the way norm does.
+norm_result() {
+	jq -cS --arg ns "$2" --arg keep "${3:-}" '
+		if has("code") then del(.cniVersion) else . end
+		| if (.dns? // null) == {} then del(.dns) else . end
+		| if .interfaces then .interfaces |= map(
+			(if .mac and $keep == "" then .mac = "MAC" else . end)
+			| (if (.name | test("^veth[0-9a-f]{8}$")) then .name = "VETH" else . end)
+			| (if .sandbox == $ns then .sandbox = "NETNS" else . end)) else . end' <<<"$1"
+}
+
+# mkmaster HOSTNS NAME: a veth NAME (peer NAME-p, both up: carrier) in the host namespace, as the
+# lower link of macvlan.
+mkmaster() {
+	in_ns "$1" ip link add "$2" type veth peer name "$2-p"
+	in_ns "$1" ip link set "$2" up
+	in_ns "$1" ip link set "$2-p" up
+}

@@ -17,18 +17,7 @@ conf() {
 	printf '{"cniVersion":"%s","name":"%s","type":"macvlan"%s,"ipam":{"type":"host-local","dataDir":"%s","ranges":%s%s}}' \
 		"$1" "$2" "${4:+,$4}" "$DATA" "$3" "${5:+,$5}"
 }
-with_prev() { printf '%s' "$1" | jq -c --argjson p "$2" '. + {prevResult: $p}'; }
-# mkmaster HOSTNS NAME: a veth NAME (peer NAME-p, both up: carrier) in the host namespace.
-mkmaster() {
-	in_ns "$1" ip link add "$2" type veth peer name "$2-p"
-	in_ns "$1" ip link set "$2" up
-	in_ns "$1" ip link set "$2-p" up
-}
-ip_of() { in_ns "$1" ip -j addr show dev "${2:-eth0}" | jq -r --arg f "${3:-inet}" '[.[0].addr_info[] | select(.family==$f and .scope=="global") | .local][0] // empty'; }
-has_link() { in_ns "$1" ip link show "$2" >/dev/null 2>&1 && echo yes || echo no; }
-files_left() { find "$DATA" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name '.cnic*' | wc -l; }
 link_d() { in_ns "$1" ip -d -j link show "${2:-eth0}" 2>/dev/null | jq -c ".[0] | $3"; }
-no_ping() { ! in_ns "$1" ping -c1 -W1 "$2" >/dev/null 2>&1; }
 
 # ---- every spec version: two containers on one master, CHECK, DEL ----------------------------------
 for v in $VERSIONS; do

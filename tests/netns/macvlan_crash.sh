@@ -7,9 +7,7 @@
 need_root macvlan_crash
 tmpdir DATA
 mkhost H
-in_ns "$H" ip link add mst type veth peer name mst-p
-in_ns "$H" ip link set mst up
-in_ns "$H" ip link set mst-p up
+mkmaster "$H" mst
 N=${CRASH_RUNS:-20}
 C=$(printf '{"cniVersion":"1.1.0","name":"crash","type":"macvlan","master":"mst","ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"10.46.0.0/24"}],[{"subnet":"fd00:46::/64"}]]}}' "$DATA")
 

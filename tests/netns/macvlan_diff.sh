@@ -18,22 +18,7 @@
 #   "mac"); the reference ignores it.
 . "$(dirname "$0")/lib.sh"
 need_root macvlan_diff
-if [ ! -x "$REF/macvlan" ] || [ ! -x "$REF/host-local" ]; then
-	skip "macvlan differential" "reference plugins not installed in $REF"
-	exit 0
-fi
-REFPATH=$(mktemp -d /tmp/cnic-refpath.XXXXXX)
-T_DIRS="$T_DIRS $REFPATH"
-cp "$REF/macvlan" "$REF/host-local" "$REF/static" "$REFPATH/"
-
-norm_result() {
-	jq -cS --arg ns "$2" --arg keep "$3" '
-		if has("code") then del(.cniVersion) else . end
-		| if (.dns? // null) == {} then del(.dns) else . end
-		| if .interfaces then .interfaces |= map(
-			(if .mac and $keep == "" then .mac = "MAC" else . end)
-			| (if .sandbox == $ns then .sandbox = "NETNS" else . end)) else . end' <<<"$1"
-}
+need_ref "macvlan differential" macvlan host-local
 
 state() { # HOSTNS CONTAINER-NETNS SHOW-MAC
 	local h=$1 c=$2 li
@@ -47,20 +32,14 @@ state() { # HOSTNS CONTAINER-NETNS SHOW-MAC
 	printf 'host macvlans=%s\n' "$(in_ns "$h" ip -j link show type macvlan | jq length)"
 }
 
-mkmaster() {
-	in_ns "$1" ip link add mst type veth peer name mst-p
-	in_ns "$1" ip link set mst up
-	in_ns "$1" ip link set mst-p up
-}
-
 # diff_case NAME VERSION EXTRA-KEYS IPAM-JSON-OR-EMPTY [SHOW-MAC] [DEFAULT-ROUTE]
 diff_case() {
 	local name=$1 v=$2 extra=$3 ipam=$4 showmac=${5:-} defroute=${6:-} rv conf_o conf_r so sr ro rr
 	local HO HR CO CR DO DR
 	mkhost HO
 	mkhost HR
-	mkmaster "$HO"
-	mkmaster "$HR"
+	mkmaster "$HO" mst
+	mkmaster "$HR" mst
 	if [ -n "$defroute" ]; then
 		in_ns "$HO" ip route add default dev mst
 		in_ns "$HR" ip route add default dev mst
@@ -112,7 +91,7 @@ diff_case "L2 with an empty ipam" 1.0.0 '"master":"mst","ipam":{}' ''
 # Bad configurations: both refuse (codes not compared).
 for bad in '"mode":"foo"' '"mtu":9000' '"master":"nope0"' '"mac":"zz"'; do
 	mkhost H
-	mkmaster "$H"
+	mkmaster "$H" mst
 	mkns C
 	tmpdir D
 	c=$(printf '{"cniVersion":"1.0.0","name":"dnet","type":"macvlan","master":"mst",%s,"ipam":%s}' "$bad" "$(printf "$HL" "$D")")
@@ -125,8 +104,8 @@ done
 # DEL with the master gone (plugins#953): ours succeeds and releases IPAM, 1.1.1 fails.
 mkhost HO
 mkhost HR
-mkmaster "$HO"
-mkmaster "$HR"
+mkmaster "$HO" mst
+mkmaster "$HR" mst
 mkns CO
 mkns CR
 tmpdir DO

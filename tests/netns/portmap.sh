@@ -39,7 +39,7 @@ pconf() {
 	c=$(printf '{"cniVersion":"%s","name":"%s","type":"portmap","runtimeConfig":{"portMappings":%s}%s}' \
 		"$1" "$2" "$3" "${4:+,$4}")
 	if [ -n "${5:-}" ]; then
-		printf '%s' "$c" | jq -c --argjson p "$5" '. + {prevResult: $p}'
+		with_prev "$c" "$5"
 	else
 		printf '%s' "$c"
 	fi
@@ -59,7 +59,6 @@ detach() {
 	hrun "$1" "$B" DEL "$2" eth0 "$3" "$(bconf "${6:-1.0.0}" pmnet)"
 	[ "$rc" = 0 ] && [ "$RC" = 0 ]
 }
-ip_of() { in_ns "$1" ip -j addr show dev eth0 | jq -r --arg f "${2:-inet}" '[.[0].addr_info[] | select(.family==$f and .scope=="global") | .local][0] // empty'; }
 # serve NETNS NAME PORT [udp|tcp6]: a server answering its name
 serve() {
 	local addr="TCP-LISTEN:$3,fork,reuseaddr"

@@ -16,14 +16,7 @@ conf() {
 	printf '{"cniVersion":"%s","name":"%s","type":"ptp"%s,"ipam":{"type":"host-local","dataDir":"%s","ranges":%s%s}}' \
 		"$1" "$2" "${4:+,$4}" "$DATA" "$3" "${5:+,$5}"
 }
-with_prev() { printf '%s' "$1" | jq -c --argjson p "$2" '. + {prevResult: $p}'; }
 
-ip_of() { in_ns "$1" ip -j addr show dev "${2:-eth0}" | jq -r --arg f "${3:-inet}" '[.[0].addr_info[] | select(.family==$f and .scope=="global") | .local][0] // empty'; }
-masq_rules() {
-	local j
-	j=$(in_ns "$1" nft -j list chain inet cni_plugins_masquerade masq_checks 2>/dev/null)
-	[ -n "$j" ] && printf '%s' "$j" | jq '[.nftables[] | select(.rule)] | length' || echo 0
-}
 # Rules of the iptables layout (ip and ip6 nat, as iptables-nft writes them) that carry a CNI comment.
 ipt_rules() {
 	local n=0 f c
@@ -34,8 +27,6 @@ ipt_rules() {
 	echo "$n"
 }
 ipt_chains() { for f in ip ip6; do in_ns "$1" nft -j list table "$f" nat 2>/dev/null | jq -r '.nftables[] | select(.chain) | .chain.name | select(startswith("CNI-"))'; done | wc -l; }
-has_link() { in_ns "$1" ip link show "$2" >/dev/null 2>&1 && echo yes || echo no; }
-files_left() { find "$DATA" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name '.cnic*' | wc -l; }
 host_veths() { in_ns "$1" ip -j link show type veth | jq length; }
 # Routes of a namespace as "dst gw dev scope src" lines (IPv4, or IPv6 with -6), sorted.
 routes() { in_ns "$1" ip -j ${3:-} route show dev "$2" | jq -r '.[] | select(.dst | startswith("fe80") | not) | [.dst, (.gateway // "-"), (.scope // "-"), (.prefsrc // "-"), (.protocol // "-")] | join(" ")' | sort | tr '\n' ';'; }

@@ -23,10 +23,10 @@ hrun "$H" "$BIN/ptp" DEL "$C0" eth0 warm "$(conf nftables)"
 leftovers() {
 	local veths masq ipt files routes
 	veths=$(in_ns "$H" ip -j link show type veth | jq length)
-	masq=$(in_ns "$H" nft -j list chain inet cni_plugins_masquerade masq_checks 2>/dev/null | jq '[.nftables[] | select(.rule)] | length' 2>/dev/null)
+	masq=$(masq_rules "$H")
 	ipt=$(for f in ip ip6; do in_ns "$H" nft -j list table $f nat 2>/dev/null | jq -r '.nftables[] | select(.rule) | .rule.chain'; done | wc -l)
 	routes=$(in_ns "$H" ip -j route show | jq '[.[] | select(.dst | startswith("10.47."))] | length')
-	files=$(find "$DATA" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name '.cnic*' | wc -l)
+	files=$(files_left)
 	echo "veths=$veths masq=${masq:-0} iptables=$ipt routes=$routes reservations=$files"
 }
 

@@ -17,25 +17,9 @@
 #   removes them, shown at the end.
 . "$(dirname "$0")/lib.sh"
 need_root ptp_diff
-if [ ! -x "$REF/ptp" ] || [ ! -x "$REF/host-local" ]; then
-	skip "ptp differential" "reference plugins not installed in $REF"
-	exit 0
-fi
-REFPATH=$(mktemp -d /tmp/cnic-refpath.XXXXXX)
-T_DIRS="$T_DIRS $REFPATH"
-cp "$REF/ptp" "$REF/host-local" "$REF/static" "$REFPATH/"
+need_ref "ptp differential" ptp host-local
 HAVE_IPT=yes
 command -v iptables-save >/dev/null || HAVE_IPT=no
-
-norm_result() {
-	jq -cS --arg ns "$2" '
-		if has("code") then del(.cniVersion) else . end
-		| if (.dns? // null) == {} then del(.dns) else . end
-		| if .interfaces then .interfaces |= map(
-			(if .mac then .mac = "MAC" else . end)
-			| (if (.name | test("^veth[0-9a-f]{8}$")) then .name = "VETH" else . end)
-			| (if .sandbox == $ns then .sandbox = "NETNS" else . end)) else . end' <<<"$1"
-}
 
 state() { # HOSTNS CONTAINER-NETNS
 	local h=$1 c=$2 hv

@@ -15,54 +15,9 @@
 #include <sys/wait.h>
 
 #include "netutil/firewall.h"
-#include "tap.h"
+#include "nstest.h"
 
 static struct cni_err e;
-
-static char *run(const char *cmd)
-{
-	FILE *f = popen(cmd, "r");
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-
-	buf[0] = '\0';
-	if (!f)
-		return buf;
-	for (size_t n; (n = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
-		len += n;
-		if (cap - len < 1024)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[len] = '\0';
-	pclose(f);
-	return buf;
-}
-
-static int sh(const char *cmd)
-{
-	int st = system(cmd);
-
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int count(const char *cmd)
-{
-	char *out = run(cmd);
-	int n = atoi(out);
-
-	free(out);
-	return n;
-}
-
-#define CHECK_R(expr, want)                                                                        \
-	do {                                                                                       \
-		cni_err_clear(&e);                                                                 \
-		int r_ = (expr), w_ = (want);                                                      \
-		if (r_ == w_)                                                                      \
-			TAP_OK(#expr " == " #want);                                                \
-		else                                                                               \
-			TAP_FAIL(#expr " == " #want, "got %d, want %d; msg: %s", r_, w_, e.msg);   \
-	} while (0)
 
 static struct cni_prefix P(const char *s)
 {

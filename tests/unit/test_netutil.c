@@ -19,30 +19,9 @@
 #include <linux/rtnetlink.h>
 
 #include "netutil/netutil.h"
-#include "tap.h"
+#include "nstest.h"
 
 static struct cni_err e;
-
-/* Check a negative-errno result; on failure show the recorded error message. */
-#define CHECK_R(expr, want)                                                                        \
-	do {                                                                                       \
-		cni_err_clear(&e);                                                                 \
-		int r_ = (expr), w_ = (want);                                                      \
-		if (r_ == w_)                                                                      \
-			TAP_OK(#expr " == " #want);                                                \
-		else                                                                               \
-			TAP_FAIL(#expr " == " #want, "got %d (%s), want %d; msg: %s", r_,          \
-				 r_ < 0 ? strerror(-r_) : "ok", w_, e.msg);                        \
-	} while (0)
-
-#define CHECK_MSG(needle)                                                                          \
-	do {                                                                                       \
-		if (strstr(e.msg, (needle))) {                                                     \
-			TAP_OK("message has " #needle);                                            \
-			printf("# %s\n", e.msg);                                                   \
-		} else                                                                             \
-			TAP_FAIL("message has " #needle, "message: \"%s\"", e.msg);                \
-	} while (0)
 
 /* fds without FD_CLOEXEC when the test started (inherited from whoever runs it) */
 static bool inheritable_at_start[1024];

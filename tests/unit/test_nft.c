@@ -19,56 +19,9 @@
 #include <jansson.h>
 
 #include "netutil/nft.h"
-#include "tap.h"
+#include "nstest.h"
 
 static struct cni_err e;
-
-#define CHECK_R(expr, want)                                                                        \
-	do {                                                                                       \
-		cni_err_clear(&e);                                                                 \
-		int r_ = (expr), w_ = (want);                                                      \
-		if (r_ == w_)                                                                      \
-			TAP_OK(#expr " == " #want);                                                \
-		else                                                                               \
-			TAP_FAIL(#expr " == " #want, "got %d (%s), want %d; msg: %s", r_,          \
-				 r_ < 0 ? strerror(-r_) : "ok", w_, e.msg);                        \
-	} while (0)
-
-#define CHECK_MSG(needle)                                                                          \
-	do {                                                                                       \
-		if (strstr(e.msg, (needle))) {                                                     \
-			TAP_OK("message has " #needle);                                            \
-			printf("# %s\n", e.msg);                                                   \
-		} else                                                                             \
-			TAP_FAIL("message has " #needle, "message: \"%s\"", e.msg);                \
-	} while (0)
-
-/* Output of a shell command (malloc'd, "" on failure). */
-static char *run(const char *cmd)
-{
-	FILE *f = popen(cmd, "r");
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-
-	buf[0] = '\0';
-	if (!f)
-		return buf;
-	for (size_t n; (n = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
-		len += n;
-		if (cap - len < 1024)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[len] = '\0';
-	pclose(f);
-	return buf;
-}
-
-static int sh(const char *cmd)
-{
-	int st = system(cmd);
-
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* Check the text of a command equals @want. */
 static void check_output(const char *name, const char *cmd, const char *want)

@@ -18,36 +18,9 @@
 #include "netutil/netutil.h"
 #include "netutil/rule.h"
 #include "netutil/tc.h"
-#include "tap.h"
+#include "nstest.h"
 
 static struct cni_err e;
-
-#define CHECK_R(expr, want)                                                                        \
-	do {                                                                                       \
-		cni_err_clear(&e);                                                                 \
-		int r_ = (expr), w_ = (want);                                                      \
-		if (r_ == w_)                                                                      \
-			TAP_OK(#expr " == " #want);                                                \
-		else                                                                               \
-			TAP_FAIL(#expr " == " #want, "got %d (%s), want %d; msg: %s", r_,          \
-				 r_ < 0 ? strerror(-r_) : "ok", w_, e.msg);                        \
-	} while (0)
-
-/* First line of a shell command's output (a jq-reduced `tc -j` / `ip -j`), "" on failure. */
-static const char *sh(const char *cmd)
-{
-	static char buf[512];
-	FILE *f = popen(cmd, "r");
-
-	buf[0] = '\0';
-	if (!f)
-		return buf;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	pclose(f);
-	return buf;
-}
 
 static void pure(void)
 {
@@ -83,8 +56,8 @@ static void kernel(void)
 		return;
 	/* IFB: created, read back, reused */
 	CHECK_R(nu_ifb_ensure(nl, "bwptest0", 1400, &ifb, &e), 1);
-	CHECK_STR(sh("ip -j -d link show bwptest0 | jq -c '.[0] | [.linkinfo.info_kind, .mtu, "
-		     "(.txqlen // 0), (.flags | index(\"UP\") != null)]'"),
+	CHECK_STR(sh_line("ip -j -d link show bwptest0 | jq -c '.[0] | [.linkinfo.info_kind, .mtu, "
+			  "(.txqlen // 0), (.flags | index(\"UP\") != null)]'"),
 		  "[\"ifb\",1400,0,true]");
 	CHECK_R(nu_ifb_ensure(nl, "bwptest0", 1500, &ifb2, &e), 0);
 	CHECK_INT(ifb2.ifindex, ifb.ifindex);
@@ -97,8 +70,8 @@ static void kernel(void)
 	/* tbf: created, read back by tc and by netutil, replaced */
 	nu_tbf_params(1000000, 100000, &t);
 	CHECK_R(nu_tc_tbf_set(nl, veth, &t, &e), 0);
-	CHECK_STR(sh("tc -j qdisc show dev bwptestv0 root | jq -c '.[0] | [.kind, .handle, "
-		     ".options.rate, .options.burst, .options.lat]'"),
+	CHECK_STR(sh_line("tc -j qdisc show dev bwptestv0 root | jq -c '.[0] | [.kind, .handle, "
+			  ".options.rate, .options.burst, .options.lat]'"),
 		  "[\"tbf\",\"1:\",125000,12500,25000]");
 	CHECK_R(nu_tc_qdisc_list(nl, veth, &q, &n, &e), 0);
 	CHECK(n >= 1 && q[0].has_tbf && q[0].parent == TC_H_ROOT && q[0].handle == 0x10000 &&
@@ -106,7 +79,7 @@ static void kernel(void)
 	free(q);
 	nu_tbf_params(100000000000ULL, 8000000, &t);
 	CHECK_R(nu_tc_tbf_set(nl, veth, &t, &e), 0);
-	CHECK_STR(sh("tc -j qdisc show dev bwptestv0 root | jq -c '.[0].options.rate'"),
+	CHECK_STR(sh_line("tc -j qdisc show dev bwptestv0 root | jq -c '.[0].options.rate'"),
 		  "12500000000");
 	CHECK_R(nu_tc_qdisc_list(nl, veth, &q, &n, &e), 0);
 	CHECK(n >= 1 && q[0].has_tbf && q[0].tbf.rate == 12500000000ULL);
@@ -116,13 +89,13 @@ static void kernel(void)
 	CHECK_R(nu_tc_ingress_ensure(nl, veth, &e), 0);
 	CHECK_R(nu_tc_ingress_ensure(nl, veth, &e), 1);
 	CHECK_R(nu_tc_redirect_set(nl, veth, ifb.ifindex, &e), 0);
-	CHECK_STR(sh("tc -j filter show dev bwptestv0 parent ffff: | jq -c '[.[] | "
-		     "select(.options.actions) | [.protocol, .pref, .options.flowid, "
-		     "(.options.actions[] | [.kind, .direction, .mirred_action, .to_dev])]]'"),
+	CHECK_STR(sh_line("tc -j filter show dev bwptestv0 parent ffff: | jq -c '[.[] | "
+			  "select(.options.actions) | [.protocol, .pref, .options.flowid, "
+			  "(.options.actions[] | [.kind, .direction, .mirred_action, .to_dev])]]'"),
 		  "[[\"all\",1,\"1:1\",[\"mirred\",\"egress\",\"redirect\",\"bwptest0\"]]]");
 	CHECK_R(nu_tc_redirect_set(nl, veth, ifb.ifindex, &e), 0);
-	CHECK_STR(sh("tc -j filter show dev bwptestv0 parent ffff: | jq '[.[] | "
-		     "select(.options.actions)] | length'"),
+	CHECK_STR(sh_line("tc -j filter show dev bwptestv0 parent ffff: | jq '[.[] | "
+			  "select(.options.actions)] | length'"),
 		  "1");
 	n = 0;
 	CHECK_R(nu_tc_redirect_targets(nl, veth, &tg, &n, &e), 0);
@@ -148,7 +121,8 @@ static void kernel(void)
 	CHECK_R(nu_tc_qdisc_del(nl, veth, true, &e), 0);
 	CHECK_R(nu_tc_qdisc_del(nl, veth, false, &e), 0);
 	CHECK_R(nu_tc_qdisc_del(nl, veth, false, &e), 0);
-	CHECK_STR(sh("tc -j qdisc show dev bwptestv0 | jq -c 'map(.kind)'"), "[]"); /* down: none */
+	/* down: none */
+	CHECK_STR(sh_line("tc -j qdisc show dev bwptestv0 | jq -c 'map(.kind)'"), "[]");
 	CHECK_R(nu_link_del(nl, "bwptest0", &e), 0);
 	CHECK_R(nu_link_del(nl, "bwptest0", &e), 0);
 }
@@ -167,7 +141,8 @@ static void rules(void)
 		return;
 	cni_prefix_parse("10.1.2.3/32", &r.src);
 	CHECK_R(nu_rule_add(nl, &r, &e), 0);
-	CHECK_STR(sh("ip -j rule show | jq -c '[.[] | select(.table==\"100\") | [.src, .priority]]'"),
+	CHECK_STR(sh_line("ip -j rule show | "
+			  "jq -c '[.[] | select(.table==\"100\") | [.src, .priority]]'"),
 		  "[[\"10.1.2.3\",32765]]");
 	CHECK_R(nu_rule_list(nl, AF_UNSPEC, &v, &n, &e), 0);
 	for (size_t i = 0; i < n; i++)
@@ -177,7 +152,7 @@ static void rules(void)
 	free(v);
 	CHECK_R(nu_rule_del(nl, &r, &e), 0);
 	CHECK_R(nu_rule_del(nl, &r, &e), 0);
-	CHECK_STR(sh("ip -j rule show | jq -c '[.[] | select(.table==\"100\")]'"), "[]");
+	CHECK_STR(sh_line("ip -j rule show | jq -c '[.[] | select(.table==\"100\")]'"), "[]");
 
 	/* a route moved to another table keeps its attributes; a source hint replaces prefsrc */
 	CHECK_R(system("ip link set lo up && ip link add bwptestd0 type veth peer name bwptestd1 && "
@@ -190,21 +165,21 @@ static void rules(void)
 	CHECK_INT(n, 2);
 	for (size_t i = 0; i < n; i++)
 		CHECK_R(nu_route_rec_put(nl, &rv[i], 100, NULL, &e), 0);
-	CHECK_STR(sh("ip -j route show table 100 | jq -c 'sort_by(.dst) | map([.dst, .gateway, "
-		     ".prefsrc, .protocol, .scope, .metric])'"),
+	CHECK_STR(sh_line("ip -j route show table 100 | jq -c 'sort_by(.dst) | map([.dst, .gateway, "
+			  ".prefsrc, .protocol, .scope, .metric])'"),
 		  "[[\"10.8.0.0/16\",\"10.9.0.1\",null,null,null,7],"
 		  "[\"10.9.0.0/24\",null,\"10.9.0.2\",\"kernel\",\"link\",null]]");
 	cni_ip_parse("10.9.0.99", &hint);
 	for (size_t i = 0; i < n; i++)
 		if (!rv[i].r.gw.family)
 			CHECK_R(nu_route_rec_put(nl, &rv[i], RT_TABLE_MAIN, &hint, &e), 0);
-	CHECK_STR(sh("ip -j route show dev bwptestd0 10.9.0.0/24 | jq -r '.[0].prefsrc'"),
+	CHECK_STR(sh_line("ip -j route show dev bwptestd0 10.9.0.0/24 | jq -r '.[0].prefsrc'"),
 		  "10.9.0.99");
 	for (size_t i = 0; i < n; i++) {
 		CHECK_R(nu_route_rec_del(nl, &rv[i], &e), 0);
 		CHECK_R(nu_route_rec_del(nl, &rv[i], &e), 0);
 	}
-	CHECK_STR(sh("ip -j route show dev bwptestd0 | jq length"), "0");
+	CHECK_STR(sh_line("ip -j route show dev bwptestd0 | jq length"), "0");
 	nu_route_rec_free(rv, n);
 }
 

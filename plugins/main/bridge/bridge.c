@@ -597,7 +597,6 @@ del_veth:
 static int bridge_del(struct cni_ctx *ctx, struct cni_err *e)
 {
 	const struct bridge_conf *c = ctx->conf;
-	_nu_fd_cleanup_ int netns_fd = -1;
 	struct cni_err one = {0};
 	int r, first = 0;
 
@@ -613,19 +612,8 @@ static int bridge_del(struct cni_ctx *ctx, struct cni_err *e)
 
 	if (ctx->net.ipam_type)
 		STEP(cni_ipam_del(ctx, &one));
-	if (ctx->env.netns) {
-		r = nu_netns_open(ctx->env.netns, &netns_fd, &one);
-		if (r == 0) {
-			_nu_nl_cleanup_ struct nu_nl *cont = NULL;
-
-			STEP(nu_nl_open(&cont, netns_fd, &one));
-			if (cont)
-				STEP(nu_link_del(cont, ctx->env.ifname, &one)); /* absent: 0 */
-		} else if (r != -ENOENT && !first) { /* a vanished netns took the veth with it */
-			first = r;
-			*e = one;
-		}
-	}
+	if (ctx->env.netns)
+		STEP(nu_link_del_netns(ctx->env.netns, ctx->env.ifname, &one));
 	if (c->macspoofchk)
 		STEP(nu_nft_spoofchk_del(ctx->env.container_id, ctx->env.ifname, &one));
 	if (c->ip_masq) {
@@ -653,17 +641,6 @@ static const struct cni_iface *find_iface(const struct cni_result *r, const char
 		return f;
 	}
 	return NULL;
-}
-
-static int check_mac(const char *want, const struct nu_link_info *li, const char *name,
-		     struct cni_err *e)
-{
-	char mac[3 * 32];
-
-	if (want && *want && strcasecmp(want, nu_mac_str(li->mac, li->mac_len, mac)))
-		return cni_fail(e, -EINVAL, 0, "interface %s MAC %s does not match %s", name, mac,
-				want);
-	return 0;
 }
 
 static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
@@ -701,7 +678,7 @@ static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
 		return cni_wrap(e, r, "bridge \"%s\"", c->bridge);
 	if (strcmp(br.kind, "bridge"))
 		return cni_fail(e, -EINVAL, 0, "\"%s\" is not a bridge", c->bridge);
-	r = check_mac(br_if->mac, &br, c->bridge, e);
+	r = nu_iface_check_mac(br_if->mac, &br, c->bridge, e);
 	if (r < 0)
 		return r;
 	if (c->promisc != !!(br.flags & IFF_PROMISC))
@@ -721,7 +698,7 @@ static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
 	if (strcmp(cl.kind, "veth"))
 		return cni_fail(e, -EINVAL, 0, "container interface \"%s\" is not a veth",
 				ctx->env.ifname);
-	r = check_mac(cont_if->mac, &cl, ctx->env.ifname, e);
+	r = nu_iface_check_mac(cont_if->mac, &cl, ctx->env.ifname, e);
 	if (r < 0)
 		return r;
 	/* Some host interface of prevResult must be the veth's peer, enslaved to the bridge. */

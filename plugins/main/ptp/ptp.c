@@ -352,14 +352,7 @@ static int ptp_del(struct cni_ctx *ctx, struct cni_err *e)
 	if (c->ip_masq)
 		keep_first(masq_del(ctx, &one), &one, &first, e);
 	if (ctx->env.netns && *ctx->env.netns) {
-		_nu_fd_cleanup_ int netns_fd = -1;
-		_nu_nl_cleanup_ struct nu_nl *cont = NULL;
-
-		r = nu_netns_open(ctx->env.netns, &netns_fd, &one);
-		if (r == -ENOENT)
-			r = 0; /* the netns is gone, and the veth with it */
-		else if (r == 0 && (r = nu_nl_open(&cont, netns_fd, &one)) == 0)
-			r = nu_link_del(cont, ctx->env.ifname, &one); /* absent: 0 */
+		r = nu_link_del_netns(ctx->env.netns, ctx->env.ifname, &one);
 		if (r < 0)
 			cni_wrap(&one, r, "failed to delete container interface %s",
 				 ctx->env.ifname);
@@ -380,17 +373,6 @@ static const struct cni_iface *find_iface(const struct cni_result *r, const char
 		return f;
 	}
 	return NULL;
-}
-
-static int check_mac(const char *want, const struct nu_link_info *li, const char *name,
-		     struct cni_err *e)
-{
-	char mac[3 * 32];
-
-	if (want && *want && strcasecmp(want, nu_mac_str(li->mac, li->mac_len, mac)))
-		return cni_fail(e, -EINVAL, 0, "interface %s MAC %s does not match %s", name, mac,
-				want);
-	return 0;
 }
 
 /* The routes ADD put in the container for each address, and the gateways on the host end. */
@@ -467,7 +449,7 @@ static int ptp_check(struct cni_ctx *ctx, struct cni_err *e)
 	if (strcmp(cl.kind, "veth"))
 		return cni_fail(e, -EINVAL, 0, "container interface \"%s\" is not a veth",
 				ctx->env.ifname);
-	r = check_mac(cont_if->mac, &cl, ctx->env.ifname, e);
+	r = nu_iface_check_mac(cont_if->mac, &cl, ctx->env.ifname, e);
 	if (r < 0)
 		return r;
 	r = nu_nl_open(&host, -1, e);
@@ -481,7 +463,7 @@ static int ptp_check(struct cni_ctx *ctx, struct cni_err *e)
 		    nu_link_get(host, f->name, 0, &hl, NULL) < 0)
 			continue;
 		if (hl.ifindex == cl.link && !strcmp(hl.kind, "veth")) {
-			r = check_mac(f->mac, &hl, f->name, e);
+			r = nu_iface_check_mac(f->mac, &hl, f->name, e);
 			if (r < 0)
 				return r;
 			host_index = hl.ifindex;

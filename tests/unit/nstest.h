@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Helpers of the C tests that check pkg/netutil against the real kernel from inside a network
+ * namespace of their own (test_netutil, test_nft, test_firewall_nft, test_portmap_nft, test_tc):
+ * checks of negative-errno results that show the recorded error, and shell commands (nft, ip,
+ * tc, iptables, jq) run in the test's current netns with their output or status read back. The
+ * CHECK_ macros read the test file's `static struct cni_err e`, which every call fills.
+ */
+#ifndef CNIC_NSTEST_H
+#define CNIC_NSTEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "cni/err.h"
+#include "tap.h"
+
+/* Check a negative-errno result; on failure show the recorded error message. */
+#define CHECK_R(expr, want)                                                                        \
+	do {                                                                                       \
+		cni_err_clear(&e);                                                                 \
+		int r_ = (expr), w_ = (want);                                                      \
+		if (r_ == w_)                                                                      \
+			TAP_OK(#expr " == " #want);                                                \
+		else                                                                               \
+			TAP_FAIL(#expr " == " #want, "got %d (%s), want %d; msg: %s", r_,          \
+				 r_ < 0 ? strerror(-r_) : "ok", w_, e.msg);                        \
+	} while (0)
+
+/* The recorded error message contains @needle (shown as a comment line when it does). */
+#define CHECK_MSG(needle)                                                                          \
+	do {                                                                                       \
+		if (strstr(e.msg, (needle))) {                                                     \
+			TAP_OK("message has " #needle);                                            \
+			printf("# %s\n", e.msg);                                                   \
+		} else                                                                             \
+			TAP_FAIL("message has " #needle, "message: \"%s\"", e.msg);                \
+	} while (0)
+
+/* Output of a shell command (malloc'd, "" on failure). */
+static inline char *run(const char *cmd)
+{
+	FILE *f = popen(cmd, "r");
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+
+	buf[0] = '\0';
+	if (!f)
+		return buf;
+	for (size_t n; (n = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
+		len += n;
+		if (cap - len < 1024)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	pclose(f);
+	return buf;
+}
+
+/* Exit status of a shell command, -1 when it did not exit. */
+static inline int sh(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The number a shell command prints (a `| wc -l`, a `jq length`), 0 when it prints none. */
+static inline int count(const char *cmd)
+{
+	char *out = run(cmd);
+	int n = atoi(out);
+
+	free(out);
+	return n;
+}
+
+/*
+ * First line of a shell command's output (a jq-reduced `tc -j` / `ip -j`), "" on failure. The
+ * buffer is static: valid until the next call.
+ */
+static inline const char *sh_line(const char *cmd)
+{
+	static char buf[512];
+	FILE *f = popen(cmd, "r");
+
+	buf[0] = '\0';
+	if (!f)
+		return buf;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	pclose(f);
+	return buf;
+}
+
+#endif
