@@ -33,6 +33,10 @@ for f in "$TOP"/conf/examples/*; do
 		[ -n "${FIXTURE[$t]:-}" ] && missing="needs its own fixture: exercised by ${FIXTURE[$t]}"
 	done
 	for t in "${types[@]}"; do
+		if [ "$t" = ipvlan ] && ! in_ns "$H" ip link add cnic-ipvl link eth0 type ipvlan mode l2 2>/dev/null; then
+			missing="kernel without ipvlan: exercised by tests/netns/ipvlan.sh in the VM lane"
+		fi
+		in_ns "$H" ip link del cnic-ipvl 2>/dev/null
 		[ -n "${FIXTURE[$t]:-}" ] && missing="needs its own fixture: exercised by ${FIXTURE[$t]}"
 		[ -z "$missing" ] && [ ! -x "$BIN/$t" ] && missing="plugin $t is not built"
 	done
