@@ -14,7 +14,11 @@ in_ns "$H" ip addr add 192.0.2.2/24 dev eth0
 in_ns "$H" ip link set eth0 up
 in_ns "$H" ip link set eth0-peer up
 in_ns "$H" ip route add default via 192.0.2.1
+in_ns "$H" ip link add eth1 type veth peer name eth1-peer # the device of host-device's example
 
+# Link kinds this kernel may lack, with how to probe for them.
+declare -A KIND=([ipvlan]="link eth0 type ipvlan mode l2" [vlan]="link eth0 type vlan id 4000"
+	[dummy]="type dummy" [vrf]="type vrf table 4000")
 declare -A FIXTURE=([flannel]="tests/netns/flannel.sh" [dhcp]="tests/netns/dhcp.sh" [dnsname]="tests/netns/dnsname.sh")
 
 for f in "$TOP"/conf/examples/*; do
@@ -33,10 +37,10 @@ for f in "$TOP"/conf/examples/*; do
 		[ -n "${FIXTURE[$t]:-}" ] && missing="needs its own fixture: exercised by ${FIXTURE[$t]}"
 	done
 	for t in "${types[@]}"; do
-		if [ "$t" = ipvlan ] && ! in_ns "$H" ip link add cnic-ipvl link eth0 type ipvlan mode l2 2>/dev/null; then
-			missing="kernel without ipvlan: exercised by tests/netns/ipvlan.sh in the VM lane"
+		if [ -n "${KIND[$t]:-}" ] && ! in_ns "$H" ip link add cnic-probe ${KIND[$t]} 2>/dev/null; then
+			missing="kernel without $t: exercised by tests/netns/$t.sh in the VM lane"
 		fi
-		in_ns "$H" ip link del cnic-ipvl 2>/dev/null
+		in_ns "$H" ip link del cnic-probe 2>/dev/null
 		[ -n "${FIXTURE[$t]:-}" ] && missing="needs its own fixture: exercised by ${FIXTURE[$t]}"
 		[ -z "$missing" ] && [ ! -x "$BIN/$t" ] && missing="plugin $t is not built"
 	done

@@ -162,8 +162,6 @@ R=/mnt/root
 mkdir -p $R
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=loose,ro hostroot $R ||
 	die "cannot mount the host root"
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=mmap top "$R$cnic_top" ||
-	die "cannot mount $cnic_top"
 # Every module of the unpacked package from here on, for the list and for the kernel's own
 # request_module() (its helper runs in this root, not in the chroot).
 mount --bind "$R$cnic_kdir/lib/modules" /lib/modules
@@ -178,6 +176,10 @@ for d in tmp run var; do mount -t tmpfs -o mode=0755 tmpfs $R/$d; done
 chmod 1777 $R/tmp
 mkdir -p $R/var/tmp $R/var/lib $R/var/cache $R/var/log $R/run/lock
 chmod 1777 $R/var/tmp
+# The tree last: a checkout under /tmp, /run or /var must not be hidden by the tmpfs above.
+mkdir -p "$R$cnic_top" 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=mmap top "$R$cnic_top" ||
+	die "cannot mount $cnic_top"
 ln -s /run $R/var/run
 ln -s /run/lock $R/var/lock
 ip link set lo up
