@@ -170,6 +170,9 @@ for m in $cnic_modules; do modprobe $m 2>/dev/null; done
 for d in proc sys dev; do mount --rbind /$d $R/$d; done
 mkdir -p $R/dev/net $R/dev/pts $R/dev/shm
 [ -e $R/dev/net/tun ] || mknod $R/dev/net/tun c 10 200
+# No udev: the links bash's process substitution and tools reading /dev/stdin expect.
+[ -e $R/dev/fd ] || ln -s /proc/self/fd $R/dev/fd
+for i in 0:stdin 1:stdout 2:stderr; do [ -e $R/dev/${i#*:} ] || ln -s /proc/self/fd/${i%%:*} $R/dev/${i#*:}; done
 mount -t devpts -o newinstance,ptmxmode=0666 devpts $R/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs $R/dev/shm
 for d in tmp run var; do mount -t tmpfs -o mode=0755 tmpfs $R/$d; done

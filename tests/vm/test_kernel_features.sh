@@ -13,6 +13,10 @@ cd "$TOP" || exit 1
 FEATURES="
 tests/netns/ipvlan.sh probe_ipvlan
 tests/netns/bridge_vlan.sh probe_bridge_vlan
+tests/netns/vlan.sh probe_vlan
+tests/netns/dummy.sh probe_dummy
+tests/netns/vrf.sh probe_vrf
+tests/netns/examples.sh probe_all_kinds
 "
 
 # Probes run in a throwaway netns (unshare -n): they create nothing anywhere else.
@@ -22,6 +26,20 @@ probe_ipvlan() {
 }
 probe_bridge_vlan() {
 	unshare -n ip link add pbr type bridge vlan_filtering 1 2>/dev/null
+}
+probe_vlan() {
+	unshare -n sh -c 'ip link add pa type veth peer name pb &&
+		ip link add pv link pa type vlan id 5' 2>/dev/null
+}
+probe_dummy() {
+	unshare -n ip link add pd type dummy 2>/dev/null
+}
+probe_vrf() {
+	unshare -n ip link add pv type vrf table 10 2>/dev/null
+}
+# The examples of every kernel-dependent plugin run where all the kinds exist.
+probe_all_kinds() {
+	probe_ipvlan && probe_vlan && probe_dummy && probe_vrf
 }
 
 if [ "$(id -u)" != 0 ]; then

@@ -386,7 +386,9 @@ static int check_ptp_routes(struct nu_nl *cont, struct nu_nl *host, const struct
 	char b[CNI_PREFIX_STRLEN];
 	int r;
 
-	r = nu_route_list(cont, AF_UNSPEC, RT_TABLE_MAIN, cl->ifindex, &rt, &nrt, e);
+	/* Every table: a later plugin of the chain (vrf, sbr) may have moved them (spec: CHECK
+	 * tolerates what chained plugins changed). */
+	r = nu_route_list(cont, AF_UNSPEC, 0, cl->ifindex, &rt, &nrt, e);
 	if (r >= 0)
 		r = nu_addr_list(host, host_index, AF_UNSPEC, &ha, &nha, e);
 	for (size_t i = 0; i < prev->n_ips && r >= 0; i++) {
