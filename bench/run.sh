@@ -7,7 +7,8 @@
 # link and file is removed at exit, also on failure. Writes build/bench/results.{md,json},
 # latency.png (and scale.png with BENCH_SCALE), and prints the Markdown table.
 # Knobs: BENCH_N (cycles per scenario, 200), BENCH_SCALE (live allocations of the scale run, 0 =
-# off), BENCH_STREAMS (parallel streams, 8), BENCH_ONLY (space-separated scenario names).
+# off), BENCH_STREAMS (parallel streams, 8), BENCH_ONLY (space-separated scenario names; "dns"
+# adds bench/dns.sh, see there).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -232,6 +233,11 @@ if [ "$SCALE" -gt 0 ] 2>/dev/null; then
 	scenario scale "bridge + host-local on a /16, $SCALE live" scale "$SCALE" eth0 "" floor-ip
 fi
 cp "$WORK/samples.tsv" "$OUT/samples.tsv"
+# dnsname's resolver against dnsmasq and aardvark-dns (bench/dns.sh, its own report build/bench/
+# dns.{md,json}): only when BENCH_ONLY names it, the full run takes about 3 minutes.
+if [ -n "$ONLY" ] && wanted dns; then
+	BUILD=$BUILD bash "$TOP/bench/dns.sh" || echo "bench: bench/dns.sh failed" >&2
+fi
 
 # ---- sizes of everything ------------------------------------------------------------------------
 all_sizes() {

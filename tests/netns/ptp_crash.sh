@@ -51,6 +51,9 @@ for i in $(seq 1 "$N"); do
 		fail "run $i ($backend, kill after ${delay}us): DEL failed" "$OUT"
 		continue
 	fi
+	# A deleted netns loses its devices in the kernel's background cleanup (cleanup_net), the
+	# host end of the veth with them: wait for that, bounded, before counting leftovers.
+	poll_until 3000 sh -c "[ \"\$(ip -n $H -j link show type veth | jq length)\" = 0 ]"
 	check_eq "run $i ($backend, kill after ${delay}us of ~${span}us): nothing left" "$(leftovers)" \
 		"veths=0 masq=0 iptables=0 routes=0 reservations=0"
 	ip netns del "$(basename "$CN")" 2>/dev/null
