@@ -148,8 +148,16 @@ in_ns() {
 	ip netns exec "$(basename "$n")" "$@"
 }
 
-# Bounded connectivity check: ping_ok NS ADDR
-ping_ok() { in_ns "$1" ping -c1 -W2 "$2" >/dev/null 2>&1; }
+# Bounded connectivity check: ping_ok NS ADDR. Up to five one-second tries: an earlier no_ping
+# leaves the neighbour entry INCOMPLETE for a few seconds, and what is queued behind it is
+# dropped (ping reports "host unreachable" and stops) when it turns FAILED; the next try resolves.
+ping_ok() {
+	local n
+	for n in 1 2 3 4 5; do
+		in_ns "$1" ping -c1 -W1 "$2" >/dev/null 2>&1 && return 0
+	done
+	return 1
+}
 
 # err_code: the code of the error object in $OUT.
 err_code() { printf '%s' "$OUT" | jq -r '.code // empty' 2>/dev/null; }
