@@ -40,6 +40,7 @@ struct nft {
 		bool del; /* deletes an object found by a dump */
 	} *what;
 	size_t n, what_cap;
+	bool sent; /* a transaction reached the kernel: see nft_close() */
 };
 
 int nft_open(struct nft *c, struct cni_err *e);
