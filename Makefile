@@ -19,12 +19,19 @@ endif
 CFLAGS ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -Ipkg -I$(BUILD)/gen
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null) \
-	-fno-common -fstack-protector-strong -MMD -MP
+	-fno-common -fstack-protector-strong -MMD -MP $(SIZE_CFLAGS)
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null)
+# Size (the bench's "all plugins <= 2 MB installed"): every function in its own section so the
+# linker drops what a plugin never calls (2.30 -> 2.02 MB stripped), and no .eh_frame: nothing
+# unwinds through C frames here (no C++, no pthread_cancel); with -g, gdb and perf read
+# .debug_frame from the unstripped build (-> 1.81 MB).
+SIZE_CFLAGS := -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
+LDFLAGS += -Wl,--gc-sections
 
 ifeq ($(SANITIZE),1)
 BUILD := build/sanitize
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SIZE_CFLAGS := -ffunction-sections -fdata-sections
 LDFLAGS += -fsanitize=address,undefined
 endif
 
@@ -60,6 +67,13 @@ $(BUILD)/obj/pkg/cni/skel.o $(BUILD)/obj/pkg/cni/delegate.o: $(BUILD)/gen/suite_
 
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
+
+# Objects are rebuilt when the compiler or a flag changes: the stamp, written while the Makefile
+# is read (a rule would be skipped under .SECONDARY), is rewritten only then.
+FLAGS_STAMP := $(BUILD)/gen/flags
+$(shell mkdir -p $(BUILD)/gen && printf '%s\n' '$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS)' >$(FLAGS_STAMP).tmp && \
+	{ cmp -s $(FLAGS_STAMP).tmp $(FLAGS_STAMP) || mv $(FLAGS_STAMP).tmp $(FLAGS_STAMP); }; rm -f $(FLAGS_STAMP).tmp)
+$(call obj,$(CNI_SRC) $(NU_SRC) $(wildcard plugins/*/*/*.c) $(UNIT_SRC)): $(FLAGS_STAMP)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
