@@ -41,13 +41,19 @@ struct dn_addr {
 	uint8_t a[16];
 };
 
+/*
+ * One attachment. A record of a dn_netfile owns one block (@mem) that holds its strings, its
+ * addresses and its name vector, names in lower case: the daemon keeps a thousand of them per
+ * snapshot, two snapshots during a reload. A record built by a caller (mem NULL) only points.
+ */
 struct dn_rec {
 	char *cid, *ifname, *netns;
 	uint64_t ns_dev, ns_ino;
-	struct dn_addr addrs[DN_MAX_ADDRS];
+	struct dn_addr *addrs;
 	size_t n_addrs;
-	char **names; /* lower case, malloc'ed */
+	char **names;
 	size_t n_names;
+	void *mem;
 };
 
 struct dn_netfile {

@@ -387,7 +387,8 @@ static char **strv_prepend(const struct cni_strv *v, const char *first, size_t *
 static int dn_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
 {
 	struct dn_conf *c = ctx->conf;
-	struct dn_rec rec = {0};
+	struct dn_addr addrs[DN_MAX_ADDRS];
+	struct dn_rec rec = {.addrs = addrs};
 	int r;
 
 	if (!ctx->net.prev)

@@ -53,12 +53,7 @@ bool dn_token_valid(const char *s)
 
 void dn_rec_free(struct dn_rec *r)
 {
-	free(r->cid);
-	free(r->ifname);
-	free(r->netns);
-	for (size_t i = 0; i < r->n_names; i++)
-		free(r->names[i]);
-	free(r->names);
+	free(r->mem);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -81,9 +76,52 @@ static char *lower_dup(const char *s)
 	return d;
 }
 
+/* Copy @src into @dst as one block: name pointers, addresses, then the strings. */
+static int rec_pack(const struct dn_rec *src, struct dn_rec *dst)
+{
+	size_t size = src->n_names * sizeof(char *) + src->n_addrs * sizeof(struct dn_addr);
+	const char *strs[3] = {src->cid, src->ifname, src->netns};
+	char *p, **names;
+
+	for (size_t i = 0; i < 3; i++)
+		size += strlen(strs[i]) + 1;
+	for (size_t i = 0; i < src->n_names; i++)
+		size += strlen(src->names[i]) + 1;
+	names = malloc(size ? size : 1);
+	if (!names)
+		return -ENOMEM;
+	*dst = *src;
+	dst->mem = names;
+	dst->names = names;
+	dst->addrs = (struct dn_addr *)(names + src->n_names);
+	if (src->n_addrs)
+		memcpy(dst->addrs, src->addrs, src->n_addrs * sizeof(struct dn_addr));
+	p = (char *)(dst->addrs + src->n_addrs);
+	for (size_t i = 0; i < 3 + src->n_names; i++) {
+		const char *from = i < 3 ? strs[i] : src->names[i - 3];
+		size_t n = strlen(from) + 1;
+
+		if (i == 0)
+			dst->cid = p;
+		else if (i == 1)
+			dst->ifname = p;
+		else if (i == 2)
+			dst->netns = p;
+		else
+			names[i - 3] = p;
+		memcpy(p, from, n);
+		if (i >= 3)
+			for (char *c = p; *c; c++)
+				if (*c >= 'A' && *c <= 'Z')
+					*c += 32;
+		p += n;
+	}
+	return 0;
+}
+
 int dn_netfile_add(struct dn_netfile *f, const struct dn_rec *r)
 {
-	struct dn_rec *n;
+	int ret;
 
 	if (f->n >= DN_MAX_RECS)
 		return -E2BIG;
@@ -96,27 +134,10 @@ int dn_netfile_add(struct dn_netfile *f, const struct dn_rec *r)
 		f->recs = v;
 		f->cap = cap;
 	}
-	n = &f->recs[f->n];
-	*n = *r;
-	n->cid = strdup(r->cid);
-	n->ifname = strdup(r->ifname);
-	n->netns = strdup(r->netns);
-	n->names = calloc(r->n_names ? r->n_names : 1, sizeof(char *));
-	n->n_names = 0;
-	if (!n->cid || !n->ifname || !n->netns || !n->names) {
-		dn_rec_free(n);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < r->n_names; i++) {
-		n->names[i] = lower_dup(r->names[i]);
-		if (!n->names[i]) {
-			dn_rec_free(n);
-			return -ENOMEM;
-		}
-		n->n_names++;
-	}
-	f->n++;
-	return 0;
+	ret = rec_pack(r, &f->recs[f->n]);
+	if (!ret)
+		f->n++;
+	return ret;
 }
 
 size_t dn_netfile_remove(struct dn_netfile *f, const char *cid, const char *ifname)
@@ -162,28 +183,23 @@ static int parse_names(char *s, struct dn_rec *r)
 {
 	char *save = NULL;
 
-	r->names = calloc(DN_MAX_NAMES, sizeof(char *));
-	if (!r->names)
-		return -ENOMEM;
 	if (!strcmp(s, "-"))
 		return 0;
 	for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (r->n_names >= DN_MAX_NAMES || !dn_name_valid(t))
 			return -EINVAL;
-		r->names[r->n_names] = lower_dup(t);
-		if (!r->names[r->n_names])
-			return -ENOMEM;
-		r->n_names++;
+		r->names[r->n_names++] = t;
 	}
 	return 0;
 }
 
+/* A "rec" line into @r, whose addrs and names point at caller arrays of the maximum sizes; the
+ * strings point into @line. */
 static int parse_rec(char *line, struct dn_rec *r)
 {
 	char *f[8], *save = NULL;
 	int n = 0;
 
-	memset(r, 0, sizeof(*r));
 	for (char *t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
 		if (n == 8)
 			return -EINVAL;
@@ -191,11 +207,9 @@ static int parse_rec(char *line, struct dn_rec *r)
 	}
 	if (n != 8 || strcmp(f[0], "rec"))
 		return -EINVAL;
-	r->cid = strdup(f[1]);
-	r->ifname = strdup(f[2]);
-	r->netns = strdup(f[3]);
-	if (!r->cid || !r->ifname || !r->netns)
-		return -ENOMEM;
+	r->cid = f[1];
+	r->ifname = f[2];
+	r->netns = f[3];
 	r->ns_dev = strtoull(f[4], NULL, 10);
 	r->ns_ino = strtoull(f[5], NULL, 10);
 	if (parse_addrs(f[6], r))
@@ -248,17 +262,26 @@ int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, bool verb
 
 			f->ttl = v > DN_MAX_TTL ? DN_MAX_TTL : (unsigned int)v;
 		} else if (!strncmp(line, "rec ", 4)) {
-			struct dn_rec rec;
+			struct dn_addr addrs[DN_MAX_ADDRS];
+			char *names[DN_MAX_NAMES];
+			struct dn_rec rec = {.addrs = addrs, .names = names};
 
 			r = parse_rec(line, &rec);
 			if (!r)
 				r = dn_netfile_add(f, &rec);
-			dn_rec_free(&rec);
 			if (r)
 				break;
 		} /* unknown lines: a newer writer's keys, ignored */
 	}
 	free(buf);
+	if (!r && f->n && f->n < f->cap) { /* the doubling's slack, for as long as the file lives */
+		void *v = realloc(f->recs, f->n * sizeof(*f->recs));
+
+		if (v) {
+			f->recs = v;
+			f->cap = f->n;
+		}
+	}
 	if (!r && !f->domain)
 		f->domain = strdup(DN_DOMAIN);
 	if (r) {
