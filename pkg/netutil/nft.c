@@ -334,50 +334,66 @@ bool nft_chain_exists(struct nftnl_chain_list *l, const char *name)
 	return found;
 }
 
-static int chain_use_cb(const struct nlmsghdr *nlh, void *arg)
+static int chain_cb(const struct nlmsghdr *nlh, void *arg)
 {
-	struct nftnl_chain *ch = nftnl_chain_alloc();
-	int ret = -ENOMEM;
+	struct nftnl_chain **out = arg, *ch = nftnl_chain_alloc();
 
-	if (ch && nftnl_chain_nlmsg_parse(nlh, ch) == 0) {
-		*(uint32_t *)arg = nftnl_chain_is_set(ch, NFTNL_CHAIN_USE)
-					   ? nftnl_chain_get_u32(ch, NFTNL_CHAIN_USE)
-					   : 0;
-		ret = 0;
-	} else if (ch) {
-		ret = -EPROTO;
-	}
-	if (ch)
+	if (!ch)
+		return -ENOMEM;
+	if (nftnl_chain_nlmsg_parse(nlh, ch) < 0) {
 		nftnl_chain_free(ch);
-	return ret;
+		return -EPROTO;
+	}
+	if (*out)
+		nftnl_chain_free(*out);
+	*out = ch;
+	return 0;
 }
 
-int nft_chain_get(struct nft *c, uint16_t family, const char *table, const char *name,
-		  uint32_t *use, struct cni_err *e)
+/* The chain as the kernel has it in *@out (NULL when absent): 1 found, 0 absent, or -errno. */
+static int chain_lookup(struct nft *c, uint16_t family, const char *table, const char *name,
+			struct nftnl_chain **out, char *extack, size_t extack_len)
 {
 	char buf[512] __attribute__((aligned(NLMSG_ALIGNTO))) = { 0 }; /* padding sent as zeros */
 	struct nftnl_chain *ch = nftnl_chain_alloc();
-	char extack[256] = "";
 	struct nlmsghdr *nlh;
-	uint32_t u = 0;
 	int ret;
 
+	*out = NULL;
 	if (!ch)
-		return cni_fail(e, -ENOMEM, 0, "%s", strerror(ENOMEM));
+		return -ENOMEM;
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, family, NLM_F_ACK, ++c->seq);
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
 	nftnl_chain_nlmsg_build_payload(nlh, ch);
 	nftnl_chain_free(ch);
-	ret = nft_query(c, nlh, chain_use_cb, &u, extack, sizeof(extack));
+	ret = nft_query(c, nlh, chain_cb, out, extack, extack_len);
+	if (ret < 0) {
+		if (*out)
+			nftnl_chain_free(*out);
+		*out = NULL;
+		return ret == -ENOENT ? 0 : ret;
+	}
+	return *out ? 1 : 0;
+}
+
+int nft_chain_get(struct nft *c, uint16_t family, const char *table, const char *name,
+		  uint32_t *use, struct cni_err *e)
+{
+	struct nftnl_chain *ch;
+	char extack[256] = "";
+	int ret = chain_lookup(c, family, table, name, &ch, extack, sizeof(extack));
+
 	if (use)
-		*use = u;
-	if (ret == -ENOENT)
-		return 0;
+		*use = ch && nftnl_chain_is_set(ch, NFTNL_CHAIN_USE)
+			       ? nftnl_chain_get_u32(ch, NFTNL_CHAIN_USE)
+			       : 0;
+	if (ch)
+		nftnl_chain_free(ch);
 	if (ret < 0)
 		return cni_fail(e, ret, 0, "looking up chain %s %s %s: %s", family_name(family),
 				table, name, strerror(-ret));
-	return 1;
+	return ret;
 }
 
 static int comment_cb(const struct nftnl_udata *attr, void *data)
@@ -509,6 +525,7 @@ void nft_begin(struct nft *c)
 	c->len = 0;
 	c->n = 0;
 	c->err = 0;
+	c->skipped = false;
 	p = next_msg(c);
 	if (!p)
 		return;
@@ -613,6 +630,35 @@ static void put_chain(struct nft *c, struct nftnl_chain *ch, struct nlmsghdr *nl
 	nftnl_chain_free(ch);
 }
 
+/*
+ * Whether the kernel already has @chain as asked: a base chain of @hook's type, hook and
+ * priority, or a regular chain when @hook is NULL. Another shape is left to the kernel, which
+ * refuses the update and names it. Lookup failures count as "not there".
+ */
+static bool chain_is(struct nft *c, uint16_t family, const char *table, const char *chain,
+		     const struct nft_hook *hook)
+{
+	uint32_t seq = c->seq; /* the batch's messages keep consecutive numbers */
+	struct nftnl_chain *ch;
+	char extack[256];
+	bool same;
+
+	same = chain_lookup(c, family, table, chain, &ch, extack, sizeof(extack)) == 1;
+	c->seq = seq;
+	if (same && hook)
+		same = nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM) &&
+		       nftnl_chain_get_u32(ch, NFTNL_CHAIN_HOOKNUM) == hook->hooknum &&
+		       nftnl_chain_is_set(ch, NFTNL_CHAIN_PRIO) &&
+		       nftnl_chain_get_s32(ch, NFTNL_CHAIN_PRIO) == hook->prio &&
+		       nftnl_chain_is_set(ch, NFTNL_CHAIN_TYPE) &&
+		       !strcmp(nftnl_chain_get_str(ch, NFTNL_CHAIN_TYPE), hook->type);
+	else if (same)
+		same = !nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM);
+	if (ch)
+		nftnl_chain_free(ch);
+	return same;
+}
+
 void nft_add_chain(struct nft *c, uint16_t family, const char *table, const char *chain,
 		   const struct nft_hook *hook, const char *comment)
 {
@@ -622,6 +668,18 @@ void nft_add_chain(struct nft *c, uint16_t family, const char *table, const char
 
 	if (!ch)
 		return;
+	/*
+	 * Adding a chain that exists is an update transaction, which the kernel frees only after an
+	 * RCU grace period: the process that closes the socket (and the next committer, behind the
+	 * commit mutex) waits for it. A batch of new rules alone is freed at once. So ask first,
+	 * one lookup per chain; if the chain vanishes before the commit, the rules that use it fail
+	 * with ENOENT and read_acks() has the batch built again.
+	 */
+	if (!c->err && chain_is(c, family, table, chain, hook)) {
+		c->skipped = true;
+		nftnl_chain_free(ch);
+		return;
+	}
 	if (hook) {
 		nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, hook->type);
 		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, hook->hooknum);
@@ -767,8 +825,8 @@ static int read_acks(struct nft *c, struct cni_err *e)
 				cni_fail(e, ret, 0, "nftables transaction: %s", strerror(-ret));
 			else
 				cni_fail(e, ret, 0, "%s: %s", c->what[i - 1].text, strerror(-ret));
-			/* what we listed was deleted by someone else meanwhile: list again */
-			if (i > 0 && ret == -ENOENT && c->what[i - 1].del)
+			/* what we listed (or a chain we found) was deleted meanwhile: list again */
+			if (i > 0 && ret == -ENOENT && (c->what[i - 1].del || c->skipped))
 				ret = -ERESTART;
 			if (*extack_msg(nlh))
 				cni_err_append(e, "%s", extack_msg(nlh));

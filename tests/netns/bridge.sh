@@ -310,6 +310,16 @@ if command -v strace >/dev/null; then
 			check "  no netfilter socket left behind" poll_until 3000 nf_gone
 		done
 	done
+	# With the chains in place an ADD sends rules only: re-adding an existing chain is an update
+	# transaction the kernel frees after an RCU grace period, which someone would wait for.
+	hrun "$H" "$P" ADD "$C1" eth0 cw "$C"
+	hrun "$H" "$P" DEL "$C1" eth0 cw "$C"
+	OUT=$(printf '%s' "$C" | ip netns exec "$H" env CNI_COMMAND=ADD CNI_NETNS="$C1" CNI_IFNAME=eth0 \
+		CNI_CONTAINERID=cw CNI_PATH="$BIN" strace -f -qq -o "$XP/trace" -e trace=sendto "$P")
+	check_eq "existing chains: the ADD batch adds rules, no chain" \
+		"$(grep -c 'NFT_MSG_NEWRULE' "$XP/trace"):$(grep -c 'NFT_MSG_NEWCHAIN' "$XP/trace")" 1:0
+	check_eq "  and its rule is there" "$(masq_rules "$H")" 1
+	hrun "$H" "$P" DEL "$C1" eth0 cw "$C"
 else
 	skip "netfilter socket release" "strace not installed"
 fi
