@@ -200,6 +200,11 @@ int cni_result_add_ip(struct cni_result *r, const struct cni_prefix *addr,
 		      const struct cni_ip *gw, int iface);
 struct cni_route *cni_result_add_route(struct cni_result *r, const struct cni_prefix *dst,
 				       const struct cni_ip *gw);
+/*
+ * cni_result_add_ips() - append every address of @src to @r, attached to interface @iface (an
+ * index into @r's interfaces; -1: none), and every route of @src as it is. DNS is left alone.
+ */
+void cni_result_add_ips(struct cni_result *r, const struct cni_result *src, int iface);
 /* Deep copy into the arena. */
 struct cni_result *cni_result_copy(const struct cni_result *r);
 bool cni_dns_empty(const struct cni_dns *d);
@@ -299,6 +304,13 @@ struct cni_ctx {
  */
 int cni_main(const struct cni_plugin *p, int argc, char **argv);
 
+/*
+ * cni_prev_iface() - CHECK's container interface: the interface of prevResult named CNI_IFNAME
+ * whose sandbox is CNI_NETNS, in *@out. Returns 0; -EINVAL (code 7, "Required prevResult
+ * missing") without prevResult; -ENOENT when no interface matches.
+ */
+int cni_prev_iface(const struct cni_ctx *ctx, const struct cni_iface **out, struct cni_err *e);
+
 /* True when (container_id, ifname) is in the GC valid-attachments list. */
 bool cni_attachment_valid(const struct cni_ctx *ctx, const char *container_id, const char *ifname);
 
@@ -319,5 +331,14 @@ int cni_ipam_del(struct cni_ctx *ctx, struct cni_err *e);
 int cni_ipam_check(struct cni_ctx *ctx, struct cni_err *e);
 int cni_ipam_status(struct cni_ctx *ctx, struct cni_err *e);
 int cni_ipam_gc(struct cni_ctx *ctx, struct cni_err *e);
+
+/*
+ * cni_ipam_add_ips() - cni_ipam_add(), then IPAM's addresses into @res on interface @iface and
+ * its routes (cni_result_add_ips()). A result without any address is -EINVAL ("IPAM plugin
+ * returned missing IP config"). *@ipam, when @ipam is not NULL, gets IPAM's own result (its
+ * DNS, say). Returns 0 or a negative errno; after a failure the dispatcher releases IPAM.
+ */
+int cni_ipam_add_ips(struct cni_ctx *ctx, struct cni_result *res, int iface,
+		     struct cni_result **ipam, struct cni_err *e);
 
 #endif

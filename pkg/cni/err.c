@@ -51,6 +51,15 @@ void cni_err_clear(struct cni_err *e)
 	e->details[0] = '\0';
 }
 
+void cni_err_keep_first(int r, struct cni_err *one, int *first, struct cni_err *e)
+{
+	if (r < 0 && !*first) {
+		*first = r;
+		*e = *one;
+	}
+	cni_err_clear(one);
+}
+
 void cni_err_append(struct cni_err *e, const char *fmt, ...)
 {
 	size_t len = strlen(e->msg);

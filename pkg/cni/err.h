@@ -55,6 +55,13 @@ int cni_wrap(struct cni_err *e, int err, const char *fmt, ...) __attribute__((fo
 /* cni_err_clear() - forget a recorded failure (after a tolerated error). */
 void cni_err_clear(struct cni_err *e);
 
+/*
+ * cni_err_keep_first() - for a sequence of steps that all run even when one fails (DEL): when @r
+ * is a failure and none was kept yet, keep @r in *@first and the step's record @one in @e. @one
+ * is cleared for the next step either way.
+ */
+void cni_err_keep_first(int r, struct cni_err *one, int *first, struct cni_err *e);
+
 /* cni_err_set() - true once a message was recorded. */
 static inline bool cni_err_set(const struct cni_err *e)
 {

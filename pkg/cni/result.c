@@ -69,6 +69,14 @@ static void strv_copy(struct cni_strv *d, const struct cni_strv *s)
 		d->v[i] = cni_strdup(s->v[i]);
 }
 
+void cni_result_add_ips(struct cni_result *r, const struct cni_result *src, int iface)
+{
+	for (size_t i = 0; i < src->n_ips; i++)
+		cni_result_add_ip(r, &src->ips[i].address, &src->ips[i].gateway, iface);
+	for (size_t i = 0; i < src->n_routes; i++)
+		*cni_result_add_route(r, &src->routes[i].dst, NULL) = src->routes[i];
+}
+
 struct cni_result *cni_result_copy(const struct cni_result *r)
 {
 	struct cni_result *c = cni_result_new();

@@ -301,6 +301,22 @@ static int parse_netconf(struct cni_ctx *ctx, json_t *root, struct cni_err *e)
 	return 0;
 }
 
+int cni_prev_iface(const struct cni_ctx *ctx, const struct cni_iface **out, struct cni_err *e)
+{
+	const struct cni_result *prev = ctx->net.prev;
+
+	if (!prev)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
+	for (size_t i = 0; i < prev->n_ifaces; i++)
+		if (prev->ifaces[i].name && !strcmp(prev->ifaces[i].name, ctx->env.ifname) &&
+		    prev->ifaces[i].sandbox && !strcmp(prev->ifaces[i].sandbox, ctx->env.netns)) {
+			*out = &prev->ifaces[i];
+			return 0;
+		}
+	return cni_fail(e, -ENOENT, 0, "Sandbox in prevResult doesn't match configured netns: %s",
+			ctx->env.netns);
+}
+
 bool cni_attachment_valid(const struct cni_ctx *ctx, const char *container_id, const char *ifname)
 {
 	const struct cni_attachment *a = ctx->net.valid_atts.v;
