@@ -115,6 +115,27 @@ int nu_iface_configure(struct nu_nl *nl, int netns_fd, const char *ifname,
 	return 0;
 }
 
+int nu_iface_setup(struct nu_nl *nl, int netns_fd, const char *ifname, int ifindex,
+		   const struct cni_result *res, unsigned int notify, struct cni_err *e)
+{
+	char key[96];
+	int r;
+
+	if (!res->n_ips) {
+		r = nu_link_set_up(nl, ifindex, e);
+		return r < 0 ? cni_wrap(e, r, "failed to set \"%s\" UP", ifname) : 0;
+	}
+	if (notify & NU_NOTIFY_ARP) {
+		snprintf(key, sizeof(key), "net/ipv4/conf/%s/arp_notify", ifname);
+		nu_sysctl_set(netns_fd, key, "1", NULL);
+	}
+	if (notify & NU_NOTIFY_NDISC) {
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/ndisc_notify", ifname);
+		nu_sysctl_set(netns_fd, key, "1", NULL);
+	}
+	return nu_iface_configure(nl, netns_fd, ifname, res, e);
+}
+
 int nu_iface_check_ips(struct nu_nl *nl, const char *ifname, const struct cni_result *res,
 		       struct cni_err *e)
 {
@@ -205,13 +226,31 @@ char *nu_mac_str(const uint8_t *mac, unsigned int len, char buf[3 * 32])
 	return buf;
 }
 
+/* False when @want (a result's "mac") is set and is not @li's address, which is put in @mac. */
+static bool mac_matches(const char *want, const struct nu_link_info *li, char mac[3 * 32])
+{
+	return !want || !*want || !strcasecmp(want, nu_mac_str(li->mac, li->mac_len, mac));
+}
+
 int nu_iface_check_mac(const char *want, const struct nu_link_info *li, const char *name,
 		       struct cni_err *e)
 {
 	char mac[3 * 32];
 
-	if (want && *want && strcasecmp(want, nu_mac_str(li->mac, li->mac_len, mac)))
+	if (!mac_matches(want, li, mac))
 		return cni_fail(e, -EINVAL, 0, "interface %s MAC %s does not match %s", name, mac,
 				want);
+	return 0;
+}
+
+int nu_iface_check_mac_ref(const char *want, const struct nu_link_info *li, const char *name,
+			   struct cni_err *e)
+{
+	char mac[3 * 32];
+
+	if (!mac_matches(want, li, mac))
+		return cni_fail(e, -EINVAL, 0,
+				"Interface %s Mac %s doesn't match container Mac: %s", name, want,
+				mac);
 	return 0;
 }

@@ -22,6 +22,21 @@
 int nu_iface_configure(struct nu_nl *nl, int netns_fd, const char *ifname,
 		       const struct cni_result *res, struct cni_err *e);
 
+/* Neighbour notifications nu_iface_setup() turns on. */
+enum {
+	NU_NOTIFY_ARP = 1,   /* net.ipv4.conf.<if>.arp_notify: gratuitous ARP on link up */
+	NU_NOTIFY_NDISC = 2, /* net.ipv6.conf.<if>.ndisc_notify: unsolicited NA on link up */
+};
+
+/*
+ * nu_iface_setup() - the end of ADD for a new container link @ifindex named @ifname: when @res
+ * has addresses, the sysctls of @notify (NU_NOTIFY_*, best effort: neighbours learn a new or
+ * shared MAC at once) and nu_iface_configure(); without addresses the link is only set up.
+ * Returns 0 or -errno with @e filled.
+ */
+int nu_iface_setup(struct nu_nl *nl, int netns_fd, const char *ifname, int ifindex,
+		   const struct cni_result *res, unsigned int notify, struct cni_err *e);
+
 /*
  * nu_iface_check_ips() - every IP of @res attached to @ifname must be on the link with the same
  * prefix length. Returns 0, -ENOENT with the missing address named, or -errno.
@@ -41,6 +56,14 @@ int nu_iface_check_routes(struct nu_nl *nl, const struct cni_result *res, struct
  */
 int nu_iface_check_mac(const char *want, const struct nu_link_info *li, const char *name,
 		       struct cni_err *e);
+
+/*
+ * nu_iface_check_mac_ref() - nu_iface_check_mac() with the reference plugins' text ("Interface
+ * <name> Mac <want> doesn't match container Mac: <have>"), for the CHECKs that mirror theirs
+ * (macvlan, ipvlan, vlan, dummy). Returns 0 or -EINVAL.
+ */
+int nu_iface_check_mac_ref(const char *want, const struct nu_link_info *li, const char *name,
+			   struct cni_err *e);
 
 /* nu_mac_parse() / nu_mac_str() - "aa:bb:cc:dd:ee:ff" <-> 6 bytes. 0 or -EINVAL. */
 int nu_mac_parse(const char *s, uint8_t mac[6]);
