@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The default-route lookup, routes with a preferred source address and the macvlan mode query of
- * link_extra.h. The lookup is one RTM_GETROUTE with RTM_F_FIB_MATCH (Linux 4.13), which answers
- * with the FIB entry itself: a host with thousands of routes is not dumped to find its default.
+ * The master and default-route lookups, routes with a preferred source address and the macvlan
+ * mode query of link_extra.h. The default-route lookup is one RTM_GETROUTE with RTM_F_FIB_MATCH
+ * (Linux 4.13), which answers with the FIB entry itself: a host with thousands of routes is not
+ * dumped to find its default.
  * IPv4 asks for 0.0.0.1, not 0.0.0.0: the kernel answers a lookup of 0.0.0.0 with the loopback
  * route ("local 0.0.0.0 dev lo"; with FIB_MATCH, EHOSTUNREACH), while 0.0.0.0/8 is never routed
  * on a sane host, so the match is the default route. Only when the answer is a more specific
@@ -21,6 +22,39 @@
 
 #include "netutil/internal.h"
 #include "netutil/link_extra.h"
+
+/* ---- master ---------------------------------------------------------------------------------- */
+
+int nu_master_find(struct nu_nl *nl, const char *name, struct nu_link_info *m, struct cni_err *e)
+{
+	int r;
+
+	if (!name || !*name) {
+		r = nu_route_default_oif(nl, e);
+		if (r < 0)
+			return cni_wrap(e, r, "no master given and no default route interface");
+		r = nu_link_get(nl, NULL, r, m, e);
+	} else {
+		r = nu_link_get(nl, name, 0, m, e);
+	}
+	if (r < 0)
+		return cni_wrap(e, r, "failed to lookup master \"%s\"", name ? name : "");
+	return 0;
+}
+
+int nu_master_ready(const char *name, struct cni_err *e)
+{
+	_nu_nl_cleanup_ struct nu_nl *host = NULL;
+	struct nu_link_info m;
+	int r = nu_nl_open(&host, -1, e);
+
+	if (r < 0)
+		return r;
+	r = nu_master_find(host, name, &m, e);
+	if (r < 0)
+		e->code = CNI_ERR_NOT_AVAILABLE; /* the message stays */
+	return r;
+}
 
 /* ---- default route --------------------------------------------------------------------------- */
 

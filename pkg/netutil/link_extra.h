@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Kernel helpers of the point-to-point and macvlan plugins that the core netutil API does not
- * cover: the default-route interface found with one route lookup (not a table dump), routes with
- * a preferred source address (ptp's container routes), and the mode of a macvlan link. Nothing is
+ * Kernel helpers of the point-to-point and master-link (macvlan, ipvlan, vlan) plugins that the
+ * core netutil API does not cover: the default-route interface found with one route lookup (not
+ * a table dump), the master of a link (named, or that interface), routes with a preferred source
+ * address (ptp's container routes), and the mode of a macvlan link. Nothing is
  * created here except the routes nu_route_add_src() is asked for; every function works through a
  * struct nu_nl, so in whatever netns that socket was opened, and returns 0 (or a value) or a
  * negative errno with the text in @e.
@@ -22,6 +23,20 @@
  * -ENOENT (with a message) when there is no default route with an output interface.
  */
 int nu_route_default_oif(struct nu_nl *nl, struct cni_err *e);
+
+/*
+ * nu_master_find() - the master of a macvlan, ipvlan or vlan plugin in the netns of @nl: link
+ * @name, or with @name NULL or "" the interface of the default route, into @m. Returns 0 or
+ * -errno ("failed to lookup master ...").
+ */
+int nu_master_find(struct nu_nl *nl, const char *name, struct nu_link_info *m, struct cni_err *e);
+
+/*
+ * nu_master_ready() - STATUS of such a plugin whose master is in the host netns: the master can
+ * be found (nu_master_find() in the current netns). Returns 0, or -errno with code
+ * CNI_ERR_NOT_AVAILABLE (an ADD would fail) and nu_master_find()'s message.
+ */
+int nu_master_ready(const char *name, struct cni_err *e);
 
 /*
  * nu_route_add_src() - nu_route_add() with RTA_PREFSRC @src (family 0: none); NLM_F_CREATE,

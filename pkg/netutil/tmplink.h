@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A container link created under a temporary name and renamed to CNI_IFNAME (macvlan, ipvlan,
+ * vlan, tap): the link is born in the container netns (a name taken on the host cannot clash),
+ * under a name derived from the attachment (container ID, ifname), so that a DEL, or the next
+ * ADD, after an ADD killed between creation and rename finds the leftover and removes it; only a
+ * link of the plugin's own kind is ever removed. The kind-specific creation is a callback. Every
+ * function returns 0 (or an ifindex) or a negative errno with the text in @e.
+ */
+#ifndef NETUTIL_TMPLINK_H
+#define NETUTIL_TMPLINK_H
+
+#include "netutil/netutil.h"
+
+/* How the temporary name is derived from "container ID" and "ifname" (kept per plugin: stable). */
+enum nu_tmpname {
+	NU_TMPNAME_FNV48, /* prefix + 12 hex digits: FNV-1a 64 over "<cid>/<ifname>", low 48 bits */
+	NU_TMPNAME_SHA512, /* prefix + 8 hex digits of SHA-512 over "<cid>:<ifname>" */
+};
+
+/*
+ * Where a link is created: through @nl (the master's netns), on master @master (an ifindex there,
+ * 0: none), born in the netns of @netns_fd (-1: @nl's); @conf is the plugin's configuration.
+ */
+struct nu_tmplink_at {
+	struct nu_nl *nl;
+	int master;
+	int netns_fd;
+	const void *conf;
+};
+
+/* One link kind, as a plugin creates it: a static table. */
+struct nu_tmplink {
+	const char *kind;     /* IFLA_INFO_KIND of ours ("macvlan", "tun"): others are left alone */
+	const char *what;     /* the link in messages ("tap"); NULL: @kind */
+	const char *prefix;   /* of the temporary name */
+	enum nu_tmpname hash; /* of the rest of it */
+	/* On -EEXIST, random "veth%08x" names tried after the temporary one (kernels that look
+	 * for the name in the creating netns too). */
+	int random_names;
+	/* Create link @name as @at says, in the container netns. 0 or -errno. */
+	int (*create)(const struct nu_tmplink_at *at, const char *name, struct cni_err *e);
+	/* Optional: adjust the new link @ifindex of @cont before its rename. 0 or -errno. */
+	int (*prepare)(const struct nu_tmplink_at *at, struct nu_nl *cont, int ifindex,
+		       struct cni_err *e);
+};
+
+/* nu_tmplink_name() - the temporary name of attachment (@cid, @ifname) into @out. */
+void nu_tmplink_name(const struct nu_tmplink *t, const char *cid, const char *ifname,
+		     char out[NU_IFNAMSIZ]);
+
+/*
+ * nu_tmplink_create() - in the container netns of @cont: remove a leftover of (@cid, @ifname),
+ * create the link under its temporary name (t->create with @at), t->prepare it, rename it to
+ * @ifname. A failure after creation deletes the link. Returns the ifindex in @cont or -errno
+ * ("failed to create <what>: ...", "failed to rename <what> to ...").
+ */
+int nu_tmplink_create(struct nu_nl *cont, const struct nu_tmplink *t, const char *cid,
+		      const char *ifname, const struct nu_tmplink_at *at, struct cni_err *e);
+
+/*
+ * nu_tmplink_on_master() - ADD of a link on a master (macvlan, ipvlan, vlan): @master
+ * (nu_master_find(): NULL or "" is the default route's interface) is looked up in the host netns,
+ * or in the container's when @master_in_container; an @mtu above the master's is -EINVAL (code
+ * 7); then nu_tmplink_create() on it, the link born in the container netns (@cont, @netns_fd),
+ * with @conf for t->create. Returns the link's ifindex in @cont or -errno.
+ */
+int nu_tmplink_on_master(const struct nu_tmplink *t, struct nu_nl *cont, int netns_fd,
+			 const char *master, bool master_in_container, unsigned int mtu,
+			 const void *conf, const char *cid, const char *ifname, struct cni_err *e);
+
+/*
+ * nu_tmplink_del() - delete the leftover temporary link of (@cid, @ifname) in @cont, if it is of
+ * kind t->kind. 0 when there is none, or -errno.
+ */
+int nu_tmplink_del(struct nu_nl *cont, const struct nu_tmplink *t, const char *cid,
+		   const char *ifname, struct cni_err *e);
+
+/*
+ * nu_tmplink_remove() - DEL in the netns at path @netns: link @ifname (any kind, or only of kind
+ * t->kind when @only_ours), then a leftover temporary link. A netns that is gone took both
+ * along, an absent link is success: 0. Else -errno, "failed to delete container interface ...".
+ */
+int nu_tmplink_remove(const char *netns, const struct nu_tmplink *t, const char *cid,
+		      const char *ifname, bool only_ours, struct cni_err *e);
+
+#endif
