@@ -70,6 +70,78 @@ struct nu__label nu__link_label(struct nu_nl *nl, int ifindex);
 struct rtnl_link;
 int nu__link_change(struct nu_nl *nl, int ifindex, struct rtnl_link *chg);
 
+/* An nl_msg freed when it goes out of scope (set it to NULL once it is handed on). */
+static inline void nu__msg_free(struct nl_msg **m)
+{
+	if (*m)
+		nlmsg_free(*m);
+}
+#define _msg_cleanup_ __attribute__((cleanup(nu__msg_free)))
+
+/*
+ * An exclusive RTM_NEWLINK (NLM_F_CREATE | NLM_F_EXCL) of a link created by hand (macvlan,
+ * ipvlan, vlan, dummy, vrf): libnl lacks attributes these need (IFLA_IPVLAN_FLAGS, say), and
+ * IFLA_NET_NS_FD makes the link born in the container netns.
+ */
+struct nu__newlink {
+	struct nl_msg *msg;
+	struct nlattr *li, *data;
+	const char *kind, *name;
+	int master;
+	int err;   /* of nu__newlink_start(), returned by nu__newlink_send() */
+	bool full; /* an attribute did not fit */
+};
+
+/*
+ * nu__newlink_start() - begin the request for link @name of @kind: on lower link @master (0:
+ * none), with @mtu (0: the kernel's) and MAC @mac (6 bytes; NULL: the kernel's), born in the
+ * netns of @netns_fd (-1: the socket's). A failure, -EINVAL (a bad name), -ENOMEM or -EMSGSIZE
+ * with "creating <kind> ..." in @e, is kept in @m->err for nu__newlink_send() and returned.
+ */
+int nu__newlink_start(struct nu__newlink *m, const char *name, const char *kind, int master,
+		      unsigned int mtu, const uint8_t *mac, int netns_fd, struct cni_err *e);
+
+/*
+ * nu__newlink_put() - a kind attribute (IFLA_INFO_DATA, opened by the first one) of @len bytes;
+ * one that does not fit makes nu__newlink_send() fail. _u16/_u32: the usual sizes.
+ */
+void nu__newlink_put(struct nu__newlink *m, int type, const void *data, int len);
+static inline void nu__newlink_u16(struct nu__newlink *m, int type, uint16_t v)
+{
+	nu__newlink_put(m, type, &v, sizeof(v));
+}
+static inline void nu__newlink_u32(struct nu__newlink *m, int type, uint32_t v)
+{
+	nu__newlink_put(m, type, &v, sizeof(v));
+}
+
+/*
+ * nu__newlink_send() - close the nests and send; @m's message is freed either way. A failed
+ * nu__newlink_start() is its error; an attribute that did not fit is -EMSGSIZE without sending.
+ * A kernel error is recorded as "creating <kind> \"<name>\"[ <detail>][ on link <master>]"
+ * (@detail may be NULL). Returns 0 or -errno.
+ */
+int nu__newlink_send(struct nu_nl *nl, struct nu__newlink *m, const char *detail,
+		     struct cni_err *e);
+
+/*
+ * nu__getlink() - one RTM_GETLINK of link @name whose answer goes to @fn (as nu__dump()), which
+ * sets *@found when it took the link's answer. Returns 0, -ENODEV when there is no such link, or
+ * -errno, with "looking up link ..." in @e.
+ */
+int nu__getlink(struct nu_nl *nl, const char *name, int (*fn)(struct nlmsghdr *nlh, void *arg),
+		void *arg, const bool *found, struct cni_err *e);
+
+/*
+ * nu__link_data_get() - one RTM_GETLINK of link @name; when its IFLA_INFO_KIND is @kind, @fn is
+ * called with its IFLA_INFO_DATA parsed up to @maxtype (< 32; every entry NULL when it has
+ * none). Returns 0, -ENODEV when the link is absent, -EMEDIUMTYPE ("link \"<name>\" is not
+ * <a_kind>") when it is of another kind, or -errno, with @e filled.
+ */
+int nu__link_data_get(struct nu_nl *nl, const char *name, const char *kind, const char *a_kind,
+		      int maxtype, void (*fn)(struct nlattr **d, void *arg), void *arg,
+		      struct cni_err *e);
+
 /* A payload attribute of at least @len bytes, or NULL. */
 static inline struct nlattr *nu__attr(struct nlattr **tb, int type, int len)
 {

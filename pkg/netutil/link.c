@@ -29,13 +29,6 @@ static void link_put(struct rtnl_link **l)
 }
 #define _link_cleanup_ __attribute__((cleanup(link_put)))
 
-static void msg_free(struct nl_msg **m)
-{
-	if (*m)
-		nlmsg_free(*m);
-}
-#define _msg_cleanup_ __attribute__((cleanup(msg_free)))
-
 static void link_fill(struct rtnl_link *l, struct nu_link_info *out)
 {
 	struct nl_addr *a = rtnl_link_get_addr(l);
@@ -490,45 +483,148 @@ int nu_bridge_ensure(struct nu_nl *nl, const char *name, unsigned int mtu, bool 
 	return created;
 }
 
+/* ---- hand-built links (internal.h) ----------------------------------------------------------- */
+
+int nu__newlink_start(struct nu__newlink *m, const char *name, const char *kind, int master,
+		      unsigned int mtu, const uint8_t *mac, int netns_fd, struct cni_err *e)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+
+	*m = (struct nu__newlink){.kind = kind, .name = name, .master = master};
+	if (!nu_ifname_valid(name))
+		return m->err = nu__failx(e, -EINVAL, "creating %s: invalid name \"%s\"", kind,
+					  name ? name : "");
+	m->msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	if (!m->msg)
+		return m->err = nu__failx(e, -ENOMEM, "creating %s \"%s\"", kind, name);
+	if (nlmsg_append(m->msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_string(m->msg, IFLA_IFNAME, name) < 0 ||
+	    (master && nla_put_u32(m->msg, IFLA_LINK, master) < 0) ||
+	    (mtu && nla_put_u32(m->msg, IFLA_MTU, mtu) < 0) ||
+	    (mac && nla_put(m->msg, IFLA_ADDRESS, 6, mac) < 0) ||
+	    (netns_fd >= 0 && nla_put_u32(m->msg, IFLA_NET_NS_FD, netns_fd) < 0) ||
+	    !(m->li = nla_nest_start(m->msg, IFLA_LINKINFO | NLA_F_NESTED)) ||
+	    nla_put_string(m->msg, IFLA_INFO_KIND, kind) < 0) {
+		nlmsg_free(m->msg);
+		m->msg = NULL;
+		return m->err = nu__failx(e, -EMSGSIZE, "creating %s \"%s\": message too long",
+					  kind, name);
+	}
+	return 0;
+}
+
+void nu__newlink_put(struct nu__newlink *m, int type, const void *data, int len)
+{
+	if (m->err)
+		return;
+	if (!m->data && !m->full)
+		m->data = nla_nest_start(m->msg, IFLA_INFO_DATA | NLA_F_NESTED);
+	if (!m->data || nla_put(m->msg, type, len, data) < 0)
+		m->full = true;
+}
+
+int nu__newlink_send(struct nu_nl *nl, struct nu__newlink *m, const char *detail, struct cni_err *e)
+{
+	_msg_cleanup_ struct nl_msg *msg = m->msg;
+	int r;
+
+	m->msg = NULL;
+	if (m->err)
+		return m->err;
+	if (m->full)
+		return nu__failx(e, -EMSGSIZE, "creating %s \"%s\": message too long", m->kind,
+				 m->name);
+	if (m->data)
+		nla_nest_end(msg, m->data);
+	nla_nest_end(msg, m->li);
+	r = nu__talk(nl, msg);
+	msg = NULL; /* nu__talk() freed it */
+	if (r < 0)
+		return nu__fail(nl, e, r, "creating %s \"%s\"%s%s%s%s", m->kind, m->name,
+				detail ? " " : "", detail ? detail : "",
+				m->master ? " on link " : "", m->master ? LINK(nl, m->master) : "");
+	return 0;
+}
+
+int nu__getlink(struct nu_nl *nl, const char *name, int (*fn)(struct nlmsghdr *nlh, void *arg),
+		void *arg, const bool *found, struct cni_err *e)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	_msg_cleanup_ struct nl_msg *msg = NULL;
+	int r;
+
+	if (!nu_ifname_valid(name))
+		return nu__failx(e, -EINVAL, "invalid link name \"%s\"", name ? name : "");
+	msg = nlmsg_alloc_simple(RTM_GETLINK, 0);
+	if (!msg || nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_string(msg, IFLA_IFNAME, name) < 0)
+		return nu__failx(e, -ENOMEM, "looking up link \"%s\"", name);
+	/* nu__dump() takes the single answer too; the ack behind it is collected after */
+	r = nu__dump(nl, msg, fn, NULL, arg);
+	if (r == 0 && *found)
+		r = nu__result(nl, nl_wait_for_ack(nl->sk));
+	else if (r == 0)
+		r = -ENODEV;
+	if (r < 0)
+		return nu__fail(nl, e, r, "looking up link \"%s\"", name);
+	return 0;
+}
+
+struct link_data {
+	const char *kind;
+	int maxtype;
+	void (*fn)(struct nlattr **d, void *arg);
+	void *arg;
+	bool found, is_kind;
+};
+
+static int link_data_parse(struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[IFLA_MAX + 1], *li[IFLA_INFO_MAX + 1], *d[32] = {NULL};
+	struct link_data *ld = arg;
+	int len = (int)strlen(ld->kind) + 1;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    nlmsg_parse(nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0)
+		return 0;
+	ld->found = true;
+	if (!tb[IFLA_LINKINFO] || nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) < 0)
+		return 0;
+	if (!li[IFLA_INFO_KIND] || nla_len(li[IFLA_INFO_KIND]) < len ||
+	    strncmp(nla_data(li[IFLA_INFO_KIND]), ld->kind, (size_t)len))
+		return 0;
+	ld->is_kind = true;
+	if (li[IFLA_INFO_DATA] && nla_parse_nested(d, ld->maxtype, li[IFLA_INFO_DATA], NULL) < 0)
+		memset(d, 0, sizeof(d));
+	ld->fn(d, ld->arg);
+	return 0;
+}
+
+int nu__link_data_get(struct nu_nl *nl, const char *name, const char *kind, const char *a_kind,
+		      int maxtype, void (*fn)(struct nlattr **d, void *arg), void *arg,
+		      struct cni_err *e)
+{
+	struct link_data ld = {.kind = kind, .maxtype = maxtype, .fn = fn, .arg = arg};
+	int r = nu__getlink(nl, name, link_data_parse, &ld, &ld.found, e);
+
+	if (r < 0)
+		return r;
+	if (!ld.is_kind)
+		return nu__failx(e, -EMEDIUMTYPE, "link \"%s\" is not %s", name, a_kind);
+	return 0;
+}
+
 /* ---- macvlan ------------------------------------------------------------------------------- */
 
 int nu_macvlan_create(struct nu_nl *nl, const char *tmpname, int master, uint32_t mode,
 		      unsigned int mtu, const uint8_t *mac, uint32_t bcqueuelen,
 		      int target_netns_fd, struct cni_err *e)
 {
-	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
-	_msg_cleanup_ struct nl_msg *msg = NULL;
-	struct nlattr *li, *data;
-	int r;
+	struct nu__newlink m;
 
-	if (!nu_ifname_valid(tmpname))
-		return nu__failx(e, -EINVAL, "creating macvlan: invalid name \"%s\"",
-				 tmpname ? tmpname : "");
-	msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-	if (!msg)
-		return nu__failx(e, -ENOMEM, "creating macvlan \"%s\"", tmpname);
-	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_string(msg, IFLA_IFNAME, tmpname) < 0 ||
-	    nla_put_u32(msg, IFLA_LINK, master) < 0 ||
-	    (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0) ||
-	    (mac && nla_put(msg, IFLA_ADDRESS, 6, mac) < 0) ||
-	    (target_netns_fd >= 0 && nla_put_u32(msg, IFLA_NET_NS_FD, target_netns_fd) < 0))
-		goto nomem;
-	li = nla_nest_start(msg, IFLA_LINKINFO | NLA_F_NESTED);
-	if (!li || nla_put_string(msg, IFLA_INFO_KIND, "macvlan") < 0)
-		goto nomem;
-	data = nla_nest_start(msg, IFLA_INFO_DATA | NLA_F_NESTED);
-	if (!data || nla_put_u32(msg, IFLA_MACVLAN_MODE, mode) < 0 ||
-	    (bcqueuelen && nla_put_u32(msg, IFLA_MACVLAN_BC_QUEUE_LEN, bcqueuelen) < 0))
-		goto nomem;
-	nla_nest_end(msg, data);
-	nla_nest_end(msg, li);
-	r = nu__talk(nl, msg);
-	msg = NULL; /* nu__talk() freed it */
-	if (r < 0)
-		return nu__fail(nl, e, r, "creating macvlan \"%s\" on link %s", tmpname,
-				LINK(nl, master));
-	return 0;
-nomem:
-	return nu__failx(e, -EMSGSIZE, "creating macvlan \"%s\": message too long", tmpname);
+	nu__newlink_start(&m, tmpname, "macvlan", master, mtu, mac, target_netns_fd, e);
+	nu__newlink_u32(&m, IFLA_MACVLAN_MODE, mode);
+	if (bcqueuelen)
+		nu__newlink_u32(&m, IFLA_MACVLAN_BC_QUEUE_LEN, bcqueuelen);
+	return nu__newlink_send(nl, &m, NULL, e);
 }

@@ -35,13 +35,6 @@
 #define TIME_UNITS_PER_SEC 1000000.0
 #define LATENCY_MS 25.0
 
-static void msg_free(struct nl_msg **m)
-{
-	if (*m)
-		nlmsg_free(*m);
-}
-#define _msg_cleanup_ __attribute__((cleanup(msg_free)))
-
 /* ---- tbf parameters --------------------------------------------------------------------------- */
 
 /*

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * VRF links (vrf.h). libnl has a vrf link type, but a hand-built RTM_NEWLINK keeps this file in
- * the style of ipvlan.c and vlan.c and lets one parser serve lookups by name and whole-netns scans
- * (member count, used tables: one dump, no cache). Enslaving moves the link's routes into the
- * VRF's table with plain route adds (an identical route there is success). Creation is exclusive;
- * nothing is deleted here.
+ * VRF links (vrf.h). libnl has a vrf link type, but a hand-built RTM_NEWLINK (nu__newlink_*(),
+ * as ipvlan.c and vlan.c) keeps to one style and lets one parser serve lookups by name and
+ * whole-netns scans (member count, used tables: one dump, no cache). Enslaving moves the link's
+ * routes into the VRF's table with plain route adds (an identical route there is success).
+ * Creation is exclusive; nothing is deleted here.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,41 +19,15 @@
 #include "netutil/internal.h"
 #include "netutil/vrf.h"
 
-static void msg_free(struct nl_msg **m)
-{
-	if (*m)
-		nlmsg_free(*m);
-}
-#define _msg_cleanup_ __attribute__((cleanup(msg_free)))
-
 int nu_vrf_create(struct nu_nl *nl, const char *name, uint32_t table, struct cni_err *e)
 {
-	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
-	_msg_cleanup_ struct nl_msg *msg = NULL;
-	struct nlattr *li, *data;
-	int r;
+	struct nu__newlink m;
+	char detail[24];
 
-	if (!nu_ifname_valid(name))
-		return nu__failx(e, -EINVAL, "creating vrf: invalid name \"%s\"", name ? name : "");
-	msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-	if (!msg || nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_string(msg, IFLA_IFNAME, name) < 0)
-		goto nomem;
-	li = nla_nest_start(msg, IFLA_LINKINFO | NLA_F_NESTED);
-	if (!li || nla_put_string(msg, IFLA_INFO_KIND, "vrf") < 0)
-		goto nomem;
-	data = nla_nest_start(msg, IFLA_INFO_DATA | NLA_F_NESTED);
-	if (!data || nla_put_u32(msg, IFLA_VRF_TABLE, table) < 0)
-		goto nomem;
-	nla_nest_end(msg, data);
-	nla_nest_end(msg, li);
-	r = nu__talk(nl, msg);
-	msg = NULL; /* nu__talk() freed it */
-	if (r < 0)
-		return nu__fail(nl, e, r, "creating vrf \"%s\" (table %u)", name, table);
-	return 0;
-nomem:
-	return nu__failx(e, -ENOMEM, "creating vrf \"%s\"", name);
+	nu__newlink_start(&m, name, "vrf", 0, 0, NULL, -1, e);
+	nu__newlink_u32(&m, IFLA_VRF_TABLE, table);
+	snprintf(detail, sizeof(detail), "(table %u)", table);
+	return nu__newlink_send(nl, &m, detail, e);
 }
 
 struct vrf_dump {
@@ -119,25 +93,12 @@ static void vrf_reset(void *arg)
 int nu_vrf_get(struct nu_nl *nl, const char *name, int *ifindex, uint32_t *table,
 	       struct cni_err *e)
 {
-	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
-	_msg_cleanup_ struct nl_msg *msg = NULL;
 	struct vrf_dump v = {0};
-	int r;
+	int r = nu__getlink(nl, name, vrf_parse, &v, &v.found, e);
 
-	if (!nu_ifname_valid(name))
-		return nu__failx(e, -EINVAL, "invalid link name \"%s\"", name ? name : "");
-	msg = nlmsg_alloc_simple(RTM_GETLINK, 0);
-	if (!msg || nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_string(msg, IFLA_IFNAME, name) < 0)
-		return nu__failx(e, -ENOMEM, "looking up link \"%s\"", name);
-	r = nu__dump(nl, msg, vrf_parse, NULL, &v);
 	free(v.tables);
-	if (r == 0 && v.found)
-		r = nu__result(nl, nl_wait_for_ack(nl->sk));
-	else if (r == 0)
-		r = -ENODEV;
 	if (r < 0)
-		return nu__fail(nl, e, r, "looking up link \"%s\"", name);
+		return r;
 	if (!v.is_vrf)
 		return nu__failx(e, -EMEDIUMTYPE, "link \"%s\" is not a vrf", name);
 	*ifindex = v.ifindex;
