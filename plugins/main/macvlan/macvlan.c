@@ -18,12 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include "cni/cni.h"
 #include "netutil/iface.h"
 #include "netutil/link_extra.h"
 #include "netutil/netutil.h"
+#include "netutil/tmplink.h"
 
 struct macvlan_conf {
 	char *master;
@@ -133,107 +133,37 @@ static int macvlan_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	return 0;
 }
 
-/* The master: configured, or the default route's interface, in the netns of @nl. */
-static int find_master(const struct macvlan_conf *c, struct nu_nl *nl, struct nu_link_info *m,
-		       struct cni_err *e)
-{
-	int r;
-
-	if (!c->master) {
-		r = nu_route_default_oif(nl, e);
-		if (r < 0)
-			return cni_wrap(e, r, "no master given and no default route interface");
-		r = nu_link_get(nl, NULL, r, m, e);
-	} else {
-		r = nu_link_get(nl, c->master, 0, m, e);
-	}
-	if (r < 0)
-		return cni_wrap(e, r, "failed to lookup master \"%s\"", c->master ? c->master : "");
-	return 0;
-}
-
 /* ---- ADD ------------------------------------------------------------------------------------- */
 
-/*
- * The temporary name of the attachment: "mvl" + 48 bits of FNV-1a over (container ID, ifname).
- * Being predictable, a DEL after an ADD killed between create and rename finds and removes it.
- */
-static void tmp_name(const struct cni_ctx *ctx, char out[NU_IFNAMSIZ])
+static int create(const struct nu_tmplink_at *at, const char *name, struct cni_err *e)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	const struct macvlan_conf *c = at->conf;
 
-	for (const char *p = ctx->env.container_id; *p; p++)
-		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
-	h = (h ^ '/') * 0x100000001b3ULL;
-	for (const char *p = ctx->env.ifname; *p; p++)
-		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
-	snprintf(out, NU_IFNAMSIZ, "mvl%012llx", (unsigned long long)(h & 0xffffffffffffULL));
-}
-
-/* Remove a leftover of a killed ADD under the temporary name: only a macvlan is ours. */
-static int del_tmp(const struct cni_ctx *ctx, struct nu_nl *cont, struct cni_err *e)
-{
-	struct nu_link_info li;
-	char tmp[NU_IFNAMSIZ];
-
-	tmp_name(ctx, tmp);
-	if (nu_link_get(cont, tmp, 0, &li, NULL) < 0 || strcmp(li.kind, "macvlan"))
-		return 0;
-	return nu_link_del_index(cont, li.ifindex, e);
+	return nu_macvlan_create(at->nl, name, at->master, c->mode_val, (unsigned int)c->mtu,
+				 c->has_mac ? c->mac_val : NULL, (uint32_t)c->bcqueuelen,
+				 at->netns_fd, e);
 }
 
 /*
- * Create under the temporary name in the container netns (a name taken on the host cannot clash
- * there), then rename to @ifname. If that name is taken on the host side (the kernel checks both
- * namespaces on some versions), random "veth%08x" names are tried, as the reference does.
+ * The temporary name: "mvl" + 48 bits of FNV-1a over (container ID, ifname). If a name is taken
+ * on the host side (the kernel checks both namespaces on some versions), random "veth%08x" names
+ * are tried, as the reference does.
  */
-static int create_link(struct cni_ctx *ctx, struct nu_nl *mnl, struct nu_nl *cont, int netns_fd,
-		       const struct nu_link_info *master, struct cni_err *e)
-{
-	const struct macvlan_conf *c = ctx->conf;
-	char tmp[NU_IFNAMSIZ];
-	int r, ifindex;
-
-	r = del_tmp(ctx, cont, e);
-	if (r < 0)
-		return r;
-	tmp_name(ctx, tmp);
-	for (int attempt = 0; attempt < 10; attempt++) {
-		uint32_t rnd;
-
-		if (attempt) {
-			if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-				return cni_fail(e, -errno, 0, "failed to generate a random name: %s",
-						strerror(errno));
-			snprintf(tmp, sizeof(tmp), "veth%08x", rnd);
-		}
-		cni_err_clear(e);
-		r = nu_macvlan_create(mnl, tmp, master->ifindex, c->mode_val, (unsigned int)c->mtu,
-				      c->has_mac ? c->mac_val : NULL, (uint32_t)c->bcqueuelen,
-				      c->link_in_container ? -1 : netns_fd, e);
-		if (r != -EEXIST)
-			break;
-	}
-	if (r < 0)
-		return cni_wrap(e, r, "failed to create macvlan");
-	ifindex = nu_link_index(cont, tmp);
-	if (ifindex < 0)
-		return cni_fail(e, ifindex, 0, "macvlan \"%s\" not found after creation", tmp);
-	r = nu_link_rename(cont, ifindex, ctx->env.ifname, e);
-	if (r < 0) {
-		nu_link_del_index(cont, ifindex, NULL);
-		return cni_wrap(e, r, "failed to rename macvlan to \"%s\"", ctx->env.ifname);
-	}
-	return ifindex;
-}
+static const struct nu_tmplink macvlan_link = {
+	.kind = "macvlan",
+	.prefix = "mvl",
+	.hash = NU_TMPNAME_FNV48,
+	.random_names = 9,
+	.create = create,
+};
 
 static int macvlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
 {
 	const struct macvlan_conf *c = ctx->conf;
-	_nu_nl_cleanup_ struct nu_nl *host = NULL, *cont = NULL;
+	_nu_nl_cleanup_ struct nu_nl *cont = NULL;
 	_nu_fd_cleanup_ int netns_fd = -1;
-	struct nu_link_info master, li;
-	char mac[3 * 32], key[96];
+	struct nu_link_info li;
+	char mac[3 * 32];
 	int r, ifindex;
 
 	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
@@ -242,19 +172,9 @@ static int macvlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 	r = nu_nl_open(&cont, netns_fd, e);
 	if (r < 0)
 		return r;
-	if (!c->link_in_container) {
-		r = nu_nl_open(&host, -1, e);
-		if (r < 0)
-			return r;
-	}
-	r = find_master(c, c->link_in_container ? cont : host, &master, e);
-	if (r < 0)
-		return r;
-	if ((unsigned int)c->mtu > master.mtu)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-				"invalid MTU %d, must be [0, master MTU(%u)]", c->mtu, master.mtu);
-
-	r = create_link(ctx, c->link_in_container ? cont : host, cont, netns_fd, &master, e);
+	r = nu_tmplink_on_master(&macvlan_link, cont, netns_fd, c->master, c->link_in_container,
+				 (unsigned int)c->mtu, c, ctx->env.container_id, ctx->env.ifname,
+				 e);
 	if (r < 0)
 		return r;
 	ifindex = r;
@@ -265,30 +185,13 @@ static int macvlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 			     ctx->env.netns);
 
 	if (ctx->net.ipam_type) {
-		struct cni_result *ipam = NULL;
-
-		r = cni_ipam_add(ctx, &ipam, e);
+		r = cni_ipam_add_ips(ctx, res, 0, NULL, e);
 		if (r < 0)
 			goto del_link;
-		if (!ipam->n_ips) {
-			r = cni_fail(e, -EINVAL, 0, "IPAM plugin returned missing IP config");
-			goto del_link;
-		}
-		for (size_t i = 0; i < ipam->n_ips; i++)
-			cni_result_add_ip(res, &ipam->ips[i].address, &ipam->ips[i].gateway, 0);
-		for (size_t i = 0; i < ipam->n_routes; i++)
-			*cni_result_add_route(res, &ipam->routes[i].dst, NULL) = ipam->routes[i];
-		/* Neighbours learn the new MAC at once: gratuitous ARP and NA on link up. */
-		snprintf(key, sizeof(key), "net/ipv4/conf/%s/arp_notify", ctx->env.ifname);
-		nu_sysctl_set(netns_fd, key, "1", NULL);
-		snprintf(key, sizeof(key), "net/ipv6/conf/%s/ndisc_notify", ctx->env.ifname);
-		nu_sysctl_set(netns_fd, key, "1", NULL);
-		r = nu_iface_configure(cont, netns_fd, ctx->env.ifname, res, e);
-	} else {
-		r = nu_link_set_up(cont, ifindex, e);
-		if (r < 0)
-			cni_wrap(e, r, "failed to set \"%s\" UP", ctx->env.ifname);
 	}
+	/* Neighbours learn the new MAC at once: gratuitous ARP and NA on link up. */
+	r = nu_iface_setup(cont, netns_fd, ctx->env.ifname, ifindex, res,
+			   NU_NOTIFY_ARP | NU_NOTIFY_NDISC, e);
 	if (r < 0)
 		goto del_link;
 	/* The reference reports the plugin's own "dns" and drops IPAM's. */
@@ -302,15 +205,6 @@ del_link:
 
 /* ---- DEL, CHECK, STATUS, GC ------------------------------------------------------------------ */
 
-static void keep_first(int r, struct cni_err *one, int *first, struct cni_err *e)
-{
-	if (r < 0 && !*first) {
-		*first = r;
-		*e = *one;
-	}
-	cni_err_clear(one);
-}
-
 /* IPAM first (it needs nothing of the kernel), then the link; both always run. */
 static int macvlan_del(struct cni_ctx *ctx, struct cni_err *e)
 {
@@ -318,21 +212,12 @@ static int macvlan_del(struct cni_ctx *ctx, struct cni_err *e)
 	int r, first = 0;
 
 	if (ctx->net.ipam_type)
-		keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
+		cni_err_keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
 	if (ctx->env.netns && *ctx->env.netns) {
-		_nu_fd_cleanup_ int netns_fd = -1;
-		_nu_nl_cleanup_ struct nu_nl *cont = NULL;
-
-		r = nu_netns_open(ctx->env.netns, &netns_fd, &one);
-		if (r == -ENOENT)
-			r = 0; /* the netns is gone, and the macvlan with it */
-		else if (r == 0 && (r = nu_nl_open(&cont, netns_fd, &one)) == 0 &&
-			 (r = nu_link_del(cont, ctx->env.ifname, &one)) == 0) /* absent: 0 */
-			r = del_tmp(ctx, cont, &one); /* an ADD killed before its rename */
-		if (r < 0)
-			cni_wrap(&one, r, "failed to delete container interface %s",
-				 ctx->env.ifname);
-		keep_first(r, &one, &first, e);
+		/* any link of that name (as the reference), then a leftover temporary macvlan */
+		r = nu_tmplink_remove(ctx->env.netns, &macvlan_link, ctx->env.container_id,
+				      ctx->env.ifname, false, &one);
+		cni_err_keep_first(r, &one, &first, e);
 	}
 	return first;
 }
@@ -345,7 +230,6 @@ static int macvlan_check(struct cni_ctx *ctx, struct cni_err *e)
 	_nu_fd_cleanup_ int netns_fd = -1;
 	const struct cni_iface *cont_if = NULL;
 	struct nu_link_info master, cl;
-	char mac[3 * 32];
 	uint32_t mode;
 	int r;
 
@@ -354,16 +238,9 @@ static int macvlan_check(struct cni_ctx *ctx, struct cni_err *e)
 		if (r < 0)
 			return r;
 	}
-	if (!prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	for (size_t i = 0; i < prev->n_ifaces && !cont_if; i++)
-		if (prev->ifaces[i].name && !strcmp(prev->ifaces[i].name, ctx->env.ifname) &&
-		    prev->ifaces[i].sandbox && !strcmp(prev->ifaces[i].sandbox, ctx->env.netns))
-			cont_if = &prev->ifaces[i];
-	if (!cont_if)
-		return cni_fail(e, -ENOENT, 0,
-				"Sandbox in prevResult doesn't match configured netns: %s",
-				ctx->env.netns);
+	r = cni_prev_iface(ctx, &cont_if, e);
+	if (r < 0)
+		return r;
 
 	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
 	if (r < 0)
@@ -376,7 +253,7 @@ static int macvlan_check(struct cni_ctx *ctx, struct cni_err *e)
 		if (r < 0)
 			return r;
 	}
-	r = find_master(c, c->link_in_container ? cont : host, &master, e);
+	r = nu_master_find(c->link_in_container ? cont : host, c->master, &master, e);
 	if (r < 0)
 		return r;
 	r = nu_link_get(cont, ctx->env.ifname, 0, &cl, e);
@@ -396,10 +273,9 @@ static int macvlan_check(struct cni_ctx *ctx, struct cni_err *e)
 	if (cl.link != master.ifindex)
 		return cni_fail(e, -EINVAL, 0, "Container interface %s is not on master \"%s\"",
 				ctx->env.ifname, master.name);
-	if (cont_if->mac && *cont_if->mac &&
-	    strcasecmp(cont_if->mac, nu_mac_str(cl.mac, cl.mac_len, mac)))
-		return cni_fail(e, -EINVAL, 0, "Interface %s Mac %s doesn't match container Mac: %s",
-				ctx->env.ifname, cont_if->mac, mac);
+	r = nu_iface_check_mac_ref(cont_if->mac, &cl, ctx->env.ifname, e);
+	if (r < 0)
+		return r;
 	r = nu_iface_check_ips(cont, ctx->env.ifname, prev, e);
 	if (r < 0)
 		return r;
@@ -416,18 +292,10 @@ static int macvlan_status(struct cni_ctx *ctx, struct cni_err *e)
 	const struct macvlan_conf *c = ctx->conf;
 
 	if (!c->link_in_container) {
-		_nu_nl_cleanup_ struct nu_nl *host = NULL;
-		struct nu_link_info m;
-		char msg[sizeof(e->msg)];
-		int r = nu_nl_open(&host, -1, e);
+		int r = nu_master_ready(c->master, e);
 
 		if (r < 0)
 			return r;
-		r = find_master(c, host, &m, e);
-		if (r < 0) {
-			memcpy(msg, e->msg, sizeof(msg));
-			return cni_fail(e, r, CNI_ERR_NOT_AVAILABLE, "%s", msg);
-		}
 	}
 	return ctx->net.ipam_type ? cni_ipam_status(ctx, e) : 0;
 }
