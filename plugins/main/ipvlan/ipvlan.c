@@ -23,11 +23,11 @@
 #include <strings.h>
 
 #include "cni/cni.h"
-#include "cni/hash.h"
 #include "netutil/iface.h"
 #include "netutil/ipvlan.h"
 #include "netutil/link_extra.h"
 #include "netutil/netutil.h"
+#include "netutil/tmplink.h"
 
 struct ipvlan_conf {
 	char *master;
@@ -122,129 +122,54 @@ static bool chained(const struct cni_ctx *ctx)
 }
 
 /*
- * The master in the netns of @nl: configured; else the single named interface of prevResult
- * when there is one (chained); else the default route's interface.
+ * The master's name for ADD, into *@name: configured; else the single named interface of
+ * prevResult when there is one (chained); else NULL, the default route's interface.
  */
-static int find_master(const struct cni_ctx *ctx, struct nu_nl *nl, struct nu_link_info *m,
-		       struct cni_err *e)
+static int master_name(const struct cni_ctx *ctx, const char **name, struct cni_err *e)
 {
 	const struct ipvlan_conf *c = ctx->conf;
 	const struct cni_result *prev = ctx->net.prev;
-	const char *name = c->master && *c->master ? c->master : NULL;
-	int r;
 
-	if (!name && prev) {
+	*name = c->master && *c->master ? c->master : NULL;
+	if (!*name && prev) {
 		if (prev->n_ifaces != 1 || !prev->ifaces[0].name || !*prev->ifaces[0].name)
 			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 					"chained master failure. PrevResult lacks a single named "
 					"interface");
-		name = prev->ifaces[0].name;
+		*name = prev->ifaces[0].name;
 	}
-	if (!name) {
-		r = nu_route_default_oif(nl, e);
-		if (r < 0)
-			return cni_wrap(e, r, "no master given and no default route interface");
-		r = nu_link_get(nl, NULL, r, m, e);
-	} else {
-		r = nu_link_get(nl, name, 0, m, e);
-	}
-	if (r < 0)
-		return cni_wrap(e, r, "failed to lookup master \"%s\"", name ? name : "");
 	return 0;
 }
 
 /* ---- ADD ------------------------------------------------------------------------------------- */
 
+static int create(const struct nu_tmplink_at *at, const char *name, struct cni_err *e)
+{
+	const struct ipvlan_conf *c = at->conf;
+
+	return nu_ipvlan_create(at->nl, name, at->master, c->mode_val, c->flags_val,
+				(unsigned int)c->mtu, at->netns_fd, e);
+}
+
 /*
  * The temporary name: "veth" and 8 hex digits, as the reference's random ones, but derived from
  * the attachment, so that DEL finds a link an ADD killed between creation and rename left.
  */
-static char *tmp_name(const struct cni_ctx *ctx, char buf[NU_IFNAMSIZ])
-{
-	char h[9];
-
-	cni_sha512_hex(h, 8, ctx->env.container_id ? ctx->env.container_id : "", ":",
-		       ctx->env.ifname ? ctx->env.ifname : "", NULL);
-	snprintf(buf, NU_IFNAMSIZ, "veth%s", h);
-	return buf;
-}
-
-/* Delete the temporary link of this attachment if an ipvlan of that name is there. */
-static int del_tmp(const struct cni_ctx *ctx, struct nu_nl *cont, struct cni_err *e)
-{
-	char tmp[NU_IFNAMSIZ];
-	uint16_t mode, fl;
-	int r = nu_ipvlan_get(cont, tmp_name(ctx, tmp), &mode, &fl, NULL);
-
-	if (r == -ENODEV || r == -EMEDIUMTYPE)
-		return 0; /* none, or not ours */
-	return r < 0 ? r : nu_link_del(cont, tmp, e);
-}
-
-/* Create under the temporary name in the container netns, then rename to @ifname there. */
-static int create_link(struct cni_ctx *ctx, struct nu_nl *mnl, struct nu_nl *cont, int netns_fd,
-		       const struct nu_link_info *master, struct cni_err *e)
-{
-	const struct ipvlan_conf *c = ctx->conf;
-	char tmp[NU_IFNAMSIZ];
-	int r, ifindex;
-
-	tmp_name(ctx, tmp);
-	for (int attempt = 0;; attempt++) {
-		r = nu_ipvlan_create(mnl, tmp, master->ifindex, c->mode_val, c->flags_val,
-				     (unsigned int)c->mtu, c->link_in_container ? -1 : netns_fd, e);
-		if (r != -EEXIST || attempt)
-			break;
-		/* left by a killed ADD of this attachment: ours to remove */
-		cni_err_clear(e);
-		r = del_tmp(ctx, cont, e);
-		if (r < 0)
-			break;
-	}
-	if (r < 0)
-		return cni_wrap(e, r, "failed to create ipvlan");
-	ifindex = nu_link_index(cont, tmp);
-	if (ifindex < 0)
-		return cni_fail(e, ifindex, 0, "ipvlan \"%s\" not found after creation", tmp);
-	r = nu_link_rename(cont, ifindex, ctx->env.ifname, e);
-	if (r < 0) {
-		nu_link_del_index(cont, ifindex, NULL);
-		return cni_wrap(e, r, "failed to rename ipvlan to \"%s\"", ctx->env.ifname);
-	}
-	return ifindex;
-}
-
-/* Addresses and routes into @res (interface 0): IPAM's, or prevResult's when chained. */
-static int collect_ips(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
-{
-	const struct cni_result *src = ctx->net.prev;
-	struct cni_result *ipam = NULL;
-	int r;
-
-	if (ctx->net.ipam_type) {
-		r = cni_ipam_add(ctx, &ipam, e);
-		if (r < 0)
-			return r;
-		if (!ipam->n_ips)
-			return cni_fail(e, -EINVAL, 0, "IPAM plugin returned missing IP config");
-		src = ipam;
-	}
-	if (!src)
-		return 0;
-	for (size_t i = 0; i < src->n_ips; i++)
-		cni_result_add_ip(res, &src->ips[i].address, &src->ips[i].gateway, 0);
-	for (size_t i = 0; i < src->n_routes; i++)
-		*cni_result_add_route(res, &src->routes[i].dst, NULL) = src->routes[i];
-	return 0;
-}
+static const struct nu_tmplink ipvlan_link = {
+	.kind = "ipvlan",
+	.prefix = "veth",
+	.hash = NU_TMPNAME_SHA512,
+	.create = create,
+};
 
 static int ipvlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
 {
 	const struct ipvlan_conf *c = ctx->conf;
-	_nu_nl_cleanup_ struct nu_nl *host = NULL, *cont = NULL;
+	_nu_nl_cleanup_ struct nu_nl *cont = NULL;
 	_nu_fd_cleanup_ int netns_fd = -1;
-	struct nu_link_info master, li;
-	char mac[3 * 32], key[96];
+	const char *master;
+	struct nu_link_info li;
+	char mac[3 * 32];
 	int r, ifindex;
 
 	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
@@ -253,19 +178,12 @@ static int ipvlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_er
 	r = nu_nl_open(&cont, netns_fd, e);
 	if (r < 0)
 		return r;
-	if (!c->link_in_container) {
-		r = nu_nl_open(&host, -1, e);
-		if (r < 0)
-			return r;
-	}
-	r = find_master(ctx, c->link_in_container ? cont : host, &master, e);
+	r = master_name(ctx, &master, e);
 	if (r < 0)
 		return r;
-	if ((unsigned int)c->mtu > master.mtu)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-				"invalid MTU %d, must be [0, master MTU(%u)]", c->mtu, master.mtu);
-
-	r = create_link(ctx, c->link_in_container ? cont : host, cont, netns_fd, &master, e);
+	r = nu_tmplink_on_master(&ipvlan_link, cont, netns_fd, master, c->link_in_container,
+				 (unsigned int)c->mtu, c, ctx->env.container_id, ctx->env.ifname,
+				 e);
 	if (r < 0)
 		return r;
 	ifindex = r;
@@ -275,21 +193,17 @@ static int ipvlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_er
 	cni_result_add_iface(res, ctx->env.ifname, nu_mac_str(li.mac, li.mac_len, mac),
 			     ctx->env.netns);
 
-	r = collect_ips(ctx, res, e);
-	if (r < 0)
-		goto del_link;
-	if (res->n_ips) {
-		/* The shared MAC moves between hosts' views: announce the addresses on link up. */
-		snprintf(key, sizeof(key), "net/ipv4/conf/%s/arp_notify", ctx->env.ifname);
-		nu_sysctl_set(netns_fd, key, "1", NULL);
-		snprintf(key, sizeof(key), "net/ipv6/conf/%s/ndisc_notify", ctx->env.ifname);
-		nu_sysctl_set(netns_fd, key, "1", NULL);
-		r = nu_iface_configure(cont, netns_fd, ctx->env.ifname, res, e);
-	} else {
-		r = nu_link_set_up(cont, ifindex, e);
+	/* Addresses and routes: IPAM's, or prevResult's when chained. */
+	if (ctx->net.ipam_type) {
+		r = cni_ipam_add_ips(ctx, res, 0, NULL, e);
 		if (r < 0)
-			cni_wrap(e, r, "failed to set \"%s\" UP", ctx->env.ifname);
+			goto del_link;
+	} else if (ctx->net.prev) {
+		cni_result_add_ips(res, ctx->net.prev, 0);
 	}
+	/* The shared MAC moves between hosts' views: announce the addresses on link up. */
+	r = nu_iface_setup(cont, netns_fd, ctx->env.ifname, ifindex, res,
+			   NU_NOTIFY_ARP | NU_NOTIFY_NDISC, e);
 	if (r < 0)
 		goto del_link;
 	/* The reference reports the plugin's own "dns" and drops IPAM's and prevResult's. */
@@ -303,15 +217,6 @@ del_link:
 
 /* ---- DEL, CHECK, STATUS, GC ------------------------------------------------------------------ */
 
-static void keep_first(int r, struct cni_err *one, int *first, struct cni_err *e)
-{
-	if (r < 0 && !*first) {
-		*first = r;
-		*e = *one;
-	}
-	cni_err_clear(one);
-}
-
 /* IPAM first (it needs nothing of the kernel), then the link; both always run. */
 static int ipvlan_del(struct cni_ctx *ctx, struct cni_err *e)
 {
@@ -319,20 +224,11 @@ static int ipvlan_del(struct cni_ctx *ctx, struct cni_err *e)
 	int r, first = 0;
 
 	if (ctx->net.ipam_type)
-		keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
+		cni_err_keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
 	if (ctx->env.netns && *ctx->env.netns) {
-		_nu_fd_cleanup_ int netns_fd = -1;
-		_nu_nl_cleanup_ struct nu_nl *cont = NULL;
-
-		r = nu_netns_open(ctx->env.netns, &netns_fd, &one);
-		if (r == -ENOENT)
-			r = 0; /* the netns is gone, and the ipvlan with it */
-		else if (r == 0 && (r = nu_nl_open(&cont, netns_fd, &one)) == 0 &&
-			 (r = nu_link_del(cont, ctx->env.ifname, &one)) == 0) /* absent: 0 */
-			r = del_tmp(ctx, cont, &one);
-		if (r < 0)
-			cni_wrap(&one, r, "failed to delete container interface %s", ctx->env.ifname);
-		keep_first(r, &one, &first, e);
+		r = nu_tmplink_remove(ctx->env.netns, &ipvlan_link, ctx->env.container_id,
+				      ctx->env.ifname, false, &one);
+		cni_err_keep_first(r, &one, &first, e);
 	}
 	return first;
 }
@@ -345,7 +241,6 @@ static int ipvlan_check(struct cni_ctx *ctx, struct cni_err *e)
 	_nu_fd_cleanup_ int netns_fd = -1;
 	const struct cni_iface *cont_if = NULL;
 	struct nu_link_info cl;
-	char mac[3 * 32];
 	uint16_t mode, fl;
 	int r;
 
@@ -354,16 +249,9 @@ static int ipvlan_check(struct cni_ctx *ctx, struct cni_err *e)
 		if (r < 0)
 			return r;
 	}
-	if (!prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	for (size_t i = 0; i < prev->n_ifaces && !cont_if; i++)
-		if (prev->ifaces[i].name && !strcmp(prev->ifaces[i].name, ctx->env.ifname) &&
-		    prev->ifaces[i].sandbox && !strcmp(prev->ifaces[i].sandbox, ctx->env.netns))
-			cont_if = &prev->ifaces[i];
-	if (!cont_if)
-		return cni_fail(e, -ENOENT, 0,
-				"Sandbox in prevResult doesn't match configured netns: %s",
-				ctx->env.netns);
+	r = cni_prev_iface(ctx, &cont_if, e);
+	if (r < 0)
+		return r;
 
 	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
 	if (r < 0)
@@ -394,16 +282,15 @@ static int ipvlan_check(struct cni_ctx *ctx, struct cni_err *e)
 	 * chained ADD took it from a prevResult that has since become ours: not checkable.
 	 */
 	if ((c->master && *c->master) || !chained(ctx)) {
-		struct cni_ctx nctx = *ctx;
 		struct nu_link_info master;
 
-		nctx.net.prev = NULL; /* prevResult is the ipvlan's own now, not the chain's */
+		/* not master_name(): prevResult is the ipvlan's own now, not the chain's */
 		if (!c->link_in_container) {
 			r = nu_nl_open(&host, -1, e);
 			if (r < 0)
 				return r;
 		}
-		r = find_master(&nctx, c->link_in_container ? cont : host, &master, e);
+		r = nu_master_find(c->link_in_container ? cont : host, c->master, &master, e);
 		if (r < 0)
 			return r;
 		if (cl.link != master.ifindex)
@@ -411,10 +298,9 @@ static int ipvlan_check(struct cni_ctx *ctx, struct cni_err *e)
 					"Container interface %s is not on master \"%s\"",
 					ctx->env.ifname, master.name);
 	}
-	if (cont_if->mac && *cont_if->mac &&
-	    strcasecmp(cont_if->mac, nu_mac_str(cl.mac, cl.mac_len, mac)))
-		return cni_fail(e, -EINVAL, 0, "Interface %s Mac %s doesn't match container Mac: %s",
-				ctx->env.ifname, cont_if->mac, mac);
+	r = nu_iface_check_mac_ref(cont_if->mac, &cl, ctx->env.ifname, e);
+	if (r < 0)
+		return r;
 	r = nu_iface_check_ips(cont, ctx->env.ifname, prev, e);
 	if (r < 0)
 		return r;
@@ -431,20 +317,10 @@ static int ipvlan_status(struct cni_ctx *ctx, struct cni_err *e)
 	const struct ipvlan_conf *c = ctx->conf;
 
 	if (!c->link_in_container && c->master && *c->master) {
-		_nu_nl_cleanup_ struct nu_nl *host = NULL;
-		struct cni_ctx nctx = *ctx;
-		struct nu_link_info m;
-		char msg[sizeof(e->msg)];
-		int r = nu_nl_open(&host, -1, e);
+		int r = nu_master_ready(c->master, e);
 
 		if (r < 0)
 			return r;
-		nctx.net.prev = NULL;
-		r = find_master(&nctx, host, &m, e);
-		if (r < 0) {
-			memcpy(msg, e->msg, sizeof(msg));
-			return cni_fail(e, r, CNI_ERR_NOT_AVAILABLE, "%s", msg);
-		}
 	}
 	return ctx->net.ipam_type ? cni_ipam_status(ctx, e) : 0;
 }
