@@ -21,9 +21,10 @@
 #include <strings.h>
 
 #include "cni/cni.h"
-#include "cni/hash.h"
 #include "netutil/iface.h"
+#include "netutil/link_extra.h"
 #include "netutil/netutil.h"
+#include "netutil/tmplink.h"
 #include "netutil/vlan.h"
 
 struct vlan_conf {
@@ -66,81 +67,31 @@ static int vlan_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	return 0;
 }
 
-static int find_master(const struct cni_ctx *ctx, struct nu_nl *nl, struct nu_link_info *m,
-		       struct cni_err *e)
-{
-	const struct vlan_conf *c = ctx->conf;
-	int r = nu_link_get(nl, c->master, 0, m, e);
-
-	if (r < 0)
-		return cni_wrap(e, r, "failed to lookup master \"%s\"", c->master);
-	return 0;
-}
-
 /* ---- ADD ------------------------------------------------------------------------------------- */
 
+/* -EEXIST also when the id is taken on the master. */
+static int create(const struct nu_tmplink_at *at, const char *name, struct cni_err *e)
+{
+	const struct vlan_conf *c = at->conf;
+
+	return nu_vlan_create(at->nl, name, at->master, (uint16_t)c->vlan_id, 0,
+			      (unsigned int)c->mtu, at->netns_fd, e);
+}
+
 /* "veth" and 8 hex digits derived from the attachment: DEL finds what a killed ADD left. */
-static char *tmp_name(const struct cni_ctx *ctx, char buf[NU_IFNAMSIZ])
-{
-	char h[9];
-
-	cni_sha512_hex(h, 8, ctx->env.container_id ? ctx->env.container_id : "", ":",
-		       ctx->env.ifname ? ctx->env.ifname : "", NULL);
-	snprintf(buf, NU_IFNAMSIZ, "veth%s", h);
-	return buf;
-}
-
-/* Delete the temporary link of this attachment if a VLAN of that name is there. */
-static int del_tmp(const struct cni_ctx *ctx, struct nu_nl *cont, struct cni_err *e)
-{
-	char tmp[NU_IFNAMSIZ];
-	uint16_t vid;
-	int r = nu_vlan_get(cont, tmp_name(ctx, tmp), &vid, NULL, NULL);
-
-	if (r == -ENODEV || r == -EMEDIUMTYPE)
-		return 0; /* none, or not ours */
-	return r < 0 ? r : nu_link_del(cont, tmp, e);
-}
-
-static int create_link(struct cni_ctx *ctx, struct nu_nl *mnl, struct nu_nl *cont, int netns_fd,
-		       const struct nu_link_info *master, struct cni_err *e)
-{
-	const struct vlan_conf *c = ctx->conf;
-	char tmp[NU_IFNAMSIZ];
-	int r, ifindex;
-
-	tmp_name(ctx, tmp);
-	for (int attempt = 0;; attempt++) {
-		r = nu_vlan_create(mnl, tmp, master->ifindex, (uint16_t)c->vlan_id, 0,
-				   (unsigned int)c->mtu, c->link_in_container ? -1 : netns_fd, e);
-		if (r != -EEXIST || attempt)
-			break;
-		/* left by a killed ADD of this attachment (or the id is taken on the master) */
-		cni_err_clear(e);
-		r = del_tmp(ctx, cont, e);
-		if (r < 0)
-			break;
-	}
-	if (r < 0)
-		return cni_wrap(e, r, "failed to create vlan");
-	ifindex = nu_link_index(cont, tmp);
-	if (ifindex < 0)
-		return cni_fail(e, ifindex, 0, "vlan \"%s\" not found after creation", tmp);
-	r = nu_link_rename(cont, ifindex, ctx->env.ifname, e);
-	if (r < 0) {
-		nu_link_del_index(cont, ifindex, NULL);
-		return cni_wrap(e, r, "failed to rename vlan to \"%s\"", ctx->env.ifname);
-	}
-	return ifindex;
-}
+static const struct nu_tmplink vlan_link = {
+	.kind = "vlan",
+	.prefix = "veth",
+	.hash = NU_TMPNAME_SHA512,
+	.create = create,
+};
 
 static int vlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
 {
 	const struct vlan_conf *c = ctx->conf;
-	_nu_nl_cleanup_ struct nu_nl *host = NULL, *cont = NULL;
+	_nu_nl_cleanup_ struct nu_nl *cont = NULL;
 	_nu_fd_cleanup_ int netns_fd = -1;
-	struct cni_result *ipam = NULL;
-	struct nu_link_info master, li;
+	struct nu_link_info li;
 	char mac[3 * 32];
 	int r, ifindex;
 
@@ -150,19 +101,9 @@ static int vlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err 
 	r = nu_nl_open(&cont, netns_fd, e);
 	if (r < 0)
 		return r;
-	if (!c->link_in_container) {
-		r = nu_nl_open(&host, -1, e);
-		if (r < 0)
-			return r;
-	}
-	r = find_master(ctx, c->link_in_container ? cont : host, &master, e);
-	if (r < 0)
-		return r;
-	if ((unsigned int)c->mtu > master.mtu)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-				"invalid MTU %d, must be [0, master MTU(%u)]", c->mtu, master.mtu);
-
-	r = create_link(ctx, c->link_in_container ? cont : host, cont, netns_fd, &master, e);
+	r = nu_tmplink_on_master(&vlan_link, cont, netns_fd, c->master, c->link_in_container,
+				 (unsigned int)c->mtu, c, ctx->env.container_id, ctx->env.ifname,
+				 e);
 	if (r < 0)
 		return r;
 	ifindex = r;
@@ -172,23 +113,11 @@ static int vlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err 
 	cni_result_add_iface(res, ctx->env.ifname, nu_mac_str(li.mac, li.mac_len, mac),
 			     ctx->env.netns);
 	if (ctx->net.ipam_type) {
-		r = cni_ipam_add(ctx, &ipam, e);
+		r = cni_ipam_add_ips(ctx, res, 0, NULL, e);
 		if (r < 0)
 			goto del_link;
-		if (!ipam->n_ips) {
-			r = cni_fail(e, -EINVAL, 0, "IPAM plugin returned missing IP config");
-			goto del_link;
-		}
-		for (size_t i = 0; i < ipam->n_ips; i++)
-			cni_result_add_ip(res, &ipam->ips[i].address, &ipam->ips[i].gateway, 0);
-		for (size_t i = 0; i < ipam->n_routes; i++)
-			*cni_result_add_route(res, &ipam->routes[i].dst, NULL) = ipam->routes[i];
-		r = nu_iface_configure(cont, netns_fd, ctx->env.ifname, res, e);
-	} else {
-		r = nu_link_set_up(cont, ifindex, e);
-		if (r < 0)
-			cni_wrap(e, r, "failed to set \"%s\" UP", ctx->env.ifname);
 	}
+	r = nu_iface_setup(cont, netns_fd, ctx->env.ifname, ifindex, res, 0, e);
 	if (r < 0)
 		goto del_link;
 	/* The reference reports the plugin's own "dns" and drops IPAM's. */
@@ -202,15 +131,6 @@ del_link:
 
 /* ---- DEL, CHECK, STATUS, GC ------------------------------------------------------------------ */
 
-static void keep_first(int r, struct cni_err *one, int *first, struct cni_err *e)
-{
-	if (r < 0 && !*first) {
-		*first = r;
-		*e = *one;
-	}
-	cni_err_clear(one);
-}
-
 /* IPAM first (it needs nothing of the kernel), then the link; both always run. */
 static int vlan_del(struct cni_ctx *ctx, struct cni_err *e)
 {
@@ -218,20 +138,11 @@ static int vlan_del(struct cni_ctx *ctx, struct cni_err *e)
 	int r, first = 0;
 
 	if (ctx->net.ipam_type)
-		keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
+		cni_err_keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
 	if (ctx->env.netns && *ctx->env.netns) {
-		_nu_fd_cleanup_ int netns_fd = -1;
-		_nu_nl_cleanup_ struct nu_nl *cont = NULL;
-
-		r = nu_netns_open(ctx->env.netns, &netns_fd, &one);
-		if (r == -ENOENT)
-			r = 0; /* the netns is gone, and the vlan with it */
-		else if (r == 0 && (r = nu_nl_open(&cont, netns_fd, &one)) == 0 &&
-			 (r = nu_link_del(cont, ctx->env.ifname, &one)) == 0) /* absent: 0 */
-			r = del_tmp(ctx, cont, &one);
-		if (r < 0)
-			cni_wrap(&one, r, "failed to delete container interface %s", ctx->env.ifname);
-		keep_first(r, &one, &first, e);
+		r = nu_tmplink_remove(ctx->env.netns, &vlan_link, ctx->env.container_id,
+				      ctx->env.ifname, false, &one);
+		cni_err_keep_first(r, &one, &first, e);
 	}
 	return first;
 }
@@ -244,7 +155,6 @@ static int vlan_check(struct cni_ctx *ctx, struct cni_err *e)
 	_nu_fd_cleanup_ int netns_fd = -1;
 	const struct cni_iface *cont_if = NULL;
 	struct nu_link_info cl, master;
-	char mac[3 * 32];
 	uint16_t vid;
 	int r;
 
@@ -253,16 +163,9 @@ static int vlan_check(struct cni_ctx *ctx, struct cni_err *e)
 		if (r < 0)
 			return r;
 	}
-	if (!prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	for (size_t i = 0; i < prev->n_ifaces && !cont_if; i++)
-		if (prev->ifaces[i].name && !strcmp(prev->ifaces[i].name, ctx->env.ifname) &&
-		    prev->ifaces[i].sandbox && !strcmp(prev->ifaces[i].sandbox, ctx->env.netns))
-			cont_if = &prev->ifaces[i];
-	if (!cont_if)
-		return cni_fail(e, -ENOENT, 0,
-				"Sandbox in prevResult doesn't match configured netns: %s",
-				ctx->env.netns);
+	r = cni_prev_iface(ctx, &cont_if, e);
+	if (r < 0)
+		return r;
 
 	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
 	if (r < 0)
@@ -292,16 +195,15 @@ static int vlan_check(struct cni_ctx *ctx, struct cni_err *e)
 		if (r < 0)
 			return r;
 	}
-	r = find_master(ctx, c->link_in_container ? cont : host, &master, e);
+	r = nu_master_find(c->link_in_container ? cont : host, c->master, &master, e);
 	if (r < 0)
 		return r;
 	if (cl.link != master.ifindex)
 		return cni_fail(e, -EINVAL, 0, "Container interface %s is not on master \"%s\"",
 				ctx->env.ifname, master.name);
-	if (cont_if->mac && *cont_if->mac &&
-	    strcasecmp(cont_if->mac, nu_mac_str(cl.mac, cl.mac_len, mac)))
-		return cni_fail(e, -EINVAL, 0, "Interface %s Mac %s doesn't match container Mac: %s",
-				ctx->env.ifname, cont_if->mac, mac);
+	r = nu_iface_check_mac_ref(cont_if->mac, &cl, ctx->env.ifname, e);
+	if (r < 0)
+		return r;
 	r = nu_iface_check_ips(cont, ctx->env.ifname, prev, e);
 	if (r < 0)
 		return r;
@@ -314,18 +216,10 @@ static int vlan_status(struct cni_ctx *ctx, struct cni_err *e)
 	const struct vlan_conf *c = ctx->conf;
 
 	if (!c->link_in_container) {
-		_nu_nl_cleanup_ struct nu_nl *host = NULL;
-		struct nu_link_info m;
-		char msg[sizeof(e->msg)];
-		int r = nu_nl_open(&host, -1, e);
+		int r = nu_master_ready(c->master, e);
 
 		if (r < 0)
 			return r;
-		r = find_master(ctx, host, &m, e);
-		if (r < 0) {
-			memcpy(msg, e->msg, sizeof(msg));
-			return cni_fail(e, r, CNI_ERR_NOT_AVAILABLE, "%s", msg);
-		}
 	}
 	return ctx->net.ipam_type ? cni_ipam_status(ctx, e) : 0;
 }
