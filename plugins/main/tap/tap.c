@@ -23,6 +23,7 @@
 #include "cni/cni.h"
 #include "netutil/iface.h"
 #include "netutil/netutil.h"
+#include "netutil/tmplink.h"
 #include "netutil/tuntap.h"
 
 struct tap_conf {
@@ -117,36 +118,10 @@ static int tap_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	return 0;
 }
 
-/* "tap" + 48 bits of FNV-1a over (container ID, ifname): found again by a later DEL. */
-static void tmp_name(const struct cni_ctx *ctx, char out[NU_IFNAMSIZ])
+/* Through /dev/net/tun in the netns of @at->netns_fd (@at->nl is opened there). */
+static int create(const struct nu_tmplink_at *at, const char *name, struct cni_err *e)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (const char *p = ctx->env.container_id; *p; p++)
-		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
-	h = (h ^ '/') * 0x100000001b3ULL;
-	for (const char *p = ctx->env.ifname; *p; p++)
-		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
-	snprintf(out, NU_IFNAMSIZ, "tap%012llx", (unsigned long long)(h & 0xffffffffffffULL));
-}
-
-/* Remove a leftover of a killed ADD under the temporary name: only a tun/tap is ours. */
-static int del_tmp(const struct cni_ctx *ctx, struct nu_nl *cont, struct cni_err *e)
-{
-	struct nu_link_info li;
-	char tmp[NU_IFNAMSIZ];
-
-	tmp_name(ctx, tmp);
-	if (nu_link_get(cont, tmp, 0, &li, NULL) < 0 || strcmp(li.kind, "tun"))
-		return 0;
-	return nu_link_del_index(cont, li.ifindex, e);
-}
-
-static int tap_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
-{
-	const struct tap_conf *c = ctx->conf;
-	_nu_nl_cleanup_ struct nu_nl *cont = NULL;
-	_nu_fd_cleanup_ int netns_fd = -1;
+	const struct tap_conf *c = at->conf;
 	struct nu_tap_opts o = {
 	    .multi_queue = c->multi_queue,
 	    .vnet_hdr = true,
@@ -155,8 +130,44 @@ static int tap_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *
 	    .owner = (uid_t)c->owner,
 	    .group = (gid_t)c->group,
 	};
+
+	return nu_tap_create(at->nl, at->netns_fd, name, &o, e);
+}
+
+/* "mtu" and the MAC, before the rename. */
+static int prepare(const struct nu_tmplink_at *at, struct nu_nl *cont, int ifindex,
+		   struct cni_err *e)
+{
+	const struct tap_conf *c = at->conf;
+	int r;
+
+	if (c->mtu) {
+		r = nu_link_set_mtu(cont, ifindex, (unsigned int)c->mtu, e);
+		if (r < 0)
+			return r;
+	}
+	if (c->has_mac)
+		return nu_link_set_mac(cont, ifindex, c->mac_val, 6, e);
+	return 0;
+}
+
+/* "tap" + 48 bits of FNV-1a over (container ID, ifname): found again by a later DEL. */
+static const struct nu_tmplink tap_link = {
+	.kind = "tun", /* a tun/tap of that name is ours */
+	.what = "tap",
+	.prefix = "tap",
+	.hash = NU_TMPNAME_FNV48,
+	.create = create,
+	.prepare = prepare,
+};
+
+static int tap_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
+{
+	const struct tap_conf *c = ctx->conf;
+	_nu_nl_cleanup_ struct nu_nl *cont = NULL;
+	_nu_fd_cleanup_ int netns_fd = -1;
 	struct nu_link_info li, br;
-	char tmp[NU_IFNAMSIZ], mac[3 * 32], key[96];
+	char mac[3 * 32];
 	int r, ifindex;
 
 	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
@@ -175,31 +186,12 @@ static int tap_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *
 		if (strcmp(br.kind, "bridge"))
 			return cni_fail(e, -EINVAL, 0, "\"%s\" is not a bridge", c->bridge);
 	}
-	r = del_tmp(ctx, cont, e);
+	r = nu_tmplink_create(cont, &tap_link, ctx->env.container_id, ctx->env.ifname,
+			      &(struct nu_tmplink_at){.nl = cont, .netns_fd = netns_fd, .conf = c},
+			      e);
 	if (r < 0)
 		return r;
-	tmp_name(ctx, tmp);
-	r = nu_tap_create(cont, netns_fd, tmp, &o, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to create tap");
-	ifindex = nu_link_index(cont, tmp);
-	if (ifindex < 0)
-		return cni_fail(e, ifindex, 0, "tap \"%s\" not found after creation", tmp);
-	if (c->mtu) {
-		r = nu_link_set_mtu(cont, ifindex, (unsigned int)c->mtu, e);
-		if (r < 0)
-			goto del_link;
-	}
-	if (c->has_mac) {
-		r = nu_link_set_mac(cont, ifindex, c->mac_val, 6, e);
-		if (r < 0)
-			goto del_link;
-	}
-	r = nu_link_rename(cont, ifindex, ctx->env.ifname, e);
-	if (r < 0) {
-		cni_wrap(e, r, "failed to rename tap to \"%s\"", ctx->env.ifname);
-		goto del_link;
-	}
+	ifindex = r;
 	if (c->bridge) {
 		r = nu_link_set_master(cont, ifindex, br.ifindex, e);
 		if (r < 0)
@@ -212,27 +204,11 @@ static int tap_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *
 			     ctx->env.netns);
 
 	if (ctx->net.ipam_type) {
-		struct cni_result *ipam = NULL;
-
-		r = cni_ipam_add(ctx, &ipam, e);
+		r = cni_ipam_add_ips(ctx, res, 0, NULL, e);
 		if (r < 0)
 			goto del_link;
-		if (!ipam->n_ips) {
-			r = cni_fail(e, -EINVAL, 0, "IPAM plugin returned missing IP config");
-			goto del_link;
-		}
-		for (size_t i = 0; i < ipam->n_ips; i++)
-			cni_result_add_ip(res, &ipam->ips[i].address, &ipam->ips[i].gateway, 0);
-		for (size_t i = 0; i < ipam->n_routes; i++)
-			*cni_result_add_route(res, &ipam->routes[i].dst, NULL) = ipam->routes[i];
-		snprintf(key, sizeof(key), "net/ipv4/conf/%s/arp_notify", ctx->env.ifname);
-		nu_sysctl_set(netns_fd, key, "1", NULL);
-		r = nu_iface_configure(cont, netns_fd, ctx->env.ifname, res, e);
-	} else {
-		r = nu_link_set_up(cont, ifindex, e);
-		if (r < 0)
-			cni_wrap(e, r, "failed to set \"%s\" UP", ctx->env.ifname);
 	}
+	r = nu_iface_setup(cont, netns_fd, ctx->env.ifname, ifindex, res, NU_NOTIFY_ARP, e);
 	if (r < 0)
 		goto del_link;
 	res->dns = ctx->net.dns;
@@ -243,42 +219,18 @@ del_link:
 	return r;
 }
 
-static void keep_first(int r, struct cni_err *one, int *first, struct cni_err *e)
-{
-	if (r < 0 && !*first) {
-		*first = r;
-		*e = *one;
-	}
-	cni_err_clear(one);
-}
-
 static int tap_del(struct cni_ctx *ctx, struct cni_err *e)
 {
 	struct cni_err one = {0};
 	int r, first = 0;
 
 	if (ctx->net.ipam_type)
-		keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
+		cni_err_keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
 	if (ctx->env.netns && *ctx->env.netns) {
-		_nu_fd_cleanup_ int netns_fd = -1;
-		_nu_nl_cleanup_ struct nu_nl *cont = NULL;
-		struct nu_link_info li;
-
-		r = nu_netns_open(ctx->env.netns, &netns_fd, &one);
-		if (r == -ENOENT) {
-			r = 0; /* the netns is gone, and the tap with it */
-		} else if (r == 0 && (r = nu_nl_open(&cont, netns_fd, &one)) == 0) {
-			/* only a tun/tap of that name is ours */
-			if (nu_link_get(cont, ctx->env.ifname, 0, &li, NULL) == 0 &&
-			    !strcmp(li.kind, "tun"))
-				r = nu_link_del_index(cont, li.ifindex, &one);
-			if (r == 0)
-				r = del_tmp(ctx, cont, &one);
-		}
-		if (r < 0)
-			cni_wrap(&one, r, "failed to delete container interface %s",
-				 ctx->env.ifname);
-		keep_first(r, &one, &first, e);
+		/* only a tun/tap of that name is ours */
+		r = nu_tmplink_remove(ctx->env.netns, &tap_link, ctx->env.container_id,
+				      ctx->env.ifname, true, &one);
+		cni_err_keep_first(r, &one, &first, e);
 	}
 	return first;
 }
@@ -298,16 +250,9 @@ static int tap_check(struct cni_ctx *ctx, struct cni_err *e)
 		if (r < 0)
 			return r;
 	}
-	if (!prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	for (size_t i = 0; i < prev->n_ifaces && !cont_if; i++)
-		if (prev->ifaces[i].name && !strcmp(prev->ifaces[i].name, ctx->env.ifname) &&
-		    prev->ifaces[i].sandbox && !strcmp(prev->ifaces[i].sandbox, ctx->env.netns))
-			cont_if = &prev->ifaces[i];
-	if (!cont_if)
-		return cni_fail(e, -ENOENT, 0,
-				"Sandbox in prevResult doesn't match configured netns: %s",
-				ctx->env.netns);
+	r = cni_prev_iface(ctx, &cont_if, e);
+	if (r < 0)
+		return r;
 	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
 	if (r < 0)
 		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
