@@ -54,17 +54,9 @@ static int dummy_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err
 		goto del_link;
 	cni_result_add_iface(res, ctx->env.ifname, nu_mac_str(li.mac, li.mac_len, mac),
 			     ctx->env.netns);
-	r = cni_ipam_add(ctx, &ipam, e);
+	r = cni_ipam_add_ips(ctx, res, 0, &ipam, e);
 	if (r < 0)
 		goto del_link;
-	if (!ipam->n_ips) {
-		r = cni_fail(e, -EINVAL, 0, "IPAM plugin returned missing IP config");
-		goto del_link;
-	}
-	for (size_t i = 0; i < ipam->n_ips; i++)
-		cni_result_add_ip(res, &ipam->ips[i].address, &ipam->ips[i].gateway, 0);
-	for (size_t i = 0; i < ipam->n_routes; i++)
-		*cni_result_add_route(res, &ipam->routes[i].dst, NULL) = ipam->routes[i];
 	res->dns = ipam->dns;
 	r = nu_iface_configure(cont, netns_fd, ctx->env.ifname, res, e);
 	if (r < 0)
@@ -82,11 +74,8 @@ static int dummy_del(struct cni_ctx *ctx, struct cni_err *e)
 	struct cni_err one = {0};
 	int r, first = 0;
 
-	if (ctx->net.ipam_type) {
-		first = cni_ipam_del(ctx, e);
-		if (first == 0)
-			cni_err_clear(e);
-	}
+	if (ctx->net.ipam_type)
+		cni_err_keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
 	if (ctx->env.netns && *ctx->env.netns) {
 		_nu_fd_cleanup_ int netns_fd = -1;
 		_nu_nl_cleanup_ struct nu_nl *cont = NULL;
@@ -102,12 +91,10 @@ static int dummy_del(struct cni_ctx *ctx, struct cni_err *e)
 			else if (r == 0 && !strcmp(li.kind, "dummy"))
 				r = nu_link_del_index(cont, li.ifindex, &one);
 		}
-		if (r < 0 && !first) {
+		if (r < 0)
 			cni_wrap(&one, r, "failed to delete container interface %s",
 				 ctx->env.ifname);
-			*e = one;
-			first = r;
-		}
+		cni_err_keep_first(r, &one, &first, e);
 	}
 	return first;
 }
@@ -119,22 +106,14 @@ static int dummy_check(struct cni_ctx *ctx, struct cni_err *e)
 	_nu_fd_cleanup_ int netns_fd = -1;
 	const struct cni_iface *cont_if = NULL;
 	struct nu_link_info cl;
-	char mac[3 * 32];
 	int r;
 
 	r = cni_ipam_check(ctx, e);
 	if (r < 0)
 		return r;
-	if (!prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	for (size_t i = 0; i < prev->n_ifaces && !cont_if; i++)
-		if (prev->ifaces[i].name && !strcmp(prev->ifaces[i].name, ctx->env.ifname) &&
-		    prev->ifaces[i].sandbox && !strcmp(prev->ifaces[i].sandbox, ctx->env.netns))
-			cont_if = &prev->ifaces[i];
-	if (!cont_if)
-		return cni_fail(e, -ENOENT, 0,
-				"Sandbox in prevResult doesn't match configured netns: %s",
-				ctx->env.netns);
+	r = cni_prev_iface(ctx, &cont_if, e);
+	if (r < 0)
+		return r;
 	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
 	if (r < 0)
 		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
@@ -148,10 +127,9 @@ static int dummy_check(struct cni_ctx *ctx, struct cni_err *e)
 	if (strcmp(cl.kind, "dummy"))
 		return cni_fail(e, -EINVAL, 0, "Container interface %s not of type dummy",
 				ctx->env.ifname);
-	if (cont_if->mac && *cont_if->mac &&
-	    strcasecmp(cont_if->mac, nu_mac_str(cl.mac, cl.mac_len, mac)))
-		return cni_fail(e, -EINVAL, 0, "Interface %s Mac %s doesn't match container Mac: %s",
-				ctx->env.ifname, cont_if->mac, mac);
+	r = nu_iface_check_mac_ref(cont_if->mac, &cl, ctx->env.ifname, e);
+	if (r < 0)
+		return r;
 	if (!(cl.flags & IFF_UP))
 		return cni_fail(e, -EINVAL, 0, "Interface %s is down", ctx->env.ifname);
 	return nu_iface_check_ips(cont, ctx->env.ifname, prev, e);
