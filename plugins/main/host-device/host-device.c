@@ -350,12 +350,7 @@ static int hostdev_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 			r = cni_ipam_add(ctx, &ipam, e);
 			if (r < 0)
 				return r;
-			for (size_t i = 0; i < ipam->n_ips; i++)
-				cni_result_add_ip(res, &ipam->ips[i].address,
-						  &ipam->ips[i].gateway, 0);
-			for (size_t i = 0; i < ipam->n_routes; i++)
-				*cni_result_add_route(res, &ipam->routes[i].dst, NULL) =
-				    ipam->routes[i];
+			cni_result_add_ips(res, ipam, 0);
 		}
 		res->dns = ctx->net.dns;
 		return 0;
@@ -391,17 +386,9 @@ static int hostdev_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 	cni_result_add_iface(res, ctx->env.ifname, nu_mac_str(cl.mac, cl.mac_len, mac),
 			     ctx->env.netns);
 	if (ctx->net.ipam_type) {
-		r = cni_ipam_add(ctx, &ipam, e);
+		r = cni_ipam_add_ips(ctx, res, 0, NULL, e);
 		if (r < 0)
 			goto move_back;
-		if (!ipam->n_ips) {
-			r = cni_fail(e, -EINVAL, 0, "IPAM plugin returned missing IP config");
-			goto move_back;
-		}
-		for (size_t i = 0; i < ipam->n_ips; i++)
-			cni_result_add_ip(res, &ipam->ips[i].address, &ipam->ips[i].gateway, 0);
-		for (size_t i = 0; i < ipam->n_routes; i++)
-			*cni_result_add_route(res, &ipam->routes[i].dst, NULL) = ipam->routes[i];
 		r = nu_iface_configure(cont, netns_fd, ctx->env.ifname, res, e);
 		if (r < 0)
 			goto move_back;
@@ -470,13 +457,10 @@ static int hostdev_del(struct cni_ctx *ctx, struct cni_err *e)
 	int r = 0, first = 0;
 
 	if (ctx->net.ipam_type)
-		first = cni_ipam_del(ctx, e);
+		cni_err_keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
 	if (ctx->env.netns && *ctx->env.netns && !conf_is_dpdk(c)) {
 		r = give_back(ctx, &one);
-		if (r < 0 && !first) {
-			first = r;
-			*e = one;
-		}
+		cni_err_keep_first(r, &one, &first, e);
 	}
 	return first;
 }
@@ -498,16 +482,9 @@ static int hostdev_check(struct cni_ctx *ctx, struct cni_err *e)
 	}
 	if (conf_is_dpdk(c))
 		return 0;
-	if (!prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	for (size_t i = 0; i < prev->n_ifaces && !cont_if; i++)
-		if (prev->ifaces[i].name && !strcmp(prev->ifaces[i].name, ctx->env.ifname) &&
-		    prev->ifaces[i].sandbox && !strcmp(prev->ifaces[i].sandbox, ctx->env.netns))
-			cont_if = &prev->ifaces[i];
-	if (!cont_if)
-		return cni_fail(e, -ENOENT, 0,
-				"Sandbox in prevResult doesn't match configured netns: %s",
-				ctx->env.netns);
+	r = cni_prev_iface(ctx, &cont_if, e);
+	if (r < 0)
+		return r;
 	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
 	if (r < 0)
 		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
