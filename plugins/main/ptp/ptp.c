@@ -277,10 +277,7 @@ static int ptp_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *
 	cni_result_add_iface(res, host_name, NULL, NULL);
 	cni_result_add_iface(res, ctx->env.ifname, nu_mac_str(cl.mac, cl.mac_len, mac),
 			     ctx->env.netns);
-	for (size_t i = 0; i < ipam->n_ips; i++)
-		cni_result_add_ip(res, &ipam->ips[i].address, &ipam->ips[i].gateway, 1);
-	for (size_t i = 0; i < ipam->n_routes; i++)
-		*cni_result_add_route(res, &ipam->routes[i].dst, NULL) = ipam->routes[i];
+	cni_result_add_ips(res, ipam, 1);
 	res->dns = c->dns_set ? c->dns.d : ipam->dns;
 
 	/*
@@ -331,16 +328,6 @@ del_veth:
 
 /* ---- DEL, CHECK, STATUS, GC ------------------------------------------------------------------ */
 
-/* Record the first failure of a sequence of independent steps (@one is reset for the next). */
-static void keep_first(int r, struct cni_err *one, int *first, struct cni_err *e)
-{
-	if (r < 0 && !*first) {
-		*first = r;
-		*e = *one;
-	}
-	cni_err_clear(one);
-}
-
 /* Every step runs even when one fails (IPAM, rules and link are independent); first error wins. */
 static int ptp_del(struct cni_ctx *ctx, struct cni_err *e)
 {
@@ -348,15 +335,15 @@ static int ptp_del(struct cni_ctx *ctx, struct cni_err *e)
 	struct cni_err one = {0};
 	int r, first = 0;
 
-	keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
+	cni_err_keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
 	if (c->ip_masq)
-		keep_first(masq_del(ctx, &one), &one, &first, e);
+		cni_err_keep_first(masq_del(ctx, &one), &one, &first, e);
 	if (ctx->env.netns && *ctx->env.netns) {
 		r = nu_link_del_netns(ctx->env.netns, ctx->env.ifname, &one);
 		if (r < 0)
 			cni_wrap(&one, r, "failed to delete container interface %s",
 				 ctx->env.ifname);
-		keep_first(r, &one, &first, e);
+		cni_err_keep_first(r, &one, &first, e);
 	}
 	return first;
 }
