@@ -19,6 +19,7 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "netutil/conntrack.h"
+#include "netutil/internal.h"
 
 /* The kernel's CTA_FILTER flag bits (nf_conntrack_netlink.c), not in the uapi headers. */
 #define CT_FILTER_PROTO_NUM (1u << 3)
@@ -236,7 +237,7 @@ int nu_conntrack_del_dport(int af, uint8_t proto, uint16_t port, struct cni_err 
 	if (ret == 0 && b.n)
 		ret = ct_send(&s, &b);
 out:
-	mnl_socket_close(s.nl);
+	nu__nfnl_close(s.nl);
 	free(b.buf);
 	/* no conntrack in this kernel: nothing to flush */
 	if (ret == -EPROTONOSUPPORT || ret == -ENOENT)

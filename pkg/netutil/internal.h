@@ -67,6 +67,14 @@ struct nu__label nu__link_label(struct nu_nl *nl, int ifindex);
  * link @ifindex: RTM_NEWLINK without NLM_F_CREATE. Consumes @chg. 0 or -errno, the kernel's
  * error and extack recorded in @nl.
  */
+/*
+ * Close a NETLINK_NETFILTER socket (nftables or conntrack) without waiting for the kernel's
+ * deferred destruction of committed transactions: parked until exit, then released by a kernel
+ * worker (nft.c).
+ */
+struct mnl_socket;
+void nu__nfnl_close(struct mnl_socket *nl);
+
 struct rtnl_link;
 int nu__link_change(struct nu_nl *nl, int ifindex, struct rtnl_link *chg);
 

@@ -83,12 +83,16 @@ int nft_open(struct nft *c, struct cni_err *e)
 /*
  * Releasing a netfilter netlink socket makes the kernel finish the deferred destruction of
  * every committed transaction first (nft_rcv_nl_event() flushes the destroy work, which waits
- * for an RCU grace period): 5 to 12 ms here, sitting on the container start path although the
- * committed rules are live and nothing of ours depends on that memory being freed. Hand the
- * socket's last reference to an io_uring ring as a registered file and close the ring: the
- * ring is torn down by a kernel worker, which drops the socket and waits there instead.
- * Where io_uring is unavailable (old kernel, io_uring_disabled, seccomp) the socket is simply
- * closed.
+ * for an RCU grace period, 5 to 12 ms here, holding the commit mutex): a batch that deleted
+ * rules or chains leaves such work. Two things keep it off the container start path and out of
+ * other committers' way. A socket that committed is parked until the process exits (a DEL
+ * commits before it deletes the link, whose own ~20 ms cover the grace period, so by exit the
+ * destroy work is done and the release finds nothing to wait for). Every netfilter socket is
+ * parked, whether it committed or not: the flush is per network namespace, so closing a socket
+ * that only listed (or a conntrack one) waits for another's destroy work. At exit each socket's
+ * last reference goes to an io_uring ring as a registered file, whose teardown runs in a kernel
+ * worker: what wait remains is the worker's. Where io_uring is unavailable (old kernel,
+ * io_uring_disabled, seccomp) the socket is simply closed.
  */
 static void close_async(struct mnl_socket *nl)
 {
@@ -105,12 +109,37 @@ static void close_async(struct mnl_socket *nl)
 		close(ring);
 }
 
+static struct mnl_socket *parked[8];
+static size_t n_parked;
+
+static void release_parked(void)
+{
+	while (n_parked)
+		close_async(parked[--n_parked]);
+}
+
+static bool park(struct mnl_socket *nl)
+{
+	static bool registered;
+
+	if (!registered && atexit(release_parked))
+		return false;
+	registered = true;
+	if (n_parked == sizeof(parked) / sizeof(parked[0]))
+		return false;
+	parked[n_parked++] = nl;
+	return true;
+}
+
+void nu__nfnl_close(struct mnl_socket *nl)
+{
+	if (nl && !park(nl))
+		close_async(nl);
+}
+
 void nft_close(struct nft *c)
 {
-	if (c->nl && c->sent)
-		close_async(c->nl);
-	else if (c->nl)
-		mnl_socket_close(c->nl);
+	nu__nfnl_close(c->nl);
 	free(c->buf);
 	free(c->what);
 	memset(c, 0, sizeof(*c));
@@ -857,7 +886,6 @@ int nft_commit(struct nft *c, struct cni_err *e)
 		setbuf_force(fd, SO_RCVBUFFORCE, SO_RCVBUF, (int)c->n * 1024 + 65536);
 	if (mnl_socket_sendto(c->nl, c->buf, c->len) < 0)
 		return cni_fail(e, -errno, 0, "sending nftables transaction: %s", strerror(errno));
-	c->sent = true;
 	return read_acks(c, e);
 }
 

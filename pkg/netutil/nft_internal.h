@@ -40,7 +40,6 @@ struct nft {
 		bool del; /* deletes an object found by a dump */
 	} *what;
 	size_t n, what_cap;
-	bool sent;    /* a transaction reached the kernel: see nft_close() */
 	bool skipped; /* this batch leaves out a chain found to exist: see nft_add_chain() */
 };
 

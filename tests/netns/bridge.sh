@@ -297,10 +297,16 @@ if command -v strace >/dev/null; then
 		for cmd in ADD DEL; do
 			OUT=$(printf '%s' "$C" | ip netns exec "$H" env CNI_COMMAND=$cmd CNI_NETNS="$C1" \
 				CNI_IFNAME=eth0 CNI_CONTAINERID=cu CNI_PATH="$BIN" strace -f -qq -o "$XP/trace" \
-				-e trace=io_uring_setup,io_uring_register ${inj:+-e inject=$inj} "$P")
+				-e trace=io_uring_setup,io_uring_register,sendmsg,sendto ${inj:+-e inject=$inj} "$P")
 			check_eq "release ($what): $cmd succeeds" "$?" 0
 			if [ -z "$inj" ]; then
 				check "  the socket is handed to a ring" grep -q 'IORING_REGISTER_FILES.* = 0' "$XP/trace"
+				# DEL: rules first, the link after, the sockets at exit (the link
+				# deletion's wait covers the grace period of the deleted rules); strace
+				# cannot name RTM_DELLINK (0x11) on a socket of another netns
+				[ $cmd = DEL ] && check_eq "  rules deleted, then the link, then the sockets released" \
+					"$(grep -oE 'NFT_MSG_DELRULE|nlmsg_type=(RTM_DELLINK|0x11 )|IORING_REGISTER_FILES' "$XP/trace" | sed 's/nlmsg_type=.*/DELLINK/' | uniq | paste -sd' ')" \
+					"NFT_MSG_DELRULE DELLINK IORING_REGISTER_FILES"
 			else
 				check "  the failure was injected" grep -q INJECTED "$XP/trace"
 			fi

@@ -612,14 +612,19 @@ static int bridge_del(struct cni_ctx *ctx, struct cni_err *e)
 
 	if (ctx->net.ipam_type)
 		STEP(cni_ipam_del(ctx, &one));
-	if (ctx->env.netns)
-		STEP(nu_link_del_netns(ctx->env.netns, ctx->env.ifname, &one));
+	/*
+	 * Rules before the link: the kernel frees deleted rules after an RCU grace period, which
+	 * the link deletion's own wait covers, so the netfilter socket's release at exit finds
+	 * nothing left to wait for (see nft_close()).
+	 */
 	if (c->macspoofchk)
 		STEP(nu_nft_spoofchk_del(ctx->env.container_id, ctx->env.ifname, &one));
 	if (c->ip_masq) {
 		STEP(nu_nft_masq_del(ctx->net.name, ctx->env.ifname, ctx->env.container_id, &one));
 		STEP(nu_nft_masq_del_iptables(ctx->net.name, ctx->env.container_id, &one));
 	}
+	if (ctx->env.netns)
+		STEP(nu_link_del_netns(ctx->env.netns, ctx->env.ifname, &one));
 #undef STEP
 	return first;
 }
