@@ -16,6 +16,7 @@
 #include <linux/rtnetlink.h>
 #include <netlink/attr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/inet.h>
 #include <netlink/route/link/veth.h>
 
 #include "netutil/internal.h"
@@ -167,6 +168,22 @@ int nu_link_set_mtu(struct nu_nl *nl, int ifindex, unsigned int mtu, struct cni_
 		rtnl_link_set_mtu(chg, mtu);
 	r = nu__link_change(nl, ifindex, chg);
 	return r < 0 ? nu__fail(nl, e, r, "setting MTU %u on link %s", mtu, LINK(nl, ifindex)) : 0;
+}
+
+int nu_link_set_inet_conf(struct nu_nl *nl, int ifindex, unsigned int key, uint32_t value,
+			  struct cni_err *e)
+{
+	struct rtnl_link *chg = rtnl_link_alloc();
+	int r;
+
+	if (chg && rtnl_link_inet_set_conf(chg, key, value) < 0) {
+		rtnl_link_put(chg);
+		return nu__failx(e, -EINVAL, "IPv4 device setting %u out of range", key);
+	}
+	r = nu__link_change(nl, ifindex, chg);
+	return r < 0 ? nu__fail(nl, e, r, "setting IPv4 device setting %u of link %s", key,
+				LINK(nl, ifindex))
+		     : 0;
 }
 
 int nu_link_set_mac(struct nu_nl *nl, int ifindex, const uint8_t *mac, size_t len,

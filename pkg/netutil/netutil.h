@@ -113,6 +113,10 @@ int nu_link_set_up(struct nu_nl *nl, int ifindex, struct cni_err *e);
 int nu_link_set_down(struct nu_nl *nl, int ifindex, struct cni_err *e);
 int nu_link_set_promisc(struct nu_nl *nl, int ifindex, bool on, struct cni_err *e);
 int nu_link_set_mtu(struct nu_nl *nl, int ifindex, unsigned int mtu, struct cni_err *e);
+/* Set one IPv4 per-device setting (IPV4_DEVCONF_*, <linux/ip.h>) over rtnetlink, as the
+ * net/ipv4/conf/<dev>/ sysctl would. */
+int nu_link_set_inet_conf(struct nu_nl *nl, int ifindex, unsigned int key, uint32_t value,
+			  struct cni_err *e);
 int nu_link_set_mac(struct nu_nl *nl, int ifindex, const uint8_t *mac, size_t len,
 		    struct cni_err *e);
 int nu_link_rename(struct nu_nl *nl, int ifindex, const char *name, struct cni_err *e);

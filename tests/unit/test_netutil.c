@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/if.h>
+#include <linux/ip.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
@@ -557,6 +558,14 @@ int main(void)
 		CHECK(!(li.flags & IFF_UP));
 		CHECK_R(nu_link_set_mtu(nl_c, li.ifindex, 100000, &e), -EINVAL);
 		CHECK(strlen(e.msg) > 0);
+		/* IPv4 device settings over rtnetlink, read back through the sysctl */
+		CHECK_R(nu_sysctl_get(ns_c, "net/ipv4/conf/net1/arp_notify", buf, sizeof(buf), &e), 0);
+		CHECK_STR(buf, "0");
+		CHECK_R(nu_link_set_inet_conf(nl_c, li.ifindex, IPV4_DEVCONF_ARP_NOTIFY, 1, &e), 0);
+		CHECK_R(nu_sysctl_get(ns_c, "net/ipv4/conf/net1/arp_notify", buf, sizeof(buf), &e), 0);
+		CHECK_STR(buf, "1");
+		CHECK_R(nu_link_set_inet_conf(nl_c, li.ifindex, 9999, 1, &e), -EINVAL);
+		CHECK_MSG("IPv4 device setting 9999 out of range");
 
 		/* ---- deletion is idempotent ---- */
 		CHECK_R(nu_link_del(nl_c, "net1", &e), 0);
