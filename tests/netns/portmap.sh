@@ -71,9 +71,10 @@ serve() {
 ask() {
 	if [ "${4:-}" = udp ]; then
 		# -t: socat stops waiting for the answer this long after stdin's EOF
-		# UDP may lose the first datagram (neighbour resolution): one retry on the same flow
+		# UDP may lose the first datagram (neighbour resolution, a loaded machine): retries on
+		# the same flow
 		local a
-		for _ in 1 2; do
+		for _ in 1 2 3; do
 			a=$(echo x | in_ns "$1" timeout 4 socat -t3 -T3 - "UDP:$2:$3,sourceport=$5,reuseaddr" 2>/dev/null | head -1)
 			[ -n "$a" ] && break
 		done
