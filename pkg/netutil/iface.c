@@ -116,6 +116,20 @@ int nu_iface_configure(struct nu_nl *nl, int netns_fd, const char *ifname,
 	return 0;
 }
 
+/*
+ * Over rtnetlink: the first /proc/sys access for a link of a new netns costs 0.1-0.2 ms of
+ * dentry setup, a setlink a few microseconds. The sysctl if that fails.
+ */
+void nu_iface_arp_notify(struct nu_nl *nl, int netns_fd, const char *ifname, int ifindex)
+{
+	char key[96];
+
+	if (nu_link_set_inet_conf(nl, ifindex, IPV4_DEVCONF_ARP_NOTIFY, 1, NULL) < 0) {
+		snprintf(key, sizeof(key), "net/ipv4/conf/%s/arp_notify", ifname);
+		nu_sysctl_set(netns_fd, key, "1", NULL);
+	}
+}
+
 int nu_iface_setup(struct nu_nl *nl, int netns_fd, const char *ifname, int ifindex,
 		   const struct cni_result *res, unsigned int notify, struct cni_err *e)
 {
@@ -126,15 +140,8 @@ int nu_iface_setup(struct nu_nl *nl, int netns_fd, const char *ifname, int ifind
 		r = nu_link_set_up(nl, ifindex, e);
 		return r < 0 ? cni_wrap(e, r, "failed to set \"%s\" UP", ifname) : 0;
 	}
-	/*
-	 * arp_notify over rtnetlink: the first /proc/sys access for a link of a new netns costs
-	 * 0.1-0.2 ms of dentry setup, a setlink a few microseconds. The sysctl if that fails.
-	 */
-	if ((notify & NU_NOTIFY_ARP) &&
-	    nu_link_set_inet_conf(nl, ifindex, IPV4_DEVCONF_ARP_NOTIFY, 1, NULL) < 0) {
-		snprintf(key, sizeof(key), "net/ipv4/conf/%s/arp_notify", ifname);
-		nu_sysctl_set(netns_fd, key, "1", NULL);
-	}
+	if (notify & NU_NOTIFY_ARP)
+		nu_iface_arp_notify(nl, netns_fd, ifname, ifindex);
 	if (notify & NU_NOTIFY_NDISC) {
 		snprintf(key, sizeof(key), "net/ipv6/conf/%s/ndisc_notify", ifname);
 		nu_sysctl_set(netns_fd, key, "1", NULL);

@@ -28,6 +28,10 @@ enum {
 	NU_NOTIFY_NDISC = 2, /* net.ipv6.conf.<if>.ndisc_notify: unsolicited NA on link up */
 };
 
+/* net/ipv4/conf/IFNAME/arp_notify = 1 (gratuitous ARP when the link comes up or changes MAC),
+ * best effort as the reference. */
+void nu_iface_arp_notify(struct nu_nl *nl, int netns_fd, const char *ifname, int ifindex);
+
 /*
  * nu_iface_setup() - the end of ADD for a new container link @ifindex named @ifname: when @res
  * has addresses, the sysctls of @notify (NU_NOTIFY_*, best effort: neighbours learn a new or

@@ -430,8 +430,7 @@ static int setup_l3(struct add_state *s, struct cni_result *res, struct cni_err 
 	} else {
 		nu_sysctl_set(s->netns_fd, key, "0", NULL);
 	}
-	snprintf(key, sizeof(key), "net/ipv4/conf/%s/arp_notify", ctx->env.ifname);
-	nu_sysctl_set(s->netns_fd, key, "1", NULL);
+	nu_iface_arp_notify(s->cont, s->netns_fd, ctx->env.ifname, s->cont_link.ifindex);
 
 	r = nu_iface_configure(s->cont, s->netns_fd, ctx->env.ifname, res, e);
 	if (r < 0)
