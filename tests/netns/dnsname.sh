@@ -75,7 +75,7 @@ counts() { q "$@" | grep -o 'ANSWER: [0-9]*, AUTHORITY: [0-9]*' | tr -d ',' | aw
 # The daemon runs under valgrind when it is installed and this is not a sanitizer build (which
 # checks itself: its reports go to dnsname.log); the plugin then finds it running.
 VG=""
-if command -v valgrind >/dev/null && ! nm "$P" 2>/dev/null | grep -q __asan_init; then
+if command -v valgrind >/dev/null && ! asan_build "$P"; then
 	VG=$RUN/valgrind.log
 	in_ns "$H" valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
 		--log-file="$VG" "$P" daemon --run-dir "$RUN" --resolv-conf "$RUN/resolv.conf" 2>>"$RUN/dnsname.log" &

@@ -148,6 +148,10 @@ in_ns() {
 	ip netns exec "$(basename "$n")" "$@"
 }
 
+# asan_build FILE: FILE is instrumented by AddressSanitizer (valgrind cannot run it, and its leak
+# check fails under ptrace: run it under strace with ASAN_OPTIONS=detect_leaks=0).
+asan_build() { nm "$1" 2>/dev/null | grep -q __asan_init; }
+
 # Bounded connectivity check: ping_ok NS ADDR. Up to five one-second tries: an earlier no_ping
 # leaves the neighbour entry INCOMPLETE for a few seconds, and what is queued behind it is
 # dropped (ping reports "host unreachable" and stops) when it turns FAILED; the next try resolves.
