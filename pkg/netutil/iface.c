@@ -149,6 +149,20 @@ int nu_iface_setup(struct nu_nl *nl, int netns_fd, const char *ifname, int ifind
 	return nu_iface_configure(nl, netns_fd, ifname, res, e);
 }
 
+int nu_iface_check_open(const char *netns, const char *ifname, int *netns_fd, struct nu_nl **nl,
+			struct nu_link_info *cl, struct cni_err *e)
+{
+	int r = nu_nl_open_netns(netns, netns_fd, nl, e);
+
+	if (r < 0)
+		return r;
+	r = nu_link_get(*nl, ifname, 0, cl, e);
+	if (r < 0)
+		return cni_wrap(e, r, "Container Interface name in prevResult: %s not found",
+				ifname);
+	return 0;
+}
+
 int nu_iface_check_ips(struct nu_nl *nl, const char *ifname, const struct cni_result *res,
 		       struct cni_err *e)
 {

@@ -42,6 +42,14 @@ int nu_iface_setup(struct nu_nl *nl, int netns_fd, const char *ifname, int ifind
 		   const struct cni_result *res, unsigned int notify, struct cni_err *e);
 
 /*
+ * nu_iface_check_open() - the start of a link plugin's CHECK: nu_nl_open_netns() on @netns, then
+ * link @ifname there into *@cl ("Container Interface name in prevResult: IFNAME not found", the
+ * reference's words, when it is missing). 0 or -errno.
+ */
+int nu_iface_check_open(const char *netns, const char *ifname, int *netns_fd, struct nu_nl **nl,
+			struct nu_link_info *cl, struct cni_err *e);
+
+/*
  * nu_iface_check_ips() - every IP of @res attached to @ifname must be on the link with the same
  * prefix length. Returns 0, -ENOENT with the missing address named, or -errno.
  */

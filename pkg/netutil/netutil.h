@@ -84,6 +84,13 @@ static inline void nu_nl_closep(struct nu_nl **nl)
 }
 #define _nu_nl_cleanup_ __attribute__((cleanup(nu_nl_closep)))
 
+/*
+ * nu_nl_open_netns() - the netns file at @path into *@netns_fd and a NETLINK_ROUTE socket inside
+ * it into *@nl, both owned by the caller (also when the socket fails). 0 or -errno, the netns
+ * failure as "failed to open netns "PATH"".
+ */
+int nu_nl_open_netns(const char *path, int *netns_fd, struct nu_nl **nl, struct cni_err *e);
+
 /* ---- links --------------------------------------------------------------------------------- */
 
 struct nu_link_info {

@@ -260,6 +260,15 @@ free:
 	return r;
 }
 
+int nu_nl_open_netns(const char *path, int *netns_fd, struct nu_nl **nl, struct cni_err *e)
+{
+	int r = nu_netns_open(path, netns_fd, e);
+
+	if (r < 0)
+		return cni_wrap(e, r, "failed to open netns \"%s\"", path);
+	return nu_nl_open(nl, *netns_fd, e);
+}
+
 void nu_nl_close(struct nu_nl *nl)
 {
 	if (!nl)

@@ -516,10 +516,7 @@ static int bridge_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_er
 	if (nu_sysctl_ensure(-1, cni_sprintf("net/ipv6/conf/%s/accept_ra", c->bridge), "0", e) < 0)
 		cni_err_clear(e); /* no IPv6 on this host */
 
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&cont, netns_fd, e);
+	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
 	s.host = host;
@@ -690,10 +687,7 @@ static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
 				c->bridge, br.flags & IFF_PROMISC ? "on" : "off",
 				c->promisc ? "on" : "off");
 
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&cont, netns_fd, e);
+	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
 	r = nu_link_get(cont, ctx->env.ifname, 0, &cl, e);

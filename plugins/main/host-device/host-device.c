@@ -485,16 +485,9 @@ static int hostdev_check(struct cni_ctx *ctx, struct cni_err *e)
 	r = cni_prev_iface(ctx, &cont_if, e);
 	if (r < 0)
 		return r;
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&cont, netns_fd, e);
+	r = nu_iface_check_open(ctx->env.netns, ctx->env.ifname, &netns_fd, &cont, &cl, e);
 	if (r < 0)
 		return r;
-	r = nu_link_get(cont, ctx->env.ifname, 0, &cl, e);
-	if (r < 0)
-		return cni_wrap(e, r, "Container Interface name in prevResult: %s not found",
-				ctx->env.ifname);
 	r = nu_iface_check_mac(cont_if->mac, &cl, ctx->env.ifname, e);
 	if (r < 0)
 		return r;

@@ -172,10 +172,7 @@ static int ipvlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_er
 	char mac[3 * 32];
 	int r, ifindex;
 
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&cont, netns_fd, e);
+	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
 	r = master_name(ctx, &master, e);
@@ -253,16 +250,9 @@ static int ipvlan_check(struct cni_ctx *ctx, struct cni_err *e)
 	if (r < 0)
 		return r;
 
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&cont, netns_fd, e);
+	r = nu_iface_check_open(ctx->env.netns, ctx->env.ifname, &netns_fd, &cont, &cl, e);
 	if (r < 0)
 		return r;
-	r = nu_link_get(cont, ctx->env.ifname, 0, &cl, e);
-	if (r < 0)
-		return cni_wrap(e, r, "Container Interface name in prevResult: %s not found",
-				ctx->env.ifname);
 	r = nu_ipvlan_get(cont, ctx->env.ifname, &mode, &fl, e);
 	if (r == -EMEDIUMTYPE)
 		return cni_fail(e, r, 0, "Container interface %s not of type ipvlan",

@@ -166,10 +166,7 @@ static int macvlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 	char mac[3 * 32];
 	int r, ifindex;
 
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&cont, netns_fd, e);
+	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
 	r = nu_tmplink_on_master(&macvlan_link, cont, netns_fd, c->master, c->link_in_container,
@@ -242,10 +239,7 @@ static int macvlan_check(struct cni_ctx *ctx, struct cni_err *e)
 	if (r < 0)
 		return r;
 
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&cont, netns_fd, e);
+	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
 	if (!c->link_in_container) {

@@ -243,10 +243,7 @@ static int ptp_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *
 	r = nu_nl_open(&host, -1, e);
 	if (r < 0)
 		return r;
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&cont, netns_fd, e);
+	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
 	r = nu_veth_create(cont, ctx->env.ifname, (unsigned int)c->mtu, NULL, -1, host_name, e);
@@ -426,10 +423,7 @@ static int ptp_check(struct cni_ctx *ctx, struct cni_err *e)
 		return cni_fail(e, -ENOENT, 0,
 				"interface \"%s\" with sandbox \"%s\" not found in prevResult",
 				ctx->env.ifname, ctx->env.netns);
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&cont, netns_fd, e);
+	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
 	r = nu_link_get(cont, ctx->env.ifname, 0, &cl, e);

@@ -170,10 +170,7 @@ static int tap_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *
 	char mac[3 * 32];
 	int r, ifindex;
 
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&cont, netns_fd, e);
+	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
 	if (nu_link_index(cont, ctx->env.ifname) > 0)
@@ -253,16 +250,9 @@ static int tap_check(struct cni_ctx *ctx, struct cni_err *e)
 	r = cni_prev_iface(ctx, &cont_if, e);
 	if (r < 0)
 		return r;
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&cont, netns_fd, e);
+	r = nu_iface_check_open(ctx->env.netns, ctx->env.ifname, &netns_fd, &cont, &cl, e);
 	if (r < 0)
 		return r;
-	r = nu_link_get(cont, ctx->env.ifname, 0, &cl, e);
-	if (r < 0)
-		return cni_wrap(e, r, "Container Interface name in prevResult: %s not found",
-				ctx->env.ifname);
 	/* Stricter than the reference, which checks no type. */
 	if (strcmp(cl.kind, "tun"))
 		return cni_fail(e, -EINVAL, 0, "Container interface %s not of type tap",

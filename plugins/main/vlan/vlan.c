@@ -95,10 +95,7 @@ static int vlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err 
 	char mac[3 * 32];
 	int r, ifindex;
 
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&cont, netns_fd, e);
+	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
 	r = nu_tmplink_on_master(&vlan_link, cont, netns_fd, c->master, c->link_in_container,
@@ -167,16 +164,9 @@ static int vlan_check(struct cni_ctx *ctx, struct cni_err *e)
 	if (r < 0)
 		return r;
 
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&cont, netns_fd, e);
+	r = nu_iface_check_open(ctx->env.netns, ctx->env.ifname, &netns_fd, &cont, &cl, e);
 	if (r < 0)
 		return r;
-	r = nu_link_get(cont, ctx->env.ifname, 0, &cl, e);
-	if (r < 0)
-		return cni_wrap(e, r, "Container Interface name in prevResult: %s not found",
-				ctx->env.ifname);
 	r = nu_vlan_get(cont, ctx->env.ifname, &vid, NULL, e);
 	if (r == -EMEDIUMTYPE)
 		return cni_fail(e, r, 0, "Container interface %s not of type vlan",
