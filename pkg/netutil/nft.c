@@ -513,6 +513,20 @@ bool nft_rule_find(struct nftnl_rule_list *rules, const struct nftnl_rule *want,
 	return found;
 }
 
+bool nft_rules_are(struct nftnl_rule_list *have, struct nftnl_rule *const *want, size_t n)
+{
+	struct nftnl_rule_list_iter *it = have ? nftnl_rule_list_iter_create(have) : NULL;
+	struct nftnl_rule *r;
+	bool same = it != NULL;
+	size_t i = 0;
+
+	while (same && (r = nftnl_rule_list_iter_next(it)))
+		same = i < n && want[i] && nft_rule_same(r, want[i]) && ++i;
+	if (it)
+		nftnl_rule_list_iter_destroy(it);
+	return same && i == n;
+}
+
 /* ---- the transaction --------------------------------------------------------------------- */
 
 static void fail(struct nft *c, int err)

@@ -61,8 +61,9 @@
 #define FW_STAGE2 "isolation_stage_2"
 #define FW_CONTAINERS "containers"
 #define FW_ADMIN_COMMENT "CNI firewall plugin admin overrides: the administrator's rules"
-#define COMMENT_MAX 128 /* NFTNL_UDATA_COMMENT_MAXLEN */
-#define HASH_LEN 33	/* "<16 hex>-<16 hex>" */
+#define COMMENT_MAX NFT_ATT_COMMENT_MAX
+#define HASH_LEN NFT_ATT_HASH_LEN
+#define MARK_KIND "fw"
 
 #define IPT_TABLE "filter"
 #define IPT_FORWARD "FORWARD"
@@ -111,21 +112,12 @@ static int check_ips(const struct nu_fw *f, struct cni_err *e)
 
 /* ---- native layout ---------------------------------------------------------------------------- */
 
-static char *instance_hash(char out[HASH_LEN + 1], const char *net, const char *ifname,
-			   const char *cid)
-{
-	cni_sha512_hex(out, 16, net, NULL);
-	out[16] = '-';
-	cni_sha512_hex(out + 17, 16, ifname, ":", cid, NULL);
-	return out;
-}
-
 static char *att_comment(char out[COMMENT_MAX + 1], const struct nu_fw *f)
 {
 	char hash[HASH_LEN + 1];
 
 	snprintf(out, COMMENT_MAX + 1, "%s, net: %s, if: %s, id: %s",
-		 instance_hash(hash, f->net, f->ifname, f->cid), f->net, f->ifname, f->cid);
+		 nft_att_hash(hash, f->net, f->ifname, f->cid), f->net, f->ifname, f->cid);
 	return out;
 }
 
@@ -267,17 +259,23 @@ static void fw_lists_free(struct fw_lists *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int fw_list(struct nft *c, struct fw_lists *l, struct cni_err *e)
+/*
+ * The chains ADD (and CHECK) compare against. containers and the bridge family's forward hold
+ * every attachment's rules: with @all false (ADD of an attachment no earlier ADD left rules for)
+ * they are not listed, so an ADD costs the same with one container or thousands.
+ */
+static int fw_list(struct nft *c, struct fw_lists *l, bool all, struct cni_err *e)
 {
-	int r;
+	int r = 0;
 
 	memset(l, 0, sizeof(*l));
-	r = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_CONTAINERS, &l->containers, e);
+	if (all)
+		r = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_CONTAINERS, &l->containers, e);
 	if (r == 0)
 		r = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_STAGE1, &l->stage1, e);
 	if (r == 0)
 		r = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_STAGE2, &l->stage2, e);
-	if (r == 0)
+	if (r == 0 && all)
 		r = nft_list_rules(c, NFPROTO_BRIDGE, FW_TABLE, FW_FORWARD, &l->bridge, e);
 	if (r == 0)
 		r = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_FORWARD, &l->forward, e);
@@ -291,18 +289,25 @@ static struct nftnl_rule_list *pol_list(struct fw_lists *l, enum pol_kind k)
 	return k == POL_STAGE2 ? l->stage2 : l->stage1;
 }
 
+struct fw_add {
+	const struct nu_fw *f;
+	bool fresh; /* marker made by this ADD: no earlier rules of the attachment to replace */
+};
+
 static int fw_add_once(struct nft *c, void *arg, struct cni_err *e)
 {
 	static const struct nft_hook fwd = {"filter", NF_INET_FORWARD, 0};
 	static const struct nft_hook brfwd = {"filter", NF_BR_FORWARD, NF_BR_PRI_FILTER_BRIDGED};
-	const struct nu_fw *f = arg;
+	const struct fw_add *a = arg;
+	const struct nu_fw *f = a->f;
 	char hash[HASH_LEN + 1], comment[COMMENT_MAX + 1];
+	struct nftnl_rule *jumps[3];
 	enum pol_kind kinds[3];
 	size_t nk = pol_kinds(f, kinds);
 	struct fw_lists l;
 	int r;
 
-	r = fw_list(c, &l, e);
+	r = fw_list(c, &l, !a->fresh, e);
 	if (r < 0)
 		return r;
 	nft_begin(c);
@@ -312,14 +317,25 @@ static int fw_add_once(struct nft *c, void *arg, struct cni_err *e)
 	nft_add_chain(c, NFPROTO_INET, FW_TABLE, FW_STAGE1, NULL, NULL);
 	nft_add_chain(c, NFPROTO_INET, FW_TABLE, FW_STAGE2, NULL, NULL);
 	nft_add_chain(c, NFPROTO_INET, FW_TABLE, FW_CONTAINERS, NULL, NULL);
-	nft_flush_chain(c, NFPROTO_INET, FW_TABLE, FW_FORWARD);
-	for (size_t i = 0; i < sizeof(fw_jumps) / sizeof(fw_jumps[0]); i++) {
-		struct nftnl_rule *j = nft_rule_new(c, NFPROTO_INET, FW_TABLE, FW_FORWARD, NULL);
-
-		nft_x_verdict(c, j, NFT_JUMP, fw_jumps[i]);
-		nft_add_rule(c, j);
+	/*
+	 * forward is rewritten only when it is not exactly the three jumps: a rule deletion would
+	 * leave the kernel work to free after an RCU grace period.
+	 */
+	for (size_t i = 0; i < 3; i++) {
+		jumps[i] = nft_rule_new(c, NFPROTO_INET, FW_TABLE, FW_FORWARD, NULL);
+		nft_x_verdict(c, jumps[i], NFT_JUMP, fw_jumps[i]);
 	}
-	del_by_prefix(c, l.containers, instance_hash(hash, f->net, f->ifname, f->cid));
+	if (!c->err && nft_rules_are(l.forward, jumps, 3)) {
+		for (size_t i = 0; i < 3; i++)
+			if (jumps[i])
+				nftnl_rule_free(jumps[i]);
+	} else {
+		nft_flush_chain(c, NFPROTO_INET, FW_TABLE, FW_FORWARD);
+		for (size_t i = 0; i < 3; i++)
+			if (jumps[i])
+				nft_add_rule(c, jumps[i]);
+	}
+	del_by_prefix(c, l.containers, nft_att_hash(hash, f->net, f->ifname, f->cid));
 	del_by_prefix(c, l.bridge, hash);
 	att_comment(comment, f);
 	for (size_t i = 0; i < f->n; i++) {
@@ -346,12 +362,20 @@ static int fw_add_once(struct nft *c, void *arg, struct cni_err *e)
 
 int nu_fw_add(const struct nu_fw *f, struct cni_err *e)
 {
+	struct fw_add a = {f, false};
+	char hash[HASH_LEN + 1];
 	int r = check_ips(f, e);
 
-	if (r == 0)
-		r = nft_run(fw_add_once, (void *)f, e);
 	if (r < 0)
 		return cni_wrap(e, r, "setting up firewall rules for %s", f->cid);
+	a.fresh = nft_att_mark(MARK_KIND, nft_att_hash(hash, f->net, f->ifname, f->cid), f->cid,
+			       f->ifname);
+	r = nft_run(fw_add_once, &a, e);
+	if (r < 0) {
+		if (a.fresh)
+			nft_att_unmark(MARK_KIND, hash);
+		return cni_wrap(e, r, "setting up firewall rules for %s", f->cid);
+	}
 	return 0;
 }
 
@@ -406,11 +430,12 @@ static bool match_prefix(const char *comment, void *arg)
 int nu_fw_del(const struct nu_fw *f, struct cni_err *e)
 {
 	char hash[HASH_LEN + 1];
-	struct fw_match m = {match_prefix, instance_hash(hash, f->net, f->ifname, f->cid)};
+	struct fw_match m = {match_prefix, nft_att_hash(hash, f->net, f->ifname, f->cid)};
 	int r = nft_run(fw_del_once, &m, e);
 
 	if (r < 0)
 		return cni_wrap(e, r, "removing firewall rules of %s", f->cid);
+	nft_att_unmark(MARK_KIND, hash);
 	return 0;
 }
 
@@ -424,22 +449,11 @@ struct gc_arg {
 static bool gc_match(const char *comment, void *arg)
 {
 	struct gc_arg *gc = arg;
-	const char *id, *ifp;
-	char ifname[64], check[17];
+	char ifname[64];
+	const char *cid;
 
-	if (strncmp(comment, gc->prefix, 17) || strlen(comment) >= COMMENT_MAX)
-		return false;
-	id = NULL;
-	for (const char *p = strstr(comment, ", id: "); p; p = strstr(p + 1, ", id: "))
-		id = p;
-	ifp = id ? strstr(comment, ", if: ") : NULL;
-	if (!ifp || ifp > id || (size_t)(id - ifp - 6) >= sizeof(ifname))
-		return false;
-	snprintf(ifname, sizeof(ifname), "%.*s", (int)(id - ifp - 6), ifp + 6);
-	cni_sha512_hex(check, 16, ifname, ":", id + 6, NULL);
-	if (strncmp(check, comment + 17, 16))
-		return false;
-	return !gc->valid(gc->arg, id + 6, ifname);
+	return nft_att_parse(comment, gc->prefix, ifname, sizeof(ifname), &cid) &&
+	       !gc->valid(gc->arg, cid, ifname);
 }
 
 int nu_fw_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e)
@@ -448,12 +462,11 @@ int nu_fw_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *
 	struct fw_match m = {gc_match, &gc};
 	int r;
 
-	cni_sha512_hex(gc.prefix, 16, net, NULL);
-	gc.prefix[16] = '-';
-	gc.prefix[17] = '\0';
+	nft_att_net_prefix(gc.prefix, net);
 	r = nft_run(fw_del_once, &m, e);
 	if (r < 0)
 		return cni_wrap(e, r, "garbage-collecting firewall rules of %s", net);
+	nft_att_mark_gc(MARK_KIND, net, valid, arg);
 	return 0;
 }
 
@@ -539,7 +552,7 @@ int nu_fw_check(const struct nu_fw *f, struct cni_err *e)
 	if (r == 0)
 		r = nft_open(&c, e);
 	if (r == 0)
-		r = fw_list(&c, &l, e);
+		r = fw_list(&c, &l, true, e);
 	if (r == 0) {
 		r = fw_check_lists(&c, f, &l, e);
 		fw_lists_free(&l);

@@ -90,6 +90,8 @@ bool nft_rule_same(const struct nftnl_rule *a, const struct nftnl_rule *b);
 /* Is a rule of @rules (may be NULL) @same as @want. */
 bool nft_rule_find(struct nftnl_rule_list *rules, const struct nftnl_rule *want,
 		   bool (*same)(const struct nftnl_rule *, const struct nftnl_rule *));
+/* Exactly the rules @want (NULL: never the same) are in @have (NULL: absent), in that order. */
+bool nft_rules_are(struct nftnl_rule_list *have, struct nftnl_rule *const *want, size_t n);
 /* The chain named by the rule's first jump or goto, or NULL. */
 const char *nft_rule_target(const struct nftnl_rule *r);
 
@@ -149,5 +151,33 @@ void nft_x_ipt_addr(struct nft *c, struct nftnl_rule *r, const struct cni_prefix
  * Userdata (an nft comment) is not compared.
  */
 bool nft_ipt_rule_same(const struct nftnl_rule *a, const struct nftnl_rule *b);
+
+/*
+ * Attachments in shared chains (nft_att.c): the identity hash "<h16(net)>-<h16(ifname:cid)>"
+ * their comments start with, and markers that let ADD skip the dump of a chain holding every
+ * container's rules (see the file's comment for why "no marker" means "no rules of ours").
+ */
+#define NFT_ATT_HASH_LEN 33
+#define NFT_ATT_COMMENT_MAX 128 /* NFTNL_UDATA_COMMENT_MAXLEN, knftables' CommentLengthMax */
+char *nft_att_hash(char out[NFT_ATT_HASH_LEN + 1], const char *net, const char *ifname,
+		   const char *cid);
+/* "<h16(net)>-": what every comment of network @net starts with. */
+char *nft_att_net_prefix(char out[18], const char *net);
+/*
+ * Read (ifname, cid) back from "<hash>, net: <net>, if: <ifname>, id: <cid>" of the network
+ * whose prefix is @net_prefix; false for another network's, a cut or a foreign comment. *@cid
+ * points into @comment.
+ */
+bool nft_att_parse(const char *comment, const char *net_prefix, char *ifname, size_t iflen,
+		   const char **cid);
+/*
+ * Make the marker of attachment @hash for rules of @kind in this netns: true when this call made
+ * it (no earlier ADD left rules: no need to list), false when it existed or cannot be made.
+ */
+bool nft_att_mark(const char *kind, const char *hash, const char *cid, const char *ifname);
+/* Remove it: only once the attachment's rules are gone. */
+void nft_att_unmark(const char *kind, const char *hash);
+/* Remove the markers of network @net whose attachment @valid rejects: after GC removed their rules. */
+void nft_att_mark_gc(const char *kind, const char *net, nu_nft_valid_fn valid, void *arg);
 
 #endif

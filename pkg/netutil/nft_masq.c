@@ -27,19 +27,11 @@
 #define MASQ_TABLE_COMMENT "Masquerading for plugins from github.com/containernetworking/plugins"
 #define MASQ_CHAIN_COMMENT                                                                         \
 	"Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet"
-#define COMMENT_MAX 128 /* knftables' CommentLengthMax, NFTNL_UDATA_COMMENT_MAXLEN */
-#define HASH_LEN 33	/* "<16 hex>-<16 hex>" */
+#define COMMENT_MAX NFT_ATT_COMMENT_MAX
+#define HASH_LEN NFT_ATT_HASH_LEN
+#define MARK_KIND "masq"
 
 /* "<h16(net)>-<h16(ifname:cid)>" */
-static char *instance_hash(char out[HASH_LEN + 1], const char *net, const char *ifname,
-			   const char *cid)
-{
-	cni_sha512_hex(out, 16, net, NULL);
-	out[16] = '-';
-	cni_sha512_hex(out + 17, 16, ifname, ":", cid, NULL);
-	return out;
-}
-
 static void put_stripped(char *buf, size_t *len, const char *s)
 {
 	for (; *s && *len < COMMENT_MAX; s++)
@@ -53,7 +45,7 @@ static char *masq_comment(char out[COMMENT_MAX + 1], const char *net, const char
 {
 	size_t len = 0;
 
-	instance_hash(out, net, ifname, cid);
+	nft_att_hash(out, net, ifname, cid);
 	len = HASH_LEN;
 	put_stripped(out, &len, ", net: ");
 	put_stripped(out, &len, net);
@@ -139,33 +131,20 @@ struct masq_add {
 	const char *net, *ifname, *cid;
 	const struct cni_prefix *ips;
 	size_t n;
+	bool fresh; /* marker made by this ADD: no earlier rules of the attachment to replace */
 };
-
-/* True when @list holds exactly the @n rules of @want, in order. */
-static bool rules_are(struct nftnl_rule_list *list, struct nftnl_rule **want, int n)
-{
-	struct nftnl_rule_list_iter *it = nftnl_rule_list_iter_create(list);
-	struct nftnl_rule *r;
-	bool same = it != NULL;
-	int i = 0;
-
-	while (same && (r = nftnl_rule_list_iter_next(it)))
-		same = i < n && nft_rule_same(r, want[i++]);
-	if (it)
-		nftnl_rule_list_iter_destroy(it);
-	return same && i == n;
-}
 
 static int masq_add_once(struct nft *c, void *arg, struct cni_err *e)
 {
 	static const struct nft_hook post = { "nat", NF_INET_POST_ROUTING, NF_IP_PRI_NAT_SRC };
 	const struct masq_add *m = arg;
 	char hash[HASH_LEN + 1], comment[COMMENT_MAX + 1];
-	struct nftnl_rule_list *rules, *post_rules;
+	struct nftnl_rule_list *rules = NULL, *post_rules;
 	struct nftnl_rule *go, *want[3];
 	int ret;
 
-	ret = nft_list_rules(c, NFPROTO_INET, MASQ_TABLE, MASQ_CHAIN, &rules, e);
+	/* masq_checks holds every container's rules: listed only to replace an earlier ADD's */
+	ret = m->fresh ? 0 : nft_list_rules(c, NFPROTO_INET, MASQ_TABLE, MASQ_CHAIN, &rules, e);
 	if (ret < 0)
 		return ret;
 	ret = nft_list_rules(c, NFPROTO_INET, MASQ_TABLE, MASQ_POST, &post_rules, e);
@@ -186,7 +165,7 @@ static int masq_add_once(struct nft *c, void *arg, struct cni_err *e)
 	 * kernel wait for a grace period before the batch is done: rewrite it only when it is not
 	 * already exactly what it should be.
 	 */
-	if (rules_are(post_rules, want, 3)) {
+	if (nft_rules_are(post_rules, want, 3)) {
 		for (int i = 0; i < 3; i++)
 			nftnl_rule_free(want[i]);
 	} else {
@@ -195,7 +174,8 @@ static int masq_add_once(struct nft *c, void *arg, struct cni_err *e)
 			nft_add_rule(c, want[i]);
 	}
 	nft_rules_free(post_rules);
-	del_by_prefix(c, rules, instance_hash(hash, m->net, m->ifname, m->cid));
+	if (rules)
+		del_by_prefix(c, rules, nft_att_hash(hash, m->net, m->ifname, m->cid));
 	nft_rules_free(rules);
 	masq_comment(comment, m->net, m->ifname, m->cid);
 	for (size_t i = 0; i < m->n; i++)
@@ -206,13 +186,19 @@ static int masq_add_once(struct nft *c, void *arg, struct cni_err *e)
 int nu_nft_masq_add(const char *net, const char *ifname, const char *cid,
 		    const struct cni_prefix *ips, size_t n, struct cni_err *e)
 {
-	struct masq_add m = { net, ifname, cid, ips, n };
+	struct masq_add m = { net, ifname, cid, ips, n, false };
+	char hash[HASH_LEN + 1];
 	int ret = check_ips(ips, n, e);
 
-	if (ret == 0)
-		ret = nft_run(masq_add_once, &m, e);
 	if (ret < 0)
 		return cni_wrap(e, ret, "setting up masquerade for %s", cid);
+	m.fresh = nft_att_mark(MARK_KIND, nft_att_hash(hash, net, ifname, cid), cid, ifname);
+	ret = nft_run(masq_add_once, &m, e);
+	if (ret < 0) {
+		if (m.fresh)
+			nft_att_unmark(MARK_KIND, hash);
+		return cni_wrap(e, ret, "setting up masquerade for %s", cid);
+	}
 	return 0;
 }
 
@@ -266,9 +252,10 @@ int nu_nft_masq_del(const char *net, const char *ifname, const char *cid, struct
 	char hash[HASH_LEN + 1];
 	int ret;
 
-	ret = masq_delete(match_prefix, instance_hash(hash, net, ifname, cid), e);
+	ret = masq_delete(match_prefix, nft_att_hash(hash, net, ifname, cid), e);
 	if (ret < 0)
 		return cni_wrap(e, ret, "removing masquerade for %s", cid);
+	nft_att_unmark(MARK_KIND, hash);
 	return 0;
 }
 
@@ -278,33 +265,14 @@ struct gc_arg {
 	void *arg;
 };
 
-/*
- * "<hash>, net: <net>, if: <ifname>, id: <cid>": the names are taken from the end, since a
- * network name may contain anything. A cut comment does not hash back to its own prefix: kept.
- */
 static bool gc_match(const char *comment, void *arg)
 {
 	struct gc_arg *gc = arg;
-	char ifname[COMMENT_MAX + 1], check[17];
-	const char *id, *ifp;
+	char ifname[COMMENT_MAX + 1];
+	const char *cid;
 
-	if (!has_prefix(comment, gc->prefix) || strlen(comment) < HASH_LEN)
-		return false;
-	id = strstr(comment, ", id: ");
-	for (const char *p = id; p; p = strstr(p + 1, ", id: "))
-		id = p;
-	if (!id)
-		return false;
-	ifp = NULL;
-	for (const char *p = strstr(comment, ", if: "); p && p < id; p = strstr(p + 1, ", if: "))
-		ifp = p;
-	if (!ifp)
-		return false;
-	snprintf(ifname, sizeof(ifname), "%.*s", (int)(id - ifp - 6), ifp + 6);
-	cni_sha512_hex(check, 16, ifname, ":", id + 6, NULL);
-	if (strncmp(check, comment + 17, 16))
-		return false;
-	return !gc->valid(gc->arg, id + 6, ifname);
+	return nft_att_parse(comment, gc->prefix, ifname, sizeof(ifname), &cid) &&
+	       !gc->valid(gc->arg, cid, ifname);
 }
 
 int nu_nft_masq_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e)
@@ -312,12 +280,11 @@ int nu_nft_masq_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni
 	struct gc_arg gc = { .valid = valid, .arg = arg };
 	int ret;
 
-	cni_sha512_hex(gc.prefix, 16, net, NULL);
-	gc.prefix[16] = '-';
-	gc.prefix[17] = '\0';
+	nft_att_net_prefix(gc.prefix, net);
 	ret = masq_delete(gc_match, &gc, e);
 	if (ret < 0)
 		return cni_wrap(e, ret, "garbage-collecting masquerade rules of %s", net);
+	nft_att_mark_gc(MARK_KIND, net, valid, arg);
 	return 0;
 }
 

@@ -518,17 +518,9 @@ static int check_pm(const struct nu_pm *pm, struct cni_err *e)
 static bool chain_is(struct nft *c, struct nftnl_rule_list *have, struct nftnl_rule **want,
 		     size_t n)
 {
-	struct nftnl_rule_list_iter *it = have ? nftnl_rule_list_iter_create(have) : NULL;
-	struct nftnl_rule *r;
-	size_t i = 0;
-	bool same = it != NULL && !c->err;
+	bool same = !c->err && nft_rules_are(have, want, n);
 
-	while (same && (r = nftnl_rule_list_iter_next(it)))
-		same = i < n && want[i] && nft_rule_same(r, want[i]) && ++i;
-	same = same && i == n;
-	if (it)
-		nftnl_rule_list_iter_destroy(it);
-	for (i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		if (want[i])
 			nftnl_rule_free(want[i]);
 	return same;

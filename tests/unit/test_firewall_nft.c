@@ -138,6 +138,23 @@ static void test_native(void)
 	sh("nft add rule inet cni_firewall admin ip saddr 1.2.3.4 drop");
 	CHECK_R(nu_fw_add(&a, &e), 0);
 	CHECK_INT(count("nft -j list chain inet cni_firewall admin | jq '[.nftables[] | select(.rule)] | length'"), 1);
+	/* forward is left alone when it holds the three jumps (same handles), restored otherwise */
+	{
+		char *before = run("nft -a list chain inet cni_firewall forward"), *after;
+
+		CHECK_R(nu_fw_add(&b, &e), 0);
+		after = run("nft -a list chain inet cni_firewall forward");
+		CHECK(*before && !strcmp(before, after));
+		free(before);
+		free(after);
+		sh("nft flush chain inet cni_firewall forward && "
+		   "nft add rule inet cni_firewall forward jump containers");
+		CHECK_R(nu_fw_add(&b, &e), 0);
+		CHECK_INT(count("nft -j list chain inet cni_firewall forward | jq -c '[.nftables[] | "
+				"select(.rule) | .rule.expr[0].jump.target]' | "
+				"grep -c '^\\[\"isolation_stage_1\",\"admin\",\"containers\"\\]$'"), 1);
+		CHECK_R(nu_fw_del(&b, &e), 0);
+	}
 	/* policies: rules once per bridge, port rules per attachment */
 	a.policy = NU_FW_ISOLATED;
 	a.bridge = "br0";
@@ -170,5 +187,6 @@ int main(void)
 	}
 	test_ipt_layout();
 	test_native();
+	drop_nft_marks();
 	return tap_done();
 }

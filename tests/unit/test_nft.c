@@ -241,6 +241,66 @@ static void test_masq_lifecycle(void)
 	CHECK_R(nu_nft_masq_add(NET, "eth0", "bad", &(struct cni_prefix){ 0 }, 1, &e), -EINVAL);
 }
 
+/* Markers of this netns for rules of @kind ("masq", "fw") whose hash starts with @hash. */
+static int count_marks(const char *kind, const char *hash)
+{
+	struct stat st;
+	char cmd[160];
+
+	if (stat("/proc/self/ns/net", &st) < 0)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "ls /run/cni/cnic/nft/ 2>/dev/null | grep -c '^%lx[.]%s[.]%s'",
+		 (unsigned long)st.st_ino, kind, hash);
+	return count(cmd);
+}
+
+/*
+ * An ADD lists masq_checks (every container's rules) only when a marker says that an earlier
+ * ADD of the attachment may have left rules: without one it adds beside what another program
+ * wrote, and DEL, which always lists, removes both.
+ */
+static void test_masq_markers(void)
+{
+	struct cni_prefix a = P("10.1.0.5/24"), b = P("10.1.0.6/24");
+
+	flush();
+	drop_nft_marks();
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "zero", &a, 1, &e), 0);
+	CHECK_INT(count_marks("masq", H_NET), 1);
+	/* the reference's rule for (eth0, one): no marker */
+	CHECK_INT(sh("nft add rule inet cni_plugins_masquerade masq_checks ip saddr 10.1.0.9 "
+		     "ip daddr != 10.1.0.0/24 masquerade comment '\"" GOLDEN "\"'"), 0);
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "one", &a, 1, &e), 0);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", GOLDEN), 2);
+	CHECK_INT(count_marks("masq", H_NET), 2);
+	/* with the marker, a second ADD replaces */
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "one", &b, 1, &e), 0);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", GOLDEN), 1);
+	CHECK_R(nu_nft_masq_check(NET, "eth0", "one", &b, 1, &e), 0);
+	CHECK_R(nu_nft_masq_del(NET, "eth0", "one", &e), 0);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", GOLDEN), 0);
+	CHECK_INT(count_marks("masq", H_NET), 1);
+	/* a marker whose rules someone else removed costs a listing, nothing more */
+	flush();
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "zero", &a, 1, &e), 0);
+	CHECK_R(nu_nft_masq_check(NET, "eth0", "zero", &a, 1, &e), 0);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", NULL), 1);
+	/* GC drops the markers of the attachments it drops */
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "b", &b, 1, &e), 0);
+	CHECK_INT(count_marks("masq", H_NET), 2);
+	CHECK_R(nu_nft_masq_gc(NET, valid_b, NULL, &e), 0);
+	CHECK_INT(count_marks("masq", H_NET), 1);
+	CHECK_R(nu_nft_masq_del(NET, "eth0", "b", &e), 0);
+	CHECK_INT(count_marks("masq", H_NET), 0);
+	/* an unusable marker directory only costs the listing */
+	CHECK_INT(sh("mv /run/cni/cnic/nft /run/cni/cnic/nft.t && touch /run/cni/cnic/nft"), 0);
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "one", &a, 1, &e), 0);
+	CHECK_R(nu_nft_masq_add(NET, "eth0", "one", &b, 1, &e), 0);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", GOLDEN), 1);
+	CHECK_R(nu_nft_masq_del(NET, "eth0", "one", &e), 0);
+	CHECK_INT(sh("rm /run/cni/cnic/nft && mv /run/cni/cnic/nft.t /run/cni/cnic/nft"), 0);
+}
+
 static void test_masq_gc(void)
 {
 	struct cni_prefix a = P("10.1.0.5/24"), b = P("10.1.0.6/24"), c = P("10.1.0.7/24");
@@ -705,10 +765,12 @@ int main(void)
 	test_masq_layout();
 	test_masq_lifecycle();
 	test_masq_gc();
+	test_masq_markers();
 	test_masq_foreign();
 	test_masq_race();
 	test_masq_iptables();
 	test_masq_iptables_add();
 	test_spoofchk();
+	drop_nft_marks();
 	return tap_done();
 }

@@ -358,5 +358,6 @@ int main(void)
 	test_nft();
 	test_iptables();
 	test_conntrack();
+	drop_nft_marks();
 	return tap_done();
 }
