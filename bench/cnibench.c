@@ -60,6 +60,7 @@ struct sample {
 	long rss_kb;
 	int execs;
 	int ok; /* 1 ok, 0 failed, -1 not run */
+	int64_t step_ns[MAX_STEPS]; /* wall time of each exec, in the order they ran */
 };
 
 struct step {
@@ -283,6 +284,8 @@ static void report_failure(struct impl *im, enum op op, int i, const char *what,
 
 static void account(struct sample *s, struct run *r)
 {
+	if (s->execs < MAX_STEPS)
+		s->step_ns[s->execs] = r->wall_ns;
 	s->wall_ns += r->wall_ns;
 	s->cpu_us += r->cpu_us;
 	s->sys_us += r->sys_us;
@@ -485,6 +488,27 @@ static double pct(struct sample *s, int from, int to, double q, int *count)
 	return r;
 }
 
+/* Median wall time of each exec (the plugins of a chain, in run order) over samples [from, to). */
+static json_t *step_medians(struct sample *s, int from, int to)
+{
+	int64_t *v = malloc(sizeof(*v) * (size_t)(to - from + 1));
+	json_t *steps = json_array();
+
+	for (int j = 0; j < MAX_STEPS; j++) {
+		int m = 0;
+
+		for (int i = from; i < to; i++)
+			if (s[i].ok == 1 && s[i].execs > j)
+				v[m++] = s[i].step_ns[j];
+		if (!m)
+			break;
+		qsort(v, (size_t)m, sizeof(*v), cmp_i64);
+		json_array_append_new(steps, json_real(v[(m - 1) / 2] / 1e6));
+	}
+	free(v);
+	return steps;
+}
+
 static json_t *op_stats(struct sample *s, int n)
 {
 	int cnt = 0, fails = 0;
@@ -511,12 +535,14 @@ static json_t *op_stats(struct sample *s, int n)
 		return json_pack("{s:i,s:i}", "n", 0, "errors", fails);
 	}
 	qsort(rs, (size_t)cnt, sizeof(*rs), cmp_i64);
+	json_t *steps = step_medians(s, 0, n);
 	json_t *o =
 	    json_pack("{s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:i}", "n", cnt, "errors", fails,
 		      "median_ms", pct(s, 0, n, 0.5, NULL), "p99_ms", pct(s, 0, n, 0.99, NULL),
 		      "min_ms", pct(s, 0, n, 0.0, NULL), "mean_ms", wall / cnt, "cpu_ms", cpu / cnt,
 		      "sys_ms", sys / cnt, "rss_kb", (json_int_t)rss, "rss_kb_median",
 		      (json_int_t)rs[cnt / 2], "execs", execs);
+	json_object_set_new(o, "step_median_ms", steps);
 	free(rs);
 	return o;
 }
@@ -536,10 +562,13 @@ static void write_outputs(json_t *extra[])
 				struct sample *s = &impls[k].s[op][i];
 				if (s->ok < 0)
 					continue;
-				fprintf(f, "%s\t%s\t%s\t%s\t%d\t%.3f\t%.3f\t%.3f\t%ld\t%d\n",
+				fprintf(f, "%s\t%s\t%s\t%s\t%d\t%.3f\t%.3f\t%.3f\t%ld\t%d\t",
 					scenario, mode, impls[k].label, op_name[op], i,
 					s->wall_ns / 1e6, s->cpu_us / 1e3, s->sys_us / 1e3,
 					s->rss_kb, s->ok);
+				for (int j = 0; j < s->execs && j < MAX_STEPS; j++)
+					fprintf(f, "%s%.3f", j ? "," : "", s->step_ns[j] / 1e6);
+				fputc('\n', f);
 			}
 	fclose(f);
 
@@ -600,9 +629,11 @@ static void mode_scale(json_t *extra[])
 	for (int k = 0; k < n_impls; k++) {
 		double first = pct(impls[k].s[OP_ADD], 0, w, 0.5, NULL);
 		double last = pct(impls[k].s[OP_ADD], n_iter - w, n_iter, 0.5, NULL);
-		extra[k] = json_pack("{s:{s:i,s:f,s:f,s:f}}", "scale", "window", w,
+		extra[k] = json_pack("{s:{s:i,s:f,s:f,s:f,s:o,s:o}}", "scale", "window", w,
 				     "first_median_ms", first, "last_median_ms", last, "ratio",
-				     first > 0 ? last / first : -1);
+				     first > 0 ? last / first : -1, "first_steps_ms",
+				     step_medians(impls[k].s[OP_ADD], 0, w), "last_steps_ms",
+				     step_medians(impls[k].s[OP_ADD], n_iter - w, n_iter));
 	}
 }
 

@@ -37,6 +37,12 @@ def row(name; impl; r; size):
        (if .floor_exec then row("↳ exec floor: one static no-op binary"; "no-op"; .floor_exec; "–") else empty end)
      else empty end)),
   "",
+  (.scenarios[] | select(.status == "ok" and .mode == "cycle" and ((.chain // []) | length) > 1) |
+    "| \(.desc): ADD p50 per plugin | \(.chain | join(" | ")) |",
+    "|---|\(.chain | map("---:") | join("|"))|",
+    "| cnic | \(.cnic.add.step_median_ms | map(ms) | join(" | ")) |",
+    "| reference | \(.reference.add.step_median_ms | map(ms) | join(" | ")) |",
+    ""),
   (.scenarios[] | select(.status == "ok" and .mode == "parallel") |
     "| throughput: \(.desc) | 1 stream | \($e.streams) streams | \($e.streams) / 1 |",
     "|---|---:|---:|---:|",
@@ -50,6 +56,12 @@ def row(name; impl; r; size):
     "| cnic\(.cnic | errs) | \(.cnic.scale.first_median_ms | ms) | \(.cnic.scale.last_median_ms | ms) | \(.cnic.scale.ratio | x) | \(.cnic.del.median_ms | ms) |",
     "| reference\(.reference | errs) | \(.reference.scale.first_median_ms | ms) | \(.reference.scale.last_median_ms | ms) | \(.reference.scale.ratio | x) | \(.reference.del.median_ms | ms) |",
     (if .floor_ip then "| kernel floor (`ip`)\(.floor_ip | errs) | \(.floor_ip.scale.first_median_ms | ms) | \(.floor_ip.scale.last_median_ms | ms) | \(.floor_ip.scale.ratio | x) | \(.floor_ip.del.median_ms | ms) |" else empty end),
+    (if ((.chain // []) | length) > 1 then
+       (.chain) as $c
+       | ("cnic", "reference") as $i
+       | .[$i].scale as $s
+       | "| ↳ \($i) per plugin | \([range($c | length)] | map("\($c[.]) \($s.first_steps_ms[.] | ms)") | join(", ")) | \([range($c | length)] | map("\($s.last_steps_ms[.] | ms)") | join(", ")) | | |"
+     else empty end),
     ""),
   "| installed size (stripped) | cnic | reference | cnic / ref |",
   "|---|---:|---:|---:|",

@@ -7,7 +7,7 @@
 # link and file is removed at exit, also on failure. Writes build/bench/results.{md,json},
 # latency.png (and scale.png with BENCH_SCALE), and prints the Markdown table.
 # Knobs: BENCH_N (cycles per scenario, 200), BENCH_SCALE (live allocations of the scale run, 0 =
-# off), BENCH_STREAMS (parallel streams, 8), BENCH_ONLY (space-separated scenario names; "dns"
+# off), BENCH_SCALE_CHAIN (live containers of the podman chain at scale, BENCH_SCALE / 4), BENCH_STREAMS (parallel streams, 8), BENCH_ONLY (space-separated scenario names; "dns"
 # adds bench/dns.sh, see there).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
@@ -66,7 +66,7 @@ BIN="$OUT/bin.snapshot"
 cleanup() {
 	local h f
 	[ -n "$DRIVER" ] && kill "$DRIVER" 2>/dev/null && wait "$DRIVER" 2>/dev/null
-	for h in $HOSTS; do ip netns del "$h" 2>/dev/null; done
+	for h in $HOSTS; do rmnetns "$h"; done
 	for f in /run/netns/"$TAG"-*; do
 		[ -e "$f" ] || continue
 		umount -l "$f" 2>/dev/null
@@ -85,9 +85,14 @@ mkhost() {
 	ip -n "$h" link set lo up
 	printf -v "$1" '%s' "/run/netns/$h"
 }
+# rmnetns NAME: the netns and cnic's nftables attachment markers of it (pkg/netutil/nft_att.c).
+rmnetns() {
+	[ -e "/run/netns/$1" ] && rm -f /run/cni/cnic/nft/"$(printf %x "$(stat -L -c %i "/run/netns/$1")")".*
+	ip netns del "$1" 2>/dev/null
+}
 rmhosts() {
 	local h
-	for h in $HOSTS; do ip netns del "$h" 2>/dev/null; done
+	for h in $HOSTS; do rmnetns "$h"; done
 	HOSTS=""
 }
 
@@ -213,9 +218,10 @@ scenario() {
 	sleep 2
 	jq -cn --arg s "$name" --arg d "$desc" --arg m "$mode" \
 		--argjson pl "$(plugins_of "$WORK/$name-cnic.json" | jq -R . | jq -cs .)" \
+		--argjson ch "$(jq -c '[.plugins[].type]' "$WORK/$name-cnic.json")" \
 		--argjson sc "$(sizes_of "$BIN" "$WORK/$name-cnic.json")" \
 		--argjson sr "$(sizes_of "$REF" "$WORK/$name-ref.json")" \
-		'{scenario:$s, desc:$d, mode:$m, status:"ok", plugins:$pl, size:{cnic:$sc, reference:$sr}}' >>"$META"
+		'{scenario:$s, desc:$d, mode:$m, status:"ok", plugins:$pl, chain:$ch, size:{cnic:$sc, reference:$sr}}' >>"$META"
 }
 
 echo "bench: N=$N per scenario, $(nproc) CPUs, kernel $(uname -r); host-local dataDir in $WORK ($(df --output=fstype "$WORK" | tail -1))"
@@ -231,6 +237,12 @@ if wanted parallel; then
 fi
 if [ "$SCALE" -gt 0 ] 2>/dev/null; then
 	scenario scale "bridge + host-local on a /16, $SCALE live" scale "$SCALE" eth0 "" floor-ip
+	# The meta plugins' rules grow with every container (masq_checks, hostports, the firewall's
+	# containers chain): the podman chain at scale shows whether an ADD pays for them. A quarter
+	# of BENCH_SCALE by default: the reference's chain costs ~70 ms per ADD and ~200 ms per DEL.
+	CHAIN_SCALE=${BENCH_SCALE_CHAIN:-$((SCALE / 4))}
+	conf_scale_podman() { conf_podman "$@"; }
+	scenario scale-podman "podman chain, $CHAIN_SCALE live" scale "$CHAIN_SCALE" eth0
 fi
 cp "$WORK/samples.tsv" "$OUT/samples.tsv"
 # dnsname's resolver against dnsmasq and aardvark-dns (bench/dns.sh, its own report build/bench/
