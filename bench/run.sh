@@ -66,7 +66,7 @@ BIN="$OUT/bin.snapshot"
 cleanup() {
 	local h f
 	[ -n "$DRIVER" ] && kill "$DRIVER" 2>/dev/null && wait "$DRIVER" 2>/dev/null
-	for h in $HOSTS; do rmnetns "$h"; done
+	for h in $HOSTS; do ip netns del "$h" 2>/dev/null; done
 	for f in /run/netns/"$TAG"-*; do
 		[ -e "$f" ] || continue
 		umount -l "$f" 2>/dev/null
@@ -85,14 +85,9 @@ mkhost() {
 	ip -n "$h" link set lo up
 	printf -v "$1" '%s' "/run/netns/$h"
 }
-# rmnetns NAME: the netns and cnic's nftables attachment markers of it (pkg/netutil/nft_att.c).
-rmnetns() {
-	[ -e "/run/netns/$1" ] && rm -f /run/cni/cnic/nft/"$(printf %x "$(stat -L -c %i "/run/netns/$1")")".*
-	ip netns del "$1" 2>/dev/null
-}
 rmhosts() {
 	local h
-	for h in $HOSTS; do rmnetns "$h"; done
+	for h in $HOSTS; do ip netns del "$h" 2>/dev/null; done
 	HOSTS=""
 }
 

@@ -25,6 +25,7 @@
 #include <linux/netlink.h>
 
 #include <libnftnl/gen.h>
+#include <libnftnl/object.h>
 #include <libnftnl/udata.h>
 
 #include "netutil/nft_internal.h"
@@ -606,7 +607,8 @@ static struct nlmsghdr *msg(struct nft *c, uint16_t type, uint16_t family, uint1
 	va_start(ap, fmt);
 	vsnprintf(c->what[c->n].text, sizeof(c->what[c->n].text), fmt, ap);
 	va_end(ap);
-	c->what[c->n++].del = type == NFT_MSG_DELRULE || type == NFT_MSG_DELCHAIN;
+	c->what[c->n++].del =
+	    type == NFT_MSG_DELRULE || type == NFT_MSG_DELCHAIN || type == NFT_MSG_DELOBJ;
 	return nftnl_nlmsg_build_hdr(p, type, family, flags | NLM_F_ACK, ++c->seq);
 }
 
@@ -789,6 +791,124 @@ void nft_del_rule(struct nft *c, const struct nftnl_rule *old)
 		seal(c);
 	}
 	nftnl_rule_free(r);
+}
+
+/* ---- named counters (an index: see nft_att.c) ------------------------------------------------------------------------- */
+
+static struct nftnl_obj *counter_new(uint16_t family, const char *table, const char *name)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+
+	if (o) {
+		nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, family);
+		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, table);
+		if (name)
+			nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	}
+	return o;
+}
+
+static int found_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	(void)nlh;
+	*(bool *)arg = true;
+	return 0;
+}
+
+int nft_counter_exists(struct nft *c, uint16_t family, const char *table, const char *name,
+		       struct cni_err *e)
+{
+	char buf[512] __attribute__((aligned(NLMSG_ALIGNTO))) = { 0 }, extack[256] = "";
+	struct nftnl_obj *o = counter_new(family, table, name);
+	struct nlmsghdr *nlh;
+	bool found = false;
+	int ret;
+
+	if (!o)
+		return cni_fail(e, -ENOMEM, 0, "out of memory");
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, family, NLM_F_ACK, ++c->seq);
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	nftnl_obj_free(o);
+	ret = nft_query(c, nlh, found_cb, &found, extack, sizeof(extack));
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0)
+		return cni_fail(e, ret, 0, "looking up counter %s %s %s: %s%s%s", family_name(family),
+				table, name, strerror(-ret), *extack ? ": " : "", extack);
+	return found;
+}
+
+struct counter_walk {
+	int (*fn)(const char *name, void *arg);
+	void *arg;
+};
+
+static int counter_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct counter_walk *w = arg;
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	int ret = -ENOMEM;
+
+	if (o) {
+		ret = nftnl_obj_nlmsg_parse(nlh, o) < 0 ? -EPROTO
+			: w->fn(nftnl_obj_get_str(o, NFTNL_OBJ_NAME), w->arg);
+		nftnl_obj_free(o);
+	}
+	return ret;
+}
+
+int nft_list_counters(struct nft *c, uint16_t family, const char *table,
+		      int (*fn)(const char *name, void *arg), void *arg, struct cni_err *e)
+{
+	char buf[512] __attribute__((aligned(NLMSG_ALIGNTO))) = { 0 }, extack[256] = "";
+	struct nftnl_obj *o = counter_new(family, table, NULL);
+	struct counter_walk w = { fn, arg };
+	uint32_t seq = c->seq; /* may run while a batch is built: its messages keep consecutive numbers */
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (!o)
+		return cni_fail(e, -ENOMEM, 0, "out of memory");
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, family, NLM_F_DUMP, seq + 0x10000);
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	nftnl_obj_free(o);
+	ret = nft_query(c, nlh, counter_cb, &w, extack, sizeof(extack));
+	c->seq = seq;
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0)
+		return cni_fail(e, ret, 0, "listing counters of %s %s: %s%s%s", family_name(family),
+				table, strerror(-ret), *extack ? ": " : "", extack);
+	return 0;
+}
+
+static void put_counter(struct nft *c, uint16_t type, uint16_t family, uint16_t flags,
+			const char *table, const char *name)
+{
+	struct nftnl_obj *o = counter_new(family, table, name);
+	struct nlmsghdr *nlh;
+
+	if (!o)
+		return fail(c, -ENOMEM);
+	nlh = msg(c, type, family, flags, "%s counter %s in %s %s",
+		  type == NFT_MSG_DELOBJ ? "deleting" : "adding", name, family_name(family), table);
+	if (nlh) {
+		nftnl_obj_nlmsg_build_payload(nlh, o);
+		seal(c);
+	}
+	nftnl_obj_free(o);
+}
+
+void nft_add_counter(struct nft *c, uint16_t family, const char *table, const char *name)
+{
+	/* NLM_F_CREATE without NLM_F_EXCL: a counter has no update, an existing one stays as is */
+	put_counter(c, NFT_MSG_NEWOBJ, family, NLM_F_CREATE, table, name);
+}
+
+void nft_del_counter(struct nft *c, uint16_t family, const char *table, const char *name)
+{
+	put_counter(c, NFT_MSG_DELOBJ, family, 0, table, name);
 }
 
 void nft_add_rule(struct nft *c, struct nftnl_rule *r)

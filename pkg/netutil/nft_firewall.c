@@ -63,7 +63,7 @@
 #define FW_ADMIN_COMMENT "CNI firewall plugin admin overrides: the administrator's rules"
 #define COMMENT_MAX NFT_ATT_COMMENT_MAX
 #define HASH_LEN NFT_ATT_HASH_LEN
-#define MARK_KIND "fw"
+#define ATT_KIND "fw" /* the attachment index, nft_att.c */
 
 #define IPT_TABLE "filter"
 #define IPT_FORWARD "FORWARD"
@@ -289,17 +289,11 @@ static struct nftnl_rule_list *pol_list(struct fw_lists *l, enum pol_kind k)
 	return k == POL_STAGE2 ? l->stage2 : l->stage1;
 }
 
-struct fw_add {
-	const struct nu_fw *f;
-	bool fresh; /* marker made by this ADD: no earlier rules of the attachment to replace */
-};
-
 static int fw_add_once(struct nft *c, void *arg, struct cni_err *e)
 {
 	static const struct nft_hook fwd = {"filter", NF_INET_FORWARD, 0};
 	static const struct nft_hook brfwd = {"filter", NF_BR_FORWARD, NF_BR_PRI_FILTER_BRIDGED};
-	const struct fw_add *a = arg;
-	const struct nu_fw *f = a->f;
+	const struct nu_fw *f = arg;
 	char hash[HASH_LEN + 1], comment[COMMENT_MAX + 1];
 	struct nftnl_rule *jumps[3];
 	enum pol_kind kinds[3];
@@ -307,7 +301,9 @@ static int fw_add_once(struct nft *c, void *arg, struct cni_err *e)
 	struct fw_lists l;
 	int r;
 
-	r = fw_list(c, &l, !a->fresh, e);
+	r = nft_att_exists(c, ATT_KIND, nft_att_hash(hash, f->net, f->ifname, f->cid), e);
+	if (r >= 0)
+		r = fw_list(c, &l, r > 0, e);
 	if (r < 0)
 		return r;
 	nft_begin(c);
@@ -335,8 +331,9 @@ static int fw_add_once(struct nft *c, void *arg, struct cni_err *e)
 			if (jumps[i])
 				nft_add_rule(c, jumps[i]);
 	}
-	del_by_prefix(c, l.containers, nft_att_hash(hash, f->net, f->ifname, f->cid));
+	del_by_prefix(c, l.containers, hash);
 	del_by_prefix(c, l.bridge, hash);
+	nft_att_add(c, ATT_KIND, hash);
 	att_comment(comment, f);
 	for (size_t i = 0; i < f->n; i++) {
 		nft_add_rule(c, att_rule(c, &f->ips[i], true, comment));
@@ -362,26 +359,20 @@ static int fw_add_once(struct nft *c, void *arg, struct cni_err *e)
 
 int nu_fw_add(const struct nu_fw *f, struct cni_err *e)
 {
-	struct fw_add a = {f, false};
-	char hash[HASH_LEN + 1];
 	int r = check_ips(f, e);
 
+	if (r == 0)
+		r = nft_run(fw_add_once, (void *)f, e);
 	if (r < 0)
 		return cni_wrap(e, r, "setting up firewall rules for %s", f->cid);
-	a.fresh = nft_att_mark(MARK_KIND, nft_att_hash(hash, f->net, f->ifname, f->cid), f->cid,
-			       f->ifname);
-	r = nft_run(fw_add_once, &a, e);
-	if (r < 0) {
-		if (a.fresh)
-			nft_att_unmark(MARK_KIND, hash);
-		return cni_wrap(e, r, "setting up firewall rules for %s", f->cid);
-	}
 	return 0;
 }
 
 struct fw_match {
 	bool (*match)(const char *comment, void *arg);
 	void *arg;
+	const char *hash;	/* DEL: the attachment, unindexed with its rules */
+	const char *net_prefix; /* GC: the network whose index is pruned */
 };
 
 static void del_matching(struct nft *c, struct nftnl_rule_list *rules, const struct fw_match *m)
@@ -403,23 +394,26 @@ static void del_matching(struct nft *c, struct nftnl_rule_list *rules, const str
 static int fw_del_once(struct nft *c, void *arg, struct cni_err *e)
 {
 	const struct fw_match *m = arg;
-	struct nftnl_rule_list *rules, *ports;
-	int ret;
+	struct nftnl_rule_list *lists[2] = {NULL, NULL};
+	int ret, indexed = 0;
 
-	ret = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_CONTAINERS, &rules, e);
-	if (ret < 0)
-		return ret;
-	ret = nft_list_rules(c, NFPROTO_BRIDGE, FW_TABLE, FW_FORWARD, &ports, e);
-	if (ret < 0) {
-		nft_rules_free(rules);
-		return ret;
+	ret = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_CONTAINERS, &lists[0], e);
+	if (ret == 0)
+		ret = nft_list_rules(c, NFPROTO_BRIDGE, FW_TABLE, FW_FORWARD, &lists[1], e);
+	if (ret == 0 && m->hash)
+		ret = indexed = nft_att_exists(c, ATT_KIND, m->hash, e);
+	if (ret >= 0) {
+		nft_begin(c);
+		del_matching(c, lists[0], m);
+		del_matching(c, lists[1], m);
+		if (indexed)
+			nft_att_del(c, ATT_KIND, m->hash);
+		if (m->net_prefix)
+			ret = nft_att_prune(c, ATT_KIND, m->net_prefix, lists, 2, m->match, m->arg, e);
 	}
-	nft_begin(c);
-	del_matching(c, rules, m);
-	del_matching(c, ports, m);
-	nft_rules_free(rules);
-	nft_rules_free(ports);
-	return nft_commit(c, e);
+	nft_rules_free(lists[0]);
+	nft_rules_free(lists[1]);
+	return ret < 0 ? ret : nft_commit(c, e);
 }
 
 static bool match_prefix(const char *comment, void *arg)
@@ -430,12 +424,11 @@ static bool match_prefix(const char *comment, void *arg)
 int nu_fw_del(const struct nu_fw *f, struct cni_err *e)
 {
 	char hash[HASH_LEN + 1];
-	struct fw_match m = {match_prefix, nft_att_hash(hash, f->net, f->ifname, f->cid)};
+	struct fw_match m = {match_prefix, nft_att_hash(hash, f->net, f->ifname, f->cid), hash, NULL};
 	int r = nft_run(fw_del_once, &m, e);
 
 	if (r < 0)
 		return cni_wrap(e, r, "removing firewall rules of %s", f->cid);
-	nft_att_unmark(MARK_KIND, hash);
 	return 0;
 }
 
@@ -459,14 +452,11 @@ static bool gc_match(const char *comment, void *arg)
 int nu_fw_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e)
 {
 	struct gc_arg gc = {.valid = valid, .arg = arg};
-	struct fw_match m = {gc_match, &gc};
-	int r;
+	struct fw_match m = {gc_match, &gc, NULL, nft_att_net_prefix(gc.prefix, net)};
+	int r = nft_run(fw_del_once, &m, e);
 
-	nft_att_net_prefix(gc.prefix, net);
-	r = nft_run(fw_del_once, &m, e);
 	if (r < 0)
 		return cni_wrap(e, r, "garbage-collecting firewall rules of %s", net);
-	nft_att_mark_gc(MARK_KIND, net, valid, arg);
 	return 0;
 }
 

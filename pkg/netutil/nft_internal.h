@@ -153,9 +153,20 @@ void nft_x_ipt_addr(struct nft *c, struct nftnl_rule *r, const struct cni_prefix
 bool nft_ipt_rule_same(const struct nftnl_rule *a, const struct nftnl_rule *b);
 
 /*
+ * Named counters (the attachment index of nft_att.c): 1 when it exists, 0 when it or its table
+ * is absent; every counter name of @table to @fn; add ("add": an existing one stays) and delete.
+ */
+int nft_counter_exists(struct nft *c, uint16_t family, const char *table, const char *name,
+		       struct cni_err *e);
+int nft_list_counters(struct nft *c, uint16_t family, const char *table,
+		      int (*fn)(const char *name, void *arg), void *arg, struct cni_err *e);
+void nft_add_counter(struct nft *c, uint16_t family, const char *table, const char *name);
+void nft_del_counter(struct nft *c, uint16_t family, const char *table, const char *name);
+
+/*
  * Attachments in shared chains (nft_att.c): the identity hash "<h16(net)>-<h16(ifname:cid)>"
- * their comments start with, and markers that let ADD skip the dump of a chain holding every
- * container's rules (see the file's comment for why "no marker" means "no rules of ours").
+ * their comments start with, and an index that lets ADD skip the dump of a chain holding every
+ * container's rules (see the file's comment for why "not indexed" means "no rules of ours").
  */
 #define NFT_ATT_HASH_LEN 33
 #define NFT_ATT_COMMENT_MAX 128 /* NFTNL_UDATA_COMMENT_MAXLEN, knftables' CommentLengthMax */
@@ -170,14 +181,17 @@ char *nft_att_net_prefix(char out[18], const char *net);
  */
 bool nft_att_parse(const char *comment, const char *net_prefix, char *ifname, size_t iflen,
 		   const char **cid);
+/* Is attachment @hash indexed for rules of @kind: 1 yes (an earlier ADD may have left rules), 0, -errno. */
+int nft_att_exists(struct nft *c, const char *kind, const char *hash, struct cni_err *e);
+/* Queue indexing it (with the rules) or unindexing it (with the deletion of its rules). */
+void nft_att_add(struct nft *c, const char *kind, const char *hash);
+void nft_att_del(struct nft *c, const char *kind, const char *hash);
 /*
- * Make the marker of attachment @hash for rules of @kind in this netns: true when this call made
- * it (no earlier ADD left rules: no need to list), false when it existed or cannot be made.
+ * Queue unindexing every attachment of @kind in network @net_prefix that keeps no rule in
+ * @lists (@n dumps), counting the rules whose comment @gone accepts as deleted by this batch.
  */
-bool nft_att_mark(const char *kind, const char *hash, const char *cid, const char *ifname);
-/* Remove it: only once the attachment's rules are gone. */
-void nft_att_unmark(const char *kind, const char *hash);
-/* Remove the markers of network @net whose attachment @valid rejects: after GC removed their rules. */
-void nft_att_mark_gc(const char *kind, const char *net, nu_nft_valid_fn valid, void *arg);
+int nft_att_prune(struct nft *c, const char *kind, const char *net_prefix,
+		  struct nftnl_rule_list *const *lists, size_t n,
+		  bool (*gone)(const char *comment, void *arg), void *arg, struct cni_err *e);
 
 #endif

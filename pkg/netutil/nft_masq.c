@@ -29,7 +29,7 @@
 	"Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet"
 #define COMMENT_MAX NFT_ATT_COMMENT_MAX
 #define HASH_LEN NFT_ATT_HASH_LEN
-#define MARK_KIND "masq"
+#define ATT_KIND "masq" /* the attachment index, nft_att.c */
 
 /* "<h16(net)>-<h16(ifname:cid)>" */
 static void put_stripped(char *buf, size_t *len, const char *s)
@@ -131,7 +131,6 @@ struct masq_add {
 	const char *net, *ifname, *cid;
 	const struct cni_prefix *ips;
 	size_t n;
-	bool fresh; /* marker made by this ADD: no earlier rules of the attachment to replace */
 };
 
 static int masq_add_once(struct nft *c, void *arg, struct cni_err *e)
@@ -144,7 +143,9 @@ static int masq_add_once(struct nft *c, void *arg, struct cni_err *e)
 	int ret;
 
 	/* masq_checks holds every container's rules: listed only to replace an earlier ADD's */
-	ret = m->fresh ? 0 : nft_list_rules(c, NFPROTO_INET, MASQ_TABLE, MASQ_CHAIN, &rules, e);
+	ret = nft_att_exists(c, ATT_KIND, nft_att_hash(hash, m->net, m->ifname, m->cid), e);
+	if (ret > 0)
+		ret = nft_list_rules(c, NFPROTO_INET, MASQ_TABLE, MASQ_CHAIN, &rules, e);
 	if (ret < 0)
 		return ret;
 	ret = nft_list_rules(c, NFPROTO_INET, MASQ_TABLE, MASQ_POST, &post_rules, e);
@@ -175,8 +176,9 @@ static int masq_add_once(struct nft *c, void *arg, struct cni_err *e)
 	}
 	nft_rules_free(post_rules);
 	if (rules)
-		del_by_prefix(c, rules, nft_att_hash(hash, m->net, m->ifname, m->cid));
+		del_by_prefix(c, rules, hash);
 	nft_rules_free(rules);
+	nft_att_add(c, ATT_KIND, hash);
 	masq_comment(comment, m->net, m->ifname, m->cid);
 	for (size_t i = 0; i < m->n; i++)
 		nft_add_rule(c, masq_rule(c, &m->ips[i], comment));
@@ -186,25 +188,21 @@ static int masq_add_once(struct nft *c, void *arg, struct cni_err *e)
 int nu_nft_masq_add(const char *net, const char *ifname, const char *cid,
 		    const struct cni_prefix *ips, size_t n, struct cni_err *e)
 {
-	struct masq_add m = { net, ifname, cid, ips, n, false };
-	char hash[HASH_LEN + 1];
+	struct masq_add m = { net, ifname, cid, ips, n };
 	int ret = check_ips(ips, n, e);
 
+	if (ret == 0)
+		ret = nft_run(masq_add_once, &m, e);
 	if (ret < 0)
 		return cni_wrap(e, ret, "setting up masquerade for %s", cid);
-	m.fresh = nft_att_mark(MARK_KIND, nft_att_hash(hash, net, ifname, cid), cid, ifname);
-	ret = nft_run(masq_add_once, &m, e);
-	if (ret < 0) {
-		if (m.fresh)
-			nft_att_unmark(MARK_KIND, hash);
-		return cni_wrap(e, ret, "setting up masquerade for %s", cid);
-	}
 	return 0;
 }
 
 struct masq_match {
 	bool (*match)(const char *comment, void *arg);
 	void *arg;
+	const char *hash;	/* DEL: the attachment, unindexed with its rules */
+	const char *net_prefix; /* GC: the network whose index is pruned */
 };
 
 /* Delete the masq_checks rules whose comment @arg's match() accepts. */
@@ -214,12 +212,24 @@ static int masq_del_once(struct nft *c, void *arg, struct cni_err *e)
 	struct nftnl_rule_list_iter *it;
 	struct nftnl_rule_list *rules;
 	struct nftnl_rule *r;
-	int ret;
+	int ret, indexed = 0;
 
 	ret = nft_list_rules(c, NFPROTO_INET, MASQ_TABLE, MASQ_CHAIN, &rules, e);
-	if (ret < 0)
+	if (ret == 0 && m->hash)
+		ret = indexed = nft_att_exists(c, ATT_KIND, m->hash, e);
+	if (ret < 0) {
+		nft_rules_free(rules);
 		return ret;
+	}
 	nft_begin(c);
+	if (indexed)
+		nft_att_del(c, ATT_KIND, m->hash);
+	if (m->net_prefix)
+		ret = nft_att_prune(c, ATT_KIND, m->net_prefix, &rules, 1, m->match, m->arg, e);
+	if (ret < 0) {
+		nft_rules_free(rules);
+		return ret;
+	}
 	it = nftnl_rule_list_iter_create(rules);
 	while (it && (r = nftnl_rule_list_iter_next(it))) {
 		const char *comment = nft_rule_comment(r);
@@ -234,14 +244,6 @@ static int masq_del_once(struct nft *c, void *arg, struct cni_err *e)
 	return it ? nft_commit(c, e) : -ENOMEM;
 }
 
-static int masq_delete(bool (*match)(const char *comment, void *arg), void *arg,
-		       struct cni_err *e)
-{
-	struct masq_match m = { match, arg };
-
-	return nft_run(masq_del_once, &m, e);
-}
-
 static bool match_prefix(const char *comment, void *arg)
 {
 	return has_prefix(comment, arg);
@@ -252,10 +254,11 @@ int nu_nft_masq_del(const char *net, const char *ifname, const char *cid, struct
 	char hash[HASH_LEN + 1];
 	int ret;
 
-	ret = masq_delete(match_prefix, nft_att_hash(hash, net, ifname, cid), e);
+	struct masq_match m = { match_prefix, nft_att_hash(hash, net, ifname, cid), hash, NULL };
+
+	ret = nft_run(masq_del_once, &m, e);
 	if (ret < 0)
 		return cni_wrap(e, ret, "removing masquerade for %s", cid);
-	nft_att_unmark(MARK_KIND, hash);
 	return 0;
 }
 
@@ -278,13 +281,11 @@ static bool gc_match(const char *comment, void *arg)
 int nu_nft_masq_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e)
 {
 	struct gc_arg gc = { .valid = valid, .arg = arg };
-	int ret;
+	struct masq_match m = { gc_match, &gc, NULL, nft_att_net_prefix(gc.prefix, net) };
+	int ret = nft_run(masq_del_once, &m, e);
 
-	nft_att_net_prefix(gc.prefix, net);
-	ret = masq_delete(gc_match, &gc, e);
 	if (ret < 0)
 		return cni_wrap(e, ret, "garbage-collecting masquerade rules of %s", net);
-	nft_att_mark_gc(MARK_KIND, net, valid, arg);
 	return 0;
 }
 

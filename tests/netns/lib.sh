@@ -83,11 +83,7 @@ t_cleanup() {
 	local n l d
 	eval "${T_CLEANUPS#;}" 2>/dev/null
 	for l in $T_LINKS; do ip link del "$l" 2>/dev/null; done
-	for n in $T_NS; do
-		# nftables attachment markers of the namespace (pkg/netutil/nft_att.c) go with it
-		[ -e "/run/netns/$n" ] && rm -f /run/cni/cnic/nft/"$(printf %x "$(stat -L -c %i "/run/netns/$n")")".*
-		ip netns del "$n" 2>/dev/null
-	done
+	for n in $T_NS; do ip netns del "$n" 2>/dev/null; done
 	for d in $T_DIRS; do rm -rf "$d"; done
 }
 trap t_cleanup EXIT

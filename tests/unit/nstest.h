@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "cni/err.h"
@@ -95,21 +94,6 @@ static inline const char *sh_line(const char *cmd)
 	buf[strcspn(buf, "\n")] = '\0';
 	pclose(f);
 	return buf;
-}
-
-/*
- * Remove the nftables attachment markers (pkg/netutil/nft_att.c) of this process's netns: the
- * namespace dies with the test, whatever it left in its rulesets.
- */
-static inline void drop_nft_marks(void)
-{
-	struct stat st;
-	char cmd[96];
-
-	if (stat("/proc/self/ns/net", &st) == 0) {
-		snprintf(cmd, sizeof(cmd), "rm -f /run/cni/cnic/nft/%lx.*", (unsigned long)st.st_ino);
-		sh(cmd);
-	}
 }
 
 #endif

@@ -187,6 +187,5 @@ int main(void)
 	}
 	test_ipt_layout();
 	test_native();
-	drop_nft_marks();
 	return tap_done();
 }

@@ -358,6 +358,5 @@ int main(void)
 	test_nft();
 	test_iptables();
 	test_conntrack();
-	drop_nft_marks();
 	return tap_done();
 }
