@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Error texts and interface-name checks every pkg/netutil file shares. Kept apart from nl.c so
+ * that a plugin that never opens an rtnetlink socket (portmap, firewall: nftables only) does not
+ * load libnl: the linker keeps a shared library for any object that references it, even when
+ * --gc-sections later drops the referencing code.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "netutil/internal.h"
+
+bool nu_ifname_valid(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	if (len == 0 || len >= NU_IFNAMSIZ || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (const char *c = name; *c; c++)
+		if (*c == '/' || *c == ':' || *c == ' ' || (*c >= '\t' && *c <= '\r'))
+			return false;
+	return true;
+}
+
+static void vfail(struct nu_nl *nl, struct cni_err *e, int err, const char *fmt, va_list ap)
+{
+	char what[320];
+
+	if (!e)
+		return;
+	vsnprintf(what, sizeof(what), fmt, ap);
+	if (nl && nl->extack[0])
+		cni_fail(e, err, 0, "%s: %s (%s)", what, strerror(-err), nl->extack);
+	else
+		cni_fail(e, err, 0, "%s: %s", what, strerror(-err));
+}
+
+int nu__fail(struct nu_nl *nl, struct cni_err *e, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(nl, e, err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int nu__failx(struct cni_err *e, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(NULL, e, err, fmt, ap);
+	va_end(ap);
+	return err;
+}
