@@ -89,7 +89,7 @@ has_link() { in_ns "$1" ip link show eth0 >/dev/null 2>&1 && echo yes || echo no
 acks() { grep -c "DHCPACK.* $1" "$D/dnsmasq.log" 2>/dev/null || true; }
 acks_gt() { [ "$(acks "$1")" -gt "$2" ]; }
 released() { grep -q "DHCPRELEASE.* $1" "$D/dnsmasq.log"; }
-leases_files() { find "$D/state" -name '*.lease' 2>/dev/null | wc -l; }
+leases_files() { find "$D/state" -name '*.lease' ! -name '.tmp-*' 2>/dev/null | wc -l; } # not a save in flight
 now_ms() { date +%s%3N; }
 
 server 10.77.0.50 10.77.0.150
