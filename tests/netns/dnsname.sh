@@ -196,6 +196,32 @@ except socket.timeout: pass' "$2"
 check_eq "FORMERR for a looping name" "$(raw "$C1" 123401000001000000000000c00c00010001)" 8181
 check_eq "NOTIMP for an opcode other than QUERY" "$(raw "$C1" 123429000001000000000000000001000100)" a984
 check_eq "a reply sent to us is ignored" "$(raw "$C1" 123481800001000000000000000001000100)" ""
+# burst NS: 40 queries sent back to back (the daemon reads and answers them in batches), then
+# a 5000-byte datagram, larger than a batch slot; prints "<answers with one A record> <the
+# big one answered>"
+burst() {
+	in_ns "$1" python3 -c '
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1.5)
+def q(i, name):
+    return (struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) +
+            b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" +
+            struct.pack(">HH", 1, 1))
+for i in range(1, 41):
+    s.sendto(q(i, "web2" if i % 2 else "web1"), ("127.0.0.11", 53))
+s.sendto(struct.pack(">H", 999) + bytes(4998), ("127.0.0.11", 53))
+ids = set()
+try:
+    while True:
+        r = s.recv(4096)
+        if struct.unpack(">H", r[6:8])[0] == 1 or r[:2] == struct.pack(">H", 999):
+            ids.add(struct.unpack(">H", r[:2])[0])
+except socket.timeout:
+    pass
+print(len(ids - {999}), 999 in ids)'
+}
+check_eq "a burst of 40 queries: 40 answers; a query larger than 4096 bytes is dropped" \
+	"$(burst "$C1")" "40 False"
 
 # ---- macvlan -------------------------------------------------------------------------------------
 in_ns "$H" ip link add mvm type veth peer name mvp && in_ns "$H" ip link set mvm up && in_ns "$H" ip link set mvp up

@@ -624,13 +624,54 @@ struct dest {
 
 static void conn_send(struct conn *c, const uint8_t *msg, size_t len);
 
+/*
+ * UDP queries and the answers made while reading them move in batches: one recvmmsg() and one
+ * sendmmsg() for up to UDP_BATCH queries instead of a recvfrom() and a sendto() each. A query
+ * larger than a slot (only EDNS options could make one) is dropped; answers to forwarded queries
+ * leave one by one, when the upstream's reply comes.
+ */
+#define UDP_BATCH 16
+#define UDP_QSLOT 4096
+static struct {
+	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
+	struct iovec iin[UDP_BATCH], iout[UDP_BATCH];
+	struct sockaddr_storage peer[UDP_BATCH];
+	uint8_t q[UDP_BATCH][UDP_QSLOT];
+	uint8_t r[UDP_BATCH][DNS_EDNS_CAP];
+	int fd; /* the listener whose batch is open, -1 when none */
+	unsigned int nout;
+} B = {.fd = -1};
+
+static void udp_flush(void)
+{
+	for (unsigned int done = 0; done < B.nout;) {
+		int n = sendmmsg(B.fd, B.out + done, B.nout - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n <= 0)
+			break; /* a full socket buffer drops the rest, as sendto() would */
+		done += (unsigned int)n;
+	}
+	B.nout = 0;
+	B.fd = -1;
+}
+
 static void send_reply(const struct dest *to, const uint8_t *msg, size_t len)
 {
-	if (to->conn)
+	if (to->conn) {
 		conn_send(to->conn, msg, len);
-	else if (to->l)
+	} else if (to->l && to->l->udp == B.fd && B.nout < UDP_BATCH && len <= DNS_EDNS_CAP) {
+		unsigned int i = B.nout++;
+
+		memcpy(B.r[i], msg, len);
+		B.iout[i] = (struct iovec){B.r[i], len};
+		B.out[i].msg_hdr = (struct msghdr){.msg_name = (void *)to->peer,
+						   .msg_namelen = to->plen,
+						   .msg_iov = &B.iout[i],
+						   .msg_iovlen = 1};
+	} else if (to->l) {
 		sendto(to->l->udp, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL,
 		       (const struct sockaddr *)to->peer, to->plen);
+	}
 }
 
 /* Header + question (+ OPT): errors and truncated replies. */
@@ -1177,18 +1218,30 @@ static void handle_query(struct lsn *l, const struct dest *to, const uint8_t *ms
 
 static void on_udp(struct lsn *l)
 {
-	for (int budget = 0; budget < 64; budget++) {
-		struct sockaddr_storage peer;
-		socklen_t pl = sizeof(peer);
-		ssize_t n = recvfrom(l->udp, D.buf, 65535, MSG_DONTWAIT | MSG_TRUNC,
-				     (struct sockaddr *)&peer, &pl);
-		struct dest to = {.l = l, .peer = &peer, .plen = pl};
+	/* at most 64 queries per wakeup, so that one busy listener cannot starve the others */
+	for (int round = 0; round < 64 / UDP_BATCH; round++) {
+		int n;
 
-		if (n < 0)
+		for (int i = 0; i < UDP_BATCH; i++) {
+			B.iin[i] = (struct iovec){B.q[i], sizeof(B.q[i])};
+			B.in[i].msg_hdr = (struct msghdr){.msg_name = &B.peer[i],
+							  .msg_namelen = sizeof(B.peer[i]),
+							  .msg_iov = &B.iin[i],
+							  .msg_iovlen = 1};
+		}
+		n = recvmmsg(l->udp, B.in, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
 			return;
-		if (n > 65535)
-			continue;
-		handle_query(l, &to, D.buf, (size_t)n);
+		B.fd = l->udp;
+		for (int i = 0; i < n; i++) {
+			struct dest to = {.l = l, .peer = &B.peer[i], .plen = B.in[i].msg_hdr.msg_namelen};
+
+			if (!(B.in[i].msg_hdr.msg_flags & MSG_TRUNC))
+				handle_query(l, &to, B.q[i], B.in[i].msg_len);
+		}
+		udp_flush();
+		if (n < UDP_BATCH)
+			return;
 	}
 }
 
