@@ -230,6 +230,10 @@ s.connect(sys.argv[1]); s.send(b"ping"); print(s.recv(200).decode())' "$RUN/dnsn
 HWM_OURS=$(hwm "$OURS") RSS_OURS=$(rss "$OURS")
 ANON_OURS=$(awk '/RssAnon/ {print $2}' "/proc/$OURS/status" 2>/dev/null || echo 0)
 FILE_OURS=$(awk '/RssFile/ {print $2}' "/proc/$OURS/status" 2>/dev/null || echo 0)
+# where the daemon's resident pages are, mapping by mapping (kB), for whoever chases its RSS
+awk '/^[0-9a-f]+-[0-9a-f]+ / {name = ($6 == "" ? "[anon]" : $6)} /^Rss:/ {rss[name] += $2}
+	END {for (n in rss) if (rss[n]) printf "%6d kB  %s\n", rss[n], n}' "/proc/$OURS/smaps" 2>/dev/null |
+	sort -rn >"$OUT/dns-rss.txt"
 HWM_DQ=$(hwm "$DQ") RSS_DQ=$(rss "$DQ")
 HWM_AV=0 RSS_AV=0
 [ "$HAVE_AV" = 1 ] && HWM_AV=$(hwm "$AVPID") RSS_AV=$(rss "$AVPID")
