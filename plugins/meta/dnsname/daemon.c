@@ -638,28 +638,28 @@ static struct {
 	struct sockaddr_storage peer[UDP_BATCH];
 	uint8_t q[UDP_BATCH][UDP_QSLOT];
 	uint8_t r[UDP_BATCH][DNS_EDNS_CAP];
-	int fd; /* the listener whose batch is open, -1 when none */
 	unsigned int nout;
-} B = {.fd = -1};
+} B; /* zero-initialised: .bss, no bytes in the binary */
+static int batch_fd = -1; /* the listener whose batch is open, -1 when none */
 
 static void udp_flush(void)
 {
 	for (unsigned int done = 0; done < B.nout;) {
-		int n = sendmmsg(B.fd, B.out + done, B.nout - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+		int n = sendmmsg(batch_fd, B.out + done, B.nout - done, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n <= 0)
 			break; /* a full socket buffer drops the rest, as sendto() would */
 		done += (unsigned int)n;
 	}
 	B.nout = 0;
-	B.fd = -1;
+	batch_fd = -1;
 }
 
 static void send_reply(const struct dest *to, const uint8_t *msg, size_t len)
 {
 	if (to->conn) {
 		conn_send(to->conn, msg, len);
-	} else if (to->l && to->l->udp == B.fd && B.nout < UDP_BATCH && len <= DNS_EDNS_CAP) {
+	} else if (to->l && to->l->udp == batch_fd && B.nout < UDP_BATCH && len <= DNS_EDNS_CAP) {
 		unsigned int i = B.nout++;
 
 		memcpy(B.r[i], msg, len);
@@ -1232,7 +1232,7 @@ static void on_udp(struct lsn *l)
 		n = recvmmsg(l->udp, B.in, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
-		B.fd = l->udp;
+		batch_fd = l->udp;
 		for (int i = 0; i < n; i++) {
 			struct dest to = {.l = l, .peer = &B.peer[i], .plen = B.in[i].msg_hdr.msg_namelen};
 
