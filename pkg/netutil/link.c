@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
+#include <linux/ipv6.h>
 #include <linux/rtnetlink.h>
 #include <netlink/attr.h>
 #include <netlink/route/link.h>
@@ -585,6 +586,44 @@ int nu__getlink(struct nu_nl *nl, const char *name, int (*fn)(struct nlmsghdr *n
 	if (r < 0)
 		return nu__fail(nl, e, r, "looking up link \"%s\"", name);
 	return 0;
+}
+
+struct inet6_conf {
+	int key;
+	int32_t *val;
+	bool found;
+};
+
+static int inet6_conf_parse(struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[IFLA_MAX + 1], *af[AF_MAX + 1] = {NULL}, *in6[IFLA_INET6_MAX + 1];
+	struct inet6_conf *ic = arg;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    nlmsg_parse(nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0)
+		return 0;
+	ic->found = true;
+	if (tb[IFLA_AF_SPEC] && nla_parse_nested(af, AF_MAX, tb[IFLA_AF_SPEC], NULL) == 0 &&
+	    af[AF_INET6] && nla_parse_nested(in6, IFLA_INET6_MAX, af[AF_INET6], NULL) == 0 &&
+	    in6[IFLA_INET6_CONF] &&
+	    nla_len(in6[IFLA_INET6_CONF]) >= (ic->key + 1) * (int)sizeof(int32_t))
+		memcpy(ic->val, (char *)nla_data(in6[IFLA_INET6_CONF]) + ic->key * sizeof(int32_t),
+		       sizeof(int32_t));
+	return 0;
+}
+
+int nu_link_accept_ra_off(struct nu_nl *nl, int netns_fd, const char *name, struct cni_err *e)
+{
+	char key[64];
+	int32_t ra = -1;
+	struct inet6_conf ic = {DEVCONF_ACCEPT_RA, &ra, false};
+	int r;
+
+	if (nu__getlink(nl, name, inet6_conf_parse, &ic, &ic.found, NULL) == 0 && ra == 0)
+		return 0;
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_ra", name);
+	r = nu_sysctl_ensure(netns_fd, key, "0", e);
+	return r < 0 ? r : 0;
 }
 
 struct link_data {

@@ -120,6 +120,13 @@ int nu_link_set_up(struct nu_nl *nl, int ifindex, struct cni_err *e);
 int nu_link_set_down(struct nu_nl *nl, int ifindex, struct cni_err *e);
 int nu_link_set_promisc(struct nu_nl *nl, int ifindex, bool on, struct cni_err *e);
 int nu_link_set_mtu(struct nu_nl *nl, int ifindex, unsigned int mtu, struct cni_err *e);
+/*
+ * nu_link_accept_ra_off() - net/ipv6/conf/<@name>/accept_ra = 0 in the netns of @nl (@netns_fd,
+ * -1 for the caller's): read over rtnetlink first, since opening /proc/sys costs 0.1-0.6 ms
+ * (more with every link of the netns), and written only when not 0 already. 0 or -errno (the
+ * sysctl's, -ENOENT when the link has no IPv6).
+ */
+int nu_link_accept_ra_off(struct nu_nl *nl, int netns_fd, const char *name, struct cni_err *e);
 /* Set one IPv4 per-device setting (IPV4_DEVCONF_*, <linux/ip.h>) over rtnetlink, as the
  * net/ipv4/conf/<dev>/ sysctl would. */
 int nu_link_set_inet_conf(struct nu_nl *nl, int ifindex, unsigned int key, uint32_t value,

@@ -27,8 +27,12 @@ for v in $VERSIONS; do
 	hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
 	check_eq "$v ADD c1" "$RC" 0
 	R1=$OUT
+	check_eq "$v accept_ra off on the bridge" "$(in_ns "$H" cat /proc/sys/net/ipv6/conf/br0/accept_ra)" 0
+	in_ns "$H" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/br0/accept_ra'
 	hrun "$H" "$P" ADD "$C2" eth0 c2 "$C"
 	check_eq "$v ADD c2" "$RC" 0
+	check_eq "$v  and it turns accept_ra off again (read over rtnetlink)" \
+		"$(in_ns "$H" cat /proc/sys/net/ipv6/conf/br0/accept_ra)" 0
 	a1=$(ip_of "$C1")
 	a2=$(ip_of "$C2")
 	case $v in

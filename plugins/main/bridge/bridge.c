@@ -513,7 +513,7 @@ static int bridge_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_er
 	if (r < 0)
 		return r;
 	s.br_index = s.br.ifindex;
-	if (nu_sysctl_ensure(-1, cni_sprintf("net/ipv6/conf/%s/accept_ra", c->bridge), "0", e) < 0)
+	if (nu_link_accept_ra_off(host, -1, c->bridge, e) < 0)
 		cni_err_clear(e); /* no IPv6 on this host */
 
 	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
