@@ -793,7 +793,7 @@ void nft_del_rule(struct nft *c, const struct nftnl_rule *old)
 	nftnl_rule_free(r);
 }
 
-/* ---- named counters (an index: see nft_att.c) ------------------------------------------------------------------------- */
+/* ---- named counters (an index: see nft_att.c) ----------------------------------------- */
 
 static struct nftnl_obj *counter_new(uint16_t family, const char *table, const char *name)
 {
@@ -909,6 +909,35 @@ void nft_add_counter(struct nft *c, uint16_t family, const char *table, const ch
 void nft_del_counter(struct nft *c, uint16_t family, const char *table, const char *name)
 {
 	put_counter(c, NFT_MSG_DELOBJ, family, 0, table, name);
+}
+
+size_t nft_del_commented(struct nft *c, struct nftnl_rule_list *rules,
+			 bool (*match)(const char *comment, void *arg), void *arg)
+{
+	struct nftnl_rule_list_iter *it;
+	struct nftnl_rule *r;
+	size_t n = 0;
+
+	if (!rules)
+		return 0;
+	it = nftnl_rule_list_iter_create(rules);
+	if (!it)
+		return fail(c, -ENOMEM), 0;
+	while ((r = nftnl_rule_list_iter_next(it))) {
+		const char *comment = nft_rule_comment(r);
+
+		if (comment && match(comment, arg)) {
+			nft_del_rule(c, r);
+			n++;
+		}
+	}
+	nftnl_rule_list_iter_destroy(it);
+	return n;
+}
+
+bool nft_comment_has_prefix(const char *comment, void *prefix)
+{
+	return !strncmp(comment, prefix, strlen(prefix));
 }
 
 void nft_add_rule(struct nft *c, struct nftnl_rule *r)

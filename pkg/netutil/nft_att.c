@@ -91,13 +91,6 @@ void nft_att_add(struct nft *c, const char *kind, const char *hash)
 	nft_add_counter(c, NFPROTO_INET, ATT_TABLE, att_name(name, kind, hash));
 }
 
-void nft_att_del(struct nft *c, const char *kind, const char *hash)
-{
-	char name[ATT_NAME_MAX];
-
-	nft_del_counter(c, NFPROTO_INET, ATT_TABLE, att_name(name, kind, hash));
-}
-
 struct prune {
 	struct nft *c;
 	const char *kind, *net_prefix;
@@ -142,11 +135,25 @@ static int prune_cb(const char *name, void *arg)
 	return 0;
 }
 
-int nft_att_prune(struct nft *c, const char *kind, const char *net_prefix,
-		  struct nftnl_rule_list *const *lists, size_t n,
-		  bool (*gone)(const char *comment, void *arg), void *arg, struct cni_err *e)
+int nft_att_delete(struct nft *c, const char *kind, struct nftnl_rule_list *const *lists,
+		   size_t n, const struct nft_att_match *m, struct cni_err *e)
 {
-	struct prune p = { c, kind, net_prefix, lists, n, gone, arg };
+	struct prune p = { c, kind, m->net_prefix, lists, n, m->match, m->arg };
+	char name[ATT_NAME_MAX];
+	int r = m->hash ? nft_att_exists(c, kind, m->hash, e) : 0;
 
-	return nft_list_counters(c, NFPROTO_INET, ATT_TABLE, prune_cb, &p, e);
+	if (r < 0)
+		return r;
+	nft_begin(c);
+	for (size_t i = 0; i < n; i++)
+		nft_del_commented(c, lists[i], m->match, m->arg);
+	/* a counter that is not there would fail the batch: deleted only when the lookup saw it */
+	if (r > 0)
+		nft_del_counter(c, NFPROTO_INET, ATT_TABLE, att_name(name, kind, m->hash));
+	if (m->net_prefix) {
+		r = nft_list_counters(c, NFPROTO_INET, ATT_TABLE, prune_cb, &p, e);
+		if (r < 0)
+			return r;
+	}
+	return nft_commit(c, e); /* nothing queued: nothing sent, 0 */
 }

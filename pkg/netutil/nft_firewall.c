@@ -229,22 +229,6 @@ static size_t pol_kinds(const struct nu_fw *f, enum pol_kind out[3])
 	return n;
 }
 
-/* Queue deletion of every rule whose comment starts with @prefix. */
-static void del_by_prefix(struct nft *c, struct nftnl_rule_list *rules, const char *prefix)
-{
-	struct nftnl_rule_list_iter *it = rules ? nftnl_rule_list_iter_create(rules) : NULL;
-	struct nftnl_rule *r;
-
-	while (it && (r = nftnl_rule_list_iter_next(it))) {
-		const char *cm = nft_rule_comment(r);
-
-		if (cm && !strncmp(cm, prefix, strlen(prefix)))
-			nft_del_rule(c, r);
-	}
-	if (it)
-		nftnl_rule_list_iter_destroy(it);
-}
-
 struct fw_lists {
 	struct nftnl_rule_list *containers, *stage1, *stage2, *bridge, *forward;
 };
@@ -331,8 +315,8 @@ static int fw_add_once(struct nft *c, void *arg, struct cni_err *e)
 			if (jumps[i])
 				nft_add_rule(c, jumps[i]);
 	}
-	del_by_prefix(c, l.containers, hash);
-	del_by_prefix(c, l.bridge, hash);
+	nft_del_commented(c, l.containers, nft_comment_has_prefix, hash);
+	nft_del_commented(c, l.bridge, nft_comment_has_prefix, hash);
 	nft_att_add(c, ATT_KIND, hash);
 	att_comment(comment, f);
 	for (size_t i = 0; i < f->n; i++) {
@@ -368,63 +352,26 @@ int nu_fw_add(const struct nu_fw *f, struct cni_err *e)
 	return 0;
 }
 
-struct fw_match {
-	bool (*match)(const char *comment, void *arg);
-	void *arg;
-	const char *hash;	/* DEL: the attachment, unindexed with its rules */
-	const char *net_prefix; /* GC: the network whose index is pruned */
-};
-
-static void del_matching(struct nft *c, struct nftnl_rule_list *rules, const struct fw_match *m)
-{
-	struct nftnl_rule_list_iter *it = rules ? nftnl_rule_list_iter_create(rules) : NULL;
-	struct nftnl_rule *r;
-
-	while (it && (r = nftnl_rule_list_iter_next(it))) {
-		const char *cm = nft_rule_comment(r);
-
-		if (cm && m->match(cm, m->arg))
-			nft_del_rule(c, r);
-	}
-	if (it)
-		nftnl_rule_list_iter_destroy(it);
-}
-
 /* The attachment's rules: the containers chain and the bridge family's port rules. */
 static int fw_del_once(struct nft *c, void *arg, struct cni_err *e)
 {
-	const struct fw_match *m = arg;
 	struct nftnl_rule_list *lists[2] = {NULL, NULL};
-	int ret, indexed = 0;
+	int ret = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_CONTAINERS, &lists[0], e);
 
-	ret = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_CONTAINERS, &lists[0], e);
 	if (ret == 0)
 		ret = nft_list_rules(c, NFPROTO_BRIDGE, FW_TABLE, FW_FORWARD, &lists[1], e);
-	if (ret == 0 && m->hash)
-		ret = indexed = nft_att_exists(c, ATT_KIND, m->hash, e);
-	if (ret >= 0) {
-		nft_begin(c);
-		del_matching(c, lists[0], m);
-		del_matching(c, lists[1], m);
-		if (indexed)
-			nft_att_del(c, ATT_KIND, m->hash);
-		if (m->net_prefix)
-			ret = nft_att_prune(c, ATT_KIND, m->net_prefix, lists, 2, m->match, m->arg, e);
-	}
+	if (ret == 0)
+		ret = nft_att_delete(c, ATT_KIND, lists, 2, arg, e);
 	nft_rules_free(lists[0]);
 	nft_rules_free(lists[1]);
-	return ret < 0 ? ret : nft_commit(c, e);
-}
-
-static bool match_prefix(const char *comment, void *arg)
-{
-	return !strncmp(comment, arg, strlen(arg));
+	return ret;
 }
 
 int nu_fw_del(const struct nu_fw *f, struct cni_err *e)
 {
 	char hash[HASH_LEN + 1];
-	struct fw_match m = {match_prefix, nft_att_hash(hash, f->net, f->ifname, f->cid), hash, NULL};
+	struct nft_att_match m = {nft_comment_has_prefix,
+				  nft_att_hash(hash, f->net, f->ifname, f->cid), hash, NULL};
 	int r = nft_run(fw_del_once, &m, e);
 
 	if (r < 0)
@@ -452,7 +399,7 @@ static bool gc_match(const char *comment, void *arg)
 int nu_fw_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e)
 {
 	struct gc_arg gc = {.valid = valid, .arg = arg};
-	struct fw_match m = {gc_match, &gc, NULL, nft_att_net_prefix(gc.prefix, net)};
+	struct nft_att_match m = {gc_match, &gc, NULL, nft_att_net_prefix(gc.prefix, net)};
 	int r = nft_run(fw_del_once, &m, e);
 
 	if (r < 0)

@@ -108,6 +108,13 @@ void nft_add_chain(struct nft *c, uint16_t family, const char *table, const char
 void nft_del_chain(struct nft *c, uint16_t family, const char *table, const char *chain);
 void nft_flush_chain(struct nft *c, uint16_t family, const char *table, const char *chain);
 void nft_del_rule(struct nft *c, const struct nftnl_rule *r);
+/*
+ * Queue the deletion of every rule of @rules (may be NULL) with a comment @match accepts;
+ * returns how many. nft_comment_has_prefix() is the match of "comment starts with @prefix".
+ */
+size_t nft_del_commented(struct nft *c, struct nftnl_rule_list *rules,
+			 bool (*match)(const char *comment, void *arg), void *arg);
+bool nft_comment_has_prefix(const char *comment, void *prefix);
 /* Adds @r (family, table and chain set) and frees it. */
 void nft_add_rule(struct nft *c, struct nftnl_rule *r);
 /* The same at the head of the chain (`iptables -I <chain> 1`); frees @r. */
@@ -183,15 +190,20 @@ bool nft_att_parse(const char *comment, const char *net_prefix, char *ifname, si
 		   const char **cid);
 /* Is attachment @hash indexed for rules of @kind: 1 yes (an earlier ADD may have left rules), 0, -errno. */
 int nft_att_exists(struct nft *c, const char *kind, const char *hash, struct cni_err *e);
-/* Queue indexing it (with the rules) or unindexing it (with the deletion of its rules). */
+/* Queue indexing it, in the batch that adds its rules. */
 void nft_att_add(struct nft *c, const char *kind, const char *hash);
-void nft_att_del(struct nft *c, const char *kind, const char *hash);
 /*
- * Queue unindexing every attachment of @kind in network @net_prefix that keeps no rule in
- * @lists (@n dumps), counting the rules whose comment @gone accepts as deleted by this batch.
+ * What a DEL or GC of attachments deletes: the rules whose comment @match accepts, and the index
+ * entries of the attachment @hash (DEL) or of every attachment of the network whose comments
+ * start with @net_prefix that keeps no rule (GC).
  */
-int nft_att_prune(struct nft *c, const char *kind, const char *net_prefix,
-		  struct nftnl_rule_list *const *lists, size_t n,
-		  bool (*gone)(const char *comment, void *arg), void *arg, struct cni_err *e);
+struct nft_att_match {
+	bool (*match)(const char *comment, void *arg);
+	void *arg;
+	const char *hash, *net_prefix;
+};
+/* One round of it over the @n dumps @lists (entries may be NULL): one batch, committed. */
+int nft_att_delete(struct nft *c, const char *kind, struct nftnl_rule_list *const *lists,
+		   size_t n, const struct nft_att_match *m, struct cni_err *e);
 
 #endif

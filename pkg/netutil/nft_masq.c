@@ -31,7 +31,6 @@
 #define HASH_LEN NFT_ATT_HASH_LEN
 #define ATT_KIND "masq" /* the attachment index, nft_att.c */
 
-/* "<h16(net)>-<h16(ifname:cid)>" */
 static void put_stripped(char *buf, size_t *len, const char *s)
 {
 	for (; *s && *len < COMMENT_MAX; s++)
@@ -55,11 +54,6 @@ static char *masq_comment(char out[COMMENT_MAX + 1], const char *net, const char
 	put_stripped(out, &len, cid);
 	out[len] = '\0';
 	return out;
-}
-
-static bool has_prefix(const char *s, const char *prefix)
-{
-	return s && !strncmp(s, prefix, strlen(prefix));
 }
 
 static void x_nfproto(struct nft *c, struct nftnl_rule *r, int family)
@@ -106,25 +100,6 @@ static int check_ips(const struct cni_prefix *ips, size_t n, struct cni_err *e)
 			return cni_fail(e, -EINVAL, 0, "masquerade: invalid address #%zu", i);
 	}
 	return 0;
-}
-
-/* Queue the deletion of every masq_checks rule whose comment starts with @prefix. */
-static size_t del_by_prefix(struct nft *c, struct nftnl_rule_list *rules, const char *prefix)
-{
-	struct nftnl_rule_list_iter *it = nftnl_rule_list_iter_create(rules);
-	struct nftnl_rule *r;
-	size_t n = 0;
-
-	if (!it)
-		return 0;
-	while ((r = nftnl_rule_list_iter_next(it))) {
-		if (has_prefix(nft_rule_comment(r), prefix)) {
-			nft_del_rule(c, r);
-			n++;
-		}
-	}
-	nftnl_rule_list_iter_destroy(it);
-	return n;
 }
 
 struct masq_add {
@@ -175,8 +150,7 @@ static int masq_add_once(struct nft *c, void *arg, struct cni_err *e)
 			nft_add_rule(c, want[i]);
 	}
 	nft_rules_free(post_rules);
-	if (rules)
-		del_by_prefix(c, rules, hash);
+	nft_del_commented(c, rules, nft_comment_has_prefix, hash);
 	nft_rules_free(rules);
 	nft_att_add(c, ATT_KIND, hash);
 	masq_comment(comment, m->net, m->ifname, m->cid);
@@ -198,65 +172,25 @@ int nu_nft_masq_add(const char *net, const char *ifname, const char *cid,
 	return 0;
 }
 
-struct masq_match {
-	bool (*match)(const char *comment, void *arg);
-	void *arg;
-	const char *hash;	/* DEL: the attachment, unindexed with its rules */
-	const char *net_prefix; /* GC: the network whose index is pruned */
-};
-
-/* Delete the masq_checks rules whose comment @arg's match() accepts. */
+/* Delete the masq_checks rules whose comment @arg's match() accepts, and their index. */
 static int masq_del_once(struct nft *c, void *arg, struct cni_err *e)
 {
-	const struct masq_match *m = arg;
-	struct nftnl_rule_list_iter *it;
 	struct nftnl_rule_list *rules;
-	struct nftnl_rule *r;
-	int ret, indexed = 0;
+	int ret = nft_list_rules(c, NFPROTO_INET, MASQ_TABLE, MASQ_CHAIN, &rules, e);
 
-	ret = nft_list_rules(c, NFPROTO_INET, MASQ_TABLE, MASQ_CHAIN, &rules, e);
-	if (ret == 0 && m->hash)
-		ret = indexed = nft_att_exists(c, ATT_KIND, m->hash, e);
-	if (ret < 0) {
-		nft_rules_free(rules);
-		return ret;
-	}
-	nft_begin(c);
-	if (indexed)
-		nft_att_del(c, ATT_KIND, m->hash);
-	if (m->net_prefix)
-		ret = nft_att_prune(c, ATT_KIND, m->net_prefix, &rules, 1, m->match, m->arg, e);
-	if (ret < 0) {
-		nft_rules_free(rules);
-		return ret;
-	}
-	it = nftnl_rule_list_iter_create(rules);
-	while (it && (r = nftnl_rule_list_iter_next(it))) {
-		const char *comment = nft_rule_comment(r);
-
-		if (comment && m->match(comment, m->arg))
-			nft_del_rule(c, r);
-	}
-	if (it)
-		nftnl_rule_list_iter_destroy(it);
+	if (ret == 0)
+		ret = nft_att_delete(c, ATT_KIND, &rules, 1, arg, e);
 	nft_rules_free(rules);
-	/* with no message queued nothing is sent: 0 */
-	return it ? nft_commit(c, e) : -ENOMEM;
-}
-
-static bool match_prefix(const char *comment, void *arg)
-{
-	return has_prefix(comment, arg);
+	return ret;
 }
 
 int nu_nft_masq_del(const char *net, const char *ifname, const char *cid, struct cni_err *e)
 {
 	char hash[HASH_LEN + 1];
-	int ret;
+	struct nft_att_match m = { nft_comment_has_prefix, nft_att_hash(hash, net, ifname, cid),
+				   hash, NULL };
+	int ret = nft_run(masq_del_once, &m, e);
 
-	struct masq_match m = { match_prefix, nft_att_hash(hash, net, ifname, cid), hash, NULL };
-
-	ret = nft_run(masq_del_once, &m, e);
 	if (ret < 0)
 		return cni_wrap(e, ret, "removing masquerade for %s", cid);
 	return 0;
@@ -281,7 +215,7 @@ static bool gc_match(const char *comment, void *arg)
 int nu_nft_masq_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e)
 {
 	struct gc_arg gc = { .valid = valid, .arg = arg };
-	struct masq_match m = { gc_match, &gc, NULL, nft_att_net_prefix(gc.prefix, net) };
+	struct nft_att_match m = { gc_match, &gc, NULL, nft_att_net_prefix(gc.prefix, net) };
 	int ret = nft_run(masq_del_once, &m, e);
 
 	if (ret < 0)

@@ -79,24 +79,9 @@ static struct nftnl_rule *spoof_rule(struct nft *c, const struct spoof_names *s,
 	return r;
 }
 
-/* Queue the deletion of the PREROUTING rules carrying @comment; returns how many. */
-static size_t del_commented(struct nft *c, struct nftnl_rule_list *rules, const char *comment)
+static bool comment_is(const char *comment, void *want)
 {
-	struct nftnl_rule_list_iter *it = nftnl_rule_list_iter_create(rules);
-	struct nftnl_rule *r;
-	size_t n = 0;
-
-	while (it && (r = nftnl_rule_list_iter_next(it))) {
-		const char *rc = nft_rule_comment(r);
-
-		if (rc && !strcmp(rc, comment)) {
-			nft_del_rule(c, r);
-			n++;
-		}
-	}
-	if (it)
-		nftnl_rule_list_iter_destroy(it);
-	return n;
+	return !strcmp(comment, want);
 }
 
 struct spoof_add {
@@ -121,7 +106,7 @@ static int spoof_add_once(struct nft *c, void *arg, struct cni_err *e)
 	nft_add_chain(c, NFPROTO_BRIDGE, BR_TABLE, BR_PRE, &pre, NULL);
 	nft_add_chain(c, NFPROTO_BRIDGE, BR_TABLE, s->iface, NULL, NULL);
 	nft_add_chain(c, NFPROTO_BRIDGE, BR_TABLE, s->mac, NULL, NULL);
-	del_commented(c, rules, s->comment);
+	nft_del_commented(c, rules, comment_is, (void *)s->comment);
 	nft_rules_free(rules);
 	nft_flush_chain(c, NFPROTO_BRIDGE, BR_TABLE, s->iface);
 	nft_flush_chain(c, NFPROTO_BRIDGE, BR_TABLE, s->mac);
