@@ -7,8 +7,9 @@
 # link and file is removed at exit, also on failure. Writes build/bench/results.{md,json},
 # latency.png (and scale.png with BENCH_SCALE), and prints the Markdown table.
 # Knobs: BENCH_N (cycles per scenario, 200), BENCH_SCALE (live allocations of the scale run, 0 =
-# off), BENCH_SCALE_CHAIN (live containers of the podman chain at scale, BENCH_SCALE / 4), BENCH_STREAMS (parallel streams, 8), BENCH_ONLY (space-separated scenario names; "dns"
-# adds bench/dns.sh, see there).
+# off), BENCH_SCALE_CHAIN (live containers of the podman chain at scale, BENCH_SCALE / 4),
+# BENCH_STREAMS (parallel streams, 8), BENCH_ONLY (space-separated scenario names; "dns" adds
+# bench/dns.sh, see there).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
