@@ -114,6 +114,12 @@ $(BUILD)/tests/test_hostlocal: $(BUILD)/obj/tests/unit/test_hostlocal.o $(HL_OBJ
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCNI) $(LDLIBS)
 
+# dnsname's network files: its records.c alone.
+$(BUILD)/tests/test_dnsname_records: $(BUILD)/obj/tests/unit/test_dnsname_records.o $(call obj,plugins/meta/dnsname/records.c)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCNI) $(LIBNU)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")

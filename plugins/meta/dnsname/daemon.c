@@ -67,6 +67,7 @@
 #define CONN_OUT_MAX (256u << 10)
 #define VIEW_MAX 64		/* networks per container */
 #define LSN_BUCKETS 1024
+#define IDTAB 2048		/* query ID -> forward slot, open addressing; > 2 x FWD_MAX */
 
 enum ev_type { EV_CTL, EV_SIG, EV_INO, EV_UDP, EV_TCPL, EV_CONN, EV_UP, EV_UPTCP };
 
@@ -95,7 +96,7 @@ struct snet {
 	uint32_t *hb, *pb; /* bucket heads, index + 1 */
 	struct hent *he;
 	struct pent *pe;
-	size_t nb, nhe, npe;
+	size_t nb, nbp, nhe, npe; /* buckets of hb and pb (powers of two), entries of he and pe */
 };
 
 struct snap {
@@ -110,8 +111,11 @@ struct lsn {
 	uint64_t dev, ino;
 	int udp, tcp;
 	struct ev uev, tev;
-	uint16_t view[VIEW_MAX];
-	size_t n_view;
+	/* networks this netns sees (indexes into the snapshot): view_in until it is full, then a
+	 * block that grows up to VIEW_MAX; a thousand listeners are mostly on one network each */
+	uint16_t *view;
+	uint16_t n_view, cap_view;
+	uint16_t view_in[4];
 	unsigned int nconn;
 	bool keep;
 	struct lsn *next; /* hash chain */
@@ -166,7 +170,7 @@ static struct {
 	struct conn *conn_head, *conn_tail;
 	unsigned int n_conn;
 	struct fwd *fwd;
-	uint16_t *idmap; /* query ID -> fwd index + 1 */
+	uint16_t idtab[IDTAB]; /* fwd index + 1, at the ID's home or after it (linear probing) */
 	int fwd_head, fwd_tail;
 	unsigned int n_fwd;
 	struct upstream up[UP_MAX];
@@ -233,6 +237,61 @@ static void ep_mod(int fd, struct ev *ev, uint32_t events)
 	epoll_ctl(D.ep, EPOLL_CTL_MOD, fd, &e);
 }
 
+/*
+ * Forwards by upstream query ID. IDs are random, so their low bits spread well; 4 KiB instead of a
+ * 64 Ki-entry array whose pages random IDs would all touch. Removal shifts the entries after the
+ * hole back (no tombstones), so a lookup stops at the first empty slot.
+ */
+static unsigned int id_home(uint16_t id)
+{
+	return id & (IDTAB - 1);
+}
+
+static int id_find(uint16_t id)
+{
+	for (unsigned int h = id_home(id);; h = (h + 1) & (IDTAB - 1)) {
+		unsigned int s = D.idtab[h];
+
+		if (!s)
+			return -1;
+		if (D.fwd[s - 1].qid == id)
+			return (int)s - 1;
+	}
+}
+
+static void id_insert(int i)
+{
+	unsigned int h = id_home(D.fwd[i].qid);
+
+	while (D.idtab[h])
+		h = (h + 1) & (IDTAB - 1);
+	D.idtab[h] = (uint16_t)(i + 1);
+}
+
+static void id_remove(int i)
+{
+	unsigned int h = id_home(D.fwd[i].qid), j;
+
+	while (D.idtab[h] && D.idtab[h] != i + 1)
+		h = (h + 1) & (IDTAB - 1);
+	if (!D.idtab[h])
+		return;
+	for (j = h;;) {
+		unsigned int k;
+
+		j = (j + 1) & (IDTAB - 1);
+		if (!D.idtab[j])
+			break;
+		k = id_home(D.fwd[D.idtab[j] - 1].qid);
+		/* the entry at j may fill the hole at h unless its home lies cyclically in (h, j] */
+		if (h <= j ? (k <= h || k > j) : (k <= h && k > j)) {
+			D.idtab[h] = D.idtab[j];
+			h = j;
+		}
+	}
+	D.idtab[h] = 0;
+}
+
 /* ---- snapshot building ------------------------------------------------------------------------ */
 
 static uint32_t hash_str(const char *s)
@@ -281,11 +340,13 @@ static int snet_index(struct snet *n)
 		names += n->f.recs[i].n_names;
 		addrs += n->f.recs[i].n_addrs;
 	}
-	n->nb = 16;
-	while (n->nb < 2 * (names + addrs))
-		n->nb <<= 1;
+	/* at most one entry per two buckets, each table sized by its own entries */
+	for (n->nb = 16; n->nb < 2 * names; n->nb <<= 1)
+		;
+	for (n->nbp = 16; n->nbp < 2 * addrs; n->nbp <<= 1)
+		;
 	n->hb = calloc(n->nb, sizeof(uint32_t));
-	n->pb = calloc(n->nb, sizeof(uint32_t));
+	n->pb = calloc(n->nbp, sizeof(uint32_t));
 	n->he = calloc(names + 1, sizeof(*n->he));
 	n->pe = calloc(addrs + 1, sizeof(*n->pe));
 	if (!n->hb || !n->pb || !n->he || !n->pe)
@@ -301,7 +362,7 @@ static int snet_index(struct snet *n)
 		}
 		/* PTR: the first record that claims an address names it */
 		for (size_t k = 0; k < r->n_addrs && r->n_names; k++) {
-			uint32_t b = hash_addr(&r->addrs[k]) & (uint32_t)(n->nb - 1);
+			uint32_t b = hash_addr(&r->addrs[k]) & (uint32_t)(n->nbp - 1);
 
 			n->pe[n->npe] = (struct pent){&r->addrs[k], (uint32_t)i, 0};
 			/* append at the chain's end to keep file order */
@@ -319,51 +380,62 @@ static int snet_index(struct snet *n)
 	return 0;
 }
 
+/* One network file into a new entry of @s; false when @s cannot grow. */
+static bool snap_add(struct snap *s, size_t *cap, const char *name)
+{
+	struct snet n = {0};
+
+	if (dn_netfile_read(D.netsfd, name, &n.f, DN_READ_VERBOSE | DN_READ_SERVE))
+		return true;
+	n.name = strdup(name);
+	if (!n.name || dns_name_from_text(n.f.domain, &n.zone) || snet_index(&n)) {
+		snet_free(&n);
+		return true;
+	}
+	n.dlen = strlen(n.f.domain);
+	if (s->n == *cap) {
+		void *v = realloc(s->nets, (*cap ? *cap * 2 : 8) * sizeof(*s->nets));
+
+		if (!v) {
+			snet_free(&n);
+			return false;
+		}
+		s->nets = v;
+		*cap = *cap ? *cap * 2 : 8;
+	}
+	s->nets[s->n++] = n;
+	return true;
+}
+
 static struct snap *snap_load(void)
 {
 	struct snap *s = calloc(1, sizeof(*s));
 	static uint32_t serial;
-	struct dirent *de;
+	/* getdents64 into 4 KiB, not readdir's 32 KiB block: a reload's peak is our RSS's */
+	union {
+		struct dirent64 de;
+		char b[4096];
+	} u;
 	size_t cap = 0;
-	DIR *d;
+	bool more = true;
+	ssize_t got;
 	int fd;
 
 	if (!s)
 		return NULL;
 	s->serial = ++serial;
 	fd = openat(D.netsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0)
 		return s;
-	}
-	while ((de = readdir(d)) && s->n < DN_MAX_NETS) {
-		struct snet n = {0};
+	while (more && (got = getdents64(fd, u.b, sizeof(u.b))) > 0)
+		for (ssize_t off = 0; more && off < got;) {
+			const struct dirent64 *de = (const struct dirent64 *)(u.b + off);
 
-		if (de->d_name[0] == '.')
-			continue;
-		if (dn_netfile_read(D.netsfd, de->d_name, &n.f, true))
-			continue;
-		n.name = strdup(de->d_name);
-		if (!n.name || dns_name_from_text(n.f.domain, &n.zone) || snet_index(&n)) {
-			snet_free(&n);
-			continue;
+			off += de->d_reclen;
+			if (de->d_name[0] != '.')
+				more = s->n < DN_MAX_NETS && snap_add(s, &cap, de->d_name);
 		}
-		n.dlen = strlen(n.f.domain);
-		if (s->n == cap) {
-			void *v = realloc(s->nets, (cap ? cap * 2 : 8) * sizeof(*s->nets));
-
-			if (!v) {
-				snet_free(&n);
-				break;
-			}
-			s->nets = v;
-			cap = cap ? cap * 2 : 8;
-		}
-		s->nets[s->n++] = n;
-	}
-	closedir(d);
+	close(fd);
 	return s;
 }
 
@@ -473,6 +545,8 @@ static struct lsn *lsn_open(const struct dn_rec *r)
 	}
 	l->dev = r->ns_dev;
 	l->ino = r->ns_ino;
+	l->view = l->view_in;
+	l->cap_view = (uint16_t)(sizeof(l->view_in) / sizeof(l->view_in[0]));
 	l->udp = m.udp;
 	l->tcp = m.tcp;
 	l->uev = (struct ev){EV_UDP, l};
@@ -482,6 +556,30 @@ static struct lsn *lsn_open(const struct dn_rec *r)
 	*lsn_slot(l->dev, l->ino) = l;
 	D.n_lsn++;
 	return l;
+}
+
+/* Add network @i to the view of @l (once); beyond VIEW_MAX, or out of memory, it stays unseen. */
+static void lsn_view_add(struct lsn *l, uint16_t i)
+{
+	for (size_t v = 0; v < l->n_view; v++)
+		if (l->view[v] == i)
+			return;
+	if (l->n_view == l->cap_view) {
+		uint16_t cap = (uint16_t)(l->cap_view * 2), *v;
+
+		if (l->cap_view >= VIEW_MAX)
+			return;
+		if (cap > VIEW_MAX)
+			cap = VIEW_MAX;
+		v = l->view == l->view_in ? malloc(cap * sizeof(*v)) : realloc(l->view, cap * sizeof(*v));
+		if (!v)
+			return;
+		if (l->view == l->view_in)
+			memcpy(v, l->view_in, sizeof(l->view_in));
+		l->view = v;
+		l->cap_view = cap;
+	}
+	l->view[l->n_view++] = i;
 }
 
 static void conn_close(struct conn *c);
@@ -502,6 +600,8 @@ static void lsn_close(struct lsn *l)
 	close(l->tcp);
 	*lsn_slot(l->dev, l->ino) = l->next;
 	D.n_lsn--;
+	if (l->view != l->view_in)
+		free(l->view);
 	free(l);
 }
 
@@ -761,7 +861,7 @@ static bool find_ptr(const struct lsn *l, int family, const uint8_t *a, struct d
 	memcpy(key.a, a, family == AF_INET ? 4 : 16);
 	for (size_t i = 0; i < l->n_view; i++) {
 		const struct snet *n = &D.snap->nets[l->view[i]];
-		uint32_t j = n->pb[hash_addr(&key) & (uint32_t)(n->nb - 1)];
+		uint32_t j = n->pb[hash_addr(&key) & (uint32_t)(n->nbp - 1)];
 
 		for (; j; j = n->pe[j - 1].next) {
 			const struct pent *p = &n->pe[j - 1];
@@ -916,8 +1016,7 @@ static void fwd_free(int i)
 
 	fwd_unlink(i);
 	fwd_tcp_close(f);
-	if (D.idmap[f->qid] == i + 1)
-		D.idmap[f->qid] = 0;
+	id_remove(i);
 	if (f->conn) {
 		f->conn->pending--;
 		if (f->conn->paused && f->conn->pending < CONN_PIPELINE) {
@@ -999,8 +1098,8 @@ static void forward(const struct dest *to, const uint8_t *msg, size_t len, const
 	f->qlen = len;
 	do
 		f->qid = rnd16();
-	while (D.idmap[f->qid]);
-	D.idmap[f->qid] = (uint16_t)(i + 1);
+	while (id_find(f->qid) >= 0);
+	id_insert(i);
 	f->q[0] = (uint8_t)(f->qid >> 8);
 	f->q[1] = (uint8_t)f->qid;
 	f->cid = q->id;
@@ -1075,7 +1174,7 @@ static int fwd_match(const uint8_t *msg, size_t len, const struct sockaddr_stora
 
 	if (dns_msg_parse(msg, len, false, m) || !(m->flags & DNS_F_QR))
 		return -1;
-	i = D.idmap[m->id] - 1;
+	i = id_find(m->id);
 	if (i < 0 || !D.fwd[i].used || D.fwd[i].tcp_up)
 		return -1;
 	if (from) {
@@ -1474,12 +1573,7 @@ static void reload(void)
 					continue;
 			}
 			l->keep = true;
-			bool dup = false;
-
-			for (size_t v = 0; v < l->n_view; v++)
-				dup |= l->view[v] == i;
-			if (!dup && l->n_view < VIEW_MAX)
-				l->view[l->n_view++] = (uint16_t)i;
+			lsn_view_add(l, (uint16_t)i);
 		}
 	}
 	for (size_t b = 0; b < LSN_BUCKETS; b++) {
@@ -1669,12 +1763,11 @@ int dn_daemon_main(int argc, char **argv)
 		D.self_ino = st.st_ino;
 	}
 	/*
-	 * Both are untouched zero pages until used (half a megabyte of forward slots): an unused
-	 * slot is all zeros, and forward() sets the fields whose "none" is -1.
+	 * Untouched zero pages until used (half a megabyte of forward slots): an unused slot is all
+	 * zeros, and forward() sets the fields whose "none" is -1.
 	 */
 	D.fwd = calloc(FWD_MAX, sizeof(*D.fwd));
-	D.idmap = calloc(65536, sizeof(uint16_t));
-	if (!D.fwd || !D.idmap)
+	if (!D.fwd)
 		return 1;
 	D.fwd_head = D.fwd_tail = -1;
 	for (int f = 0; f < 2; f++)
@@ -1790,7 +1883,6 @@ int dn_daemon_main(int argc, char **argv)
 				close(D.usock[f][i]);
 	snap_free(D.snap);
 	free(D.fwd);
-	free(D.idmap);
 	snprintf(path, sizeof(path), "%s/dnsname.sock", D.run_dir);
 	if (D.ctl != 3 || !getenv("NOTIFY_SOCKET"))
 		unlink(path);

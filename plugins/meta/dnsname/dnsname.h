@@ -63,17 +63,23 @@ struct dn_netfile {
 	size_t n, cap;
 };
 
-/* dn_name_valid() - a host name we serve: labels of [A-Za-z0-9_-], 1..63 bytes, <= 253 total. */
+/*
+ * dn_name_valid() - a host name we serve: labels of [A-Za-z0-9_-], 1..63 bytes, none starting
+ * with a hyphen, <= 253 bytes in all.
+ */
 bool dn_name_valid(const char *s);
 
 /* dn_token_valid() - a field that fits in the file: non-empty, no whitespace or commas. */
 bool dn_token_valid(const char *s);
 
+#define DN_READ_VERBOSE 1u /* a malformed file's line number on stderr */
+#define DN_READ_SERVE 2u   /* only what the resolver serves: cid and ifname left empty */
+
 /*
- * dn_netfile_read() - parse the file @name of directory @dirfd. -ENOENT when absent, -EINVAL
- * (with a line number on stderr when @verbose) for a malformed file, -EFBIG over DN_MAX_FILE.
+ * dn_netfile_read() - parse the file @name of directory @dirfd (@flags: DN_READ_*). -ENOENT when
+ * absent, -EINVAL for a malformed file, -EFBIG over DN_MAX_FILE.
  */
-int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, bool verbose);
+int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned int flags);
 
 /*
  * dn_netfile_write() - replace the file atomically (temp file, fsync, rename, fsync of the

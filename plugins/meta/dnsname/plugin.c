@@ -322,7 +322,7 @@ static int update_file(struct cni_ctx *ctx, const struct dn_conf *c, const struc
 	r = open_locked(c, "lock", &lockfd, &dirfd, e);
 	if (r)
 		return r;
-	r = dn_netfile_read(dirfd, ctx->net.name, &f, false);
+	r = dn_netfile_read(dirfd, ctx->net.name, &f, 0);
 	if (r == -ENOENT || (r == -EINVAL && add)) /* a broken file is rebuilt by the next ADD */
 		r = 0, memset(&f, 0, sizeof(f));
 	if (r)
@@ -460,7 +460,7 @@ static int dn_gc(struct cni_ctx *ctx, struct cni_err *e)
 	r = open_locked(c, "lock", &lockfd, &dirfd, e);
 	if (r)
 		return r;
-	r = dn_netfile_read(dirfd, ctx->net.name, &f, false);
+	r = dn_netfile_read(dirfd, ctx->net.name, &f, 0);
 	if (r == -ENOENT)
 		return 0;
 	if (r)
@@ -566,7 +566,7 @@ static int dn_check(struct cni_ctx *ctx, struct cni_err *e)
 	r = open_locked(c, "lock", &lockfd, &dirfd, e);
 	if (r)
 		return r;
-	r = dn_netfile_read(dirfd, ctx->net.name, &f, false);
+	r = dn_netfile_read(dirfd, ctx->net.name, &f, 0);
 	if (r)
 		return cni_fail(e, r, 0, "no record file for network %s: %s", ctx->net.name,
 				strerror(-r));

@@ -35,6 +35,8 @@ bool dn_name_valid(const char *s)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
 			return false;
+		if (*p == '-' && !l) /* no label starts with a hyphen (and "-" means none in a file) */
+			return false;
 		if (++l > 63)
 			return false;
 	}
@@ -217,13 +219,53 @@ static int parse_rec(char *line, struct dn_rec *r)
 	return parse_names(f[7], r);
 }
 
-int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, bool verbose)
+/* Line @lineno (the first is the header) of a network file into @f. */
+static int read_line(char *line, int lineno, struct dn_netfile *f, unsigned int flags)
 {
+	if (lineno == 1)
+		return strcmp(line, "cnic-dnsname 1") ? -EINVAL : 0;
+	if (!strncmp(line, "domain ", 7)) {
+		free(f->domain);
+		f->domain = lower_dup(line + 7);
+		if (!f->domain || (*f->domain && !dn_name_valid(f->domain)))
+			return -EINVAL;
+	} else if (!strncmp(line, "ttl ", 4)) {
+		unsigned long v = strtoul(line + 4, NULL, 10);
+
+		f->ttl = v > DN_MAX_TTL ? DN_MAX_TTL : (unsigned int)v;
+	} else if (!strncmp(line, "rec ", 4)) {
+		struct dn_addr addrs[DN_MAX_ADDRS];
+		char *names[DN_MAX_NAMES];
+		struct dn_rec rec = {.addrs = addrs, .names = names};
+		int r = parse_rec(line, &rec);
+
+		if (r)
+			return r;
+		if (flags & DN_READ_SERVE)
+			rec.cid = rec.ifname = "";
+		return dn_netfile_add(f, &rec);
+	} /* unknown lines: a newer writer's keys, ignored */
+	return 0;
+}
+
+/*
+ * The file is read in blocks and parsed line by line: the daemon reads every file of a reload
+ * while the old snapshot still lives, and a thousand records are 150 KB of text it need not hold.
+ * A block grows only for a line longer than itself.
+ */
+#ifdef READ_BLOCK_TEST
+#define READ_BLOCK READ_BLOCK_TEST /* the fuzzer's: every short input crosses blocks */
+#else
+#define READ_BLOCK (16u << 10)
+#endif
+
+int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned int flags)
+{
+	size_t cap = READ_BLOCK, len = 0, off;
 	struct stat st;
-	char *buf, *line, *save = NULL;
 	int fd, r = 0, lineno = 0;
-	ssize_t got;
-	size_t have = 0;
+	bool eof = false;
+	char *buf;
 
 	memset(f, 0, sizeof(*f));
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -233,46 +275,51 @@ int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, bool verb
 		close(fd);
 		return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
 	}
-	buf = malloc((size_t)st.st_size + 1);
+	buf = malloc(cap);
 	if (!buf) {
 		close(fd);
 		return -ENOMEM;
 	}
-	while (have < (size_t)st.st_size &&
-	       (got = read(fd, buf + have, (size_t)st.st_size - have)) > 0)
-		have += (size_t)got;
-	close(fd);
-	buf[have] = 0;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		lineno++;
-		if (lineno == 1) {
-			if (strcmp(line, "cnic-dnsname 1")) {
-				r = -EINVAL;
+	while (!r && !eof) {
+		ssize_t got;
+		char *nl;
+
+		if (len == cap - 1) { /* a line longer than the block */
+			char *v = cap > DN_MAX_FILE ? NULL : realloc(buf, cap * 2);
+
+			if (!v) {
+				r = cap > DN_MAX_FILE ? -EFBIG : -ENOMEM;
 				break;
 			}
-		} else if (!strncmp(line, "domain ", 7)) {
-			free(f->domain);
-			f->domain = lower_dup(line + 7);
-			if (!f->domain || (*f->domain && !dn_name_valid(f->domain))) {
-				r = -EINVAL;
-				break;
-			}
-		} else if (!strncmp(line, "ttl ", 4)) {
-			unsigned long v = strtoul(line + 4, NULL, 10);
+			buf = v;
+			cap *= 2;
+		}
+		got = read(fd, buf + len, cap - 1 - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -errno;
+			break;
+		}
+		eof = got == 0;
+		len += (size_t)got;
+		buf[len] = 0;
+		for (off = 0; !r && off < len;) {
+			char *line = buf + off;
 
-			f->ttl = v > DN_MAX_TTL ? DN_MAX_TTL : (unsigned int)v;
-		} else if (!strncmp(line, "rec ", 4)) {
-			struct dn_addr addrs[DN_MAX_ADDRS];
-			char *names[DN_MAX_NAMES];
-			struct dn_rec rec = {.addrs = addrs, .names = names};
-
-			r = parse_rec(line, &rec);
-			if (!r)
-				r = dn_netfile_add(f, &rec);
-			if (r)
-				break;
-		} /* unknown lines: a newer writer's keys, ignored */
+			nl = memchr(line, '\n', len - off);
+			if (!nl && !eof)
+				break; /* the rest of this line comes with the next block */
+			if (nl)
+				*nl = 0;
+			off = nl ? (size_t)(nl - buf) + 1 : len;
+			if (*line) /* empty lines are skipped, not counted */
+				r = read_line(line, ++lineno, f, flags);
+		}
+		memmove(buf, buf + off, len - off);
+		len -= off;
 	}
+	close(fd);
 	free(buf);
 	if (!r && f->n && f->n < f->cap) { /* the doubling's slack, for as long as the file lives */
 		void *v = realloc(f->recs, f->n * sizeof(*f->recs));
@@ -285,7 +332,7 @@ int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, bool verb
 	if (!r && !f->domain)
 		f->domain = strdup(DN_DOMAIN);
 	if (r) {
-		if (verbose)
+		if (flags & DN_READ_VERBOSE)
 			fprintf(stderr, "dnsname: network file %s: line %d is malformed\n", name,
 				lineno);
 		dn_netfile_free(f);

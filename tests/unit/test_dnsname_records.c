@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * dnsname's network files without the plugin or the daemon: write and read back, the block reader
+ * (a line longer than a block, lines split across blocks, no final newline, empty lines), the
+ * daemon's reading (no container ID or ifname kept), malformed files. No root needed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../plugins/meta/dnsname/dnsname.h"
+#include "tap.h"
+
+#define X "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+static int dir;
+
+static void put(const char *name, const char *text)
+{
+	int fd = openat(dir, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	close(fd);
+}
+
+/* A record line: a container ID and a netns path of the given lengths, @names names of 237 bytes. */
+static char *long_rec(size_t cid_len, size_t ns_len, int names)
+{
+	size_t cap = cid_len + ns_len + (size_t)names * 240 + 128, n = 0;
+	char *s = malloc(cap);
+
+	if (!s)
+		abort();
+	n += (size_t)snprintf(s, cap, "rec %0*d eth0 /%0*d 1 2 10.0.0.9 ", (int)cid_len, 7,
+			      (int)ns_len - 1, 8);
+	for (int i = 0; i < names; i++)
+		n += (size_t)snprintf(s + n, cap - n, "%sn%02d-%.50s.%.60s.%.60s.%.60s", i ? "," : "", i,
+				      X, X, X, X);
+	return s;
+}
+
+static void test_roundtrip(void)
+{
+	struct dn_addr a[2] = {{AF_INET, {10, 0, 0, 2}}, {AF_INET6, {0xfd, 0, [15] = 2}}};
+	char *names[] = {"Web", "alias1"};
+	struct dn_rec r = {.cid = "c1", .ifname = "eth0", .netns = "/run/netns/a", .ns_dev = 4,
+			   .ns_ino = 4026532000ull, .addrs = a, .n_addrs = 2, .names = names,
+			   .n_names = 2};
+	struct dn_netfile f = {.domain = "dns.podman", .ttl = 5}, g;
+
+	CHECK_INT(dn_netfile_add(&f, &r), 0);
+	r.cid = "c2";
+	r.n_addrs = 0;
+	CHECK_INT(dn_netfile_add(&f, &r), 0);
+	f.domain = NULL;
+	CHECK_INT(dn_netfile_write(dir, "net1", &f), 0);
+	CHECK_INT(dn_netfile_read(dir, "net1", &g, 0), 0);
+	CHECK_INT(g.n, 2);
+	CHECK_STR(g.domain, "dns.podman"); /* no domain written: the default */
+	CHECK_INT(g.ttl, 5);
+	CHECK_STR(g.recs[0].cid, "c1");
+	CHECK_STR(g.recs[0].ifname, "eth0");
+	CHECK_STR(g.recs[0].netns, "/run/netns/a");
+	CHECK_INT(g.recs[0].ns_ino, 4026532000ull);
+	CHECK_INT(g.recs[0].n_addrs, 2);
+	CHECK(g.recs[0].addrs[1].family == AF_INET6 && g.recs[0].addrs[1].a[15] == 2);
+	CHECK_STR(g.recs[0].names[0], "web"); /* names are kept in lower case */
+	CHECK_INT(g.recs[1].n_addrs, 0);
+	CHECK_INT(dn_netfile_remove(&g, "c1", "eth0"), 1);
+	CHECK_STR(g.recs[0].cid, "c2");
+	dn_netfile_free(&g);
+	/* what the daemon keeps: no container ID, no ifname */
+	CHECK_INT(dn_netfile_read(dir, "net1", &g, DN_READ_SERVE), 0);
+	CHECK_STR(g.recs[0].cid, "");
+	CHECK_STR(g.recs[0].ifname, "");
+	CHECK_STR(g.recs[0].netns, "/run/netns/a");
+	CHECK_STR(g.recs[1].names[1], "alias1");
+	dn_netfile_free(&g);
+	for (size_t i = 0; i < f.n; i++)
+		dn_rec_free(&f.recs[i]);
+	free(f.recs);
+	/* no records: the file goes */
+	f = (struct dn_netfile){0};
+	CHECK_INT(dn_netfile_write(dir, "net1", &f), 0);
+	CHECK_INT(dn_netfile_read(dir, "net1", &g, 0), -ENOENT);
+}
+
+static void test_blocks(void)
+{
+	/* 13 KB, then 25 KB: longer than a 16 KiB block */
+	char *l1 = long_rec(64, 30, 55), *l2 = long_rec(4000, 4000, DN_MAX_NAMES), *text;
+	struct dn_netfile g;
+	size_t n = 0, cap = 200000;
+
+	text = malloc(cap);
+	if (!text)
+		abort();
+	n += (size_t)snprintf(text + n, cap - n, "cnic-dnsname 1\n\ndomain Example.TEST\nttl 9\n");
+	/* short lines up to a block boundary, then lines that cross it */
+	for (int i = 0; n < 16000; i++)
+		n += (size_t)snprintf(text + n, cap - n, "rec s%d eth0 /n 1 %d 10.1.%d.%d s%d\n", i, i,
+				      i / 250, i % 250 + 1, i);
+	n += (size_t)snprintf(text + n, cap - n, "%s\n\n%s\nfuture-key 1\n", l1, l2);
+	/* the last line without a newline */
+	n += (size_t)snprintf(text + n, cap - n, "rec last eth0 /n 1 2 10.9.9.9 last");
+	put("net2", text);
+	CHECK_INT(dn_netfile_read(dir, "net2", &g, DN_READ_SERVE), 0);
+	CHECK(g.n > 300);
+	CHECK_STR(g.domain, "example.test");
+	CHECK_INT(g.ttl, 9);
+	CHECK_STR(g.recs[0].names[0], "s0");
+	CHECK(strlen(l1) > 12000 && strlen(l2) > 16384 + 4096);
+	CHECK_INT(g.recs[g.n - 3].n_names, 55);
+	CHECK_INT(g.recs[g.n - 2].n_names, DN_MAX_NAMES);
+	CHECK_INT(strlen(g.recs[g.n - 2].netns), 4000);
+	CHECK_INT(strlen(g.recs[g.n - 2].names[DN_MAX_NAMES - 1]), 237);
+	CHECK_STR(g.recs[g.n - 1].names[0], "last");
+	CHECK_INT(g.recs[g.n - 1].addrs[0].a[3], 9);
+	dn_netfile_free(&g);
+	free(l1);
+	free(l2);
+	free(text);
+}
+
+static void test_malformed(void)
+{
+	struct dn_netfile g;
+
+	put("bad1", "cnic-dnsname 2\n");
+	CHECK_INT(dn_netfile_read(dir, "bad1", &g, 0), -EINVAL);
+	put("bad2", "cnic-dnsname 1\nrec a eth0 /n 1 2 10.0.0.300 x\n");
+	CHECK_INT(dn_netfile_read(dir, "bad2", &g, 0), -EINVAL);
+	put("bad3", "cnic-dnsname 1\nrec a eth0 /n 1 2 10.0.0.3 bad..name\n");
+	CHECK_INT(dn_netfile_read(dir, "bad3", &g, 0), -EINVAL);
+	put("bad4", "cnic-dnsname 1\nrec a eth0 /n 1 2 10.0.0.3\n");
+	CHECK_INT(dn_netfile_read(dir, "bad4", &g, 0), -EINVAL);
+	CHECK(g.n == 0 && !g.recs && !g.domain); /* nothing left to free on failure */
+	/* "-" stands for "none" in a file: no name may be or start with a hyphen label */
+	CHECK(!dn_name_valid("-") && !dn_name_valid("a.-b") && dn_name_valid("a-.b-c_d"));
+	put("bad5", "cnic-dnsname 1\nrec a eth0 /n 1 2 10.0.0.3 -x\n");
+	CHECK_INT(dn_netfile_read(dir, "bad5", &g, 0), -EINVAL);
+	put("empty", "");
+	CHECK_INT(dn_netfile_read(dir, "empty", &g, 0), 0);
+	CHECK_INT(g.n, 0);
+	dn_netfile_free(&g);
+}
+
+int main(void)
+{
+	char path[] = "/tmp/cnic-dnsrec.XXXXXX";
+
+	if (!mkdtemp(path) || (dir = open(path, O_RDONLY | O_DIRECTORY)) < 0)
+		return 1;
+	test_roundtrip();
+	test_blocks();
+	test_malformed();
+	for (const char *const *n = (const char *const[]){"net2", "bad1", "bad2", "bad3", "bad4",
+							     "bad5", "empty", NULL};
+	     *n; n++)
+		unlinkat(dir, *n, 0);
+	rmdir(path);
+	return tap_done();
+}
