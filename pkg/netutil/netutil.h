@@ -279,8 +279,11 @@ int nu_sysctl_set(int netns_fd, const char *name, const char *value, struct cni_
 /* nu_sysctl_ensure() - write @value only if the current value differs: 1 written, 0 unchanged. */
 int nu_sysctl_ensure(int netns_fd, const char *name, const char *value, struct cni_err *e);
 
-/* nu_ip_forward_enable() - turn on forwarding in the caller's netns for AF_INET, AF_INET6 or
- * AF_UNSPEC (both); writes only when not already on. */
-int nu_ip_forward_enable(int family, struct cni_err *e);
+/*
+ * nu_ip_forward_enable() - turn on forwarding in the caller's netns for AF_INET, AF_INET6 or
+ * AF_UNSPEC (both); writes only when not already on. @nl (a socket in the caller's netns, may
+ * be NULL) reads the current value over rtnetlink instead of /proc/sys (netconf.c says why).
+ */
+int nu_ip_forward_enable(struct nu_nl *nl, int family, struct cni_err *e);
 
 #endif

@@ -30,6 +30,7 @@
 #include <linux/netfilter/xt_mark.h>
 #include <linux/netfilter/xt_multiport.h>
 #include <linux/netfilter/xt_sctp.h>
+#include <linux/ip.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/rtnetlink.h>
 
@@ -1578,6 +1579,40 @@ static int route_oif_cb(const struct nlmsghdr *nlh, void *arg)
 	return MNL_CB_OK;
 }
 
+/*
+ * route_localnet=1 on link @oif through rtnetlink (RTM_SETLINK, IFLA_AF_SPEC / AF_INET /
+ * IFLA_INET_CONF): what the sysctl write does for a 1, without a /proc/sys lookup (see netconf.c
+ * for what those cost with many containers). 0 or -errno.
+ */
+static int route_localnet_set(struct mnl_socket *nl, uint32_t portid, uint32_t seq, int oif)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlattr *spec, *inet, *conf;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+	ssize_t len;
+
+	nlh->nlmsg_type = RTM_SETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = oif;
+	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	inet = mnl_attr_nest_start(nlh, AF_INET);
+	conf = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
+	mnl_attr_put_u32(nlh, IPV4_DEVCONF_ROUTE_LOCALNET, 1);
+	mnl_attr_nest_end(nlh, conf);
+	mnl_attr_nest_end(nlh, inet);
+	mnl_attr_nest_end(nlh, spec);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (len < 0 || mnl_cb_run(buf, (size_t)len, seq, portid, NULL, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
 int nu_pm_route_localnet(const struct cni_ip *ip, struct cni_err *e)
 {
 	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
@@ -1612,6 +1647,11 @@ int nu_pm_route_localnet(const struct cni_ip *ip, struct cni_err *e)
 		ret = len < 0 ? -errno : mnl_cb_run(buf, (size_t)len, seq, portid, route_oif_cb, &oif);
 		if (ret < 0 && len >= 0)
 			ret = -errno;
+	}
+	/* a kernel that refuses the rtnetlink form still has the sysctl, below */
+	if (ret >= 0 && oif && route_localnet_set(nl, portid, ++seq, oif) == 0) {
+		mnl_socket_close(nl);
+		return 0;
 	}
 	mnl_socket_close(nl);
 	/* unreachable: nothing to enable, as the reference (it logs nothing either) */

@@ -125,23 +125,3 @@ int nu_sysctl_ensure(int netns_fd, const char *name, const char *value, struct c
 	r = nu_sysctl_set(netns_fd, name, value, e);
 	return r < 0 ? r : 1;
 }
-
-int nu_ip_forward_enable(int family, struct cni_err *e)
-{
-	int r;
-
-	if (family == AF_INET || family == AF_UNSPEC) {
-		r = nu_sysctl_ensure(-1, "net/ipv4/ip_forward", "1", e);
-		if (r < 0)
-			return r;
-	}
-	if (family == AF_INET6 || family == AF_UNSPEC) {
-		r = nu_sysctl_ensure(-1, "net/ipv6/conf/all/forwarding", "1", e);
-		/* a kernel without IPv6 has nothing to forward */
-		if (r == -ENOENT && family == AF_UNSPEC && e)
-			cni_err_clear(e);
-		else if (r < 0)
-			return r;
-	}
-	return 0;
-}

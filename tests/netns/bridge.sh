@@ -284,6 +284,17 @@ if command -v strace >/dev/null; then
 	check_eq "  with the address it configured" "$(printf '%s' "$OUT" | jq -r '.ips[0].address')" "$(ip_of "$C1")/24"
 	hrun "$H" "$P" DEL "$C1" eth0 c2 "$C"
 	check_eq "  and DEL releases it" "$(files_left)" 0
+	# A gateway turns forwarding on: when it is on already, it is read over rtnetlink
+	# (RTM_GETNETCONF), with no /proc/sys lookup; when it is off, written through /proc/sys.
+	CG=$(conf 1.0.0 brx '[[{"subnet":"10.65.0.0/24"}]]' '"isGateway":true')
+	for want in 1 0; do
+		in_ns "$H" sh -c "echo $((1 - want)) >/proc/sys/net/ipv4/ip_forward"
+		OUT=$(printf '%s' "$CG" | ip netns exec "$H" env CNI_COMMAND=ADD CNI_NETNS="$C1" CNI_IFNAME=eth0 \
+			CNI_CONTAINERID=c3 CNI_PATH="$BIN" ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=openat -o "$XP/trace" "$P")
+		check_eq "ip_forward $((1 - want)) before ADD: /proc/sys opened $((2 * want)) times, on after" \
+			"$(grep -c 'ip_forward' "$XP/trace"):$(in_ns "$H" cat /proc/sys/net/ipv4/ip_forward)" "$((2 * want)):1"
+		hrun "$H" "$P" DEL "$C1" eth0 c3 "$CG"
+	done
 else
 	skip "in-process IPAM" "strace not installed"
 fi

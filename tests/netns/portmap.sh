@@ -107,6 +107,19 @@ poll_until 5000 v6_ready "$H"
 check_eq "host reaches the host port on its own address" "$(ask "$H" 10.88.0.1 8080)" c1
 check_eq "host reaches the host port on 127.0.0.1 (route_localnet)" "$(ask "$H" 127.0.0.1 8080)" c1
 check_eq "route_localnet set on the bridge" "$(in_ns "$H" cat /proc/sys/net/ipv4/conf/pmbr0/route_localnet)" 1
+if command -v strace >/dev/null; then
+	# set over rtnetlink (IFLA_INET_CONF), not through a /proc/sys lookup: DEL, reset, ADD again
+	tmpdir XP
+	hrun "$H" "$P" DEL "$C1" eth0 c1 "$(pconf 1.0.0 pmnet "$M1")"
+	in_ns "$H" sh -c 'echo 0 >/proc/sys/net/ipv4/conf/pmbr0/route_localnet'
+	OUT=$(printf '%s' "$(pconf 1.0.0 pmnet "$M1" "" "$R")" | ip netns exec "$H" env CNI_COMMAND=ADD \
+		CNI_NETNS="$C1" CNI_IFNAME=eth0 CNI_CONTAINERID=c1 CNI_PATH="$BIN" ASAN_OPTIONS=detect_leaks=0 \
+		strace -f -qq -e trace=openat -o "$XP/trace" "$P")
+	check_eq "route_localnet: ADD sets it without /proc/sys" \
+		"$?:$(grep -c route_localnet "$XP/trace"):$(in_ns "$H" cat /proc/sys/net/ipv4/conf/pmbr0/route_localnet)" 0:0:1
+else
+	skip "route_localnet over rtnetlink" "strace not installed"
+fi
 check_eq "another container reaches the host port" "$(ask "$C2" 10.88.0.1 8080)" c1
 check_eq "hairpin: the container reaches itself through the host port" "$(ask "$C1" 10.88.0.1 8080)" c1
 check_eq "hostIP: mapped on 192.0.2.1" "$(ask "$H" 192.0.2.1 8081)" c1

@@ -454,7 +454,7 @@ static int setup_l3(struct add_state *s, struct cni_result *res, struct cni_err 
 			r = ensure_gw_addr(s, gw_link, gw_name, gws[f], e);
 			if (r < 0)
 				return r;
-			r = nu_ip_forward_enable(gws[f]->ip.family, e);
+			r = nu_ip_forward_enable(s->host, gws[f]->ip.family, e);
 			if (r < 0)
 				return r;
 			any = true;

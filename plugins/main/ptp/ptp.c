@@ -236,13 +236,12 @@ static int ptp_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *
 		v4 |= ipc->address.ip.family == AF_INET;
 		v6 |= ipc->address.ip.family == AF_INET6;
 	}
-	r = nu_ip_forward_enable(v4 && v6 ? AF_UNSPEC : v4 ? AF_INET : AF_INET6, e);
-	if (r < 0)
-		return cni_wrap(e, r, "Could not enable IP forwarding");
-
 	r = nu_nl_open(&host, -1, e);
 	if (r < 0)
 		return r;
+	r = nu_ip_forward_enable(host, v4 && v6 ? AF_UNSPEC : v4 ? AF_INET : AF_INET6, e);
+	if (r < 0)
+		return cni_wrap(e, r, "Could not enable IP forwarding");
 	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
