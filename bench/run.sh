@@ -9,7 +9,8 @@
 # Knobs: BENCH_N (cycles per scenario, 200), BENCH_SCALE (live allocations of the scale run, 0 =
 # off), BENCH_SCALE_CHAIN (live containers of the podman chain at scale, BENCH_SCALE / 4),
 # BENCH_STREAMS (parallel streams, 8), BENCH_ONLY (space-separated scenario names; "dns" adds
-# bench/dns.sh, see there).
+# bench/dns.sh, see there), BENCH_PROFILE=1 (cycle scenarios under `perf record`: where each cnic
+# plugin's time goes, build/bench/split.md, see bench/split.awk).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -23,6 +24,7 @@ N=${BENCH_N:-200}
 SCALE=${BENCH_SCALE:-0}
 STREAMS=${BENCH_STREAMS:-8}
 ONLY=${BENCH_ONLY:-}
+PROFILE=${BENCH_PROFILE:-0}
 TAG=cb$$
 
 if [ "$(id -u)" != 0 ]; then
@@ -43,7 +45,14 @@ if [ -n "$need" ]; then
 fi
 
 mkdir -p "$OUT"
-rm -f "$OUT"/results.md "$OUT"/results.json "$OUT"/latency.png "$OUT"/scale.png "$OUT"/samples.tsv
+rm -f "$OUT"/results.md "$OUT"/results.json "$OUT"/latency.png "$OUT"/scale.png "$OUT"/samples.tsv \
+	"$OUT"/split.md "$OUT"/split.tsv
+if [ "$PROFILE" = 1 ] && ! perf --version >/dev/null 2>&1; then
+	echo "bench: BENCH_PROFILE=1 needs perf (Debian package linux-perf); profiling off" >&2
+	PROFILE=0
+fi
+# One perf sample per 100 us of CPU (cpu-clock: VMs rarely expose hardware counters).
+PERIOD_NS=100000
 CFLAGS_B="-std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Wshadow -Wformat=2 -Werror"
 # Static, so that the driver's own small footprint (which a vfork()ed child's ru_maxrss includes,
 # see bench/README.md) stays far below any plugin's.
@@ -198,8 +207,10 @@ scenario() {
 		impls+=("label=floor-exec,host=$he,script=$WORK/floor-exec.script,ifname=$ifname")
 	fi
 	printf 'bench: %-46s %s x %d ... ' "$desc" "$mode" "$count"
-	local t0=$SECONDS
-	"$OUT/cnibench" -s "$name" -m "$mode" -n "$count" -p "$STREAMS" -t "$TAG" -o "$WORK" "${impls[@]}" \
+	local t0=$SECONDS prof=()
+	[ "$PROFILE" = 1 ] && [ "$mode" = cycle ] &&
+		prof=(perf record -q -g -e cpu-clock -c "$PERIOD_NS" -o "$WORK/$name.perf" --)
+	"${prof[@]}" "$OUT/cnibench" -s "$name" -m "$mode" -n "$count" -p "$STREAMS" -t "$TAG" -o "$WORK" "${impls[@]}" \
 		2>"$WORK/$name.err" &
 	DRIVER=$!
 	wait "$DRIVER"
@@ -208,6 +219,13 @@ scenario() {
 	echo "$((SECONDS - t0)) s"
 	if [ -s "$WORK/$name.err" ]; then sed 's/^/    /' "$WORK/$name.err" | head -40; fi
 	[ "$rc" = 0 ] || { echo "bench: the driver failed on $name (exit $rc)" >&2; exit 1; }
+	if [ -s "$WORK/$name.perf" ]; then
+		perf script -i "$WORK/$name.perf" -F comm,pid,ip,sym,dso 2>/dev/null |
+			awk -v scenario="$name" -v period_ms="$(awk -v p="$PERIOD_NS" 'BEGIN {print p / 1e6}')" \
+				-v bin="$BIN" -v plugins="$(jq -r '[.plugins[].type] | join(" ")' "$WORK/$name-cnic.json")" \
+				-f "$TOP/bench/split.awk" >>"$WORK/split.tsv"
+		rm -f "$WORK/$name.perf"
+	fi
 	rmhosts
 	# Let the kernel finish tearing down this scenario's namespaces (cleanup_net runs in a
 	# worker) before the next one starts its clock.
@@ -241,6 +259,29 @@ if [ "$SCALE" -gt 0 ] 2>/dev/null; then
 	scenario scale-podman "podman chain, $CHAIN_SCALE live" scale "$CHAIN_SCALE" eth0
 fi
 cp "$WORK/samples.tsv" "$OUT/samples.tsv"
+if [ -s "$WORK/split.tsv" ]; then
+	cp "$WORK/split.tsv" "$OUT/split.tsv"
+	awk -F'\t' -v n="$N" -v period="$PERIOD_NS" '
+		BEGIN {
+			split("k_ct k_nft k_rtnl k_sysctl k_proc k_other u_cpuid u_ld u_libc u_own", cats, " ")
+			print "## Where cnic'"'"'s time goes (perf, cpu-clock every " period / 1000 " us, N=" n ")\n"
+			print "ms per operation; perf itself slows every process a little, so read the shares. Kernel: the"
+			print "conntrack table walk a netns'"'"'s first NAT user triggers, nf_tables, rtnetlink, /proc/sys,"
+			print "exec + page faults + exit, the rest. User space: glibc'"'"'s CPU feature and cache probing (CPUID"
+			print "instructions, each a VM exit on a VM), the rest of ld.so, libc, the plugin with its libraries.\n"
+			print "| scenario | plugin | op | total | k: conntrack walk | k: nf_tables | k: rtnetlink | k: /proc/sys | k: exec, memory, exit | k: other | u: CPU probing | u: ld.so | u: libc | u: plugin + libs |"
+			print "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		}
+		{ key = $1 "|" $2 "|" $3; if (!(key in seen)) { seen[key] = ++nk; keys[nk] = key } v[key, $5] = $6; tot[key] += $6 }
+		END {
+			for (i = 1; i <= nk; i++) {
+				k = keys[i]; split(k, f, "|")
+				line = sprintf("| %s | %s | %s | %.2f", f[1], f[2], f[3], tot[k])
+				for (c = 1; c <= 10; c++) line = line sprintf(" | %.2f", v[k, cats[c]])
+				print line " |"
+			}
+		}' "$WORK/split.tsv" >"$OUT/split.md"
+fi
 # dnsname's resolver against dnsmasq and aardvark-dns (bench/dns.sh, its own report build/bench/
 # dns.{md,json}): only when BENCH_ONLY names it, the full run takes about 3 minutes.
 if [ -n "$ONLY" ] && wanted dns; then
