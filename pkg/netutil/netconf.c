@@ -52,7 +52,7 @@ static int netconf_forwarding(struct nu_nl *nl, int family)
 	    nla_put_s32(msg, NETCONFA_IFINDEX, NETCONFA_IFINDEX_ALL) < 0)
 		return -ENOMEM;
 	r = nu__dump(nl, msg, netconf_parse, NULL, &nf);
-	if (r == 0 && nf.found)
+	if (r == 0) /* the ack behind the answer, whatever the answer held */
 		r = nu__result(nl, nl_wait_for_ack(nl->sk));
 	if (r < 0)
 		return r;

@@ -1579,38 +1579,59 @@ static int route_oif_cb(const struct nlmsghdr *nlh, void *arg)
 	return MNL_CB_OK;
 }
 
-/*
- * route_localnet=1 on link @oif through rtnetlink (RTM_SETLINK, IFLA_AF_SPEC / AF_INET /
- * IFLA_INET_CONF): what the sysctl write does for a 1, without a /proc/sys lookup (see netconf.c
- * for what those cost with many containers). 0 or -errno.
- */
-static int route_localnet_set(struct mnl_socket *nl, uint32_t portid, uint32_t seq, int oif)
+/* IPV4_DEVCONF_ROUTE_LOCALNET out of a link's IFLA_AF_SPEC / AF_INET / IFLA_INET_CONF. */
+static int localnet_cb(const struct nlmsghdr *nlh, void *arg)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct nlattr *spec, *inet, *conf;
+	struct nlattr *a, *b, *c;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(struct ifinfomsg)) {
+		if (mnl_attr_get_type(a) != IFLA_AF_SPEC)
+			continue;
+		mnl_attr_for_each_nested(b, a) {
+			if (mnl_attr_get_type(b) != AF_INET)
+				continue;
+			mnl_attr_for_each_nested(c, b) {
+				const uint32_t *v = mnl_attr_get_payload(c);
+
+				if (mnl_attr_get_type(c) == IFLA_INET_CONF &&
+				    mnl_attr_get_payload_len(c) >= IPV4_DEVCONF_ROUTE_LOCALNET * 4)
+					*(int *)arg = (int)v[IPV4_DEVCONF_ROUTE_LOCALNET - 1];
+			}
+		}
+	}
+	return MNL_CB_OK;
+}
+
+/*
+ * route_localnet of link @oif read with one RTM_GETLINK (no /proc/sys lookup, see netconf.c for
+ * what those cost with many containers): 0 / 1, or -1 when the kernel does not say. Setting it
+ * over rtnetlink would be possible (IFLA_INET_CONF) but a SETLINK with IFLA_AF_SPEC also sends
+ * NETDEV_CHANGE (a route cache flush, MLD reports, an RTM_NEWLINK to every listener), which the
+ * sysctl write does not: it stays the writer, once per bridge.
+ */
+static int route_localnet_get(struct mnl_socket *nl, uint32_t portid, uint32_t seq, int oif)
+{
+	char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
 	ssize_t len;
+	int v = -1;
 
-	nlh->nlmsg_type = RTM_SETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
 	nlh->nlmsg_seq = seq;
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = oif;
-	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
-	inet = mnl_attr_nest_start(nlh, AF_INET);
-	conf = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
-	mnl_attr_put_u32(nlh, IPV4_DEVCONF_ROUTE_LOCALNET, 1);
-	mnl_attr_nest_end(nlh, conf);
-	mnl_attr_nest_end(nlh, inet);
-	mnl_attr_nest_end(nlh, spec);
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
+		return -1;
 	len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (len < 0 || mnl_cb_run(buf, (size_t)len, seq, portid, NULL, NULL) < 0)
-		return -errno;
-	return 0;
+	if (len < 0 || mnl_cb_run(buf, (size_t)len, seq, portid, localnet_cb, &v) < 0)
+		return -1;
+	return v;
 }
 
 int nu_pm_route_localnet(const struct cni_ip *ip, struct cni_err *e)
@@ -1648,10 +1669,9 @@ int nu_pm_route_localnet(const struct cni_ip *ip, struct cni_err *e)
 		if (ret < 0 && len >= 0)
 			ret = -errno;
 	}
-	/* a kernel that refuses the rtnetlink form still has the sysctl, below */
-	if (ret >= 0 && oif && route_localnet_set(nl, portid, ++seq, oif) == 0) {
+	if (ret >= 0 && oif && route_localnet_get(nl, portid, ++seq, oif) == 1) {
 		mnl_socket_close(nl);
-		return 0;
+		return 0; /* already on: the common case, every ADD after the first on a bridge */
 	}
 	mnl_socket_close(nl);
 	/* unreachable: nothing to enable, as the reference (it logs nothing either) */

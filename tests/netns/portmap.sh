@@ -108,15 +108,19 @@ check_eq "host reaches the host port on its own address" "$(ask "$H" 10.88.0.1 8
 check_eq "host reaches the host port on 127.0.0.1 (route_localnet)" "$(ask "$H" 127.0.0.1 8080)" c1
 check_eq "route_localnet set on the bridge" "$(in_ns "$H" cat /proc/sys/net/ipv4/conf/pmbr0/route_localnet)" 1
 if command -v strace >/dev/null; then
-	# set over rtnetlink (IFLA_INET_CONF), not through a /proc/sys lookup: DEL, reset, ADD again
+	# read over rtnetlink (RTM_GETLINK) on every ADD, written through /proc/sys only when off
+	# (a SETLINK would also send NETDEV_CHANGE: route cache flush, MLD, RTM_NEWLINK)
 	tmpdir XP
-	hrun "$H" "$P" DEL "$C1" eth0 c1 "$(pconf 1.0.0 pmnet "$M1")"
-	in_ns "$H" sh -c 'echo 0 >/proc/sys/net/ipv4/conf/pmbr0/route_localnet'
-	OUT=$(printf '%s' "$(pconf 1.0.0 pmnet "$M1" "" "$R")" | ip netns exec "$H" env CNI_COMMAND=ADD \
-		CNI_NETNS="$C1" CNI_IFNAME=eth0 CNI_CONTAINERID=c1 CNI_PATH="$BIN" ASAN_OPTIONS=detect_leaks=0 \
-		strace -f -qq -e trace=openat -o "$XP/trace" "$P")
-	check_eq "route_localnet: ADD sets it without /proc/sys" \
-		"$?:$(grep -c route_localnet "$XP/trace"):$(in_ns "$H" cat /proc/sys/net/ipv4/conf/pmbr0/route_localnet)" 0:0:1
+	for was in 1 0; do
+		hrun "$H" "$P" DEL "$C1" eth0 c1 "$(pconf 1.0.0 pmnet "$M1")"
+		in_ns "$H" sh -c "echo $was >/proc/sys/net/ipv4/conf/pmbr0/route_localnet"
+		OUT=$(printf '%s' "$(pconf 1.0.0 pmnet "$M1" "" "$R")" | ip netns exec "$H" env CNI_COMMAND=ADD \
+			CNI_NETNS="$C1" CNI_IFNAME=eth0 CNI_CONTAINERID=c1 CNI_PATH="$BIN" ASAN_OPTIONS=detect_leaks=0 \
+			strace -f -qq -e trace=openat -o "$XP/trace" "$P")
+		check_eq "route_localnet $was before ADD: /proc/sys opened $((1 - was)) times, on after" \
+			"$?:$(grep -c route_localnet "$XP/trace"):$(in_ns "$H" cat /proc/sys/net/ipv4/conf/pmbr0/route_localnet)" \
+			"0:$((1 - was)):1"
+	done
 else
 	skip "route_localnet over rtnetlink" "strace not installed"
 fi
