@@ -61,7 +61,7 @@ static void test_roundtrip(void)
 	CHECK_INT(dn_netfile_write(dir, "net1", &f), 0);
 	CHECK_INT(dn_netfile_read(dir, "net1", &g, 0), 0);
 	CHECK_INT(g.n, 2);
-	CHECK_STR(g.domain, "dns.podman"); /* no domain written: the default */
+	CHECK_STR(g.domain, "dns.podman"); /* none given: the writer puts the default */
 	CHECK_INT(g.ttl, 5);
 	CHECK_STR(g.recs[0].cid, "c1");
 	CHECK_STR(g.recs[0].ifname, "eth0");
@@ -140,10 +140,33 @@ static void test_malformed(void)
 	put("bad4", "cnic-dnsname 1\nrec a eth0 /n 1 2 10.0.0.3\n");
 	CHECK_INT(dn_netfile_read(dir, "bad4", &g, 0), -EINVAL);
 	CHECK(g.n == 0 && !g.recs && !g.domain); /* nothing left to free on failure */
-	/* "-" stands for "none" in a file: no name may be or start with a hyphen label */
-	CHECK(!dn_name_valid("-") && !dn_name_valid("a.-b") && dn_name_valid("a-.b-c_d"));
-	put("bad5", "cnic-dnsname 1\nrec a eth0 /n 1 2 10.0.0.3 -x\n");
+	/* "-" stands for "none" in a file: no name may be just that (older files' "-x" still read) */
+	CHECK(!dn_name_valid("-") && dn_name_valid("-x") && dn_name_valid("a-.b-c_d"));
+	put("bad5", "cnic-dnsname 1\nrec a eth0 /n 1 2 10.0.0.3 x,-\n");
 	CHECK_INT(dn_netfile_read(dir, "bad5", &g, 0), -EINVAL);
+	/* a NUL byte anywhere in a line: not a file we wrote */
+	{
+		static const char nul[] = "cnic-dnsname 1\nrec a eth0 /n 1 2 10.0.0.3 ab\0c\n";
+		int fd = openat(dir, "bad6", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0 || write(fd, nul, sizeof(nul) - 1) != (ssize_t)sizeof(nul) - 1)
+			abort();
+		close(fd);
+		CHECK_INT(dn_netfile_read(dir, "bad6", &g, 0), -EINVAL);
+	}
+	/* a line longer than any we write grows no buffer past 64 KiB */
+	{
+		char *t = long_rec(40000, 40000, 1);
+
+		put("bad7", t);
+		free(t);
+		CHECK_INT(dn_netfile_read(dir, "bad7", &g, 0), -EFBIG);
+	}
+	/* no domain line: the default */
+	put("nodomain", "cnic-dnsname 1\nrec a eth0 /n 1 2 10.0.0.3 x\n");
+	CHECK_INT(dn_netfile_read(dir, "nodomain", &g, 0), 0);
+	CHECK_STR(g.domain, "dns.podman");
+	dn_netfile_free(&g);
 	put("empty", "");
 	CHECK_INT(dn_netfile_read(dir, "empty", &g, 0), 0);
 	CHECK_INT(g.n, 0);
@@ -160,7 +183,8 @@ int main(void)
 	test_blocks();
 	test_malformed();
 	for (const char *const *n = (const char *const[]){"net2", "bad1", "bad2", "bad3", "bad4",
-							     "bad5", "empty", NULL};
+							     "bad5", "bad6", "bad7", "nodomain", "empty",
+							     NULL};
 	     *n; n++)
 		unlinkat(dir, *n, 0);
 	rmdir(path);

@@ -23,7 +23,8 @@ bool dn_name_valid(const char *s)
 {
 	size_t total = strlen(s), l = 0;
 
-	if (!total || total > 253 || s[0] == '.' || s[total - 1] == '.')
+	/* "-" alone stands for "no names" in a network file */
+	if (!total || total > 253 || s[0] == '.' || s[total - 1] == '.' || !strcmp(s, "-"))
 		return false;
 	for (const char *p = s; *p; p++) {
 		if (*p == '.') {
@@ -34,8 +35,6 @@ bool dn_name_valid(const char *s)
 		}
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
-			return false;
-		if (*p == '-' && !l) /* no label starts with a hyphen (and "-" means none in a file) */
 			return false;
 		if (++l > 63)
 			return false;
@@ -258,6 +257,9 @@ static int read_line(char *line, int lineno, struct dn_netfile *f, unsigned int 
 #else
 #define READ_BLOCK (16u << 10)
 #endif
+/* The longest line we write is ~30 KB (64 names of 253 bytes, 4 KB tokens): a longer one is not
+ * ours, and must not grow a reload's memory. */
+#define READ_LINE_MAX (64u << 10)
 
 int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned int flags)
 {
@@ -271,7 +273,12 @@ int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned 
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > DN_MAX_FILE) {
+	if (fstat(fd, &st)) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > DN_MAX_FILE) {
 		close(fd);
 		return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
 	}
@@ -285,10 +292,10 @@ int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned 
 		char *nl;
 
 		if (len == cap - 1) { /* a line longer than the block */
-			char *v = cap > DN_MAX_FILE ? NULL : realloc(buf, cap * 2);
+			char *v = cap >= READ_LINE_MAX ? NULL : realloc(buf, cap * 2);
 
 			if (!v) {
-				r = cap > DN_MAX_FILE ? -EFBIG : -ENOMEM;
+				r = cap >= READ_LINE_MAX ? -EFBIG : -ENOMEM;
 				break;
 			}
 			buf = v;
@@ -306,15 +313,20 @@ int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned 
 		buf[len] = 0;
 		for (off = 0; !r && off < len;) {
 			char *line = buf + off;
+			size_t ll;
 
 			nl = memchr(line, '\n', len - off);
 			if (!nl && !eof)
 				break; /* the rest of this line comes with the next block */
-			if (nl)
-				*nl = 0;
-			off = nl ? (size_t)(nl - buf) + 1 : len;
-			if (*line) /* empty lines are skipped, not counted */
+			ll = nl ? (size_t)(nl - line) : len - off;
+			off += ll + (nl ? 1 : 0);
+			line[ll] = 0;
+			if (memchr(line, 0, ll)) {
+				r = -EINVAL; /* a NUL byte: not a file we wrote */
+				lineno++;
+			} else if (ll) { /* empty lines are skipped, not counted */
 				r = read_line(line, ++lineno, f, flags);
+			}
 		}
 		memmove(buf, buf + off, len - off);
 		len -= off;
@@ -332,9 +344,11 @@ int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned 
 	if (!r && !f->domain)
 		f->domain = strdup(DN_DOMAIN);
 	if (r) {
-		if (flags & DN_READ_VERBOSE)
+		if ((flags & DN_READ_VERBOSE) && r == -EINVAL)
 			fprintf(stderr, "dnsname: network file %s: line %d is malformed\n", name,
 				lineno);
+		else if (flags & DN_READ_VERBOSE)
+			fprintf(stderr, "dnsname: network file %s: %s\n", name, strerror(-r));
 		dn_netfile_free(f);
 	}
 	return r;
