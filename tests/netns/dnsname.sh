@@ -307,6 +307,7 @@ check_eq "  and its name" "$(status "$C1" web6)" NXDOMAIN
 check_eq "  and kept the valid ones" "$(qs "$C1" web2)" "$A2"
 hrun "$H" "$P" DEL "$C1" eth0 nobody "${DCONF[c1]}"
 check_eq "DEL without ADD" "$RC:$OUT" "0:"
+dpid=$(daemon_pid)
 for k in c1 c2 c2b c3 c4 c5; do
 	case $k in c1) ns=$C1 cid=c1 ifn=eth0 ;; c2) ns=$C2 cid=c2 ifn=eth0 ;; c2b) ns=$C2 cid=c2 ifn=eth1 ;;
 	c3) ns=$C3 cid=c3 ifn=eth0 ;; c4) ns=$C4 cid=c4 ifn=eth0 ;; c5) ns=$C5 cid=c5 ifn=eth0 ;; esac
@@ -318,5 +319,44 @@ done
 check_eq "no network file left" "$(ls "$RUN/networks" | wc -l)" 0
 check_eq "no listener left in the containers" "$(in_ns "$C2" ss -Hlnu | grep -c 127.0.0.11:53)/$(in_ns "$C1" ss -Hlnt | grep -c 127.0.0.11:53)" 0/0
 check_eq "a deleted container's resolver is gone" "$(q "$C1" web1 +time=1 | grep -c 'status:')" 0
+# The daemon the plugin started (--exit-idle) goes with the last network file, as aardvark-dns.
+check "the last DEL: the daemon exits" poll_until 3000 test ! -e "/proc/$dpid"
+check_eq "  with its pid file and control socket" "$(ls "$RUN" | grep -c '^dnsname\.\(pid\|sock\)$')" 0
+mkns C9
+attach c9 "$NA" "$C9" c9 eth0 web9 '[]'
+check_eq "an ADD after it starts a new one" "$(qs "$C9" web9)" "$(ipv4 "$C9")"
+hrun "$H" "$P" STATUS "" "" "" "$(v11 "${DCONF[c9]}")"
+check_eq "  STATUS while it serves" "$RC" 0
+hrun "$H" "$P" DEL "$C9" eth0 c9 "${DCONF[c9]}"
+check_eq "  DEL" "$RC:$OUT" "0:"
+check "  and it exits again" poll_until 3000 test ! -e "$RUN/dnsname.pid"
+hrun "$H" "$P" STATUS "" "" "" "$(v11 "${DCONF[c9]}")"
+check_eq "STATUS with nothing to serve: the daemon can start" "$RC" 0
+check "  and does not stay" poll_until 3000 test ! -e "$RUN/dnsname.pid"
+# Two containers on two networks come and go at once, so the daemon keeps exiting and starting
+# under them: every ADD and DEL succeeds and every name resolves right after its ADD.
+mkns C10
+mkns C11
+cycle() { # KEY NETCONF NS NAME: ADD, resolve, DEL, ten times; prints the failures
+	local i mc=$2 out
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		out=$(printf '%s' "$(dns_conf "$(jq -r .name <<<"$mc")" "$(cat "$RUN/prev-$1")" '[]')" |
+			ip netns exec "$H" env CNI_COMMAND=ADD CNI_NETNS="$3" CNI_IFNAME=eth0 CNI_CONTAINERID="$1" \
+			CNI_PATH="$BIN" CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAME=$4" "$P") || echo "ADD $i: $out"
+		[ "$(qs "$3" "$4")" = "$(ipv4 "$3")" ] || echo "resolve $i"
+		out=$(printf '%s' "$(dns_conf "$(jq -r .name <<<"$mc")" "$(cat "$RUN/prev-$1")" '[]')" |
+			ip netns exec "$H" env CNI_COMMAND=DEL CNI_NETNS="$3" CNI_IFNAME=eth0 CNI_CONTAINERID="$1" \
+			CNI_PATH="$BIN" "$P") || echo "DEL $i: $out"
+	done
+}
+hrun "$H" "$BIN/bridge" ADD "$C11" eth0 c11 "$NA"
+printf '%s' "$OUT" >"$RUN/prev-c11"
+hrun "$H" "$BIN/bridge" ADD "$C10" eth0 c10 "$NB"
+printf '%s' "$OUT" >"$RUN/prev-c10"
+cycle c11 "$NA" "$C11" web11 >"$RUN/cycle-11" &
+cycle c10 "$NB" "$C10" web10 >"$RUN/cycle-10"
+wait $!
+check_eq "ADD/DEL of two containers at once, ten times: no failure" "$(sed "s/^/c11: /" "$RUN/cycle-11"; sed "s/^/c10: /" "$RUN/cycle-10")" ""
+check "  and the daemon is gone after the last DEL" poll_until 3000 test ! -e "$RUN/dnsname.pid"
 check_eq "no sanitizer report from the daemon" "$(grep -c 'Sanitizer' "$RUN/dnsname.log")" 0
 finish

@@ -24,7 +24,8 @@
  * is parsed into a new immutable snapshot, listeners of new netns are opened, listeners no record
  * needs any more are closed, the snapshot pointer is swapped; unchanged sockets are untouched, so
  * no query is dropped. Start-up: pid file (flock'ed), control socket (or systemd's), readiness
- * byte on --ready-fd after the first load. SIGTERM/SIGINT: clean exit.
+ * byte on --ready-fd after the first load. SIGTERM/SIGINT: clean exit. With --exit-idle (how
+ * the plugin starts it) it also exits once no network file is left, as aardvark-dns does.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -67,7 +68,9 @@
 #define CONN_OUT_MAX (256u << 10)
 #define VIEW_MAX 64		/* networks per container */
 #define LSN_BUCKETS 1024
-#define IDTAB 2048		/* query ID -> forward slot, open addressing; > 2 x FWD_MAX */
+#define IDTAB 2048		/* query ID -> forward slot, open addressing; >= 2 x FWD_MAX */
+/* at most half full: a probe always meets an empty slot, and soon */
+_Static_assert(IDTAB >= 2 * FWD_MAX && !(IDTAB & (IDTAB - 1)), "IDTAB: a power of two >= 2 x FWD_MAX");
 
 enum ev_type { EV_CTL, EV_SIG, EV_INO, EV_UDP, EV_TCPL, EV_CONN, EV_UP, EV_UPTCP };
 
@@ -102,6 +105,7 @@ struct snet {
 struct snap {
 	struct snet *nets;
 	size_t n;
+	size_t files; /* entries of the directory, malformed ones included */
 	uint32_t serial;
 };
 
@@ -183,6 +187,8 @@ static struct {
 	uint64_t self_dev, self_ino;
 	char last_err[256];
 	bool quit;
+	bool exit_idle, idle_check; /* --exit-idle; a reload left no network file */
+	int idle_lock;		    /* start.lock, held from the decision to exit to the exit */
 	uint8_t buf[65536 + 2];
 } D;
 
@@ -432,8 +438,10 @@ static struct snap *snap_load(void)
 			const struct dirent64 *de = (const struct dirent64 *)(u.b + off);
 
 			off += de->d_reclen;
-			if (de->d_name[0] != '.')
-				more = s->n < DN_MAX_NETS && snap_add(s, &cap, de->d_name);
+			if (de->d_name[0] == '.')
+				continue;
+			s->files++;
+			more = s->n < DN_MAX_NETS && snap_add(s, &cap, de->d_name);
 		}
 	close(fd);
 	return s;
@@ -1588,7 +1596,67 @@ static void reload(void)
 	old = D.snap;
 	D.snap = s;
 	snap_free(old);
+	D.idle_check = D.exit_idle && !s->files;
 	malloc_trim(0); /* the old snapshot's pages back to the kernel, not kept as free heap */
+}
+
+/* ---- exit when idle ---------------------------------------------------------------------------- */
+
+/* Any network file in the directory (malformed ones too)? */
+static bool nets_present(void)
+{
+	union {
+		struct dirent64 de;
+		char b[1024];
+	} u;
+	ssize_t got;
+	int fd = openat(D.netsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool any = fd < 0; /* unreadable: not a reason to go */
+
+	while (!any && fd >= 0 && (got = getdents64(fd, u.b, sizeof(u.b))) > 0)
+		for (ssize_t off = 0; !any && off < got;) {
+			const struct dirent64 *de = (const struct dirent64 *)(u.b + off);
+
+			off += de->d_reclen;
+			any = de->d_name[0] != '.';
+		}
+	if (fd >= 0)
+		close(fd);
+	return any;
+}
+
+/*
+ * With --exit-idle (the plugin starts the daemon so), the last network file gone means nothing
+ * to serve: exit. Plugins start a daemon only under start.lock, so the decision is taken under
+ * it too (not waited for: a plugin holding it is about to talk to us, and we try again in a
+ * second) after a last look at the directory; the control socket goes first, so that a plugin
+ * that comes now fails fast and starts a new daemon once we are gone (its sync retries once).
+ */
+static void idle_exit(void)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/start.lock", D.run_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
+		if (fd >= 0)
+			close(fd);
+		return; /* D.idle_check stays: again at the next turn of the loop */
+	}
+	D.idle_check = false;
+	if (nets_present()) {
+		close(fd); /* a file came: inotify brings the reload */
+		return;
+	}
+	logf_("no network left: exiting");
+	epoll_ctl(D.ep, EPOLL_CTL_DEL, D.ctl, NULL);
+	close(D.ctl);
+	D.ctl = -1;
+	snprintf(path, sizeof(path), "%s/dnsname.sock", D.run_dir);
+	unlink(path);
+	D.idle_lock = fd;
+	D.quit = true;
 }
 
 /* ---- control ---------------------------------------------------------------------------------- */
@@ -1697,7 +1765,7 @@ static int ctl_open(void)
 static int usage(void)
 {
 	fprintf(stderr, "usage: dnsname daemon [--run-dir DIR] [--resolv-conf FILE] "
-			"[--ready-fd FD]\n");
+			"[--ready-fd FD] [--exit-idle]\n");
 	return 2;
 }
 
@@ -1709,6 +1777,7 @@ int dn_daemon_main(int argc, char **argv)
 	sigset_t mask;
 
 	D.run_dir = DN_RUN_DIR;
+	D.idle_lock = -1;
 	D.resolv_conf = "/etc/resolv.conf";
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 < argc && !strcmp(argv[i], "--run-dir"))
@@ -1717,6 +1786,8 @@ int dn_daemon_main(int argc, char **argv)
 			D.resolv_conf = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--ready-fd"))
 			ready = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--exit-idle"))
+			D.exit_idle = true;
 		else
 			return usage();
 	}
@@ -1821,6 +1892,8 @@ int dn_daemon_main(int argc, char **argv)
 			next = D.fwd[D.fwd_head].deadline;
 		if (D.conn_head && D.conn_head->last + CONN_IDLE_MS < next)
 			next = D.conn_head->last + CONN_IDLE_MS;
+		if (D.idle_check && now + 1000 < next)
+			next = now + 1000;
 		timeout = next > now ? (int)(next - now) : 0;
 		n = epoll_wait(D.ep, evs, 64, timeout);
 		for (int i = 0; i < n; i++) {
@@ -1868,6 +1941,8 @@ int dn_daemon_main(int argc, char **argv)
 		now = now_ms();
 		fwd_timeouts(now);
 		conn_timeouts(now);
+		if (D.idle_check)
+			idle_exit();
 	}
 
 	/* clean exit: everything closed and freed (valgrind-clean) */
@@ -1884,16 +1959,19 @@ int dn_daemon_main(int argc, char **argv)
 	snap_free(D.snap);
 	free(D.fwd);
 	snprintf(path, sizeof(path), "%s/dnsname.sock", D.run_dir);
-	if (D.ctl != 3 || !getenv("NOTIFY_SOCKET"))
+	if (D.ctl >= 0 && (D.ctl != 3 || !getenv("NOTIFY_SOCKET")))
 		unlink(path);
 	snprintf(path, sizeof(path), "%s/dnsname.pid", D.run_dir);
 	unlink(path);
-	close(D.ctl);
+	if (D.ctl >= 0)
+		close(D.ctl);
 	close(D.ep);
 	close(D.sig);
 	close(D.ino);
 	close(D.netsfd);
 	close(pidfd);
+	if (D.idle_lock >= 0)
+		close(D.idle_lock); /* a plugin waiting to start a daemon may now */
 	logf_("stopped");
 	return 0;
 }

@@ -206,7 +206,7 @@ static int daemon_start(const struct dn_conf *c, struct cni_err *e)
 		dup2(lg >= 0 ? lg : nul, 2);
 		dup2(p[1], 3); /* dup2 clears close-on-exec on fd 3 only */
 		execl(exe, "dnsname", "daemon", "--run-dir", c->run_dir, "--resolv-conf",
-		      c->resolv_conf, "--ready-fd", "3", (char *)NULL);
+		      c->resolv_conf, "--ready-fd", "3", "--exit-idle", (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -239,6 +239,12 @@ static int daemon_ensure(const struct dn_conf *c, struct cni_err *e)
 	return daemon_start(c, e);
 }
 
+/* No daemon there, or one that closed our request unanswered on its way out (idle exit). */
+static bool gone(int r)
+{
+	return r == -ECONNREFUSED || r == -ENOENT || r == -ECONNRESET || r == -EPIPE;
+}
+
 /* Ask the daemon to reload; with a netns it answers once that netns has its listener. */
 static int daemon_sync(const struct dn_conf *c, const struct dn_rec *rec, bool start,
 		       struct cni_err *e)
@@ -257,7 +263,14 @@ static int daemon_sync(const struct dn_conf *c, const struct dn_rec *rec, bool s
 	else
 		snprintf(req, sizeof(req), "sync");
 	r = dn_ctl(c->run_dir, req, reply, sizeof(reply), 10000);
-	if (r && !start && (r == -ECONNREFUSED || r == -ENOENT))
+	if (r && start && gone(r)) {
+		/* it went idle and exited between our ping and this request: start a new one */
+		r = daemon_ensure(c, e);
+		if (r)
+			return r;
+		r = dn_ctl(c->run_dir, req, reply, sizeof(reply), 10000);
+	}
+	if (r && !start && gone(r))
 		return 0; /* no daemon: it reads every file when it starts */
 	if (r)
 		return cni_fail(e, r, CNI_ERR_NOT_AVAILABLE, "dnsname daemon: %s", strerror(-r));
