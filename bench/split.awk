@@ -28,7 +28,8 @@ function flush(   cat, i, f) {
 		pcomm[pid] = comm
 	}
 	leafdso = dso[1]
-	if (leafdso ~ /kernel/) {
+	# kernel addresses, the kernel image's and its modules' ([nf_tables], [bridge], ...) alike
+	if (ip[1] ~ /^ffff/) {
 		cat = "k_other"
 		for (i = 1; i <= nst; i++) {
 			f = sym[i]
@@ -64,6 +65,7 @@ function flush(   cat, i, f) {
 }
 /^[ \t]+[0-9a-f]+ / {
 	nst++
+	ip[nst] = $1
 	sym[nst] = $2
 	dso[nst] = $NF
 	gsub(/[()]/, "", dso[nst])
@@ -85,6 +87,10 @@ END {
 		for (i = 1; i <= ncat; i++)
 			sum[c, op, cats[i]] += cnt[p, cats[i]]
 	}
+	for (c in nth)
+		if (nth[c] % 2)
+			printf "split.awk: %s: %d processes seen, not ADD/DEL pairs: the labels may be off\n",
+				c, nth[c] > "/dev/stderr"
 	for (i = 1; i <= nplug; i++)
 		for (j = 0; j < 2; j++) {
 			c = pl[i]
