@@ -121,6 +121,19 @@ check_eq "SOA of the domain apex" "$(status "$C1" dns.podman SOA)/$(counts "$C1"
 check_eq "ANY gives the addresses" "$(qs "$C1" web2 ANY)" "$A2"
 check_eq "PTR: one canonical name" "$(qs "$C1" -x "$A2")" "web2.dns.podman."
 check_eq "PTR on the second network" "$(qs "$C3" -x "$B2")" "web2.b.test."
+# Port 53 of the container's own address is the container's: a DNS server of its own binds it
+# (UDP and TCP) and answers there, while 127.0.0.11 stays ours.
+in_ns "$C1" dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root --port=53 \
+	--listen-address="$A1" --bind-interfaces --pid-file= --address=/own.test/192.0.2.99 \
+	2>"$RUN/own.log" &
+OWN=$!
+on_exit "kill $OWN"
+poll_until 3000 in_ns "$C1" dig +time=1 +tries=1 +short "@$A1" own.test >/dev/null
+check_eq "the container's own server on its address:53 (UDP)" \
+	"$(in_ns "$C1" dig +time=1 +tries=1 +short "@$A1" own.test)" 192.0.2.99
+check_eq "  and TCP" "$(in_ns "$C1" dig +tcp +time=1 +tries=1 +short "@$A1" own.test)" 192.0.2.99
+check_eq "  while 127.0.0.11 answers our names" "$(qs "$C1" web2)" "$A2"
+kill "$OWN"
 
 # ---- views: multi-network, isolation -------------------------------------------------------------
 check_eq "isolation: another network's short name is NXDOMAIN" "$(status "$C1" db3)" NXDOMAIN
