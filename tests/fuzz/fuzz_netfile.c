@@ -34,14 +34,16 @@ static void same(const struct dn_netfile *a, const struct dn_netfile *b, bool se
 	for (size_t i = 0; i < a->n; i++) {
 		const struct dn_rec *x = &a->recs[i], *y = &b->recs[i];
 
-		if (strcmp(x->netns, y->netns) || x->ns_dev != y->ns_dev || x->ns_ino != y->ns_ino ||
-		    x->n_addrs != y->n_addrs || x->n_names != y->n_names ||
+		if (strcmp(x->netns, y->netns) || x->ns_dev != y->ns_dev ||
+		    x->ns_ino != y->ns_ino || x->n_addrs != y->n_addrs ||
+		    x->n_names != y->n_names ||
 		    (serve ? *y->cid || *y->ifname
 			   : strcmp(x->cid, y->cid) || strcmp(x->ifname, y->ifname)))
 			abort();
 		for (size_t k = 0; k < x->n_addrs; k++)
 			if (x->addrs[k].family != y->addrs[k].family ||
-			    memcmp(x->addrs[k].a, y->addrs[k].a, x->addrs[k].family == AF_INET ? 4 : 16))
+			    memcmp(x->addrs[k].a, y->addrs[k].a,
+				   x->addrs[k].family == AF_INET ? 4 : 16))
 				abort();
 		for (size_t k = 0; k < x->n_names; k++)
 			if (strcmp(x->names[k], y->names[k]))

@@ -28,7 +28,8 @@ static void put(const char *name, const char *text)
 	close(fd);
 }
 
-/* A record line: a container ID and a netns path of the given lengths, @names names of 237 bytes. */
+/* A record line: a container ID and a netns path of the given lengths, @names names of 237 bytes.
+ */
 static char *long_rec(size_t cid_len, size_t ns_len, int names)
 {
 	size_t cap = cid_len + ns_len + (size_t)names * 240 + 128, n = 0;
@@ -39,8 +40,8 @@ static char *long_rec(size_t cid_len, size_t ns_len, int names)
 	n += (size_t)snprintf(s, cap, "rec %0*d eth0 /%0*d 1 2 10.0.0.9 ", (int)cid_len, 7,
 			      (int)ns_len - 1, 8);
 	for (int i = 0; i < names; i++)
-		n += (size_t)snprintf(s + n, cap - n, "%sn%02d-%.50s.%.60s.%.60s.%.60s", i ? "," : "", i,
-				      X, X, X, X);
+		n += (size_t)snprintf(s + n, cap - n, "%sn%02d-%.50s.%.60s.%.60s.%.60s",
+				      i ? "," : "", i, X, X, X, X);
 	return s;
 }
 
@@ -48,8 +49,14 @@ static void test_roundtrip(void)
 {
 	struct dn_addr a[2] = {{AF_INET, {10, 0, 0, 2}}, {AF_INET6, {0xfd, 0, [15] = 2}}};
 	char *names[] = {"Web", "alias1"};
-	struct dn_rec r = {.cid = "c1", .ifname = "eth0", .netns = "/run/netns/a", .ns_dev = 4,
-			   .ns_ino = 4026532000ull, .addrs = a, .n_addrs = 2, .names = names,
+	struct dn_rec r = {.cid = "c1",
+			   .ifname = "eth0",
+			   .netns = "/run/netns/a",
+			   .ns_dev = 4,
+			   .ns_ino = 4026532000ull,
+			   .addrs = a,
+			   .n_addrs = 2,
+			   .names = names,
 			   .n_names = 2};
 	struct dn_netfile f = {.domain = "dns.podman", .ttl = 5}, g;
 
@@ -103,8 +110,8 @@ static void test_blocks(void)
 	n += (size_t)snprintf(text + n, cap - n, "cnic-dnsname 1\n\ndomain Example.TEST\nttl 9\n");
 	/* short lines up to a block boundary, then lines that cross it */
 	for (int i = 0; n < 16000; i++)
-		n += (size_t)snprintf(text + n, cap - n, "rec s%d eth0 /n 1 %d 10.1.%d.%d s%d\n", i, i,
-				      i / 250, i % 250 + 1, i);
+		n += (size_t)snprintf(text + n, cap - n, "rec s%d eth0 /n 1 %d 10.1.%d.%d s%d\n", i,
+				      i, i / 250, i % 250 + 1, i);
 	n += (size_t)snprintf(text + n, cap - n, "%s\n\n%s\nfuture-key 1\n", l1, l2);
 	/* the last line without a newline */
 	n += (size_t)snprintf(text + n, cap - n, "rec last eth0 /n 1 2 10.9.9.9 last");
@@ -140,7 +147,8 @@ static void test_malformed(void)
 	put("bad4", "cnic-dnsname 1\nrec a eth0 /n 1 2 10.0.0.3\n");
 	CHECK_INT(dn_netfile_read(dir, "bad4", &g, 0), -EINVAL);
 	CHECK(g.n == 0 && !g.recs && !g.domain); /* nothing left to free on failure */
-	/* "-" stands for "none" in a file: no name may be just that (older files' "-x" still read) */
+	/* "-" stands for "none" in a file: no name may be just that (older files' "-x" still read)
+	 */
 	CHECK(!dn_name_valid("-") && dn_name_valid("-x") && dn_name_valid("a-.b-c_d"));
 	put("bad5", "cnic-dnsname 1\nrec a eth0 /n 1 2 10.0.0.3 x,-\n");
 	CHECK_INT(dn_netfile_read(dir, "bad5", &g, 0), -EINVAL);
@@ -182,9 +190,9 @@ int main(void)
 	test_roundtrip();
 	test_blocks();
 	test_malformed();
-	for (const char *const *n = (const char *const[]){"net2", "bad1", "bad2", "bad3", "bad4",
-							     "bad5", "bad6", "bad7", "nodomain", "empty",
-							     NULL};
+	for (const char *const *n =
+		 (const char *const[]){"net2", "bad1", "bad2", "bad3", "bad4", "bad5", "bad6",
+				       "bad7", "nodomain", "empty", NULL};
 	     *n; n++)
 		unlinkat(dir, *n, 0);
 	rmdir(path);

@@ -70,7 +70,8 @@
 #define LSN_BUCKETS 1024
 #define IDTAB 2048		/* query ID -> forward slot, open addressing; >= 2 x FWD_MAX */
 /* at most half full: a probe always meets an empty slot, and soon */
-_Static_assert(IDTAB >= 2 * FWD_MAX && !(IDTAB & (IDTAB - 1)), "IDTAB: a power of two >= 2 x FWD_MAX");
+_Static_assert(IDTAB >= 2 * FWD_MAX && !(IDTAB & (IDTAB - 1)),
+	       "IDTAB: a power of two, at least 2 x FWD_MAX");
 
 enum ev_type { EV_CTL, EV_SIG, EV_INO, EV_UDP, EV_TCPL, EV_CONN, EV_UP, EV_UPTCP };
 
@@ -187,8 +188,9 @@ static struct {
 	uint64_t self_dev, self_ino;
 	char last_err[256];
 	bool quit;
-	bool exit_idle, idle_check; /* --exit-idle; a reload left no network file */
-	int idle_lock;		    /* start.lock, held from the decision to exit to the exit */
+	bool exit_idle;  /* --exit-idle */
+	bool idle_check; /* a reload left no network file */
+	int idle_lock;	 /* start.lock, held from the decision to exit to the exit */
 	uint8_t buf[65536 + 2];
 } D;
 
@@ -289,7 +291,7 @@ static void id_remove(int i)
 		if (!D.idtab[j])
 			break;
 		k = id_home(D.fwd[D.idtab[j] - 1].qid);
-		/* the entry at j may fill the hole at h unless its home lies cyclically in (h, j] */
+		/* the entry at j may fill the hole at h unless its home is cyclically in (h, j] */
 		if (h <= j ? (k <= h || k > j) : (k <= h && k > j)) {
 			D.idtab[h] = D.idtab[j];
 			h = j;
@@ -579,7 +581,10 @@ static void lsn_view_add(struct lsn *l, uint16_t i)
 			return;
 		if (cap > VIEW_MAX)
 			cap = VIEW_MAX;
-		v = l->view == l->view_in ? malloc(cap * sizeof(*v)) : realloc(l->view, cap * sizeof(*v));
+		if (l->view == l->view_in)
+			v = malloc(cap * sizeof(*v));
+		else
+			v = realloc(l->view, cap * sizeof(*v));
 		if (!v)
 			return;
 		if (l->view == l->view_in)
@@ -1600,7 +1605,7 @@ static void reload(void)
 	malloc_trim(0); /* the old snapshot's pages back to the kernel, not kept as free heap */
 }
 
-/* ---- exit when idle ---------------------------------------------------------------------------- */
+/* ---- exit when idle ------------------------------------------------------------------------- */
 
 /* Any network file in the directory (malformed ones too)? */
 static bool nets_present(void)
