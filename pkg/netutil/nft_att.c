@@ -13,7 +13,9 @@
  * ADD of such an attachment adds its rules beside them, and DEL, which always lists, removes
  * both. A counter whose rules someone else removed costs an ADD its dump; GC drops it.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <netinet/in.h>
@@ -94,33 +96,53 @@ void nft_att_add(struct nft *c, const char *kind, const char *hash)
 struct prune {
 	struct nft *c;
 	const char *kind, *net_prefix;
-	struct nftnl_rule_list *const *lists;
-	size_t n;
-	bool (*gone)(const char *comment, void *arg);
-	void *arg;
+	char (*keep)[NFT_ATT_HASH_LEN]; /* hashes of the rules that stay, sorted */
+	size_t n_keep;
 };
 
-/* A rule of attachment @hash that stays (not one the batch deletes). */
-static bool has_rule(const struct prune *p, const char *hash)
+static int hash_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		struct nftnl_rule_list_iter *it =
-			p->lists[i] ? nftnl_rule_list_iter_create(p->lists[i]) : NULL;
-		struct nftnl_rule *r;
-		bool found = false;
+	return memcmp(a, b, NFT_ATT_HASH_LEN);
+}
 
-		while (it && !found && (r = nftnl_rule_list_iter_next(it))) {
+/*
+ * The attachment hashes (a comment's first NFT_ATT_HASH_LEN characters) of the rules in @lists
+ * that stay, those @gone does not take, sorted: GC then prunes each index entry with a binary
+ * search, O((entries + rules) log rules) where a walk of every rule per entry was a product.
+ */
+static int keep_list(struct prune *p, struct nftnl_rule_list *const *lists, size_t n,
+		     bool (*gone)(const char *comment, void *arg), void *arg)
+{
+	size_t cap = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct nftnl_rule_list_iter *it =
+			lists[i] ? nftnl_rule_list_iter_create(lists[i]) : NULL;
+		struct nftnl_rule *r;
+
+		while (it && (r = nftnl_rule_list_iter_next(it))) {
 			const char *cm = nft_rule_comment(r);
 
-			found = cm && !strncmp(cm, hash, NFT_ATT_HASH_LEN) &&
-				!(p->gone && p->gone(cm, p->arg));
+			if (!cm || strlen(cm) < NFT_ATT_HASH_LEN || (gone && gone(cm, arg)))
+				continue;
+			if (p->n_keep == cap) {
+				void *v = realloc(p->keep, (cap ? cap * 2 : 64) * sizeof(*p->keep));
+
+				if (!v) {
+					nftnl_rule_list_iter_destroy(it);
+					return -ENOMEM;
+				}
+				p->keep = v;
+				cap = cap ? cap * 2 : 64;
+			}
+			memcpy(p->keep[p->n_keep++], cm, NFT_ATT_HASH_LEN);
 		}
 		if (it)
 			nftnl_rule_list_iter_destroy(it);
-		if (found)
-			return true;
 	}
-	return false;
+	if (p->n_keep)
+		qsort(p->keep, p->n_keep, sizeof(*p->keep), hash_cmp);
+	return 0;
 }
 
 static int prune_cb(const char *name, void *arg)
@@ -130,7 +152,8 @@ static int prune_cb(const char *name, void *arg)
 
 	if (name && !strncmp(name, p->kind, kl) && name[kl] == '-' &&
 	    strlen(name + kl + 1) == NFT_ATT_HASH_LEN && !strncmp(name + kl + 1, p->net_prefix, 17) &&
-	    !has_rule(p, name + kl + 1))
+	    !(p->n_keep &&
+	      bsearch(name + kl + 1, p->keep, p->n_keep, sizeof(*p->keep), hash_cmp)))
 		nft_del_counter(p->c, NFPROTO_INET, ATT_TABLE, name);
 	return 0;
 }
@@ -138,7 +161,7 @@ static int prune_cb(const char *name, void *arg)
 int nft_att_delete(struct nft *c, const char *kind, struct nftnl_rule_list *const *lists,
 		   size_t n, const struct nft_att_match *m, struct cni_err *e)
 {
-	struct prune p = { c, kind, m->net_prefix, lists, n, m->match, m->arg };
+	struct prune p = { c, kind, m->net_prefix, NULL, 0 };
 	char name[ATT_NAME_MAX];
 	int r = m->hash ? nft_att_exists(c, kind, m->hash, e) : 0;
 
@@ -151,7 +174,13 @@ int nft_att_delete(struct nft *c, const char *kind, struct nftnl_rule_list *cons
 	if (r > 0)
 		nft_del_counter(c, NFPROTO_INET, ATT_TABLE, att_name(name, kind, m->hash));
 	if (m->net_prefix) {
+		r = keep_list(&p, lists, n, m->match, m->arg);
+		if (r < 0) {
+			free(p.keep);
+			return cni_fail(e, r, 0, "pruning the attachment index: %s", strerror(-r));
+		}
 		r = nft_list_counters(c, NFPROTO_INET, ATT_TABLE, prune_cb, &p, e);
+		free(p.keep);
 		if (r < 0)
 			return r;
 	}

@@ -116,8 +116,9 @@ hrun "$H" "$P" GC "" "" "" "$G"
 check_eq "GC succeeds" "$RC:$OUT" "0:"
 check_eq "GC left c2's two masquerade rules" "$(masq_rules "$H")" 2
 check_eq "GC left c2's two reservations" "$(files_left)" 2
+check_eq "GC left c2's entry alone in the attachment index" "$(att_entries "$H" masq | wc -l)" 1
 hrun "$H" "$P" GC "" "" "" "$(printf '%s' "$C" | jq -c '. + {"cni.dev/valid-attachments":null}')"
-check_eq "GC with a null list collects everything" "$(masq_rules "$H"):$(files_left)" "0:0"
+check_eq "GC with a null list collects everything" "$(masq_rules "$H"):$(files_left):$(att_entries "$H" masq | wc -l)" "0:0:0"
 hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
 hrun "$H" "$P" DEL "$C2" eth0 c2 "$C"
 check_eq "DEL after GC" "$RC" 0

@@ -163,10 +163,20 @@ hrun "$H" "$P" ADD /x eth0 o1 "$(fwconf 1.1.0 neto "" "$(fake_prev 1.1.0 10.31.0
 check_eq "IP reuse: g1..g3 share an address, each has its rules" "$(cont_rules "$H" g1):$(cont_rules "$H" g2):$(cont_rules "$H" g3)" 4:4:4
 hrun "$H" "$P" DEL /x eth0 g3 "$(fwconf 1.1.0 netg "" "$(fake_prev 1.1.0 10.30.0.2 fd30::2)")"
 check_eq "IP reuse: DEL g3 keeps g1's and g2's rules" "$(cont_rules "$H" g1):$(cont_rules "$H" g2):$(cont_rules "$H" g3)" 4:4:0
+# the attachment index: "fw-" h16(net) "-" h16(ifname:cid), one entry per attachment
+h16() { printf '%s' "$1" | sha512sum | cut -c1-16; }
+check_eq "the index has g1, g2 and o1" "$(att_entries "$H" fw | paste -sd' ')" \
+	"$(printf 'fw-%s-%s\n' "$(h16 netg)" "$(h16 eth0:g1)" "$(h16 netg)" "$(h16 eth0:g2)" "$(h16 neto)" "$(h16 eth0:o1)" | sort | paste -sd' ')"
+# an entry of this network whose rules someone else removed: GC prunes it too
+stray="fw-$(h16 netg)-0000000000000000"
+in_ns "$H" nft add counter inet cnic_index "$stray"
 hrun "$H" "$P" GC "" "" "" "$(fwconf 1.1.0 netg '"cni.dev/valid-attachments":[{"containerID":"g1","ifname":"eth0"},{"containerID":"g2","ifname":"eth1"}]')"
 check_eq "GC" "$RC:$OUT" "0:"
 check_eq "GC keeps the valid attachment, removes the stale ones" "$(cont_rules "$H" g1):$(cont_rules "$H" g2)" 4:0
 check_eq "GC leaves other networks alone" "$(cont_rules "$H" o1)" 2
+check_eq "  the index: g1's and o1's entries stay, g2's and the stray one go" \
+	"$(att_entries "$H" fw | paste -sd' ')" \
+	"$(printf 'fw-%s-%s\n' "$(h16 netg)" "$(h16 eth0:g1)" "$(h16 neto)" "$(h16 eth0:o1)" | sort | paste -sd' ')"
 hrun "$H" "$P" GC "" "" "" "$(fwconf 1.0.0 netg '"cni.dev/valid-attachments":[]')"
 check_eq "GC refused below 1.1.0" "$RC" 1
 hrun "$H" "$P" STATUS "" "" "" "$(fwconf 1.1.0 netg)"

@@ -184,6 +184,13 @@ masq_rules() {
 	[ -n "$j" ] && printf '%s' "$j" | jq '[.nftables[] | select(.rule)] | length' || echo 0
 }
 
+# att_entries NS KIND: the entries of KIND (masq, fw, ...) in the attachment index of NS
+# (pkg/netutil/nft_att.c: a named counter "KIND-<hash>" in table inet cnic_index), by name.
+att_entries() {
+	in_ns "$1" nft -j list counters table inet cnic_index 2>/dev/null |
+		jq -r --arg k "$2-" '.nftables[] | select(.counter) | .counter.name | select(startswith($k))' | sort
+}
+
 # files_left: host-local reservations left in $DATA (its lock and bookkeeping files not counted).
 files_left() { find "$DATA" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name '.cnic*' | wc -l; }
 
