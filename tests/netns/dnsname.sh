@@ -335,9 +335,13 @@ check_eq "a deleted container's resolver is gone" "$(q "$C1" web1 +time=1 | grep
 # The daemon the plugin started (--exit-idle) goes with the last network file, as aardvark-dns.
 check "the last DEL: the daemon exits" poll_until 3000 test ! -e "/proc/$dpid"
 check_eq "  with its pid file and control socket" "$(ls "$RUN" | grep -c '^dnsname\.\(pid\|sock\)$')" 0
+# every start appends to dnsname.log (in /run: memory): past 1 MiB a start rotates it
+head -c 1100000 /dev/zero | tr '\0' x >>"$RUN/dnsname.log"
 mkns C9
 attach c9 "$NA" "$C9" c9 eth0 web9 '[]'
 check_eq "an ADD after it starts a new one" "$(qs "$C9" web9)" "$(ipv4 "$C9")"
+check_eq "  the log over 1 MiB went to dnsname.log.1, a new one began" \
+	"$(($(stat -c %s "$RUN/dnsname.log.1") > 1100000)):$(($(stat -c %s "$RUN/dnsname.log") < 65536))" 1:1
 hrun "$H" "$P" STATUS "" "" "" "$(v11 "${DCONF[c9]}")"
 check_eq "  STATUS while it serves" "$RC" 0
 hrun "$H" "$P" DEL "$C9" eth0 c9 "${DCONF[c9]}"
@@ -371,5 +375,5 @@ cycle c10 "$NB" "$C10" web10 >"$RUN/cycle-10"
 wait $!
 check_eq "ADD/DEL of two containers at once, ten times: no failure" "$(sed "s/^/c11: /" "$RUN/cycle-11"; sed "s/^/c10: /" "$RUN/cycle-10")" ""
 check "  and the daemon is gone after the last DEL" poll_until 3000 test ! -e "$RUN/dnsname.pid"
-check_eq "no sanitizer report from the daemon" "$(grep -c 'Sanitizer' "$RUN/dnsname.log")" 0
+check_eq "no sanitizer report from the daemon" "$(cat "$RUN"/dnsname.log* | grep -c 'Sanitizer')" 0
 finish

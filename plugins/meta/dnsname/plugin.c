@@ -171,6 +171,8 @@ static const char *self_exe(void)
  * the runtime's pipes, and a readiness pipe: one byte means it loaded the records, bound its
  * control socket and opened every listener; EOF means it died (its stderr log says why).
  */
+#define LOG_MAX (1 << 20) /* bytes of dnsname.log before it is rotated */
+
 static int daemon_start(const struct dn_conf *c, struct cni_err *e)
 {
 	const char *exe = self_exe();
@@ -183,6 +185,17 @@ static int daemon_start(const struct dn_conf *c, struct cni_err *e)
 	if (!exe)
 		return cni_fail(e, -ENOENT, CNI_ERR_NOT_AVAILABLE, "cannot find own executable");
 	log = cni_sprintf("%s/dnsname.log", c->run_dir);
+	/*
+	 * The log lives in /run (memory) and every start appends to it: past LOG_MAX it becomes
+	 * dnsname.log.1 (the one before goes), so two files bound it. Only a starter renames it,
+	 * under start.lock, with no daemon writing to it.
+	 */
+	{
+		struct stat st;
+
+		if (!stat(log, &st) && st.st_size > LOG_MAX)
+			rename(log, cni_sprintf("%s.1", log));
+	}
 	if (pipe2(p, O_CLOEXEC))
 		return cni_fail(e, -errno, CNI_ERR_NOT_AVAILABLE, "pipe: %m");
 	pid = fork();
