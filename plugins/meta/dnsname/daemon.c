@@ -188,7 +188,8 @@ static struct {
 	uint64_t self_dev, self_ino;
 	char last_err[256];
 	bool quit;
-	bool exit_idle;  /* --exit-idle */
+	bool exit_idle;  /* --exit-idle (not with systemd's socket: systemd starts us again) */
+	bool activated;  /* the control socket is systemd's */
 	bool idle_check; /* a reload left no network file */
 	int idle_lock;	 /* start.lock, held from the decision to exit to the exit */
 	uint8_t buf[65536 + 2];
@@ -1750,6 +1751,7 @@ static int ctl_open(void)
 		fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK);
 		unsetenv("LISTEN_FDS");
 		unsetenv("LISTEN_PID");
+		D.activated = true;
 		return 3; /* systemd socket activation (cni-dnsname.socket) */
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dnsname.sock", D.run_dir);
@@ -1857,6 +1859,8 @@ int dn_daemon_main(int argc, char **argv)
 		logf_("start-up failed: %s", strerror(D.ctl < 0 ? -D.ctl : errno));
 		return 1;
 	}
+	if (D.activated)
+		D.exit_idle = false; /* its socket is systemd's: not ours to unlink */
 	snprintf(path, sizeof(path), "%s/networks", D.run_dir);
 	D.wd_nets = inotify_add_watch(D.ino, path, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE |
 							IN_MOVED_FROM);
@@ -1964,7 +1968,7 @@ int dn_daemon_main(int argc, char **argv)
 	snap_free(D.snap);
 	free(D.fwd);
 	snprintf(path, sizeof(path), "%s/dnsname.sock", D.run_dir);
-	if (D.ctl >= 0 && (D.ctl != 3 || !getenv("NOTIFY_SOCKET")))
+	if (D.ctl >= 0 && !D.activated)
 		unlink(path);
 	snprintf(path, sizeof(path), "%s/dnsname.pid", D.run_dir);
 	unlink(path);
@@ -1975,8 +1979,8 @@ int dn_daemon_main(int argc, char **argv)
 	close(D.ino);
 	close(D.netsfd);
 	close(pidfd);
+	logf_("stopped");
 	if (D.idle_lock >= 0)
 		close(D.idle_lock); /* a plugin waiting to start a daemon may now */
-	logf_("stopped");
 	return 0;
 }

@@ -8,7 +8,8 @@
  *   networks/<network>   one file per CNI network, replaced atomically (temp + fsync + rename);
  *                        removed when its last record goes
  *   lock                 flock held by plugins while they read-modify-write a network file
- *   start.lock           flock held by a plugin while it starts the daemon
+ *   start.lock           flock held by a plugin while it starts the daemon, and by a daemon
+ *                        from its decision to exit when idle to its exit
  *   dnsname.pid          the daemon's pid, flock'ed by the daemon for its whole life
  *   dnsname.sock         the control socket (SOCK_SEQPACKET): "ping", "sync [DEV INO]"
  *

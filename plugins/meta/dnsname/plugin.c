@@ -14,6 +14,7 @@
  * attachments not in the valid list.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -186,9 +187,9 @@ static int daemon_start(const struct dn_conf *c, struct cni_err *e)
 		return cni_fail(e, -ENOENT, CNI_ERR_NOT_AVAILABLE, "cannot find own executable");
 	log = cni_sprintf("%s/dnsname.log", c->run_dir);
 	/*
-	 * The log lives in /run (memory) and every start appends to it: past LOG_MAX it becomes
-	 * dnsname.log.1 (the one before goes), so two files bound it. Only a starter renames it,
-	 * under start.lock, with no daemon writing to it.
+	 * The log lives in /run (memory) and every start appends to it: past LOG_MAX a start makes
+	 * it dnsname.log.1 (the one before goes). Only a starter renames it, under start.lock; a
+	 * daemon on its way out may still write its last line, which follows the file.
 	 */
 	{
 		struct stat st;
@@ -512,11 +513,43 @@ static int dn_gc(struct cni_ctx *ctx, struct cni_err *e)
 	return daemon_sync(c, NULL, false, e);
 }
 
+/* Any network file (malformed ones too) under @c's run directory? */
+static bool any_network(const struct dn_conf *c)
+{
+	DIR *d = opendir(cni_sprintf("%s/networks", c->run_dir));
+	struct dirent *de;
+	bool any = false;
+
+	while (d && !any && (de = readdir(d)))
+		any = de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return any;
+}
+
+/*
+ * Ready when the daemon answers or starts. With nothing to serve, a daemon started now would
+ * exit again at once (--exit-idle), and runtimes poll STATUS every few seconds: only what a start
+ * needs is checked (the run directory, our own executable), nothing is started.
+ */
 static int dn_status(struct cni_ctx *ctx, struct cni_err *e)
 {
 	struct dn_conf *c = ctx->conf;
-	int r = daemon_ensure(c, e);
+	int r;
 
+	if (!any_network(c)) {
+		char *p = cni_sprintf("%s/networks", c->run_dir);
+
+		r = mkdir_p(p, 0755);
+		if (r)
+			return cni_fail(e, r, CNI_ERR_NOT_AVAILABLE, "creating %s: %s", p,
+					strerror(-r));
+		if (!self_exe())
+			return cni_fail(e, -ENOENT, CNI_ERR_NOT_AVAILABLE,
+					"cannot find own executable");
+		return 0;
+	}
+	r = daemon_ensure(c, e);
 	if (r)
 		e->code = CNI_ERR_NOT_AVAILABLE;
 	return r;
