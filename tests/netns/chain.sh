@@ -84,7 +84,8 @@ leftovers() { # CID...: veths, reservations, backups, rules naming the container
 for v in 0.4.0 1.0.0 1.1.0; do
 	mkhost H
 	mkns C1
-	in_ns "$C1" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo hello-from-c1' >/dev/null 2>&1 &
+	# ip netns exec execs socat: $! is socat (in_ns ... & would be a subshell, socat would stay)
+	ip netns exec "$(basename "$C1")" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo hello-from-c1' >/dev/null 2>&1 &
 	on_exit "kill $! 2>/dev/null"
 	cid="pod${v//./}-a"
 	add "$C1" "$cid" "$v" || continue

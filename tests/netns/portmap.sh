@@ -64,7 +64,8 @@ serve() {
 	local addr="TCP-LISTEN:$3,fork,reuseaddr"
 	[ "${4:-}" = udp ] && addr="UDP-RECVFROM:$3,fork,reuseaddr"
 	[ "${4:-}" = tcp6 ] && addr="TCP6-LISTEN:$3,fork,reuseaddr,ipv6only=1"
-	in_ns "$1" socat "$addr" SYSTEM:"echo $2" >/dev/null 2>&1 &
+	# ip netns exec execs socat: $! is socat (in_ns ... & would be a subshell, socat would stay)
+	ip netns exec "$(basename "$1")" socat "$addr" SYSTEM:"echo $2" >/dev/null 2>&1 &
 	PIDS="$PIDS $!"
 }
 # ask NETNS ADDR PORT [udp SRCPORT]: what answers there (bounded)
