@@ -15,7 +15,8 @@
 #include "../../plugins/meta/dnsname/dnsname.h"
 #include "tap.h"
 
-#define X "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+/* 63 bytes, the longest DNS label: names are cut from it with %.Ns */
+#define LABEL63 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 static int dir;
 
@@ -41,7 +42,7 @@ static char *long_rec(size_t cid_len, size_t ns_len, int names)
 			      (int)ns_len - 1, 8);
 	for (int i = 0; i < names; i++)
 		n += (size_t)snprintf(s + n, cap - n, "%sn%02d-%.50s.%.60s.%.60s.%.60s",
-				      i ? "," : "", i, X, X, X, X);
+				      i ? "," : "", i, LABEL63, LABEL63, LABEL63, LABEL63);
 	return s;
 }
 
@@ -181,12 +182,51 @@ static void test_malformed(void)
 	dn_netfile_free(&g);
 }
 
+struct seen {
+	int n;
+	bool stopped, after_stop; /* a call after the one that said stop */
+};
+
+static bool count_name(const char *name, void *arg)
+{
+	struct seen *s = arg;
+
+	s->after_stop |= s->stopped;
+	s->n++;
+	s->stopped = !strcmp(name, "stop");
+	return !s->stopped;
+}
+
+/* The directory walk: dot files (a writer's temporary files) are not network files. */
+static void test_each(void)
+{
+	struct seen s = {0};
+
+	CHECK_INT(dn_netfiles_any(dir), 0);
+	put(".net1.123.tmp", "x");
+	CHECK_INT(dn_netfiles_any(dir), 0);
+	put("a", "x");
+	put("b", "x");
+	CHECK_INT(dn_netfiles_any(dir), 1);
+	CHECK_INT(dn_netfiles_each(dir, count_name, &s), 2);
+	CHECK_INT(s.n, 2);
+	put("stop", "x");
+	s = (struct seen){0};
+	CHECK_INT(dn_netfiles_each(dir, count_name, &s), s.n);
+	CHECK(s.stopped && !s.after_stop); /* nothing after the name that said stop */
+	for (const char *const *f = (const char *const[]){".net1.123.tmp", "a", "b", "stop", NULL};
+	     *f; f++)
+		unlinkat(dir, *f, 0);
+	CHECK_INT(dn_netfiles_each(-1, count_name, &s), -EBADF);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/cnic-dnsrec.XXXXXX";
 
 	if (!mkdtemp(path) || (dir = open(path, O_RDONLY | O_DIRECTORY)) < 0)
 		return 1;
+	test_each();
 	test_roundtrip();
 	test_blocks();
 	test_malformed();

@@ -30,7 +30,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <limits.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -416,37 +415,30 @@ static bool snap_add(struct snap *s, size_t *cap, const char *name)
 	return true;
 }
 
+struct snap_fill {
+	struct snap *s;
+	size_t cap;
+};
+
+static bool snap_fill_one(const char *name, void *arg)
+{
+	struct snap_fill *sf = arg;
+
+	return sf->s->n < DN_MAX_NETS && snap_add(sf->s, &sf->cap, name);
+}
+
 static struct snap *snap_load(void)
 {
 	struct snap *s = calloc(1, sizeof(*s));
+	struct snap_fill sf = {s, 0};
 	static uint32_t serial;
-	/* getdents64 into 4 KiB, not readdir's 32 KiB block: a reload's peak is our RSS's */
-	union {
-		struct dirent64 de;
-		char b[4096];
-	} u;
-	size_t cap = 0;
-	bool more = true;
-	ssize_t got;
-	int fd;
+	int n;
 
 	if (!s)
 		return NULL;
 	s->serial = ++serial;
-	fd = openat(D.netsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return s;
-	while (more && (got = getdents64(fd, u.b, sizeof(u.b))) > 0)
-		for (ssize_t off = 0; more && off < got;) {
-			const struct dirent64 *de = (const struct dirent64 *)(u.b + off);
-
-			off += de->d_reclen;
-			if (de->d_name[0] == '.')
-				continue;
-			s->files++;
-			more = s->n < DN_MAX_NETS && snap_add(s, &cap, de->d_name);
-		}
-	close(fd);
+	n = dn_netfiles_each(D.netsfd, snap_fill_one, &sf);
+	s->files = n > 0 ? (size_t)n : 0;
 	return s;
 }
 
@@ -1608,29 +1600,6 @@ static void reload(void)
 
 /* ---- exit when idle ------------------------------------------------------------------------- */
 
-/* Any network file in the directory (malformed ones too)? */
-static bool nets_present(void)
-{
-	union {
-		struct dirent64 de;
-		char b[1024];
-	} u;
-	ssize_t got;
-	int fd = openat(D.netsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bool any = fd < 0; /* unreadable: not a reason to go */
-
-	while (!any && fd >= 0 && (got = getdents64(fd, u.b, sizeof(u.b))) > 0)
-		for (ssize_t off = 0; !any && off < got;) {
-			const struct dirent64 *de = (const struct dirent64 *)(u.b + off);
-
-			off += de->d_reclen;
-			any = de->d_name[0] != '.';
-		}
-	if (fd >= 0)
-		close(fd);
-	return any;
-}
-
 /*
  * With --exit-idle (the plugin starts the daemon so), the last network file gone means nothing
  * to serve: exit. Plugins start a daemon only under start.lock, so the decision is taken under
@@ -1651,7 +1620,7 @@ static void idle_exit(void)
 		return; /* D.idle_check stays: again at the next turn of the loop */
 	}
 	D.idle_check = false;
-	if (nets_present()) {
+	if (dn_netfiles_any(D.netsfd) != 0) { /* a file, or an unreadable directory: stay */
 		close(fd); /* a file came: inotify brings the reload */
 		return;
 	}

@@ -65,8 +65,8 @@ struct dn_netfile {
 };
 
 /*
- * dn_name_valid() - a host name we serve: labels of [A-Za-z0-9_-], 1..63 bytes, none starting
- * with a hyphen, <= 253 bytes in all.
+ * dn_name_valid() - a host name we serve: labels of [A-Za-z0-9_-], 1..63 bytes, <= 253 bytes in
+ * all, and not "-" (a file's "no names").
  */
 bool dn_name_valid(const char *s);
 
@@ -96,6 +96,16 @@ int dn_netfile_add(struct dn_netfile *f, const struct dn_rec *r);
 
 /* Remove records matching (@cid, @ifname); returns how many went. */
 size_t dn_netfile_remove(struct dn_netfile *f, const char *cid, const char *ifname);
+
+/*
+ * dn_netfiles_each() - call @fn with the name of every network file of directory @dirfd (names
+ * starting with a dot are temporary files: skipped) until @fn returns false. Returns how many
+ * names @fn saw, or -errno when the directory cannot be read.
+ */
+int dn_netfiles_each(int dirfd, bool (*fn)(const char *name, void *arg), void *arg);
+
+/* dn_netfiles_any() - 1 when directory @dirfd holds a network file (malformed or not), 0, -errno. */
+int dn_netfiles_any(int dirfd);
 
 /* The daemon ("dnsname daemon ARGS"): returns the process exit status. */
 int dn_daemon_main(int argc, char **argv);

@@ -14,7 +14,6 @@
  * attachments not in the valid list.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -516,15 +515,10 @@ static int dn_gc(struct cni_ctx *ctx, struct cni_err *e)
 /* Any network file (malformed ones too) under @c's run directory? */
 static bool any_network(const struct dn_conf *c)
 {
-	DIR *d = opendir(cni_sprintf("%s/networks", c->run_dir));
-	struct dirent *de;
-	bool any = false;
+	_fd_ int fd = open(cni_sprintf("%s/networks", c->run_dir),
+			   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	while (d && !any && (de = readdir(d)))
-		any = de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return any;
+	return fd >= 0 && dn_netfiles_any(fd) > 0;
 }
 
 /*

@@ -6,6 +6,7 @@
  * (which reads without any lock) sees either the old or the new file, never a half-written one.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -155,6 +156,45 @@ size_t dn_netfile_remove(struct dn_netfile *f, const char *cid, const char *ifna
 	}
 	f->n = k;
 	return gone;
+}
+
+int dn_netfiles_each(int dirfd, bool (*fn)(const char *name, void *arg), void *arg)
+{
+	/* getdents64 into 4 KiB, not readdir's 32 KiB block: a daemon reload's peak is its RSS */
+	union {
+		struct dirent64 de;
+		char b[4096];
+	} u;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+	bool more = true;
+	ssize_t got;
+
+	if (fd < 0)
+		return -errno;
+	while (more && (got = getdents64(fd, u.b, sizeof(u.b))) > 0)
+		for (ssize_t off = 0; more && off < got;) {
+			const struct dirent64 *de = (const struct dirent64 *)(u.b + off);
+
+			off += de->d_reclen;
+			if (de->d_name[0] == '.')
+				continue;
+			n++;
+			more = fn(de->d_name, arg);
+		}
+	close(fd);
+	return n;
+}
+
+static bool stop_at_first(const char *name, void *arg)
+{
+	(void)name;
+	(void)arg;
+	return false;
+}
+
+int dn_netfiles_any(int dirfd)
+{
+	return dn_netfiles_each(dirfd, stop_at_first, NULL);
 }
 
 static int parse_addrs(char *s, struct dn_rec *r)
