@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Runs the test programs of one level (unit, netns, vm) or all, counts their lines
+# Runs the test programs of one level (unit, netns, fuzz, e2e, vm) or all, counts their lines
 # ("ok - …", "not ok - …", "skip - …") and ends with one line "N passed, N failed, N skipped".
 # A program that exits non-zero without a "not ok" line (a crash) counts as one failure.
 set -u
@@ -53,6 +53,12 @@ fi
 if [ "$level" = fuzz ] || [ "$level" = all ]; then
 	# A short run of every fuzzer over its kept corpus (make fuzz runs them longer).
 	run_one "fuzz/all" env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" sh tests/fuzz/run.sh
+fi
+if [ "$level" = e2e ] || [ "$level" = all ]; then # real runtimes (containerd's CRI, ...) driving build/bin
+	for t in tests/e2e/*.sh; do
+		case $(basename "$t") in *lib.sh) continue ;; esac
+		run_one "e2e/$(basename "$t" .sh)" bash "$t"
+	done
 fi
 if [ "$level" = vm ] || [ "$level" = all ]; then # the VM batch skips itself when the host kernel has every feature
 	for t in tests/vm/test_*.sh; do

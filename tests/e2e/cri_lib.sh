@@ -33,7 +33,7 @@ e2e_need() {
 		skip "$1" "$PY lacks grpc, grpc_tools or protobuf (Debian: python3-grpcio python3-grpc-tools python3-protobuf)"
 		exit 0
 	fi
-	if ! file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'; then
+	if [ ! -x /bin/busybox ] || readelf -l /bin/busybox 2>/dev/null | grep -q INTERP; then
 		skip "$1" "/bin/busybox is not busybox-static"
 		exit 0
 	fi
@@ -250,6 +250,9 @@ pod_config() {
 		  labels: {"io.kubernetes.pod.name": $n}, linux: {cgroup_parent: $cg}}'
 }
 
+# ports HOSTPORT: the TCP and UDP mappings of a pod's port 8080 to HOSTPORT (kubelet's hostPort).
+ports() { printf '[{"protocol":"TCP","container_port":8080,"host_port":%s},{"protocol":"UDP","container_port":8080,"host_port":%s}]' "$1" "$1"; }
+
 # pod_run NODE NAME PORTS-JSON ANNOTATIONS-JSON: RunPodSandbox, then one container that serves
 # TCP and UDP on 8080 (each answer is the pod's hostname), started and waited for (bounded).
 pod_run() {
@@ -292,6 +295,13 @@ pexec() {
 	RC=$(jq -r .exit_code <<<"$OUT")
 	OUT=$(jq -r .stdout <<<"$OUT")
 	return "$RC"
+}
+
+# facts POD: what the pod's container sees of its network (addresses of eth0 and lo, eth0's
+# link, routes, a sysctl, the index of eth0's peer), in one ExecSync.
+facts() {
+	pexec "$1" sh -c 'ip -o -4 addr show dev eth0; ip -o -4 addr show dev lo; ip -o link show dev eth0
+		ip route; echo "somaxconn $(cat /proc/sys/net/core/somaxconn)"; echo "iflink $(cat /sys/class/net/eth0/iflink)"'
 }
 
 # probe POD PROBE...: from inside POD, in one ExecSync (each takes a runc exec), every PROBE:
@@ -359,7 +369,11 @@ pod_remove() { cri "${POD_NODE[$1]}" RemovePodSandbox "{\"pod_sandbox_id\":\"${P
 # (base chains, dispatch rules) is set apart.
 pod_rules() { ip netns exec "$1" nft list ruleset 2>/dev/null | grep -cE "$2"; }
 # att_count HOSTNS: the entries of the node's attachment index (pkg/netutil/nft_att.c).
-att_count() { ip netns exec "$1" nft -j list counters table inet cnic_index 2>/dev/null | jq '[.nftables[] | select(.counter)] | length'; }
+att_count() {
+	local j
+	j=$(ip netns exec "$1" nft -j list counters table inet cnic_index 2>/dev/null)
+	if [ -n "$j" ]; then jq '[.nftables[] | select(.counter)] | length' <<<"$j"; else echo 0; fi
+}
 # links HOSTNS TYPE: the names of the node's links of TYPE (veth, ifb, ...), sorted.
 links() { ip -n "$1" -j link show type "$2" 2>/dev/null | jq -r '.[].ifname' | sort | tr '\n' ' '; }
 # sandboxes NODE: the number of pod sandboxes containerd lists.

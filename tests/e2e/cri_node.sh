@@ -49,8 +49,6 @@ check_eq "containerd reports the CNI network ready" \
 	"$(jq -r '.status.conditions[] | select(.type == "NetworkReady") | .status' <<<"$OUT")" true
 image_import n1 || finish
 
-# ports NAME HOSTPORT: the TCP and UDP mappings of the pod's port 8080 (kubelet's hostPort).
-ports() { printf '[{"protocol":"TCP","container_port":8080,"host_port":%s},{"protocol":"UDP","container_port":8080,"host_port":%s}]' "$1" "$1"; }
 BW_IN_OUT='{"kubernetes.io/ingress-bandwidth":"10M","kubernetes.io/egress-bandwidth":"10M"}'
 BW_IN='{"kubernetes.io/ingress-bandwidth":"10M"}'
 
@@ -72,11 +70,6 @@ start a 30080 "$BW_IN_OUT" || finish
 start b 30081 "$BW_IN" || finish
 
 # ---- inside the pods -----------------------------------------------------------------------------
-# facts POD: what the pod's container sees of its network, one ExecSync.
-facts() {
-	pexec "$1" sh -c 'ip -o -4 addr show dev eth0; ip -o -4 addr show dev lo; ip route
-		echo "somaxconn $(cat /proc/sys/net/core/somaxconn)"; echo "iflink $(cat /sys/class/net/eth0/iflink)"'
-}
 declare -A IFLINK
 for p in a b; do
 	case ${POD_IP[$p]} in
@@ -154,6 +147,7 @@ start c 30082 "$BW_IN_OUT" || finish
 check_ask "pod c, run after the restart, answers on its hostPort" c ask_node "$X" tcp "$NODE_IP" 30082
 check "pod c pings pod b" pod_ping c "${POD_IP[b]}"
 
+check_eq "before the reboot: pod c's ifb is there" "$(links "$H" ifb | wc -w)" 1
 POD_RULES="$SUBNET_PREFIX\\.|3008[0-9]"
 if [ "$(pod_rules "$H" "$POD_RULES")" -gt 0 ]; then ok "before the reboot: the pods have nftables rules"; else fail "rules of pods b and c" "none found"; fi
 
