@@ -61,7 +61,7 @@ cri() {
 		OUT="the CRI client is gone"
 		return 1
 	}
-	if ! IFS= read -r -t $((t + 10)) line <&8; then
+	if ! read -r -t $((t + 10)) line <&8; then
 		OUT="no answer from the CRI client in $((t + 10)) s"
 		return 1
 	fi
@@ -213,9 +213,12 @@ node_reboot() {
 	node_start "$1"
 }
 
-# Every process of every node, their cgroups (leaves first, in every hierarchy).
+# Every process of every node, their cgroups (leaves first, in every hierarchy). IFS is set
+# again for this and lib.sh's cleanup: a signal trapped during `IFS= read` runs the EXIT trap
+# with the empty IFS of that read, and no list would split.
 e2e_cleanup() {
 	local n
+	IFS=$' \t\n'
 	for n in $E2E_NODES; do
 		node_crash "$n"
 		find /sys/fs/cgroup/*/"$(node_cgroup "$n")" -depth -type d -exec rmdir {} \; 2>/dev/null
