@@ -243,7 +243,7 @@ image_import() {
 }
 
 # ---- pods ------------------------------------------------------------------------------------------
-declare -A POD_ID CTR_ID POD_CONF POD_NODE POD_IP
+declare -A POD_ID CTR_ID POD_NODE POD_IP
 # pod_config NODE NAME PORTS-JSON ANNOTATIONS-JSON: the PodSandboxConfig kubelet would send.
 pod_config() {
 	jq -nc --arg n "$2" --arg uid "uid-$2-$T_TAG" --arg logs "${NODE_DIR[$1]}/logs/$2" \
@@ -261,7 +261,6 @@ ports() { printf '[{"protocol":"TCP","container_port":8080,"host_port":%s},{"pro
 pod_run() {
 	local node=$1 name=$2 conf
 	conf=$(pod_config "$@")
-	POD_CONF[$name]=$conf
 	POD_NODE[$name]=$node
 	cri "$node" RunPodSandbox "{\"config\":$conf}" 120 || return 1
 	POD_ID[$name]=$(jq -r .pod_sandbox_id <<<"$OUT")
@@ -335,12 +334,8 @@ probe() {
 }
 # check_probe NAME PROBE WANT: the answer to PROBE of the last probe() is WANT.
 check_probe() { check_eq "$1" "${PROBED[$2]:-}" "$3"; }
-# ask POD tcp|udp ADDR PORT: the answer to one probe from POD.
-ask() {
-	probe "$1" "$2 $3 $4"
-	printf '%s' "${PROBED[$2 $3 $4]:-}"
-}
-# ask_node HOSTNS tcp|udp ADDR PORT: the same from the node itself (its host netns).
+# ask_node HOSTNS tcp|udp ADDR PORT: what the server at ADDR:PORT answers to a line from the
+# node itself (its host netns), bounded by socat's 2 s timeouts.
 ask_node() {
 	local proto=TCP
 	[ "$2" = udp ] && proto=UDP
