@@ -92,18 +92,6 @@ left() {
 		"backups=$(find "$DATA/tuning" -name "$1*" 2>/dev/null | wc -l)"
 }
 dnat() { in_ns "$H" nft list ruleset | grep -- "comment \"$1\"" | grep -o '.*dnat to [^ ]*' | sed 's/^[[:space:]]*//' | sort; }
-ask() { # NETNS ADDR PORT [udp]
-	if [ "${4:-}" = udp ]; then
-		local a
-		for _ in 1 2 3; do
-			a=$(echo x | in_ns "$1" timeout 4 socat -t3 -T3 - "UDP:$2:$3" 2>/dev/null | head -1)
-			[ -n "$a" ] && break
-		done
-		printf '%s\n' "$a"
-	else
-		in_ns "$1" timeout 3 socat -T2 - "TCP:$2:$3" </dev/null 2>/dev/null | head -1
-	fi
-}
 serve() { # NETNS ANSWER LISTEN-ADDRESS: its pid appended to SERVERS
 	ip netns exec "$(basename "$1")" socat "$3,fork,reuseaddr" SYSTEM:"echo $2" >/dev/null 2>&1 &
 	on_exit "kill $! 2>/dev/null"
@@ -171,7 +159,7 @@ check_eq "containerd: hostIP \"\" reaches the pod on the node's IPv4 address" "$
 check_eq "containerd: hostIP \"\" reaches the pod on the node's IPv6 address" "$(ask "$H" "[fd00:198:18:31::1]" 8080)" tcp-c1
 check_eq "containerd: hostIP 127.0.0.1 reaches the pod (route_localnet)" "$(ask "$H" 127.0.0.1 8083)" tcp-c1
 check_eq "containerd: hostIP IPv6, protocol \"TCP\" reaches the pod" "$(ask "$H" "[fd00:198:18:31::1]" 8084)" tcp-c1
-check_eq "containerd: hostIP 0.0.0.0 UDP reaches the pod" "$(ask "$H" 198.18.31.1 8081 udp)" udp-c1
+check_eq "containerd: hostIP 0.0.0.0 UDP reaches the pod" "$(ask "$H" 198.18.31.1 8081 udp 40011)" udp-c1
 check_eq "containerd: hostIP IPv6 is not mapped on IPv4" "$(ask "$H" 198.18.31.1 8084)" ""
 skip "containerd: SCTP through the host port" "no SCTP sockets without CONFIG_IP_SCTP here (the rule above is checked; the VM lane's kernel could)"
 HV1=$(jq -r '.interfaces[] | select(.name | startswith("veth")) | .name' <<<"$R1")
