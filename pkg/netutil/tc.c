@@ -34,6 +34,7 @@
 #define FLOWID 0x00010001U /* 1:1 */
 #define TIME_UNITS_PER_SEC 1000000.0
 #define LATENCY_MS 25.0
+#define LATENCY_US (TIME_UNITS_PER_SEC * (LATENCY_MS / 1000.0)) /* Go's latencyInUsec(25) */
 
 /* ---- tbf parameters --------------------------------------------------------------------------- */
 
@@ -63,29 +64,63 @@ static double tick_in_usec(void)
 	return tick;
 }
 
+/* a double in [0, 2^32) truncated as Go's uint32(f) does; anything above saturates, where Go wraps */
+static uint32_t sat_u32(double x)
+{
+	return x >= 4294967295.0 ? UINT32_MAX : (uint32_t)x;
+}
+
 int nu_tbf_params(uint64_t rate_bits, uint64_t burst_bits, struct nu_tbf *out)
 {
+	uint64_t rate = rate_bits / 8, burst = burst_bits / 8, limit;
+	double us, min;
+
+	if (!rate_bits || !burst_bits)
+		return -EINVAL;
+	/*
+	 * The kernel counts whole bytes: less than one is one (the reference's 0 is EINVAL). A
+	 * burst of 2^32-1 bytes or more (the reference's "burst cannot be more than 4GB", sent by
+	 * older CRI-O releases as 8 * (2^32-1) bits) is 2^32-1 bytes, the most tbf's max_size holds.
+	 */
+	rate = rate ? rate : 1;
+	burst = burst ? (burst < UINT32_MAX ? burst : UINT32_MAX) : 1;
+	/* Go: time2Tick(uint32(float64(burst) * 1e6 / float64(rate))), saturated instead of wrapped */
+	us = (double)burst * TIME_UNITS_PER_SEC / (double)rate;
+	out->buffer = us >= 4294967296.0 ? UINT32_MAX : sat_u32((double)(uint32_t)us * tick_in_usec());
+	/*
+	 * A bucket that holds less than one byte (the kernel's max_size, buffer ns * rate / 1e9,
+	 * is 0: EINVAL) is raised to the shortest that holds one. The reference's microseconds are
+	 * whole ones, so a small burst at a high rate comes out 0.
+	 */
+	min = TIME_UNITS_PER_SEC * tick_in_usec() / (double)rate;
+	if (out->buffer < min)
+		out->buffer = sat_u32(min) + (sat_u32(min) < min);
+	/* Go: uint32(float64(rate) * latency / 1e6) + burst, saturated where Go's uint32 sum wraps */
+	limit = (uint64_t)sat_u32((double)rate * LATENCY_US / TIME_UNITS_PER_SEC) + burst;
+	out->limit = limit > UINT32_MAX ? UINT32_MAX : (uint32_t)limit;
+	out->rate = rate;
+	return 0;
+}
+
+/* Go's uint32(f) on amd64: a conversion to int64 (2^63 when out of range), its low 32 bits */
+static uint32_t go_u32(double x)
+{
+	return x >= 0 && x < 9223372036854775808.0 ? (uint32_t)(int64_t)x : 0;
+}
+
+int nu_tbf_params_go(uint64_t rate_bits, uint64_t burst_bits, struct nu_tbf *out)
+{
 	uint64_t rate = rate_bits / 8, burst = burst_bits / 8;
-	double us, ticks, lim, latency = TIME_UNITS_PER_SEC * (LATENCY_MS / 1000.0);
+	double us;
 
 	if (!rate || !burst)
 		return -EINVAL;
 	if (burst >= UINT32_MAX)
 		return -ERANGE;
-	/* Go: time2Tick(uint32(float64(burst) * 1e6 / float64(rate))) */
 	us = (double)burst * TIME_UNITS_PER_SEC / (double)rate;
-	if (us >= 4294967296.0)
-		return -ERANGE;
-	ticks = (double)(uint32_t)us * tick_in_usec();
-	if (ticks >= 4294967296.0)
-		return -ERANGE;
-	/* Go: uint32(float64(rate) * latency / 1e6) + burst, in uint32 arithmetic */
-	lim = (double)rate * latency / TIME_UNITS_PER_SEC;
-	if (lim >= 4294967296.0)
-		return -ERANGE;
 	out->rate = rate;
-	out->buffer = (uint32_t)ticks;
-	out->limit = (uint32_t)lim + (uint32_t)burst;
+	out->buffer = go_u32((double)go_u32(us) * tick_in_usec());
+	out->limit = go_u32((double)rate * LATENCY_US / TIME_UNITS_PER_SEC) + (uint32_t)burst;
 	return 0;
 }
 

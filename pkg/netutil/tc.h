@@ -29,11 +29,24 @@ struct nu_tbf {
 /*
  * nu_tbf_params() - the reference's tbf for @rate_bits bits/s and @burst_bits bits: rate/8,
  * buffer = ticks(burst/8 * 1e6 / (rate/8)), limit = rate/8 * 25 ms + burst/8, with the same
- * floating-point steps and truncations as the Go plugin so CHECK agrees on both sides. Ticks per
- * microsecond come from /proc/net/psched. -EINVAL when a value is 0, -ERANGE when burst/8 does
- * not fit 32 bits.
+ * floating-point steps and truncations as the Go plugin so CHECK agrees on both sides wherever
+ * the reference makes a qdisc. Where it cannot (its uint32 conversions wrap, or the kernel says
+ * EINVAL), the values are clamped to what the kernel can express: rate and burst of less than
+ * one byte are one byte, a buffer beyond 2^32-1 ticks (274.9 s at the rate) is 2^32-1 ticks, a
+ * buffer holding less than one byte is raised to hold one, the limit saturates at 2^32-1 bytes.
+ * A burst of 2^32-1 bytes or more (the reference refuses it: "burst cannot be more than 4GB")
+ * is 2^32-1 bytes. Ticks per microsecond come from /proc/net/psched. -EINVAL when a value is 0.
  */
 int nu_tbf_params(uint64_t rate_bits, uint64_t burst_bits, struct nu_tbf *out);
+
+/*
+ * nu_tbf_params_go() - the Go plugin's values bit for bit, its wrapped uint32 conversions
+ * included (containerd's burst of 2^32-1 bits at 10 Mbit/s gives 154.6 s of buffer where 429.5 s
+ * wrap): what a qdisc the reference made reads back as, so CHECK accepts it. -EINVAL when rate
+ * or burst is below one byte (the reference's qdisc fails), -ERANGE when the burst is 4 GB
+ * or more (the reference refuses it).
+ */
+int nu_tbf_params_go(uint64_t rate_bits, uint64_t burst_bits, struct nu_tbf *out);
 
 /* nu_tc_tbf_set() - root qdisc "tbf" handle 1: on @ifindex (NLM_F_REPLACE: an old root goes). */
 int nu_tc_tbf_set(struct nu_nl *nl, int ifindex, const struct nu_tbf *t, struct cni_err *e);

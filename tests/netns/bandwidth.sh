@@ -6,7 +6,8 @@
 # IFB, tbf on the IFB, the IFB's name from sha512(net + cid)), ingress-only and egress-only,
 # static config over runtimeConfig, invalid configs, CHECK (also noticing a changed qdisc), DEL
 # (twice, without ADD, netns gone), GC (stale IFBs go, live ones of any network stay), shaped
-# rates measured roughly with real TCP transfers, and a differential run against the reference
+# rates measured roughly with real TCP transfers, what Kubernetes runtimes send (containerd and
+# CRI-O shapes) and the edges from 1 bit/s to 2^63-1, and a differential run against the reference
 # binary (results, tc state, and each one's CHECK/DEL on the other's state).
 . "$(dirname "$0")/lib.sh"
 need_root bandwidth
@@ -132,7 +133,6 @@ bad() { # NAME KEYS WANT-MESSAGE-PART
 }
 bad "rate without burst" '{"ingressRate":1000}' "if rate is set, burst must also be set"
 bad "burst without rate" '{"egressBurst":1000}' "if burst is set, rate must also be set"
-bad "burst of 4 GB" '{"egressRate":1000000,"egressBurst":34359738360}' "burst cannot be more than 4GB"
 bad "negative rate" '{"ingressRate":-1,"ingressBurst":100}' "ingressRate"
 bad "runtimeConfig rate without burst" '{"runtimeConfig":{"bandwidth":{"ingressRate":1000}}}' "burst must also be set"
 hrun "$H" "$P" ADD "$C" eth0 c-bad "$(bwconf $v "$BOTH")"
@@ -151,6 +151,55 @@ hrun "$H" "$P" DEL "$C" eth0 never-added "$(bwconf $v "$BOTH")"
 check_eq "DEL without ADD" "$RC:$OUT" "0:"
 hrun "$H_OUT" "$P" DEL /run/netns/does-not-exist eth0 c-out "$(bwconf $v "$BOTH")"
 check_eq "DEL with the netns gone removes the IFB" "$RC:$(has_link "$H_OUT" "$IFB")" "0:no"
+
+# ---- what Kubernetes runtimes send, and the edges ----------------------------------------------
+# containerd (go-cni's BandWidth has no JSON tags: capitalised keys) sends a burst of 2^32-1 bits
+# for a rate-only annotation; CRI-O (ocicni) 8*(2^32-1)-1 bits, older CRI-O 8*(2^32-1). kubelet's
+# annotations range from 1 kbit/s to 1 Pbit/s in containerd (CRI-O checks no range). A burst
+# longer than 2^32-1 ticks (274.9 s) at its rate is capped there: never refused.
+# tbfis HOSTNS DEV N: the first N of [rate bytes/s, burst bytes as tc derives it from the buffer]
+# (tc's derivation overflows above 4 GB/s: there only the rate, and CHECK reads the raw values)
+tbfis() { in_ns "$1" tc -j qdisc show dev "$2" root | jq -c --argjson n "$3" '.[0] | select(.kind == "tbf") | [.options.rate, .options.burst][:$n]'; }
+# bwraw VERSION KEYS PREV: bwconf built with text only (jq turns integers above 2^53 into doubles)
+bwraw() {
+	local k=${2#\{}
+	printf '{"cniVersion":"%s","name":"pm","type":"bandwidth",%s%s}' "$1" "${k%\}}" "${3:+,\"prevResult\":$3}"
+}
+edge() { # NAME RATE BURST WANT-TBF [KEYS-TEMPLATE]: ingress and egress, CHECK, DEL
+	local tpl=${5:-'{"runtimeConfig":{"bandwidth":{"ingressRate":%s,"ingressBurst":%s,"egressRate":%s,"egressBurst":%s}}}'}
+	local keys cid=c-edge$SUB n
+	setup $v "$cid"
+	keys=$(printf "$tpl" "$2" "$3" "$2" "$3")
+	hrun "$H" "$P" ADD "$C" eth0 "$cid" "$(bwraw $v "$keys" "$PREV")"
+	check_eq "$1: ADD" "$RC" 0
+	local ifb r=$OUT
+	ifb=$(jq -r '.interfaces[-1].name' <<<"$r")
+	n=$(jq length <<<"$4")
+	check_eq "$1: tbf on the host veth and on the IFB" "$(tbfis "$H" "$HV" "$n") $(tbfis "$H" "$ifb" "$n")" "$4 $4"
+	hrun "$H" "$P" CHECK "$C" eth0 "$cid" "$(bwraw $v "$keys" "$r")"
+	check_eq "$1: CHECK" "$RC:$OUT" "0:"
+	hrun "$H" "$P" DEL "$C" eth0 "$cid" "$(bwraw $v "$keys")"
+	check_eq "$1: DEL" "$RC:$(ifbs "$H")" "0:"
+}
+v=1.0.0
+# tc shows the burst it derives, rate * buffer: 2^32-1 ticks of 64 ns at 1.25 MB/s are 343597382 B
+edge "containerd 10M annotation (burst 2^32-1 bits)" 10000000 4294967295 '[1250000,343597382]' \
+	'{"runtimeConfig":{"bandwidth":{"IngressRate":%s,"IngressBurst":%s,"EgressRate":%s,"EgressBurst":%s}}}'
+edge "containerd 1k annotation (kubelet's smallest)" 1000 4294967295 '[125,34359]' \
+	'{"runtimeConfig":{"bandwidth":{"IngressRate":%s,"IngressBurst":%s,"EgressRate":%s,"EgressBurst":%s}}}'
+edge "containerd 1P annotation (kubelet's largest)" 1000000000000000 4294967295 \
+	'[125000000000000]' \
+	'{"runtimeConfig":{"bandwidth":{"IngressRate":%s,"IngressBurst":%s,"EgressRate":%s,"EgressBurst":%s}}}'
+edge "CRI-O 10M annotation (burst 8*(2^32-1)-1 bits)" 10000000 34359738359 '[1250000,343597382]'
+edge "older CRI-O (burst 8*(2^32-1) bits, refused by the reference)" 10000000 34359738360 '[1250000,343597382]'
+edge "rate 1 bit/s, burst 1 bit: one byte each" 1 1 '[1,1]'
+edge "rate 7 bits/s, burst 1 MB" 7 8000000 '[1,274]'
+# (jq prints the rate 2^60-1 as a double; CHECK compares the exact value)
+edge "largest rate (2^63-1 bits/s), 1-byte burst" 9223372036854775807 8 '[1152921504606847000]'
+edge "largest burst (2^63-1 bits) at 1 Gbit/s: 2^32-1 bytes" 1000000000 9223372036854775807 '[125000000,4294967125]'
+edge "34 Gbit/s (a 64-bit rate), 1-byte burst" 34359738368 8 '[4294967296]'
+hrun "$H" "$P" ADD "$C" eth0 c-zero "$(bwconf $v '{"runtimeConfig":{"bandwidth":{"IngressRate":0,"IngressBurst":0,"EgressRate":0,"EgressBurst":0}}}' "$PREV")"
+check_eq "rate 0 and burst 0: no limit, prevResult passed through" "$RC:$(jq -c . <<<"$OUT"):$(ifbs "$H")" "0:$(jq -c . <<<"$PREV"):"
 
 # ---- GC ----------------------------------------------------------------------------------------
 v=1.1.0
@@ -259,10 +308,29 @@ for v in 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0; do
 		check_eq "diff $tag: the reference's DEL cleans ours" "$RC:$(ifbs "$HO")" "0:"
 	done
 done
-for keys in '{"ingressRate":1000}' '{"egressBurst":1000}' '{"egressRate":1000000,"egressBurst":34359738360}'; do
+for keys in '{"ingressRate":1000}' '{"egressBurst":1000}'; do
 	hrun "$PROBE" "$P" ADD "$C" eth0 cid1 "$(bwconf 1.0.0 "$keys" "$PREV")"
 	mo=$(jq -r .msg <<<"$OUT")
 	hrun "$PROBE" "$REF/bandwidth" ADD "$C" eth0 cid1 "$(bwconf 1.0.0 "$keys" "$PREV")"
 	check_eq "diff invalid $keys: same message" "$mo" "$(jq -r .msg <<<"$OUT")"
 done
+# containerd's shape (burst 2^32-1 bits at 10 Mbit/s): both accept; the reference's buffer wraps
+# (154.6 s instead of 429.5 s), ours is capped at 274.9 s; rate and limit agree, and our CHECK
+# passes on the reference's qdisc (a host moving from the Go plugin keeps its pods' CHECK green)
+K8S='{"runtimeConfig":{"bandwidth":{"IngressRate":10000000,"IngressBurst":4294967295,"EgressRate":10000000,"EgressBurst":4294967295}}}'
+setup 1.0.0 cid1
+HO=$H CO=$C PO=$PREV HVO=$HV
+SUB=$((SUB - 1))
+DDIR=$DATA2 setup 1.0.0 cid1
+HR=$H CR=$C PR=$PREV HVR=$HV
+hrun "$HO" "$P" ADD "$CO" eth0 cid1 "$(bwconf 1.0.0 "$K8S" "$PO")"
+ro=$RC
+hrun "$HR" "$REF/bandwidth" ADD "$CR" eth0 cid1 "$(bwconf 1.0.0 "$K8S" "$PR")"
+check_eq "diff containerd shape: both ADD" "$ro:$RC" "0:0"
+or=$OUT
+check_eq "diff containerd shape: tbf rates agree" "$(tbfis "$HO" "$HVO" 1)" "$(tbfis "$HR" "$HVR" 1)"
+check_eq "diff containerd shape: the reference's buffer wraps, ours is capped" \
+	"$(tbfis "$HR" "$HVR" 2) $(tbfis "$HO" "$HVO" 2)" "[1250000,193273526] [1250000,343597382]"
+hrun "$HR" "$P" CHECK "$CR" eth0 cid1 "$(bwconf 1.0.0 "$K8S" "$or")"
+check_eq "diff containerd shape: our CHECK passes on the reference's qdiscs" "$RC:$OUT" "0:"
 finish

@@ -234,3 +234,21 @@ mkmaster() {
 	in_ns "$1" ip link set "$2" up
 	in_ns "$1" ip link set "$2-p" up
 }
+
+# ask NETNS ADDR PORT [udp SRCPORT]: what answers a TCP (or UDP) client there, bounded: a host
+# port's check
+ask() {
+	if [ "${4:-}" = udp ]; then
+		# -t: socat stops waiting for the answer this long after stdin's EOF
+		# UDP may lose the first datagram (neighbour resolution, a loaded machine): retries on
+		# the same flow
+		local a
+		for _ in 1 2 3; do
+			a=$(echo x | in_ns "$1" timeout 4 socat -t3 -T3 - "UDP:$2:$3,sourceport=$5,reuseaddr" 2>/dev/null | head -1)
+			[ -n "$a" ] && break
+		done
+		printf '%s\n' "$a"
+	else
+		in_ns "$1" timeout 3 socat -T2 - "TCP:$2:$3" </dev/null 2>/dev/null | head -1
+	fi
+}

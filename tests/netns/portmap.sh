@@ -68,22 +68,6 @@ serve() {
 	ip netns exec "$(basename "$1")" socat "$addr" SYSTEM:"echo $2" >/dev/null 2>&1 &
 	PIDS="$PIDS $!"
 }
-# ask NETNS ADDR PORT [udp SRCPORT]: what answers there (bounded)
-ask() {
-	if [ "${4:-}" = udp ]; then
-		# -t: socat stops waiting for the answer this long after stdin's EOF
-		# UDP may lose the first datagram (neighbour resolution, a loaded machine): retries on
-		# the same flow
-		local a
-		for _ in 1 2 3; do
-			a=$(echo x | in_ns "$1" timeout 4 socat -t3 -T3 - "UDP:$2:$3,sourceport=$5,reuseaddr" 2>/dev/null | head -1)
-			[ -n "$a" ] && break
-		done
-		printf '%s\n' "$a"
-	else
-		in_ns "$1" timeout 3 socat -T2 - "TCP:$2:$3" </dev/null 2>/dev/null | head -1
-	fi
-}
 ready() { in_ns "$1" ss -ln${3:-t} | grep -q ":$2 "; }
 # the bridge's IPv6 address out of DAD
 v6_ready() { ! in_ns "$1" ip -6 addr show dev pmbr0 | grep -q tentative; }

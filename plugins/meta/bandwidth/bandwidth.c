@@ -9,7 +9,9 @@
  * Rates in bits/s, bursts in bits, from the plugin's keys or, when none of the four is present,
  * runtimeConfig.bandwidth. The host veth is the one prevResult lists (no sandbox) that is the peer
  * of CNI_IFNAME. Spec versions from 0.3.0, as the reference. prevResult is passed through, with the
- * IFB appended to its interfaces.
+ * IFB appended to its interfaces. A rate or burst the kernel cannot express is clamped to what it
+ * can (nu_tbf_params()), never refused: containerd's 2^32-1-bit burst for a rate-only pod
+ * annotation is a bucket longer than tbf holds at any rate below ~15.6 Mbit/s.
  * Subnet exclusion (unshapedSubnets / shapedSubnets, with HTB instead of TBF, plugins#921) was
  * merged upstream and then reverted; the reference's HEAD has no such keys, so neither do we
  * (they are ignored as any unknown key).
@@ -82,8 +84,7 @@ static int rate_burst_valid(long long rate, long long burst, struct cni_err *e)
 	if (rate == 0 && burst != 0)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 				"if burst is set, rate must also be set");
-	if ((unsigned long long)burst / 8 >= UINT32_MAX)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "burst cannot be more than 4GB");
+	/* no "burst cannot be more than 4GB" as the reference: nu_tbf_params() caps it */
 	return 0;
 }
 
@@ -130,14 +131,21 @@ static int tbf_of(long long rate, long long burst, struct nu_tbf *t, struct cni_
 {
 	int r = nu_tbf_params((uint64_t)rate, (uint64_t)burst, t);
 
-	if (r == -EINVAL)
-		return cni_fail(e, r, CNI_ERR_INVALID_CONFIG,
-				"invalid rate %lld / burst %lld: less than one byte", rate, burst);
-	if (r < 0)
-		return cni_fail(e, r, CNI_ERR_INVALID_CONFIG,
-				"burst %lld bits at rate %lld bits/s is out of the kernel's range",
-				burst, rate);
+	if (r < 0) /* rate_burst_valid() refused these already */
+		return cni_fail(e, r, CNI_ERR_INVALID_CONFIG, "invalid rate %lld / burst %lld", rate,
+				burst);
 	return 0;
+}
+
+/* the reference's values for the same limits, NULL where its qdisc could not be made */
+static const struct nu_tbf *tbf_go(long long rate, long long burst, struct nu_tbf *go)
+{
+	return nu_tbf_params_go((uint64_t)rate, (uint64_t)burst, go) == 0 ? go : NULL;
+}
+
+static bool tbf_eq(const struct nu_tbf *a, const struct nu_tbf *b)
+{
+	return a->rate == b->rate && a->limit == b->limit && a->buffer == b->buffer;
 }
 
 /*
@@ -268,8 +276,12 @@ static int bw_del(struct cni_ctx *ctx, struct cni_err *e)
 
 /* ---- CHECK ----------------------------------------------------------------------------------- */
 
+/*
+ * The root tbf of @li must have @want's values, or @go's (a qdisc the reference made with its
+ * wrapped arithmetic: a host that moved from the Go plugin CHECKs its old pods); @go NULL: none.
+ */
 static int check_tbf(struct nu_nl *host, const struct nu_link_info *li, const struct nu_tbf *want,
-		     struct cni_err *e)
+		     const struct nu_tbf *go, struct cni_err *e)
 {
 	struct nu_qdisc *q = NULL;
 	size_t n = 0;
@@ -284,7 +296,9 @@ static int check_tbf(struct nu_nl *host, const struct nu_link_info *li, const st
 			continue;
 		if (!q[i].has_tbf)
 			break;
-		if (q[i].tbf.rate != want->rate)
+		if (go && tbf_eq(&q[i].tbf, go))
+			r = 0;
+		else if (q[i].tbf.rate != want->rate)
 			r = cni_fail(e, -EINVAL, 0, "Rate doesn't match on %s: %llu, want %llu",
 				     li->name, (unsigned long long)q[i].tbf.rate,
 				     (unsigned long long)want->rate);
@@ -310,7 +324,7 @@ static int bw_check(struct cni_ctx *ctx, struct cni_err *e)
 	const struct bw *b = c->eff;
 	_nu_nl_cleanup_ struct nu_nl *host = NULL;
 	struct nu_link_info hl, ifb;
-	struct nu_tbf t;
+	struct nu_tbf t, go;
 	char name[NU_IFNAMSIZ];
 	int r, *tg = NULL;
 	size_t ntg = 0;
@@ -328,7 +342,7 @@ static int bw_check(struct cni_ctx *ctx, struct cni_err *e)
 	if (shapes_ingress(b)) {
 		r = tbf_of(b->ingress_rate, b->ingress_burst, &t, e);
 		if (r == 0)
-			r = check_tbf(host, &hl, &t, e);
+			r = check_tbf(host, &hl, &t, tbf_go(b->ingress_rate, b->ingress_burst, &go), e);
 		if (r < 0)
 			return r;
 	}
@@ -339,7 +353,7 @@ static int bw_check(struct cni_ctx *ctx, struct cni_err *e)
 			return cni_wrap(e, r, "get ifb device");
 		r = tbf_of(b->egress_rate, b->egress_burst, &t, e);
 		if (r == 0)
-			r = check_tbf(host, &ifb, &t, e);
+			r = check_tbf(host, &ifb, &t, tbf_go(b->egress_rate, b->egress_burst, &go), e);
 		if (r < 0)
 			return r;
 		/* beyond the reference: the host veth's ingress must still reach the IFB */
