@@ -52,7 +52,7 @@ LIBIPAM := $(BUILD)/libipam.a
 BINS := $(addprefix $(BUILD)/bin/,$(PLUGINS))
 
 .SECONDARY:
-.PHONY: all deps check unit netns vm demo bench install clean fuzz format
+.PHONY: all deps check unit netns e2e vm demo bench install clean fuzz format
 all: $(BINS) $(UNIT_BINS)
 
 # The suite id: a digest of every source, written only when it changes. Plugins carry it in an ELF
@@ -133,6 +133,10 @@ unit: all
 
 netns: all
 	@BUILD=$(BUILD) sh tests/run.sh netns
+
+# Real clients on build/bin: podman 4.3 (CNI backend), containerd 1.6 (ctr run --cni).
+e2e: all
+	@BUILD=$(BUILD) sh tests/run.sh e2e
 
 # Kernel features this host lacks (ipvlan, vlan, bridge VLAN filtering...), in a qemu VM.
 vm: all

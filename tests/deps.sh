@@ -3,7 +3,8 @@
 # Installs the Debian packages the build and the tests need, only those missing.
 set -eu
 need="build-essential pkg-config clang libnl-route-3-dev libmnl-dev libnftnl-dev libjansson-dev libmd-dev
-iproute2 nftables iptables jq strace socat conntrack qemu-system-x86 busybox-static dnsmasq-base dnsutils knot-dnsutils valgrind python3 containernetworking-plugins procps iputils-ping util-linux"
+iproute2 nftables iptables jq strace socat conntrack qemu-system-x86 busybox-static dnsmasq-base dnsutils knot-dnsutils valgrind python3 containernetworking-plugins procps iputils-ping util-linux
+podman conmon runc containerd"
 missing=""
 for p in $need; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Runs the test programs of one level (unit, netns, vm) or all, counts their lines
+# Runs the test programs of one level (unit, netns, e2e, fuzz, vm) or all, counts their lines
 # ("ok - …", "not ok - …", "skip - …") and ends with one line "N passed, N failed, N skipped".
 # A program that exits non-zero without a "not ok" line (a crash) counts as one failure.
 set -u
@@ -48,6 +48,12 @@ if [ "$level" = netns ] || [ "$level" = all ]; then
 	for t in tests/netns/*.sh; do
 		[ "$(basename "$t")" = lib.sh ] && continue
 		run_one "netns/$(basename "$t" .sh)" bash "$t"
+	done
+fi
+if [ "$level" = e2e ] || [ "$level" = all ]; then # real clients (podman, containerd) on build/bin
+	for t in tests/e2e/*.sh; do
+		case "$(basename "$t")" in *lib.sh) continue ;; esac
+		run_one "e2e/$(basename "$t" .sh)" bash "$t"
 	done
 fi
 if [ "$level" = fuzz ] || [ "$level" = all ]; then
