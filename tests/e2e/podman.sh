@@ -49,6 +49,7 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 events_logfile_path = "$W/events.log"
 tmp_dir = "$W/tmp"
+image_copy_tmp_dir = "$W/tmp"
 volume_path = "$W/volumes"
 static_dir = "$W/static"
 EOF
@@ -92,7 +93,12 @@ podman_cleanup() {
 	[ -n "$HOLD" ] && wait "$HOLD" 2>/dev/null
 	# vfs layers are plain directories; overlay mounts of nothing remain
 	rm -rf "$W/graph" 2>/dev/null
+	# cgroupfs: podman's parent cgroup (conmon's too), when this test made it
+	[ -n "$LIBPOD_CG" ] || for i in /sys/fs/cgroup/*/libpod_parent; do
+		[ -d "$i" ] && find "$i" -depth -type d -exec rmdir {} \; 2>/dev/null
+	done
 }
+LIBPOD_CG=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
 on_exit podman_cleanup
 
 # pm ARGS...: podman in the private namespaces, bounded.
