@@ -118,27 +118,25 @@ static int dp_add_once(struct nft *c, void *arg, struct cni_err *e)
 	return nft_commit(c, e);
 }
 
-static int dp_init(struct dp *d, const char *addr, uint16_t port, const char *id,
-		   struct cni_err *e)
+/* Validate, then run @once's rounds on @addr (NULL: not needed), @port and @id. */
+static int dp_run(int (*once)(struct nft *c, void *arg, struct cni_err *e), const char *addr,
+		  uint16_t port, const char *id, struct cni_err *e)
 {
+	struct dp d = { .port = port, .id = id };
 	char name[DP_NAME_MAX];
 
-	*d = (struct dp){ .port = port, .id = id };
-	if (inet_pton(AF_INET, addr, &d->addr) != 1 || !port || port == 53)
+	if (addr && (inet_pton(AF_INET, addr, &d.addr) != 1 || !port || port == 53))
 		return cni_fail(e, -EINVAL, 0, "resolver %s, port %u: not an IPv4 address and a port",
 				addr, port);
 	if ((size_t)snprintf(name, sizeof(name), "att-%s", id) >= sizeof(name))
 		return cni_fail(e, -ENAMETOOLONG, 0, "attachment id %s too long", id);
-	return 0;
+	return nft_run(once, &d, e);
 }
 
 int nu_nft_dnsport_add(const char *addr, uint16_t port, const char *id, struct cni_err *e)
 {
-	struct dp d;
-	int ret = dp_init(&d, addr, port, id, e);
+	int ret = dp_run(dp_add_once, addr, port, id, e);
 
-	if (!ret)
-		ret = nft_run(dp_add_once, &d, e);
 	if (ret < 0)
 		return cni_wrap(e, ret, "redirecting %s:53 to port %u", addr, port);
 	return 0;
@@ -179,8 +177,7 @@ static int dp_del_once(struct nft *c, void *arg, struct cni_err *e)
 
 int nu_nft_dnsport_del(const char *id, struct cni_err *e)
 {
-	struct dp d = { .id = id };
-	int ret = nft_run(dp_del_once, &d, e);
+	int ret = dp_run(dp_del_once, NULL, 0, id, e);
 
 	if (ret < 0)
 		return cni_wrap(e, ret, "removing the port 53 rewrite");
@@ -218,10 +215,5 @@ static int dp_check_once(struct nft *c, void *arg, struct cni_err *e)
 
 int nu_nft_dnsport_check(const char *addr, uint16_t port, const char *id, struct cni_err *e)
 {
-	struct dp d;
-	int ret = dp_init(&d, addr, port, id, e);
-
-	if (!ret)
-		ret = nft_run(dp_check_once, &d, e);
-	return ret;
+	return dp_run(dp_check_once, addr, port, id, e);
 }

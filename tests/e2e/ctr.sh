@@ -10,38 +10,19 @@
 # /opt, with the test's conflist and a bind mount of build/bin at /opt/cni/bin: the host's
 # /etc/cni stays untouched. containerd's root, state and socket are under the test's temporary
 # directory; the container runs from a busybox-static rootfs (--rootfs, no image).
-. "$(cd "$(dirname "$0")/../netns" && pwd)/lib.sh"
-need_root ctr
-for c in containerd containerd-shim-runc-v2 ctr runc nsenter unshare iptables; do
-	command -v "$c" >/dev/null || { skip ctr "$c is not installed (Debian: containerd, runc)"; exit 0; }
-done
-file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || { skip ctr "/bin/busybox is not busybox-static"; exit 0; }
-[ -x "$BIN/bridge" ] || { skip ctr "no plugins in $BIN (make all)"; exit 0; }
+. "$(dirname "$0")/clients_lib.sh"
+clients_need ctr containerd containerd-shim-runc-v2 ctr runc
+# a tmpfs goes over it in the private mount namespace: the host's stays untouched
+[ -d /etc/cni/net.d ] || { skip ctr "no /etc/cni/net.d to mount the test's configuration over"; exit 0; }
 
 tmpdir W
 mkhost H
-mkns O
-HOLD="" CPID=""
+CPID=""
 CG=cnic-e2e-$T_TAG
-wait_for() {
-	local end=$(($(date +%s) + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -ge "$end" ] && return 1
-		sleep 0.2
-	done
-}
+outside 198.18.82.1 198.18.82.2
 
-# the outside: namespace O routed through the host
-ip -n "$H" link add up0 type veth peer name eth0 netns "$(basename "$O")"
-ip -n "$H" addr add 198.18.82.1/24 dev up0
-ip -n "$H" link set up0 up
-ip -n "$(basename "$O")" addr add 198.18.82.2/24 dev eth0
-ip -n "$(basename "$O")" link set eth0 up
-
-mkdir -p "$W/net.d" "$W/rootfs/bin" "$W/rootfs/etc" "$W/rootfs/proc" "$W/rootfs/sys" "$W/rootfs/dev" "$W/rootfs/tmp"
-cp /bin/busybox "$W/rootfs/bin/busybox"
-for a in sh ping ip cat; do ln -s busybox "$W/rootfs/bin/$a"; done
+mkdir -p "$W/net.d"
+busybox_rootfs "$W/rootfs" sh ping ip cat
 cat >"$W/net.d/10-cnic.conflist" <<EOF
 {"cniVersion":"1.0.0","name":"cnic-ctr","plugins":[
  {"type":"bridge","bridge":"cnic-ctr0","isGateway":true,"ipMasq":true,
@@ -62,35 +43,16 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.a
   path = "$W/opt"
 EOF
 
-nsenter --net="/run/netns/$H" unshare -m --propagation private sh -c '
-	mount -t tmpfs -o mode=0755 cnic-e2e-run /run &&
-	mount -t tmpfs cnic-e2e-cni /var/lib/cni 2>/dev/null || { mkdir -p /run/cni-lib && mount --bind /run/cni-lib /var/lib/cni; }
-	mount -t tmpfs cnic-e2e-netd /etc/cni/net.d && cp "$1"/net.d/* /etc/cni/net.d/ &&
-	mount -t tmpfs cnic-e2e-opt /opt && mkdir -p /opt/cni/bin && mount --bind "$2" /opt/cni/bin &&
-	exec sleep infinity' sh "$W" "$BIN" >"$W/holder.log" 2>&1 &
-HOLD=$!
-held() { [ "$(cat "/proc/$HOLD/comm" 2>/dev/null)" = sleep ]; }
-wait_for 10 held || { fail "ctr: mount namespace holder" "$(cat "$W/holder.log")"; exit 1; }
-HMNT=$(readlink "/proc/$HOLD/ns/mnt")
-hns() { nsenter -t "$HOLD" -m -n "$@"; }
-procs() {
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$HMNT" ] && echo "${p#/proc/}"
-	done
-	cat /sys/fs/cgroup/pids/$CG/*/cgroup.procs 2>/dev/null
-}
+# the pids of the tasks' cgroups (a task killed with its shim), and the cgroups themselves
+EXTRA_PROCS=ctr_cgroup_procs
+ctr_cgroup_procs() { cat /sys/fs/cgroup/pids/"$CG"/*/cgroup.procs 2>/dev/null; }
+# go-cni's defaults, private: the test's conflist in /etc/cni/net.d, build/bin at /opt/cni/bin
+hold "$H" "$W/holder.log" 'mount -t tmpfs cnic-e2e-netd /etc/cni/net.d && cp "$1"/net.d/* /etc/cni/net.d/ &&
+	mount -t tmpfs cnic-e2e-opt /opt && mkdir -p /opt/cni/bin && mount --bind "$2" /opt/cni/bin' "$W" "$BIN"
 ctr_cleanup() {
-	local i p
-	for i in 1 2 3 4 5; do
-		p=$(procs)
-		[ -z "$p" ] && break
-		kill -KILL $p 2>/dev/null
-		sleep 0.2
-	done
+	local i
 	[ -n "$CPID" ] && wait "$CPID" 2>/dev/null
-	[ -n "$HOLD" ] && wait "$HOLD" 2>/dev/null
-	for i in /sys/fs/cgroup/*/$CG; do
+	for i in /sys/fs/cgroup/*/"$CG"; do
 		[ -d "$i" ] && { rmdir "$i"/* 2>/dev/null; rmdir "$i" 2>/dev/null; }
 	done
 }

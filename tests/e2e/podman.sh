@@ -13,26 +13,11 @@
 # /var/lib/cni (host-local leases, libcni's cache) and /etc/cni; podman's configuration
 # (CONTAINERS_CONF), storage (CONTAINERS_STORAGE_CONF: vfs, graphroot/runroot) and network
 # config dir under the test's temporary directory. The image is imported from busybox-static.
-. "$(cd "$(dirname "$0")/../netns" && pwd)/lib.sh"
-need_root podman
-for c in podman conmon runc nsenter unshare iptables nft; do
-	command -v "$c" >/dev/null || { skip podman "$c is not installed (Debian: podman, runc)"; exit 0; }
-done
-file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || { skip podman "/bin/busybox is not busybox-static"; exit 0; }
-[ -x "$BIN/dnsname" ] || { skip podman "no plugins in $BIN (make all)"; exit 0; }
+. "$(dirname "$0")/clients_lib.sh"
+clients_need podman podman conmon runc
 
 tmpdir W
 mkhost H
-HOLD=""
-# wait_for SECONDS CMD...: poll until CMD succeeds, bounded in wall-clock time.
-wait_for() {
-	local end=$(($(date +%s) + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -ge "$end" ] && return 1
-		sleep 0.2
-	done
-}
 
 cat >"$W/containers.conf" <<EOF
 [containers]
@@ -64,54 +49,29 @@ export CONTAINERS_CONF=$W/containers.conf CONTAINERS_STORAGE_CONF=$W/storage.con
 export CONTAINERS_REGISTRIES_CONF=$W/registries.conf
 : >"$W/registries.conf"
 
-# The holder of the private mount namespace, in the host netns.
-nsenter --net="/run/netns/$H" unshare -m --propagation private sh -c '
-	mount -t tmpfs -o mode=0755 cnic-e2e-run /run &&
-	mkdir -p /var/lib/cni /etc/cni && mount -t tmpfs cnic-e2e-cni /var/lib/cni &&
-	mount -t tmpfs cnic-e2e-etccni /etc/cni && exec sleep infinity' >"$W/holder.log" 2>&1 &
-HOLD=$!
-held() { [ "$(cat "/proc/$HOLD/comm" 2>/dev/null)" = sleep ]; }
-wait_for 10 held || { fail "podman: mount namespace holder" "$(cat "$W/holder.log")"; exit 1; }
-# Every process in the holder's mount namespace (podman, conmon, the containers): killed at exit.
-HMNT=$(readlink "/proc/$HOLD/ns/mnt")
-procs() {
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$HMNT" ] && echo "${p#/proc/}"
-	done
-}
-# the containers' own mount namespaces are children: their processes are conmon's descendants
-podman_cleanup() {
-	local i p
-	timeout 30 pm rm -a -f -t 0 >/dev/null 2>&1
-	for i in 1 2 3 4 5; do
-		p="$(procs) $(pgrep -f "conmon.*$W" 2>/dev/null)"
-		[ -z "${p// /}" ] && break
-		kill -KILL $p 2>/dev/null
-		sleep 0.2
-	done
-	[ -n "$HOLD" ] && wait "$HOLD" 2>/dev/null
-	# vfs layers are plain directories; overlay mounts of nothing remain
-	rm -rf "$W/graph" 2>/dev/null
-	# cgroupfs: podman's parent cgroup (conmon's too), when this test made it
+# pm ARGS...: podman in the private namespaces, bounded.
+pm() { timeout 60 nsenter -t "$HOLD" -m -n podman "$@"; }
+podman_rm() { [ -n "$HMNT" ] && timeout 30 pm rm -a -f -t 0 >/dev/null 2>&1; }
+on_exit podman_rm
+# /etc/cni hidden too (podman reads only its own directory here; nothing can land there)
+hold "$H" "$W/holder.log" '{ [ ! -d /etc/cni ] || mount -t tmpfs cnic-e2e-etccni /etc/cni; }'
+# cgroupfs: podman's parent cgroup (conmon's too), when this test made it, after the processes
+LIBPOD_CG=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
+cgroup_cleanup() {
+	local i
 	[ -n "$LIBPOD_CG" ] || for i in /sys/fs/cgroup/*/libpod_parent; do
 		[ -d "$i" ] && find "$i" -depth -type d -exec rmdir {} \; 2>/dev/null
 	done
 }
-LIBPOD_CG=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
-on_exit podman_cleanup
+on_exit cgroup_cleanup
 
-# pm ARGS...: podman in the private namespaces, bounded.
-pm() { timeout 60 nsenter -t "$HOLD" -m -n podman "$@"; }
-hns() { nsenter -t "$HOLD" -m -n "$@"; }
 # in_ctr NAME CMD...: a command in a running container.
 in_ctr() { local n=$1; shift; pm exec "$n" "$@"; }
 
 # ---- the image: busybox-static and its applets; the host's /usr (socat, dnsmasq) is mounted
 # read-only into the containers that need it ----------------------------------------------------------
-mkdir -p "$W/rootfs/bin" "$W/rootfs/etc" "$W/rootfs/tmp" "$W/rootfs/usr"
-cp /bin/busybox "$W/rootfs/bin/busybox"
-for a in sh sleep ping nslookup nc cat echo ip; do ln -s busybox "$W/rootfs/bin/$a"; done
+busybox_rootfs "$W/rootfs" sh sleep ping nslookup nc cat echo ip
+mkdir -p "$W/rootfs/usr"
 ln -s usr/lib "$W/rootfs/lib"
 ln -s usr/lib64 "$W/rootfs/lib64"
 printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$W/rootfs/etc/passwd"
@@ -123,12 +83,7 @@ check_eq "image imported from busybox-static" "$?" 0
 USR=(-v /usr:/usr:ro)
 
 # ---- the outside: namespace O routed through the host ------------------------------------------------
-mkns O
-ip -n "$H" link add up0 type veth peer name eth0 netns "$(basename "$O")"
-ip -n "$H" addr add 198.18.72.1/24 dev up0
-ip -n "$H" link set up0 up
-ip -n "$(basename "$O")" addr add 198.18.72.2/24 dev eth0
-ip -n "$(basename "$O")" link set eth0 up
+outside 198.18.72.1 198.18.72.2
 HOSTIP=198.18.72.1
 
 cpid() { pm inspect -f '{{.State.Pid}}' "$1"; }
