@@ -134,7 +134,8 @@ unit: all
 netns: all
 	@BUILD=$(BUILD) sh tests/run.sh netns
 
-# Real runtimes driving build/bin: private containerd nodes over CRI v1 (tests/e2e/).
+# Real runtimes and clients driving build/bin (tests/e2e/): private containerd nodes over CRI v1,
+# podman 4.3 (CNI backend), containerd 1.6 (ctr run --cni).
 e2e: all
 	@BUILD=$(BUILD) sh tests/run.sh e2e
 

@@ -6,9 +6,9 @@
 #   host netns H:  the fake upstream (dnsmasq, --address=/example.test/192.0.2.7, on 192.0.2.53
 #                  of a veth pair inside H), our daemon (its sockets live in the container netns),
 #                  aardvark-dns (it listens on the network's gateway 10.99.0.1, as with netavark);
-#   client netns C: eth0 10.99.0.2/16 (veth to H's gw0 10.99.0.1), ours on 127.0.0.11 (the
-#                  daemon's listener), dnsmasq on 127.0.0.12 (run inside C, so its path is
-#                  loopback like ours);
+#   client netns C: eth0 10.99.0.2/16 (veth to H's gw0 10.99.0.1), ours on 127.0.0.11:53 (the
+#                  daemon's listener on :61053 behind the plugin's rewrite), dnsmasq on
+#                  127.0.0.12 (run inside C, so its path is loopback like ours);
 #   999 more container netns, empty, so the daemon holds 1000 listeners as with 1000 containers.
 # The network file is written directly in the daemon's format (no 1000 CNI ADDs).
 # Runs: local A, A+AAAA mix, forwarded A, local A over TCP (dnsperf -c4 -q100 -l$BENCH_DNS_SECS);
@@ -81,6 +81,19 @@ ip -n "$H" link add up0 type veth peer name up1 &&
 	ip -n "$C" addr add 10.99.0.2/16 dev eth0 && ip -n "$C" link set eth0 up &&
 	ip -n "$C" route add default via 10.99.0.1 || die "link setup failed"
 for i in $(seq 2 "$NREC"); do echo "netns add $TAG-x$i"; done | ip -batch - || die "cannot make $NREC netns"
+# The client's path to 127.0.0.11:53 as the plugin's ADD makes it: the stateless notrack rewrite
+# to the listener's port 61053 (pkg/netutil/nft_dnsport.c), here written with nft.
+inc nft -f - <<'EOF' || die "nft rewrite failed"
+table ip cnic_dnsname {
+	chain output {
+		type filter hook output priority raw; policy accept;
+		ip daddr 127.0.0.11 udp dport 53 notrack udp dport set 61053
+		ip saddr 127.0.0.11 udp sport 61053 notrack udp sport set 53
+		ip daddr 127.0.0.11 tcp dport 53 notrack tcp dport set 61053
+		ip saddr 127.0.0.11 tcp sport 61053 notrack tcp sport set 53
+	}
+}
+EOF
 
 # Servers are started with a plain `ip netns exec ... &` (ip execs them): $! is the server itself.
 # ---- the fake upstream ----------------------------------------------------------------------------

@@ -54,7 +54,7 @@ if [ "$level" = fuzz ] || [ "$level" = all ]; then
 	# A short run of every fuzzer over its kept corpus (make fuzz runs them longer).
 	run_one "fuzz/all" env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" sh tests/fuzz/run.sh
 fi
-if [ "$level" = e2e ] || [ "$level" = all ]; then # real runtimes (containerd's CRI, ...) driving build/bin
+if [ "$level" = e2e ] || [ "$level" = all ]; then # real runtimes and clients (containerd CRI, podman, ctr) on build/bin
 	for t in tests/e2e/*.sh; do
 		case $(basename "$t") in *lib.sh) continue ;; esac
 		run_one "e2e/$(basename "$t" .sh)" bash "$t"

@@ -608,7 +608,8 @@ static struct nlmsghdr *msg(struct nft *c, uint16_t type, uint16_t family, uint1
 	vsnprintf(c->what[c->n].text, sizeof(c->what[c->n].text), fmt, ap);
 	va_end(ap);
 	c->what[c->n++].del =
-	    type == NFT_MSG_DELRULE || type == NFT_MSG_DELCHAIN || type == NFT_MSG_DELOBJ;
+	    type == NFT_MSG_DELRULE || type == NFT_MSG_DELCHAIN || type == NFT_MSG_DELOBJ ||
+	    type == NFT_MSG_DELTABLE;
 	return nftnl_nlmsg_build_hdr(p, type, family, flags | NLM_F_ACK, ++c->seq);
 }
 
@@ -652,6 +653,23 @@ void nft_add_table(struct nft *c, uint16_t family, const char *table, const char
 		seal(c);
 	}
 	free(ud);
+	nftnl_table_free(t);
+}
+
+void nft_del_table(struct nft *c, uint16_t family, const char *table)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!t)
+		return fail(c, -ENOMEM);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	nlh = msg(c, NFT_MSG_DELTABLE, family, 0, "deleting table %s %s", family_name(family),
+		  table);
+	if (nlh) {
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		seal(c);
+	}
 	nftnl_table_free(t);
 }
 

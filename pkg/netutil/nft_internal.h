@@ -98,6 +98,8 @@ const char *nft_rule_target(const struct nftnl_rule *r);
 /* Transaction: begin, messages, commit (sends, reads every ack, maps errors to messages). */
 void nft_begin(struct nft *c);
 void nft_add_table(struct nft *c, uint16_t family, const char *table, const char *comment);
+/* Deletes @table with all it holds (a listed table that vanished restarts the round). */
+void nft_del_table(struct nft *c, uint16_t family, const char *table);
 struct nft_hook {
 	const char *type;
 	uint32_t hooknum;

@@ -330,7 +330,7 @@ for k in c1 c2 c2b c3 c4 c5; do
 	check_eq "second DEL $k" "$RC:$OUT" "0:"
 done
 check_eq "no network file left" "$(ls "$RUN/networks" | wc -l)" 0
-check_eq "no listener left in the containers" "$(in_ns "$C2" ss -Hlnu | grep -c 127.0.0.11:53)/$(in_ns "$C1" ss -Hlnt | grep -c 127.0.0.11:53)" 0/0
+check_eq "no listener left in the containers" "$(in_ns "$C2" ss -Hlnu | grep -c 127.0.0.11:61053)/$(in_ns "$C1" ss -Hlnt | grep -c 127.0.0.11:61053)" 0/0
 check_eq "a deleted container's resolver is gone" "$(q "$C1" web1 +time=1 | grep -c 'status:')" 0
 # The daemon the plugin started (--exit-idle) goes with the last network file, as aardvark-dns.
 check "the last DEL: the daemon exits" poll_until 3000 test ! -e "/proc/$dpid"

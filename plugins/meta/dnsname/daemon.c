@@ -4,12 +4,14 @@
  * network record names, from one epoll loop in the host netns.
  *
  * Identity by socket: each container netns gets its own listener, a UDP socket and a TCP listener
- * bound to 127.0.0.11:53 *inside that netns* (created by a short-lived helper thread that
+ * bound to 127.0.0.11:61053 (DN_RESOLVER_PORT) *inside that netns* (created by a short-lived helper thread that
  * setns()es, makes the sockets and exits; the loop thread never changes netns). A socket stays in
  * the netns it was made in, so the loop serves it from the host, and every query that arrives on
  * it comes from that container: its view is exactly the networks whose records name that netns
  * (matched by the netns inode). No source address is trusted, nothing depends on a host-side
- * gateway (macvlan/ipvlan work), and the container's own addresses keep port 53 free.
+ * gateway (macvlan/ipvlan work). The plugin's stateless nftables rewrite in the container netns
+ * maps 127.0.0.11:53 to that port and back, so port 53 stays free: the container's own DNS server
+ * binds the wildcard :53.
  *
  * Answers: A, AAAA (ANY gives both) for names and aliases, short or under the network's domain;
  * PTR with one canonical name per address; any other type of a known name is NODATA with an SOA;
@@ -452,7 +454,7 @@ struct mk {
 
 static int bind_resolver(int type)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(DN_RESOLVER_PORT)};
 	int one = 1, fd;
 
 	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -29,7 +29,13 @@
 
 #define DN_RUN_DIR "/run/cni/dnsname"
 #define DN_DOMAIN "dns.podman"
-#define DN_RESOLVER_ADDR "127.0.0.11" /* the listener in every container netns, port 53 */
+#define DN_RESOLVER_ADDR "127.0.0.11" /* announced in every container netns, port 53 */
+/*
+ * The port the listener binds on DN_RESOLVER_ADDR: the plugin's nftables rules in the container
+ * netns rewrite port 53 to it and back (nu_nft_dnsport_add()), so port 53 stays free for the
+ * container's own wildcard binds. Outside the default ephemeral range (32768-60999).
+ */
+#define DN_RESOLVER_PORT 61053
 #define DN_MAX_NAMES 64		      /* names per record */
 #define DN_MAX_ADDRS 16		      /* addresses per record */
 #define DN_MAX_RECS 8192	      /* records per network */

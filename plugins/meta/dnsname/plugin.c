@@ -6,9 +6,12 @@
  * K8S_POD_NAME, runtimeConfig.aliases[<network>], args.cni.aliases) and prevResult's addresses
  * in the network's record file (replaced atomically under a flock), makes sure the daemon runs
  * (starting it with a readiness handshake) and has opened the container's listener - a socket
- * inside the container's netns on 127.0.0.11:53 - and returns prevResult with that nameserver and
- * the domain as search domain. No kernel objects are created by the plugin itself.
- * DEL removes the record (idempotent: absent file, record or daemon are success). CHECK verifies
+ * inside the container's netns on 127.0.0.11:61053 - adds the stateless nftables rewrite of
+ * 127.0.0.11:53 to that port and back in the container's netns (pkg/netutil/nft_dnsport.c: port
+ * 53 stays free for the container), and returns prevResult with 127.0.0.11 as nameserver and the
+ * domain as search domain.
+ * DEL removes the record and the attachment's use of the rewrite (idempotent: absent file,
+ * record, netns or daemon are success). CHECK verifies
  * the record and asks the container's resolver, from inside its netns, for the container's own
  * name. STATUS is 50 when the daemon cannot be started or does not answer. GC drops records of
  * attachments not in the valid list.
@@ -30,9 +33,11 @@
 #include <unistd.h>
 
 #include "cni/cni.h"
+#include "cni/hash.h"
 #include "dnsname.h"
 #include "netutil/dns_wire.h"
 #include "netutil/netutil.h"
+#include "netutil/nft.h"
 
 struct dn_conf {
 	char *domain;
@@ -395,6 +400,41 @@ static int check_env(struct cni_ctx *ctx, struct cni_err *e)
 	return 0;
 }
 
+/*
+ * The port 53 rewrite in the container's netns (@add: add, else delete), used by attachment
+ * "<h16(network)>-<h16(ifname:cid)>". DEL of a netns that is gone is success.
+ */
+static int dnsport(struct cni_ctx *ctx, int op, struct cni_err *e)
+{
+	char id[34];
+	_fd_ int nsfd = -1;
+	int orig, r;
+
+	cni_sha512_hex(id, 16, ctx->net.name, NULL);
+	id[16] = '-';
+	cni_sha512_hex(id + 17, 16, ctx->env.ifname, ":", ctx->env.container_id, NULL);
+	if (op == 'D' && (!ctx->env.netns || !*ctx->env.netns))
+		return 0;
+	r = nu_netns_open(ctx->env.netns, &nsfd, e);
+	if (r == -ENOENT && op == 'D') {
+		cni_err_clear(e);
+		return 0;
+	}
+	if (r)
+		return r;
+	r = nu_netns_enter(nsfd, &orig, e);
+	if (r)
+		return r;
+	if (op == 'A')
+		r = nu_nft_dnsport_add(DN_RESOLVER_ADDR, DN_RESOLVER_PORT, id, e);
+	else if (op == 'C')
+		r = nu_nft_dnsport_check(DN_RESOLVER_ADDR, DN_RESOLVER_PORT, id, e);
+	else
+		r = nu_nft_dnsport_del(id, e);
+	nu_netns_leave(orig);
+	return r;
+}
+
 /* ---- ADD ------------------------------------------------------------------------------------- */
 
 static char **strv_prepend(const struct cni_strv *v, const char *first, size_t *n)
@@ -444,9 +484,12 @@ static int dn_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e
 	if (r)
 		return r;
 	r = daemon_sync(c, &rec, true, e);
+	if (!r)
+		r = dnsport(ctx, 'A', e);
 	if (r) {
 		struct cni_err e2 = {0};
 
+		dnsport(ctx, 'D', &e2);
 		if (!update_file(ctx, c, NULL, &e2))
 			daemon_sync(c, NULL, false, &e2);
 		return r;
@@ -465,6 +508,9 @@ static int dn_del(struct cni_ctx *ctx, struct cni_err *e)
 	struct dn_conf *c = ctx->conf;
 	int r = check_env(ctx, e);
 
+	if (r)
+		return r;
+	r = dnsport(ctx, 'D', e);
 	if (r)
 		return r;
 	r = update_file(ctx, c, NULL, e);
@@ -551,7 +597,7 @@ static int dn_status(struct cni_ctx *ctx, struct cni_err *e)
 
 /* ---- CHECK ----------------------------------------------------------------------------------- */
 
-/* One query to 127.0.0.11:53 from inside the container's netns; 0 when answered as expected. */
+/* One query to 127.0.0.11:53 (through the rewrite) from inside the container's netns; 0 when answered as expected. */
 static int probe(const char *netns, const char *name, uint16_t qtype, struct cni_err *e)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
@@ -654,6 +700,9 @@ static int dn_check(struct cni_ctx *ctx, struct cni_err *e)
 	if (!found)
 		return cni_fail(e, -ENOENT, 0, "container %s has no record on network %s",
 				ctx->env.container_id, ctx->net.name);
+	if (r)
+		return r;
+	r = dnsport(ctx, 'C', e);
 	if (r)
 		return r;
 	return probe(ctx->env.netns, name, qtype, e);
