@@ -64,7 +64,8 @@
 #define CONN_PER_LSN 32		/* TCP connections per container */
 #define CONN_IDLE_MS 10000
 #define CONN_PIPELINE 16	/* forwards in flight per TCP connection */
-#define CONN_OUT_MAX (256u << 10)
+#define CONN_OUT_SOFT (64u << 10) /* queued answers beyond which no more queries are read */
+#define CONN_OUT_MAX (256u << 10)  /* ... and beyond which a client that does not read is cut off */
 #define VIEW_MAX 64		/* networks per container */
 #define LSN_BUCKETS 1024
 #define IDTAB 2048		/* query ID -> forward slot, open addressing; >= 2 x FWD_MAX */
@@ -133,7 +134,7 @@ struct conn {
 	size_t in_len, in_cap, out_len, out_off;
 	unsigned int pending;
 	uint64_t last;
-	bool eof, paused;
+	bool eof, dead, kick;
 	struct conn *prev, *next; /* by last activity, oldest first */
 };
 
@@ -172,7 +173,7 @@ static struct {
 	struct lsn *lsn[LSN_BUCKETS];
 	size_t n_lsn;
 	struct conn *conn_head, *conn_tail;
-	unsigned int n_conn;
+	unsigned int n_conn, n_kick;
 	struct fwd *fwd;
 	uint16_t idtab[IDTAB]; /* fwd index + 1, at the ID's home or after it (linear probing) */
 	int fwd_head, fwd_tail;
@@ -589,6 +590,7 @@ static void lsn_view_add(struct lsn *l, uint16_t i)
 }
 
 static void conn_close(struct conn *c);
+static void conn_kick(struct conn *c);
 
 static void lsn_close(struct lsn *l)
 {
@@ -1025,10 +1027,7 @@ static void fwd_free(int i)
 	id_remove(i);
 	if (f->conn) {
 		f->conn->pending--;
-		if (f->conn->paused && f->conn->pending < CONN_PIPELINE) {
-			f->conn->paused = false;
-			ep_mod(f->conn->fd, &f->conn->ev, EPOLLIN | (f->conn->out_len ? EPOLLOUT : 0));
-		}
+		conn_kick(f->conn);
 	}
 	free(f->q);
 	memset(f, 0, sizeof(*f));
@@ -1352,6 +1351,15 @@ static void on_udp(struct lsn *l)
 
 /* ---- TCP clients ---------------------------------------------------------------------------- */
 
+/*
+ * A connection reads queries while it has fewer than CONN_PIPELINE forwards in flight and less
+ * than CONN_OUT_SOFT of answers queued; past either it is "blocked": queries already read wait in
+ * its input buffer and the socket is not polled for input. What unblocks it (a forward's end, the
+ * output drained) parses that buffer again: the socket may hold nothing new, so waiting for EPOLLIN
+ * would leave those queries unanswered until the client sent more. A forward ends deep inside
+ * the loop, so it only marks its connection (conn_kick) and conn_kicked() resumes it after the
+ * batch of events.
+ */
 static void conn_touch(struct conn *c)
 {
 	c->last = now_ms();
@@ -1374,6 +1382,25 @@ static void conn_touch(struct conn *c)
 	D.conn_tail = c;
 }
 
+static void conn_kick(struct conn *c)
+{
+	if (!c->kick) {
+		c->kick = true;
+		D.n_kick++;
+	}
+}
+
+static bool conn_blocked(const struct conn *c)
+{
+	return c->dead || c->pending >= CONN_PIPELINE || c->out_len - c->out_off >= CONN_OUT_SOFT;
+}
+
+/* Nothing more to read, to answer or to send. */
+static bool conn_done(const struct conn *c)
+{
+	return c->dead || (c->eof && !c->pending && !c->out_len && !c->in_len);
+}
+
 static void conn_close(struct conn *c)
 {
 	for (int i = 0; i < FWD_MAX && c->pending; i++)
@@ -1381,6 +1408,8 @@ static void conn_close(struct conn *c)
 			D.fwd[i].conn = NULL;
 			c->pending--;
 		}
+	if (c->kick)
+		D.n_kick--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -1397,6 +1426,12 @@ static void conn_close(struct conn *c)
 	free(c);
 }
 
+static void conn_arm(struct conn *c)
+{
+	ep_mod(c->fd, &c->ev,
+	       (conn_blocked(c) || c->eof ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0));
+}
+
 static void conn_flush(struct conn *c)
 {
 	while (c->out_off < c->out_len) {
@@ -1409,16 +1444,25 @@ static void conn_flush(struct conn *c)
 	}
 	if (c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
-	ep_mod(c->fd, &c->ev,
-	       (c->paused || c->eof ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0));
+	conn_arm(c);
 }
 
 static void conn_send(struct conn *c, const uint8_t *msg, size_t len)
 {
 	uint8_t *o;
 
-	if (c->out_len + len + 2 > CONN_OUT_MAX) /* a client that does not read: cut it off */
+	if (c->dead)
 		return;
+	if (c->out_off) { /* what was sent makes room */
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_len + len + 2 > CONN_OUT_MAX) { /* a client that does not read: cut it off */
+		c->dead = true;
+		conn_kick(c); /* closed after this batch: callers up the stack still use it */
+		return;
+	}
 	o = realloc(c->out, c->out_len + len + 2);
 	if (!o)
 		return;
@@ -1430,11 +1474,43 @@ static void conn_send(struct conn *c, const uint8_t *msg, size_t len)
 	conn_flush(c);
 }
 
+/* Answer the complete queries of the input buffer, as far as the connection is not blocked.
+ * Returns false when the connection was closed. */
+static bool conn_parse(struct conn *c)
+{
+	size_t off = 0;
+
+	while (!conn_blocked(c) && c->in_len - off >= 2) {
+		size_t mlen = (size_t)(c->in[off] << 8 | c->in[off + 1]);
+		struct dest to = {.conn = c};
+
+		if (mlen < DNS_HDR_LEN) {
+			conn_close(c);
+			return false;
+		}
+		if (c->in_len - off < mlen + 2)
+			break;
+		handle_query(c->l, &to, c->in + off + 2, mlen);
+		off += mlen + 2;
+	}
+	if (off) {
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
+	}
+	if (c->eof && !conn_blocked(c))
+		c->in_len = 0; /* a partial message at EOF: dropped, never retried */
+	conn_arm(c);
+	return true;
+}
+
 /* Returns false when the connection was closed. */
 static bool conn_read(struct conn *c)
 {
 	ssize_t n;
 
+	if (c->eof || conn_blocked(c))
+		return conn_parse(c);
+	/* not blocked: what is buffered is less than one message, so at least a byte fits */
 	if (c->in_cap - c->in_len < 4096 && c->in_cap < 2 + 65535) {
 		size_t cap = c->in_cap ? c->in_cap * 2 : 1024;
 		uint8_t *v;
@@ -1450,44 +1526,17 @@ static bool conn_read(struct conn *c)
 		c->in_cap = cap;
 	}
 	n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
-	if (n < 0 && errno == EAGAIN)
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return true;
-	if (n <= 0) {
-		/* EOF or reset: a partial message is dropped, never retried */
-		c->eof = true;
-		c->in_len = 0;
-		if (!c->pending || n < 0) {
-			conn_close(c);
-			return false;
-		}
-		conn_flush(c);
-		return true;
+	if (n < 0) { /* reset: nobody left to answer */
+		conn_close(c);
+		return false;
 	}
+	if (n == 0)
+		c->eof = true; /* the queries read so far are still answered */
 	c->in_len += (size_t)n;
 	conn_touch(c);
-	for (;;) {
-		size_t mlen;
-		struct dest to = {.conn = c};
-
-		if (c->in_len < 2)
-			break;
-		mlen = (size_t)(c->in[0] << 8 | c->in[1]);
-		if (mlen < DNS_HDR_LEN) {
-			conn_close(c);
-			return false;
-		}
-		if (c->in_len < mlen + 2)
-			break;
-		handle_query(c->l, &to, c->in + 2, mlen);
-		memmove(c->in, c->in + 2 + mlen, c->in_len - 2 - mlen);
-		c->in_len -= 2 + mlen;
-		if (c->pending >= CONN_PIPELINE) {
-			c->paused = true;
-			conn_flush(c);
-			break;
-		}
-	}
-	return true;
+	return conn_parse(c);
 }
 
 static void on_tcp_accept(struct lsn *l)
@@ -1523,16 +1572,32 @@ static void on_tcp_accept(struct lsn *l)
 
 static void on_conn(struct conn *c, uint32_t events)
 {
-	if (events & EPOLLOUT) {
+	if (events & (EPOLLHUP | EPOLLERR)) /* reset, or shut down both ways: no one to answer */
+		return conn_close(c);
+	if (events & EPOLLOUT)
 		conn_flush(c);
-		if (c->eof && !c->pending && !c->out_len)
-			return conn_close(c);
-	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-		if (!conn_read(c))
-			return;
-		if (c->eof && !c->pending && !c->out_len)
-			return conn_close(c);
+	/* input, or output drained below CONN_OUT_SOFT: the queries held back go on */
+	if (!((events & EPOLLIN) ? conn_read(c) : conn_parse(c)))
+		return;
+	if (conn_done(c))
+		conn_close(c);
+}
+
+/* Resume the connections whose forwards ended (or that were cut off) in this turn of the loop. */
+static void conn_kicked(void)
+{
+	struct conn *c, *nx;
+
+	for (c = D.conn_head; c && D.n_kick; c = nx) {
+		nx = c->next; /* resuming c closes at most c */
+		if (!c->kick)
+			continue;
+		c->kick = false;
+		D.n_kick--;
+		if (!conn_done(c) && !conn_parse(c))
+			continue;
+		if (conn_done(c))
+			conn_close(c);
 	}
 }
 
@@ -1542,12 +1607,9 @@ static void conn_timeouts(uint64_t now)
 
 	for (c = D.conn_head; c && c->last + CONN_IDLE_MS <= now; c = nx) {
 		nx = c->next;
-		if (!c->pending)
-			conn_close(c);
-	}
-	for (c = D.conn_head; c; c = nx) { /* finished half-closed connections */
-		nx = c->next;
-		if (c->eof && !c->pending && !c->out_len)
+		if (c->pending)
+			conn_touch(c); /* waiting for us, not idle: looked at again later */
+		else
 			conn_close(c);
 	}
 }
@@ -1872,7 +1934,7 @@ int dn_daemon_main(int argc, char **argv)
 			next = D.conn_head->last + CONN_IDLE_MS;
 		if (D.idle_check && now + 1000 < next)
 			next = now + 1000;
-		timeout = next > now ? (int)(next - now) : 0;
+		timeout = next > now && !D.n_kick ? (int)(next - now) : 0;
 		n = epoll_wait(D.ep, evs, 64, timeout);
 		for (int i = 0; i < n; i++) {
 			struct ev *ev = evs[i].data.ptr;
@@ -1918,6 +1980,7 @@ int dn_daemon_main(int argc, char **argv)
 		}
 		now = now_ms();
 		fwd_timeouts(now);
+		conn_kicked();
 		conn_timeouts(now);
 		if (D.idle_check)
 			idle_exit();

@@ -1,0 +1,197 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# dnsname's daemon under pressure, inside a private "host" namespace (set up as dnsname.sh does):
+# TCP pipelining to the limit (every query of a connection answered without the client sending
+# more), the control socket never blocking the loop (idle clients, then timed out), forward slots
+# shared fairly between containers (a flood from one leaves another answered), idle and half-sent
+# TCP clients dropped, descriptors exhausted without a busy loop; and the state's modes and stale
+# temporary files.
+. "$(dirname "$0")/lib.sh"
+need_root dnsname_limits
+P=$BIN/dnsname
+command -v dig >/dev/null || { skip dnsname_limits "dig (dnsutils) is not installed"; exit 0; }
+command -v dnsmasq >/dev/null || { skip dnsname_limits "dnsmasq (dnsmasq-base) is not installed"; exit 0; }
+command -v python3 >/dev/null || { skip dnsname_limits "python3 is not installed"; exit 0; }
+
+mkhost H
+tmpdir RUN
+tmpdir DATA
+daemon_pid() { cat "$RUN/dnsname.pid" 2>/dev/null; }
+on_exit 'kill $(daemon_pid) 2>/dev/null'
+
+# The upstream: dnsmasq on 127.0.0.53 of the host namespace. example.test names are answered,
+# hole.test is sent on to a socket that never reads (127.0.0.99:53): a server that never answers.
+ip netns exec "$H" python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.99", 53))
+time.sleep(3600)' &
+HOLE=$!
+on_exit "kill $HOLE"
+ip netns exec "$H" dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root --port=53 \
+	--listen-address=127.0.0.53 --bind-interfaces --pid-file= --address=/example.test/198.18.0.7 \
+	--server=/hole.test/127.0.0.99 --address=/#/ 2>"$RUN/up.log" &
+UP=$!
+on_exit "kill $UP"
+printf 'nameserver 127.0.0.53\n' >"$RUN/resolv.conf"
+poll_until 3000 in_ns "$H" dig +time=1 +tries=1 @127.0.0.53 www.example.test || fail "fake upstream" "dnsmasq did not start: $(cat "$RUN/up.log")"
+
+# The clients, in Python: "pipe", "idle", "lookups", "flood" (see each).
+cat >"$RUN/dnsq.py" <<'EOF'
+import socket, struct, sys, time, select
+
+def query(qid, name, qtype=1):
+    return (struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) +
+            b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" +
+            struct.pack(">HH", qtype, 1))
+
+def tcp():
+    s = socket.create_connection(("127.0.0.11", 53), timeout=5)
+    return s
+
+def read_msgs(s, want, deadline):
+    """Replies read from TCP socket s until want of them came, EOF, or the deadline."""
+    buf, out = b"", []
+    while len(out) < want:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([s], [], [], left)[0]:
+            break
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+        while len(buf) >= 2 and len(buf) >= 2 + struct.unpack(">H", buf[:2])[0]:
+            n = struct.unpack(">H", buf[:2])[0]
+            out.append(buf[2:2 + n])
+            buf = buf[2 + n:]
+    return out
+
+def good(r):  # NOERROR with at least one answer
+    return (struct.unpack(">H", r[2:4])[0] & 0xf) == 0 and struct.unpack(">H", r[6:8])[0] > 0
+
+cmd = sys.argv[1]
+if cmd == "pipe":  # pipe N NAME [shut]: N queries on one connection in one write; answered IDs
+    n, name = int(sys.argv[2]), sys.argv[3]
+    s = tcp()
+    s.sendall(b"".join(struct.pack(">H", len(q)) + q for q in (query(i, name) for i in range(1, n + 1))))
+    if len(sys.argv) > 4:
+        s.shutdown(socket.SHUT_WR)
+    rs = read_msgs(s, n, time.monotonic() + 5)
+    print(len({struct.unpack(">H", r[:2])[0] for r in rs if good(r)}))
+elif cmd == "idle":  # idle N BOUND: N connections that send nothing and one that sends half a
+    # query; how many the daemon closed within BOUND seconds
+    n, bound = int(sys.argv[2]), float(sys.argv[3])
+    ss = [tcp() for _ in range(n)]
+    half = tcp()
+    half.sendall(b"\x00\x40\x12\x34")
+    ss.append(half)
+    end, closed = time.monotonic() + bound, set()
+    while len(closed) < len(ss) and time.monotonic() < end:
+        r = select.select([s for s in ss if s not in closed], [], [], 0.5)[0]
+        for s in r:
+            try:
+                if not s.recv(1):
+                    closed.add(s)
+            except OSError:
+                closed.add(s)
+    print(len(closed))
+elif cmd == "ctl":  # ctl PATH N BOUND: N control connections that send nothing; signals
+    # readiness on stdout, then prints how many the daemon closed within BOUND seconds
+    path, n, bound = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    ss = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.connect(path)
+        ss.append(s)
+    print("ready", flush=True)
+    end, closed = time.monotonic() + bound, set()
+    while len(closed) < n and time.monotonic() < end:
+        r = select.select([s for s in ss if s not in closed], [], [], 0.5)[0]
+        for s in r:
+            try:
+                s.recv(1)
+            except OSError:
+                pass
+            closed.add(s)
+    print(len(closed), flush=True)
+elif cmd == "lookups":  # lookups N NAME...: N UDP lookups, names in turn, one at a time;
+    # prints "<good answers> <p99 ms> <max ms>"
+    n, names = int(sys.argv[2]), sys.argv[3:]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    lat, okc = [], 0
+    for i in range(n):
+        t = time.monotonic()
+        s.sendto(query(i + 1, names[i % len(names)]), ("127.0.0.11", 53))
+        end = t + 1
+        while True:
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([s], [], [], left)[0]:
+                break
+            r = s.recv(4096)
+            if struct.unpack(">H", r[:2])[0] == i + 1:
+                okc += good(r)
+                break
+        lat.append((time.monotonic() - t) * 1000)
+    lat.sort()
+    print(okc, "%.1f" % lat[min(len(lat) - 1, int(len(lat) * 0.99))], "%.1f" % lat[-1])
+elif cmd == "flood":  # flood RATE: forwarded queries (never answered upstream), RATE a second,
+    # until killed
+    rate = int(sys.argv[2])
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setblocking(False)
+    qs = [query(i & 0xffff, "f%d.hole.test" % i) for i in range(rate)]
+    t = time.monotonic()
+    while True:
+        for q in qs[: rate // 20]:
+            try:
+                s.sendto(q, ("127.0.0.11", 53))
+            except BlockingIOError:
+                pass
+        try:
+            while s.recv(4096):
+                pass
+        except BlockingIOError:
+            pass
+        t += 0.05
+        time.sleep(max(0, t - time.monotonic()))
+EOF
+dnsq() { local ns=$1; shift; in_ns "$ns" python3 "$RUN/dnsq.py" "$@"; }
+
+bridge_conf() {
+	printf '{"cniVersion":"1.0.0","name":"%s","type":"bridge","bridge":"%s","isGateway":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"%s"}]]}}' "$1" "$2" "$DATA" "$3"
+}
+dns_conf() { # NET PREV
+	jq -cn --arg n "$1" --argjson p "$2" --arg run "$RUN" \
+		'{cniVersion:"1.0.0",name:$n,type:"dnsname",runDir:$run,resolvConf:($run+"/resolv.conf"),prevResult:$p}'
+}
+declare -A DCONF
+attach() { # KEY NETCONF NS POD: main plugin ADD, then dnsname ADD
+	local net
+	net=$(jq -r .name <<<"$2")
+	hrun "$H" "$BIN/bridge" ADD "$3" eth0 "$1" "$2"
+	[ "$RC" = 0 ] || { fail "$1: bridge ADD" "$OUT"; return 1; }
+	DCONF[$1]=$(dns_conf "$net" "$OUT")
+	hrun "$H" "$P" ADD "$3" eth0 "$1" "${DCONF[$1]}" "IgnoreUnknown=1;K8S_POD_NAME=$4"
+	check_eq "$1: dnsname ADD" "$RC" 0
+}
+q() { local ns=$1; shift; in_ns "$ns" dig +time=1 +tries=1 @127.0.0.11 "$@" 2>&1; }
+qs() { q "$@" +short; }
+
+mkns CA
+mkns CB
+NL=$(bridge_conf netl brl 198.18.40.0/24)
+attach ca "$NL" "$CA" pod-a
+attach cb "$NL" "$CB" pod-b
+AB=$(in_ns "$CB" ip -j -4 addr show dev eth0 | jq -r '.[0].addr_info[0].local')
+check_eq "a local name resolves" "$(qs "$CA" pod-b)" "$AB"
+check_eq "a forwarded name resolves" "$(qs "$CA" www.example.test)" 198.18.0.7
+
+# ---- TCP pipelining ----------------------------------------------------------------------------
+# 16 forwards in flight per connection; the rest wait in the daemon's buffer and must go on when
+# forwards end, with no more bytes from the client.
+check_eq "TCP: 40 pipelined forwarded queries, all answered without sending more" \
+	"$(dnsq "$CA" pipe 40 www.example.test)" 40
+check_eq "  and when the client shuts its side down after them" \
+	"$(dnsq "$CA" pipe 40 www.example.test shut)" 40
+check_eq "  200 local ones" "$(dnsq "$CA" pipe 200 pod-b)" 200
+
+finish
