@@ -194,4 +194,19 @@ check_eq "  and when the client shuts its side down after them" \
 	"$(dnsq "$CA" pipe 40 www.example.test shut)" 40
 check_eq "  200 local ones" "$(dnsq "$CA" pipe 200 pod-b)" 200
 
+# ---- the control socket --------------------------------------------------------------------------
+# Five clients connect and say nothing: lookups are answered meanwhile (a blocking read of each
+# once stalled the loop a second apiece), a plugin still gets through, and the silent ones are
+# closed after the daemon's idle bound (5 s).
+dnsq "$CA" ctl "$RUN/dnsname.sock" 5 15 >"$RUN/ctl.out" &
+CTLP=$!
+poll_until 5000 grep -q ready "$RUN/ctl.out"
+check_eq "5 silent control clients: a local lookup is answered within dig's 1 s" "$(qs "$CB" pod-a)" \
+	"$(in_ns "$CA" ip -j -4 addr show dev eth0 | jq -r '.[0].addr_info[0].local')"
+check_eq "  a forwarded one too" "$(qs "$CB" www.example.test)" 198.18.0.7
+hrun "$H" "$P" CHECK "$CB" eth0 cb "${DCONF[cb]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-b"
+check_eq "  and a plugin's request (CHECK) goes through" "$RC:$OUT" "0:"
+wait $CTLP
+check_eq "  the silent clients are closed by the daemon" "$(tail -1 "$RUN/ctl.out")" 5
+
 finish

@@ -66,6 +66,8 @@
 #define CONN_PIPELINE 16	/* forwards in flight per TCP connection */
 #define CONN_OUT_SOFT (64u << 10) /* queued answers beyond which no more queries are read */
 #define CONN_OUT_MAX (256u << 10)  /* ... and beyond which a client that does not read is cut off */
+#define CTL_MAX 32		/* control connections open at once; beyond, the oldest goes */
+#define CTL_IDLE_MS 5000	/* for a control client to send its request */
 #define VIEW_MAX 64		/* networks per container */
 #define LSN_BUCKETS 1024
 #define IDTAB 2048		/* query ID -> forward slot, open addressing; >= 2 x FWD_MAX */
@@ -73,7 +75,7 @@
 _Static_assert(IDTAB >= 2 * FWD_MAX && !(IDTAB & (IDTAB - 1)),
 	       "IDTAB: a power of two, at least 2 x FWD_MAX");
 
-enum ev_type { EV_CTL, EV_SIG, EV_INO, EV_UDP, EV_TCPL, EV_CONN, EV_UP, EV_UPTCP };
+enum ev_type { EV_CTL, EV_CTLC, EV_SIG, EV_INO, EV_UDP, EV_TCPL, EV_CONN, EV_UP, EV_UPTCP };
 
 struct ev {
 	enum ev_type type;
@@ -165,6 +167,14 @@ struct upstream {
 	socklen_t len;
 };
 
+/* A control connection waiting for its request: one message, one reply, closed. */
+struct ctlc {
+	struct ev ev;
+	int fd;
+	uint64_t deadline;
+	struct ctlc *prev, *next; /* by deadline (= by age), oldest first */
+};
+
 static struct {
 	const char *run_dir, *resolv_conf;
 	int ep, ctl, sig, ino, wd_nets, wd_resolv, netsfd;
@@ -174,6 +184,8 @@ static struct {
 	size_t n_lsn;
 	struct conn *conn_head, *conn_tail;
 	unsigned int n_conn, n_kick;
+	struct ctlc *ctl_head, *ctl_tail;
+	unsigned int n_ctlc;
 	struct fwd *fwd;
 	uint16_t idtab[IDTAB]; /* fwd index + 1, at the ID's home or after it (linear probing) */
 	int fwd_head, fwd_tail;
@@ -1698,21 +1710,64 @@ static void idle_exit(void)
 
 /* ---- control ---------------------------------------------------------------------------------- */
 
+/*
+ * Control clients are served from the loop like any other: accepted non-blocking, answered when
+ * their request comes, closed after CTL_IDLE_MS without one (a blocking read of a silent client
+ * once stalled every container's lookups for a second per connection).
+ */
+static void ctlc_close(struct ctlc *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		D.ctl_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		D.ctl_tail = c->prev;
+	close(c->fd);
+	D.n_ctlc--;
+	free(c);
+}
+
 static void on_ctl(void)
 {
-	char req[128], reply[320];
-	int fd = accept4(D.ctl, NULL, NULL, SOCK_CLOEXEC);
-	ssize_t n;
+	for (int budget = 0; budget < 16; budget++) {
+		int fd = accept4(D.ctl, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct ctlc *c;
 
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){.tv_sec = 1},
-		   sizeof(struct timeval));
-	n = recv(fd, req, sizeof(req) - 1, 0);
-	if (n <= 0) {
-		close(fd);
-		return;
+		if (fd < 0)
+			return;
+		if (D.n_ctlc >= CTL_MAX)
+			ctlc_close(D.ctl_head);
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->ev = (struct ev){EV_CTLC, c};
+		c->deadline = now_ms() + CTL_IDLE_MS;
+		c->prev = D.ctl_tail;
+		if (D.ctl_tail)
+			D.ctl_tail->next = c;
+		else
+			D.ctl_head = c;
+		D.ctl_tail = c;
+		D.n_ctlc++;
+		ep_add(fd, &c->ev, EPOLLIN);
 	}
+}
+
+static void on_ctlc(struct ctlc *c)
+{
+	char req[128], reply[320];
+	ssize_t n = recv(c->fd, req, sizeof(req) - 1, MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0)
+		return ctlc_close(c);
 	req[n] = 0;
 	if (!strcmp(req, "ping")) {
 		snprintf(reply, sizeof(reply), "ok %zu listeners", D.n_lsn);
@@ -1728,8 +1783,14 @@ static void on_ctl(void)
 	} else {
 		snprintf(reply, sizeof(reply), "err unknown request");
 	}
-	send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
-	close(fd);
+	send(c->fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+	ctlc_close(c);
+}
+
+static void ctl_timeouts(uint64_t now)
+{
+	while (D.ctl_head && D.ctl_head->deadline <= now)
+		ctlc_close(D.ctl_head);
 }
 
 static void on_inotify(void)
@@ -1932,6 +1993,8 @@ int dn_daemon_main(int argc, char **argv)
 			next = D.fwd[D.fwd_head].deadline;
 		if (D.conn_head && D.conn_head->last + CONN_IDLE_MS < next)
 			next = D.conn_head->last + CONN_IDLE_MS;
+		if (D.ctl_head && D.ctl_head->deadline < next)
+			next = D.ctl_head->deadline;
 		if (D.idle_check && now + 1000 < next)
 			next = now + 1000;
 		timeout = next > now && !D.n_kick ? (int)(next - now) : 0;
@@ -1943,6 +2006,9 @@ int dn_daemon_main(int argc, char **argv)
 			switch (type) {
 			case EV_CTL:
 				on_ctl();
+				break;
+			case EV_CTLC:
+				on_ctlc(ev->owner);
 				break;
 			case EV_SIG:
 				on_signal();
@@ -1974,7 +2040,8 @@ int dn_daemon_main(int argc, char **argv)
 			 * batch point at (ev itself included): stop here, they are level-triggered
 			 * and come back at the next epoll_wait.
 			 */
-			if (type == EV_CTL || type == EV_SIG || type == EV_INO || type == EV_CONN ||
+			if (type == EV_CTL || type == EV_CTLC || type == EV_SIG || type == EV_INO ||
+			    type == EV_CONN ||
 			    type == EV_TCPL)
 				break;
 		}
@@ -1982,11 +2049,14 @@ int dn_daemon_main(int argc, char **argv)
 		fwd_timeouts(now);
 		conn_kicked();
 		conn_timeouts(now);
+		ctl_timeouts(now);
 		if (D.idle_check)
 			idle_exit();
 	}
 
 	/* clean exit: everything closed and freed (valgrind-clean) */
+	while (D.ctl_head)
+		ctlc_close(D.ctl_head);
 	for (size_t b = 0; b < LSN_BUCKETS; b++)
 		while (D.lsn[b])
 			lsn_close(D.lsn[b]);
