@@ -54,7 +54,7 @@
 #include "dnsname.h"
 #include "netutil/dns_wire.h"
 
-#define FWD_MAX 1024		/* forwards in flight; beyond: REFUSED */
+#define FWD_MAX 1024		/* forwards in flight, shared fairly by the containers (fwd_room) */
 #define FWD_TRY_MS 400		/* per upstream attempt */
 #define FWD_TCP_MS 2000		/* TCP retry of a truncated reply */
 #define FWD_ROUNDS 2		/* passes over the upstream list */
@@ -124,6 +124,7 @@ struct lsn {
 	uint16_t n_view, cap_view;
 	uint16_t view_in[4];
 	unsigned int nconn;
+	unsigned int n_fwd; /* forwards in flight for this netns */
 	bool keep;
 	struct lsn *next; /* hash chain */
 };
@@ -189,7 +190,7 @@ static struct {
 	struct fwd *fwd;
 	uint16_t idtab[IDTAB]; /* fwd index + 1, at the ID's home or after it (linear probing) */
 	int fwd_head, fwd_tail;
-	unsigned int n_fwd;
+	unsigned int n_fwd, fwd_lsns; /* forwards in flight, listeners that have some */
 	struct upstream up[UP_MAX];
 	int n_up;
 	int usock[2][UP_SOCKS];
@@ -616,6 +617,8 @@ static void lsn_close(struct lsn *l)
 	for (int i = 0; i < FWD_MAX; i++)
 		if (D.fwd[i].used && D.fwd[i].l == l)
 			D.fwd[i].l = NULL;
+	if (l->n_fwd)
+		D.fwd_lsns--;
 	close(l->udp);
 	close(l->tcp);
 	*lsn_slot(l->dev, l->ino) = l->next;
@@ -1041,6 +1044,8 @@ static void fwd_free(int i)
 		f->conn->pending--;
 		conn_kick(f->conn);
 	}
+	if (f->l && !--f->l->n_fwd)
+		D.fwd_lsns--;
 	free(f->q);
 	memset(f, 0, sizeof(*f));
 	f->prev = f->next = -1;
@@ -1092,14 +1097,40 @@ static void fwd_next(int i)
 	fwd_fail(i);
 }
 
+/*
+ * A slot for a forward of @l when every slot is taken. A container holding less than an even
+ * share of the table (FWD_MAX / containers with forwards in flight, itself counted) takes the
+ * slot of the oldest forward of one that holds more than it would then hold, whose client gets
+ * SERVFAIL: a container that floods its resolver with names that never resolve holds every free
+ * slot, but another one's lookups still get theirs. Returns false when @l is not below its share.
+ */
+static bool fwd_room(const struct lsn *l)
+{
+	unsigned int mine = l->n_fwd, holders = D.fwd_lsns + (mine == 0);
+
+	if (mine >= FWD_MAX / holders)
+		return false;
+	for (int i = D.fwd_head; i >= 0; i = D.fwd[i].next) {
+		const struct lsn *o = D.fwd[i].l;
+
+		if (!o || o->n_fwd > mine + 1) {
+			fwd_fail(i);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void forward(const struct dest *to, const uint8_t *msg, size_t len, const struct dns_msg *q)
 {
+	struct lsn *l = to->conn ? to->conn->l : to->l;
 	struct fwd *f;
 	int i;
 
 	if (!D.n_up)
 		return send_short(to, q, 0, DNS_RC_SERVFAIL);
-	if (D.n_fwd >= FWD_MAX || (to->conn && to->conn->pending >= CONN_PIPELINE * 4))
+	if ((D.n_fwd >= FWD_MAX && !fwd_room(l)) ||
+	    (to->conn && to->conn->pending >= CONN_PIPELINE * 4))
 		return send_short(to, q, 0, DNS_RC_REFUSED);
 	for (i = 0; i < FWD_MAX && D.fwd[i].used; i++)
 		;
@@ -1129,7 +1160,9 @@ static void forward(const struct dest *to, const uint8_t *msg, size_t len, const
 	f->conn = to->conn;
 	if (f->conn)
 		f->conn->pending++;
-	f->l = to->l;
+	f->l = l;
+	if (!l->n_fwd++)
+		D.fwd_lsns++;
 	if (to->peer) {
 		memcpy(&f->peer, to->peer, to->plen);
 		f->plen = to->plen;
