@@ -198,6 +198,20 @@ AB=$(in_ns "$CB" ip -j -4 addr show dev eth0 | jq -r '.[0].addr_info[0].local')
 check_eq "a local name resolves" "$(qs "$CA" pod-b)" "$AB"
 check_eq "a forwarded name resolves" "$(qs "$CA" www.example.test)" 198.18.0.7
 
+# ---- the state is root's only --------------------------------------------------------------------
+mode() { stat -c %a "$1" 2>/dev/null; }
+check_eq "modes: networks/ 700, network file 600, pid file 600, log 600" \
+	"$(mode "$RUN/networks") $(mode "$RUN/networks/netl") $(mode "$RUN/dnsname.pid") $(mode "$RUN/dnsname.log")" "700 600 600 600"
+FRESH=$RUN/fresh/run/dnsname
+hrun "$H" "$P" STATUS "" "" "" "$(dns_conf netl '{}' | jq -c --arg r "$FRESH" '.cniVersion="1.1.0" | del(.prevResult) | .runDir=$r')"
+check_eq "a run directory made by the plugin: 700, networks/ 700 (its parents 755)" \
+	"$RC $(mode "$FRESH") $(mode "$FRESH/networks") $(mode "$RUN/fresh/run")" "0 700 700 755"
+chmod 755 "$RUN/networks"
+chmod 644 "$RUN/networks/netl"
+hrun "$H" "$P" ADD "$CB" eth0 cb "${DCONF[cb]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-b"
+check_eq "an older, world-readable networks/ is tightened by the next ADD (and its file rewritten 600)" \
+	"$RC $(mode "$RUN/networks") $(mode "$RUN/networks/netl")" "0 700 600"
+
 # ---- TCP pipelining ----------------------------------------------------------------------------
 # 16 forwards in flight per connection; the rest wait in the daemon's buffer and must go on when
 # forwards end, with no more bytes from the client.

@@ -1946,15 +1946,20 @@ int dn_daemon_main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL); /* before any thread: they inherit it */
 
 	snprintf(path, sizeof(path), "%s/networks", D.run_dir);
-	mkdir(D.run_dir, 0755);
-	mkdir(path, 0755);
+	/* root's only, as the plugin makes them (networks/ of an older version tightened) */
+	mkdir(D.run_dir, 0700);
+	mkdir(path, 0700);
 	D.netsfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (D.netsfd >= 0 && !fstat(D.netsfd, &st) && (st.st_mode & 077))
+		fchmod(D.netsfd, st.st_mode & 07700);
 	snprintf(path, sizeof(path), "%s/dnsname.pid", D.run_dir);
-	pidfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	pidfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (D.netsfd < 0 || pidfd < 0) {
 		logf_("cannot open %s: %m", D.run_dir);
 		return 1;
 	}
+	if (!fstat(pidfd, &st) && (st.st_mode & 077))
+		fchmod(pidfd, 0600);
 	if (flock(pidfd, LOCK_EX | LOCK_NB)) {
 		logf_("another daemon holds %s", path);
 		return 1;

@@ -446,7 +446,8 @@ int dn_netfile_write(int dirfd, const char *name, const struct dn_netfile *f)
 		return -ENOMEM;
 	}
 	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* 0600: container ids, netns paths, names and addresses are root's (networks/ is 0700) */
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		free(text);
 		return -errno;
