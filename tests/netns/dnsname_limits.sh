@@ -212,6 +212,37 @@ hrun "$H" "$P" ADD "$CB" eth0 cb "${DCONF[cb]}" "IgnoreUnknown=1;K8S_POD_NAME=po
 check_eq "an older, world-readable networks/ is tightened by the next ADD (and its file rewritten 600)" \
 	"$RC $(mode "$RUN/networks") $(mode "$RUN/networks/netl")" "0 700 600"
 
+# ---- temporary files of killed writers -----------------------------------------------------------
+# Writers hold the run directory's lock: any temporary file of the network being written is stale;
+# another network's goes only when its writer's pid is gone. 99999999 is above any pid_max.
+sleep 3600 &
+LIVE=$!
+on_exit "kill $LIVE"
+for t in ".netl.99999999.tmp" ".netl.$LIVE.tmp" ".other.99999999.tmp" ".other.$LIVE.tmp"; do
+	echo junk >"$RUN/networks/$t"
+done
+hrun "$H" "$P" ADD "$CB" eth0 cb "${DCONF[cb]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-b"
+check_eq "stale temporary files: the network's own and a dead writer's removed, a live writer's kept" \
+	"$RC $(cd "$RUN/networks" && ls -A | grep '\.tmp$' | tr '\n' ' ')" "0 .other.$LIVE.tmp "
+rm -f "$RUN/networks/.other.$LIVE.tmp"
+if command -v strace >/dev/null; then
+	# An ADD killed at its rename: its temporary file stays, the record file is untouched.
+	mkns CK
+	hrun "$H" "$BIN/bridge" ADD "$CK" eth0 ck "$NL"
+	DCONF[ck]=$(dns_conf netl "$OUT")
+	(printf '%s' "${DCONF[ck]}" | ip netns exec "$H" env CNI_COMMAND=ADD CNI_NETNS="$CK" CNI_IFNAME=eth0 \
+		CNI_CONTAINERID=ck CNI_PATH="$BIN" ASAN_OPTIONS=detect_leaks=0 \
+		strace -f -qq -o /dev/null -e inject=rename,renameat,renameat2:signal=KILL "$P") >/dev/null 2>&1
+	check_eq "an ADD SIGKILLed at its rename leaves its temporary file (record file untouched)" \
+		"$(ls -A "$RUN/networks" | grep -c '^\.netl\.[0-9]*\.tmp$') $(grep -c '^rec ck ' "$RUN/networks/netl")" "1 0"
+	hrun "$H" "$P" ADD "$CK" eth0 ck "${DCONF[ck]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-k"
+	check_eq "  the next ADD removes it" "$RC $(ls -A "$RUN/networks" | grep -c '\.tmp$')" "0 0"
+	hrun "$H" "$P" DEL "$CK" eth0 ck "${DCONF[ck]}"
+	hrun "$H" "$BIN/bridge" DEL "$CK" eth0 ck "$NL"
+else
+	skip "an ADD SIGKILLed at its rename" "strace is not installed"
+fi
+
 # ---- TCP pipelining ----------------------------------------------------------------------------
 # 16 forwards in flight per connection; the rest wait in the daemon's buffer and must go on when
 # forwards end, with no more bytes from the client.
