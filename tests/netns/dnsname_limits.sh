@@ -97,6 +97,21 @@ elif cmd == "idle":  # idle N BOUND: N connections that send nothing and one tha
             except OSError:
                 closed.add(s)
     print(len(closed))
+elif cmd == "hold":  # hold N BOUND: N connections that send nothing; prints how many the
+    # daemon closed within BOUND seconds, then holds the rest until killed
+    n, bound = int(sys.argv[2]), float(sys.argv[3])
+    ss = [tcp() for _ in range(n)]
+    end, closed = time.monotonic() + bound, set()
+    while time.monotonic() < end:
+        r = select.select([s for s in ss if s not in closed], [], [], 0.2)[0]
+        for s in r:
+            try:
+                if not s.recv(1):
+                    closed.add(s)
+            except OSError:
+                closed.add(s)
+    print(len(closed), flush=True)
+    time.sleep(3600)
 elif cmd == "ctl":  # ctl PATH N BOUND: N control connections that send nothing; signals
     # readiness on stdout, then prints how many the daemon closed within BOUND seconds
     path, n, bound = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
@@ -252,6 +267,12 @@ check_eq "  and when the client shuts its side down after them" \
 	"$(dnsq "$CA" pipe 40 www.example.test shut)" 40
 check_eq "  200 local ones" "$(dnsq "$CA" pipe 200 pod-b)" 200
 
+# Idle clients: three connections that send nothing and one that sends half a query are closed
+# after the daemon's idle bound (10 s); collected at the end.
+ip netns exec "$(basename "$CA")" python3 "$RUN/dnsq.py" idle 3 20 >"$RUN/idle.out" &
+IDLE=$!
+on_exit "kill $IDLE"
+
 # ---- the control socket --------------------------------------------------------------------------
 # Five clients connect and say nothing: lookups are answered meanwhile (a blocking read of each
 # once stalled the loop a second apiece), a plugin still gets through, and the silent ones are
@@ -285,5 +306,31 @@ check_eq "  and B's TCP ones too" "$(dnsq "$CB" pipe 40 www.example.test)" 40
 kill $FLOOD
 answered() { [ "$(qs "$1" "$2")" = "$3" ]; }
 check "after the flood, A's forwards are answered again" poll_until 5000 answered "$CA" www.example.test 198.18.0.7
+
+wait $IDLE
+check_eq "idle TCP clients (and one that sent half a query) are closed by the daemon" "$(cat "$RUN/idle.out")" 4
+
+# ---- out of descriptors --------------------------------------------------------------------------
+# The daemon is left four descriptors; twelve TCP clients connect and say nothing. Those past the
+# limit are closed at once (the listener would otherwise stay readable: a busy loop), the daemon
+# stays idle and answers over UDP, and a plugin's control request still gets through (an idle
+# TCP client gives its descriptor up).
+pid=$(daemon_pid)
+nfd=$(ls "/proc/$pid/fd" | wc -l)
+prlimit --pid "$pid" --nofile=$((nfd + 4)):$((nfd + 4))
+ip netns exec "$(basename "$CA")" python3 "$RUN/dnsq.py" hold 12 3 >"$RUN/hold.out" &
+HOLD=$!
+on_exit "kill $HOLD"
+poll_until 10000 test -s "$RUN/hold.out"
+check "EMFILE: the clients past the limit are closed at once" test "$(cat "$RUN/hold.out")" -ge 8
+ticks() { awk '{print $14+$15}' "/proc/$pid/stat"; }
+cpu=$(ticks)
+sleep 1
+check_eq "  the daemon is idle meanwhile (no busy loop)" "$(( $(ticks) - cpu < 20 ))" 1
+check_eq "  and answers over UDP" "$(qs "$CB" pod-b)" "$AB"
+hrun "$H" "$P" ADD "$CB" eth0 cb "${DCONF[cb]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-b"
+check_eq "  a plugin's ADD (control request) goes through" "$RC" 0
+kill $HOLD
+check_eq "  TCP again once the clients are gone" "$(qs "$CB" +tcp pod-b)" "$AB"
 
 finish

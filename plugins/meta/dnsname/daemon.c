@@ -44,6 +44,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -205,6 +206,7 @@ static struct {
 	bool activated;  /* the control socket is systemd's */
 	bool idle_check; /* a reload left no network file */
 	int idle_lock;	 /* start.lock, held from the decision to exit to the exit */
+	int spare;	 /* /dev/null, given up to shed a connection when descriptors run out */
 	uint8_t buf[65536 + 2];
 } D;
 
@@ -1584,12 +1586,33 @@ static bool conn_read(struct conn *c)
 	return conn_parse(c);
 }
 
+/*
+ * Out of descriptors (EMFILE, ENFILE) with a connection waiting: it would keep the listener
+ * readable, and the loop would spin. The spare descriptor makes room to accept it and close it at
+ * once (the client sees its connection closed, not a hang). Returns false when even that failed.
+ */
+static bool accept_shed(int lfd)
+{
+	int fd;
+
+	if (D.spare < 0)
+		return false;
+	close(D.spare);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	D.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0;
+}
+
 static void on_tcp_accept(struct lsn *l)
 {
 	for (int budget = 0; budget < 16; budget++) {
 		int fd = accept4(l->tcp, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && accept_shed(l->tcp))
+			continue;
 		if (fd < 0)
 			return;
 		if (D.n_conn >= CONN_MAX && D.conn_head && !D.conn_head->pending)
@@ -1769,6 +1792,15 @@ static void on_ctl(void)
 		int fd = accept4(D.ctl, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct ctlc *c;
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			/* plugins first: an idle DNS client gives its descriptor up, or it is shed */
+			if (D.conn_head && !D.conn_head->pending) {
+				conn_close(D.conn_head);
+				continue;
+			}
+			if (accept_shed(D.ctl))
+				continue;
+		}
 		if (fd < 0)
 			return;
 		if (D.n_ctlc >= CTL_MAX)
@@ -1910,6 +1942,7 @@ int dn_daemon_main(int argc, char **argv)
 
 	D.run_dir = DN_RUN_DIR;
 	D.idle_lock = -1;
+	D.spare = -1;
 	D.resolv_conf = "/etc/resolv.conf";
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 < argc && !strcmp(argv[i], "--run-dir"))
@@ -1933,6 +1966,16 @@ int dn_daemon_main(int argc, char **argv)
 	if (ready >= 0)
 		fcntl(ready, F_SETFD, FD_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
+	{
+		/* two sockets per container: the soft limit (often 1024) would cap us near 500 */
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	D.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/*
 	 * A fixed mmap threshold: glibc's dynamic one rises to the largest block ever freed, after
 	 * which every reload's file buffer and tables come from the heap and fragment it (measured
@@ -2118,6 +2161,8 @@ int dn_daemon_main(int argc, char **argv)
 	close(D.sig);
 	close(D.ino);
 	close(D.netsfd);
+	if (D.spare >= 0)
+		close(D.spare);
 	close(pidfd);
 	logf_("stopped");
 	if (D.idle_lock >= 0)
