@@ -48,6 +48,19 @@ def read_msgs(s, want, deadline):
             buf = buf[2 + n:]
     return out
 
+def closed_within(ss, bound):
+    """How many of sockets ss the peer closed within bound seconds."""
+    end, closed = time.monotonic() + bound, set()
+    while len(closed) < len(ss) and time.monotonic() < end:
+        r = select.select([s for s in ss if s not in closed], [], [], 0.2)[0]
+        for s in r:
+            try:
+                if not s.recv(1):
+                    closed.add(s)
+            except OSError:
+                closed.add(s)
+    return len(closed)
+
 def good(r):  # NOERROR with at least one answer
     return (struct.unpack(">H", r[2:4])[0] & 0xf) == 0 and struct.unpack(">H", r[6:8])[0] > 0
 
@@ -87,30 +100,12 @@ elif cmd == "idle":  # idle N BOUND: N connections that send nothing and one tha
     half = tcp()
     half.sendall(b"\x00\x40\x12\x34")
     ss.append(half)
-    end, closed = time.monotonic() + bound, set()
-    while len(closed) < len(ss) and time.monotonic() < end:
-        r = select.select([s for s in ss if s not in closed], [], [], 0.5)[0]
-        for s in r:
-            try:
-                if not s.recv(1):
-                    closed.add(s)
-            except OSError:
-                closed.add(s)
-    print(len(closed))
+    print(closed_within(ss, bound))
 elif cmd == "hold":  # hold N BOUND: N connections that send nothing; prints how many the
     # daemon closed within BOUND seconds, then holds the rest until killed
     n, bound = int(sys.argv[2]), float(sys.argv[3])
     ss = [tcp() for _ in range(n)]
-    end, closed = time.monotonic() + bound, set()
-    while time.monotonic() < end:
-        r = select.select([s for s in ss if s not in closed], [], [], 0.2)[0]
-        for s in r:
-            try:
-                if not s.recv(1):
-                    closed.add(s)
-            except OSError:
-                closed.add(s)
-    print(len(closed), flush=True)
+    print(closed_within(ss, bound), flush=True)
     time.sleep(3600)
 elif cmd == "ctl":  # ctl PATH N BOUND: N control connections that send nothing; signals
     # readiness on stdout, then prints how many the daemon closed within BOUND seconds
@@ -121,16 +116,7 @@ elif cmd == "ctl":  # ctl PATH N BOUND: N control connections that send nothing;
         s.connect(path)
         ss.append(s)
     print("ready", flush=True)
-    end, closed = time.monotonic() + bound, set()
-    while len(closed) < n and time.monotonic() < end:
-        r = select.select([s for s in ss if s not in closed], [], [], 0.5)[0]
-        for s in r:
-            try:
-                s.recv(1)
-            except OSError:
-                pass
-            closed.add(s)
-    print(len(closed), flush=True)
+    print(closed_within(ss, bound), flush=True)
 elif cmd == "lookups":  # lookups N NAME...: N UDP lookups, names in turn, one at a time;
     # prints "<good answers> <p99 ms> <max ms>"
     n, names = int(sys.argv[2]), sys.argv[3:]
@@ -332,5 +318,6 @@ hrun "$H" "$P" ADD "$CB" eth0 cb "${DCONF[cb]}" "IgnoreUnknown=1;K8S_POD_NAME=po
 check_eq "  a plugin's ADD (control request) goes through" "$RC" 0
 kill $HOLD
 check_eq "  TCP again once the clients are gone" "$(qs "$CB" +tcp pod-b)" "$AB"
+check_eq "no sanitizer report from the daemon" "$(cat "$RUN"/dnsname.log* | grep -c 'Sanitizer')" 0
 
 finish
