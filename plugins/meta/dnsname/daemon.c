@@ -46,6 +46,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,7 +57,7 @@
 #include "dnsname.h"
 #include "netutil/dns_wire.h"
 
-#define FWD_MAX 1024		/* forwards in flight; beyond: REFUSED */
+#define FWD_MAX 1024		/* forwards in flight, shared fairly by the containers (fwd_room) */
 #define FWD_TRY_MS 400		/* per upstream attempt */
 #define FWD_TCP_MS 2000		/* TCP retry of a truncated reply */
 #define FWD_ROUNDS 2		/* passes over the upstream list */
@@ -66,7 +67,10 @@
 #define CONN_PER_LSN 32		/* TCP connections per container */
 #define CONN_IDLE_MS 10000
 #define CONN_PIPELINE 16	/* forwards in flight per TCP connection */
-#define CONN_OUT_MAX (256u << 10)
+#define CONN_OUT_SOFT (64u << 10) /* queued answers beyond which no more queries are read */
+#define CONN_OUT_MAX (256u << 10)  /* ... and beyond which a client that does not read is cut off */
+#define CTL_MAX 32		/* control connections open at once; beyond, the oldest goes */
+#define CTL_IDLE_MS 5000	/* for a control client to send its request */
 #define VIEW_MAX 64		/* networks per container */
 #define LSN_BUCKETS 1024
 #define IDTAB 2048		/* query ID -> forward slot, open addressing; >= 2 x FWD_MAX */
@@ -74,7 +78,7 @@
 _Static_assert(IDTAB >= 2 * FWD_MAX && !(IDTAB & (IDTAB - 1)),
 	       "IDTAB: a power of two, at least 2 x FWD_MAX");
 
-enum ev_type { EV_CTL, EV_SIG, EV_INO, EV_UDP, EV_TCPL, EV_CONN, EV_UP, EV_UPTCP };
+enum ev_type { EV_CTL, EV_CTLC, EV_SIG, EV_INO, EV_UDP, EV_TCPL, EV_CONN, EV_UP, EV_UPTCP };
 
 struct ev {
 	enum ev_type type;
@@ -123,6 +127,7 @@ struct lsn {
 	uint16_t n_view, cap_view;
 	uint16_t view_in[4];
 	unsigned int nconn;
+	unsigned int n_fwd; /* forwards in flight for this netns */
 	bool keep;
 	struct lsn *next; /* hash chain */
 };
@@ -135,7 +140,7 @@ struct conn {
 	size_t in_len, in_cap, out_len, out_off;
 	unsigned int pending;
 	uint64_t last;
-	bool eof, paused;
+	bool eof, dead, kick;
 	struct conn *prev, *next; /* by last activity, oldest first */
 };
 
@@ -166,6 +171,14 @@ struct upstream {
 	socklen_t len;
 };
 
+/* A control connection waiting for its request: one message, one reply, closed. */
+struct ctlc {
+	struct ev ev;
+	int fd;
+	uint64_t deadline;
+	struct ctlc *prev, *next; /* by deadline (= by age), oldest first */
+};
+
 static struct {
 	const char *run_dir, *resolv_conf;
 	int ep, ctl, sig, ino, wd_nets, wd_resolv, netsfd;
@@ -174,11 +187,13 @@ static struct {
 	struct lsn *lsn[LSN_BUCKETS];
 	size_t n_lsn;
 	struct conn *conn_head, *conn_tail;
-	unsigned int n_conn;
+	unsigned int n_conn, n_kick;
+	struct ctlc *ctl_head, *ctl_tail;
+	unsigned int n_ctlc;
 	struct fwd *fwd;
 	uint16_t idtab[IDTAB]; /* fwd index + 1, at the ID's home or after it (linear probing) */
 	int fwd_head, fwd_tail;
-	unsigned int n_fwd;
+	unsigned int n_fwd, fwd_lsns; /* forwards in flight, listeners that have some */
 	struct upstream up[UP_MAX];
 	int n_up;
 	int usock[2][UP_SOCKS];
@@ -193,6 +208,7 @@ static struct {
 	bool activated;  /* the control socket is systemd's */
 	bool idle_check; /* a reload left no network file */
 	int idle_lock;	 /* start.lock, held from the decision to exit to the exit */
+	int spare;	 /* /dev/null, given up to shed a connection when descriptors run out */
 	uint8_t buf[65536 + 2];
 } D;
 
@@ -591,6 +607,7 @@ static void lsn_view_add(struct lsn *l, uint16_t i)
 }
 
 static void conn_close(struct conn *c);
+static void conn_kick(struct conn *c);
 
 static void lsn_close(struct lsn *l)
 {
@@ -604,6 +621,8 @@ static void lsn_close(struct lsn *l)
 	for (int i = 0; i < FWD_MAX; i++)
 		if (D.fwd[i].used && D.fwd[i].l == l)
 			D.fwd[i].l = NULL;
+	if (l->n_fwd)
+		D.fwd_lsns--;
 	close(l->udp);
 	close(l->tcp);
 	*lsn_slot(l->dev, l->ino) = l->next;
@@ -1027,11 +1046,10 @@ static void fwd_free(int i)
 	id_remove(i);
 	if (f->conn) {
 		f->conn->pending--;
-		if (f->conn->paused && f->conn->pending < CONN_PIPELINE) {
-			f->conn->paused = false;
-			ep_mod(f->conn->fd, &f->conn->ev, EPOLLIN | (f->conn->out_len ? EPOLLOUT : 0));
-		}
+		conn_kick(f->conn);
 	}
+	if (f->l && !--f->l->n_fwd)
+		D.fwd_lsns--;
 	free(f->q);
 	memset(f, 0, sizeof(*f));
 	f->prev = f->next = -1;
@@ -1083,14 +1101,40 @@ static void fwd_next(int i)
 	fwd_fail(i);
 }
 
+/*
+ * A slot for a forward of @l when every slot is taken. A container holding less than an even
+ * share of the table (FWD_MAX / containers with forwards in flight, itself counted) takes the
+ * slot of the oldest forward of one that holds more than it would then hold, whose client gets
+ * SERVFAIL: a container that floods its resolver with names that never resolve holds every free
+ * slot, but another one's lookups still get theirs. Returns false when @l is not below its share.
+ */
+static bool fwd_room(const struct lsn *l)
+{
+	unsigned int mine = l->n_fwd, holders = D.fwd_lsns + (mine == 0);
+
+	if (mine >= FWD_MAX / holders)
+		return false;
+	for (int i = D.fwd_head; i >= 0; i = D.fwd[i].next) {
+		const struct lsn *o = D.fwd[i].l;
+
+		if (!o || o->n_fwd > mine + 1) {
+			fwd_fail(i);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void forward(const struct dest *to, const uint8_t *msg, size_t len, const struct dns_msg *q)
 {
+	struct lsn *l = to->conn ? to->conn->l : to->l;
 	struct fwd *f;
 	int i;
 
 	if (!D.n_up)
 		return send_short(to, q, 0, DNS_RC_SERVFAIL);
-	if (D.n_fwd >= FWD_MAX || (to->conn && to->conn->pending >= CONN_PIPELINE * 4))
+	if ((D.n_fwd >= FWD_MAX && !fwd_room(l)) ||
+	    (to->conn && to->conn->pending >= CONN_PIPELINE * 4))
 		return send_short(to, q, 0, DNS_RC_REFUSED);
 	for (i = 0; i < FWD_MAX && D.fwd[i].used; i++)
 		;
@@ -1120,7 +1164,9 @@ static void forward(const struct dest *to, const uint8_t *msg, size_t len, const
 	f->conn = to->conn;
 	if (f->conn)
 		f->conn->pending++;
-	f->l = to->l;
+	f->l = l;
+	if (!l->n_fwd++)
+		D.fwd_lsns++;
 	if (to->peer) {
 		memcpy(&f->peer, to->peer, to->plen);
 		f->plen = to->plen;
@@ -1354,6 +1400,15 @@ static void on_udp(struct lsn *l)
 
 /* ---- TCP clients ---------------------------------------------------------------------------- */
 
+/*
+ * A connection reads queries while it has fewer than CONN_PIPELINE forwards in flight and less
+ * than CONN_OUT_SOFT of answers queued; past either it is "blocked": queries already read wait in
+ * its input buffer and the socket is not polled for input. What unblocks it (a forward's end, the
+ * output drained) parses that buffer again: the socket may hold nothing new, so waiting for EPOLLIN
+ * would leave those queries unanswered until the client sent more. A forward ends deep inside
+ * the loop, so it only marks its connection (conn_kick) and conn_kicked() resumes it after the
+ * batch of events.
+ */
 static void conn_touch(struct conn *c)
 {
 	c->last = now_ms();
@@ -1376,6 +1431,25 @@ static void conn_touch(struct conn *c)
 	D.conn_tail = c;
 }
 
+static void conn_kick(struct conn *c)
+{
+	if (!c->kick) {
+		c->kick = true;
+		D.n_kick++;
+	}
+}
+
+static bool conn_blocked(const struct conn *c)
+{
+	return c->dead || c->pending >= CONN_PIPELINE || c->out_len - c->out_off >= CONN_OUT_SOFT;
+}
+
+/* Nothing more to read, to answer or to send. */
+static bool conn_done(const struct conn *c)
+{
+	return c->dead || (c->eof && !c->pending && !c->out_len && !c->in_len);
+}
+
 static void conn_close(struct conn *c)
 {
 	for (int i = 0; i < FWD_MAX && c->pending; i++)
@@ -1383,6 +1457,8 @@ static void conn_close(struct conn *c)
 			D.fwd[i].conn = NULL;
 			c->pending--;
 		}
+	if (c->kick)
+		D.n_kick--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -1399,6 +1475,12 @@ static void conn_close(struct conn *c)
 	free(c);
 }
 
+static void conn_arm(struct conn *c)
+{
+	ep_mod(c->fd, &c->ev,
+	       (conn_blocked(c) || c->eof ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0));
+}
+
 static void conn_flush(struct conn *c)
 {
 	while (c->out_off < c->out_len) {
@@ -1411,16 +1493,25 @@ static void conn_flush(struct conn *c)
 	}
 	if (c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
-	ep_mod(c->fd, &c->ev,
-	       (c->paused || c->eof ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0));
+	conn_arm(c);
 }
 
 static void conn_send(struct conn *c, const uint8_t *msg, size_t len)
 {
 	uint8_t *o;
 
-	if (c->out_len + len + 2 > CONN_OUT_MAX) /* a client that does not read: cut it off */
+	if (c->dead)
 		return;
+	if (c->out_off) { /* what was sent makes room */
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_len + len + 2 > CONN_OUT_MAX) { /* a client that does not read: cut it off */
+		c->dead = true;
+		conn_kick(c); /* closed after this batch: callers up the stack still use it */
+		return;
+	}
 	o = realloc(c->out, c->out_len + len + 2);
 	if (!o)
 		return;
@@ -1432,11 +1523,43 @@ static void conn_send(struct conn *c, const uint8_t *msg, size_t len)
 	conn_flush(c);
 }
 
+/* Answer the complete queries of the input buffer, as far as the connection is not blocked.
+ * Returns false when the connection was closed. */
+static bool conn_parse(struct conn *c)
+{
+	size_t off = 0;
+
+	while (!conn_blocked(c) && c->in_len - off >= 2) {
+		size_t mlen = (size_t)(c->in[off] << 8 | c->in[off + 1]);
+		struct dest to = {.conn = c};
+
+		if (mlen < DNS_HDR_LEN) {
+			conn_close(c);
+			return false;
+		}
+		if (c->in_len - off < mlen + 2)
+			break;
+		handle_query(c->l, &to, c->in + off + 2, mlen);
+		off += mlen + 2;
+	}
+	if (off) {
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
+	}
+	if (c->eof && !conn_blocked(c))
+		c->in_len = 0; /* a partial message at EOF: dropped, never retried */
+	conn_arm(c);
+	return true;
+}
+
 /* Returns false when the connection was closed. */
 static bool conn_read(struct conn *c)
 {
 	ssize_t n;
 
+	if (c->eof || conn_blocked(c))
+		return conn_parse(c);
+	/* not blocked: what is buffered is less than one message, so at least a byte fits */
 	if (c->in_cap - c->in_len < 4096 && c->in_cap < 2 + 65535) {
 		size_t cap = c->in_cap ? c->in_cap * 2 : 1024;
 		uint8_t *v;
@@ -1452,44 +1575,36 @@ static bool conn_read(struct conn *c)
 		c->in_cap = cap;
 	}
 	n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
-	if (n < 0 && errno == EAGAIN)
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return true;
-	if (n <= 0) {
-		/* EOF or reset: a partial message is dropped, never retried */
-		c->eof = true;
-		c->in_len = 0;
-		if (!c->pending || n < 0) {
-			conn_close(c);
-			return false;
-		}
-		conn_flush(c);
-		return true;
+	if (n < 0) { /* reset: nobody left to answer */
+		conn_close(c);
+		return false;
 	}
+	if (n == 0)
+		c->eof = true; /* the queries read so far are still answered */
 	c->in_len += (size_t)n;
 	conn_touch(c);
-	for (;;) {
-		size_t mlen;
-		struct dest to = {.conn = c};
+	return conn_parse(c);
+}
 
-		if (c->in_len < 2)
-			break;
-		mlen = (size_t)(c->in[0] << 8 | c->in[1]);
-		if (mlen < DNS_HDR_LEN) {
-			conn_close(c);
-			return false;
-		}
-		if (c->in_len < mlen + 2)
-			break;
-		handle_query(c->l, &to, c->in + 2, mlen);
-		memmove(c->in, c->in + 2 + mlen, c->in_len - 2 - mlen);
-		c->in_len -= 2 + mlen;
-		if (c->pending >= CONN_PIPELINE) {
-			c->paused = true;
-			conn_flush(c);
-			break;
-		}
-	}
-	return true;
+/*
+ * Out of descriptors (EMFILE, ENFILE) with a connection waiting: it would keep the listener
+ * readable, and the loop would spin. The spare descriptor makes room to accept it and close it at
+ * once (the client sees its connection closed, not a hang). Returns false when even that failed.
+ */
+static bool accept_shed(int lfd)
+{
+	int fd;
+
+	if (D.spare < 0)
+		return false;
+	close(D.spare);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	D.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0;
 }
 
 static void on_tcp_accept(struct lsn *l)
@@ -1498,6 +1613,8 @@ static void on_tcp_accept(struct lsn *l)
 		int fd = accept4(l->tcp, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && accept_shed(l->tcp))
+			continue;
 		if (fd < 0)
 			return;
 		if (D.n_conn >= CONN_MAX && D.conn_head && !D.conn_head->pending)
@@ -1525,16 +1642,32 @@ static void on_tcp_accept(struct lsn *l)
 
 static void on_conn(struct conn *c, uint32_t events)
 {
-	if (events & EPOLLOUT) {
+	if (events & (EPOLLHUP | EPOLLERR)) /* reset, or shut down both ways: no one to answer */
+		return conn_close(c);
+	if (events & EPOLLOUT)
 		conn_flush(c);
-		if (c->eof && !c->pending && !c->out_len)
-			return conn_close(c);
-	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-		if (!conn_read(c))
-			return;
-		if (c->eof && !c->pending && !c->out_len)
-			return conn_close(c);
+	/* input, or output drained below CONN_OUT_SOFT: the queries held back go on */
+	if (!((events & EPOLLIN) ? conn_read(c) : conn_parse(c)))
+		return;
+	if (conn_done(c))
+		conn_close(c);
+}
+
+/* Resume the connections whose forwards ended (or that were cut off) in this turn of the loop. */
+static void conn_kicked(void)
+{
+	struct conn *c, *nx;
+
+	for (c = D.conn_head; c && D.n_kick; c = nx) {
+		nx = c->next; /* resuming c closes at most c */
+		if (!c->kick)
+			continue;
+		c->kick = false;
+		D.n_kick--;
+		if (!conn_done(c) && !conn_parse(c))
+			continue;
+		if (conn_done(c))
+			conn_close(c);
 	}
 }
 
@@ -1544,12 +1677,9 @@ static void conn_timeouts(uint64_t now)
 
 	for (c = D.conn_head; c && c->last + CONN_IDLE_MS <= now; c = nx) {
 		nx = c->next;
-		if (!c->pending)
-			conn_close(c);
-	}
-	for (c = D.conn_head; c; c = nx) { /* finished half-closed connections */
-		nx = c->next;
-		if (c->eof && !c->pending && !c->out_len)
+		if (c->pending)
+			conn_touch(c); /* waiting for us, not idle: looked at again later */
+		else
 			conn_close(c);
 	}
 }
@@ -1638,21 +1768,73 @@ static void idle_exit(void)
 
 /* ---- control ---------------------------------------------------------------------------------- */
 
+/*
+ * Control clients are served from the loop like any other: accepted non-blocking, answered when
+ * their request comes, closed after CTL_IDLE_MS without one (a blocking read of a silent client
+ * once stalled every container's lookups for a second per connection).
+ */
+static void ctlc_close(struct ctlc *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		D.ctl_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		D.ctl_tail = c->prev;
+	close(c->fd);
+	D.n_ctlc--;
+	free(c);
+}
+
 static void on_ctl(void)
 {
-	char req[128], reply[320];
-	int fd = accept4(D.ctl, NULL, NULL, SOCK_CLOEXEC);
-	ssize_t n;
+	for (int budget = 0; budget < 16; budget++) {
+		int fd = accept4(D.ctl, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct ctlc *c;
 
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){.tv_sec = 1},
-		   sizeof(struct timeval));
-	n = recv(fd, req, sizeof(req) - 1, 0);
-	if (n <= 0) {
-		close(fd);
-		return;
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			/* plugins first: an idle DNS client gives its descriptor up, or it is shed */
+			if (D.conn_head && !D.conn_head->pending) {
+				conn_close(D.conn_head);
+				continue;
+			}
+			if (accept_shed(D.ctl))
+				continue;
+		}
+		if (fd < 0)
+			return;
+		if (D.n_ctlc >= CTL_MAX)
+			ctlc_close(D.ctl_head);
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->ev = (struct ev){EV_CTLC, c};
+		c->deadline = now_ms() + CTL_IDLE_MS;
+		c->prev = D.ctl_tail;
+		if (D.ctl_tail)
+			D.ctl_tail->next = c;
+		else
+			D.ctl_head = c;
+		D.ctl_tail = c;
+		D.n_ctlc++;
+		ep_add(fd, &c->ev, EPOLLIN);
 	}
+}
+
+static void on_ctlc(struct ctlc *c)
+{
+	char req[128], reply[320];
+	ssize_t n = recv(c->fd, req, sizeof(req) - 1, MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0)
+		return ctlc_close(c);
 	req[n] = 0;
 	if (!strcmp(req, "ping")) {
 		snprintf(reply, sizeof(reply), "ok %zu listeners", D.n_lsn);
@@ -1668,8 +1850,14 @@ static void on_ctl(void)
 	} else {
 		snprintf(reply, sizeof(reply), "err unknown request");
 	}
-	send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
-	close(fd);
+	send(c->fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+	ctlc_close(c);
+}
+
+static void ctl_timeouts(uint64_t now)
+{
+	while (D.ctl_head && D.ctl_head->deadline <= now)
+		ctlc_close(D.ctl_head);
 }
 
 static void on_inotify(void)
@@ -1756,6 +1944,7 @@ int dn_daemon_main(int argc, char **argv)
 
 	D.run_dir = DN_RUN_DIR;
 	D.idle_lock = -1;
+	D.spare = -1;
 	D.resolv_conf = "/etc/resolv.conf";
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 < argc && !strcmp(argv[i], "--run-dir"))
@@ -1779,6 +1968,16 @@ int dn_daemon_main(int argc, char **argv)
 	if (ready >= 0)
 		fcntl(ready, F_SETFD, FD_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
+	{
+		/* two sockets per container: the soft limit (often 1024) would cap us near 500 */
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	D.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/*
 	 * A fixed mmap threshold: glibc's dynamic one rises to the largest block ever freed, after
 	 * which every reload's file buffer and tables come from the heap and fragment it (measured
@@ -1792,15 +1991,20 @@ int dn_daemon_main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL); /* before any thread: they inherit it */
 
 	snprintf(path, sizeof(path), "%s/networks", D.run_dir);
-	mkdir(D.run_dir, 0755);
-	mkdir(path, 0755);
+	/* root's only, as the plugin makes them (networks/ of an older version tightened) */
+	mkdir(D.run_dir, 0700);
+	mkdir(path, 0700);
 	D.netsfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (D.netsfd >= 0 && !fstat(D.netsfd, &st) && (st.st_mode & 077))
+		fchmod(D.netsfd, st.st_mode & 07700);
 	snprintf(path, sizeof(path), "%s/dnsname.pid", D.run_dir);
-	pidfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	pidfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (D.netsfd < 0 || pidfd < 0) {
 		logf_("cannot open %s: %m", D.run_dir);
 		return 1;
 	}
+	if (!fstat(pidfd, &st) && (st.st_mode & 077))
+		fchmod(pidfd, 0600);
 	if (flock(pidfd, LOCK_EX | LOCK_NB)) {
 		logf_("another daemon holds %s", path);
 		return 1;
@@ -1872,9 +2076,11 @@ int dn_daemon_main(int argc, char **argv)
 			next = D.fwd[D.fwd_head].deadline;
 		if (D.conn_head && D.conn_head->last + CONN_IDLE_MS < next)
 			next = D.conn_head->last + CONN_IDLE_MS;
+		if (D.ctl_head && D.ctl_head->deadline < next)
+			next = D.ctl_head->deadline;
 		if (D.idle_check && now + 1000 < next)
 			next = now + 1000;
-		timeout = next > now ? (int)(next - now) : 0;
+		timeout = next > now && !D.n_kick ? (int)(next - now) : 0;
 		n = epoll_wait(D.ep, evs, 64, timeout);
 		for (int i = 0; i < n; i++) {
 			struct ev *ev = evs[i].data.ptr;
@@ -1883,6 +2089,9 @@ int dn_daemon_main(int argc, char **argv)
 			switch (type) {
 			case EV_CTL:
 				on_ctl();
+				break;
+			case EV_CTLC:
+				on_ctlc(ev->owner);
 				break;
 			case EV_SIG:
 				on_signal();
@@ -1914,18 +2123,23 @@ int dn_daemon_main(int argc, char **argv)
 			 * batch point at (ev itself included): stop here, they are level-triggered
 			 * and come back at the next epoll_wait.
 			 */
-			if (type == EV_CTL || type == EV_SIG || type == EV_INO || type == EV_CONN ||
+			if (type == EV_CTL || type == EV_CTLC || type == EV_SIG || type == EV_INO ||
+			    type == EV_CONN ||
 			    type == EV_TCPL)
 				break;
 		}
 		now = now_ms();
 		fwd_timeouts(now);
+		conn_kicked();
 		conn_timeouts(now);
+		ctl_timeouts(now);
 		if (D.idle_check)
 			idle_exit();
 	}
 
 	/* clean exit: everything closed and freed (valgrind-clean) */
+	while (D.ctl_head)
+		ctlc_close(D.ctl_head);
 	for (size_t b = 0; b < LSN_BUCKETS; b++)
 		while (D.lsn[b])
 			lsn_close(D.lsn[b]);
@@ -1949,6 +2163,8 @@ int dn_daemon_main(int argc, char **argv)
 	close(D.sig);
 	close(D.ino);
 	close(D.netsfd);
+	if (D.spare >= 0)
+		close(D.spare);
 	close(pidfd);
 	logf_("stopped");
 	if (D.idle_lock >= 0)

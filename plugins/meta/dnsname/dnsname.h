@@ -90,7 +90,9 @@ int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned 
 
 /*
  * dn_netfile_write() - replace the file atomically (temp file, fsync, rename, fsync of the
- * directory); with no records the file is removed instead. Returns 0 or -errno.
+ * directory); with no records the file is removed instead. The caller holds the run directory's
+ * lock: temporary files of this network left by killed writers are removed first (and other
+ * networks' whose writer is gone). Returns 0 or -errno.
  */
 int dn_netfile_write(int dirfd, const char *name, const struct dn_netfile *f);
 

@@ -113,6 +113,7 @@ static int dn_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
+/* @path with @mode, its missing ancestors 0755. */
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
@@ -123,11 +124,33 @@ static int mkdir_p(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = 0;
-		if (mkdir(buf, mode) && errno != EEXIST)
+		if (mkdir(buf, 0755) && errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
 	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/*
+ * The run directory and its networks/ made root's only (0700, as the dhcp daemon's state): the
+ * record files name container ids, netns paths, names and addresses. A networks/ directory
+ * left more open by an older version is tightened; the run directory itself is not (runDir may
+ * name a directory we do not own), and holds nothing readable by others but fixed names.
+ */
+static int dirs_ensure(const char *run_dir, const char *nets)
+{
+	struct stat st;
+	int r = mkdir_p(run_dir, 0700);
+
+	if (r)
+		return r;
+	if (mkdir(nets, 0700) && errno != EEXIST)
+		return -errno;
+	if (stat(nets, &st))
+		return -errno;
+	if ((st.st_mode & 077) && chmod(nets, st.st_mode & 07700))
 		return -errno;
 	return 0;
 }
@@ -144,7 +167,7 @@ static int open_locked(const struct dn_conf *c, const char *lockname, int *lockf
 		       struct cni_err *e)
 {
 	char *p = cni_sprintf("%s/networks", c->run_dir);
-	int r = mkdir_p(p, 0755);
+	int r = dirs_ensure(c->run_dir, p);
 
 	if (r)
 		return cni_fail(e, r, CNI_ERR_IO, "creating %s: %s", p, strerror(-r));
@@ -580,7 +603,7 @@ static int dn_status(struct cni_ctx *ctx, struct cni_err *e)
 	if (!any_network(c)) {
 		char *p = cni_sprintf("%s/networks", c->run_dir);
 
-		r = mkdir_p(p, 0755);
+		r = dirs_ensure(c->run_dir, p);
 		if (r)
 			return cni_fail(e, r, CNI_ERR_NOT_AVAILABLE, "creating %s: %s", p,
 					strerror(-r));

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -410,6 +411,46 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * Temporary files a killed writer left behind (".<network>.<pid>.tmp"): the daemon skips them,
+ * nothing else ever removes them. Writers hold the run directory's lock, so the caller's own
+ * network has no other writer and every temporary file of it is stale; another network's is
+ * removed once its writer is gone (kill(pid, 0): ESRCH), whatever lock a writer of it holds.
+ */
+static void sweep_tmp(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	size_t nlen = strlen(name);
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		const char *n = de->d_name, *dot;
+		char *end;
+		long pid;
+
+		if (n[0] != '.' || strlen(n) < 7 || strcmp(n + strlen(n) - 4, ".tmp"))
+			continue;
+		dot = memrchr(n, '.', strlen(n) - 4); /* the dot before the pid */
+		if (!dot || dot == n)
+			continue;
+		pid = strtol(dot + 1, &end, 10);
+		if (end != n + strlen(n) - 4 || end == dot + 1 || pid <= 0 || pid == getpid())
+			continue;
+		if (((size_t)(dot - n - 1) == nlen && !memcmp(n + 1, name, nlen)) ||
+		    (kill((pid_t)pid, 0) && errno == ESRCH))
+			unlinkat(dirfd, n, 0);
+	}
+	closedir(d);
+}
+
 int dn_netfile_write(int dirfd, const char *name, const struct dn_netfile *f)
 {
 	char tmp[300], ip[INET6_ADDRSTRLEN];
@@ -418,6 +459,7 @@ int dn_netfile_write(int dirfd, const char *name, const struct dn_netfile *f)
 	FILE *m;
 	int fd, r;
 
+	sweep_tmp(dirfd, name);
 	if (!f->n) {
 		if (unlinkat(dirfd, name, 0) && errno != ENOENT)
 			return -errno;
@@ -446,7 +488,8 @@ int dn_netfile_write(int dirfd, const char *name, const struct dn_netfile *f)
 		return -ENOMEM;
 	}
 	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* 0600: container ids, netns paths, names and addresses are root's (networks/ is 0700) */
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		free(text);
 		return -errno;
