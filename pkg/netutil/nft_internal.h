@@ -158,6 +158,8 @@ void nft_x_ipt_addr(struct nft *c, struct nftnl_rule *r, const struct cni_prefix
  * Userdata (an nft comment) is not compared.
  */
 bool nft_ipt_rule_same(const struct nftnl_rule *a, const struct nftnl_rule *b);
+/* The text of the rule's xt comment match (`-m comment --comment`) in @out (256 bytes), or NULL. */
+const char *nft_rule_xt_comment(const struct nftnl_rule *r, char out[256]);
 
 /*
  * Named counters (the attachment index of nft_att.c): 1 when it exists, 0 when it or its table

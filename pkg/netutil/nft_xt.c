@@ -186,3 +186,27 @@ bool nft_ipt_rule_same(const struct nftnl_rule *a, const struct nftnl_rule *b)
 		nftnl_expr_iter_destroy(ib);
 	return same;
 }
+
+const char *nft_rule_xt_comment(const struct nftnl_rule *r, char out[XT_MAX_COMMENT_LEN])
+{
+	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+	const char *found = NULL;
+	struct nftnl_expr *x;
+
+	while (it && !found && (x = nftnl_expr_iter_next(it))) {
+		uint32_t len = 0;
+		const char *d;
+
+		if (strcmp(nftnl_expr_get_str(x, NFTNL_EXPR_NAME), "match") ||
+		    strcmp(nftnl_expr_get_str(x, NFTNL_EXPR_MT_NAME), "comment"))
+			continue;
+		d = nftnl_expr_get_data(x, NFTNL_EXPR_MT_INFO, &len);
+		if (d && len) {
+			snprintf(out, XT_MAX_COMMENT_LEN, "%.*s", (int)len, d);
+			found = out;
+		}
+	}
+	if (it)
+		nftnl_expr_iter_destroy(it);
+	return found;
+}
