@@ -28,7 +28,8 @@
  * family at the attachment's bridge port (meta ibrname needs nft_meta_bridge, which kernels may
  * lack; port names do not), removed with the attachment's other rules. An nftables
  * accept ends only this table's evaluation: a drop policy of another table (an iptables FORWARD
- * DROP) still applies, and such hosts want backend "iptables".
+ * DROP) still applies; there the plugin's default backend adds the reference's accepts to
+ * iptables' FORWARD path too (nft_fwd.c).
  *
  * iptables (backend "iptables"): exactly the reference's rules in ip/ip6 filter, as iptables-nft
  * 1.8.9 encodes them (xt comment rev 0, xt conntrack rev 3, a counter in every rule, "-i/-o" as
