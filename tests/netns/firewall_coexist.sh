@@ -294,6 +294,43 @@ else
 	skip "iptables-legacy" "iptables-legacy is not installed or does not work"
 fi
 
+# ---- IPv6: each family decided on its own ------------------------------------------------------
+brconf6() { # NET BRIDGE SUBNET4 SUBNET6
+	printf '{"cniVersion":"1.0.0","name":"%s","type":"bridge","bridge":"%s","isGateway":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"%s"}],[{"subnet":"%s"}]],"routes":[{"dst":"0.0.0.0/0"},{"dst":"::/0"}]}}' \
+		"$1" "$2" "$DATA" "$3" "$4"
+}
+mkhost H5
+mkns V1
+peer "$H5" PEER5
+in_ns "$H5" ip addr add fd00:c0e::1/64 dev hp0 nodad
+in_ns "$PEER5" ip addr add fd00:c0e::2/64 dev pp0 nodad
+in_ns "$PEER5" ip -6 route add fd00:c0f::/64 via fd00:c0e::1
+in_ns "$H5" ip6tables-nft -P FORWARD DROP
+hrun "$H5" "$B" ADD "$V1" eth0 v1 "$(brconf6 net6 vbr1 198.18.7.0/24 fd00:c0f::/64)"
+BRV=$OUT
+hrun "$H5" "$PM" ADD "$V1" eth0 v1 "$(pmconf net6 "$MAPS" "$BRV")"
+hrun "$H5" "$P" ADD "$V1" eth0 v1 "$(fwconf net6 "" "$BRV")"
+check_eq "dual stack ADD with ip6 FORWARD DROP" "$RC" 0
+v6=$(ip_of "$V1" eth0 inet6)
+check_eq "ip filter untouched (v4 does not drop)" "$(ipt_s "$H5" | grep -c CNI-FORWARD)" 0
+check "ip6 filter: the container's accepts" bash -c "ip netns exec $H5 ip6tables-nft -S CNI-FORWARD | grep -q -- '-A CNI-FORWARD -s $v6/128 -m comment --comment \".*id: v1\" -j ACCEPT'"
+check "ip6 filter: the host port's accept" bash -c "ip netns exec $H5 ip6tables-nft -S CNI-FORWARD | grep -q -- '-A CNI-FORWARD -d $v6/128 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -m comment --comment \"hostport .*id: v1\" -j ACCEPT'"
+check "IPv6 egress through ip6 FORWARD DROP" ping_ok "$V1" fd00:c0e::2
+check "IPv4 egress (v4 open)" ping_ok "$V1" 198.18.100.2
+hrun "$H5" "$P" CHECK "$V1" eth0 v1 "$(fwconf net6 "" "$BRV")"
+check_eq "dual stack CHECK" "$RC" 0
+in_ns "$H5" ip6tables-nft -F CNI-FORWARD
+hrun "$H5" "$P" CHECK "$V1" eth0 v1 "$(fwconf net6 "" "$BRV")"
+check_err "dual stack CHECK names the ip6 accept" "ip6 filter FORWARD (iptables-nft): policy DROP" "not found in ip6 filter"
+hrun "$H5" "$PM" DEL "$V1" eth0 v1 "$(pmconf net6 "$MAPS")"
+hrun "$H5" "$P" DEL "$V1" eth0 v1 "$(fwconf net6 "")"
+check_eq "dual stack DEL leaves no accept" "$(in_ns "$H5" ip6tables-nft -S CNI-FORWARD | grep -c 'id: v1')" 0
+if command -v ip6tables-legacy >/dev/null 2>&1 && unshare -n ip6tables-legacy -S >/dev/null 2>&1; then
+	in_ns "$H5" ip6tables-legacy -P FORWARD DROP
+	hrun "$H5" "$P" ADD "$V1" eth0 v1 "$(fwconf net6 "" "$BRV")"
+	check_err "ip6 legacy FORWARD DROP detected" "ip6 legacy iptables (x_tables) filter FORWARD: policy DROP"
+fi
+
 # ---- parity: the reference firewall on the same FORWARD DROP host -------------------------------
 if [ -x "$REF/firewall" ] && [ -x "$REF/portmap" ]; then
 	mkhost H4
