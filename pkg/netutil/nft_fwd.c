@@ -197,7 +197,8 @@ static const char *rule_drops(const struct nftnl_rule *r)
 	return what; /* the last expression's */
 }
 
-static int nft_probe(struct nft *c, int af, char *why, size_t len, struct cni_err *e)
+/* 1 when iptables-nft's FORWARD drops (@why set), else 0; *@priv: CNI-FORWARD exists. */
+static int nft_probe(struct nft *c, int af, char *why, size_t len, bool *priv, struct cni_err *e)
 {
 	struct nftnl_chain_list *chains = NULL;
 	struct nftnl_rule_list *rules = NULL;
@@ -208,6 +209,7 @@ static int nft_probe(struct nft *c, int af, char *why, size_t len, struct cni_er
 
 	if (ret < 0)
 		return ret;
+	*priv = nft_chain_exists(chains, PRIV);
 	it = nftnl_chain_list_iter_create(chains);
 	while (it && (ch = nftnl_chain_list_iter_next(it))) {
 		if (strcmp(nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME), FORWARD) ||
@@ -247,22 +249,30 @@ static int nft_probe(struct nft *c, int af, char *why, size_t len, struct cni_er
 	return ret;
 }
 
-int nu_fwd_probe(int af, char *why, size_t len, struct cni_err *e)
+static int probe(int af, char *why, size_t len, bool *priv, struct cni_err *e)
 {
 	_cleanup_nft_ struct nft c = {0};
 	int r = legacy_probe(af, why, len, e);
 
+	*priv = false;
 	if (r > 0)
 		return NU_FWD_LEGACY;
 	if (r == 0)
 		r = nft_open(&c, e);
 	if (r == 0)
-		r = nft_probe(&c, af, why, len, e);
+		r = nft_probe(&c, af, why, len, priv, e);
 	if (r < 0)
 		return r;
 	if (!r)
 		snprintf(why, len, "no %s iptables FORWARD chain drops", fam(af));
 	return r ? NU_FWD_NFT : NU_FWD_OPEN;
+}
+
+int nu_fwd_probe(int af, char *why, size_t len, struct cni_err *e)
+{
+	bool priv;
+
+	return probe(af, why, len, &priv, e);
 }
 
 /* ---- the owner's accepts ------------------------------------------------------------------------ */
@@ -586,39 +596,38 @@ int nu_fwd_check(int af, const char *owner, const char *admin, const struct nu_f
 }
 
 struct del_op {
-	int af;
 	bool (*match)(const char *, void *);
 	void *arg;
 };
 
+/* Both families in one batch. */
 static int del_once(struct nft *c, void *arg, struct cni_err *e)
 {
 	const struct del_op *o = arg;
-	struct nftnl_rule_list *rules = NULL;
-	size_t n;
-	int r = nft_list_rules(c, nfproto(o->af), TABLE, PRIV, &rules, e);
+	struct nftnl_rule_list *rules[2] = {NULL, NULL};
+	size_t n = 0;
+	int r = nft_list_rules(c, NFPROTO_IPV4, TABLE, PRIV, &rules[0], e);
 
-	if (r < 0)
-		return r;
-	nft_begin(c);
-	n = del_owned(c, rules, o->match, o->arg);
-	nft_rules_free(rules);
-	return n ? nft_commit(c, e) : 0;
+	if (r == 0)
+		r = nft_list_rules(c, NFPROTO_IPV6, TABLE, PRIV, &rules[1], e);
+	if (r == 0) {
+		nft_begin(c);
+		for (size_t i = 0; i < 2; i++)
+			n += del_owned(c, rules[i], o->match, o->arg);
+	}
+	nft_rules_free(rules[0]);
+	nft_rules_free(rules[1]);
+	return r < 0 || !n ? r : nft_commit(c, e);
 }
 
 int nu_fwd_del(bool (*match)(const char *comment, void *arg), void *arg, struct cni_err *e)
 {
-	static const int afs[] = {AF_INET, AF_INET6};
-	int r = 0;
+	struct del_op o = {match, arg};
+	int r = nft_run(del_once, &o, e);
 
-	for (size_t i = 0; r == 0 && i < 2; i++) {
-		struct del_op o = {afs[i], match, arg};
-
-		r = nft_run(del_once, &o, e);
-		if (r < 0)
-			r = cni_wrap(e, r, "removing accepts from %s filter %s", fam(afs[i]), PRIV);
-	}
-	return r;
+	if (r < 0)
+		return cni_wrap(e, r, "removing accepts from filter %s", PRIV);
+	return 0;
 }
 
 /* The legacy case: accepts cannot be written there. */
@@ -636,12 +645,15 @@ int nu_fwd_sync(int af, const char *owner, const char *admin, const struct nu_fw
 		size_t n, struct cni_err *e)
 {
 	char why[160];
-	int st = nu_fwd_probe(af, why, sizeof(why), e);
+	bool priv;
+	int st = probe(af, why, sizeof(why), &priv, e);
 
 	if (st < 0)
 		return st;
 	if (st == NU_FWD_LEGACY)
 		return legacy_fail(why, e);
+	if (st == NU_FWD_OPEN && !priv)
+		return 0; /* no CNI-FORWARD: no earlier accept of ours to remove */
 	return nu_fwd_set(af, owner, admin, a, st == NU_FWD_NFT ? n : 0, e);
 }
 
