@@ -294,6 +294,23 @@ else
 	skip "iptables-legacy" "iptables-legacy is not installed or does not work"
 fi
 
+# ---- parallel ADDs on a FORWARD DROP host: one jump, one admin jump, every accept ---------------
+mkhost H6
+in_ns "$H6" $IPT -P FORWARD DROP
+pids=""
+for i in 1 2 3 4 5 6 7 8; do
+	prev=$(printf '{"cniVersion":"1.0.0","interfaces":[{"name":"br9"},{"name":"v9"},{"name":"eth0","sandbox":"/x"}],"ips":[{"address":"198.18.9.%d/24","interface":2}]}' "$i")
+	fwconf net1 "" "$prev" | ip netns exec "$H6" env CNI_COMMAND=ADD CNI_NETNS=/x CNI_IFNAME=eth0 \
+		CNI_CONTAINERID="p$i" CNI_PATH="$BIN" "$P" >/dev/null 2>&1 &
+	pids="$pids $!"
+done
+nfail=0
+for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
+check_eq "8 parallel ADDs succeed" "$nfail" 0
+check_eq "parallel ADDs: one jump from FORWARD" "$(ipt_s "$H6" FORWARD | grep -c -- '-j CNI-FORWARD')" 1
+check_eq "parallel ADDs: one admin jump" "$(ipt_s "$H6" CNI-FORWARD | grep -c -- '-j CNI-ADMIN')" 1
+check_eq "parallel ADDs: every accept" "$(ipt_s "$H6" CNI-FORWARD | grep -c 'id: p[1-8]"')" 16
+
 # ---- IPv6: each family decided on its own ------------------------------------------------------
 brconf6() { # NET BRIDGE SUBNET4 SUBNET6
 	printf '{"cniVersion":"1.0.0","name":"%s","type":"bridge","bridge":"%s","isGateway":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"%s"}],[{"subnet":"%s"}]],"routes":[{"dst":"0.0.0.0/0"},{"dst":"::/0"}]}}' \
