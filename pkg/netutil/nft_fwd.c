@@ -66,8 +66,8 @@ static bool legacy_filter_exists(int af)
 		return false; /* no ip_tables module: no legacy table */
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
 	for (char *line = buf, *nl; n > 0 && line < buf + n && !found; line = nl + 1) {
-		buf[n] = '\0';
 		nl = strchr(line, '\n');
 		if (!nl)
 			nl = buf + n;

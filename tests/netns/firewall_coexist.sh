@@ -275,6 +275,7 @@ if command -v iptables-legacy >/dev/null 2>&1 && unshare -n iptables-legacy -S >
 	hrun "$H3" "$P" ADD "$L1" eth0 l1 "$(fwconf net1 "" "$LBR")"
 	check_err "legacy FORWARD DROP: firewall ADD fails naming it and the ways out" \
 		"ip legacy iptables (x_tables) filter FORWARD: policy DROP" "iptables-nft" '"backend\\": \\"nftables'
+	check_eq "legacy: the failed ADD left no rule behind" "$(in_ns "$H3" nft list ruleset | grep -c 'id: l1"')" 0
 	hrun "$H3" "$P" DEL "$L1" eth0 l1 "$(fwconf net1 "" "$LBR")"
 	hrun "$H3" "$PM" ADD "$L1" eth0 l1 "$(pmconf net1 "$MAPS" "$LBR")"
 	check_eq "legacy FORWARD DROP: portmap ADD succeeds" "$RC" 0

@@ -74,12 +74,20 @@ static int fw_coexist(const struct nu_fw *f, bool check, struct cni_err *e)
 	return r;
 }
 
+static int fw_nft_del(const struct nu_fw *f, struct cni_err *e);
+
+/* A failed ADD leaves none of the attachment's rules behind. */
 static int fw_auto_add(const struct nu_fw *f, struct cni_err *e)
 {
 	int r = nu_fw_add(f, e);
 
-	if (r == 0 && (r = fw_coexist(f, false, e)) < 0)
+	if (r == 0 && (r = fw_coexist(f, false, e)) < 0) {
+		struct cni_err ignored = {0};
+
 		r = cni_wrap(e, r, "firewall: iptables FORWARD");
+		fw_nft_del(f, &ignored);
+		cni_err_clear(&ignored);
+	}
 	return r;
 }
 
