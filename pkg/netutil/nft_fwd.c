@@ -313,20 +313,6 @@ bool nu_fwd_match_gc(const char *comment, void *arg)
 	       !g->valid(g->arg, cid, ifname);
 }
 
-/* -m conntrack --ctstate <mask>: iptables-nft 1.8.9 keeps the xt match, revision 3. */
-static void x_ctstate(struct nft *c, struct nftnl_rule *r, uint16_t mask)
-{
-	union {
-		struct xt_conntrack_mtinfo3 info;
-		char pad[XT_ALIGN(sizeof(struct xt_conntrack_mtinfo3))];
-	} u;
-
-	memset(&u, 0, sizeof(u));
-	u.info.match_flags = XT_CONNTRACK_STATE;
-	u.info.state_mask = mask;
-	nft_x_xt_match(c, r, "conntrack", 3, &u, sizeof(u));
-}
-
 /* --sport/--dport <port>: a transport payload for tcp/udp, the xt sctp match for sctp. */
 static void x_port(struct nft *c, struct nftnl_rule *r, uint8_t proto, uint16_t port, bool dst)
 {
@@ -371,9 +357,9 @@ static struct nftnl_rule *accept_rule(struct nft *c, int af, const struct nu_fwd
 	nft_x_ipt_addr(c, r, &h, to, false);
 	if (dnat) {
 		x_port(c, r, a->proto, a->port, to);
-		x_ctstate(c, r, XT_CONNTRACK_STATE_DNAT);
+		nft_x_xt_ctstate(c, r, XT_CONNTRACK_STATE_DNAT);
 	} else if (to) {
-		x_ctstate(c, r,
+		nft_x_xt_ctstate(c, r,
 			  XT_CONNTRACK_STATE_BIT(IP_CT_RELATED) |
 				  XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED));
 	}
@@ -417,31 +403,26 @@ struct fwd_op {
 	size_t n;
 };
 
-struct fwd_state {
-	struct nftnl_chain_list *chains;
-	struct nftnl_rule_list *fwd, *priv;
-};
-
-static void state_free(struct fwd_state *s)
+void nft_fwd_lists_free(struct nft_fwd_lists *l)
 {
-	nft_chains_free(s->chains);
-	nft_rules_free(s->fwd);
-	nft_rules_free(s->priv);
-	memset(s, 0, sizeof(*s));
+	nft_chains_free(l->chains);
+	nft_rules_free(l->fwd);
+	nft_rules_free(l->priv);
+	memset(l, 0, sizeof(*l));
 }
 
-static int state_list(struct nft *c, int af, struct fwd_state *s, struct cni_err *e)
+int nft_fwd_list(struct nft *c, uint16_t family, struct nft_fwd_lists *l, struct cni_err *e)
 {
 	int r;
 
-	memset(s, 0, sizeof(*s));
-	r = nft_list_chains(c, nfproto(af), TABLE, &s->chains, e);
+	memset(l, 0, sizeof(*l));
+	r = nft_list_chains(c, family, TABLE, &l->chains, e);
 	if (r == 0)
-		r = nft_list_rules(c, nfproto(af), TABLE, FORWARD, &s->fwd, e);
+		r = nft_list_rules(c, family, TABLE, FORWARD, &l->fwd, e);
 	if (r == 0)
-		r = nft_list_rules(c, nfproto(af), TABLE, PRIV, &s->priv, e);
+		r = nft_list_rules(c, family, TABLE, PRIV, &l->priv, e);
 	if (r < 0)
-		state_free(s);
+		nft_fwd_lists_free(l);
 	return r;
 }
 
@@ -478,9 +459,9 @@ static bool in_family(const struct fwd_op *o, size_t i)
 static int set_once(struct nft *c, void *arg, struct cni_err *e)
 {
 	const struct fwd_op *o = arg;
-	struct fwd_state s;
+	struct nft_fwd_lists s;
 	size_t want = 0, gone;
-	int r = state_list(c, o->af, &s, e);
+	int r = nft_fwd_list(c, nfproto(o->af), &s, e);
 
 	if (r < 0)
 		return r;
@@ -515,7 +496,7 @@ static int set_once(struct nft *c, void *arg, struct cni_err *e)
 			if (in_family(o, i))
 				nft_add_rule(c, accept_rule(c, o->af, &o->a[i], o->owner));
 	}
-	state_free(&s);
+	nft_fwd_lists_free(&s);
 	if (!want && !gone)
 		return 0; /* an empty batch */
 	return nft_commit(c, e);
@@ -553,14 +534,14 @@ int nu_fwd_check(int af, const char *owner, const char *admin, const struct nu_f
 {
 	_cleanup_nft_ struct nft c = {0};
 	struct fwd_op o = {af, owner, admin, a, n};
-	struct fwd_state s;
+	struct nft_fwd_lists s;
 	char text[160];
 	int r = check_op(&o, e);
 
 	if (r == 0)
 		r = nft_open(&c, e);
 	if (r == 0)
-		r = state_list(&c, af, &s, e);
+		r = nft_fwd_list(&c, nfproto(af), &s, e);
 	if (r < 0)
 		return r;
 	if (!nft_chain_exists(s.chains, PRIV))
@@ -591,7 +572,7 @@ int nu_fwd_check(int af, const char *owner, const char *admin, const struct nu_f
 		if (want)
 			nftnl_rule_free(want);
 	}
-	state_free(&s);
+	nft_fwd_lists_free(&s);
 	return r;
 }
 

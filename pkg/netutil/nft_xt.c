@@ -16,6 +16,7 @@
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_comment.h>
+#include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_sctp.h>
 
 #include "netutil/nft_internal.h"
@@ -102,6 +103,20 @@ void nft_x_xt_masquerade(struct nft *c, struct nftnl_rule *r, uint16_t family)
 		len = XT_ALIGN(sizeof(info.v6));
 	}
 	nft_x_xt_target(c, r, "MASQUERADE", 0, &info, len);
+}
+
+/* 164 bytes padded to XT_ALIGN's 168: the padding is sent too, so it is zeroed here */
+void nft_x_xt_ctstate(struct nft *c, struct nftnl_rule *r, uint16_t mask)
+{
+	union {
+		struct xt_conntrack_mtinfo3 info;
+		char pad[XT_ALIGN(sizeof(struct xt_conntrack_mtinfo3))];
+	} u;
+
+	memset(&u, 0, sizeof(u));
+	u.info.match_flags = XT_CONNTRACK_STATE;
+	u.info.state_mask = mask;
+	nft_x_xt_match(c, r, "conntrack", 3, &u, sizeof(u));
 }
 
 void nft_x_counter(struct nft *c, struct nftnl_rule *r)
