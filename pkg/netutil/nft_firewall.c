@@ -28,7 +28,8 @@
  * family at the attachment's bridge port (meta ibrname needs nft_meta_bridge, which kernels may
  * lack; port names do not), removed with the attachment's other rules. An nftables
  * accept ends only this table's evaluation: a drop policy of another table (an iptables FORWARD
- * DROP) still applies, and such hosts want backend "iptables".
+ * DROP) still applies; there the plugin's default backend adds the reference's accepts to
+ * iptables' FORWARD path too (nft_fwd.c).
  *
  * iptables (backend "iptables"): exactly the reference's rules in ip/ip6 filter, as iptables-nft
  * 1.8.9 encodes them (xt comment rev 0, xt conntrack rev 3, a counter in every rule, "-i/-o" as
@@ -501,22 +502,6 @@ int nu_fw_check(const struct nu_fw *f, struct cni_err *e)
 
 /* ---- the reference's iptables layout ----------------------------------------------------------- */
 
-/* -m conntrack --ctstate RELATED,ESTABLISHED: iptables-nft 1.8.9 keeps the xt match, rev 3. */
-static void x_conntrack(struct nft *c, struct nftnl_rule *r)
-{
-	/* 164 bytes padded to XT_ALIGN's 168: the padding is sent too, so it is zeroed here */
-	union {
-		struct xt_conntrack_mtinfo3 info;
-		char pad[XT_ALIGN(sizeof(struct xt_conntrack_mtinfo3))];
-	} u;
-
-	memset(&u, 0, sizeof(u));
-	u.info.match_flags = XT_CONNTRACK_STATE;
-	u.info.state_mask =
-		XT_CONNTRACK_STATE_BIT(IP_CT_RELATED) | XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED);
-	nft_x_xt_match(c, r, "conntrack", 3, &u, sizeof(u));
-}
-
 enum ipt_kind {
 	IPT_JUMP_PRIV,	/* FORWARD: -m comment -j CNI-FORWARD */
 	IPT_JUMP_ADMIN, /* CNI-FORWARD: -m comment -j <admin> */
@@ -582,7 +567,9 @@ static struct nftnl_rule *ipt_rule(struct nft *c, const struct ipt_fw *a, enum i
 		h = host_prefix(ip);
 		nft_x_addr(c, r, &h, k == IPT_IN, false);
 		if (k == IPT_IN)
-			x_conntrack(c, r);
+			nft_x_xt_ctstate(c, r,
+					 XT_CONNTRACK_STATE_BIT(IP_CT_RELATED) |
+						 XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED));
 		nft_x_counter(c, r);
 		nft_x_verdict(c, r, NF_ACCEPT, NULL);
 		break;
@@ -663,15 +650,13 @@ static const char *ipt_text(char *buf, size_t len, const struct ipt_fw *a, enum 
 }
 
 struct ipt_state {
-	struct nftnl_chain_list *chains;
-	struct nftnl_rule_list *fwd, *priv, *s1, *s2;
+	struct nft_fwd_lists l; /* chains, FORWARD, CNI-FORWARD */
+	struct nftnl_rule_list *s1, *s2;
 };
 
 static void ipt_state_free(struct ipt_state *s)
 {
-	nft_chains_free(s->chains);
-	nft_rules_free(s->fwd);
-	nft_rules_free(s->priv);
+	nft_fwd_lists_free(&s->l);
 	nft_rules_free(s->s1);
 	nft_rules_free(s->s2);
 	memset(s, 0, sizeof(*s));
@@ -682,11 +667,7 @@ static int ipt_list(struct nft *c, uint16_t family, struct ipt_state *s, struct 
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	r = nft_list_chains(c, family, IPT_TABLE, &s->chains, e);
-	if (r == 0)
-		r = nft_list_rules(c, family, IPT_TABLE, IPT_FORWARD, &s->fwd, e);
-	if (r == 0)
-		r = nft_list_rules(c, family, IPT_TABLE, IPT_PRIV, &s->priv, e);
+	r = nft_fwd_list(c, family, &s->l, e);
 	if (r == 0)
 		r = nft_list_rules(c, family, IPT_TABLE, IPT_STAGE1, &s->s1, e);
 	if (r == 0)
@@ -699,9 +680,9 @@ static int ipt_list(struct nft *c, uint16_t family, struct ipt_state *s, struct 
 static struct nftnl_rule_list *ipt_rules(struct ipt_state *s, const char *chain)
 {
 	if (!strcmp(chain, IPT_FORWARD))
-		return s->fwd;
+		return s->l.fwd;
 	if (!strcmp(chain, IPT_PRIV))
-		return s->priv;
+		return s->l.priv;
 	return !strcmp(chain, IPT_STAGE1) ? s->s1 : s->s2;
 }
 
@@ -761,14 +742,14 @@ static int ipt_add_once(struct nft *c, void *arg, struct cni_err *e)
 		return r;
 	nft_begin(c);
 	/* in iptables' order: -N CNI-FORWARD, -N <admin>, FORWARD on its first -I */
-	if (!nft_chain_exists(s.chains, IPT_FORWARD) && !nft_chain_exists(s.chains, IPT_PRIV) &&
-	    !nft_chain_exists(s.chains, f->admin_chain))
+	if (!nft_chain_exists(s.l.chains, IPT_FORWARD) && !nft_chain_exists(s.l.chains, IPT_PRIV) &&
+	    !nft_chain_exists(s.l.chains, f->admin_chain))
 		nft_add_table(c, a->family, IPT_TABLE, NULL);
-	if (!nft_chain_exists(s.chains, IPT_PRIV))
+	if (!nft_chain_exists(s.l.chains, IPT_PRIV))
 		nft_add_chain(c, a->family, IPT_TABLE, IPT_PRIV, NULL, NULL);
-	if (!nft_chain_exists(s.chains, f->admin_chain))
+	if (!nft_chain_exists(s.l.chains, f->admin_chain))
 		nft_add_chain(c, a->family, IPT_TABLE, f->admin_chain, NULL, NULL);
-	if (!nft_chain_exists(s.chains, IPT_FORWARD))
+	if (!nft_chain_exists(s.l.chains, IPT_FORWARD))
 		nft_add_chain(c, a->family, IPT_TABLE, IPT_FORWARD, &fwd, NULL);
 	ipt_ensure(c, a, &s, IPT_JUMP_PRIV, NULL, true, queued, &nq);
 	ipt_ensure(c, a, &s, IPT_JUMP_ADMIN, NULL, true, queued, &nq);
@@ -783,9 +764,9 @@ static int ipt_add_once(struct nft *c, void *arg, struct cni_err *e)
 		ipt_ensure(c, a, &s, IPT_OUT, &f->ips[i], false, queued, &nq);
 	}
 	if (r == 0 && f->policy != NU_FW_OPEN) {
-		if (!nft_chain_exists(s.chains, IPT_STAGE1))
+		if (!nft_chain_exists(s.l.chains, IPT_STAGE1))
 			nft_add_chain(c, a->family, IPT_TABLE, IPT_STAGE1, NULL, NULL);
-		if (!nft_chain_exists(s.chains, IPT_STAGE2))
+		if (!nft_chain_exists(s.l.chains, IPT_STAGE2))
 			nft_add_chain(c, a->family, IPT_TABLE, IPT_STAGE2, NULL, NULL);
 		for (size_t i = 0; i < sizeof(ipt_policy_rules) / sizeof(ipt_policy_rules[0]); i++)
 			if (!ipt_policy_rules[i].isolated_only || f->policy == NU_FW_ISOLATED)
@@ -902,7 +883,7 @@ static int ipt_check_family(struct nft *c, const struct ipt_fw *a, struct cni_er
 	if (r < 0)
 		return r;
 	for (size_t i = 0; r == 0 && i < (f->policy == NU_FW_OPEN ? 3u : 5u); i++)
-		if (!nft_chain_exists(s.chains, need[i]))
+		if (!nft_chain_exists(s.l.chains, need[i]))
 			r = cni_fail(e, -ENOENT, 0, "chain %s %s %s does not exist", fam, IPT_TABLE,
 				     need[i]);
 	kinds[nk] = IPT_JUMP_PRIV, ips[nk++] = NULL;

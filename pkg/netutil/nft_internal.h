@@ -150,6 +150,8 @@ void nft_x_xt_target(struct nft *c, struct nftnl_rule *r, const char *name, uint
 		     const void *info, uint32_t len);
 void nft_x_xt_comment(struct nft *c, struct nftnl_rule *r, const char *comment);
 void nft_x_counter(struct nft *c, struct nftnl_rule *r);
+/* -m conntrack --ctstate <mask> (XT_CONNTRACK_STATE_* bits): the xt match, revision 3. */
+void nft_x_xt_ctstate(struct nft *c, struct nftnl_rule *r, uint16_t mask);
 /* -j MASQUERADE in @family (NFPROTO_IPV4 or NFPROTO_IPV6): the xt target, revision 0. */
 void nft_x_xt_masquerade(struct nft *c, struct nftnl_rule *r, uint16_t family);
 void nft_x_ipt_addr(struct nft *c, struct nftnl_rule *r, const struct cni_prefix *p, bool dst,
@@ -160,6 +162,18 @@ void nft_x_ipt_addr(struct nft *c, struct nftnl_rule *r, const struct cni_prefix
  * Userdata (an nft comment) is not compared.
  */
 bool nft_ipt_rule_same(const struct nftnl_rule *a, const struct nftnl_rule *b);
+/*
+ * The host's filter table as the CNI-FORWARD layouts read it (nft_fwd.c): its chains and the
+ * rules of FORWARD and CNI-FORWARD in @family (empty lists when absent).
+ */
+struct nft_fwd_lists {
+	struct nftnl_chain_list *chains;
+	struct nftnl_rule_list *fwd, *priv;
+};
+int nft_fwd_list(struct nft *c, uint16_t family, struct nft_fwd_lists *l, struct cni_err *e);
+void nft_fwd_lists_free(struct nft_fwd_lists *l);
+/* The text of the rule's xt comment match (`-m comment --comment`) in @out (256 bytes), or NULL. */
+const char *nft_rule_xt_comment(const struct nftnl_rule *r, char out[256]);
 
 /*
  * Named counters (the attachment index of nft_att.c): 1 when it exists, 0 when it or its table

@@ -1434,31 +1434,6 @@ int nu_pm_ipt_del(const char *net, const char *cid, struct cni_err *e)
 	return 0;
 }
 
-/* The text of the rule's xt comment match, or NULL. */
-static const char *xt_comment_of(const struct nftnl_rule *r, char out[XT_MAX_COMMENT_LEN])
-{
-	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
-	const char *found = NULL;
-	struct nftnl_expr *x;
-
-	while (it && !found && (x = nftnl_expr_iter_next(it))) {
-		uint32_t len = 0;
-		const char *d;
-
-		if (strcmp(nftnl_expr_get_str(x, NFTNL_EXPR_NAME), "match") ||
-		    strcmp(nftnl_expr_get_str(x, NFTNL_EXPR_MT_NAME), "comment"))
-			continue;
-		d = nftnl_expr_get_data(x, NFTNL_EXPR_MT_INFO, &len);
-		if (d && len) {
-			snprintf(out, XT_MAX_COMMENT_LEN, "%.*s", (int)len, d);
-			found = out;
-		}
-	}
-	if (it)
-		nftnl_expr_iter_destroy(it);
-	return found;
-}
-
 /*
  * The container ID of an entry comment of network @net, unquoted into @cid, or false. Verified
  * by formatting the comment again: a cut or foreign comment does not round-trip.
@@ -1512,7 +1487,7 @@ static int ipt_gc_once(struct nft *c, void *arg, struct cni_err *e)
 		const char *target = nft_rule_target(r);
 		bool seen = false;
 
-		if (!target || !xt_comment_of(r, comment) ||
+		if (!target || !nft_rule_xt_comment(r, comment) ||
 		    !ipt_comment_cid(comment, g->net, cid, sizeof(cid)) ||
 		    strcmp(target, nu_pm_ipt_chain(chain, g->net, cid)) ||
 		    g->valid(g->arg, cid, NULL))

@@ -16,6 +16,7 @@
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_comment.h>
+#include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_sctp.h>
 
 #include "netutil/nft_internal.h"
@@ -104,6 +105,20 @@ void nft_x_xt_masquerade(struct nft *c, struct nftnl_rule *r, uint16_t family)
 	nft_x_xt_target(c, r, "MASQUERADE", 0, &info, len);
 }
 
+/* 164 bytes padded to XT_ALIGN's 168: the padding is sent too, so it is zeroed here */
+void nft_x_xt_ctstate(struct nft *c, struct nftnl_rule *r, uint16_t mask)
+{
+	union {
+		struct xt_conntrack_mtinfo3 info;
+		char pad[XT_ALIGN(sizeof(struct xt_conntrack_mtinfo3))];
+	} u;
+
+	memset(&u, 0, sizeof(u));
+	u.info.match_flags = XT_CONNTRACK_STATE;
+	u.info.state_mask = mask;
+	nft_x_xt_match(c, r, "conntrack", 3, &u, sizeof(u));
+}
+
 void nft_x_counter(struct nft *c, struct nftnl_rule *r)
 {
 	struct nftnl_expr *x = nft_x_new(c, r, "counter");
@@ -185,4 +200,28 @@ bool nft_ipt_rule_same(const struct nftnl_rule *a, const struct nftnl_rule *b)
 	if (ib)
 		nftnl_expr_iter_destroy(ib);
 	return same;
+}
+
+const char *nft_rule_xt_comment(const struct nftnl_rule *r, char out[XT_MAX_COMMENT_LEN])
+{
+	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+	const char *found = NULL;
+	struct nftnl_expr *x;
+
+	while (it && !found && (x = nftnl_expr_iter_next(it))) {
+		uint32_t len = 0;
+		const char *d;
+
+		if (strcmp(nftnl_expr_get_str(x, NFTNL_EXPR_NAME), "match") ||
+		    strcmp(nftnl_expr_get_str(x, NFTNL_EXPR_MT_NAME), "comment"))
+			continue;
+		d = nftnl_expr_get_data(x, NFTNL_EXPR_MT_INFO, &len);
+		if (d && len) {
+			snprintf(out, XT_MAX_COMMENT_LEN, "%.*s", (int)len, d);
+			found = out;
+		}
+	}
+	if (it)
+		nftnl_expr_iter_destroy(it);
+	return found;
 }

@@ -2,9 +2,11 @@
 /*
  * firewall: a chained plugin admitting forwarded traffic to and from the container's addresses
  * (prevResult's IPs) and applying an ingress policy to its bridge (prevResult.interfaces[0]).
- * Backends are an ops table: "nftables" (the default, also for an empty or absent "backend"):
- * the native layout of pkg/netutil/nft_firewall.c, rules keyed by network, interface and
- * container so DEL needs neither netns nor prevResult and GC finds stale attachments' rules;
+ * Backends are an ops table: "nftables": the native layout of pkg/netutil/nft_firewall.c, rules
+ * keyed by network, interface and container so DEL needs neither netns nor prevResult and GC
+ * finds stale attachments' rules; the default (an empty or absent "backend", what podman
+ * writes): the same, plus, where the host's iptables filter FORWARD drops, the reference's
+ * accepts in CNI-FORWARD, keyed the same way (pkg/netutil/fwd.h);
  * "iptables": the reference's CNI-FORWARD/CNI-ADMIN layout, written natively as iptables-nft
  * does, removed by address on DEL as the reference does. "firewalld" needs a D-Bus firewalld this
  * suite does not talk to: ADD and CHECK refuse it naming the key, DEL and GC have nothing of ours
@@ -15,6 +17,7 @@
 
 #include "cni/cni.h"
 #include "netutil/firewall.h"
+#include "netutil/fwd.h"
 #include "netutil/nft.h"
 
 struct fw_ops {
@@ -24,7 +27,93 @@ struct fw_ops {
 	int (*check)(const struct nu_fw *f, struct cni_err *e);
 };
 
-static const struct fw_ops nft_ops = {"nftables", nu_fw_add, nu_fw_del, nu_fw_check};
+/*
+ * The default backend (absent or ""): the native layout, and where the host's iptables filter
+ * FORWARD drops (Docker's policy, hardened hosts), the reference's accepts in its CNI-FORWARD
+ * layout too, so traffic passes wherever the reference's would (pkg/netutil/fwd.h). Decided at
+ * ADD; CHECK probes again and names a missing accept (Docker started later, a firewall reload
+ * flushed the ruleset); ADD again restores them.
+ */
+#define FW_MAX_ACCEPTS 64
+
+/* The attachment's accepts (two per address) and its owner comment; how many accepts. */
+static size_t fw_accepts(const struct nu_fw *f, struct nu_fwd_accept *a, char *owner)
+{
+	size_t n = 0;
+
+	nu_fwd_comment(owner, "", f->net, f->ifname, f->cid);
+	for (size_t i = 0; i < f->n && n + 2 <= FW_MAX_ACCEPTS; i++) {
+		a[n++] = (struct nu_fwd_accept){.kind = NU_FWD_FROM, .ip = f->ips[i].ip};
+		a[n++] = (struct nu_fwd_accept){.kind = NU_FWD_TO_EST, .ip = f->ips[i].ip};
+	}
+	return n;
+}
+
+static bool fw_has_family(const struct nu_fw *f, int af)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->ips[i].ip.family == af)
+			return true;
+	return false;
+}
+
+static int fw_coexist(const struct nu_fw *f, bool check, struct cni_err *e)
+{
+	static const int afs[] = {AF_INET, AF_INET6};
+	struct nu_fwd_accept a[FW_MAX_ACCEPTS];
+	char owner[NU_FWD_COMMENT_MAX + 1];
+	size_t n = fw_accepts(f, a, owner);
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < 2; i++) {
+		if (!fw_has_family(f, afs[i]))
+			continue;
+		r = check ? nu_fwd_verify(afs[i], owner, f->admin_chain, a, n, e)
+			  : nu_fwd_sync(afs[i], owner, f->admin_chain, a, n, e);
+	}
+	return r;
+}
+
+static int fw_nft_del(const struct nu_fw *f, struct cni_err *e);
+
+/* A failed ADD leaves none of the attachment's rules behind. */
+static int fw_auto_add(const struct nu_fw *f, struct cni_err *e)
+{
+	int r = nu_fw_add(f, e);
+
+	if (r == 0 && (r = fw_coexist(f, false, e)) < 0) {
+		struct cni_err ignored = {0};
+
+		r = cni_wrap(e, r, "firewall: iptables FORWARD");
+		fw_nft_del(f, &ignored);
+		cni_err_clear(&ignored);
+	}
+	return r;
+}
+
+static int fw_auto_check(const struct nu_fw *f, struct cni_err *e)
+{
+	int r = nu_fw_check(f, e);
+
+	if (r == 0 && (r = fw_coexist(f, true, e)) < 0)
+		r = cni_wrap(e, r, "firewall: iptables FORWARD");
+	return r;
+}
+
+/* The native rules and any accepts an ADD of the default backend left in CNI-FORWARD. */
+static int fw_nft_del(const struct nu_fw *f, struct cni_err *e)
+{
+	char owner[NU_FWD_COMMENT_MAX + 1];
+	int r = nu_fw_del(f, e);
+
+	*strchr(nu_fwd_comment(owner, "", f->net, f->ifname, f->cid), ',') = '\0';
+	if (r == 0)
+		r = nu_fwd_del(nu_fwd_match_prefix, owner, e);
+	return r;
+}
+
+static const struct fw_ops auto_ops = {"", fw_auto_add, fw_nft_del, fw_auto_check};
+static const struct fw_ops nft_ops = {"nftables", nu_fw_add, fw_nft_del, nu_fw_check};
 static const struct fw_ops ipt_ops = {"iptables", nu_fw_ipt_add, nu_fw_ipt_del, nu_fw_ipt_check};
 
 struct fw_conf {
@@ -55,7 +144,9 @@ static int fw_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	const char *p = c->ingress_policy ? c->ingress_policy : "";
 	size_t i;
 
-	if (!*b || !strcmp(b, "nftables")) {
+	if (!*b) {
+		c->ops = &auto_ops;
+	} else if (!strcmp(b, "nftables")) {
 		c->ops = &nft_ops;
 	} else if (!strcmp(b, "iptables")) {
 		c->ops = &ipt_ops;
@@ -181,10 +272,19 @@ static bool gc_valid(void *arg, const char *cid, const char *ifname)
 	return cni_attachment_valid(arg, cid, ifname);
 }
 
-/* Native rules are keyed by network: ours to collect whatever the backend is now. */
+/*
+ * Native rules and the default backend's accepts are keyed by network: ours to collect whatever
+ * the backend is now.
+ */
 static int fw_gc(struct cni_ctx *ctx, struct cni_err *e)
 {
-	return nu_fw_gc(ctx->net.name, gc_valid, ctx, e);
+	struct nu_fwd_gc g;
+	int r = nu_fw_gc(ctx->net.name, gc_valid, ctx, e);
+
+	nu_fwd_gc_init(&g, "", ctx->net.name, gc_valid, ctx);
+	if (r == 0)
+		r = nu_fwd_del(nu_fwd_match_gc, &g, e);
+	return r;
 }
 
 static int fw_status(struct cni_ctx *ctx, struct cni_err *e)

@@ -23,9 +23,12 @@
 
 #include "cni/cni.h"
 #include "netutil/conntrack.h"
+#include "netutil/fwd.h"
 #include "netutil/portmap.h"
 
 #define DEFAULT_MARK_BIT 13
+/* The owner comment of our accepts in CNI-FORWARD starts so (see pm_coexist()). */
+static const char PM_FWD_KIND[] = "hostport ";
 
 struct pm_entry {
 	int host_port, cont_port;
@@ -282,10 +285,71 @@ static void flush_udp(const struct portmap_conf *c, int af)
 
 static int remove_rules(struct cni_ctx *ctx, struct cni_err *e)
 {
+	char owner[NU_FWD_COMMENT_MAX + 1];
 	int r = nu_pm_nft_del(ctx->env.container_id, e);
 
 	if (r == 0)
 		r = nu_pm_ipt_del(ctx->net.name, ctx->env.container_id, e);
+	/* the accepts by their attachment hash: "hostport <hash>" */
+	*strchr(nu_fwd_comment(owner, PM_FWD_KIND, ctx->net.name, ctx->env.ifname,
+			       ctx->env.container_id),
+		',') = '\0';
+	if (r == 0)
+		r = nu_fwd_del(nu_fwd_match_prefix, owner, e);
+	return r;
+}
+
+/*
+ * Host ports through a FORWARD that drops (fwd.h): where the host's iptables-nft filter FORWARD
+ * drops (Docker, hardened hosts), the reference's host ports answer nobody from outside the host
+ * (DNATed new connections are dropped). Ours do: per container port, CNI-FORWARD accepts what
+ * our DNAT sent (ctstate DNAT) to that address, port and protocol and its replies, nothing else,
+ * whatever the backend; owned by "hostport <attachment>", removed on DEL and GC. Where legacy
+ * iptables drops, nothing can be written: a warning, as the reference's ports fail there too.
+ */
+static size_t pm_accepts(const struct nu_pm *pm, struct nu_fwd_accept *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < pm->n_maps; i++) {
+		const struct nu_pm_map *m = &pm->maps[i];
+		bool dup = false;
+
+		for (size_t j = 0; j < n && !dup; j += 2)
+			dup = a[j].proto == m->proto && a[j].port == m->cont_port;
+		if (dup)
+			continue;
+		for (int k = 0; k < 2; k++)
+			a[n++] = (struct nu_fwd_accept){.kind = k ? NU_FWD_DNAT_FROM : NU_FWD_DNAT_TO,
+							.ip = pm->cont.ip,
+							.proto = m->proto,
+							.port = m->cont_port};
+	}
+	return n;
+}
+
+static int pm_coexist(struct cni_ctx *ctx, const struct nu_pm *pm, size_t n, bool check,
+		      struct cni_err *e)
+{
+	const struct portmap_conf *c = ctx->conf;
+	struct nu_fwd_accept *a = cni_alloc(2 * c->n_maps * sizeof(*a) + 1);
+	char owner[NU_FWD_COMMENT_MAX + 1];
+	int r = 0;
+
+	nu_fwd_comment(owner, PM_FWD_KIND, ctx->net.name, ctx->env.ifname, ctx->env.container_id);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		int af = pm[i].cont.ip.family;
+		size_t k = pm_accepts(&pm[i], a);
+
+		r = check ? nu_fwd_verify(af, owner, NULL, a, k, e)
+			  : nu_fwd_sync(af, owner, NULL, a, k, e);
+		if (r == -EOPNOTSUPP) {
+			fprintf(stderr, "portmap: warning: host ports unreachable from outside: %s\n",
+				e->msg);
+			cni_err_clear(e);
+			r = 0;
+		}
+	}
 	return r;
 }
 
@@ -312,6 +376,8 @@ static int portmap_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 			return r;
 	}
 	r = c->iptables ? nu_pm_ipt_add(pm, n, e) : nu_pm_nft_add(pm, n, e);
+	if (r == 0)
+		r = pm_coexist(ctx, pm, n, false, e);
 	if (r < 0)
 		return r;
 	/* after the rules, so new packets take them */
@@ -349,7 +415,7 @@ static int portmap_check(struct cni_ctx *ctx, struct cni_err *e)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return pm_coexist(ctx, pm, n, true, e);
 }
 
 /* ifname NULL: the iptables layout records container IDs only; any attachment of it counts. */
@@ -369,6 +435,7 @@ static bool gc_valid(void *arg, const char *cid, const char *ifname)
 static int portmap_gc(struct cni_ctx *ctx, struct cni_err *e)
 {
 	struct cni_err one = {0};
+	struct nu_fwd_gc g;
 	int r, first = 0;
 
 	if ((r = nu_pm_nft_gc(ctx->net.name, gc_valid, ctx, &one)) < 0) {
@@ -377,6 +444,12 @@ static int portmap_gc(struct cni_ctx *ctx, struct cni_err *e)
 	}
 	cni_err_clear(&one);
 	if ((r = nu_pm_ipt_gc(ctx->net.name, gc_valid, ctx, &one)) < 0) {
+		first = first ? first : r;
+		cni_err_append(e, "%s", one.msg);
+	}
+	cni_err_clear(&one);
+	nu_fwd_gc_init(&g, PM_FWD_KIND, ctx->net.name, gc_valid, ctx);
+	if ((r = nu_fwd_del(nu_fwd_match_gc, &g, &one)) < 0) {
 		first = first ? first : r;
 		cni_err_append(e, "%s", one.msg);
 	}
