@@ -182,7 +182,7 @@ static void toks_free(struct toks *t)
 /* Join with spaces, split on blanks; double quotes are dropped (nft's "eth0"). */
 static int toks_split(struct toks *t, char *const *tok, size_t n)
 {
-	size_t len = 1;
+	size_t len = 1, at = 0;
 	char *p, *save = NULL;
 
 	memset(t, 0, sizeof(*t));
@@ -191,9 +191,12 @@ static int toks_split(struct toks *t, char *const *tok, size_t n)
 	t->buf = calloc(1, len);
 	if (!t->buf)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		strcat(t->buf, tok[i]);
-		strcat(t->buf, " ");
+	for (size_t i = 0; i < n; i++) { /* not strcat: linear in a huge list */
+		size_t l = strlen(tok[i]);
+
+		memcpy(t->buf + at, tok[i], l);
+		t->buf[at + l] = ' ';
+		at += l + 1;
 	}
 	for (p = strtok_r(t->buf, " \t\n", &save); p; p = strtok_r(NULL, " \t\n", &save)) {
 		size_t l = strlen(p);
@@ -279,28 +282,31 @@ static int parse_nft(struct toks *t, size_t *i, int af, struct nu_pm_cond *k, st
 static int parse_ipt(struct toks *t, size_t *i, int af, struct nu_pm_cond *k, struct cni_err *e)
 {
 	const char *w;
+	bool addr, ifn;
 
 	if (!strcmp(t->v[*i], "!")) {
 		k->neq = true;
-		*i += 1;
+		if (++*i >= t->n)
+			return cni_fail(e, -EINVAL, 0, "condition \"!\" lacks the option it negates");
 	}
-	if (*i + 1 >= t->n)
-		return cni_fail(e, -EINVAL, 0, "condition \"%s\" lacks its value", t->v[*i]);
 	w = t->v[(*i)++];
-	if (!strcmp(w, "-s") || !strcmp(w, "--source") || !strcmp(w, "-d") ||
-	    !strcmp(w, "--destination")) {
+	addr = !strcmp(w, "-s") || !strcmp(w, "--source") || !strcmp(w, "-d") ||
+	       !strcmp(w, "--destination");
+	ifn = !strcmp(w, "-i") || !strcmp(w, "--in-interface") || !strcmp(w, "-o") ||
+	      !strcmp(w, "--out-interface");
+	if (!addr && !ifn)
+		return cni_fail(e, -EOPNOTSUPP, 0,
+				"unsupported iptables condition at \"%s\" (supported: [!] -s|-d "
+				"ADDR, [!] -i|-o NAME)",
+				w);
+	if (*i >= t->n)
+		return cni_fail(e, -EINVAL, 0, "condition \"%s\" lacks its value", w);
+	if (addr) {
 		k->dst = w[1] == 'd' || w[2] == 'd';
 		return cond_addr(k, t->v[(*i)++], af, "condition", e);
 	}
-	if (!strcmp(w, "-i") || !strcmp(w, "--in-interface") || !strcmp(w, "-o") ||
-	    !strcmp(w, "--out-interface")) {
-		k->out = w[1] == 'o' || w[2] == 'o';
-		return cond_ifname(k, t->v[(*i)++], true, "condition", e);
-	}
-	return cni_fail(e, -EOPNOTSUPP, 0,
-			"unsupported iptables condition at \"%s\" (supported: [!] -s|-d ADDR, "
-			"[!] -i|-o NAME)",
-			w);
+	k->out = w[1] == 'o' || w[2] == 'o';
+	return cond_ifname(k, t->v[(*i)++], true, "condition", e);
 }
 
 int nu_pm_cond_parse(char *const *tok, size_t n, int af, bool iptables, struct nu_pm_cond **out,

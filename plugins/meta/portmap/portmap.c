@@ -145,7 +145,6 @@ static int portmap_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	char keys[96] = "";
 	int r;
 
-	(void)ctx;
 	if (c->mark_seen && c->ext_mark_seen && c->ext_mark)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 				"Cannot specify externalSetMarkChain and markMasqBit");
@@ -190,7 +189,12 @@ static int portmap_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 							"options and nftables-specific %s",
 							cond_keys[f]);
 	}
-	for (int f = 0; f < 2; f++) {
+	/*
+	 * DEL and GC find rules by container ID, never by condition: a list that ADD refused (or
+	 * that changed since) must not keep them from removing what is there (the reference's DEL
+	 * does not read the conditions either).
+	 */
+	for (int f = 0; ctx->env.cmd != CNI_CMD_DEL && ctx->env.cmd != CNI_CMD_GC && f < 2; f++) {
 		struct nu_pm_cond *k = NULL;
 
 		r = nu_pm_cond_parse(c->cond[f].v, c->cond[f].n, f ? AF_INET6 : AF_INET, c->iptables,
