@@ -392,17 +392,42 @@ static struct owner rule_owner(const struct nftnl_rule *r)
 	return o;
 }
 
+/*
+ * The comment of container @cid's rules: the ID (the reference's), or for an ID too long for a
+ * rule's userdata (256 bytes, so 253 for the comment) its first 32 bytes, ":sha512:" and 64 hex
+ * of its SHA-512. No valid container ID holds a ':', so no short ID's comment looks like it; and
+ * every comment an earlier build wrote (it failed above 253 bytes) stays what it was.
+ */
+#define PM_CID_VERBATIM_MAX 253
+const char *nu_pm_nft_comment(char out[NU_PM_COMMENT_LEN + 1], const char *cid)
+{
+	if (strlen(cid) <= PM_CID_VERBATIM_MAX)
+		return cid;
+	snprintf(out, NU_PM_COMMENT_LEN + 1, "%.32s:sha512:", cid);
+	cni_sha512_hex(out + strlen(out), 64, cid, NULL);
+	return out;
+}
+
+bool nu_pm_nft_comment_is(const char *comment, const char *cid)
+{
+	char buf[NU_PM_COMMENT_LEN + 1];
+
+	return comment && !strcmp(comment, nu_pm_nft_comment(buf, cid));
+}
+
 /* A rule of @chain commented with the container ID, owned by (net, ifname). */
 static struct nftnl_rule *pm_rule(struct nft *c, uint16_t family, const char *chain,
 				  const struct nu_pm *pm)
 {
 	struct nftnl_rule *r = nft_rule_new(c, family, PM_TABLE, chain, NULL);
 	struct nftnl_udata_buf *ud;
+	char buf[NU_PM_COMMENT_LEN + 1];
 
 	if (!r || !pm)
 		return r;
 	ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-	if (!ud || !nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, pm->cid)) {
+	if (!ud ||
+	    !nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, nu_pm_nft_comment(buf, pm->cid))) {
 		nftnl_udata_buf_free(ud);
 		set_err(c, ud ? -EINVAL : -ENOMEM);
 		return r;
@@ -695,7 +720,8 @@ static bool match_cid(const struct nftnl_rule *r, void *arg)
 
 int nu_pm_nft_del(const char *cid, struct cni_err *e)
 {
-	struct pm_match m = { match_cid, (void *)cid };
+	char buf[NU_PM_COMMENT_LEN + 1];
+	struct pm_match m = { match_cid, (void *)nu_pm_nft_comment(buf, cid) };
 	int ret = nft_run(nft_del_once, &m, e);
 
 	if (ret < 0)

@@ -356,16 +356,20 @@ static int portmap_check(struct cni_ctx *ctx, struct cni_err *e)
 	return 0;
 }
 
-/* ifname NULL: the iptables layout records container IDs only; any attachment of it counts. */
+/*
+ * ifname NULL: the iptables layout records container IDs only; any attachment of it counts.
+ * Else @cid is an nftables comment, which stands for a long ID by its hash.
+ */
 static bool gc_valid(void *arg, const char *cid, const char *ifname)
 {
 	const struct cni_ctx *ctx = arg;
 	const struct cni_attachment *a = ctx->net.valid_atts.v;
 
-	if (ifname)
-		return cni_attachment_valid(ctx, cid, ifname);
 	for (size_t i = 0; i < ctx->net.valid_atts.n; i++)
-		if (a[i].container_id && !strcmp(a[i].container_id, cid))
+		if (a[i].container_id &&
+		    (ifname ? a[i].ifname && !strcmp(a[i].ifname, ifname) &&
+				      nu_pm_nft_comment_is(cid, a[i].container_id)
+			    : !strcmp(a[i].container_id, cid)))
 			return true;
 	return false;
 }
