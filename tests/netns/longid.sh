@@ -47,6 +47,15 @@ want_ok() {
 	if [ "$RC" = 0 ]; then ok "$1"; else fail "$1" "rc $RC: $OUT $(head -c 300 "$BUILD/last-stderr")"; fi
 }
 
+# chained COMMAND ID BACKEND WHAT [SUFFIX]: portmap then firewall, chained after the bridge's R[ID]
+chained() {
+	local pl
+	for pl in portmap firewall; do
+		hrun "$H" "$BIN/$pl" "$1" "${NS[$2]}" eth0 "$2" "$(mconf $pl "\"backend\":\"$3\"" "${R[$2]}")"
+		want_ok "$4: $pl $1 ${2: -1}${5:-}"
+	done
+}
+
 for len in 300 4000; do
 	base=L$len-$(head -c $((len - 7)) /dev/zero | tr '\0' x)
 	A=${base}-a
@@ -62,20 +71,14 @@ for len in 300 4000; do
 			hrun "$H" "$B" ADD "$CNS" eth0 "$id" "$(bconf $be)"
 			R[$id]=$OUT
 			want_ok "$T: bridge ADD ${id: -1}"
-			hrun "$H" "$P" ADD "$CNS" eth0 "$id" "$(mconf portmap "\"backend\":\"$be\"" "${R[$id]}")"
-			want_ok "$T: portmap ADD ${id: -1}"
-			hrun "$H" "$F" ADD "$CNS" eth0 "$id" "$(mconf firewall "\"backend\":\"$be\"" "${R[$id]}")"
-			want_ok "$T: firewall ADD ${id: -1}"
+			chained ADD "$id" "$be" "$T"
 		done
 		both=$(rules "$H" "$PFX")
 		[ "$both" -gt 0 ] && ok "$T: rules written ($both)" || fail "$T: rules written" "$both"
 		for id in "$A" "$B2"; do
 			hrun "$H" "$B" CHECK "${NS[$id]}" eth0 "$id" "$(with_prev "$(bconf $be)" "${R[$id]}")"
 			want_ok "$T: bridge CHECK ${id: -1}"
-			hrun "$H" "$P" CHECK "${NS[$id]}" eth0 "$id" "$(mconf portmap "\"backend\":\"$be\"" "${R[$id]}")"
-			want_ok "$T: portmap CHECK ${id: -1}"
-			hrun "$H" "$F" CHECK "${NS[$id]}" eth0 "$id" "$(mconf firewall "\"backend\":\"$be\"" "${R[$id]}")"
-			want_ok "$T: firewall CHECK ${id: -1}"
+			chained CHECK "$id" "$be" "$T"
 		done
 		for pl in bridge portmap firewall; do
 			k="\"backend\":\"$be\""
@@ -104,10 +107,7 @@ for len in 300 4000; do
 		left=$(rules "$H" "$PFX")
 		[ "$left" -gt 0 ] && [ "$left" -lt "$both" ] && ok "$T: DEL of a left b's rules ($left)" ||
 			fail "$T: DEL of a left b's rules" "$both -> $left"
-		hrun "$H" "$P" CHECK "${NS[$B2]}" eth0 "$B2" "$(mconf portmap "\"backend\":\"$be\"" "${R[$B2]}")"
-		want_ok "$T: portmap CHECK b after DEL a"
-		hrun "$H" "$F" CHECK "${NS[$B2]}" eth0 "$B2" "$(mconf firewall "\"backend\":\"$be\"" "${R[$B2]}")"
-		want_ok "$T: firewall CHECK b after DEL a"
+		chained CHECK "$B2" "$be" "$T" " after DEL a"
 		hrun "$H" "$B" CHECK "${NS[$B2]}" eth0 "$B2" "$(with_prev "$(bconf $be)" "${R[$B2]}")"
 		want_ok "$T: bridge CHECK b after DEL a"
 		for round in 1 2; do

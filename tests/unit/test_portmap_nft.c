@@ -197,38 +197,34 @@ static void test_nft(void)
 	}
 }
 
-/* One malformed conditions list: parsed into a clean error (a message naming what is wrong). */
+/*
+ * One conditions list: @want 0 parses into @want_n conditions, else the error @want with a clean
+ * message (naming what is wrong) and nothing returned.
+ */
+static void conds(const char *name, char *const *tok, size_t n, bool ipt, int want, size_t want_n)
+{
+	struct nu_pm_cond *v = NULL;
+	size_t n_conds = 7;
+	int r;
+
+	cni_err_clear(&e);
+	r = nu_pm_cond_parse(tok, n, AF_INET, ipt, &v, &n_conds, &e);
+	if (r == want && n_conds == want_n &&
+	    (want ? *e.msg && !strstr(e.msg, "(null)") && !v : true))
+		TAP_OK(name);
+	else
+		TAP_FAIL(name, "got %d (want %d), %zu conditions (want %zu), message \"%s\"", r,
+			 want, n_conds, want_n, e.msg);
+	free(v);
+}
 static void bad_conds(const char *name, char *const *tok, size_t n, bool ipt, int want)
 {
-	struct nu_pm_cond *conds = NULL;
-	size_t n_conds = 7;
-	int r;
-
-	cni_err_clear(&e);
-	r = nu_pm_cond_parse(tok, n, AF_INET, ipt, &conds, &n_conds, &e);
-	if (r == want && *e.msg && !strstr(e.msg, "(null)") && !conds && !n_conds)
-		TAP_OK(name);
-	else
-		TAP_FAIL(name, "got %d (want %d), %zu conditions, message \"%s\"", r, want,
-			 n_conds, e.msg);
-	free(conds);
+	conds(name, tok, n, ipt, want, 0);
 }
 
-/* A list that parses into @want conditions. */
-static void good_conds(const char *name, char *const *tok, size_t n, bool ipt, size_t want)
+static void good_conds(const char *name, char *const *tok, size_t n, bool ipt, size_t want_n)
 {
-	struct nu_pm_cond *conds = NULL;
-	size_t n_conds = 7;
-	int r;
-
-	cni_err_clear(&e);
-	r = nu_pm_cond_parse(tok, n, AF_INET, ipt, &conds, &n_conds, &e);
-	if (r == 0 && n_conds == want)
-		TAP_OK(name);
-	else
-		TAP_FAIL(name, "got %d, %zu conditions (want %zu), message \"%s\"", r, n_conds,
-			 want, e.msg);
-	free(conds);
+	conds(name, tok, n, ipt, 0, want_n);
 }
 
 #define L(...) (char *const[]){ __VA_ARGS__ }, sizeof((char *const[]){ __VA_ARGS__ }) / sizeof(char *)
