@@ -1,11 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Container IDs are unbounded in the spec: 300- and 4000-byte IDs through bridge (ipMasq), portmap
-# and firewall, each in both layouts (nftables and iptables), inside a private "host" namespace:
+# Container IDs are unbounded in the spec: 300- and 4000-byte IDs through bridge (ipMasq and
+# macspoofchk), portmap and firewall, each in both layouts (nftables and iptables; the spoof
+# check has only nftables), inside a private "host" namespace:
 # ADD, CHECK, GC and DEL work, two IDs that differ only in their last byte keep apart (DEL of one
 # leaves the other's rules, portmap's nftables GC removes exactly the invalid one), and nothing
 # is left after the last DEL. (An nftables rule's userdata holds 256 bytes: portmap's comment
-# for an ID over 253 bytes is its hash; iptables comments are cut at 255 bytes.)
+# for an ID over 253 bytes is its hash, and so is the spoof check's name when a chain name cannot
+# hold it; iptables comments are cut at 255 bytes. GC cannot attribute the cut firewall,
+# masquerade and spoof-check names: it keeps them.)
 . "$(dirname "$0")/lib.sh"
 need_root longid
 B=$BIN/bridge
@@ -19,7 +22,7 @@ fi
 
 # bconf BACKEND: bridge + host-local with ipMasq
 bconf() {
-	printf '{"cniVersion":"1.1.0","name":"lnet","type":"bridge","bridge":"lbr0","isGateway":true,"ipMasq":true,"ipMasqBackend":"%s","ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"198.18.7.0/24"}]]}}' "$1" "$DATA"
+	printf '{"cniVersion":"1.1.0","name":"lnet","type":"bridge","bridge":"lbr0","isGateway":true,"macspoofchk":true,"ipMasq":true,"ipMasqBackend":"%s","ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"198.18.7.0/24"}]]}}' "$1" "$DATA"
 }
 # mconf TYPE BACKEND-KEYS [PREV]: portmap or firewall, chained
 mconf() {
