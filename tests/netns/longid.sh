@@ -59,6 +59,17 @@ chained() {
 	done
 }
 
+# detach ID BACKEND WHAT SUFFIX: firewall, portmap and bridge DEL, in a runtime's order
+detach() {
+	local pl
+	for pl in firewall portmap; do
+		hrun "$H" "$BIN/$pl" DEL "${NS[$1]}" eth0 "$1" "$(mconf $pl "\"backend\":\"$2\"")"
+		want_ok "$3: $pl DEL ${1: -1}$4"
+	done
+	hrun "$H" "$B" DEL "${NS[$1]}" eth0 "$1" "$(bconf "$2")"
+	want_ok "$3: bridge DEL ${1: -1}$4"
+}
+
 for len in 300 4000; do
 	base=L$len-$(head -c $((len - 7)) /dev/zero | tr '\0' x)
 	A=${base}-a
@@ -101,26 +112,15 @@ for len in 300 4000; do
 			hrun "$H" "$P" CHECK "${NS[$B2]}" eth0 "$B2" "$(mconf portmap '"backend":"nftables"' "${R[$B2]}")"
 			want_ok "$T: portmap CHECK b after GC"
 		fi
-		hrun "$H" "$F" DEL "${NS[$A]}" eth0 "$A" "$(mconf firewall "\"backend\":\"$be\"")"
-		want_ok "$T: firewall DEL a"
-		hrun "$H" "$P" DEL "${NS[$A]}" eth0 "$A" "$(mconf portmap "\"backend\":\"$be\"")"
-		want_ok "$T: portmap DEL a"
-		hrun "$H" "$B" DEL "${NS[$A]}" eth0 "$A" "$(bconf $be)"
-		want_ok "$T: bridge DEL a"
+		detach "$A" "$be" "$T" ""
 		left=$(rules "$H" "$PFX")
 		[ "$left" -gt 0 ] && [ "$left" -lt "$both" ] && ok "$T: DEL of a left b's rules ($left)" ||
 			fail "$T: DEL of a left b's rules" "$both -> $left"
 		chained CHECK "$B2" "$be" "$T" " after DEL a"
 		hrun "$H" "$B" CHECK "${NS[$B2]}" eth0 "$B2" "$(with_prev "$(bconf $be)" "${R[$B2]}")"
 		want_ok "$T: bridge CHECK b after DEL a"
-		for round in 1 2; do
-			hrun "$H" "$F" DEL "${NS[$B2]}" eth0 "$B2" "$(mconf firewall "\"backend\":\"$be\"")"
-			want_ok "$T: firewall DEL b ($round)"
-			hrun "$H" "$P" DEL "${NS[$B2]}" eth0 "$B2" "$(mconf portmap "\"backend\":\"$be\"")"
-			want_ok "$T: portmap DEL b ($round)"
-			hrun "$H" "$B" DEL "${NS[$B2]}" eth0 "$B2" "$(bconf $be)"
-			want_ok "$T: bridge DEL b ($round)"
-		done
+		detach "$B2" "$be" "$T" " (1)"
+		detach "$B2" "$be" "$T" " (2)"
 		check_eq "$T: no rule left" "$(rules "$H" "$PFX")" 0
 		check_eq "$T: no per-container iptables chain left" \
 			"$(in_ns "$H" iptables-save 2>/dev/null | grep -c -- '^:CNI-[0-9a-f]\|^:CNI-DN-')" 0
