@@ -29,7 +29,8 @@ int nu_netns_open(const char *path, int *fd, struct cni_err *e)
 	int r, nfd;
 
 	*fd = -1;
-	nfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO or a device must not block the open before the check below */
+	nfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (nfd < 0) {
 		r = -errno;
 		if (r == -ENOENT)

@@ -46,7 +46,8 @@ static inline void nu_fd_closep(int *fd)
 /* ---- network namespaces -------------------------------------------------------------------- */
 
 /*
- * nu_netns_open() - open a netns file (O_RDONLY|O_CLOEXEC) into *fd, owned by the caller.
+ * nu_netns_open() - open a netns file (O_RDONLY|O_CLOEXEC|O_NONBLOCK: a FIFO does not block) into
+ * *fd, owned by the caller.
  * -ENOENT when the path does not exist (DEL treats it as success), -EINVAL when the file is not on
  * nsfs or procfs ("unknown FS magic"), other -errno from open/fstatfs.
  */

@@ -259,8 +259,8 @@ static void sb_quoted(struct sbuf *b, const char *s)
 
 /*
  * The attachment in @family: chain name and comment name: "<net>" id: "<cid>" (Go's
- * utils.FormatComment). iptables refuses a comment of more than 255 bytes, and so does the Go
- * plugin's ADD: -EINVAL.
+ * utils.FormatComment), cut at 255 bytes as the Go portmap's trimComment() does: iptables takes
+ * no more, and container IDs are unbounded. The chain, named by hash, stays the identity.
  */
 static int ipt_att_init(struct ipt_att *a, uint16_t family, const char *net, const char *cid,
 			const struct cni_prefix *ips, size_t n, struct cni_err *e)
@@ -276,11 +276,6 @@ static int ipt_att_init(struct ipt_att *a, uint16_t family, const char *net, con
 	sb_quoted(&b, net);
 	sb_put(&b, " id: ");
 	sb_quoted(&b, cid);
-	if (b.len >= b.size)
-		return cni_fail(e, -EINVAL, 0,
-				"network name and container ID make an iptables comment of %zu "
-				"bytes, iptables allows %d",
-				b.len, XT_MAX_COMMENT_LEN - 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned int bits = cni_ip_bits(&ips[i].ip);
 

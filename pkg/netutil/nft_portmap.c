@@ -182,7 +182,7 @@ static void toks_free(struct toks *t)
 /* Join with spaces, split on blanks; double quotes are dropped (nft's "eth0"). */
 static int toks_split(struct toks *t, char *const *tok, size_t n)
 {
-	size_t len = 1;
+	size_t len = 1, at = 0;
 	char *p, *save = NULL;
 
 	memset(t, 0, sizeof(*t));
@@ -191,9 +191,12 @@ static int toks_split(struct toks *t, char *const *tok, size_t n)
 	t->buf = calloc(1, len);
 	if (!t->buf)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		strcat(t->buf, tok[i]);
-		strcat(t->buf, " ");
+	for (size_t i = 0; i < n; i++) { /* not strcat: linear in a huge list */
+		size_t l = strlen(tok[i]);
+
+		memcpy(t->buf + at, tok[i], l);
+		t->buf[at + l] = ' ';
+		at += l + 1;
 	}
 	for (p = strtok_r(t->buf, " \t\n", &save); p; p = strtok_r(NULL, " \t\n", &save)) {
 		size_t l = strlen(p);
@@ -279,28 +282,31 @@ static int parse_nft(struct toks *t, size_t *i, int af, struct nu_pm_cond *k, st
 static int parse_ipt(struct toks *t, size_t *i, int af, struct nu_pm_cond *k, struct cni_err *e)
 {
 	const char *w;
+	bool addr, ifn;
 
 	if (!strcmp(t->v[*i], "!")) {
 		k->neq = true;
-		*i += 1;
+		if (++*i >= t->n)
+			return cni_fail(e, -EINVAL, 0, "condition \"!\" lacks the option it negates");
 	}
-	if (*i + 1 >= t->n)
-		return cni_fail(e, -EINVAL, 0, "condition \"%s\" lacks its value", t->v[*i]);
 	w = t->v[(*i)++];
-	if (!strcmp(w, "-s") || !strcmp(w, "--source") || !strcmp(w, "-d") ||
-	    !strcmp(w, "--destination")) {
+	addr = !strcmp(w, "-s") || !strcmp(w, "--source") || !strcmp(w, "-d") ||
+	       !strcmp(w, "--destination");
+	ifn = !strcmp(w, "-i") || !strcmp(w, "--in-interface") || !strcmp(w, "-o") ||
+	      !strcmp(w, "--out-interface");
+	if (!addr && !ifn)
+		return cni_fail(e, -EOPNOTSUPP, 0,
+				"unsupported iptables condition at \"%s\" (supported: [!] -s|-d "
+				"ADDR, [!] -i|-o NAME)",
+				w);
+	if (*i >= t->n)
+		return cni_fail(e, -EINVAL, 0, "condition \"%s\" lacks its value", w);
+	if (addr) {
 		k->dst = w[1] == 'd' || w[2] == 'd';
 		return cond_addr(k, t->v[(*i)++], af, "condition", e);
 	}
-	if (!strcmp(w, "-i") || !strcmp(w, "--in-interface") || !strcmp(w, "-o") ||
-	    !strcmp(w, "--out-interface")) {
-		k->out = w[1] == 'o' || w[2] == 'o';
-		return cond_ifname(k, t->v[(*i)++], true, "condition", e);
-	}
-	return cni_fail(e, -EOPNOTSUPP, 0,
-			"unsupported iptables condition at \"%s\" (supported: [!] -s|-d ADDR, "
-			"[!] -i|-o NAME)",
-			w);
+	k->out = w[1] == 'o' || w[2] == 'o';
+	return cond_ifname(k, t->v[(*i)++], true, "condition", e);
 }
 
 int nu_pm_cond_parse(char *const *tok, size_t n, int af, bool iptables, struct nu_pm_cond **out,
@@ -386,17 +392,42 @@ static struct owner rule_owner(const struct nftnl_rule *r)
 	return o;
 }
 
+/*
+ * The comment of container @cid's rules: the ID (the reference's), or for an ID too long for a
+ * rule's userdata (256 bytes, so 253 for the comment) its first 32 bytes, ":sha512:" and 64 hex
+ * of its SHA-512. No valid container ID holds a ':', so no short ID's comment looks like it; and
+ * every comment an earlier build wrote (it failed above 253 bytes) stays what it was.
+ */
+#define PM_CID_VERBATIM_MAX 253
+const char *nu_pm_nft_comment(char out[NU_PM_COMMENT_LEN + 1], const char *cid)
+{
+	if (strlen(cid) <= PM_CID_VERBATIM_MAX)
+		return cid;
+	snprintf(out, NU_PM_COMMENT_LEN + 1, "%.32s:sha512:", cid);
+	cni_sha512_hex(out + strlen(out), 64, cid, NULL);
+	return out;
+}
+
+bool nu_pm_nft_comment_is(const char *comment, const char *cid)
+{
+	char buf[NU_PM_COMMENT_LEN + 1];
+
+	return comment && !strcmp(comment, nu_pm_nft_comment(buf, cid));
+}
+
 /* A rule of @chain commented with the container ID, owned by (net, ifname). */
 static struct nftnl_rule *pm_rule(struct nft *c, uint16_t family, const char *chain,
 				  const struct nu_pm *pm)
 {
 	struct nftnl_rule *r = nft_rule_new(c, family, PM_TABLE, chain, NULL);
 	struct nftnl_udata_buf *ud;
+	char buf[NU_PM_COMMENT_LEN + 1];
 
 	if (!r || !pm)
 		return r;
 	ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-	if (!ud || !nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, pm->cid)) {
+	if (!ud ||
+	    !nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, nu_pm_nft_comment(buf, pm->cid))) {
 		nftnl_udata_buf_free(ud);
 		set_err(c, ud ? -EINVAL : -ENOMEM);
 		return r;
@@ -689,7 +720,8 @@ static bool match_cid(const struct nftnl_rule *r, void *arg)
 
 int nu_pm_nft_del(const char *cid, struct cni_err *e)
 {
-	struct pm_match m = { match_cid, (void *)cid };
+	char buf[NU_PM_COMMENT_LEN + 1];
+	struct pm_match m = { match_cid, (void *)nu_pm_nft_comment(buf, cid) };
 	int ret = nft_run(nft_del_once, &m, e);
 
 	if (ret < 0)

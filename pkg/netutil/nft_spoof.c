@@ -20,6 +20,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter_bridge.h>
 
+#include "cni/hash.h"
 #include "netutil/nft_internal.h"
 
 #define BR_TABLE "nat"
@@ -34,12 +35,23 @@ struct spoof_names {
 	char mac[NAME_MAX_LEN];
 };
 
+/*
+ * The names of attachment (@cid, @ifname), or of the "<cid>-<ifname>" @id read back. A pair too
+ * long for a chain name (container IDs are unbounded; the reference fails there) is named
+ * "<first 32 bytes of cid>:<64 hex of sha512(cid-ifname)>": no valid container ID or interface
+ * name holds a ':', so it never collides with a short pair's, and GC, which cannot tell whose it
+ * is, keeps it (id_valid()); DEL finds it by the same formula.
+ */
 static int spoof_names(struct spoof_names *s, const char *cid, const char *ifname, const char *id,
 		       struct cni_err *e)
 {
 	int len = id ? snprintf(s->id, sizeof(s->id), "%s", id)
 		     : snprintf(s->id, sizeof(s->id), "%s-%s", cid, ifname);
 
+	if (!id && len >= 0 && (size_t)len >= sizeof(s->id)) {
+		len = snprintf(s->id, sizeof(s->id), "%.32s:", cid);
+		cni_sha512_hex(s->id + len, 64, cid, "-", ifname, NULL);
+	}
 	if (len < 0 || (size_t)len >= sizeof(s->id))
 		return cni_fail(e, -ENAMETOOLONG, 0, "mac spoof check: name too long for a chain");
 	snprintf(s->comment, sizeof(s->comment), "macspoofchk-%s", s->id);
@@ -183,6 +195,8 @@ static bool id_valid(const struct spoof_del *d, const char *id)
 {
 	char cid[NAME_MAX_LEN];
 
+	if (strchr(id, ':'))
+		return true; /* a long pair's hashed name (spoof_names()): not attributable */
 	for (const char *dash = strchr(id, '-'); dash; dash = strchr(dash + 1, '-')) {
 		snprintf(cid, sizeof(cid), "%.*s", (int)(dash - id), id);
 		if (d->valid(d->arg, cid, dash + 1))

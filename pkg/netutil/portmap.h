@@ -74,12 +74,22 @@ int nu_pm_nft_add(const struct nu_pm *pm, size_t n, struct cni_err *e);
 /* nu_pm_nft_check() - 0 when every rule nu_pm_nft_add() writes is in place, else -ENOENT. */
 int nu_pm_nft_check(const struct nu_pm *pm, struct cni_err *e);
 
-/* nu_pm_nft_del() - remove the rules commented @cid from both families. Absent: 0. */
+/*
+ * nu_pm_nft_comment() - the comment of container @cid's rules in the nftables layout: @cid, or
+ * for one over 253 bytes "<its first 32 bytes>:sha512:<64 hex>" in @out. Returns one of them.
+ * nu_pm_nft_comment_is() - is @comment the one of @cid.
+ */
+#define NU_PM_COMMENT_LEN (32 + 8 + 64)
+const char *nu_pm_nft_comment(char out[NU_PM_COMMENT_LEN + 1], const char *cid);
+bool nu_pm_nft_comment_is(const char *comment, const char *cid);
+
+/* nu_pm_nft_del() - remove the rules of container @cid from both families. Absent: 0. */
 int nu_pm_nft_del(const char *cid, struct cni_err *e);
 
 /*
  * nu_pm_nft_gc() - remove the rules of network @net (our ownership TLV) whose attachment @valid
- * rejects. Rules without the TLV (written by the reference) cannot be attributed: kept.
+ * rejects. Rules without the TLV (written by the reference) cannot be attributed: kept. @valid
+ * gets the rule's comment as container ID: compare it with nu_pm_nft_comment_is().
  */
 int nu_pm_nft_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e);
 

@@ -351,6 +351,33 @@ run "$OURS" DEL c1 eth0 "$C"
 left=$(leftovers "$DD/hl")
 [ -z "$left" ] && ok "STATUS: nothing left" || fail "STATUS: nothing left" "$left"
 
+# A DEL whose unlink fails (EIO injected into the first unlinkat) fails, and the next DEL really
+# frees the address: its index entry is kept until the file is gone (issue #14 item 2).
+if command -v strace >/dev/null; then
+	DD=$TMP/unlink
+	C=$(conf 1.1.0 "$DD" '"subnet":"10.1.3.0/30"')
+	run "$OURS" ADD u1 eth0 "$C"
+	[ "$RC" = 0 ] && [ -f "$DD/hl/10.1.3.2" ] && ok "unlink: ADD" || fail "unlink: ADD" "$OUT"
+	OUT=$(printf '%s' "$C" | env CNI_COMMAND=DEL CNI_CONTAINERID=u1 CNI_NETNS="$NSPATH" \
+		CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni ASAN_OPTIONS=detect_leaks=0 \
+		strace -qq -o /dev/null -e trace=unlinkat -e inject=unlinkat:error=EIO:when=1 "$OURS" 2>"$TMP/stderr")
+	RC=$?
+	[ "$RC" = 1 ] && [ -f "$DD/hl/10.1.3.2" ] && printf '%s' "$OUT" | jq -r .msg | grep -q 'Input/output error' &&
+		ok "unlink: DEL with unlinkat failing fails" || fail "unlink: DEL with unlinkat failing fails" "rc $RC: $OUT"
+	run "$OURS" DEL u1 eth0 "$C"
+	[ "$RC" = 0 ] && [ ! -e "$DD/hl/10.1.3.2" ] && ok "unlink: the next DEL frees the address" ||
+		fail "unlink: the next DEL frees the address" "rc $RC: $OUT; $(ls "$DD/hl")"
+	run "$OURS" ADD u2 eth0 "$C"
+	a=$(printf '%s' "$OUT" | jq -r '.ips[0].address' 2>/dev/null)
+	[ "$RC" = 0 ] && [ "$a" = 10.1.3.2/30 ] && ok "unlink: the address is handed out again" ||
+		fail "unlink: the address is handed out again" "rc $RC: $OUT"
+	run "$OURS" DEL u2 eth0 "$C"
+	left=$(leftovers "$DD/hl")
+	[ "$RC" = 0 ] && [ -z "$left" ] && ok "unlink: nothing left" || fail "unlink: nothing left" "$RC $left"
+else
+	skip "unlink failure" "strace not installed"
+fi
+
 # The example config works as is (dataDir redirected).
 EX=$TOP/conf/examples/host-local.json
 if [ -f "$EX" ]; then

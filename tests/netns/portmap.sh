@@ -275,6 +275,26 @@ hrun "$HC" "$P" ADD /x eth0 cn "$(pconf 1.0.0 pmnet "$PM1" '"conditionsV4":["ip 
 check_eq "nft conditions in the entry rules" "$RC:$(in_ns "$HC" nft list chain ip cni_hostport prerouting | grep -c 'ip daddr != 10.0.0.0/8 iifname "eth0" fib daddr type local jump hostports_all')" "0:1"
 hrun "$HC" "$P" ADD /x eth0 ci "$(pconf 1.0.0 pmnet "$PM1" '"conditionsV4":["!","-d","10.0.0.0/8","-i","eth0"]' "$PREVX")"
 check_eq "iptables conditions in the entry rule" "$RC:$(in_ns "$HC" iptables -t nat -S CNI-HOSTPORT-DNAT | grep -c -- '! -d 10.0.0.0/8 -i eth0 -p tcp')" "0:1"
+# malformed conditions: ADD answers code 7 with a message and leaves nothing; DEL succeeds, and
+# removes what an earlier ADD of the same container installed with valid conditions
+for conds in '["!"]' '["-d","10.0.0.0/8","!"]' '["! -d 10.0.0.0/8 !"]' '["!","-d"]' '["-m"]' '["-s",""]' '["iifname","!="]'; do
+	hrun "$HC" "$P" ADD /x eth0 cbad "$(pconf 1.0.0 pmnet "$PM1" "\"conditionsV4\":$conds" "$PREVX")"
+	msg=$(printf '%s' "$OUT" | jq -r '.msg // empty' 2>/dev/null)
+	if [ "$RC" = 1 ] && [ "$(err_code)" = 7 ] && [ -n "$msg" ] && [ "${msg#*null}" = "$msg" ] &&
+		[ "$(rules_of "$HC" cbad)" = 0 ] && ! in_ns "$HC" iptables -t nat -S | grep -q 'cbad'; then
+		ok "ADD with conditionsV4 $conds: a clean error ($msg)"
+	else
+		fail "ADD with conditionsV4 $conds: a clean error" "rc $RC: $OUT"
+	fi
+	hrun "$HC" "$P" DEL /x eth0 cbad "$(pconf 1.0.0 pmnet "$PM1" "\"conditionsV4\":$conds")"
+	check_eq "DEL with conditionsV4 $conds" "$RC:$OUT" "0:"
+done
+hrun "$HC" "$P" ADD /x eth0 cbad "$(pconf 1.0.0 pmnet "$PM1" '"conditionsV4":["-d","10.0.0.0/8"]' "$PREVX")"
+check_eq "ADD cbad with valid conditions" "$RC:$(in_ns "$HC" iptables -t nat -S | grep -c 'id: \\"cbad\\"')" "0:1"
+hrun "$HC" "$P" DEL /x eth0 cbad "$(pconf 1.0.0 pmnet "$PM1" '"conditionsV4":["-d","10.0.0.0/8","!"]')"
+check_eq "DEL with a malformed condition removes cbad's rules" "$RC:$(in_ns "$HC" iptables -t nat -S | grep -c 'cbad')" "0:0"
+hrun "$HC" "$P" GC "" "" "" '{"cniVersion":"1.1.0","name":"pmnet","type":"portmap","conditionsV4":["!"],"cni.dev/valid-attachments":[{"containerID":"cn","ifname":"eth0"},{"containerID":"ci","ifname":"eth0"}]}'
+check_eq "GC with a malformed condition" "$RC:$OUT" "0:"
 
 # ---- differential: the reference's iptables layout and results --------------------------------
 if [ -x "$REFP" ]; then

@@ -139,11 +139,10 @@ static void *dhcp_job_thread(void *arg)
 	struct dhcp_job *j = arg;
 	int fd;
 
-	fd = open(j->netns, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		j->r = cni_fail(&j->e, -errno, 0, "netns %s: %s", j->netns, strerror(errno));
+	/* non-blocking, and only a file of nsfs or procfs: a FIFO must not hang the loop */
+	j->r = nu_netns_open(j->netns, &fd, &j->e);
+	if (j->r)
 		return NULL;
-	}
 	/* Only this helper thread changes netns; it ends right after. */
 	if (setns(fd, CLONE_NEWNET) < 0) {
 		j->r = cni_fail(&j->e, -errno, 0, "entering netns %s: %s", j->netns,

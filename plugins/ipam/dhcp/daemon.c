@@ -37,9 +37,14 @@ struct dhcp_conn {
 	uint8_t *buf;
 	size_t len, want;
 	struct dhcp_client *client; /* the ADD this connection waits for */
+	long long deadline;	    /* boot ms: the whole request by then, or closed */
 };
 
 static struct dhcp_conn *dhcp_conns;
+static uint32_t dhcp_idle_ms = 30000; /* -idletimeout */
+/* A descriptor kept for the day they run out (EMFILE): closed to accept and drop a connection. */
+static int dhcp_spare_fd = -1;
+static long long dhcp_accept_resume; /* boot ms: listening paused until then; 0: not paused */
 static uint32_t dhcp_def_timeout = 10000, dhcp_def_resend_max = 62000,
 		dhcp_def_resend_timeout = 208000;
 static bool dhcp_def_broadcast;
@@ -175,9 +180,13 @@ void dhcp_answer(struct dhcp_client *c, int err, const char *msg)
 		dhcp_reply_lease(k, c);
 }
 
+/* No control character (a line break would forge lines of the lease file). */
 static bool dhcp_text_ok(const char *s)
 {
-	return !strpbrk(s, "\n\r");
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
 }
 
 static void dhcp_do_add(struct dhcp_conn *k, const struct dhcp_request *rq)
@@ -190,9 +199,10 @@ static void dhcp_do_add(struct dhcp_conn *k, const struct dhcp_request *rq)
 		return dhcp_reply_err(k, EINVAL, "dhcp: ADD needs an absolute netns path");
 	if (!rq->ifname[0] || !rq->cid[0])
 		return dhcp_reply_err(k, EINVAL, "dhcp: ADD needs a container id and an ifname");
-	if (!dhcp_text_ok(rq->cid) || !dhcp_text_ok(rq->network) || !dhcp_text_ok(rq->netns))
-		return dhcp_reply_err(k, EINVAL, "dhcp: line breaks in the container id, network "
-						 "name or netns path");
+	if (!dhcp_text_ok(rq->cid) || !dhcp_text_ok(rq->network) || !dhcp_text_ok(rq->ifname) ||
+	    !dhcp_text_ok(rq->netns))
+		return dhcp_reply_err(k, EINVAL, "dhcp: control characters in the container id, "
+						 "network name, ifname or netns path");
 	if (c) {
 		if (dhcp_client_live(c) && !strcmp(c->netns, rq->netns))
 			return dhcp_reply_lease(k, c);
@@ -356,12 +366,45 @@ static void dhcp_conn_read(struct dhcp_conn *k)
 	}
 }
 
+/*
+ * Out of descriptors, the listener stays readable: a level-triggered loop would spin on it.
+ * Drop the waiting connections with the spare descriptor; without one, stop listening until
+ * the loop's next turn (at most a second later, see dhcp_daemon_main()).
+ */
+static bool dhcp_accept_emfile(int lfd)
+{
+	static long long logged;
+	long long now = dhcp_boot_ms();
+	int fd;
+
+	if (now - logged > 10000) {
+		dhcp_log("out of file descriptors: dropping connections");
+		logged = now;
+	}
+	if (dhcp_spare_fd < 0) {
+		dhcp_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (dhcp_spare_fd < 0) {
+			epoll_ctl(dhcp_epfd, EPOLL_CTL_DEL, lfd, NULL);
+			dhcp_accept_resume = now + 1000;
+			return false;
+		}
+	}
+	close(dhcp_spare_fd);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	dhcp_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0;
+}
+
 static void dhcp_accept(int lfd)
 {
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		struct dhcp_conn *k;
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && dhcp_accept_emfile(lfd))
+			continue;
 		if (fd < 0)
 			return;
 		k = calloc(1, sizeof(*k));
@@ -375,11 +418,36 @@ static void dhcp_accept(int lfd)
 		k->ev = (struct dhcp_ev){.kind = DHCP_EV_CONN, .owner = k};
 		k->fd = fd;
 		k->want = 4;
+		k->deadline = dhcp_boot_ms() + dhcp_idle_ms;
 		k->next = dhcp_conns;
 		dhcp_conns = k;
 		epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, fd,
 			  &(struct epoll_event){.events = EPOLLIN | EPOLLRDHUP, .data.ptr = &k->ev});
 	}
+}
+
+/*
+ * Close the connections that have not sent their whole request in time (an ADD waiting for its
+ * lease is bounded by its own timeout). Returns the epoll timeout until the next deadline.
+ */
+static int dhcp_conn_sweep(void)
+{
+	long long now = dhcp_boot_ms(), next = -1;
+
+	for (struct dhcp_conn *k = dhcp_conns, *nk; k; k = nk) {
+		nk = k->next;
+		if (k->client)
+			continue;
+		if (k->deadline <= now) {
+			dhcp_conn_close(k);
+			continue;
+		}
+		if (next < 0 || k->deadline - now < next)
+			next = k->deadline - now;
+	}
+	if (dhcp_accept_resume && (next < 0 || next > dhcp_accept_resume - now))
+		next = dhcp_accept_resume > now ? dhcp_accept_resume - now : 0;
+	return next > 0x7fffffff ? 0x7fffffff : (int)next;
 }
 
 /* ---- start-up ------------------------------------------------------------------------------ */
@@ -500,7 +568,8 @@ static int dhcp_usage(void)
 {
 	fprintf(stderr, "usage: dhcp daemon [-socketpath PATH] [-pidfile FILE] [-hostprefix PREFIX]\n"
 			"                   [-statedir DIR] [-broadcast] [-timeout DURATION]\n"
-			"                   [-resendmax DURATION] [-resendtimeout DURATION]\n");
+			"                   [-resendmax DURATION] [-resendtimeout DURATION]\n"
+			"                   [-idletimeout DURATION]\n");
 	return 2;
 }
 
@@ -569,6 +638,9 @@ int dhcp_daemon_main(int argc, char **argv)
 		} else if ((v = dhcp_flag(argc, argv, &i, "resendtimeout", false, &bad))) {
 			if (!dhcp_dur_flag(v, &dhcp_def_resend_timeout))
 				bad = true;
+		} else if ((v = dhcp_flag(argc, argv, &i, "idletimeout", false, &bad))) {
+			if (!dhcp_dur_flag(v, &dhcp_idle_ms))
+				bad = true;
 		} else {
 			bad = true;
 		}
@@ -617,8 +689,17 @@ int dhcp_daemon_main(int argc, char **argv)
 	dhcp_log("listening on %s%s, leases in %s", sockfull,
 		 activated ? " (socket activation)" : "", dhcp_statedir);
 
+	dhcp_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	while (!stop) {
-		int n = epoll_wait(dhcp_epfd, evs, 32, -1);
+		int n;
+
+		if (dhcp_accept_resume && dhcp_boot_ms() >= dhcp_accept_resume) {
+			dhcp_accept_resume = 0;
+			epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, lfd,
+				  &(struct epoll_event){.events = EPOLLIN, .data.ptr = &lev});
+		}
+		/* before the wait: no event of this batch can name a connection it closes */
+		n = epoll_wait(dhcp_epfd, evs, 32, dhcp_conn_sweep());
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -675,6 +756,8 @@ int dhcp_daemon_main(int argc, char **argv)
 		dhcp_client_free(c);
 	}
 	close(lfd);
+	if (dhcp_spare_fd >= 0)
+		close(dhcp_spare_fd);
 	if (!activated)
 		unlink(sockfull);
 	if (pidfile)

@@ -884,16 +884,24 @@ static int release_owner(struct hl_store *s, const char *cid, const char *ifname
 			else
 				cni_err_append(e, "releasing %s: %s", names.v[i], strerror(-r));
 			ret = r;
+			/* its index entry stays: the retry of this DEL must find the file again */
+			free(names.v[i]);
+			names.v[i] = NULL;
 			continue;
 		}
 		s->dirty = true;
 		(*count)++;
 	}
-	if (names.n) {
+	r = 0;
+	if (names.n && !ret)
 		r = index_update(s, cid, ifname, NULL, NULL, true);
-		if (r && !ret)
-			ret = cni_fail(e, r, 0, "updating the allocation index: %s", strerror(-r));
-	}
+	for (size_t i = 0; ret && !r && i < names.n; i++)
+		if (names.v[i])
+			r = index_update(s, cid, ifname, NULL, names.v[i], false);
+	if (r && !ret)
+		ret = cni_fail(e, r, 0, "updating the allocation index: %s", strerror(-r));
+	else if (r)
+		cni_err_append(e, "updating the allocation index: %s", strerror(-r));
 	hl_names_free(&names);
 	return ret;
 }

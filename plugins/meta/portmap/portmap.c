@@ -148,7 +148,6 @@ static int portmap_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	char keys[96] = "";
 	int r;
 
-	(void)ctx;
 	if (c->mark_seen && c->ext_mark_seen && c->ext_mark)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 				"Cannot specify externalSetMarkChain and markMasqBit");
@@ -193,7 +192,12 @@ static int portmap_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 							"options and nftables-specific %s",
 							cond_keys[f]);
 	}
-	for (int f = 0; f < 2; f++) {
+	/*
+	 * DEL and GC find rules by container ID, never by condition: a list that ADD refused (or
+	 * that changed since) must not keep them from removing what is there (the reference's DEL
+	 * does not read the conditions either).
+	 */
+	for (int f = 0; ctx->env.cmd != CNI_CMD_DEL && ctx->env.cmd != CNI_CMD_GC && f < 2; f++) {
 		struct nu_pm_cond *k = NULL;
 
 		r = nu_pm_cond_parse(c->cond[f].v, c->cond[f].n, f ? AF_INET6 : AF_INET, c->iptables,
@@ -418,16 +422,20 @@ static int portmap_check(struct cni_ctx *ctx, struct cni_err *e)
 	return pm_coexist(ctx, pm, n, true, e);
 }
 
-/* ifname NULL: the iptables layout records container IDs only; any attachment of it counts. */
+/*
+ * ifname NULL: the iptables layout records container IDs only; any attachment of it counts.
+ * Else @cid is an nftables comment, which stands for a long ID by its hash.
+ */
 static bool gc_valid(void *arg, const char *cid, const char *ifname)
 {
 	const struct cni_ctx *ctx = arg;
 	const struct cni_attachment *a = ctx->net.valid_atts.v;
 
-	if (ifname)
-		return cni_attachment_valid(ctx, cid, ifname);
 	for (size_t i = 0; i < ctx->net.valid_atts.n; i++)
-		if (a[i].container_id && !strcmp(a[i].container_id, cid))
+		if (a[i].container_id &&
+		    (ifname ? a[i].ifname && !strcmp(a[i].ifname, ifname) &&
+				      nu_pm_nft_comment_is(cid, a[i].container_id)
+			    : !strcmp(a[i].container_id, cid)))
 			return true;
 	return false;
 }
