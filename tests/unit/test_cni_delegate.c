@@ -4,12 +4,15 @@
  * small shell stand-ins for misbehaving plugins. No root needed: the child gets
  * CNI_NETNS_OVERRIDE=1 so our own netns is acceptable to it.
  */
+#include <elf.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cni/cni.h"
+#include "cni/internal.h"
 #include "tap.h"
 
 static char tmp[] = "/tmp/cnic-deleg.XXXXXX";
@@ -24,6 +27,65 @@ static void script(const char *name, const char *body)
 	fprintf(f, "#!/bin/sh\n%s\n", body);
 	fclose(f);
 	chmod(path, 0755);
+}
+
+/*
+ * A crafted ELF64 file: header, one program header at @phoff (unless it wraps), and @tail (a
+ * note, say) behind them. The same-suite check reads such files from CNI_PATH: it must say
+ * "not ours" without reading outside what it read (ASan/UBSan builds catch a stray read).
+ */
+static bool crafted(const char *name, uint64_t phoff, uint16_t phnum, uint64_t p_offset,
+		    uint64_t p_filesz, const void *tail, size_t tail_len)
+{
+	char path[256];
+	Elf64_Ehdr eh = {.e_phentsize = sizeof(Elf64_Phdr), .e_phoff = phoff, .e_phnum = phnum};
+	Elf64_Phdr ph = {.p_type = PT_NOTE, .p_offset = p_offset, .p_filesz = p_filesz};
+	FILE *f;
+
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	snprintf(path, sizeof(path), "%s/%s", tmp, name);
+	f = fopen(path, "w");
+	fwrite(&eh, sizeof(eh), 1, f);
+	fwrite(&ph, sizeof(ph), 1, f);
+	if (tail_len)
+		fwrite(tail, tail_len, 1, f);
+	fclose(f);
+	return cni__same_suite(path);
+}
+
+static void crafted_elf(const char *build)
+{
+	const uint64_t ph_end = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr);
+	uint8_t note[64] = {0};
+	uint32_t huge = 0xffffffffu;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/bin/static", build);
+	CHECK(cni__same_suite(path));
+	/* program headers whose offset + size wraps to a small number */
+	CHECK(!crafted("wrap-phoff", UINT64_MAX - 8, 1, ph_end, 0, NULL, 0));
+	CHECK(!crafted("wrap-phnum", UINT64_MAX - 16 * sizeof(Elf64_Phdr), 0xffff, ph_end, 0, NULL,
+		       0));
+	/* a note whose offset + size wraps: read from before the start of the buffer */
+	CHECK(!crafted("wrap-note", sizeof(Elf64_Ehdr), 1, UINT64_MAX - 15, 64, NULL, 0));
+	CHECK(!crafted("wrap-note2", sizeof(Elf64_Ehdr), 1, (uint64_t)-4096, 4096 + 32, NULL, 0));
+	/* a note past the end of the file, or past what an off_t holds */
+	CHECK(!crafted("far-note", sizeof(Elf64_Ehdr), 1, 1ull << 40, 64, NULL, 0));
+	CHECK(!crafted("neg-note", sizeof(Elf64_Ehdr), 1, 1ull << 63, 64, NULL, 0));
+	/* note headers whose sizes run past the segment, or wrap when rounded up */
+	memcpy(note, &huge, 4);
+	CHECK(!crafted("namesz", sizeof(Elf64_Ehdr), 1, ph_end, sizeof(note), note, sizeof(note)));
+	memcpy(note, "\5\0\0\0", 4);
+	memcpy(note + 4, &huge, 4);
+	CHECK(!crafted("descsz", sizeof(Elf64_Ehdr), 1, ph_end, sizeof(note), note, sizeof(note)));
+	huge = 0xfffffffeu;
+	memcpy(note, &huge, 4);
+	CHECK(!crafted("namesz-round", sizeof(Elf64_Ehdr), 1, ph_end, sizeof(note), note,
+		       sizeof(note)));
+	/* a note at an odd offset (read without an unaligned access) and a note cut short */
+	CHECK(!crafted("odd", sizeof(Elf64_Ehdr), 1, ph_end + 1, 24, note, sizeof(note)));
+	CHECK(!crafted("short", sizeof(Elf64_Ehdr), 1, ph_end, 11, note, sizeof(note)));
 }
 
 int main(void)
@@ -109,6 +171,8 @@ int main(void)
 	cni_err_clear(&e);
 	r = cni_delegate(&ctx, "garbage", CNI_CMD_ADD, NULL, &res, &e);
 	CHECK(r < 0 && strstr(e.msg, "garbage"));
+
+	crafted_elf(build);
 
 	snprintf(path, sizeof(path), "rm -rf %s", tmp);
 	if (system(path))
