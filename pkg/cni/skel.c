@@ -351,6 +351,22 @@ static void print_error(const struct cni_ctx *ctx, int r, struct cni_err *e)
 	json_decref(o);
 }
 
+/*
+ * Everything written to stdout reached it: a result the runtime never reads is a failure (the
+ * reference's skel exits 1 and says so on stderr; like it, we undo nothing).
+ */
+static int stdout_done(const char *what)
+{
+	int err = 0;
+
+	if (fflush(stdout) == EOF || ferror(stdout))
+		err = errno ? errno : EIO;
+	if (!err)
+		return 0;
+	fprintf(stderr, "writing the %s to stdout: %s\n", what, strerror(err));
+	return -err;
+}
+
 static void print_version(const struct cni_plugin *p)
 {
 	/* The spec echoes the input version; we answer with the newest we speak, as libcni expects. */
@@ -507,8 +523,9 @@ int cni_main(const struct cni_plugin *p, int argc, char **argv)
 	ctx.env.command = cmd;
 	ctx.env.cmd = parse_cmd(cmd);
 	if (ctx.env.cmd == CNI_CMD_VERSION) {
+		errno = 0;
 		print_version(p);
-		return 0;
+		return stdout_done("version") < 0 ? 1 : 0;
 	}
 	seed_json();
 	ctx.env.container_id = env_get("CNI_CONTAINERID");
@@ -518,11 +535,15 @@ int cni_main(const struct cni_plugin *p, int argc, char **argv)
 	ctx.env.path = env_get("CNI_PATH");
 
 	r = dispatch(&ctx, &text, &e);
-	if (r < 0)
+	errno = 0;
+	if (r < 0) {
 		print_error(&ctx, r, &e);
-	else if (text)
-		fputs(text, stdout);
-	fflush(stdout);
+		stdout_done("error");
+	} else {
+		if (text)
+			fputs(text, stdout);
+		r = stdout_done("result");
+	}
 	cni_arena_release();
 	return r < 0 ? 1 : 0;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cni/cni.h"
@@ -86,6 +87,32 @@ static void crafted_elf(const char *build)
 	/* a note at an odd offset (read without an unaligned access) and a note cut short */
 	CHECK(!crafted("odd", sizeof(Elf64_Ehdr), 1, ph_end + 1, 24, note, sizeof(note)));
 	CHECK(!crafted("short", sizeof(Elf64_Ehdr), 1, ph_end, 11, note, sizeof(note)));
+}
+
+/* Run the static plugin with stdout on /dev/full: exit 1 and a line on stderr, never 0. */
+static void unwritable(const char *build, const char *cmd, const char *conf, const char *want)
+{
+	char sh[2048], name[128], err[512] = "";
+	FILE *f;
+	int st;
+
+	snprintf(sh, sizeof(sh),
+		 "printf '%%s' '%s' | CNI_COMMAND=%s %s/bin/static >/dev/full 2>%s/stderr", conf, cmd,
+		 build, tmp);
+	st = system(sh);
+	snprintf(sh, sizeof(sh), "%s/stderr", tmp);
+	f = fopen(sh, "r");
+	if (f) {
+		if (!fgets(err, sizeof(err), f))
+			err[0] = '\0';
+		fclose(f);
+	}
+	snprintf(name, sizeof(name), "%s with stdout on /dev/full exits 1 and says why", cmd);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 1 && strstr(err, want) &&
+	    strstr(err, "No space left on device"))
+		TAP_OK(name);
+	else
+		TAP_FAIL(name, "status %d, stderr \"%s\"", st, err);
 }
 
 int main(void)
@@ -173,6 +200,9 @@ int main(void)
 	CHECK(r < 0 && strstr(e.msg, "garbage"));
 
 	crafted_elf(build);
+	unwritable(build, "ADD", conf, "writing the result to stdout");
+	unwritable(build, "VERSION", conf, "writing the version to stdout");
+	unwritable(build, "ADD", "{}", "writing the error to stdout");
 
 	snprintf(path, sizeof(path), "rm -rf %s", tmp);
 	if (system(path))
