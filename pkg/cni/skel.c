@@ -92,7 +92,7 @@ static bool name_ok(const char *s)
 
 static int check_ids(const struct cni_env *env, struct cni_err *e)
 {
-	const char *ifn = env->ifname;
+	const char *ifn = env->ifname, *why;
 
 	if (env->cmd != CNI_CMD_ADD && env->cmd != CNI_CMD_DEL && env->cmd != CNI_CMD_CHECK)
 		return 0;
@@ -102,16 +102,9 @@ static int check_ids(const struct cni_env *env, struct cni_err *e)
 		cni_detail(e, "%s", env->container_id);
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "invalid characters in containerID");
 	}
-	if (!ifn)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "interface name is empty");
-	if (strlen(ifn) > 15)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "interface name is too long");
-	if (!strcmp(ifn, ".") || !strcmp(ifn, ".."))
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "interface name is . or ..");
-	for (const char *p = ifn; *p; p++)
-		if (*p == '/' || *p == ':' || *p == ' ' || (*p >= '\t' && *p <= '\r'))
-			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV,
-					"interface name contains / or : or whitespace characters");
+	why = cni_ifname_problem(ifn);
+	if (why)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "%s", why);
 	return 0;
 }
 

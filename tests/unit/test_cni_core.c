@@ -409,9 +409,70 @@ static void test_hash(void)
 	CHECK_INT(strlen(cni_sha512_hex(b, 200, "x", NULL)), 128);
 }
 
+/* The one interface-name rule (pkg/cni/ifname.c): the reference's, the kernel's, no controls. */
+static void test_ifname(void)
+{
+	static const char *const ws = "interface name contains / or : or whitespace characters";
+	static const char *const ctl = "interface name contains control characters";
+	static const struct {
+		const char *name, *want; /* want NULL: usable */
+	} cases[] = {
+	    {"eth0", NULL},
+	    {"123456789012345", NULL},
+	    {"e\xc3\xa9", NULL},	  /* é: UTF-8 without a space */
+	    {"e\xff\xfe", NULL},	  /* not UTF-8: the reference decodes U+FFFD, no space */
+	    {"e\xe2\x80\x8b", NULL}, /* U+200B is not unicode.IsSpace */
+	    {"", "interface name is empty"},
+	    {NULL, "interface name is empty"},
+	    {"1234567890123456", "interface name is too long"},
+	    {".", "interface name is . or .."},
+	    {"..", "interface name is . or .."},
+	    {"...", NULL},
+	    {"a/b", ws},
+	    {"a:b", ws},
+	    {"a b", ws},
+	    {"a\tb", ws},
+	    {"a\nb", ws},
+	    {"a\vb", ws},
+	    {"a\rb", ws},
+	    {"e\xc2\x85", ws},	     /* NEL */
+	    {"e\xc2\xa0", ws},	     /* NBSP */
+	    {"\xc3\xa0", ws},	     /* à: its 0xa0 byte is a space to the kernel */
+	    {"e\xe1\x9a\x80", ws},     /* U+1680 */
+	    {"e\xe2\x80\x80", ws},     /* U+2000 */
+	    {"e\xe2\x80\x8a", ws},     /* U+200A */
+	    {"e\xe2\x80\xa8", ws},     /* U+2028 */
+	    {"e\xe2\x80\xa9", ws},     /* U+2029 */
+	    {"e\xe2\x80\xaf", ws},     /* U+202F */
+	    {"e\xe2\x81\x9f", ws},     /* U+205F */
+	    {"e\xe3\x80\x80", ws},     /* U+3000 */
+	    {"\x01", ctl},
+	    {"e\x1f", ctl},
+	    {"e\x7f", ctl},
+	    {"e\x1b[0m", ctl},
+	    {"e\xc2\x80", ctl},	     /* C1 */
+	    {"e\xc2\x9f", ctl},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = cni_ifname_problem(cases[i].name);
+		char name[96];
+
+		snprintf(name, sizeof(name), "ifname case %zu", i);
+		if (cases[i].want ? got && !strcmp(got, cases[i].want) : !got)
+			TAP_OK(name);
+		else
+			TAP_FAIL(name, "got \"%s\", want \"%s\"", got ? got : "(usable)",
+				 cases[i].want ? cases[i].want : "(usable)");
+		if (cni_ifname_valid(cases[i].name) != !cases[i].want)
+			TAP_FAIL(name, "cni_ifname_valid disagrees");
+	}
+}
+
 int main(void)
 {
 	test_hash();
+	test_ifname();
 	test_ip();
 	test_conf();
 	test_args();
