@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -125,7 +126,9 @@ static int delegate_error(const char *type, int status, const char *out, size_t 
 	json_t *o = len ? json_loadb(out, len, 0, &jerr) : NULL;
 	json_t *code = cni_json_get(o, "code");
 
-	if (json_is_object(o) && json_is_integer(code)) {
+	/* a code no uint holds is no error object (Go's decoder refuses it): never truncated */
+	if (json_is_object(o) && json_is_integer(code) && json_integer_value(code) >= 0 &&
+	    json_integer_value(code) <= UINT_MAX) {
 		const char *msg = json_string_value(cni_json_get(o, "msg"));
 		const char *det = json_string_value(cni_json_get(o, "details"));
 

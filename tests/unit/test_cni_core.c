@@ -5,6 +5,7 @@
  * the conversion failures.
  */
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 
 #include "cni/cni.h"
@@ -193,6 +194,16 @@ static void test_conf(void)
 	CHECK(strstr(e.msg, "5001") && strstr(e.msg, "num"));
 	CHECK(parse("{\"num\":1.5}", &s, &e) == -EINVAL);
 	CHECK(parse("{\"num\":2.0}", &s, &e) == 0 && s.num == 2);
+	/* Numbers no integer holds: an error naming key and value, never a cast (UB). */
+	CHECK(parse("{\"num\":1e300}", &s, &e) == -ERANGE && e.code == CNI_ERR_DECODE);
+	CHECK(strstr(e.msg, "1e+300") && strstr(e.msg, "\"num\""));
+	CHECK(parse("{\"big\":-1e300}", &s, &e) == -ERANGE && strstr(e.msg, "-1e+300"));
+	CHECK(parse("{\"big\":9.3e18}", &s, &e) == -ERANGE && strstr(e.msg, "big"));
+	CHECK(parse("{\"big\":9223372036854775808.0}", &s, &e) == -ERANGE);
+	CHECK(parse("{\"big\":-9223372036854775808.0}", &s, &e) == 0 && s.big == LLONG_MIN);
+	CHECK(parse("{\"big\":4e18}", &s, &e) == 0 && s.big == 4000000000000000000LL);
+	CHECK(parse("{\"num\":3e9}", &s, &e) == -ERANGE && strstr(e.msg, "3000000000"));
+	CHECK(parse("{\"obj\":{\"n\":-1e19}}", &s, &e) == -ERANGE && strstr(e.msg, "obj.n"));
 	CHECK(parse("{\"obj\":{\"n\":11}}", &s, &e) == -ERANGE && strstr(e.msg, "obj.n"));
 	CHECK(parse("{\"sets\":[[{\"n\":\"x\"}]]}", &s, &e) == -EINVAL && strstr(e.msg, "sets[0][0].n"));
 	CHECK(parse("{\"ip\":\"10.0.0.300\"}", &s, &e) == -EINVAL && strstr(e.msg, "10.0.0.300"));
@@ -383,6 +394,17 @@ static void test_results(void)
 	CHECK(e.code == CNI_ERR_DECODE && strstr(e.msg, "10.0.0.1"));
 	CHECK(cni_result_decode("{\"routes\":[{\"gw\":\"1.2.3.4\"}]}", 29, &e) == NULL);
 	CHECK(cni_result_decode("nope", 4, &e) == NULL && e.code == CNI_ERR_DECODE);
+	/* An index or number an int cannot hold is an error, not truncated (4294967296 -> 0). */
+	cni_err_clear(&e);
+	CHECK(cni_result_decode("{\"interfaces\":[{\"name\":\"a\"}],\"ips\":[{\"address\":"
+				"\"10.0.0.1/24\",\"interface\":4294967296}]}", 86, &e) == NULL);
+	CHECK(e.code == CNI_ERR_DECODE && strstr(e.msg, "interface 4294967296"));
+	cni_err_clear(&e);
+	CHECK(cni_result_decode("{\"routes\":[{\"dst\":\"0.0.0.0/0\",\"table\":-2147483649}]}", 52,
+				&e) == NULL && strstr(e.msg, "table -2147483649"));
+	cni_err_clear(&e);
+	CHECK(cni_result_decode("{\"interfaces\":[{\"name\":\"a\",\"mtu\":99999999999}]}", 47, &e) ==
+	      NULL && strstr(e.msg, "mtu 99999999999"));
 	/* Enough interfaces to move the array while it grows. */
 	{
 		const char *many = "{\"interfaces\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"},"

@@ -179,6 +179,11 @@ int main(void)
 	cni_err_clear(&e);
 	r = cni_delegate(&ctx, "echocmd", CNI_CMD_CHECK, NULL, NULL, &e);
 	CHECK(r < 0 && e.code == 111 && !strcmp(e.msg, "CHECK") && !strcmp(e.details, "d"));
+	/* An error code no uint holds is not truncated into a real one (4294967300 -> 4). */
+	script("bigcode", "cat >/dev/null; echo '{\"code\":4294967300,\"msg\":\"m\"}'; exit 1");
+	cni_err_clear(&e);
+	r = cni_delegate(&ctx, "bigcode", CNI_CMD_DEL, NULL, NULL, &e);
+	CHECK(r < 0 && e.code == CNI_ERR_INTERNAL);
 	/* A delegate that does not read its stdin at all must not block us on a large config. */
 	script("noread", "exit 0");
 	big = cni_alloc(1 << 20);
