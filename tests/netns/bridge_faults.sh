@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Failures the kernel or the runtime can hand a bridge ADD (with host-local and ipMasq):
 # - every netlink receive failing in turn with ENOBUFS, then ENOMEM (strace fault injection on
-#   recvmsg, both rtnetlink and nftables): exit 0 or 1 only, a CNI error on 1, and the runtime's
-#   DEL afterwards (no injection) leaves no veth, address, masquerade rule or reservation. An
-#   answer left unread after a failed receive was once taken as the answer to the next request
-#   (a NULL link, SIGSEGV at 19 of the first 45 points);
+#   recvmsg, both rtnetlink and nftables): exit 0 or 1 only, a CNI error on 1, everything made
+#   on 0, and the runtime's DEL afterwards (no injection) leaves no veth, address, masquerade
+#   rule or reservation. An answer left unread after a failed receive was once taken as the
+#   answer to the next request (a NULL link, SIGSEGV at 19 of the first 45 points);
 # - a result that cannot be written (stdout on /dev/full): exit 1 with the reason on stderr, as
 #   the reference (which undoes nothing either), and DEL cleans up.
 . "$(dirname "$0")/lib.sh"
@@ -53,7 +53,12 @@ sweep() { # ERRNO STEP: fail receive #1, #1+STEP, ... up to $MAX (or the last on
 		runs=$((runs + 1))
 		label="recvmsg #$n fails with $err"
 		case "$rc" in
-		0) check "$label: ADD succeeded with a result" is_result "$out" ;;
+		0)
+			check "$label: ADD succeeded with a result" is_result "$out"
+			# success means done: the addresses of the result and both masquerade rules
+			check_eq "$label: ADD's work is all there" \
+				"$(ip_of "$CN" eth0) $(ip_of "$CN" eth0 inet6) $(masq_rules "$H")" \
+				"$(printf '%s' "$out" | jq -r '[.ips[].address | sub("/.*"; "")] | join(" ")') 2" ;;
 		1) check "$label: ADD failed with a CNI error" is_error "$out" ;;
 		*)
 			crashed=$((crashed + 1))
