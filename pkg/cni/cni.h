@@ -311,6 +311,16 @@ int cni_main(const struct cni_plugin *p, int argc, char **argv);
  */
 int cni_prev_iface(const struct cni_ctx *ctx, const struct cni_iface **out, struct cni_err *e);
 
+/*
+ * The one interface-name rule of every layer (pkg/cni/ifname.c): the reference's (not empty, at
+ * most CNI_IFNAME_MAX bytes, not "." or "..", no '/', ':' or Unicode whitespace), the kernel's
+ * (no byte 0xa0) and no control characters. cni_ifname_problem() gives the reference's message
+ * (code CNI_ERR_INVALID_ENV for CNI_IFNAME), NULL for a usable name.
+ */
+#define CNI_IFNAME_MAX 15
+const char *cni_ifname_problem(const char *name);
+bool cni_ifname_valid(const char *name);
+
 /* True when (container_id, ifname) is in the GC valid-attachments list. */
 bool cni_attachment_valid(const struct cni_ctx *ctx, const char *container_id, const char *ifname);
 

@@ -175,9 +175,18 @@ static int parse_value(json_t *v, const struct cni_field *f, void *dst, const ch
 	case CNI_F_I64: {
 		long long x, lo = f->min, hi = f->max;
 
-		if (json_is_real(v) && json_real_value(v) == (double)(long long)json_real_value(v))
-			x = (long long)json_real_value(v);
-		else if (json_is_integer(v))
+		if (json_is_real(v)) {
+			double d = json_real_value(v);
+
+			/* range first: a cast from a double outside long long's is undefined */
+			if (!(d >= -0x1p63 && d < 0x1p63))
+				return cni_fail(e, -ERANGE, CNI_ERR_DECODE,
+						"cannot unmarshal number %g into field \"%s\" of type %s",
+						d, path, want_name(f->type));
+			if (d != (double)(long long)d)
+				return type_error(e, path, v, f->type);
+			x = (long long)d;
+		} else if (json_is_integer(v))
 			x = json_integer_value(v);
 		else
 			return type_error(e, path, v, f->type);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -125,7 +126,9 @@ static int delegate_error(const char *type, int status, const char *out, size_t 
 	json_t *o = len ? json_loadb(out, len, 0, &jerr) : NULL;
 	json_t *code = cni_json_get(o, "code");
 
-	if (json_is_object(o) && json_is_integer(code)) {
+	/* a code no uint holds is no error object (Go's decoder refuses it): never truncated */
+	if (json_is_object(o) && json_is_integer(code) && json_integer_value(code) >= 0 &&
+	    json_integer_value(code) <= UINT_MAX) {
 		const char *msg = json_string_value(cni_json_get(o, "msg"));
 		const char *det = json_string_value(cni_json_get(o, "details"));
 
@@ -144,30 +147,45 @@ static int delegate_error(const char *type, int status, const char *out, size_t 
 	return -EIO;
 }
 
-/* The note skel.c puts in every plugin: name "cnic", type 0x43494e43, the 16-byte suite id. */
+/*
+ * The note skel.c puts in every plugin: name "cnic", type 0x43494e43, the 16-byte suite id. @p
+ * holds @len bytes read from an untrusted file: every size is checked against what is left before
+ * it is added to an offset (no sum can wrap) and headers are copied out (no unaligned reads).
+ */
 static bool note_matches(const uint8_t *p, size_t len)
 {
 	size_t off = 0;
 
-	while (off + sizeof(Elf64_Nhdr) <= len) {
-		const Elf64_Nhdr *n = (const Elf64_Nhdr *)(p + off);
-		size_t name_off = off + sizeof(*n), desc_off = name_off + ((n->n_namesz + 3) & ~3u);
-		size_t next = desc_off + ((n->n_descsz + 3) & ~3u);
+	while (len - off >= sizeof(Elf64_Nhdr)) {
+		Elf64_Nhdr n;
+		size_t namesz, descsz, name_off = off + sizeof(n), desc_off;
 
-		if (next > len || next <= off)
+		memcpy(&n, p + off, sizeof(n));
+		namesz = ((size_t)n.n_namesz + 3) & ~(size_t)3;
+		descsz = ((size_t)n.n_descsz + 3) & ~(size_t)3;
+		if (namesz > len - name_off)
 			return false;
-		if (n->n_type == 0x43494e43 && n->n_namesz == 5 && !memcmp(p + name_off, "cnic", 5) &&
-		    n->n_descsz == 16 && !memcmp(p + desc_off, CNIC_SUITE_ID, 16))
+		desc_off = name_off + namesz;
+		if (descsz > len - desc_off)
+			return false;
+		if (n.n_type == 0x43494e43 && n.n_namesz == 5 && !memcmp(p + name_off, "cnic", 5) &&
+		    n.n_descsz == 16 && !memcmp(p + desc_off, CNIC_SUITE_ID, 16))
 			return true;
-		off = next;
+		off = desc_off + descsz;
 	}
 	return false;
+}
+
+/* True when [off, off + size) lies inside [0, len), without computing a sum that can wrap. */
+static bool in_bounds(uint64_t off, uint64_t size, uint64_t len)
+{
+	return off <= len && size <= len - off;
 }
 
 bool cni__same_suite(const char *path)
 {
 	uint8_t head[4096];
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)head;
+	Elf64_Ehdr eh;
 	bool same = false;
 	ssize_t n;
 	int fd;
@@ -176,18 +194,21 @@ bool cni__same_suite(const char *path)
 	if (fd < 0)
 		return false;
 	n = pread(fd, head, sizeof(head), 0);
-	if (n < (ssize_t)sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
-	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh->e_phoff + (size_t)eh->e_phnum * sizeof(Elf64_Phdr) > (size_t)n)
+	if (n < (ssize_t)sizeof(eh))
 		goto out;
-	for (int i = 0; i < eh->e_phnum && !same; i++) {
+	memcpy(&eh, head, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    !in_bounds(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr), (uint64_t)n))
+		goto out;
+	for (int i = 0; i < eh.e_phnum && !same; i++) {
 		Elf64_Phdr ph;
 		uint8_t note[512];
 
-		memcpy(&ph, head + eh->e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
-		if (ph.p_type != PT_NOTE || ph.p_filesz > sizeof(note))
+		memcpy(&ph, head + eh.e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_NOTE || ph.p_filesz > sizeof(note) || ph.p_offset > INT64_MAX)
 			continue;
-		if (ph.p_offset + ph.p_filesz <= (size_t)n)
+		if (in_bounds(ph.p_offset, ph.p_filesz, (uint64_t)n))
 			same = note_matches(head + ph.p_offset, ph.p_filesz);
 		else if (pread(fd, note, ph.p_filesz, (off_t)ph.p_offset) == (ssize_t)ph.p_filesz)
 			same = note_matches(note, ph.p_filesz);

@@ -6,6 +6,7 @@
  * parse results or cache them see what they saw from the reference plugins.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -299,6 +300,22 @@ static int decode_fail(struct cni_err *e, const char *what, const char *val)
 			val ? val : "(missing)");
 }
 
+/* An integer member stored in an int: one that does not fit is an error, never truncated. */
+static int decode_int(json_t *o, const char *k, int *out, struct cni_err *e)
+{
+	json_t *v = cni_json_get(o, k);
+	json_int_t x;
+
+	if (!json_is_integer(v))
+		return 0;
+	x = json_integer_value(v);
+	if (x < INT_MIN || x > INT_MAX)
+		return cni_fail(e, -ERANGE, CNI_ERR_DECODE,
+				"invalid result: %s %" JSON_INTEGER_FORMAT " out of range", k, x);
+	*out = (int)x;
+	return 0;
+}
+
 static int decode_ip(json_t *o, const char *k, struct cni_ip *ip, struct cni_err *e)
 {
 	const char *s = jstr(o, k);
@@ -316,7 +333,6 @@ static int decode_route(struct cni_result *r, json_t *o, struct cni_err *e)
 	struct cni_route *rt;
 	struct cni_prefix dst;
 	const char *s = jstr(o, "dst");
-	json_t *v;
 
 	if (!json_is_object(o))
 		return cni_fail(e, -EINVAL, CNI_ERR_DECODE, "invalid result: route is not an object");
@@ -325,16 +341,10 @@ static int decode_route(struct cni_result *r, json_t *o, struct cni_err *e)
 	rt = cni_result_add_route(r, &dst, NULL);
 	if (decode_ip(o, "gw", &rt->gw, e))
 		return -EINVAL;
-	if ((v = cni_json_get(o, "mtu")) && json_is_integer(v))
-		rt->mtu = (int)json_integer_value(v);
-	if ((v = cni_json_get(o, "advmss")) && json_is_integer(v))
-		rt->advmss = (int)json_integer_value(v);
-	if ((v = cni_json_get(o, "priority")) && json_is_integer(v))
-		rt->priority = (int)json_integer_value(v);
-	if ((v = cni_json_get(o, "table")) && json_is_integer(v))
-		rt->table = (int)json_integer_value(v);
-	if ((v = cni_json_get(o, "scope")) && json_is_integer(v))
-		rt->scope = (int)json_integer_value(v);
+	if (decode_int(o, "mtu", &rt->mtu, e) || decode_int(o, "advmss", &rt->advmss, e) ||
+	    decode_int(o, "priority", &rt->priority, e) || decode_int(o, "table", &rt->table, e) ||
+	    decode_int(o, "scope", &rt->scope, e))
+		return -ERANGE;
 	return 0;
 }
 
@@ -404,7 +414,6 @@ struct cni_result *cni_result_from_json(json_t *root, struct cni_err *e)
 	json_array_foreach(a, i, o)
 	{
 		struct cni_iface *f;
-		json_t *mtu = cni_json_get(o, "mtu");
 		int idx;
 
 		if (!json_is_object(o)) {
@@ -416,7 +425,9 @@ struct cni_result *cni_result_from_json(json_t *root, struct cni_err *e)
 		f = &r->ifaces[idx];
 		if (!f->name)
 			f->name = cni_strdup("");
-		f->mtu = json_is_integer(mtu) ? (int)json_integer_value(mtu) : 0;
+		f->mtu = 0;
+		if (decode_int(o, "mtu", &f->mtu, e))
+			return NULL;
 		f->socket_path = cni_strdup(jstr(o, "socketPath"));
 		f->pci_id = cni_strdup(jstr(o, "pciID"));
 	}
@@ -426,8 +437,8 @@ struct cni_result *cni_result_from_json(json_t *root, struct cni_err *e)
 	{
 		struct cni_prefix p;
 		struct cni_ip gw;
-		json_t *idx = cni_json_get(o, "interface");
 		const char *s = jstr(o, "address");
+		int iface;
 
 		if (!json_is_object(o) || cni_prefix_parse(s, &p)) {
 			decode_fail(e, "ips address", s);
@@ -435,7 +446,10 @@ struct cni_result *cni_result_from_json(json_t *root, struct cni_err *e)
 		}
 		if (decode_ip(o, "gateway", &gw, e))
 			return NULL;
-		cni_result_add_ip(r, &p, &gw, json_is_integer(idx) ? (int)json_integer_value(idx) : -1);
+		iface = -1;
+		if (decode_int(o, "interface", &iface, e))
+			return NULL;
+		cni_result_add_ip(r, &p, &gw, iface);
 	}
 	if (decode_routes(r, cni_json_get(root, "routes"), e) ||
 	    decode_dns(r, cni_json_get(root, "dns"), e))

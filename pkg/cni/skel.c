@@ -92,7 +92,7 @@ static bool name_ok(const char *s)
 
 static int check_ids(const struct cni_env *env, struct cni_err *e)
 {
-	const char *ifn = env->ifname;
+	const char *ifn = env->ifname, *why;
 
 	if (env->cmd != CNI_CMD_ADD && env->cmd != CNI_CMD_DEL && env->cmd != CNI_CMD_CHECK)
 		return 0;
@@ -102,16 +102,9 @@ static int check_ids(const struct cni_env *env, struct cni_err *e)
 		cni_detail(e, "%s", env->container_id);
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "invalid characters in containerID");
 	}
-	if (!ifn)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "interface name is empty");
-	if (strlen(ifn) > 15)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "interface name is too long");
-	if (!strcmp(ifn, ".") || !strcmp(ifn, ".."))
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "interface name is . or ..");
-	for (const char *p = ifn; *p; p++)
-		if (*p == '/' || *p == ':' || *p == ' ' || (*p >= '\t' && *p <= '\r'))
-			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV,
-					"interface name contains / or : or whitespace characters");
+	why = cni_ifname_problem(ifn);
+	if (why)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "%s", why);
 	return 0;
 }
 
@@ -351,6 +344,22 @@ static void print_error(const struct cni_ctx *ctx, int r, struct cni_err *e)
 	json_decref(o);
 }
 
+/*
+ * Everything written to stdout reached it: a result the runtime never reads is a failure (the
+ * reference's skel exits 1 and says so on stderr; like it, we undo nothing).
+ */
+static int stdout_done(const char *what)
+{
+	int err = 0;
+
+	if (fflush(stdout) == EOF || ferror(stdout))
+		err = errno ? errno : EIO;
+	if (!err)
+		return 0;
+	fprintf(stderr, "writing the %s to stdout: %s\n", what, strerror(err));
+	return -err;
+}
+
 static void print_version(const struct cni_plugin *p)
 {
 	/* The spec echoes the input version; we answer with the newest we speak, as libcni expects. */
@@ -507,8 +516,9 @@ int cni_main(const struct cni_plugin *p, int argc, char **argv)
 	ctx.env.command = cmd;
 	ctx.env.cmd = parse_cmd(cmd);
 	if (ctx.env.cmd == CNI_CMD_VERSION) {
+		errno = 0;
 		print_version(p);
-		return 0;
+		return stdout_done("version") < 0 ? 1 : 0;
 	}
 	seed_json();
 	ctx.env.container_id = env_get("CNI_CONTAINERID");
@@ -518,11 +528,15 @@ int cni_main(const struct cni_plugin *p, int argc, char **argv)
 	ctx.env.path = env_get("CNI_PATH");
 
 	r = dispatch(&ctx, &text, &e);
-	if (r < 0)
+	errno = 0;
+	if (r < 0) {
 		print_error(&ctx, r, &e);
-	else if (text)
-		fputs(text, stdout);
-	fflush(stdout);
+		stdout_done("error");
+	} else {
+		if (text)
+			fputs(text, stdout);
+		r = stdout_done("result");
+	}
 	cni_arena_release();
 	return r < 0 ? 1 : 0;
 }

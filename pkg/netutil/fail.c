@@ -9,18 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cni/cni.h"
 #include "netutil/internal.h"
 
 bool nu_ifname_valid(const char *name)
 {
-	size_t len = name ? strlen(name) : 0;
-
-	if (len == 0 || len >= NU_IFNAMSIZ || !strcmp(name, ".") || !strcmp(name, ".."))
-		return false;
-	for (const char *c = name; *c; c++)
-		if (*c == '/' || *c == ':' || *c == ' ' || (*c >= '\t' && *c <= '\r'))
-			return false;
-	return true;
+	return cni_ifname_valid(name);
 }
 
 static void vfail(struct nu_nl *nl, struct cni_err *e, int err, const char *fmt, va_list ap)

@@ -30,6 +30,17 @@ static inline void nu__reset(struct nu_nl *nl)
 /* Turn a libnl return value into 0 / -errno, preferring the errno the kernel sent. */
 int nu__result(struct nu_nl *nl, int nlret);
 
+/*
+ * Make the socket usable again after an exchange failed on our side (answers may be left
+ * unread): a fresh socket in the same netns, or at worst an emptied one. nu__result() calls it
+ * for every failure that is not the kernel's own error answer.
+ */
+void nu__resync(struct nu_nl *nl);
+
+/* RTM_GETLINK by @ifindex or @name: the link (put it with rtnl_link_put) after its ack; -errno. */
+struct rtnl_link;
+int nu__link_kernel(struct nu_nl *nl, int ifindex, const char *name, struct rtnl_link **out);
+
 /* Send @msg (freed here), wait for the ack. 0 or -errno. */
 int nu__talk(struct nu_nl *nl, struct nl_msg *msg);
 

@@ -56,15 +56,95 @@ static void link_fill(struct rtnl_link *l, struct nu_link_info *out)
 	out->promiscuity = rtnl_link_get_promiscuity(l);
 }
 
+struct link_answer {
+	struct rtnl_link *l;
+	int err;
+	bool acked;
+};
+
+static void link_keep(struct nl_object *obj, void *arg)
+{
+	struct link_answer *a = arg;
+
+	if (!a->l) {
+		nl_object_get(obj);
+		a->l = (struct rtnl_link *)obj;
+	}
+}
+
+static int link_answer_valid(struct nl_msg *msg, void *arg)
+{
+	struct link_answer *a = arg;
+	int r;
+
+	if (nlmsg_hdr(msg)->nlmsg_type == RTM_NEWLINK && !a->l && !a->err) {
+		r = nl_msg_parse(msg, link_keep, a);
+		if (r < 0)
+			a->err = nu_errno_from_nl(r);
+	}
+	return NL_OK;
+}
+
+static int link_answer_ack(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	((struct link_answer *)arg)->acked = true;
+	return NL_STOP;
+}
+
+/*
+ * One RTM_GETLINK: the link and then the ack, both read here. libnl's rtnl_link_get_kernel()
+ * ignores a failure to read the ack (and returns success with no link when the first answer was
+ * something else), which left answers queued for the next request.
+ */
+int nu__link_kernel(struct nu_nl *nl, int ifindex, const char *name, struct rtnl_link **out)
+{
+	struct link_answer a = {0};
+	struct nl_msg *msg = NULL;
+	struct nl_cb *s_cb, *cb;
+	int r;
+
+	*out = NULL;
+	nu__reset(nl);
+	r = rtnl_link_build_get_request(ifindex, name, &msg);
+	if (r < 0)
+		return nu_errno_from_nl(r);
+	s_cb = nl_socket_get_cb(nl->sk);
+	cb = nl_cb_clone(s_cb);
+	nl_cb_put(s_cb);
+	if (!cb) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, link_answer_valid, &a);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, link_answer_ack, &a);
+	r = nl_send_auto(nl->sk, msg);
+	nlmsg_free(msg);
+	/* two datagrams, the link and the ack; a few more reads at most before calling it lost */
+	for (int i = 0; r >= 0 && !a.acked && i < 4; i++)
+		r = nl_recvmsgs(nl->sk, cb);
+	nl_cb_put(cb);
+	if (r >= 0 && !a.acked)
+		r = -NLE_MSG_TRUNC;
+	r = nu__result(nl, r);
+	if (!r && !a.l)
+		r = a.err ? a.err : -EBADMSG;
+	if (r < 0) {
+		if (a.l)
+			rtnl_link_put(a.l);
+		return r;
+	}
+	*out = a.l;
+	return 0;
+}
+
 static int link_get(struct nu_nl *nl, const char *name, int ifindex, struct rtnl_link **l)
 {
 	if (name && !nu_ifname_valid(name))
 		return -EINVAL;
 	if (!name && ifindex <= 0)
 		return -ENODEV;
-	nu__reset(nl);
-	/* one RTM_GETLINK; libnl keeps the kernel's errno itself here (nl_pickup_keep_syserr) */
-	return nu__result(nl, rtnl_link_get_kernel(nl->sk, name ? 0 : ifindex, name, l));
+	return nu__link_kernel(nl, name ? 0 : ifindex, name, l);
 }
 
 struct nu__label nu__link_label(struct nu_nl *nl, int ifindex)

@@ -27,8 +27,7 @@ int nu_link_attrs_get(struct nu_nl *nl, int ifindex, struct nu_link_attrs *out, 
 
 	if (ifindex <= 0)
 		return nu__failx(e, -ENODEV, "looking up link #%d: %s", ifindex, strerror(ENODEV));
-	nu__reset(nl);
-	r = nu__result(nl, rtnl_link_get_kernel(nl->sk, ifindex, NULL, &l));
+	r = nu__link_kernel(nl, ifindex, NULL, &l);
 	if (r < 0)
 		return nu__fail(nl, e, r, "looking up link #%d", ifindex);
 	flags = rtnl_link_get_flags(l);

@@ -210,8 +210,7 @@ int nu_macvlan_mode(struct nu_nl *nl, const char *name, uint32_t *mode, struct c
 
 	if (!nu_ifname_valid(name))
 		return nu__failx(e, -EINVAL, "invalid link name \"%s\"", name ? name : "");
-	nu__reset(nl);
-	r = nu__result(nl, rtnl_link_get_kernel(nl->sk, 0, name, &l));
+	r = nu__link_kernel(nl, 0, name, &l);
 	if (r < 0)
 		return nu__fail(nl, e, r, "looking up link \"%s\"", name);
 	if (!rtnl_link_is_macvlan(l))

@@ -31,8 +31,7 @@
  */
 int nu_errno_from_nl(int nle);
 
-/* nu_ifname_valid() - true for a usable interface name: 1..15 bytes, no '/', ':' or whitespace,
- * not "." or "..". */
+/* nu_ifname_valid() - true for a usable interface name: cni_ifname_valid(), the one rule. */
 bool nu_ifname_valid(const char *name);
 
 /* Close an fd (if >= 0) when the variable goes out of scope. */

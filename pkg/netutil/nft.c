@@ -168,6 +168,22 @@ static const char *extack_msg(const struct nlmsghdr *nlh)
 }
 
 /*
+ * After a failed receive, answers may be left queued (the rest of a dump is made as it is read):
+ * read until nothing is left, so that no later request or batch takes them for its own (a lookup
+ * made while a batch is built reuses the batch's sequence numbers).
+ */
+static void nft_drain(struct nft *c)
+{
+	char buf[64];
+	int fd = mnl_socket_get_fd(c->nl);
+
+	for (long n = 0; n < 1L << 24; n++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC) < 0 && errno != EINTR &&
+		    errno != ENOBUFS)
+			break;
+}
+
+/*
  * One request (a dump or a single object): @fn is called for each answer. Returns 0, -EINTR
  * when the kernel flagged the dump interrupted (after draining it), or -errno with the extack
  * text in @extack.
@@ -187,8 +203,11 @@ static int nft_query(struct nft *c, struct nlmsghdr *req,
 		int len = (int)mnl_socket_recvfrom(c->nl, buf, sizeof(buf));
 		const struct nlmsghdr *nlh;
 
-		if (len < 0)
-			return -errno;
+		if (len < 0) {
+			ret = -errno;
+			nft_drain(c);
+			return ret;
+		}
 		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
 		     nlh = mnl_nlmsg_next(nlh, &len)) {
 			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != c->portid)
@@ -1015,7 +1034,10 @@ static int read_acks(struct nft *c, struct cni_err *e)
 				continue;
 			if (errno == EAGAIN && ret)
 				break;
-			return cni_fail(e, -errno, 0, "reading nftables acks: %s", strerror(errno));
+			ret = -errno;
+			if (errno != EAGAIN)
+				nft_drain(c);
+			return cni_fail(e, ret, 0, "reading nftables acks: %s", strerror(-ret));
 		}
 		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
 		     nlh = mnl_nlmsg_next(nlh, &len)) {

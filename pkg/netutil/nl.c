@@ -13,7 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <linux/netlink.h>
+#include <linux/sockios.h>
 #include <netlink/errno.h>
 #include <netlink/handlers.h>
 #include <netlink/socket.h>
@@ -104,12 +108,42 @@ static int err_cb(struct sockaddr_nl *who, struct nlmsgerr *err, void *arg)
 	return NL_STOP;
 }
 
+static int sock_new(struct nu_nl *nl, int netns_fd, struct cni_err *e);
+
+/*
+ * After an exchange that failed on our side (a receive that failed with ENOBUFS or ENOMEM, a
+ * reply cut short, an answer that made no sense) the socket may still hold answers nobody read,
+ * and libnl takes whatever comes first as the answer to the next request: a link lookup then
+ * gets the previous request's ack and no link. Replace the socket by a fresh one in the same
+ * netns (SIOCGSKNS names it); failing that, drop whatever is queued: libnl's sequence check
+ * then refuses the answers of later requests rather than mismatching them.
+ */
+void nu__resync(struct nu_nl *nl)
+{
+	struct nl_sock *old = nl->sk;
+	int fd = nl_socket_get_fd(old), ns, r = -1;
+	char buf[512];
+
+	ns = ioctl(fd, SIOCGSKNS);
+	if (ns >= 0) {
+		r = sock_new(nl, ns, NULL);
+		close(ns);
+	}
+	if (r == 0) {
+		nl_socket_free(old);
+		return;
+	}
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC) >= 0 || errno == EINTR)
+		;
+}
+
 int nu__result(struct nu_nl *nl, int nlret)
 {
 	if (nlret >= 0)
 		return 0;
 	if (nl->kerr)
 		return nl->kerr;
+	nu__resync(nl);
 	return nu_errno_from_nl(nlret);
 }
 
@@ -170,33 +204,30 @@ int nu__dump(struct nu_nl *nl, struct nl_msg *msg, int (*fn)(struct nlmsghdr *nl
 	return ctx.err;
 }
 
-int nu_nl_open(struct nu_nl **out, int netns_fd, struct cni_err *e)
+/* A connected rtnetlink socket in the netns of @netns_fd (-1: ours) as @nl->sk. */
+static int sock_new(struct nu_nl *nl, int netns_fd, struct cni_err *e)
 {
-	struct nu_nl *nl;
+	struct nl_sock *sk;
 	int orig = -1, one = 1, r, fd, flags;
 
-	*out = NULL;
-	nl = calloc(1, sizeof(*nl));
-	if (!nl)
+	sk = nl_socket_alloc();
+	if (!sk)
 		return nu__failx(e, -ENOMEM, "allocating netlink socket");
-	nl->sk = nl_socket_alloc();
-	if (!nl->sk) {
-		free(nl);
-		return nu__failx(e, -ENOMEM, "allocating netlink socket");
-	}
 	if (netns_fd >= 0) {
 		r = nu_netns_enter(netns_fd, &orig, e);
-		if (r < 0)
-			goto free;
+		if (r < 0) {
+			nl_socket_free(sk);
+			return r;
+		}
 	}
-	r = nl_connect(nl->sk, NETLINK_ROUTE);
+	r = nl_connect(sk, NETLINK_ROUTE);
 	if (netns_fd >= 0)
 		nu_netns_leave(orig);
 	if (r < 0) {
-		r = nu__failx(e, nu_errno_from_nl(r), "opening rtnetlink socket");
-		goto free;
+		nl_socket_free(sk);
+		return nu__failx(e, nu_errno_from_nl(r), "opening rtnetlink socket");
 	}
-	fd = nl_socket_get_fd(nl->sk);
+	fd = nl_socket_get_fd(sk);
 	/* libnl 3.7 passes SOCK_CLOEXEC (checked with strace); releases before 3.2.24 did not */
 	flags = fcntl(fd, F_GETFD);
 	if (flags >= 0 && !(flags & FD_CLOEXEC))
@@ -205,14 +236,28 @@ int nu_nl_open(struct nu_nl **out, int netns_fd, struct cni_err *e)
 	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
 	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 	nl->strict = !setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
-	nl_socket_enable_msg_peek(nl->sk);
-	nl_socket_modify_err_cb(nl->sk, NL_CB_CUSTOM, err_cb, nl);
+	nl_socket_enable_msg_peek(sk);
+	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, err_cb, nl);
+	nl->sk = sk;
+	return 0;
+}
+
+int nu_nl_open(struct nu_nl **out, int netns_fd, struct cni_err *e)
+{
+	struct nu_nl *nl;
+	int r;
+
+	*out = NULL;
+	nl = calloc(1, sizeof(*nl));
+	if (!nl)
+		return nu__failx(e, -ENOMEM, "allocating netlink socket");
+	r = sock_new(nl, netns_fd, e);
+	if (r < 0) {
+		free(nl);
+		return r;
+	}
 	*out = nl;
 	return 0;
-free:
-	nl_socket_free(nl->sk);
-	free(nl);
-	return r;
 }
 
 int nu_nl_open_netns(const char *path, int *netns_fd, struct nu_nl **nl, struct cni_err *e)

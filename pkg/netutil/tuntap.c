@@ -89,8 +89,7 @@ int nu_link_alias_get(struct nu_nl *nl, int ifindex, char *buf, size_t len, stru
 
 	if (ifindex <= 0)
 		return nu__failx(e, -ENODEV, "looking up link #%d", ifindex);
-	nu__reset(nl);
-	r = nu__result(nl, rtnl_link_get_kernel(nl->sk, ifindex, NULL, &l));
+	r = nu__link_kernel(nl, ifindex, NULL, &l);
 	if (r < 0)
 		return nu__fail(nl, e, r, "looking up link #%d", ifindex);
 	a = rtnl_link_get_ifalias(l);

@@ -5,6 +5,7 @@
  * the conversion failures.
  */
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 
 #include "cni/cni.h"
@@ -193,6 +194,16 @@ static void test_conf(void)
 	CHECK(strstr(e.msg, "5001") && strstr(e.msg, "num"));
 	CHECK(parse("{\"num\":1.5}", &s, &e) == -EINVAL);
 	CHECK(parse("{\"num\":2.0}", &s, &e) == 0 && s.num == 2);
+	/* Numbers no integer holds: an error naming key and value, never a cast (UB). */
+	CHECK(parse("{\"num\":1e300}", &s, &e) == -ERANGE && e.code == CNI_ERR_DECODE);
+	CHECK(strstr(e.msg, "1e+300") && strstr(e.msg, "\"num\""));
+	CHECK(parse("{\"big\":-1e300}", &s, &e) == -ERANGE && strstr(e.msg, "-1e+300"));
+	CHECK(parse("{\"big\":9.3e18}", &s, &e) == -ERANGE && strstr(e.msg, "big"));
+	CHECK(parse("{\"big\":9223372036854775808.0}", &s, &e) == -ERANGE);
+	CHECK(parse("{\"big\":-9223372036854775808.0}", &s, &e) == 0 && s.big == LLONG_MIN);
+	CHECK(parse("{\"big\":4e18}", &s, &e) == 0 && s.big == 4000000000000000000LL);
+	CHECK(parse("{\"num\":3e9}", &s, &e) == -ERANGE && strstr(e.msg, "3000000000"));
+	CHECK(parse("{\"obj\":{\"n\":-1e19}}", &s, &e) == -ERANGE && strstr(e.msg, "obj.n"));
 	CHECK(parse("{\"obj\":{\"n\":11}}", &s, &e) == -ERANGE && strstr(e.msg, "obj.n"));
 	CHECK(parse("{\"sets\":[[{\"n\":\"x\"}]]}", &s, &e) == -EINVAL && strstr(e.msg, "sets[0][0].n"));
 	CHECK(parse("{\"ip\":\"10.0.0.300\"}", &s, &e) == -EINVAL && strstr(e.msg, "10.0.0.300"));
@@ -383,6 +394,17 @@ static void test_results(void)
 	CHECK(e.code == CNI_ERR_DECODE && strstr(e.msg, "10.0.0.1"));
 	CHECK(cni_result_decode("{\"routes\":[{\"gw\":\"1.2.3.4\"}]}", 29, &e) == NULL);
 	CHECK(cni_result_decode("nope", 4, &e) == NULL && e.code == CNI_ERR_DECODE);
+	/* An index or number an int cannot hold is an error, not truncated (4294967296 -> 0). */
+	cni_err_clear(&e);
+	CHECK(cni_result_decode("{\"interfaces\":[{\"name\":\"a\"}],\"ips\":[{\"address\":"
+				"\"10.0.0.1/24\",\"interface\":4294967296}]}", 86, &e) == NULL);
+	CHECK(e.code == CNI_ERR_DECODE && strstr(e.msg, "interface 4294967296"));
+	cni_err_clear(&e);
+	CHECK(cni_result_decode("{\"routes\":[{\"dst\":\"0.0.0.0/0\",\"table\":-2147483649}]}", 52,
+				&e) == NULL && strstr(e.msg, "table -2147483649"));
+	cni_err_clear(&e);
+	CHECK(cni_result_decode("{\"interfaces\":[{\"name\":\"a\",\"mtu\":99999999999}]}", 47, &e) ==
+	      NULL && strstr(e.msg, "mtu 99999999999"));
 	/* Enough interfaces to move the array while it grows. */
 	{
 		const char *many = "{\"interfaces\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"},"
@@ -409,9 +431,70 @@ static void test_hash(void)
 	CHECK_INT(strlen(cni_sha512_hex(b, 200, "x", NULL)), 128);
 }
 
+/* The one interface-name rule (pkg/cni/ifname.c): the reference's, the kernel's, no controls. */
+static void test_ifname(void)
+{
+	static const char *const ws = "interface name contains / or : or whitespace characters";
+	static const char *const ctl = "interface name contains control characters";
+	static const struct {
+		const char *name, *want; /* want NULL: usable */
+	} cases[] = {
+	    {"eth0", NULL},
+	    {"123456789012345", NULL},
+	    {"e\xc3\xa9", NULL},	  /* é: UTF-8 without a space */
+	    {"e\xff\xfe", NULL},	  /* not UTF-8: the reference decodes U+FFFD, no space */
+	    {"e\xe2\x80\x8b", NULL}, /* U+200B is not unicode.IsSpace */
+	    {"", "interface name is empty"},
+	    {NULL, "interface name is empty"},
+	    {"1234567890123456", "interface name is too long"},
+	    {".", "interface name is . or .."},
+	    {"..", "interface name is . or .."},
+	    {"...", NULL},
+	    {"a/b", ws},
+	    {"a:b", ws},
+	    {"a b", ws},
+	    {"a\tb", ws},
+	    {"a\nb", ws},
+	    {"a\vb", ws},
+	    {"a\rb", ws},
+	    {"e\xc2\x85", ws},	     /* NEL */
+	    {"e\xc2\xa0", ws},	     /* NBSP */
+	    {"\xc3\xa0", ws},	     /* à: its 0xa0 byte is a space to the kernel */
+	    {"e\xe1\x9a\x80", ws},     /* U+1680 */
+	    {"e\xe2\x80\x80", ws},     /* U+2000 */
+	    {"e\xe2\x80\x8a", ws},     /* U+200A */
+	    {"e\xe2\x80\xa8", ws},     /* U+2028 */
+	    {"e\xe2\x80\xa9", ws},     /* U+2029 */
+	    {"e\xe2\x80\xaf", ws},     /* U+202F */
+	    {"e\xe2\x81\x9f", ws},     /* U+205F */
+	    {"e\xe3\x80\x80", ws},     /* U+3000 */
+	    {"\x01", ctl},
+	    {"e\x1f", ctl},
+	    {"e\x7f", ctl},
+	    {"e\x1b[0m", ctl},
+	    {"e\xc2\x80", ctl},	     /* C1 */
+	    {"e\xc2\x9f", ctl},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = cni_ifname_problem(cases[i].name);
+		char name[96];
+
+		snprintf(name, sizeof(name), "ifname case %zu", i);
+		if (cases[i].want ? got && !strcmp(got, cases[i].want) : !got)
+			TAP_OK(name);
+		else
+			TAP_FAIL(name, "got \"%s\", want \"%s\"", got ? got : "(usable)",
+				 cases[i].want ? cases[i].want : "(usable)");
+		if (cni_ifname_valid(cases[i].name) != !cases[i].want)
+			TAP_FAIL(name, "cni_ifname_valid disagrees");
+	}
+}
+
 int main(void)
 {
 	test_hash();
+	test_ifname();
 	test_ip();
 	test_conf();
 	test_args();

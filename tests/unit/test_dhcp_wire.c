@@ -385,6 +385,15 @@ static void test_proto(void)
 	CHECK(dhcp_duration_ms("1.5s") == 1500);
 	CHECK(dhcp_duration_ms("62") == 62000);
 	CHECK(dhcp_duration_ms("0") == 0);
+	/* Values no integer holds are refused before any cast (UB under UBSan). */
+	CHECK(dhcp_duration_ms("1e300h") == -EINVAL);
+	CHECK(dhcp_duration_ms("1e300") == -EINVAL);
+	CHECK(dhcp_duration_ms("1e18ms") == -EINVAL);
+	CHECK(dhcp_duration_ms("inf") == -EINVAL);
+	CHECK(dhcp_duration_ms("infh") == -EINVAL);
+	CHECK(dhcp_duration_ms("nans") == -EINVAL);
+	CHECK(dhcp_duration_ms("1s1e300h") == -EINVAL);
+	CHECK(dhcp_duration_ms("1e3s") == 1000000);
 	CHECK(dhcp_duration_ms("10x") == -EINVAL);
 	CHECK(dhcp_duration_ms("") == -EINVAL);
 	CHECK(dhcp_duration_ms("s") == -EINVAL);

@@ -289,7 +289,8 @@ long long dhcp_duration_ms(const char *s)
 		double v = strtod(p, &end);
 		size_t i;
 
-		if (end == p || v < 0)
+		/* ranges before casts: "1e300h", "inf" or "nan" must not reach one */
+		if (end == p || !(v >= 0 && v <= 1e12))
 			return -EINVAL;
 		if (!*end && p == s) /* a bare number: seconds */
 			return (long long)(v * 1000);

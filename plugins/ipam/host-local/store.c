@@ -179,7 +179,7 @@ static bool parse_owner(char *content, char **cid, char **ifname)
 	if (sep) {
 		*sep = '\0';
 		*ifname = sep + 2;
-		return token_ok(*cid) && token_ok(*ifname);
+		return token_ok(*cid) && cni_ifname_valid(*ifname);
 	}
 	return token_ok(content);
 }
