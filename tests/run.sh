@@ -61,9 +61,11 @@ if [ "$level" = fault ] || [ "$level" = all ]; then
 		RUN_TIMEOUT=${RUN_TIMEOUT:-21600}
 		run_one "fault/inject" env FAULT_FULL=1 bash tests/fault/inject.sh
 		run_one "fault/inputs" env INPUT_FULL=1 bash tests/fault/inputs.sh
+		run_one "fault/daemons" env FAULT_FULL=1 bash tests/fault/daemons.sh
 	else
 		run_one "fault/inject" bash tests/fault/inject.sh
 		run_one "fault/inputs" bash tests/fault/inputs.sh
+		run_one "fault/daemons" bash tests/fault/daemons.sh
 	fi
 fi
 if [ "$level" = vm ] || [ "$level" = all ]; then # the VM batch skips itself when the host kernel has every feature

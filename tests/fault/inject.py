@@ -39,6 +39,11 @@ ERRNOS = {
     "clone": ["ENOMEM"], "clone3": ["ENOMEM"], "pipe2": ["EMFILE"], "poll": ["EINTR"],
     "ppoll": ["EINTR"], "epoll_wait": ["EINTR"], "wait4": ["EINTR"], "accept4": ["EMFILE"],
 }
+# Points that found a bug, always run (the sample may miss them): scenario, op, syscall, errno, N.
+REGRESSIONS = [
+    ("tuning", "CHECK", "setns", "ENOMEM", 2),  # abort() when the return to the host netns failed
+    ("sbr", "ADD", "setns", "ENOMEM", 2),
+]
 LINE = re.compile(r"^(\d+)\s+([a-z_0-9]+)\((.*)$")
 
 
@@ -140,6 +145,7 @@ def sweep(scn, cmd, full, sample, rng):
         inj = [c for c in cases if c[2] != "KILL"]
         kills = [c for c in cases if c[2] == "KILL"]
         cases = rng.sample(inj, min(len(inj), sample)) + rng.sample(kills, min(len(kills), max(1, sample // 3)))
+        cases += [(sc, n, e) for s_, c, sc, e, n in REGRESSIONS if s_ == scn.name and c == cmd]
     bad = {}
     nknown = 0
     for i, (sc, n, e) in enumerate(cases):
