@@ -10,7 +10,7 @@ exit 0 or 1 only (no signal, no hang), an error object on 1, a result on a succe
 sanitizer report; then a clean DEL must succeed and leave nothing (links, addresses, rules,
 routes, nftables, qdiscs, reservations, records) beyond the scenario's baseline.
 
-FAULT_FULL=1: every point and every errno; else FAULT_SAMPLE points per (scenario, operation)
+FAULT_FULL=1: every point and every errno (FAULT_OPS=DEL,... and FAULT_KILL_ONLY=1 narrow it); else FAULT_SAMPLE points per (scenario, operation)
 (default 6), chosen with a fixed seed (FAULT_SEED), and FAULT_PLUGINS (comma list) limits the
 scenarios.
 """
@@ -43,6 +43,8 @@ ERRNOS = {
 REGRESSIONS = [
     ("tuning", "CHECK", "setns", "ENOMEM", 2),  # abort() when the return to the host netns failed
     ("sbr", "ADD", "setns", "ENOMEM", 2),
+    # sbr DEL killed between its rules and its table's routes: the routes stayed for ever
+    ("sbr", "DEL", "recvmsg", "KILL", 11), ("sbr", "DEL", "sendmsg", "KILL", 6),
 ]
 LINE = re.compile(r"^(\d+)\s+([a-z_0-9]+)\((.*)$")
 
@@ -98,6 +100,8 @@ def main():
             scn.setup()
             scn.take_baseline()
             for cmd in scn.ops:
+                if os.environ.get("FAULT_OPS") and cmd not in os.environ["FAULT_OPS"].split(","):
+                    continue
                 total += sweep(scn, cmd, full, sample, rng)
             scn.teardown()
     finally:
@@ -137,6 +141,8 @@ def sweep(scn, cmd, full, sample, rng):
             for e in errnos:
                 cases.append((sc, n, e))
             cases.append((sc, n, "KILL"))
+    if os.environ.get("FAULT_KILL_ONLY") == "1":
+        cases = [c for c in cases if c[2] == "KILL"]
     only = os.environ.get("FAULT_ONLY", "")  # e.g. "ADD:recvmsg:error=ENOBUFS:when=3"
     if only:
         c, sc, e, n = re.match(r"(\w+):(\w+):(?:error|signal)=(\w+):when=(\d+)$", only).groups()
