@@ -9,12 +9,14 @@ Each case: ADD; the answer must be exit 0 or 1, valid CNI JSON, no sanitizer rep
 a DEL (with the same configuration and the result as prevResult) must succeed; afterwards
 nothing may be left beyond the scenario's baseline (on exit 1 checked right after the ADD).
 
-INPUT_FULL=1: every key with every value; else INPUT_SAMPLE cases per plugin (default 8) with a
-fixed seed (INPUT_SEED). INPUT_PLUGINS limits the plugins (comma list).
+INPUT_FULL=1: every key with every value; else INPUT_SAMPLE cases per plugin (default 5, 2 on ASan) with a
+fixed seed (INPUT_SEED). INPUT_PLUGINS limits the plugins (comma list), INPUT_KEYS the keys (a
+regular expression on the path).
 """
 import json
 import os
 import random
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -105,7 +107,7 @@ def render(base, path, text):
 
 def main():
     full = os.environ.get("INPUT_FULL") == "1"
-    sample = int(os.environ.get("INPUT_SAMPLE", "8"))
+    sample = lane.default_sample("INPUT_SAMPLE", 5)
     rng = random.Random(int(os.environ.get("INPUT_SEED", "14")))
     only = [p for p in os.environ.get("INPUT_PLUGINS", "").split(",") if p]
     table, _ = keys.collect()
@@ -121,8 +123,9 @@ def main():
                 lane.fail(f"inputs {plugin}", "no working configuration for this plugin in "
                           "tests/fault/lane.py or inputs.py: add one")
                 continue
+            keyre = re.compile(os.environ.get("INPUT_KEYS", ""))
             cases = [(path, typ, label, text) for path, typ in table[plugin]
-                     for label, text in values(typ)]
+                     if keyre.search(path) for label, text in values(typ)]
             if not full:
                 cases = rng.sample(cases, min(sample, len(cases)))
             total += matrix(scn, cases, len(table[plugin]))
@@ -134,7 +137,11 @@ def main():
 
 def matrix(scn, cases, nkeys):
     scn.setup()
-    scn.take_baseline()
+    r = scn.take_baseline()
+    if r.rc != 0:
+        # still a test of the parser and of the error paths, but say so
+        print(f"# {scn.plugin}: the working configuration fails here ({r.out[:160]!r}): "
+              "only refusals are tried", flush=True)
     bad = nknown = 0
     for i, (path, typ, label, text) in enumerate(cases):
         cid = f"m{i}"
@@ -158,7 +165,7 @@ def matrix(scn, cases, nkeys):
             item = known_input(scn.plugin, path, label, problem)
             if item:
                 nknown += 1
-                lane.skip(name, f"{problem[:200]} (#14 item {item}, fixed elsewhere)")
+                lane.skip(name, f"{problem[:200]} ({item})")
             else:
                 bad += 1
                 lane.fail(name, problem)
@@ -178,7 +185,7 @@ def matrix(scn, cases, nkeys):
 def known_input(plugin, path, label, problem):
     # #14 item 14b: a JSON number out of an integer's range is cast (UBSan: "outside the range")
     if label in ("1e300", "-1e300", "2^63", "2^32-1", "2^31") and "outside the range" in problem:
-        return 14
+        return "#14 item 14, fixed elsewhere"
     return lane.known(plugin, "ADD", f"input:{path}={label}")
 
 

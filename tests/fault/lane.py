@@ -25,6 +25,12 @@ VERBOSE = os.environ.get("FAULT_VERBOSE") == "1"
 TIMEOUT = int(os.environ.get("FAULT_TIMEOUT", "20"))
 
 FAILED = 0
+# An ASan build starts ~5x slower: make check's samples are halved on it.
+ASAN = b"__asan_init" in subprocess.run(["nm", os.path.join(BIN, "bridge")], capture_output=True).stdout
+
+
+def default_sample(var, plain):
+    return int(os.environ.get(var, str(max(1, plain // 2) if ASAN else plain)))
 
 
 def ok(name):
@@ -397,11 +403,23 @@ KNOWN = [
     ("*", "DEL", "unlinkat:EIO", 2),
     ("*", "*", "write:stdout", 9),
     ("dnsname", "ADD", "KILL", 13),
+    # a failed send leaves libnl's expected sequence number behind: every later request on that
+    # socket fails, host-device's undo too, and the device dies with the temporary netns
+    ("host-device", "*", "sendmsg:ENOBUFS", 4),
+]
+# New bugs this lane found that are not #14's, open (see the fault lane's report): skipped with
+# their description until fixed. (plugin, op, what, description)
+OPEN = [
+    ("host-device", "*", "KILL", "host-device killed while the device is in its temporary netns: "
+     "the netns dies with the process and a veth with it (a NIC falls back to the initial netns)"),
 ]
 
 
 def known(plugin, op, what):
     for p, o, w, item in KNOWN:
         if p in ("*", plugin) and o in ("*", op) and (w == what or what.startswith(w + ":")):
-            return item
+            return f"#14 item {item}, fixed elsewhere"
+    for p, o, w, desc in OPEN:
+        if p in ("*", plugin) and o in ("*", op) and (w == what or what.startswith(w + ":")):
+            return f"open: {desc}"
     return None
