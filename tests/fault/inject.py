@@ -10,8 +10,11 @@ exit 0 or 1 only (no signal, no hang), an error object on 1, a result on a succe
 sanitizer report; then a clean DEL must succeed and leave nothing (links, addresses, rules,
 routes, nftables, qdiscs, reservations, records) beyond the scenario's baseline.
 
-FAULT_FULL=1: every point and every errno X, chosen with a fixed seed (FAULT_SEED), and FAULT_PLUGINS (comma list) limits the
-scenarios.
+FAULT_FULL=1: every scenario, point and errno (FAULT_OPS=DEL,... and FAULT_KILL_ONLY=1 narrow
+it). Else (make check) the scenarios of CHECK_SET, each operation with FAULT_SAMPLE injected
+points and a third as many SIGKILLs (at least one) (default 2, 1 on an ASan build), chosen with
+a fixed seed (FAULT_SEED), plus the REGRESSIONS points. FAULT_PLUGINS (comma list) picks the
+scenarios; FAULT_ONLY=OP:SYSCALL:error=E:when=N runs one point (the failure lines say which).
 """
 import json
 import os
@@ -45,6 +48,7 @@ REGRESSIONS = [
     # sbr DEL killed between its rules and its table's routes: the routes stayed for ever
     ("sbr", "DEL", "recvmsg", "KILL", 11), ("sbr", "DEL", "sendmsg", "KILL", 6),
 ]
+CHECK_SET = "bridge,ptp,host-local,portmap,firewall,tuning,sbr,dnsname"
 LINE = re.compile(r"^(\d+)\s+([a-z_0-9]+)\((.*)$")
 
 
@@ -89,7 +93,8 @@ def main():
     full = os.environ.get("FAULT_FULL") == "1"
     sample = lane.default_sample("FAULT_SAMPLE", 2)
     rng = random.Random(int(os.environ.get("FAULT_SEED", "14")))
-    only = [p for p in os.environ.get("FAULT_PLUGINS", "").split(",") if p]
+    # make check: a few scenarios (every one in the full sweep)
+    only = [p for p in os.environ.get("FAULT_PLUGINS", "" if full else CHECK_SET).split(",") if p]
     lane.prepare_host()
     total = 0
     try:
@@ -98,10 +103,11 @@ def main():
                 continue
             scn.setup()
             scn.take_baseline()
-            for cmd in scn.ops:
+            counted = count_all(scn)
+            for cmd in scn.ops if counted else ():
                 if os.environ.get("FAULT_OPS") and cmd not in os.environ["FAULT_OPS"].split(","):
                     continue
-                total += sweep(scn, cmd, full, sample, rng)
+                total += sweep(scn, cmd, full, sample, rng, counted)
             scn.teardown()
     finally:
         lane.cleanup()
@@ -109,7 +115,29 @@ def main():
     sys.exit(lane.FAILED)
 
 
-def sweep(scn, cmd, full, sample, rng):
+def count_all(scn):
+    """One clean attachment counted through ADD, CHECK and DEL: {op: (points, stdout writes)}."""
+    scn.prepare_case()
+    counted = {}
+    r, p, w = count(scn, "ADD", "cnt", None)
+    counted["ADD"] = (p, w)
+    if r.rc != 0:
+        lane.fail(f"{scn.name} ADD: the clean run under strace", f"exit {r.rc}: {r.out[:300]!r}")
+        return None
+    res = result_of(r)
+    for cmd in ("CHECK", "DEL"):
+        r, p, w = count(scn, cmd, "cnt", res)
+        counted[cmd] = (p, w)
+        if r.rc != 0:
+            lane.fail(f"{scn.name} {cmd}: the clean run under strace", f"exit {r.rc}: {r.out[:300]!r}")
+    left = scn.left()
+    if left:
+        lane.fail(f"{scn.name}: a clean ADD, CHECK, DEL leaves nothing", left)
+        scn.reset()
+    return counted
+
+
+def sweep(scn, cmd, full, sample, rng, counted):
     name = f"{scn.name} {cmd}"
     # the operation's preconditions: DEL and CHECK run on an attachment made by a clean ADD
     def before(cid):
@@ -122,17 +150,7 @@ def sweep(scn, cmd, full, sample, rng):
             return None, False
         return result_of(r), True
 
-    res, good = before(f"count{cmd[0].lower()}")
-    if not good:
-        return 0
-    r, points, stdout_writes = count(scn, cmd, f"count{cmd[0].lower()}", res)
-    if r.rc != 0 and cmd != "DEL":
-        lane.fail(f"{name}: the clean run under strace", f"exit {r.rc}: {r.out[:300]!r}")
-    scn.op("DEL", f"count{cmd[0].lower()}", result_of(r) if cmd == "ADD" else res)
-    left = scn.left()
-    if left:
-        lane.fail(f"{name}: clean run then DEL leaves nothing", left)
-        scn.reset()
+    points, stdout_writes = counted[cmd]
     cases = []
     for sc in sorted(points):
         errnos = ERRNOS[sc] if full else ERRNOS[sc][:1]
