@@ -135,7 +135,7 @@ netns: all
 	@BUILD=$(BUILD) sh tests/run.sh netns
 
 # Every syscall of every plugin's ADD/DEL/CHECK failed in turn and SIGKILLed, every key of every
-# plugin with every malformed value (tests/fault/; make check runs a sample). Long: ~1 h.
+# plugin with every malformed value (tests/fault/; make check runs a sample). Long: ~1.5 h.
 fault: all
 	@BUILD=$(BUILD) FAULT_FULL=1 sh tests/run.sh fault
 
