@@ -279,6 +279,7 @@ def sweep(dm, full, sample, rng):
     elif not full:
         points = rng.sample(points, min(sample, len(points)))
         points += [(sc, n, e) for d, sc, e, n in REGRESSIONS if d == dm.name]
+        points = list(dict.fromkeys(points))
     bad = nknown = 0
     for i, (sc, n, e) in enumerate(points):
         spec = f"{sc}:error={e}:when={n}"

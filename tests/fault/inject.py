@@ -169,6 +169,7 @@ def sweep(scn, cmd, full, sample, rng, counted):
         kills = [c for c in cases if c[2] == "KILL"]
         cases = rng.sample(inj, min(len(inj), sample)) + rng.sample(kills, min(len(kills), max(1, sample // 3)))
         cases += [(sc, n, e) for s_, c, sc, e, n in REGRESSIONS if s_ == scn.name and c == cmd]
+        cases = list(dict.fromkeys(cases))
     bad = {}
     nknown = 0
     for i, (sc, n, e) in enumerate(cases):

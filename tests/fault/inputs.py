@@ -135,6 +135,7 @@ def main():
             if not full:
                 cases = rng.sample(cases, min(sample, len(cases))) + [
                     c for c in cases if (plugin, c[0], c[2]) in REGRESSIONS]
+                cases = list(dict.fromkeys(cases))
             total += matrix(scn, cases, len(table[plugin]))
     finally:
         lane.cleanup()
