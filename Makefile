@@ -52,7 +52,7 @@ LIBIPAM := $(BUILD)/libipam.a
 BINS := $(addprefix $(BUILD)/bin/,$(PLUGINS))
 
 .SECONDARY:
-.PHONY: all deps check unit netns e2e vm demo bench install clean fuzz format
+.PHONY: all deps check unit netns e2e vm demo bench install clean fuzz fault format
 all: $(BINS) $(UNIT_BINS)
 
 # The suite id: a digest of every source, written only when it changes. Plugins carry it in an ELF
@@ -138,6 +138,11 @@ netns: all
 # podman 4.3 (CNI backend), containerd 1.6 (ctr run --cni).
 e2e: all
 	@BUILD=$(BUILD) sh tests/run.sh e2e
+
+# Every syscall of every plugin's ADD/DEL/CHECK failed in turn and SIGKILLed, every key of every
+# plugin with every malformed value (tests/fault/; make check runs a sample). Long: ~1.5 h.
+fault: all
+	@BUILD=$(BUILD) FAULT_FULL=1 sh tests/run.sh fault
 
 # Kernel features this host lacks (ipvlan, vlan, bridge VLAN filtering...), in a qemu VM.
 vm: all

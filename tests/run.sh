@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Runs the test programs of one level (unit, netns, fuzz, e2e, vm) or all, counts their lines
+# Runs the test programs of one level (unit, netns, fuzz, fault, e2e, vm) or all, counts their lines
 # ("ok - …", "not ok - …", "skip - …") and ends with one line "N passed, N failed, N skipped".
 # A program that exits non-zero without a "not ok" line (a crash) counts as one failure.
 set -u
@@ -17,7 +17,7 @@ run_one() { # name, command...
 	shift
 	log="$logdir/$(echo "$name" | tr '/' '_').log"
 	start=$(date +%s)
-	BUILD="$BUILD" TOP="$top" timeout 900 "$@" >"$log" 2>&1
+	BUILD="$BUILD" TOP="$top" timeout "${RUN_TIMEOUT:-900}" "$@" >"$log" 2>&1
 	rc=$?
 	p=$(grep -c '^ok - ' "$log")
 	f=$(grep -c '^not ok - ' "$log")
@@ -53,6 +53,20 @@ fi
 if [ "$level" = fuzz ] || [ "$level" = all ]; then
 	# A short run of every fuzzer over its kept corpus (make fuzz runs them longer).
 	run_one "fuzz/all" env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" sh tests/fuzz/run.sh
+fi
+if [ "$level" = fault ] || [ "$level" = all ]; then
+	# Syscall fault injection + SIGKILL sweep and the input matrix (tests/fault/): a fixed-seed
+	# sample here; FAULT_FULL=1 (make fault) for every point, errno, key and value.
+	if [ "${FAULT_FULL:-0}" = 1 ]; then
+		RUN_TIMEOUT=${RUN_TIMEOUT:-21600}
+		run_one "fault/inject" env FAULT_FULL=1 bash tests/fault/inject.sh
+		run_one "fault/inputs" env INPUT_FULL=1 bash tests/fault/inputs.sh
+		run_one "fault/daemons" env FAULT_FULL=1 bash tests/fault/daemons.sh
+	else
+		run_one "fault/inject" bash tests/fault/inject.sh
+		run_one "fault/inputs" bash tests/fault/inputs.sh
+		run_one "fault/daemons" bash tests/fault/daemons.sh
+	fi
 fi
 if [ "$level" = e2e ] || [ "$level" = all ]; then # real runtimes and clients (containerd CRI, podman, ctr) on build/bin
 	for t in tests/e2e/*.sh; do

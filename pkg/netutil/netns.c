@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 #include <linux/magic.h>
 
 #include "netutil/internal.h"
@@ -71,8 +72,17 @@ int nu_netns_enter(int fd, int *orig_fd, struct cni_err *e)
 
 void nu_netns_leave(int orig_fd)
 {
-	if (setns(orig_fd, CLONE_NEWNET) < 0)
-		abort();
+	static const char msg[] = "{\"code\":999,\"msg\":\"cannot return to the original network "
+				  "namespace: setns failed\"}\n";
+
+	/* ENOMEM is transient: try again a few times. Never go on in the wrong netns: an error
+	 * object and exit 1 (not abort(): the runtime gets an answer, not a core dump). */
+	for (int i = 0; setns(orig_fd, CLONE_NEWNET) < 0; i++)
+		if (i == 8) {
+			if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
+				_exit(1);
+			_exit(1);
+		}
 	close(orig_fd);
 }
 

@@ -58,8 +58,9 @@ int nu_netns_open(const char *path, int *fd, struct cni_err *e);
  */
 int nu_netns_enter(int fd, int *orig_fd, struct cni_err *e);
 
-/* nu_netns_leave() - go back to @orig_fd's netns and close it; abort()s if that fails, because
- * continuing in the wrong netns would damage the host. */
+/* nu_netns_leave() - go back to @orig_fd's netns and close it; retried, and if it still fails
+ * the process writes an error object and exits 1, because continuing in the wrong netns would
+ * damage the host. */
 void nu_netns_leave(int orig_fd);
 
 /* nu_netns_is_current() - 1 when @path is the calling thread's netns, 0 if not, -errno. */

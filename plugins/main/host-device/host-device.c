@@ -304,12 +304,17 @@ static int move_link(struct nu_nl *src, int src_fd, int ifindex, const char *nam
 	i = nu_link_index(tmp, name);
 	if (i < 0) {
 		r = cni_fail(e, i, 0, "\"%s\" not found in the temporary netns", name);
-		goto restore_up;
+		goto undo;
 	}
 	r = from_temp(tmp, i, new_name, new_alias, dst, dst_fd, up, e);
 	if (r >= 0)
 		return 0;
-	/* Undo: it is in the temp netns under either name, or in @dst if only set-up failed. */
+undo:
+	/*
+	 * It is in the temp netns under either name, or in @dst if only set-up failed. Never leave
+	 * it in the temp netns: that dies with this process, and a veth with it. When no look-up
+	 * answers (a netlink error), it has the index it had: a fresh netns has no other link.
+	 */
 	i = nu_link_index(tmp, new_name);
 	if (i <= 0)
 		i = nu_link_index(tmp, name);
@@ -318,8 +323,9 @@ static int move_link(struct nu_nl *src, int src_fd, int ifindex, const char *nam
 		nu_link_set_netns(dst, i, tmp_fd, NULL);
 		i = nu_link_index(tmp, new_name);
 	}
-	if (i > 0)
-		from_temp(tmp, i, name, old_alias, src, src_fd, was_up, NULL);
+	if (i <= 0)
+		i = ifindex;
+	from_temp(tmp, i, name, old_alias, src, src_fd, was_up, NULL);
 	return r;
 
 restore_up:

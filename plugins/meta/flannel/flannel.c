@@ -101,7 +101,8 @@ static int mkdir_p(const char *dir, struct cni_err *e)
 {
 	char *p = cni_strdup(dir);
 
-	for (char *s = p + 1;; s++) {
+	/* "" is mkdir(""): ENOENT, as Go's MkdirAll answers; never a read past its end */
+	for (char *s = *p ? p + 1 : p;; s++) {
 		char c = *s;
 
 		if (c != '/' && c != '\0')

@@ -343,12 +343,14 @@ static int sbr_del(struct cni_ctx *ctx, struct cni_err *e)
 			continue;
 		for (size_t k = 0; k < naddrs && !ours; k++)
 			ours = x->src.ip.family && cni_ip_eq(&x->src.ip, &addrs[k].prefix.ip);
-		if (!ours)
-			continue;
-		r = nu_rule_del(nl, x, e);
-		x->action = 0xff; /* deleted: no longer holds its table */
+		if (ours)
+			x->action = 0xff; /* ours: no longer holds its table */
 	}
-	/* Automatic tables: the interface's routes there, once no rule points to the table. */
+	/*
+	 * Automatic tables: the interface's routes there, once no other rule points to the table;
+	 * before the rules, which are how a DEL finds the table: a DEL killed in between leaves
+	 * rules that the next DEL completes, never routes that nothing leads to.
+	 */
 	for (size_t i = 0; r == 0 && !c->table_seen && i < t.nrules; i++) {
 		struct nu_route_rec *v = NULL;
 		uint32_t tb = t.rules[i].table;
@@ -365,8 +367,10 @@ static int sbr_del(struct cni_ctx *ctx, struct cni_err *e)
 		for (size_t k = 0; r == 0 && k < n; k++)
 			r = nu_route_rec_del(nl, &v[k], e);
 		nu_route_rec_free(v, n);
-		t.rules[i].table = 0; /* done */
 	}
+	for (size_t i = 0; r == 0 && i < t.nrules; i++)
+		if (t.rules[i].action == 0xff)
+			r = nu_rule_del(nl, &t.rules[i], e);
 	free(addrs);
 	tables_free(&t);
 	return r;
