@@ -401,14 +401,6 @@ def prepare_host():
 # (plugin or "*", op or "*", what: syscall[:errno], "KILL", or "input:<key>") -> item number.
 # The coordinator removes an entry once the fix is merged; the case then has to pass.
 KNOWN = [
-    ("*", "*", "recvmsg:ENOBUFS", 4),
-    ("*", "*", "recvmsg:EINTR", 4),
-    ("*", "*", "recvmsg:ENOMEM", 4),
-    ("*", "*", "recvfrom:ENOBUFS", 4),
-    ("host-local", "DEL", "unlinkat:EIO", 2),
-    ("*", "DEL", "unlinkat:EIO", 2),
-    ("*", "*", "write:stdout", 9),
-    ("dnsname", "ADD", "KILL", 13),
     # a failed send leaves libnl's expected sequence number behind: every later request on that
     # socket fails, host-device's undo too, and the device dies with the temporary netns
     ("host-device", "*", "sendmsg:ENOBUFS", 4),
