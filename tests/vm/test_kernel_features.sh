@@ -17,6 +17,7 @@ tests/netns/vlan.sh probe_vlan
 tests/netns/dummy.sh probe_dummy
 tests/netns/vrf.sh probe_vrf
 tests/netns/examples.sh probe_all_kinds
+tests/netns/portmap_sctp.sh probe_sctp
 "
 
 # Probes run in a throwaway netns (unshare -n): they create nothing anywhere else.
@@ -36,6 +37,11 @@ probe_dummy() {
 }
 probe_vrf() {
 	unshare -n ip link add pv type vrf table 10 2>/dev/null
+}
+# Debian's python3: a pyenv shim earlier in PATH may not run as root in a fresh netns.
+probe_sctp() {
+	unshare -n /usr/bin/python3 -c 'import socket
+socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)' 2>/dev/null
 }
 # The examples of every kernel-dependent plugin run where all the kinds exist.
 probe_all_kinds() {
