@@ -101,6 +101,13 @@ for kv in 'ifname=eth0\nnetns /etc' 'ifname=e\x01' 'cid=c\x7f' 'network=n\rx' 'c
 	*) fail "ADD with $kv: refused" "$OUT" ;;
 	esac
 done
+for kv in 'ifname=e\xc2\xa0x' 'ifname=a/b'; do
+	req ADD cid=c1 network=n "netns=$C" "$kv"
+	case "$OUT" in
+	"22 "*ifname*) ok "ADD with $kv: refused by the shared ifname rule" ;;
+	*) fail "ADD with $kv: refused by the shared ifname rule" "$OUT" ;;
+	esac
+done
 check_eq "no lease file written" "$(find "$D/state" -type f | wc -l)" 0
 
 # ---- a FIFO as netns path ---------------------------------------------------------------------

@@ -161,7 +161,7 @@ check_eq "containerd: hostIP 127.0.0.1 reaches the pod (route_localnet)" "$(ask 
 check_eq "containerd: hostIP IPv6, protocol \"TCP\" reaches the pod" "$(ask "$H" "[fd00:198:18:31::1]" 8084)" tcp-c1
 check_eq "containerd: hostIP 0.0.0.0 UDP reaches the pod" "$(ask "$H" 198.18.31.1 8081 udp 40011)" udp-c1
 check_eq "containerd: hostIP IPv6 is not mapped on IPv4" "$(ask "$H" 198.18.31.1 8084)" ""
-skip "containerd: SCTP through the host port" "no SCTP sockets without CONFIG_IP_SCTP here (the rule above is checked; the VM lane's kernel could)"
+skip "containerd: SCTP through the host port" "no SCTP sockets without CONFIG_IP_SCTP here (the rule above is checked; the VM lane runs portmap_sctp.sh)"
 HV1=$(jq -r '.interfaces[] | select(.name | startswith("veth")) | .name' <<<"$R1")
 IFB1=$(jq -r '.interfaces[] | select(.name | startswith("bwp")) | .name' <<<"$R1")
 check_eq "containerd: bandwidth (capitalised keys, burst 2^32-1): tbf on the host veth and the IFB" \

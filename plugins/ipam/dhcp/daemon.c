@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cni/cni.h"
 #include "daemon.h"
 
 int dhcp_epfd = -1;
@@ -203,6 +204,11 @@ static void dhcp_do_add(struct dhcp_conn *k, const struct dhcp_request *rq)
 	    !dhcp_text_ok(rq->netns))
 		return dhcp_reply_err(k, EINVAL, "dhcp: control characters in the container id, "
 						 "network name, ifname or netns path");
+	if (!cni_ifname_valid(rq->ifname)) { /* the rule of the dispatcher and host-local's store */
+		char m[160];
+		snprintf(m, sizeof(m), "dhcp: ifname \"%s\": %s", rq->ifname, cni_ifname_problem(rq->ifname));
+		return dhcp_reply_err(k, EINVAL, m);
+	}
 	if (c) {
 		if (dhcp_client_live(c) && !strcmp(c->netns, rq->netns))
 			return dhcp_reply_lease(k, c);
