@@ -10,7 +10,7 @@
  *			ip saddr <addr> udp sport <port> notrack udp sport set 53
  *			(the same two for tcp)
  *		}
- *		counter <attachment>	(one per attachment that uses it)
+ *		counter <owner>		(who installed it: the dnsname daemon's listener)
  *	}
  *
  * Both ends are local, so every packet of such an exchange, query and reply, leaves through the
@@ -19,8 +19,10 @@
  * anything else in the netns loads it; the rules themselves register no conntrack or NAT hook
  * (the first NAT rule of a netns walks the whole conntrack table), so a process of the container
  * binds the wildcard :53 and its queries to <addr>:53 still reach the resolver.
- * ADD adds the table (or replaces its rules) and its attachment's counter in one batch; DEL
- * deletes the counter, and the table with the last one.
+ * Add installs the table (or replaces its rules) and its owner's counter in one batch; del
+ * deletes the table. The dnsname daemon owns it: it adds it where it opens a listener and deletes
+ * it where it closes one (a netns has one listener, whatever its attachments), so the rewrite and
+ * the port it points at always come from the same build.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,8 +44,6 @@ struct dp {
 	struct in_addr addr;
 	uint16_t port;
 	const char *id;
-	int others; /* DEL: counters of other attachments */
-	bool have;  /* DEL: ours is there */
 };
 
 static void x_imm(struct nft *c, struct nftnl_rule *r, const void *data, uint32_t len)
@@ -142,42 +142,24 @@ int nu_nft_dnsport_add(const char *addr, uint16_t port, const char *id, struct c
 	return 0;
 }
 
-static int dp_count(const char *name, void *arg)
-{
-	struct dp *d = arg;
-	char mine[DP_NAME_MAX];
-
-	if (!strcmp(name, dp_counter(mine, d->id)))
-		d->have = true;
-	else
-		d->others++;
-	return 0;
-}
-
 static int dp_del_once(struct nft *c, void *arg, struct cni_err *e)
 {
-	struct dp *d = arg;
-	char name[DP_NAME_MAX];
 	int ret;
 
-	d->others = 0;
-	d->have = false;
-	ret = nft_list_counters(c, NFPROTO_IPV4, DP_TABLE, dp_count, d, e);
-	if (ret < 0)
-		return ret;
-	if (!d->have)
-		return 0; /* absent, or another attachment's only */
+	(void)arg;
 	nft_begin(c);
-	if (d->others)
-		nft_del_counter(c, NFPROTO_IPV4, DP_TABLE, dp_counter(name, d->id));
-	else
-		nft_del_table(c, NFPROTO_IPV4, DP_TABLE);
-	return nft_commit(c, e);
+	nft_del_table(c, NFPROTO_IPV4, DP_TABLE);
+	ret = nft_commit(c, e);
+	if (ret == -ENOENT) {
+		cni_err_clear(e);
+		return 0;
+	}
+	return ret;
 }
 
-int nu_nft_dnsport_del(const char *id, struct cni_err *e)
+int nu_nft_dnsport_del(struct cni_err *e)
 {
-	int ret = dp_run(dp_del_once, NULL, 0, id, e);
+	int ret = nft_run(dp_del_once, NULL, e);
 
 	if (ret < 0)
 		return cni_wrap(e, ret, "removing the port 53 rewrite");

@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # dnsname leaves port 53 to the container: the resolver listens on 127.0.0.11:61053 and the
-# plugin's stateless nftables rewrite (table ip cnic_dnsname, notrack) maps 127.0.0.11:53 to it
+# daemon's stateless nftables rewrite (table ip cnic_dnsname, notrack) maps 127.0.0.11:53 to it
 # and back. A container process binds the wildcard :53 (UDP and TCP, IPv4 and IPv6) and answers
 # at its own addresses, while names keep resolving at 127.0.0.11:53 (UDP and TCP); no conntrack
-# in the container's netns; the rewrite is shared by a container's networks and goes with the
-# last DEL; CHECK notices it missing and an ADD again restores it.
+# in the container's netns; the rewrite is one per netns (the daemon's, with its listener),
+# shared by a container's networks, and goes with the last DEL; CHECK notices it missing and an
+# ADD again restores it. (dnsname_upgrade.sh: builds before and after the rewrite mixed.)
 . "$(dirname "$0")/lib.sh"
 need_root dnsname_port53
 P=$BIN/dnsname
@@ -101,7 +102,8 @@ check_eq "the rewrite: one output chain at raw priority, 4 rules, notrack" \
 
 # The rewrite is per netns, shared by the container's networks: the first DEL keeps it.
 attach c1b "$NB" "$C1" c1 eth1 web1
-check_eq "a second network: two users of the rewrite" "$(table "$C1" | jq '[.nftables[] | select(.counter)] | length')" 2
+check_eq "a second network: still one rewrite, the daemon's" "$(table "$C1" | jq -c '[.nftables[] | select(.counter) | .counter.name]')" '["att-dnsname-daemon"]'
+
 hrun "$H" "$P" CHECK "$C1" eth0 c1 "${DCONF[c1]}"
 check_eq "CHECK" "$RC:$OUT" "0:"
 in_ns "$C1" nft flush chain ip cnic_dnsname output
@@ -111,7 +113,7 @@ hrun "$H" "$P" ADD "$C1" eth0 c1 "${DCONF[c1]}" "IgnoreUnknown=1;K8S_POD_NAME=we
 check_eq "ADD again restores it" "$RC:$(q "$C1" 127.0.0.11 web2)" "0:$A2"
 hrun "$H" "$P" CHECK "$C1" eth0 c1 "${DCONF[c1]}"
 check_eq "  CHECK passes again" "$RC:$OUT" "0:"
-check_eq "  still 4 rules, 2 users" "$(table "$C1" | jq -c '[([.nftables[] | select(.rule)] | length), ([.nftables[] | select(.counter)] | length)]')" '[4,2]'
+check_eq "  still 4 rules, 1 owner" "$(table "$C1" | jq -c '[([.nftables[] | select(.rule)] | length), ([.nftables[] | select(.counter)] | length)]')" '[4,1]'
 detach c1 "$C1" c1 eth0
 check_eq "DEL of one network keeps the rewrite for the other" "$(q "$C1" 127.0.0.11 web1)" "$(ipv4 "$C1" eth1)"
 detach c1b "$C1" c1 eth1
@@ -119,7 +121,7 @@ check_eq "the last DEL removes the table" "$(table "$C1" | wc -c)" 0
 detach c1b "$C1" c1 eth1
 hrun "$H" "$P" DEL "/run/netns/cnic-gone-$$" eth0 c2 "${DCONF[c2]}"
 check_eq "DEL with its netns gone" "$RC:$OUT" "0:"
-check_eq "  the other container's rewrite was not touched" "$(table "$C2" | jq '[.nftables[] | select(.rule)] | length')" 4
+check_eq "  the record went, and with it the listener and its rewrite" \
+	"$(in_ns "$C2" ss -Hlnu | grep -c 61053)/$(table "$C2" | wc -c)" 0/0
 detach c2 "$C2" c2 eth0
-check_eq "  and goes with its own DEL" "$(table "$C2" | wc -c)" 0
 finish

@@ -9,9 +9,12 @@
  * the netns it was made in, so the loop serves it from the host, and every query that arrives on
  * it comes from that container: its view is exactly the networks whose records name that netns
  * (matched by the netns inode). No source address is trusted, nothing depends on a host-side
- * gateway (macvlan/ipvlan work). The plugin's stateless nftables rewrite in the container netns
- * maps 127.0.0.11:53 to that port and back, so port 53 stays free: the container's own DNS server
- * binds the wildcard :53.
+ * gateway (macvlan/ipvlan work). A stateless nftables rewrite in the container netns maps
+ * 127.0.0.11:53 to that port and back, so port 53 stays free: the container's own DNS server
+ * binds the wildcard :53. The daemon adds it with the listener and deletes it with the listener
+ * (also when it exits), so a netns' rewrite always points at a listener of the same build:
+ * containers of an older build get it when a new daemon takes over, and an older daemon (port
+ * 53 itself) finds none after a new one stopped.
  *
  * Answers: A, AAAA (ANY gives both) for names and aliases, short or under the network's domain;
  * PTR with one canonical name per address; any other type of a known name is NODATA with an SOA;
@@ -45,6 +48,8 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -56,6 +61,7 @@
 
 #include "dnsname.h"
 #include "netutil/dns_wire.h"
+#include "netutil/nft.h"
 
 #define FWD_MAX 1024		/* forwards in flight, shared fairly by the containers (fwd_room) */
 #define FWD_TRY_MS 400		/* per upstream attempt */
@@ -129,6 +135,7 @@ struct lsn {
 	unsigned int nconn;
 	unsigned int n_fwd; /* forwards in flight for this netns */
 	bool keep;
+	bool fresh; /* opened by the reload under way (its rewrite is new) */
 	struct lsn *next; /* hash chain */
 };
 
@@ -466,6 +473,7 @@ struct mk {
 	const char *path;
 	uint64_t dev, ino;
 	int udp, tcp, err;
+	struct cni_err e; /* the rewrite's failure */
 };
 
 static int bind_resolver(int type)
@@ -520,12 +528,61 @@ static void *mk_thread(void *arg)
 		return NULL;
 	}
 	m->tcp = bind_resolver(SOCK_STREAM);
-	if (m->tcp < 0) {
+	if (m->tcp < 0)
 		m->err = m->tcp;
+	else
+		m->err = nu_nft_dnsport_add(DN_RESOLVER_ADDR, DN_RESOLVER_PORT, DN_REWRITE_OWNER,
+					    &m->e);
+	if (m->err) {
 		close(m->udp);
-		m->udp = -1;
+		if (m->tcp >= 0)
+			close(m->tcp);
+		m->udp = m->tcp = -1;
 	}
 	return NULL;
+}
+
+/*
+ * The port 53 rewrite of a listener's netns, added again (@add) or deleted, on a thread that
+ * enters the netns of the listener's socket (SIOCGSKNS: the socket holds the netns, whatever
+ * became of its path).
+ */
+struct rw {
+	int sock;
+	bool add;
+	int err;
+	struct cni_err e;
+};
+
+static void *rw_thread(void *arg)
+{
+	struct rw *w = arg;
+	int fd = ioctl(w->sock, SIOCGSKNS);
+
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		w->err = cni_fail(&w->e, -errno, 0, "entering the listener's netns: %m");
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	close(fd);
+	w->err = w->add ? nu_nft_dnsport_add(DN_RESOLVER_ADDR, DN_RESOLVER_PORT, DN_REWRITE_OWNER,
+					     &w->e)
+			: nu_nft_dnsport_del(&w->e);
+	return NULL;
+}
+
+static int lsn_rewrite(const struct lsn *l, bool add)
+{
+	struct rw w = {.sock = l->udp, .add = add};
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, rw_thread, &w))
+		return cni_fail(&w.e, -EAGAIN, 0, "cannot start a thread");
+	pthread_join(t, NULL);
+	if (w.err)
+		snprintf(D.last_err, sizeof(D.last_err), "%s", w.e.msg);
+	return w.err;
 }
 
 static struct lsn **lsn_slot(uint64_t dev, uint64_t ino)
@@ -555,7 +612,7 @@ static struct lsn *lsn_open(const struct dn_rec *r)
 	pthread_join(t, NULL);
 	if (m.err) {
 		snprintf(D.last_err, sizeof(D.last_err), "listener in %s: %s", r->netns,
-			 strerror(-m.err));
+			 m.e.msg[0] ? m.e.msg : strerror(-m.err));
 		return NULL;
 	}
 	l = calloc(1, sizeof(*l));
@@ -570,6 +627,7 @@ static struct lsn *lsn_open(const struct dn_rec *r)
 	l->cap_view = (uint16_t)(sizeof(l->view_in) / sizeof(l->view_in[0]));
 	l->udp = m.udp;
 	l->tcp = m.tcp;
+	l->fresh = true;
 	l->uev = (struct ev){EV_UDP, l};
 	l->tev = (struct ev){EV_TCPL, l};
 	ep_add(l->udp, &l->uev, EPOLLIN);
@@ -623,6 +681,9 @@ static void lsn_close(struct lsn *l)
 			D.fwd[i].l = NULL;
 	if (l->n_fwd)
 		D.fwd_lsns--;
+	/* no record names the netns any more (or we exit): its port 53 is its own again */
+	if (lsn_rewrite(l, false))
+		logf_("%s", D.last_err);
 	close(l->udp);
 	close(l->tcp);
 	*lsn_slot(l->dev, l->ino) = l->next;
@@ -1698,6 +1759,7 @@ static void reload(void)
 	for (size_t b = 0; b < LSN_BUCKETS; b++)
 		for (struct lsn *l = D.lsn[b]; l; l = l->next) {
 			l->keep = false;
+			l->fresh = false;
 			l->n_view = 0;
 		}
 	for (size_t i = 0; i < s->n; i++) {
@@ -1837,16 +1899,22 @@ static void on_ctlc(struct ctlc *c)
 		return ctlc_close(c);
 	req[n] = 0;
 	if (!strcmp(req, "ping")) {
-		snprintf(reply, sizeof(reply), "ok %zu listeners", D.n_lsn);
+		snprintf(reply, sizeof(reply), "ok %zu listeners port %u", D.n_lsn,
+			 DN_RESOLVER_PORT);
 	} else if (!strncmp(req, "sync", 4)) {
 		unsigned long long dev, ino;
+		bool one = sscanf(req, "sync %llu %llu", &dev, &ino) == 2;
+		struct lsn *l;
 
 		reload();
-		if (sscanf(req, "sync %llu %llu", &dev, &ino) == 2 && !lsn_find(dev, ino))
+		l = one ? lsn_find(dev, ino) : NULL;
+		if (one && !l)
 			snprintf(reply, sizeof(reply), "err no listener in the container netns: %s",
 				 D.last_err[0] ? D.last_err : "no record names it");
+		else if (l && !l->fresh && lsn_rewrite(l, true)) /* an ADD again restores it */
+			snprintf(reply, sizeof(reply), "err %s", D.last_err);
 		else
-			snprintf(reply, sizeof(reply), "ok");
+			snprintf(reply, sizeof(reply), "ok port %u", DN_RESOLVER_PORT);
 	} else {
 		snprintf(reply, sizeof(reply), "err unknown request");
 	}

@@ -11,7 +11,8 @@
  *   start.lock           flock held by a plugin while it starts the daemon, and by a daemon
  *                        from its decision to exit when idle to its exit
  *   dnsname.pid          the daemon's pid, flock'ed by the daemon for its whole life
- *   dnsname.sock         the control socket (SOCK_SEQPACKET): "ping", "sync [DEV INO]"
+ *   dnsname.sock         the control socket (SOCK_SEQPACKET): "ping", "sync [DEV INO]";
+ *                        replies "ok ... port P" or "err MESSAGE"
  *
  * Network file, one line each, fields separated by single spaces:
  *   cnic-dnsname 1
@@ -36,6 +37,14 @@
  * container's own wildcard binds. Outside the default ephemeral range (32768-60999).
  */
 #define DN_RESOLVER_PORT 61053
+/*
+ * The daemon owns the rewrite: it adds it in every netns where it opens a listener (in the
+ * helper thread that makes the sockets), again at each "sync DEV INO" of that netns, and deletes
+ * it where it closes one, on its exit too. Its counter in the table is "att-" DN_REWRITE_OWNER.
+ * Its control replies say the port it serves ("ok port 61053", "ok N listeners port 61053"); a
+ * daemon of a build before the rewrite answers a bare "ok" and serves port 53 itself.
+ */
+#define DN_REWRITE_OWNER "dnsname-daemon"
 #define DN_MAX_NAMES 64		      /* names per record */
 #define DN_MAX_ADDRS 16		      /* addresses per record */
 #define DN_MAX_RECS 8192	      /* records per network */

@@ -6,14 +6,15 @@
  * K8S_POD_NAME, runtimeConfig.aliases[<network>], args.cni.aliases) and prevResult's addresses
  * in the network's record file (replaced atomically under a flock), makes sure the daemon runs
  * (starting it with a readiness handshake) and has opened the container's listener - a socket
- * inside the container's netns on 127.0.0.11:61053 - adds the stateless nftables rewrite of
- * 127.0.0.11:53 to that port and back in the container's netns (pkg/netutil/nft_dnsport.c: port
- * 53 stays free for the container), and returns prevResult with 127.0.0.11 as nameserver and the
- * domain as search domain.
- * DEL removes the record and the attachment's use of the rewrite (idempotent: absent file,
- * record, netns or daemon are success). CHECK verifies
- * the record and asks the container's resolver, from inside its netns, for the container's own
- * name. STATUS is 50 when the daemon cannot be started or does not answer. GC drops records of
+ * inside the container's netns on 127.0.0.11:61053 with the stateless nftables rewrite of
+ * 127.0.0.11:53 to that port and back (pkg/netutil/nft_dnsport.c: port 53 stays free for the
+ * container), both the daemon's own (dnsname.h, DN_REWRITE_OWNER) - and returns prevResult with
+ * 127.0.0.11 as nameserver and the domain as search domain.
+ * DEL removes the record (idempotent: absent file, record, netns or daemon are success); the
+ * daemon closes the listener and deletes the rewrite when no record names the netns. CHECK
+ * verifies the record, the rewrite when the daemon serves another port than 53 (a daemon of an
+ * older build serves 53 itself), and asks the container's resolver, from inside its netns, for
+ * the container's own name. STATUS is 50 when the daemon cannot be started or does not answer. GC drops records of
  * attachments not in the valid list.
  */
 #include <arpa/inet.h>
@@ -33,7 +34,6 @@
 #include <unistd.h>
 
 #include "cni/cni.h"
-#include "cni/hash.h"
 #include "dnsname.h"
 #include "netutil/dns_wire.h"
 #include "netutil/netutil.h"
@@ -286,6 +286,18 @@ static bool gone(int r)
 	return r == -ECONNREFUSED || r == -ENOENT || r == -ECONNRESET || r == -EPIPE;
 }
 
+/*
+ * The port a daemon's "ok ..." reply says it serves in the container netns: "port P" since the
+ * daemon owns the port 53 rewrite; none is a daemon of an older build, which binds 53 itself.
+ */
+static unsigned int reply_port(const char *reply)
+{
+	const char *p = strstr(reply, " port ");
+	unsigned int port;
+
+	return p && sscanf(p, " port %u", &port) == 1 ? port : 53;
+}
+
 /* Ask the daemon to reload; with a netns it answers once that netns has its listener. */
 static int daemon_sync(const struct dn_conf *c, const struct dn_rec *rec, bool start,
 		       struct cni_err *e)
@@ -424,36 +436,29 @@ static int check_env(struct cni_ctx *ctx, struct cni_err *e)
 }
 
 /*
- * The port 53 rewrite in the container's netns (@add: add, else delete), used by attachment
- * "<h16(network)>-<h16(ifname:cid)>". DEL of a netns that is gone is success.
+ * CHECK of the port 53 rewrite in the container's netns: the daemon's (dnsname.h), for the port
+ * the running daemon serves; none to check when that is 53 (a daemon of an older build) or when
+ * no daemon answers (the probe reports that).
  */
-static int dnsport(struct cni_ctx *ctx, int op, struct cni_err *e)
+static int rewrite_check(struct cni_ctx *ctx, const struct dn_conf *c, struct cni_err *e)
 {
-	char id[34];
 	_fd_ int nsfd = -1;
+	char reply[256];
+	unsigned int port;
 	int orig, r;
 
-	cni_sha512_hex(id, 16, ctx->net.name, NULL);
-	id[16] = '-';
-	cni_sha512_hex(id + 17, 16, ctx->env.ifname, ":", ctx->env.container_id, NULL);
-	if (op == 'D' && (!ctx->env.netns || !*ctx->env.netns))
+	if (dn_ctl(c->run_dir, "ping", reply, sizeof(reply), 3000) || strncmp(reply, "ok", 2))
+		return 0;
+	port = reply_port(reply);
+	if (port == 53)
 		return 0;
 	r = nu_netns_open(ctx->env.netns, &nsfd, e);
-	if (r == -ENOENT && op == 'D') {
-		cni_err_clear(e);
-		return 0;
-	}
 	if (r)
 		return r;
 	r = nu_netns_enter(nsfd, &orig, e);
 	if (r)
 		return r;
-	if (op == 'A')
-		r = nu_nft_dnsport_add(DN_RESOLVER_ADDR, DN_RESOLVER_PORT, id, e);
-	else if (op == 'C')
-		r = nu_nft_dnsport_check(DN_RESOLVER_ADDR, DN_RESOLVER_PORT, id, e);
-	else
-		r = nu_nft_dnsport_del(id, e);
+	r = nu_nft_dnsport_check(DN_RESOLVER_ADDR, (uint16_t)port, DN_REWRITE_OWNER, e);
 	nu_netns_leave(orig);
 	return r;
 }
@@ -507,12 +512,9 @@ static int dn_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e
 	if (r)
 		return r;
 	r = daemon_sync(c, &rec, true, e);
-	if (!r)
-		r = dnsport(ctx, 'A', e);
 	if (r) {
 		struct cni_err e2 = {0};
 
-		dnsport(ctx, 'D', &e2);
 		if (!update_file(ctx, c, NULL, &e2))
 			daemon_sync(c, NULL, false, &e2);
 		return r;
@@ -531,9 +533,6 @@ static int dn_del(struct cni_ctx *ctx, struct cni_err *e)
 	struct dn_conf *c = ctx->conf;
 	int r = check_env(ctx, e);
 
-	if (r)
-		return r;
-	r = dnsport(ctx, 'D', e);
 	if (r)
 		return r;
 	r = update_file(ctx, c, NULL, e);
@@ -725,7 +724,7 @@ static int dn_check(struct cni_ctx *ctx, struct cni_err *e)
 				ctx->env.container_id, ctx->net.name);
 	if (r)
 		return r;
-	r = dnsport(ctx, 'C', e);
+	r = rewrite_check(ctx, c, e);
 	if (r)
 		return r;
 	return probe(ctx->env.netns, name, qtype, e);

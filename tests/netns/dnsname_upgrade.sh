@@ -1,0 +1,158 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# dnsname across an upgrade and a downgrade with live containers. The build before the port 53
+# rewrite (OLD_REV, built here in a temporary git worktree, or DNSNAME_OLD=/path/to/dnsname)
+# has its daemon bind 127.0.0.11:53 in each container netns and no rewrite; this build's daemon
+# binds :61053 and owns the rewrite (adds it with each listener, deletes it with the listener
+# and when it exits). Shown: an old daemon serves a container the new plugin ADDs (no rewrite
+# is put where nothing listens on 61053); a container the old build ADDed keeps resolving when
+# the new daemon takes over, started by the plugin or by systemd; a stopped new daemon leaves no
+# rewrite, so an old daemon started after it (downgrade) serves every container; an old
+# plugin's DEL served by the new daemon removes the rewrite.
+. "$(dirname "$0")/lib.sh"
+need_root dnsname_upgrade
+OLD_REV=48d521f # "dnsname: one walk of the networks directory ...", before the port 53 work
+P=$BIN/dnsname
+for t in dig git nft python3 make; do
+	command -v $t >/dev/null || { skip dnsname_upgrade "$t is not installed"; exit 0; }
+done
+
+tmpdir RUN
+tmpdir DATA
+tmpdir SRC
+OLD=${DNSNAME_OLD:-}
+if [ -z "$OLD" ]; then
+	git -C "$TOP" cat-file -e "$OLD_REV^{commit}" 2>/dev/null ||
+		{ skip dnsname_upgrade "commit $OLD_REV is not in this clone's history"; exit 0; }
+	on_exit 'git -C "$TOP" worktree remove --force "$SRC/old"'
+	git -C "$TOP" worktree add -q --detach "$SRC/old" "$OLD_REV" 2>/dev/null &&
+		env -u BUILD -u SANITIZE make -C "$SRC/old" -s -j2 BUILD=build build/bin/dnsname >"$SRC/build.log" 2>&1 ||
+		{ fail "building dnsname of $OLD_REV" "$(tail -5 "$SRC/build.log" 2>/dev/null)"; finish; }
+	OLD=$SRC/old/build/bin/dnsname
+fi
+
+mkhost H
+on_exit 'kill $(cat "$RUN/dnsname.pid" 2>/dev/null) 2>/dev/null'
+printf 'nameserver 127.0.0.54\n' >"$RUN/resolv.conf"
+NET=$(printf '{"cniVersion":"1.0.0","name":"upg","type":"bridge","bridge":"brupg","isGateway":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"198.18.57.0/24"}]]}}' "$DATA")
+declare -A DCONF NS
+
+# ctl REQUEST: the daemon's reply on its control socket
+ctl() {
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(3)
+s.connect(sys.argv[1] + "/dnsname.sock")
+s.send(sys.argv[2].encode())
+print(s.recv(512).decode())' "$RUN" "$1"
+}
+# attach NAME PLUGIN: a container NAME (its netns in NS[NAME], its name pod-NAME) on the
+# network, dnsname by PLUGIN
+attach() {
+	local n=$1 plugin=$2 v
+	mkns v
+	NS[$n]=$v
+	hrun "$H" "$BIN/bridge" ADD "$v" eth0 "$n" "$NET"
+	[ "$RC" = 0 ] || { fail "$n: bridge ADD" "$OUT"; return 1; }
+	DCONF[$n]=$(jq -cn --argjson p "$OUT" --arg run "$RUN" \
+		'{cniVersion:"1.0.0",name:"upg",type:"dnsname",runDir:$run,resolvConf:($run+"/resolv.conf"),prevResult:$p}')
+	hrun "$H" "$plugin" ADD "$v" eth0 "$n" "${DCONF[$n]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-$n"
+	check_eq "$n: ADD by the $([ "$plugin" = "$P" ] && echo new || echo old) plugin" "$RC" 0
+}
+ipv4() { in_ns "${NS[$1]}" ip -j -4 addr show dev eth0 | jq -r '.[0].addr_info[0].local'; }
+# resolves FROM NAME...: FROM asks 127.0.0.11:53 for each pod-NAME, prints the NAMEs it got right
+resolves() {
+	local from=$1 n got out=""
+	shift
+	for n in "$@"; do
+		got=$(in_ns "${NS[$from]}" dig +time=2 +tries=1 +short @127.0.0.11 "pod-$n" 2>&1)
+		[ "$got" = "$(ipv4 "$n")" ] && out="$out $n"
+	done
+	echo "${out# }"
+}
+# every NAME asks for every NAME (UDP; one over TCP too)
+all_resolve() {
+	local who=$1 n want
+	shift
+	want=$*
+	for n in $want; do
+		check_eq "$who: $n resolves ${want// /, }" "$(resolves "$n" $want)" "$want"
+	done
+	check_eq "$who:   and over TCP" \
+		"$(in_ns "${NS[$1]}" dig +tcp +time=2 +tries=1 +short @127.0.0.11 "pod-$1")" "$(ipv4 "$1")"
+}
+rewrites() { # NAME...: "y" or "n" per container: the rewrite table is in its netns
+	local n out=""
+	for n in "$@"; do
+		if in_ns "${NS[$n]}" nft list table ip cnic_dnsname >/dev/null 2>&1; then out="${out}y"; else out="${out}n"; fi
+	done
+	echo "$out"
+}
+daemon_stop() { # SIGTERM, as systemd stops it; waits for its exit
+	local pid
+	pid=$(cat "$RUN/dnsname.pid" 2>/dev/null) || return 1
+	kill "$pid" && poll_until 10000 eval "! kill -0 $pid"
+}
+daemon_systemd() { # BINARY: the daemon as the systemd unit runs it (no --exit-idle)
+	ip netns exec "$H" "$1" daemon --run-dir "$RUN" --resolv-conf "$RUN/resolv.conf" 2>>"$RUN/sysd.log" &
+	SYSD=$!
+	on_exit "kill $SYSD"
+	poll_until 5000 ctl ping
+}
+
+# 1. The old build: plugin and the daemon it starts (port 53 itself).
+attach a "$OLD"
+check_eq "old daemon: its ping reply names no port" "$(ctl ping | grep -c port)" 0
+check_eq "  it listens on 127.0.0.11:53 in the container" "$(in_ns "${NS[a]}" ss -Hlnu | grep -c '127.0.0.11:53 ')" 1
+
+# 2. Upgrade, the old daemon still running: the new plugin puts no rewrite where nothing
+#    listens on 61053, and the old daemon serves its container.
+attach b "$P"
+all_resolve "old daemon, new ADD" a b
+check_eq "  no rewrite in either container" "$(rewrites a b)" nn
+hrun "$H" "$P" CHECK "${NS[b]}" eth0 b "${DCONF[b]}"
+check_eq "  the new plugin's CHECK (old daemon: no rewrite to check)" "$RC:$OUT" "0:"
+
+# 3. The old daemon goes; the next ADD starts a new one (plugin-started, --exit-idle): it adds
+#    the rewrite in every netns it listens in, the old build's container's included.
+check "old daemon stopped" daemon_stop
+attach c "$P"
+check_eq "new daemon: its ping reply names port 61053" "$(ctl ping | grep -c 'port 61053')" 1
+check_eq "  rewrites in every container, the old build's too" "$(rewrites a b c)" yyy
+all_resolve "new daemon (plugin-started)" a b c
+hrun "$H" "$P" CHECK "${NS[a]}" eth0 a "${DCONF[a]}"
+check_eq "  CHECK of the old build's container (rules verified)" "$RC:$OUT" "0:"
+in_ns "${NS[a]}" nft flush chain ip cnic_dnsname output
+hrun "$H" "$P" CHECK "${NS[a]}" eth0 a "${DCONF[a]}"
+check "  CHECK notices its rewrite flushed" grep -q 'cnic_dnsname output' <<<"$OUT"
+hrun "$H" "$P" ADD "${NS[a]}" eth0 a "${DCONF[a]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-a"
+check_eq "  an ADD again restores it" "$RC:$(resolves a a b)" "0:a b"
+
+# 4. Downgrade: the new daemon stops (SIGTERM) and takes its rewrites along; the old plugin
+#    starts an old daemon, which serves every container on port 53.
+check "new daemon stopped" daemon_stop
+check_eq "  no rewrite left" "$(rewrites a b c)" nnn
+attach d "$OLD"
+check_eq "old daemon again" "$(ctl ping | grep -c port)" 0
+all_resolve "downgraded" a b c d
+
+# 5. Upgrade under systemd: the old daemon stops, the new one (no --exit-idle) starts.
+check "old daemon stopped" daemon_stop
+check "new daemon started as the systemd unit does" daemon_systemd "$P"
+check_eq "  rewrites in every container" "$(rewrites a b c d)" yyyy
+all_resolve "new daemon (systemd)" a b c d
+
+# 6. An old plugin's DEL served by the new daemon: its listener and rewrite go.
+hrun "$H" "$OLD" DEL "${NS[d]}" eth0 d "${DCONF[d]}"
+check_eq "old plugin's DEL" "$RC:$OUT" "0:"
+check_eq "  the rewrite went with the listener" "$(rewrites a b c d)" yyyn
+all_resolve "after the DEL" a b c
+
+# 7. Downgrade under systemd: the new daemon stops, the old one starts in its place.
+check "new daemon stopped" daemon_stop
+check_eq "  no rewrite left" "$(rewrites a b c)" nnn
+check "old daemon started as the systemd unit does" daemon_systemd "$OLD"
+all_resolve "old daemon (systemd)" a b c
+check "old daemon stopped" daemon_stop
+finish
