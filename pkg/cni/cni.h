@@ -71,12 +71,23 @@ struct cni_env {
 
 /* ---- memory --------------------------------------------------------------------------------- */
 
-/* Zeroed allocation from the process arena; aborts on out-of-memory (a plugin cannot go on). */
-void *cni_alloc(size_t size);
-char *cni_strdup(const char *s);
-char *cni_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Zeroed allocation from the process arena; never NULL. Out of memory, the allocation comes from
+ * a reserve kept for that and the failure is remembered (naming the caller): the dispatcher turns
+ * the verb into an error "out of memory" (an ADD undone). Only with the reserve spent too does
+ * the process exit at once, with that error printed.
+ */
+#define cni_alloc(size) cni__alloc((size), __func__)
+#define cni_strdup(s) cni__strdup((s), __func__)
+#define cni_sprintf(...) cni__sprintf(__func__, __VA_ARGS__)
 /* Grow an arena array of elem-sized items to hold at least want items; returns the array. */
-void *cni_grow(void *arr, size_t *cap, size_t want, size_t elem);
+#define cni_grow(arr, cap, want, elem) cni__grow((arr), (cap), (want), (elem), __func__)
+void *cni__alloc(size_t size, const char *who);
+char *cni__strdup(const char *s, const char *who);
+char *cni__sprintf(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void *cni__grow(void *arr, size_t *cap, size_t want, size_t elem, const char *who);
+/* The first allocation the heap refused: its caller and size; NULL when none was. */
+const char *cni_arena_oom(size_t *size);
 /* Releases every arena allocation (the dispatcher calls it before exit). */
 void cni_arena_release(void);
 

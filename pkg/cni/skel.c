@@ -323,6 +323,35 @@ bool cni_attachment_valid(const struct cni_ctx *ctx, const char *container_id, c
 
 /* ---- output ------------------------------------------------------------------------------------- */
 
+static void put_json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void print_error_plain(const struct cni_ctx *ctx, const struct cni_err *e)
+{
+	printf("{\n    \"cniVersion\": ");
+	put_json_string(ctx->net.version_str ? ctx->net.version_str : cni_version_str(CNI_V_LATEST));
+	printf(",\n    \"code\": %u,\n    \"msg\": ", e->code ? e->code : CNI_ERR_INTERNAL);
+	put_json_string(e->msg);
+	if (e->details[0]) {
+		printf(",\n    \"details\": ");
+		put_json_string(e->details);
+	}
+	printf("\n}");
+}
+
 static void print_error(const struct cni_ctx *ctx, int r, struct cni_err *e)
 {
 	json_t *o = json_object();
@@ -340,6 +369,8 @@ static void print_error(const struct cni_ctx *ctx, int r, struct cni_err *e)
 	s = json_dumps(o, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
 	if (s)
 		fputs(s, stdout);
+	else /* out of memory: the same object by hand */
+		print_error_plain(ctx, e);
 	free(s);
 	json_decref(o);
 }
@@ -379,6 +410,15 @@ static void print_about(const struct cni_plugin *p)
 
 /* ---- the verbs ---------------------------------------------------------------------------------- */
 
+/* The arena served an allocation from its reserve: whatever came of the verb, it is this error. */
+static int oom_fail(struct cni_err *e)
+{
+	size_t size;
+	const char *who = cni_arena_oom(&size);
+
+	return cni_fail(e, -ENOMEM, CNI_ERR_INTERNAL, "out of memory: %s: %zu bytes", who, size);
+}
+
 /*
  * Run the verb of an already loaded context. For ADD, *@text receives the encoded result; a
  * failed ADD has its IPAM allocation released here, and an ADD whose result cannot be expressed
@@ -398,14 +438,15 @@ int cni__run_verb(struct cni_ctx *ctx, char **text, struct cni_err *e)
 		r = p->add(ctx, res, e);
 		if (r >= 0) {
 			*text = cni_result_encode(res, ctx->net.version, e);
-			if (*text)
+			if (*text && !cni_arena_oom(NULL))
 				return 0;
+			*text = NULL;
 			if (p->del) {
 				struct cni_err ignored = {0};
 
 				p->del(ctx, &ignored);
 			}
-			r = -EINVAL;
+			r = cni_arena_oom(NULL) ? oom_fail(e) : -EINVAL;
 		}
 		if (ctx->ipam_added) {
 			struct cni_err ignored = {0};
@@ -481,8 +522,12 @@ static int dispatch(struct cni_ctx *ctx, char **text, struct cni_err *e)
 		r = cni__load_conf(ctx, e);
 	if (!r)
 		r = check_own_netns(&ctx->env, e);
+	if (!r && cni_arena_oom(NULL))
+		r = oom_fail(e);
 	if (!r)
 		r = cni__run_verb(ctx, text, e);
+	if (r >= 0 && cni_arena_oom(NULL)) /* an ADD was undone in cni__run_verb already */
+		r = oom_fail(e);
 	return r;
 }
 

@@ -37,7 +37,7 @@ ERRNOS = {
 }
 # Points that found a bug, always run: daemon, syscall, errno, N.
 REGRESSIONS = [
-    ("dnsname daemon", "socket", "EMFILE", 2),  # one failed listener socket: never retried
+    ("dnsname daemon", "socket", "EMFILE", 2),  # every listener's TCP socket fails: alive, answers
 ]
 LINE = re.compile(r"^(\d+)\s+([a-z_0-9]+)\(")
 CPU_BOUND = float(os.environ.get("FAULT_DAEMON_CPU", "3"))  # seconds over one clean sequence
@@ -259,11 +259,18 @@ def sweep(dm, full, sample, rng):
     # growing, then count from there
     settle(trace)
     before = counts(trace)
+    main_tid = str(dm.pid())
     prob = dm.sequence("cnt")
     if prob:
         lane.fail(f"{dm.name}: the clean request sequence", prob)
     after = counts(trace)
     dm.stop()
+    # strace counts calls per thread: in a thread the request made (the dnsname daemon makes
+    # each container's listener on a thread of its own), "when=K" fails the Kth call of every
+    # such thread, i.e. every later attempt too. There the daemon cannot serve the request
+    # again; it has to stay alive, answer, and not spin.
+    every = {(sc, k) for (tid, sc), n in after.items()
+             if tid != main_tid and (tid, sc) not in before for k in range(1, n + 1)}
     points = []
     for (tid, sc), n in after.items():
         if sc not in ERRNOS:
@@ -297,6 +304,8 @@ def sweep(dm, full, sample, rng):
         if not prob:
             c0 = cpu_seconds(pid)
             prob = dm.serves(f"s{i}")
+            if (sc, n) in every and prob and prob.startswith("clean ADD failed") and '"code"' in prob:
+                prob = None  # answered with an error, as it must while every attempt fails
             c1 = cpu_seconds(pid)
             if not prob and (c1 is None or not alive(pid)):
                 prob = "the daemon died"

@@ -408,13 +408,6 @@ KNOWN = [
 # New bugs this lane found that are not #14's, open (see the fault lane's report): skipped with
 # their description until fixed. (plugin, op, what, description)
 OPEN = [
-    ("*", "*", "mmap:ENOMEM", "pkg/cni/arena.c cni_alloc() abort()s when out of memory: no "
-     "error object, SIGABRT (pkg/cni is core's)"),
-    ("dnsname daemon", "*", "socket:EMFILE", "the daemon's listener in a container netns failed "
-     "once (EMFILE at socket()): every later sync of that container answers 'no listener ...: Too "
-     "many open files', it is never retried (plugins/meta/dnsname is dnsname's)"),
-    ("host-device", "*", "KILL", "host-device killed while the device is in its temporary netns: "
-     "the netns dies with the process and a veth with it (a NIC falls back to the initial netns)"),
 ]
 
 

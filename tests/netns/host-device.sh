@@ -7,7 +7,8 @@
 # gone; every selector (device, hwaddr, and through a fake sysfs tree in CNIC_TEST_SYSFS:
 # kernelpath, pciBusID, runtimeConfig deviceID as PCI address and auxiliary device, a DPDK-bound
 # PCI device which is not moved); the reference's rollback test (DEL while the original name is
-# taken fails, the device stays up in the container, DEL succeeds once the name is free); a
+# taken fails, the device stays up in the container, DEL succeeds once the name is free); DEL
+# finds a device a killed plugin left under the temporary name, in the container or the host; a
 # container that already has CNI_IFNAME is not clobbered; bad configurations are code 7; IPAM
 # with host-local for CHECK, STATUS, GC; and a differential run against /usr/lib/cni/host-device
 # (Debian 1.1.1, spec <= 1.0.0; it leaves the alias on the host link after DEL, HEAD and we clear
@@ -96,6 +97,21 @@ check_eq "  device stays up in the container with its alias" "$(link_j "$C" eth0
 in_ns "$H" ip link del hv0
 hrun "$H" "$P" DEL "$C" eth0 c1 "$Cf"
 check_eq "  DEL succeeds once the name is free" "$RC:$OUT:$(has_link "$H" hv0):$(has_link "$C" eth0)" "0::yes:no"
+
+# ---- a plugin killed half-way: the device under the temporary name, in the container or the host ----
+# (the name is "cnihd" + 10 hex of sha512("<cid>\n<ifname>"); the fault lane kills at every step)
+T=cnihd$(printf 'c1\neth0' | sha512sum | cut -c1-10)
+for where in container host; do
+	mkhost H
+	mkdev "$H"
+	mkns C
+	hrun "$H" "$P" ADD "$C" eth0 c1 "$Cf"
+	in_ns "$C" ip link set eth0 down
+	in_ns "$C" ip link set eth0 name "$T"
+	[[ $where = host ]] && in_ns "$C" ip link set "$T" netns "$H"
+	hrun "$H" "$P" DEL "$C" eth0 c1 "$Cf"
+	check_eq "DEL finds the device as $T in the $where" "$RC:$OUT:$(link_j "$H" hv0 .ifalias):$(has_link "$C" "$T"):$(has_link "$H" "$T")" "0::null:no:no"
+done
 
 # ---- the container already has CNI_IFNAME ------------------------------------------------------------
 mkhost H

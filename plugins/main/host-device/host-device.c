@@ -3,11 +3,12 @@
  * host-device: moves an existing host interface into the container, renamed to CNI_IFNAME, as
  * the reference plugin does. The device is selected by "device" (name), "hwaddr", "kernelpath"
  * (its sysfs device directory), "pciBusID" or the runtime's "deviceID" (a PCI address or an
- * auxiliary-bus device), the last three by the first entry of the sysfs "net" directory. The move
- * goes through an anonymous temporary netns: host -> temp (renamed there, the original name kept
- * in IFLA_IFALIAS) -> container, set up; so neither the host nor the container ever sees a
- * transient name, and udev/NetworkManager cannot race the rename. Every step is undone on
- * failure. A PCI device bound to a DPDK driver (vfio-pci, uio_pci_generic, igb_uio) has no
+ * auxiliary-bus device), the last three by the first entry of the sysfs "net" directory. The move:
+ * down, the original name kept in IFLA_IFALIAS, renamed in the host to a temporary name derived
+ * from container id and CNI_IFNAME, moved, renamed CNI_IFNAME in the container, set up. Not
+ * through a throwaway netns: that dies with a killed process, and a veth with it. Killed at any
+ * point the device is in the host or the container, under a name DEL looks for. Every step is
+ * undone on failure. A PCI device bound to a DPDK driver (vfio-pci, uio_pci_generic, igb_uio) has no
  * netdev: it is not moved, IPAM runs but is not applied. The plugin creates nothing.
  * DEL is idempotent where the reference is not: a container without CNI_IFNAME (device gone,
  * netns gone, ADD never ran) is success, and an interface named CNI_IFNAME without an alias is
@@ -26,6 +27,7 @@
 #include <linux/if.h>
 
 #include "cni/cni.h"
+#include "cni/hash.h"
 #include "netutil/iface.h"
 #include "netutil/netutil.h"
 #include "netutil/tuntap.h"
@@ -250,84 +252,75 @@ static int find_device(const struct hostdev_conf *c, struct nu_nl *host, struct 
 /* ---- moving ---------------------------------------------------------------------------------- */
 
 /*
- * In the temporary netns: rename link @idx to @name with alias @alias, move it to @to_fd, look it
- * up there through @to and set it up when @up. 0 or -errno, the link still in the temp netns.
+ * The name the device has between the two netns: "cnihd" and a hash of container id and
+ * CNI_IFNAME, so that a DEL after a kill finds it in either netns.
  */
-static int from_temp(struct nu_nl *tmp, int idx, const char *name, const char *alias,
-		     struct nu_nl *to, int to_fd, bool up, struct cni_err *e)
+static const char *temp_name(const struct cni_ctx *ctx, char out[NU_IFNAMSIZ])
 {
-	int r;
+	char hex[11];
 
-	r = nu_link_rename(tmp, idx, name, e);
-	if (r < 0)
-		return r;
-	r = nu_link_alias_set(tmp, idx, alias, e);
-	if (r < 0)
-		return r;
-	r = nu_link_set_netns(tmp, idx, to_fd, e);
-	if (r < 0)
-		return r;
-	if (!up)
-		return 0;
-	r = nu_link_index(to, name);
-	if (r < 0)
-		return cni_fail(e, r, 0, "\"%s\" not found after the move", name);
-	return nu_link_set_up(to, r, e);
+	cni_sha512_hex(hex, 10, ctx->env.container_id ? ctx->env.container_id : "", "\n",
+		       ctx->env.ifname ? ctx->env.ifname : "", NULL);
+	snprintf(out, NU_IFNAMSIZ, "cnihd%s", hex);
+	return out;
 }
 
 /*
  * Move link @ifindex (named @name) of @src to @dst_fd, renamed @new_name with alias @new_alias,
- * up when @up. On failure it goes back into @src as it was (name @name, alias @old_alias, up when
- * @was_up) and the first error is returned.
+ * up when @up. The way: down, alias set, renamed @tmp in @src, moved, renamed @new_name in @dst,
+ * alias cleared there when @new_alias is "" (so that it names the device host-device's all the
+ * way), up. No throwaway netns that only this process holds: killed at any point, the device is in
+ * @src or in @dst, under its name, @tmp or @new_name. On failure it goes back into @src as it was
+ * (name @name, alias @old_alias, up when @was_up) and the first error is returned.
  */
 static int move_link(struct nu_nl *src, int src_fd, int ifindex, const char *name,
 		     const char *old_alias, bool was_up, struct nu_nl *dst, int dst_fd,
-		     const char *new_name, const char *new_alias, bool up, struct cni_err *e)
+		     const char *tmp, const char *new_name, const char *new_alias, bool up,
+		     struct cni_err *e)
 {
-	_nu_nl_cleanup_ struct nu_nl *tmp = NULL;
-	_nu_fd_cleanup_ int tmp_fd = -1;
 	int r, i;
 
-	r = nu_netns_temp(&tmp_fd, e);
-	if (r < 0)
-		return r;
-	r = nu_nl_open(&tmp, tmp_fd, e);
-	if (r < 0)
-		return r;
 	/* A link must be down to be renamed; the move itself does not need it. */
 	r = nu_link_set_down(src, ifindex, e);
 	if (r < 0)
 		goto restore_up;
-	r = nu_link_set_netns(src, ifindex, tmp_fd, e);
+	/* The alias names the device ours (DEL's test) until it is under its final name. */
+	r = *new_alias ? nu_link_alias_set(src, ifindex, new_alias, e) : 0;
 	if (r < 0)
-		goto restore_up;
-	i = nu_link_index(tmp, name);
+		goto undo_src;
+	r = nu_link_rename(src, ifindex, tmp, e);
+	if (r < 0)
+		goto undo_src;
+	r = nu_link_set_netns(src, ifindex, dst_fd, e);
+	if (r < 0)
+		goto undo_src;
+	i = nu_link_index(dst, tmp);
 	if (i < 0) {
-		r = cni_fail(e, i, 0, "\"%s\" not found in the temporary netns", name);
-		goto undo;
+		r = cni_fail(e, i, 0, "\"%s\" not found after the move", tmp);
+		i = nu_link_index(dst, tmp); /* once more: not another link named @new_name */
+		goto undo_dst;
 	}
-	r = from_temp(tmp, i, new_name, new_alias, dst, dst_fd, up, e);
+	r = nu_link_rename(dst, i, new_name, e);
+	if (r >= 0 && !*new_alias)
+		r = nu_link_alias_set(dst, i, "", e);
+	if (r >= 0 && up)
+		r = nu_link_set_up(dst, i, e);
 	if (r >= 0)
 		return 0;
-undo:
-	/*
-	 * It is in the temp netns under either name, or in @dst if only set-up failed. Never leave
-	 * it in the temp netns: that dies with this process, and a veth with it. When no look-up
-	 * answers (a netlink error), it has the index it had: a fresh netns has no other link.
-	 */
-	i = nu_link_index(tmp, new_name);
-	if (i <= 0)
-		i = nu_link_index(tmp, name);
-	if (i <= 0 && (i = nu_link_index(dst, new_name)) > 0) {
+undo_dst:
+	/* In @dst as link @i, under either name; not found, it never left @src. */
+	if (i > 0) {
 		nu_link_set_down(dst, i, NULL);
-		nu_link_set_netns(dst, i, tmp_fd, NULL);
-		i = nu_link_index(tmp, new_name);
+		nu_link_rename(dst, i, tmp, NULL);
+		nu_link_set_netns(dst, i, src_fd, NULL);
 	}
+undo_src:
+	i = nu_link_index(src, tmp);
 	if (i <= 0)
 		i = ifindex;
-	from_temp(tmp, i, name, old_alias, src, src_fd, was_up, NULL);
-	return r;
-
+	nu_link_rename(src, i, name, NULL);
+	nu_link_alias_set(src, i, old_alias, NULL);
+	ifindex = i;
 restore_up:
 	if (was_up)
 		nu_link_set_up(src, ifindex, NULL);
@@ -342,7 +335,7 @@ static int hostdev_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 	_nu_nl_cleanup_ struct nu_nl *host = NULL, *cont = NULL;
 	_nu_fd_cleanup_ int netns_fd = -1, host_fd = -1;
 	struct nu_link_info li, cl;
-	char mac[3 * 32], alias[256];
+	char mac[3 * 32], alias[256], tmp[NU_IFNAMSIZ];
 	struct cni_result *ipam = NULL;
 	int r, ifindex;
 
@@ -381,7 +374,7 @@ static int hostdev_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 	if (r < 0)
 		return r;
 	r = move_link(host, host_fd, li.ifindex, li.name, alias, li.flags & IFF_UP, cont, netns_fd,
-		      ctx->env.ifname, li.name, true, e);
+		      temp_name(ctx, tmp), ctx->env.ifname, li.name, true, e);
 	if (r < 0)
 		return cni_wrap(e, r, "failed to move \"%s\" into the container as \"%s\"",
 				li.name, ctx->env.ifname);
@@ -403,56 +396,99 @@ static int hostdev_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 	return 0;
 
 move_back:
-	move_link(cont, netns_fd, ifindex, ctx->env.ifname, li.name, true, host, host_fd, li.name,
-		  alias, li.flags & IFF_UP, NULL);
+	move_link(cont, netns_fd, ifindex, ctx->env.ifname, li.name, true, host, host_fd, tmp,
+		  li.name, alias, li.flags & IFF_UP, NULL);
 	return r;
 }
 
 /* ---- DEL, CHECK, STATUS, GC ------------------------------------------------------------------ */
 
-/* The device back to the host under its alias, down (as the reference leaves it). */
+/*
+ * A host-device's link in the netns of @nl named @name: its ifindex, its alias (the host name)
+ * in @alias; 0 when there is none or it is not ours (no alias: not moved by host-device).
+ */
+static int ours(struct nu_nl *nl, const char *name, char alias[256], struct cni_err *e)
+{
+	int i = nu_link_index(nl, name), r;
+
+	if (i == -ENODEV)
+		return 0;
+	if (i < 0)
+		return cni_fail(e, i, 0, "failed to look up \"%s\"", name);
+	r = nu_link_alias_get(nl, i, alias, 256, e);
+	if (r < 0)
+		return r;
+	return *alias && nu_ifname_valid(alias) ? i : 0;
+}
+
+/*
+ * A device an ADD or DEL killed half-way left in the host under the temporary name: its name
+ * back, its alias cleared, down.
+ */
+static int rename_back(struct nu_nl *host, const char *tmp, struct cni_err *e)
+{
+	char alias[256];
+	int i, r;
+
+	i = ours(host, tmp, alias, e);
+	if (i <= 0)
+		return i;
+	r = nu_link_rename(host, i, alias, e);
+	if (r == -EEXIST)
+		return cni_fail(e, r, 0, "failed to rename \"%s\" back to \"%s\": the name is taken",
+				tmp, alias);
+	if (r < 0)
+		return cni_wrap(e, r, "failed to rename \"%s\" back to \"%s\"", tmp, alias);
+	return nu_link_alias_set(host, i, "", e);
+}
+
+/*
+ * The device back to the host under its alias, down (as the reference leaves it). Found in the
+ * container under CNI_IFNAME or the temporary name, or in the host under the temporary name.
+ */
 static int give_back(struct cni_ctx *ctx, struct cni_err *e)
 {
 	_nu_nl_cleanup_ struct nu_nl *host = NULL, *cont = NULL;
 	_nu_fd_cleanup_ int netns_fd = -1, host_fd = -1;
-	char alias[256];
-	int r, ifindex;
+	char alias[256], tmp[NU_IFNAMSIZ];
+	const char *name = ctx->env.ifname;
+	int r, ifindex = 0;
 
+	temp_name(ctx, tmp);
+	r = nu_nl_open(&host, -1, e);
+	if (r < 0)
+		return r;
 	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
 	if (r == -ENOENT)
-		return 0; /* a physical device went back to the initial netns with it */
+		return rename_back(host, tmp, e); /* a physical device went back with the netns */
 	if (r < 0)
 		return r;
 	r = nu_nl_open(&cont, netns_fd, e);
 	if (r < 0)
 		return r;
-	ifindex = nu_link_index(cont, ctx->env.ifname);
-	if (ifindex == -ENODEV)
-		return 0; /* never added, already given back, or gone */
+	ifindex = ours(cont, name, alias, e);
+	if (!ifindex) {
+		name = tmp;
+		ifindex = ours(cont, name, alias, e);
+	}
 	if (ifindex < 0)
-		return cni_fail(e, ifindex, 0, "failed to look up \"%s\"", ctx->env.ifname);
-	r = nu_link_alias_get(cont, ifindex, alias, sizeof(alias), e);
-	if (r < 0)
-		return r;
-	if (!*alias || !nu_ifname_valid(alias))
-		return 0; /* not moved here by host-device: not ours to take */
-	r = nu_nl_open(&host, -1, e);
-	if (r < 0)
-		return r;
+		return ifindex;
+	if (!ifindex) /* never added, already given back, gone, or not ours; or left in the host */
+		return rename_back(host, tmp, e);
 	host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (host_fd < 0)
 		return cni_fail(e, -errno, 0, "failed to open the host netns: %s", strerror(errno));
 	/* No look-before-leap on the host name: the move itself is the test, and its undo puts
-	 * the device back into the container, up, as it was. */
-	r = move_link(cont, netns_fd, ifindex, ctx->env.ifname, alias, true, host, host_fd, alias,
-		      "", false, e);
+	 * the device back into the container, as it was. */
+	r = move_link(cont, netns_fd, ifindex, name, alias, name == ctx->env.ifname, host, host_fd,
+		      tmp, alias, "", false, e);
 	if (r == -EEXIST)
 		return cni_fail(e, r, 0,
 				"failed to move \"%s\" back to the host: the name \"%s\" is taken "
 				"there",
-				ctx->env.ifname, alias);
-	return r < 0 ? cni_wrap(e, r, "failed to move \"%s\" back to the host as \"%s\"",
-				ctx->env.ifname, alias)
+				name, alias);
+	return r < 0 ? cni_wrap(e, r, "failed to move \"%s\" back to the host as \"%s\"", name,
+				alias)
 		     : 0;
 }
 
