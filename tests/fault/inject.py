@@ -192,7 +192,13 @@ def sweep(scn, cmd, full, sample, rng, counted):
             what = f"write:stdout:{e}"
         label = f"{name}, {sc} #{n} " + ("SIGKILL" if e == "KILL" else e)
         problem = None
-        if e != "KILL":
+        if e != "KILL" and (sc, n) in stdout_writes:
+            # stdout itself fails (#14 item 9): no object can be written; exit 1, the reason on
+            # stderr, as the reference does
+            if r.rc != 1 or b"to stdout" not in r.err:
+                problem = (f"unwritable stdout: exit {r.rc}, want 1 with the reason on stderr; "
+                           f"stderr {r.err[-200:]!r}")
+        elif e != "KILL":
             problem = lane.answer_problem(r, cmd)
         elif r.hung:
             problem = "hung"

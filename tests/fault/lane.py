@@ -400,11 +400,7 @@ def prepare_host():
 # ---- known failures: #14's numbered items, fixed in other worktrees --------------------------------
 # (plugin or "*", op or "*", what: syscall[:errno], "KILL", or "input:<key>") -> item number.
 # The coordinator removes an entry once the fix is merged; the case then has to pass.
-KNOWN = [
-    # a failed send leaves libnl's expected sequence number behind: every later request on that
-    # socket fails, host-device's undo too, and the device dies with the temporary netns
-    ("host-device", "*", "sendmsg:ENOBUFS", 4),
-]
+KNOWN = []
 # New bugs this lane found that are not #14's, open (see the fault lane's report): skipped with
 # their description until fixed. (plugin, op, what, description)
 OPEN = [
