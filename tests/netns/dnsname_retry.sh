@@ -46,7 +46,11 @@ soft=$(prlimit --pid "$pid" --nofile -o SOFT --noheadings | tr -d ' ')
 prlimit --pid "$pid" --nofile=$((nfd + 1)):
 dns_add cb "$CB" pod-b
 check_eq "descriptors exhausted: pod-b's ADD fails, code 50" "$RC:$(jq -r .code <<<"$OUT")" "1:50"
-check "  naming the cause" grep -q "listener in .*Too many open files" <<<"$OUT"
+# the cause is named whichever descriptor the daemon could not get (the netns, a socket)
+case $(jq -r .msg <<<"$OUT") in
+*"Too many open files"*) ok "  naming the cause" ;;
+*) fail "  naming the cause" "$OUT" ;;
+esac
 prlimit --pid "$pid" --nofile="$soft":
 dns_add cb "$CB" pod-b
 check_eq "descriptors back: pod-b's next ADD makes its listener" "$RC" 0
