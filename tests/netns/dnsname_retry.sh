@@ -51,6 +51,8 @@ case $(jq -r .msg <<<"$OUT") in
 *"Too many open files"*) ok "  naming the cause" ;;
 *) fail "  naming the cause" "$OUT" ;;
 esac
+# a reload that cannot read the network files keeps the old records: pod-a's listener stays
+check_eq "  pod-a still resolves itself while descriptors are out" "$(qs "$CA" pod-a)" "$AA"
 prlimit --pid "$pid" --nofile="$soft":
 dns_add cb "$CB" pod-b
 check_eq "descriptors back: pod-b's next ADD makes its listener" "$RC" 0

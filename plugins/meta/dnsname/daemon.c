@@ -119,6 +119,7 @@ struct snap {
 	size_t n;
 	size_t files; /* entries of the directory, malformed ones included */
 	uint32_t serial;
+	int err; /* -errno: the directory or a file could not be read for want of fds or memory */
 };
 
 /* ---- listeners, connections, forwards --------------------------------------------------------- */
@@ -417,8 +418,13 @@ static int snet_index(struct snet *n)
 static bool snap_add(struct snap *s, size_t *cap, const char *name)
 {
 	struct snet n = {0};
+	int r = dn_netfile_read(D.netsfd, name, &n.f, DN_READ_VERBOSE | DN_READ_SERVE);
 
-	if (dn_netfile_read(D.netsfd, name, &n.f, DN_READ_VERBOSE | DN_READ_SERVE))
+	if (r == -EMFILE || r == -ENFILE || r == -ENOMEM) { /* ours, not the file's: keep the old */
+		s->err = r;
+		return false;
+	}
+	if (r)
 		return true;
 	n.name = strdup(name);
 	if (!n.name || dns_name_from_text(n.f.domain, &n.zone) || snet_index(&n)) {
@@ -431,6 +437,7 @@ static bool snap_add(struct snap *s, size_t *cap, const char *name)
 
 		if (!v) {
 			snet_free(&n);
+			s->err = -ENOMEM;
 			return false;
 		}
 		s->nets = v;
@@ -463,6 +470,8 @@ static struct snap *snap_load(void)
 		return NULL;
 	s->serial = ++serial;
 	n = dn_netfiles_each(D.netsfd, snap_fill_one, &sf);
+	if (n < 0)
+		s->err = n;
 	s->files = n > 0 ? (size_t)n : 0;
 	return s;
 }
@@ -1753,6 +1762,13 @@ static void reload(void)
 
 	if (!s) {
 		logf_("reload: out of memory, keeping the old records");
+		return;
+	}
+	if (s->err && D.snap) { /* fds or memory ran out: closing every listener would be worse */
+		snprintf(D.last_err, sizeof(D.last_err), "reading the network files: %s",
+			 strerror(-s->err));
+		logf_("reload: %s, keeping the old records", D.last_err);
+		snap_free(s);
 		return;
 	}
 	D.last_err[0] = 0;
