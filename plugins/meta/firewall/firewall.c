@@ -6,13 +6,15 @@
  * keyed by network, interface and container so DEL needs neither netns nor prevResult and GC
  * finds stale attachments' rules; the default (an empty or absent "backend", what podman
  * writes): the same, plus, where the host's iptables filter FORWARD drops, the reference's
- * accepts in CNI-FORWARD, keyed the same way (pkg/netutil/fwd.h);
+ * accepts in CNI-FORWARD, keyed the same way (pkg/netutil/fwd.h); where iptables-legacy's
+ * drops (nothing can be written there), the native rules and a warning on stderr;
  * "iptables": the reference's CNI-FORWARD/CNI-ADMIN layout, written natively as iptables-nft
  * does, removed by address on DEL as the reference does. "firewalld" needs a D-Bus firewalld this
  * suite does not talk to: ADD and CHECK refuse it naming the key, DEL and GC have nothing of ours
  * to remove and succeed. The result is prevResult. Versions 0.4.0 and later, as the reference.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cni/cni.h"
@@ -70,6 +72,12 @@ static int fw_coexist(const struct nu_fw *f, bool check, struct cni_err *e)
 			continue;
 		r = check ? nu_fwd_verify(afs[i], owner, f->admin_chain, a, n, e)
 			  : nu_fwd_sync(afs[i], owner, f->admin_chain, a, n, e);
+		/* legacy iptables drops: as before this check, the native rules, and a warning */
+		if (r == -EOPNOTSUPP) {
+			fprintf(stderr, "firewall: warning: forwarded traffic dropped: %s\n", e->msg);
+			cni_err_clear(e);
+			r = 0;
+		}
 	}
 	return r;
 }
