@@ -295,6 +295,26 @@ if command -v iptables-legacy >/dev/null 2>&1 && unshare -n iptables-legacy -S >
 	in_ns "$H3" iptables-legacy -F FORWARD
 	hrun "$H3" "$P" ADD "$L1" eth0 l1 "$(fwconf net1 "" "$LBR")"
 	check_eq "legacy table with FORWARD ACCEPT: ADD" "$RC" 0
+	if command -v strace >/dev/null 2>&1; then
+		# strace-injected faults in the x_tables read (its only getsockopt calls)
+		inject() { # NAME PLUGIN INJECT: a wrapper running PLUGIN with the fault
+			printf '#!/bin/sh\nexec strace -f -qq -o /dev/null -e inject=getsockopt:%s %s\n' "$3" "$2" >"$DATA/$1"
+			chmod +x "$DATA/$1"
+		}
+		in_ns "$H3" iptables-legacy -P FORWARD DROP
+		# GET_ENTRIES answers EAGAIN (the table changed size since GET_INFO): read again
+		inject fw-eagain "$P" error=EAGAIN:when=2
+		hrun "$H3" "$DATA/fw-eagain" ADD "$L1" eth0 l1 "$(fwconf net1 "" "$LBR")"
+		check_eq "legacy: GET_ENTRIES EAGAIN once: ADD reads again and succeeds" "$RC:$(grep -c 'policy DROP' "$BUILD/last-stderr")" 0:1
+		# portmap's probe fails after its DNAT is committed: the ADD leaves none of its rules
+		inject pm-eio "$PM" error=EIO
+		hrun "$H3" "$DATA/pm-eio" ADD "$L1" eth0 l1f "$(pmconf net1 "$MAPS" "$LBR")"
+		check_err "legacy: portmap probe failing: ADD fails naming it" "legacy iptables filter"
+		check_eq "legacy: the failed portmap ADD left no rule behind" "$(in_ns "$H3" nft list ruleset | grep -c 'l1f')" 0
+		in_ns "$H3" iptables-legacy -P FORWARD ACCEPT
+	else
+		skip "legacy faults" "strace is not installed"
+	fi
 else
 	skip "iptables-legacy" "iptables-legacy is not installed or does not work"
 fi
