@@ -306,6 +306,15 @@ if command -v iptables-legacy >/dev/null 2>&1 && unshare -n iptables-legacy -S >
 		inject fw-eagain "$P" error=EAGAIN:when=2
 		hrun "$H3" "$DATA/fw-eagain" ADD "$L1" eth0 l1 "$(fwconf net1 "" "$LBR")"
 		check_eq "legacy: GET_ENTRIES EAGAIN once: ADD reads again and succeeds" "$RC:$(grep -c 'policy DROP' "$BUILD/last-stderr")" 0:1
+		# the probe fails: a first ADD leaves nothing, an ADD again (network reload) keeps the rules
+		inject fw-eio "$P" error=EIO
+		hrun "$H3" "$DATA/fw-eio" ADD "$L1" eth0 l1g "$(fwconf net1 "" "$LBR")"
+		check_err "legacy: firewall probe failing: ADD fails naming it" "legacy iptables filter"
+		check_eq "legacy: the failed first ADD left no rule behind" "$(in_ns "$H3" nft list ruleset | grep -c 'id: l1g"')" 0
+		hrun "$H3" "$DATA/fw-eio" ADD "$L1" eth0 l1 "$(fwconf net1 "" "$LBR")"
+		check_err "legacy: firewall probe failing: ADD again fails" "legacy iptables filter"
+		hrun "$H3" "$P" CHECK "$L1" eth0 l1 "$(fwconf net1 "" "$LBR")"
+		check_eq "legacy: the failed ADD again kept the running container's rules" "$RC" 0
 		# portmap's probe fails after its DNAT is committed: the ADD leaves none of its rules
 		inject pm-eio "$PM" error=EIO
 		hrun "$H3" "$DATA/pm-eio" ADD "$L1" eth0 l1f "$(pmconf net1 "$MAPS" "$LBR")"

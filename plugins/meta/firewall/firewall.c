@@ -84,16 +84,22 @@ static int fw_coexist(const struct nu_fw *f, bool check, struct cni_err *e)
 
 static int fw_nft_del(const struct nu_fw *f, struct cni_err *e);
 
-/* A failed ADD leaves none of the attachment's rules behind. */
+/*
+ * A failed first ADD leaves none of the attachment's rules behind; a failed ADD again (`podman
+ * network reload` of a running container) leaves the rules it found in place.
+ */
 static int fw_auto_add(const struct nu_fw *f, struct cni_err *e)
 {
-	int r = nu_fw_add(f, e);
+	struct cni_err ignored = {0};
+	bool had = nu_fw_check(f, &ignored) == 0;
+	int r;
 
+	cni_err_clear(&ignored);
+	r = nu_fw_add(f, e);
 	if (r == 0 && (r = fw_coexist(f, false, e)) < 0) {
-		struct cni_err ignored = {0};
-
 		r = cni_wrap(e, r, "firewall: iptables FORWARD");
-		fw_nft_del(f, &ignored);
+		if (!had)
+			fw_nft_del(f, &ignored);
 		cni_err_clear(&ignored);
 	}
 	return r;
