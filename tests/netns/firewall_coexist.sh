@@ -219,6 +219,24 @@ check_eq "portmap GC" "$RC" 0
 check_eq "GC removed every accept of c2" "$(ours "$H" c2)" 0
 check_eq "FORWARD policy still DROP after DEL and GC" "$(policy "$H")" "-P FORWARD DROP"
 check_eq "foreign chain untouched by GC" "$(ipt_s "$H" FOREIGN)" "$FOREIGN_BEFORE"
+# real names: a 64-hex container ID and "k8s-pod-network" cut the owner comments (128 bytes);
+# GC goes by their hash: a leaked attachment's accepts go (its DEL never ran), a valid one's stay
+mkns K1
+mkns K2
+KA=$(printf 'a%.0s' $(seq 64))
+KB=$(printf 'b%.0s' $(seq 64))
+attach "$H" "$K1" "$KA" k8s-pod-network kbr0 198.18.7.0/24
+attach "$H" "$K2" "$KB" k8s-pod-network kbr0 198.18.7.0/24
+k1=$(ip_of "$K1")
+k2=$(ip_of "$K2")
+by_ip() { ipt_s "$H" CNI-FORWARD | grep -c -- " $1/32 "; }
+check "long names: accepts of both with FORWARD DROP" test "$(by_ip "$k1"):$(by_ip "$k2")" = "6:6"
+hrun "$H" "$P" GC "" "" "" "$(gcconf k8s-pod-network firewall "[{\"containerID\":\"$KA\",\"ifname\":\"eth0\"}]")"
+check_eq "long names: firewall GC" "$RC" 0
+hrun "$H" "$PM" GC "" "" "" "$(gcconf k8s-pod-network portmap "[{\"containerID\":\"$KA\",\"ifname\":\"eth0\"}]")"
+check_eq "long names: portmap GC" "$RC" 0
+check_eq "long names: GC removed the leaked attachment's accepts, kept the valid one's" \
+	"$(by_ip "$k1"):$(by_ip "$k2")" "6:0"
 
 # ---- Docker starts later: ADD on an open host, then FORWARD DROP -------------------------------
 mkhost H2

@@ -295,9 +295,13 @@ static int fw_gc(struct cni_ctx *ctx, struct cni_err *e)
 	struct nu_fwd_gc g;
 	int r = nu_fw_gc(ctx->net.name, gc_valid, ctx, e);
 
-	nu_fwd_gc_init(&g, "", ctx->net.name, gc_valid, ctx);
 	if (r == 0)
+		r = nu_fwd_gc_init(&g, "", ctx->net.name, ctx->net.valid_atts.v,
+				   ctx->net.valid_atts.n, e);
+	if (r == 0) {
 		r = nu_fwd_del(nu_fwd_match_gc, &g, e);
+		nu_fwd_gc_free(&g);
+	}
 	return r;
 }
 

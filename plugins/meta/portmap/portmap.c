@@ -462,8 +462,12 @@ static int portmap_gc(struct cni_ctx *ctx, struct cni_err *e)
 		cni_err_append(e, "%s", one.msg);
 	}
 	cni_err_clear(&one);
-	nu_fwd_gc_init(&g, PM_FWD_KIND, ctx->net.name, gc_valid, ctx);
-	if ((r = nu_fwd_del(nu_fwd_match_gc, &g, &one)) < 0) {
+	if ((r = nu_fwd_gc_init(&g, PM_FWD_KIND, ctx->net.name, ctx->net.valid_atts.v,
+				ctx->net.valid_atts.n, &one)) == 0) {
+		r = nu_fwd_del(nu_fwd_match_gc, &g, &one);
+		nu_fwd_gc_free(&g);
+	}
+	if (r < 0) {
 		first = first ? first : r;
 		cni_err_append(e, "%s", one.msg);
 	}
