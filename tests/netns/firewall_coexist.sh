@@ -315,8 +315,8 @@ if command -v iptables-legacy >/dev/null 2>&1 && unshare -n iptables-legacy -S >
 	check_eq "legacy table with FORWARD ACCEPT: ADD" "$RC" 0
 	if command -v strace >/dev/null 2>&1; then
 		# strace-injected faults in the x_tables read (its only getsockopt calls)
-		inject() { # NAME PLUGIN INJECT: a wrapper running PLUGIN with the fault
-			printf '#!/bin/sh\nexec strace -f -qq -o /dev/null -e inject=getsockopt:%s %s\n' "$3" "$2" >"$DATA/$1"
+		inject() { # NAME PLUGIN INJECT: a wrapper running PLUGIN with the fault (no LSan under ptrace)
+			printf '#!/bin/sh\nASAN_OPTIONS=detect_leaks=0 exec strace -f -qq -o /dev/null -e inject=getsockopt:%s %s\n' "$3" "$2" >"$DATA/$1"
 			chmod +x "$DATA/$1"
 		}
 		in_ns "$H3" iptables-legacy -P FORWARD DROP
