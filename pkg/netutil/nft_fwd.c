@@ -76,13 +76,33 @@ static bool legacy_filter_exists(int af)
 	return found;
 }
 
+/* Is a whole entry at @off inside @size, its target too: a table that changed between
+ * GET_INFO and GET_ENTRIES, or a bad offset, never makes the walk read past the blob. */
+static bool entry_ok(int af, const char *blob, uint32_t off, uint32_t size)
+{
+	size_t es = af == AF_INET ? sizeof(struct ipt_entry) : sizeof(struct ip6t_entry);
+	uint16_t to, next;
+
+	if ((uint64_t)off + es > size)
+		return false;
+	to = af == AF_INET ? ((const struct ipt_entry *)(blob + off))->target_offset
+			   : ((const struct ip6t_entry *)(blob + off))->target_offset;
+	next = af == AF_INET ? ((const struct ipt_entry *)(blob + off))->next_offset
+			     : ((const struct ip6t_entry *)(blob + off))->next_offset;
+	return to >= es && (uint64_t)to + sizeof(struct xt_entry_target) <= next &&
+	       (uint64_t)off + next <= size;
+}
+
 /* The verdict (as x_tables encodes it: -NF_x - 1) or name of an entry's target. */
 static const struct xt_entry_target *entry_target(int af, const char *blob, uint32_t off,
 						  uint32_t size)
 {
-	uint16_t to = af == AF_INET ? ((const struct ipt_entry *)(blob + off))->target_offset
-				    : ((const struct ip6t_entry *)(blob + off))->target_offset;
+	uint16_t to;
 
+	if (!entry_ok(af, blob, off, size))
+		return NULL;
+	to = af == AF_INET ? ((const struct ipt_entry *)(blob + off))->target_offset
+			   : ((const struct ip6t_entry *)(blob + off))->target_offset;
 	if ((uint64_t)off + to + sizeof(struct xt_standard_target) > size)
 		return NULL;
 	return (const struct xt_entry_target *)(blob + off + to);
@@ -100,16 +120,57 @@ static bool target_drops(const struct xt_entry_target *t, const char **what)
 	return !strcmp(t->u.user.name, "REJECT");
 }
 
+/* Tries of GET_INFO + GET_ENTRIES while the table changes size in between (EAGAIN): libiptc
+ * retries too; a table rewritten this often for this long is an error. */
+#define LEGACY_TRIES 16
+
+/*
+ * The filter table's info and entries (*@ent, free()d by the caller): 0, 1 when there is no
+ * such table, -errno.
+ */
+static int legacy_read(int fd, int af, struct ipt_getinfo *info, struct ipt_get_entries **ent,
+		       struct cni_err *e)
+{
+	int level = af == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+	int err = EAGAIN;
+
+	for (int i = 0; i < LEGACY_TRIES && err == EAGAIN; i++) {
+		socklen_t sl = sizeof(*info);
+
+		memset(info, 0, sizeof(*info));
+		snprintf(info->name, sizeof(info->name), "%s", TABLE);
+		if (getsockopt(fd, level, af == AF_INET ? IPT_SO_GET_INFO : IP6T_SO_GET_INFO, info,
+			       &sl)) {
+			if (errno == ENOENT)
+				return 1;
+			err = errno;
+			continue;
+		}
+		*ent = calloc(1, sizeof(**ent) + info->size);
+		if (!*ent)
+			return cni_fail(e, -ENOMEM, 0, "%s", strerror(ENOMEM));
+		snprintf((*ent)->name, sizeof((*ent)->name), "%s", TABLE);
+		(*ent)->size = info->size;
+		sl = (socklen_t)(sizeof(**ent) + info->size);
+		if (!getsockopt(fd, level, af == AF_INET ? IPT_SO_GET_ENTRIES : IP6T_SO_GET_ENTRIES,
+				*ent, &sl))
+			return 0;
+		err = errno; /* EAGAIN: the table changed size since GET_INFO */
+		free(*ent);
+		*ent = NULL;
+	}
+	return cni_fail(e, -err, 0, "reading %s legacy iptables filter: %s", fam(af),
+			strerror(err));
+}
+
 /* 1 when x_tables' filter FORWARD drops (@why set), 0 when not or absent, -errno. */
 static int legacy_probe(int af, char *why, size_t len, struct cni_err *e)
 {
-	int level = af == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
 	struct ipt_getinfo info; /* ip6t_getinfo has the same layout */
-	struct ipt_get_entries *ent;
-	socklen_t sl = sizeof(info);
+	struct ipt_get_entries *ent = NULL;
 	uint32_t off, last = UINT32_MAX, uf;
 	const char *what = "";
-	int fd, ret = 0;
+	int fd, ret;
 
 	if (!legacy_filter_exists(af))
 		return 0;
@@ -117,40 +178,21 @@ static int legacy_probe(int af, char *why, size_t len, struct cni_err *e)
 	if (fd < 0)
 		return cni_fail(e, -errno, 0, "reading %s legacy iptables: socket: %s", fam(af),
 				strerror(errno));
-	memset(&info, 0, sizeof(info));
-	snprintf(info.name, sizeof(info.name), "%s", TABLE);
-	if (getsockopt(fd, level, af == AF_INET ? IPT_SO_GET_INFO : IP6T_SO_GET_INFO, &info, &sl)) {
-		ret = errno == ENOENT ? 0 : -errno;
-		close(fd);
-		return ret ? cni_fail(e, ret, 0, "reading %s legacy iptables filter: %s", fam(af),
-				      strerror(-ret))
-			   : 0;
-	}
-	ent = calloc(1, sizeof(*ent) + info.size);
-	if (!ent) {
-		close(fd);
-		return cni_fail(e, -ENOMEM, 0, "%s", strerror(ENOMEM));
-	}
-	snprintf(ent->name, sizeof(ent->name), "%s", TABLE);
-	ent->size = info.size;
-	sl = (socklen_t)(sizeof(*ent) + info.size);
-	if (getsockopt(fd, level, af == AF_INET ? IPT_SO_GET_ENTRIES : IP6T_SO_GET_ENTRIES, ent,
-		       &sl))
-		ret = cni_fail(e, -errno, 0, "reading %s legacy iptables filter: %s", fam(af),
-			       strerror(errno));
+	ret = legacy_read(fd, af, &info, &ent, e);
 	close(fd);
-	if (ret == 0 && (info.valid_hooks & (1u << NF_INET_FORWARD))) {
+	if (ret)
+		return ret < 0 ? ret : 0;
+	if (info.valid_hooks & (1u << NF_INET_FORWARD)) {
 		const char *blob = (const char *)ent->entrytable;
 
 		uf = info.underflow[NF_INET_FORWARD];
 		/* the chain's rules run from its hook entry to its underflow (the policy) */
-		for (off = info.hook_entry[NF_INET_FORWARD]; off < uf && off < info.size;) {
+		for (off = info.hook_entry[NF_INET_FORWARD];
+		     off < uf && entry_ok(af, blob, off, info.size);) {
 			uint16_t next = af == AF_INET
 						? ((const struct ipt_entry *)(blob + off))->next_offset
 						: ((const struct ip6t_entry *)(blob + off))->next_offset;
 
-			if (!next)
-				break;
 			last = off;
 			off += next;
 		}
@@ -292,25 +334,47 @@ bool nu_fwd_match_prefix(const char *comment, void *arg)
 	return comment && !strncmp(comment, arg, strlen(arg));
 }
 
-void nu_fwd_gc_init(struct nu_fwd_gc *g, const char *kind, const char *net,
-		    bool (*valid)(void *arg, const char *cid, const char *ifname), void *arg)
+_Static_assert(NU_FWD_HASH_LEN == NFT_ATT_HASH_LEN, "the owner hash is the attachment hash");
+
+int nu_fwd_gc_init(struct nu_fwd_gc *g, const char *kind, const char *net,
+		   const struct cni_attachment *valid, size_t n, struct cni_err *e)
 {
 	g->kind = kind;
-	g->valid = valid;
-	g->arg = arg;
+	g->n = 0;
 	nft_att_net_prefix(g->net_prefix, net);
+	g->keep = n ? calloc(n, sizeof(*g->keep)) : NULL;
+	if (n && !g->keep)
+		return cni_fail(e, -ENOMEM, 0, "%s", strerror(ENOMEM));
+	for (size_t i = 0; i < n; i++)
+		if (valid[i].container_id && valid[i].ifname)
+			nft_att_hash(g->keep[g->n++], net, valid[i].ifname, valid[i].container_id);
+	return 0;
+}
+
+void nu_fwd_gc_free(struct nu_fwd_gc *g)
+{
+	free(g->keep);
+	g->keep = NULL;
+	g->n = 0;
 }
 
 bool nu_fwd_match_gc(const char *comment, void *arg)
 {
 	const struct nu_fwd_gc *g = arg;
 	size_t kl = strlen(g->kind);
-	char ifname[64];
-	const char *cid;
+	const char *h;
 
-	return comment && !strncmp(comment, g->kind, kl) &&
-	       nft_att_parse(comment + kl, g->net_prefix, ifname, sizeof(ifname), &cid) &&
-	       !g->valid(g->arg, cid, ifname);
+	if (!comment || strncmp(comment, g->kind, kl))
+		return false;
+	h = comment + kl;
+	/* "<h16(net)>-<h16(ifname:cid)>," of this network, whatever was cut after it */
+	if (strncmp(h, g->net_prefix, strlen(g->net_prefix)) ||
+	    strnlen(h, NU_FWD_HASH_LEN + 1) <= NU_FWD_HASH_LEN || h[NU_FWD_HASH_LEN] != ',')
+		return false;
+	for (size_t i = 0; i < g->n; i++)
+		if (!strncmp(h, g->keep[i], NU_FWD_HASH_LEN))
+			return false;
+	return true;
 }
 
 /* --sport/--dport <port>: a transport payload for tcp/udp, the xt sctp match for sctp. */

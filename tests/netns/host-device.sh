@@ -139,6 +139,15 @@ sel_case() { # NAME EXTRA-KEYS [SYSFS-ROOT]
 	check_eq "$1: DEL gives it back" "$RC:$(has_link "$H" hv0)" "0:yes"
 }
 sel_case hwaddr "\"hwaddr\":\"$(tr a-f A-F <<<"$mac")\""
+# a killed ADD left hv0 on the host under the temporary name, alias hv0: ADD again by hwaddr
+in_ns "$H" ip link set hv0 down
+in_ns "$H" ip link set hv0 alias hv0
+in_ns "$H" ip link set hv0 name "$T"
+c=$(conf 1.0.0 "\"hwaddr\":\"$mac\"" "$STATIC")
+hrun "$H" "$P" ADD "$C" eth0 c1 "$c"
+check_eq "hwaddr, device left as $T by a killed ADD: the alias keeps the host name" "$RC:$(link_j "$C" eth0 .ifalias)" '0:"hv0"'
+hrun "$H" "$P" DEL "$C" eth0 c1 "$c"
+check_eq "  DEL gives it back as hv0" "$RC:$(has_link "$H" hv0):$(has_link "$H" "$T")" "0:yes:no"
 tmpdir FS
 mkdir -p "$FS/sys/devices/pci0000:00/0000:00:09.0/net/hv0" "$FS/sys/bus/pci/devices/0000:00:0a.0/virtio3/net/hv0" \
 	"$FS/sys/bus/auxiliary/devices/mlx5_core.sf.4/net/hv0" "$FS/sys/bus/pci/devices/0000:00:0b.0" "$FS/sys/bus/pci/drivers/vfio-pci"

@@ -337,6 +337,7 @@ static int hostdev_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 	struct nu_link_info li, cl;
 	char mac[3 * 32], alias[256], tmp[NU_IFNAMSIZ];
 	struct cni_result *ipam = NULL;
+	const char *hname;
 	int r, ifindex;
 
 	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
@@ -363,6 +364,7 @@ static int hostdev_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 	r = find_device(c, host, &li, e);
 	if (r < 0)
 		return r;
+	hname = li.name;
 	/* Never clobber an interface the container already has under that name. */
 	if (nu_link_index(cont, ctx->env.ifname) > 0)
 		return cni_fail(e, -EEXIST, 0, "container already has an interface named \"%s\"",
@@ -373,8 +375,11 @@ static int hostdev_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 	r = nu_link_alias_get(host, li.ifindex, alias, sizeof(alias), e);
 	if (r < 0)
 		return r;
+	/* a killed ADD left it under a temporary name: its alias holds the host name */
+	if (!strncmp(li.name, "cnihd", 5) && nu_ifname_valid(alias))
+		hname = alias;
 	r = move_link(host, host_fd, li.ifindex, li.name, alias, li.flags & IFF_UP, cont, netns_fd,
-		      temp_name(ctx, tmp), ctx->env.ifname, li.name, true, e);
+		      temp_name(ctx, tmp), ctx->env.ifname, hname, true, e);
 	if (r < 0)
 		return cni_wrap(e, r, "failed to move \"%s\" into the container as \"%s\"",
 				li.name, ctx->env.ifname);
@@ -396,8 +401,8 @@ static int hostdev_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 	return 0;
 
 move_back:
-	move_link(cont, netns_fd, ifindex, ctx->env.ifname, li.name, true, host, host_fd, tmp,
-		  li.name, alias, li.flags & IFF_UP, NULL);
+	move_link(cont, netns_fd, ifindex, ctx->env.ifname, hname, true, host, host_fd, tmp,
+		  hname, alias, li.flags & IFF_UP, NULL);
 	return r;
 }
 

@@ -6,13 +6,15 @@
  * keyed by network, interface and container so DEL needs neither netns nor prevResult and GC
  * finds stale attachments' rules; the default (an empty or absent "backend", what podman
  * writes): the same, plus, where the host's iptables filter FORWARD drops, the reference's
- * accepts in CNI-FORWARD, keyed the same way (pkg/netutil/fwd.h);
+ * accepts in CNI-FORWARD, keyed the same way (pkg/netutil/fwd.h); where iptables-legacy's
+ * drops (nothing can be written there), the native rules and a warning on stderr;
  * "iptables": the reference's CNI-FORWARD/CNI-ADMIN layout, written natively as iptables-nft
  * does, removed by address on DEL as the reference does. "firewalld" needs a D-Bus firewalld this
  * suite does not talk to: ADD and CHECK refuse it naming the key, DEL and GC have nothing of ours
  * to remove and succeed. The result is prevResult. Versions 0.4.0 and later, as the reference.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cni/cni.h"
@@ -70,22 +72,34 @@ static int fw_coexist(const struct nu_fw *f, bool check, struct cni_err *e)
 			continue;
 		r = check ? nu_fwd_verify(afs[i], owner, f->admin_chain, a, n, e)
 			  : nu_fwd_sync(afs[i], owner, f->admin_chain, a, n, e);
+		/* legacy iptables drops: as before this check, the native rules, and a warning */
+		if (r == -EOPNOTSUPP) {
+			fprintf(stderr, "firewall: warning: forwarded traffic dropped: %s\n", e->msg);
+			cni_err_clear(e);
+			r = 0;
+		}
 	}
 	return r;
 }
 
 static int fw_nft_del(const struct nu_fw *f, struct cni_err *e);
 
-/* A failed ADD leaves none of the attachment's rules behind. */
+/*
+ * A failed first ADD leaves none of the attachment's rules behind; a failed ADD again (`podman
+ * network reload` of a running container) leaves the rules it found in place.
+ */
 static int fw_auto_add(const struct nu_fw *f, struct cni_err *e)
 {
-	int r = nu_fw_add(f, e);
+	struct cni_err ignored = {0};
+	bool had = nu_fw_check(f, &ignored) == 0;
+	int r;
 
+	cni_err_clear(&ignored);
+	r = nu_fw_add(f, e);
 	if (r == 0 && (r = fw_coexist(f, false, e)) < 0) {
-		struct cni_err ignored = {0};
-
 		r = cni_wrap(e, r, "firewall: iptables FORWARD");
-		fw_nft_del(f, &ignored);
+		if (!had)
+			fw_nft_del(f, &ignored);
 		cni_err_clear(&ignored);
 	}
 	return r;
@@ -281,9 +295,13 @@ static int fw_gc(struct cni_ctx *ctx, struct cni_err *e)
 	struct nu_fwd_gc g;
 	int r = nu_fw_gc(ctx->net.name, gc_valid, ctx, e);
 
-	nu_fwd_gc_init(&g, "", ctx->net.name, gc_valid, ctx);
 	if (r == 0)
+		r = nu_fwd_gc_init(&g, "", ctx->net.name, ctx->net.valid_atts.v,
+				   ctx->net.valid_atts.n, e);
+	if (r == 0) {
 		r = nu_fwd_del(nu_fwd_match_gc, &g, e);
+		nu_fwd_gc_free(&g);
+	}
 	return r;
 }
 

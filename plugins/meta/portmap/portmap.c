@@ -382,8 +382,14 @@ static int portmap_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 	r = c->iptables ? nu_pm_ipt_add(pm, n, e) : nu_pm_nft_add(pm, n, e);
 	if (r == 0)
 		r = pm_coexist(ctx, pm, n, false, e);
-	if (r < 0)
+	if (r < 0) {
+		/* a failed ADD leaves none of its rules behind (one family's, or its DNAT) */
+		struct cni_err ignored = {0};
+
+		remove_rules(ctx, &ignored);
+		cni_err_clear(&ignored);
 		return r;
+	}
 	/* after the rules, so new packets take them */
 	for (size_t i = 0; i < n; i++)
 		flush_udp(c, pm[i].cont.ip.family);
@@ -456,8 +462,12 @@ static int portmap_gc(struct cni_ctx *ctx, struct cni_err *e)
 		cni_err_append(e, "%s", one.msg);
 	}
 	cni_err_clear(&one);
-	nu_fwd_gc_init(&g, PM_FWD_KIND, ctx->net.name, gc_valid, ctx);
-	if ((r = nu_fwd_del(nu_fwd_match_gc, &g, &one)) < 0) {
+	if ((r = nu_fwd_gc_init(&g, PM_FWD_KIND, ctx->net.name, ctx->net.valid_atts.v,
+				ctx->net.valid_atts.n, &one)) == 0) {
+		r = nu_fwd_del(nu_fwd_match_gc, &g, &one);
+		nu_fwd_gc_free(&g);
+	}
+	if (r < 0) {
 		first = first ? first : r;
 		cni_err_append(e, "%s", one.msg);
 	}
