@@ -77,7 +77,7 @@ fi
 if [ "$level" = vm ] || [ "$level" = all ]; then # the VM batch skips itself when the host kernel has every feature
 	for t in tests/vm/test_*.sh; do
 		[ -e "$t" ] || continue
-		run_one "vm/$(basename "$t" .sh)" bash "$t"
+		RUN_TIMEOUT=1800 run_one "vm/$(basename "$t" .sh)" bash "$t" # one boot runs every file
 	done
 fi
 

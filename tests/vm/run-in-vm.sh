@@ -17,14 +17,14 @@
 # cannot be had. Nothing on the host is changed apart from the cache directory and, as root,
 # the two packages it needs (qemu-system-x86 without recommends, busybox-static).
 #
-# Environment: CNIC_VM_CACHE (default $TOP/build/vm), CNIC_VM_TIMEOUT (seconds, default 600),
+# Environment: CNIC_VM_CACHE (default $TOP/build/vm), CNIC_VM_TIMEOUT (seconds, default 1500),
 # CNIC_VM_ACCEL (kvm|tcg: skip the probe), CNIC_VM_MEM (MiB, default 1024), CNIC_VM_MODULES
 # (modules loaded at boot), CNIC_VM_KEEP=1 (keep the run directory with the console log).
 # Exit status: the command's; 124 when the VM timed out; 125 when it died without a status.
 set -u
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 CACHE=${CNIC_VM_CACHE:-$TOP/build/vm}
-TIMEOUT=${CNIC_VM_TIMEOUT:-600}
+TIMEOUT=${CNIC_VM_TIMEOUT:-1500}
 MEM=${CNIC_VM_MEM:-1024}
 MODULES=${CNIC_VM_MODULES:-"veth bridge 8021q ipvlan macvlan dummy vrf tun nf_tables nft_chain_nat nft_masq nft_nat nft_ct nft_compat nf_conntrack br_netfilter sch_tbf sch_htb ifb"}
 # Needed before the shares can be mounted: they go into the initramfs.
