@@ -120,6 +120,11 @@ check_eq "macvlan ADD" "$RC" 0
 R1=$OUT
 A1=$(printf '%s' "$R1" | jq -r '.ips[0].address')
 MAC1=$(printf '%s' "$R1" | jq -r '.interfaces[0].mac')
+# ADD waited for no retransmission: one DISCOVER and one REQUEST reached the server before T1
+# renews (the time itself printed, not asserted: speed is make bench's)
+echo "# macvlan + dhcp ADD took $((t1 - t0)) ms"
+check_eq "ADD needed one DISCOVER" "$(grep -ci "DHCPDISCOVER.* $MAC1" "$D/dnsmasq.log")" 1
+check_eq "ADD needed one REQUEST" "$(grep -ci "DHCPREQUEST.* $MAC1" "$D/dnsmasq.log")" 1
 case $A1 in 10.77.0.*/24) ok "macvlan ADD address from the range ($A1)" ;; *) fail "macvlan ADD address" "$A1" ;; esac
 check_eq "gateway is the router option" "$(printf '%s' "$R1" | jq -r '.ips[0].gateway')" 10.77.0.1
 check_eq "routes from option 121" "$(printf '%s' "$R1" | jq -c '[.routes[] | [.dst, .gw]]')" \
@@ -128,10 +133,6 @@ check_eq "address on eth0" "$(ip_of "$C1")/24" "$A1"
 check_eq "route 10.99.0.0/16 in the container" \
 	"$(in_ns "$C1" ip -j route show 10.99.0.0/16 | jq -r '.[0].gateway')" 10.77.0.1
 check "container pings the server" ping_ok "$C1" 10.77.0.1
-ms=$((t1 - t0))
-if [ -n "${DHCP_DAEMON_WRAP:-}" ]; then
-	skip "ADD latency" "daemon runs under $DHCP_DAEMON_WRAP (${ms} ms)"
-elif [ "$ms" -lt 100 ]; then ok "ADD took ${ms} ms (< 100 ms)"; else fail "ADD took ${ms} ms" "target < 100 ms"; fi
 check_eq "one lease file" "$(leases_files)" 1
 hrun "$H" "$BIN/macvlan" CHECK "$C1" eth0 c1 "$(mvconf net-a | jq -c --argjson p "$R1" '. + {prevResult: $p}')"
 check_eq "CHECK after ADD" "$RC:$OUT" "0:"
