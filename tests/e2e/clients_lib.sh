@@ -11,16 +11,6 @@ HOLD=""
 HMNT=""
 EXTRA_PROCS="" # a command printing more pids to kill at exit (the client's cgroups)
 
-# wait_for SECONDS CMD...: poll CMD until it succeeds, bounded in wall-clock time.
-wait_for() {
-	local end=$(($(date +%s) + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -ge "$end" ] && return 1
-		sleep 0.2
-	done
-}
-
 # clients_need NAME CMD...: skip the test unless root, busybox-static, build/bin and every CMD.
 clients_need() {
 	local name=$1 c

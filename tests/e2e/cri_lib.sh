@@ -74,17 +74,6 @@ cri() {
 	return $RC
 }
 
-# wait_for SECONDS CMD...: poll CMD (every 0.2 s) until it succeeds, bounded in wall-clock time
-# (poll_until counts only its own sleeps, and these commands take time of their own).
-wait_for() {
-	local end=$(($(date +%s) + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -ge "$end" ] && return 1
-		sleep 0.2
-	done
-}
-
 # ---- nodes -----------------------------------------------------------------------------------------
 # node_config NODE: containerd's configuration, every path private to the node.
 node_config() {

@@ -119,6 +119,17 @@ poll_until() {
 	return 0
 }
 
+# wait_for SECONDS CMD...: poll CMD (every 0.2 s) until it succeeds, bounded in wall-clock time
+# (poll_until counts only its own sleeps: for commands that take time of their own, e2e's).
+wait_for() {
+	local end=$(($(date +%s) + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.2
+	done
+}
+
 finish() { exit "$T_FAILED"; }
 
 # A private "host": the plugin runs inside HOSTNS (ip netns exec), so the bridge, the host veths,
