@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages the build and the tests need, only those missing.
 set -eu
-need="build-essential pkg-config clang libnl-route-3-dev libmnl-dev libnftnl-dev libjansson-dev libmd-dev
+need="build-essential pkg-config clang libnl-route-3-dev libmnl-dev libnftnl-dev libjansson-dev libmd-dev libsystemd-dev
 iproute2 nftables iptables jq strace socat conntrack qemu-system-x86 busybox-static dnsmasq-base dnsutils knot-dnsutils valgrind python3 containernetworking-plugins procps iputils-ping util-linux
-containerd runc python3-grpcio python3-grpc-tools python3-protobuf podman conmon file git"
+containerd runc python3-grpcio python3-grpc-tools python3-protobuf podman conmon file git dbus-daemon dbus-bin python3-dbus python3-gi"
 missing=""
 for p in $need; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

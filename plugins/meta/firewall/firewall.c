@@ -9,15 +9,17 @@
  * accepts in CNI-FORWARD, keyed the same way (pkg/netutil/fwd.h); where iptables-legacy's
  * drops (nothing can be written there), the native rules and a warning on stderr;
  * "iptables": the reference's CNI-FORWARD/CNI-ADMIN layout, written natively as iptables-nft
- * does, removed by address on DEL as the reference does. "firewalld" needs a D-Bus firewalld this
- * suite does not talk to: ADD and CHECK refuse it naming the key, DEL and GC have nothing of ours
- * to remove and succeed. The result is prevResult. Versions 0.4.0 and later, as the reference.
+ * does, removed by address on DEL as the reference does. "firewalld": the reference's D-Bus
+ * backend (firewalld.c), the addresses made sources of firewalldZone; the default backend adds
+ * them too when firewalld runs (see fw_fwd_add()). The result is prevResult. Versions 0.4.0 and
+ * later, as the reference.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cni/cni.h"
+#include "firewalld.h"
 #include "netutil/firewall.h"
 #include "netutil/fwd.h"
 #include "netutil/nft.h"
@@ -130,6 +132,9 @@ static const struct fw_ops auto_ops = {"", fw_auto_add, fw_nft_del, fw_auto_chec
 static const struct fw_ops nft_ops = {"nftables", nu_fw_add, fw_nft_del, nu_fw_check};
 static const struct fw_ops ipt_ops = {"iptables", nu_fw_ipt_add, nu_fw_ipt_del, nu_fw_ipt_check};
 
+/* Whether firewalld takes part (fw_fwd_add()): never, when it runs (the default), required. */
+enum fw_fwd { FW_FWD_NO, FW_FWD_IF_RUNNING, FW_FWD_REQUIRED };
+
 struct fw_conf {
 	char *backend;
 	char *admin_chain;
@@ -137,7 +142,8 @@ struct fw_conf {
 	char *ingress_policy;
 
 	/* derived by fw_validate() */
-	const struct fw_ops *ops; /* NULL: firewalld */
+	const struct fw_ops *ops; /* the kernel's rules; NULL: none ("firewalld", policy open) */
+	enum fw_fwd fwd;
 	enum nu_fw_policy policy;
 };
 
@@ -158,19 +164,16 @@ static int fw_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	const char *p = c->ingress_policy ? c->ingress_policy : "";
 	size_t i;
 
+	(void)ctx;
 	if (!*b) {
 		c->ops = &auto_ops;
+		c->fwd = FW_FWD_IF_RUNNING;
 	} else if (!strcmp(b, "nftables")) {
 		c->ops = &nft_ops;
 	} else if (!strcmp(b, "iptables")) {
 		c->ops = &ipt_ops;
 	} else if (!strcmp(b, "firewalld")) {
-		c->ops = NULL;
-		if (ctx->env.cmd == CNI_CMD_ADD || ctx->env.cmd == CNI_CMD_CHECK)
-			return cni_fail(e, -ENOTSUP, CNI_ERR_INVALID_CONFIG,
-					"backend \"firewalld\" is not available: this plugin does "
-					"not talk to firewalld over D-Bus; use backend \"nftables\" "
-					"(the default) or \"iptables\"");
+		c->fwd = FW_FWD_REQUIRED; /* with a policy, also the native rules (below) */
 	} else {
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 				"unknown backend \"%s\": want \"nftables\" (the default), "
@@ -191,7 +194,129 @@ static int fw_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	if (*p && i == sizeof(policies) / sizeof(policies[0]))
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "unknown ingress policy: \"%s\"",
 				p);
+	if (c->fwd == FW_FWD_REQUIRED)
+		c->ops = c->policy == NU_FW_OPEN ? NULL : &nft_ops;
+	if (!c->zone || !*c->zone)
+		c->zone = "trusted";
 	return 0;
+}
+
+/*
+ * firewalld (firewalld.c), as the reference's "firewalld" backend: the attachment's addresses
+ * become sources of firewalldZone ("trusted"), so firewalld's own rules (table inet firewalld,
+ * or its iptables chains), which reject forwarded traffic of other sources, let them through.
+ * Backend "firewalld" requires it (with an ingress policy, the native rules carry the policy);
+ * the default backend asks the bus at every ADD, CHECK and DEL and, when firewalld owns its
+ * name (the reference's default then is firewalld), adds the sources in front of its own rules.
+ * Sources are firewalld's runtime state: a reload of firewalld drops them, CHECK names the
+ * missing one, ADD again restores it. A source names no owner: GC leaves firewalld alone, as the
+ * reference has no GC for it.
+ */
+
+/*
+ * 1 with *@bus open when firewalld takes part; 0 when not (no bus, firewalld not running, or, for
+ * the default backend, a bus that does not answer: a warning, then as without firewalld); <0
+ * with @e when backend "firewalld" finds no firewalld (try again later).
+ */
+static int fw_fwd_open(const struct fw_conf *c, struct fwd **bus, struct cni_err *e)
+{
+	struct cni_err w = {0};
+	int r = fwd_open(bus, &w);
+	bool no_bus = r == 0 && !*bus;
+
+	if (r == 0 && *bus)
+		r = fwd_running(*bus, &w);
+	if (r == 1)
+		return 1;
+	fwd_close(*bus);
+	*bus = NULL;
+	if (c->fwd == FW_FWD_IF_RUNNING) {
+		if (r < 0)
+			fprintf(stderr,
+				"firewall: warning: firewalld not asked, going on without it: %s\n",
+				w.msg);
+		return 0;
+	}
+	if (r < 0)
+		return cni_fail(e, r, CNI_ERR_TRY_LATER, "backend \"firewalld\": %s", w.msg);
+	return cni_fail(e, -ESRCH, CNI_ERR_TRY_LATER,
+			"backend \"firewalld\": firewalld is not running (%s)",
+			no_bus ? "no D-Bus system bus"
+			       : "org.fedoraproject.FirewallD1 has no owner on the system bus");
+}
+
+/* firewalld's source for an address: "10.88.0.2/32", "fd00::2/128". */
+static const char *fw_source(const struct cni_ip *ip, char buf[CNI_PREFIX_STRLEN])
+{
+	char a[CNI_IP_STRLEN];
+
+	snprintf(buf, CNI_PREFIX_STRLEN, "%s/%u", cni_ip_str(ip, a), cni_ip_bits(ip));
+	return buf;
+}
+
+/* A failed ADD removes the sources it added (not those already set: a running container's). */
+static int fw_fwd_add(const struct fw_conf *c, const struct nu_fw *f, struct cni_err *e)
+{
+	struct cni_err ignored = {0};
+	char src[CNI_PREFIX_STRLEN];
+	struct fwd *bus;
+	bool *added;
+	int r = fw_fwd_open(c, &bus, e);
+
+	if (r <= 0)
+		return r < 0 ? r : c->ops->add(f, e);
+	added = cni_alloc(f->n + 1);
+	memset(added, 0, f->n + 1);
+	for (size_t i = 0; r >= 0 && i < f->n; i++) {
+		r = fwd_source(bus, FWD_ADD_SOURCE, c->zone, fw_source(&f->ips[i].ip, src), e);
+		added[i] = r == 1;
+	}
+	if (r >= 0 && c->ops)
+		r = c->ops->add(f, e);
+	for (size_t i = 0; r < 0 && i < f->n; i++)
+		if (added[i])
+			fwd_source(bus, FWD_REMOVE_SOURCE, c->zone, fw_source(&f->ips[i].ip, src),
+				   &ignored);
+	fwd_close(bus);
+	return r < 0 ? r : 0;
+}
+
+/* As the reference: removeSource's errors are ignored, and no firewalld means nothing to remove. */
+static int fw_fwd_del(const struct fw_conf *c, const struct nu_fw *f, struct cni_err *e)
+{
+	struct cni_err ignored = {0};
+	char src[CNI_PREFIX_STRLEN];
+	struct fwd *bus = NULL;
+
+	if (f->n && fw_fwd_open(c, &bus, &ignored) == 1)
+		for (size_t i = 0; i < f->n; i++)
+			fwd_source(bus, FWD_REMOVE_SOURCE, c->zone, fw_source(&f->ips[i].ip, src),
+				   &ignored);
+	fwd_close(bus);
+	return c->ops ? c->ops->del(f, e) : 0;
+}
+
+/* A failed querySource is an error, and so (unlike the reference) is a source not bound. */
+static int fw_fwd_check(const struct fw_conf *c, const struct nu_fw *f, struct cni_err *e)
+{
+	char src[CNI_PREFIX_STRLEN];
+	struct fwd *bus;
+	int r = fw_fwd_open(c, &bus, e);
+
+	if (r <= 0)
+		return r < 0 ? r : c->ops->check(f, e);
+	for (size_t i = 0; r >= 0 && i < f->n; i++) {
+		r = fwd_source(bus, FWD_QUERY_SOURCE, c->zone, fw_source(&f->ips[i].ip, src), e);
+		if (r == 0)
+			r = cni_fail(e, -ENOENT, 0,
+				     "firewalld: source \"%s\" is not in zone \"%s\" (firewalld "
+				     "reloaded?); ADD again restores it",
+				     src, c->zone);
+	}
+	fwd_close(bus);
+	if (r >= 0 && c->ops)
+		r = c->ops->check(f, e);
+	return r < 0 ? r : 0;
 }
 
 /* The attachment from the context and prevResult (NULL: no addresses, no bridge). */
@@ -245,7 +370,7 @@ static int fw_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e
 	r = fw_from_ctx(ctx, &f, true, e);
 	if (r < 0)
 		return r;
-	r = c->ops->add(&f, e);
+	r = c->fwd != FW_FWD_NO ? fw_fwd_add(c, &f, e) : c->ops->add(&f, e);
 	if (r < 0)
 		return r;
 	*res = *ctx->net.prev;
@@ -257,9 +382,9 @@ static int fw_del(struct cni_ctx *ctx, struct cni_err *e)
 	const struct fw_conf *c = ctx->conf;
 	struct nu_fw f;
 
-	if (!c->ops)
-		return 0; /* firewalld: nothing of ours */
 	fw_from_ctx(ctx, &f, false, e);
+	if (c->fwd != FW_FWD_NO)
+		return fw_fwd_del(c, &f, e);
 	/* the iptables layout has no owner on its rules: without addresses there is nothing to find */
 	if (c->ops == &ipt_ops && !f.n)
 		return 0;
@@ -278,7 +403,7 @@ static int fw_check(struct cni_ctx *ctx, struct cni_err *e)
 	r = fw_from_ctx(ctx, &f, true, e);
 	if (r < 0)
 		return r;
-	return c->ops->check(&f, e);
+	return c->fwd != FW_FWD_NO ? fw_fwd_check(c, &f, e) : c->ops->check(&f, e);
 }
 
 static bool gc_valid(void *arg, const char *cid, const char *ifname)
@@ -310,9 +435,16 @@ static int fw_status(struct cni_ctx *ctx, struct cni_err *e)
 	const struct fw_conf *c = ctx->conf;
 	int r;
 
-	if (!c->ops)
-		return cni_fail(e, -ENOTSUP, CNI_ERR_NOT_AVAILABLE,
-				"backend \"firewalld\" is not available");
+	if (c->fwd == FW_FWD_REQUIRED) {
+		struct fwd *bus;
+
+		r = fw_fwd_open(c, &bus, e);
+		fwd_close(bus);
+		if (r < 0)
+			e->code = CNI_ERR_NOT_AVAILABLE;
+		if (r < 0 || !c->ops)
+			return r < 0 ? r : 0;
+	}
 	r = nu_nft_available();
 	if (r < 0)
 		return cni_fail(e, r, CNI_ERR_NOT_AVAILABLE, "nftables is not available: %s",
