@@ -171,7 +171,9 @@ static int fwd_on_reply(sd_bus_message *m, void *arg, sd_bus_error *unused)
 /*
  * One method call with one or two string arguments (@sig "s" or "ss"), its reply in @rep within
  * FWD_TIMEOUT_USEC. Returns 0 when a reply came (rep->r tells whether it is an error), or a
- * negative errno when none did (the connection is then marked broken).
+ * negative errno when none did (the connection is then marked broken). Not sd_bus_call(): its
+ * timeout starts after the connection's authentication, which sd-bus grants 90 s (systemd 252);
+ * an asynchronous call and this loop bound both.
  */
 static int fwd_call(struct fwd *b, const char *dest, const char *path, const char *iface,
 		    const char *method, const char *sig, const char *a1, const char *a2,
