@@ -9,7 +9,9 @@
 # asking firewalld only when it owns its name (its native rules in both cases), backend
 # "firewalld" refused with code 11 without firewalld (50 for STATUS), no bus at all: libsystemd
 # never loaded, a bus that never answers: bounded, a warning, the default goes on; libsystemd
-# missing beside a bus: a warning, the default as before.
+# missing beside a bus: a warning, the default as before; and, where Debian's firewalld is
+# installed (not by tests/deps.sh: on a systemd host its package starts it), a real firewalld
+# in a private host netns: a container behind bridge + firewall reaches a peer only once bound.
 . "$(dirname "$0")/lib.sh"
 need_root firewalld
 P=$BIN/firewall
@@ -237,6 +239,74 @@ check_eq "firewalld gone: backend firewalld ADD, try later" "$RC:$(err_code)" 1:
 run "$BUS" ADD c14 ""
 check_eq "firewalld gone: default ADD as without it" "$RC:$(cont_rules c14)" 0:4
 run "$BUS" DEL c14 ""
+
+# ---- a real firewalld (Debian's, if installed) in a private host: a container reaches a peer ----
+# firewalld runs in host netns HF on the test's bus with a private configuration directory; the
+# peer's link is in zone "work", the bridge in the default zone (public): firewalld rejects the
+# container's forwarded traffic until its address is a source of "trusted".
+if command -v firewalld >/dev/null && $PY -c 'import firewall' 2>/dev/null; then
+	mkhost HF
+	mkns RCN
+	mkns RPN
+	mkdir -p "$D/fwetc"
+	[ -f /etc/firewalld/firewalld.conf ] && cp /etc/firewalld/firewalld.conf "$D/fwetc/"
+	[ -d /run/firewalld ] || on_exit 'rmdir /run/firewalld 2>/dev/null'
+	ip netns exec "$HF" env DBUS_SYSTEM_BUS_ADDRESS="$BUS" firewalld --nofork --nopid \
+		--system-config "$D/fwetc" --log-target console >"$D/firewalld.log" 2>&1 &
+	FWD=$!
+	PIDS="$PIDS $FWD"
+	if wait_for 60 owned && wait_for 30 in_ns "$HF" nft list chain inet firewalld filter_FORWARD; then
+		fwd_call() { # METHOD ARGS...: a zone method of the real firewalld
+			dbus-send --bus="$BUS" --print-reply --dest=org.fedoraproject.FirewallD1 \
+				/org/fedoraproject/FirewallD1 "org.fedoraproject.FirewallD1.zone.$1" "${@:2}"
+		}
+		in_ns "$HF" ip link add hp0 type veth peer name pp0 netns "$(basename "$RPN")"
+		in_ns "$HF" ip addr add 198.18.100.1/24 dev hp0
+		in_ns "$HF" ip link set hp0 up
+		in_ns "$RPN" ip addr add 198.18.100.2/24 dev pp0
+		in_ns "$RPN" ip link set pp0 up
+		in_ns "$RPN" ip route add 198.18.101.0/24 via 198.18.100.1
+		fwd_call changeZoneOfInterface string:work string:hp0 >/dev/null
+		RBR='{"cniVersion":"1.0.0","name":"netr","type":"bridge","bridge":"cnifr0","isGateway":true,"ipam":{"type":"host-local","dataDir":"'$D/ipam'","ranges":[[{"subnet":"198.18.101.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}]}}'
+		hrun "$HF" "$BIN/bridge" ADD "$RCN" eth0 r1 "$RBR"
+		RPREV=$OUT
+		rfw() { # CMD EXTRA
+			OUT=$(printf '%s' "$(printf '{"cniVersion":"1.0.0","name":"netr","type":"firewall"%s}' \
+				"${2:+,$2}" | jq -c --argjson p "$RPREV" '. + {prevResult: $p}')" |
+				ip netns exec "$HF" timeout 30 env DBUS_SYSTEM_BUS_ADDRESS="$BUS" \
+					CNI_COMMAND="$1" CNI_NETNS="$RCN" CNI_IFNAME=eth0 CNI_CONTAINERID=r1 \
+					CNI_PATH="$BIN" "$P" 2>"$BUILD/last-stderr")
+			FRC=$?
+		}
+		trusted() { fwd_call getSources string:trusted | grep -o '"[^"]*"' | tr -d '"'; }
+		rfw ADD '"backend":"nftables"'
+		check_eq "real firewalld: backend nftables ADD" "$FRC" 0
+		check "  firewalld rejects the container's traffic (native accepts alone)" no_ping "$RCN" 198.18.100.2
+		rfw DEL '"backend":"nftables"'
+		rfw ADD ""
+		check_eq "real firewalld: default backend ADD" "$FRC:$(trusted)" "0:198.18.101.2/32"
+		check "  the container reaches the peer through firewalld" ping_ok "$RCN" 198.18.100.2
+		rfw CHECK ""
+		check_eq "  CHECK" "$FRC:$OUT" "0:"
+		dbus-send --bus="$BUS" --print-reply --dest=org.fedoraproject.FirewallD1 \
+			/org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.reload >/dev/null
+		wait_for 30 sh -c "! dbus-send --bus='$BUS' --print-reply --dest=org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone.getSources string:trusted | grep -q 198.18.101.2"
+		rfw CHECK ""
+		check_eq "  CHECK after firewall-cmd --reload names the lost source" "$FRC:$(grep -c 'not in zone' <<<"$OUT")" 1:1
+		rfw ADD ""
+		check_eq "  ADD again binds it again" "$FRC:$(trusted)" "0:198.18.101.2/32"
+		rfw DEL ""
+		check_eq "  DEL unbinds it" "$FRC:$(trusted)" "0:"
+		check "  and firewalld rejects again" no_ping "$RCN" 198.18.100.2
+		hrun "$HF" "$BIN/bridge" DEL "$RCN" eth0 r1 "$RBR"
+	else
+		fail "real firewalld" "did not start: $(tail -5 "$D/firewalld.log")"
+	fi
+	kill "$FWD"
+	wait "$FWD" 2>/dev/null
+else
+	skip "real firewalld" "firewalld (Debian package firewalld) is not installed"
+fi
 
 # ---- a bus that accepts and never speaks: bounded, a warning, the default goes on -------------
 $PY -c 'import socket, signal, sys
