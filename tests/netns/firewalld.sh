@@ -206,7 +206,7 @@ check_eq "firewalld STATUS" "$RC:$OUT" "0:"
 # a firewalld that never answers: bounded (2 s per call), named
 echo "addSource * hang" >"$D/inject"
 run "$BUS" ADD c10 '"backend":"firewalld"'
-check_eq "firewalld not answering: ADD fails (bounded)" "$RC" 1
+check_eq "firewalld not answering: ADD fails (bounded), try later" "$RC:$(err_code)" 1:11
 check "  naming the call and the timeout" has_msg 'firewalld addSource(zone "trusted", source "198.18.5.2/32"): no answer within 2 s'
 rm -f "$D/inject"
 

@@ -268,7 +268,8 @@ int fwd_source(struct fwd *b, enum fwd_method m, const char *zone, const char *s
 	if (r < 0 && m == FWD_ADD_SOURCE && strstr(rep.msg, "ZONE_ALREADY_SET"))
 		return 0;
 	if (r < 0)
-		return cni_fail(e, r, 0, "firewalld %s(zone \"%s\", source \"%s\"): %s", methods[m],
-				zone, src, fwd_why(b, &rep, r, why, sizeof(why)));
+		return cni_fail(e, r, r == -ETIMEDOUT ? CNI_ERR_TRY_LATER : 0,
+				"firewalld %s(zone \"%s\", source \"%s\"): %s", methods[m], zone,
+				src, fwd_why(b, &rep, r, why, sizeof(why)));
 	return m == FWD_QUERY_SOURCE ? rep.value != 0 : 1;
 }
