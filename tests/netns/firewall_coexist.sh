@@ -58,19 +58,6 @@ attach() {
 	hrun "$1" "${8:-$P}" ADD "$2" eth0 "$3" "$(fwconf "$4" "${7:-}" "$BRR")"
 	[ "$RC" = 0 ] || { fail "firewall ADD $3" "$OUT"; return 1; }
 }
-# peer HOST VAR: a namespace behind a veth of HOST (198.18.100.2, host side 198.18.100.1), routed
-# to the containers through the host: the "outside" of the host and a peer for egress.
-peer() {
-	local p
-	mkns p
-	in_ns "$1" ip link add hp0 type veth peer name pp0 netns "$(basename "$p")"
-	in_ns "$1" ip addr add 198.18.100.1/24 dev hp0
-	in_ns "$1" ip link set hp0 up
-	in_ns "$p" ip addr add 198.18.100.2/24 dev pp0
-	in_ns "$p" ip link set pp0 up
-	in_ns "$p" ip route add 198.18.0.0/20 via 198.18.100.1
-	printf -v "$2" '%s' "$p"
-}
 serve() { # NETNS NAME PORT [udp]
 	local addr="TCP-LISTEN:$3,fork,reuseaddr"
 	[ "${4:-}" = udp ] && addr="UDP-RECVFROM:$3,fork,reuseaddr"

@@ -247,7 +247,7 @@ run "$BUS" DEL c14 ""
 if command -v firewalld >/dev/null && $PY -c 'import firewall' 2>/dev/null; then
 	mkhost HF
 	mkns RCN
-	mkns RPN
+	peer "$HF" RPN
 	mkdir -p "$D/fwetc"
 	[ -f /etc/firewalld/firewalld.conf ] && cp /etc/firewalld/firewalld.conf "$D/fwetc/"
 	[ -d /run/firewalld ] || on_exit 'rmdir /run/firewalld 2>/dev/null'
@@ -260,14 +260,8 @@ if command -v firewalld >/dev/null && $PY -c 'import firewall' 2>/dev/null; then
 			dbus-send --bus="$BUS" --print-reply --dest=org.fedoraproject.FirewallD1 \
 				/org/fedoraproject/FirewallD1 "org.fedoraproject.FirewallD1.zone.$1" "${@:2}"
 		}
-		in_ns "$HF" ip link add hp0 type veth peer name pp0 netns "$(basename "$RPN")"
-		in_ns "$HF" ip addr add 198.18.100.1/24 dev hp0
-		in_ns "$HF" ip link set hp0 up
-		in_ns "$RPN" ip addr add 198.18.100.2/24 dev pp0
-		in_ns "$RPN" ip link set pp0 up
-		in_ns "$RPN" ip route add 198.18.101.0/24 via 198.18.100.1
 		fwd_call changeZoneOfInterface string:work string:hp0 >/dev/null
-		RBR='{"cniVersion":"1.0.0","name":"netr","type":"bridge","bridge":"cnifr0","isGateway":true,"ipam":{"type":"host-local","dataDir":"'$D/ipam'","ranges":[[{"subnet":"198.18.101.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}]}}'
+		RBR='{"cniVersion":"1.0.0","name":"netr","type":"bridge","bridge":"cnifr0","isGateway":true,"ipam":{"type":"host-local","dataDir":"'$D/ipam'","ranges":[[{"subnet":"198.18.9.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}]}}'
 		hrun "$HF" "$BIN/bridge" ADD "$RCN" eth0 r1 "$RBR"
 		RPREV=$OUT
 		rfw() { # CMD EXTRA
@@ -284,17 +278,17 @@ if command -v firewalld >/dev/null && $PY -c 'import firewall' 2>/dev/null; then
 		check "  firewalld rejects the container's traffic (native accepts alone)" no_ping "$RCN" 198.18.100.2
 		rfw DEL '"backend":"nftables"'
 		rfw ADD ""
-		check_eq "real firewalld: default backend ADD" "$FRC:$(trusted)" "0:198.18.101.2/32"
+		check_eq "real firewalld: default backend ADD" "$FRC:$(trusted)" "0:198.18.9.2/32"
 		check "  the container reaches the peer through firewalld" ping_ok "$RCN" 198.18.100.2
 		rfw CHECK ""
 		check_eq "  CHECK" "$FRC:$OUT" "0:"
 		dbus-send --bus="$BUS" --print-reply --dest=org.fedoraproject.FirewallD1 \
 			/org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.reload >/dev/null
-		wait_for 30 sh -c "! dbus-send --bus='$BUS' --print-reply --dest=org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone.getSources string:trusted | grep -q 198.18.101.2"
+		wait_for 30 sh -c "! dbus-send --bus='$BUS' --print-reply --dest=org.fedoraproject.FirewallD1 /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone.getSources string:trusted | grep -q 198.18.9.2"
 		rfw CHECK ""
 		check_eq "  CHECK after firewall-cmd --reload names the lost source" "$FRC:$(grep -c 'not in zone' <<<"$OUT")" 1:1
 		rfw ADD ""
-		check_eq "  ADD again binds it again" "$FRC:$(trusted)" "0:198.18.101.2/32"
+		check_eq "  ADD again binds it again" "$FRC:$(trusted)" "0:198.18.9.2/32"
 		rfw DEL ""
 		check_eq "  DEL unbinds it" "$FRC:$(trusted)" "0:"
 		check "  and firewalld rejects again" no_ping "$RCN" 198.18.100.2

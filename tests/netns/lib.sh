@@ -241,6 +241,21 @@ norm_result() {
 			| (if .sandbox == $ns then .sandbox = "NETNS" else . end)) else . end' <<<"$1"
 }
 
+# peer HOST VAR: a namespace behind a veth of HOST (198.18.100.2, host side hp0 198.18.100.1),
+# routed to containers in 198.18.0.0/20 through the host: the "outside" of the host and a peer
+# for egress.
+peer() {
+	local p
+	mkns p
+	in_ns "$1" ip link add hp0 type veth peer name pp0 netns "$(basename "$p")"
+	in_ns "$1" ip addr add 198.18.100.1/24 dev hp0
+	in_ns "$1" ip link set hp0 up
+	in_ns "$p" ip addr add 198.18.100.2/24 dev pp0
+	in_ns "$p" ip link set pp0 up
+	in_ns "$p" ip route add 198.18.0.0/20 via 198.18.100.1
+	printf -v "$2" '%s' "$p"
+}
+
 # mkmaster HOSTNS NAME: a veth NAME (peer NAME-p, both up: carrier) in the host namespace, as the
 # lower link of macvlan.
 mkmaster() {
