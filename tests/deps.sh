@@ -5,6 +5,9 @@ set -eu
 need="build-essential pkg-config clang libnl-route-3-dev libmnl-dev libnftnl-dev libjansson-dev libmd-dev libsystemd-dev
 iproute2 nftables iptables jq strace socat conntrack qemu-system-x86 busybox-static dnsmasq-base dnsutils knot-dnsutils valgrind python3 containernetworking-plugins procps iputils-ping util-linux
 containerd runc python3-grpcio python3-grpc-tools python3-protobuf podman conmon file git dbus-daemon dbus-bin python3-dbus python3-gi"
+# firewalld (tests/netns/firewalld.sh runs a real one in a private netns on a private bus): only
+# where systemd is not PID 1, since on a systemd host its package starts it on the host's network.
+[ -d /run/systemd/system ] || need="$need firewalld"
 missing=""
 for p in $need; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
