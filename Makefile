@@ -129,7 +129,7 @@ $(BUILD)/tests/test_dnsname_records: $(BUILD)/obj/tests/unit/test_dnsname_record
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCNI) $(LIBNU)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBNU) $(LIBCNI) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBNU) $(LIBCNI) $(LDLIBS) $(IPTC_LIBS)
 
 deps:
 	@sh tests/deps.sh
