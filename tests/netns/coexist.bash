@@ -255,3 +255,20 @@ drop_later() {
 	check "${TAG}egress through a final REJECT after ADD" ping_ok "$D1" 198.18.100.2
 	in_ns "$H2" $IPT -D FORWARD -j REJECT
 }
+
+# v6_host IP6TABLES: a host (H5) whose IP6TABLES filter FORWARD drops, a peer (PEER5) routed over
+# IPv6 too, a dual-stack container (V1, bridge result BRV) with portmap and firewall ADDed (the
+# firewall's exit in RC).
+v6_host() {
+	mkhost H5
+	mkns V1
+	peer "$H5" PEER5
+	in_ns "$H5" ip addr add fd00:c0e::1/64 dev hp0 nodad
+	in_ns "$PEER5" ip addr add fd00:c0e::2/64 dev pp0 nodad
+	in_ns "$PEER5" ip -6 route add fd00:c0f::/64 via fd00:c0e::1
+	in_ns "$H5" "$1" -P FORWARD DROP
+	hrun "$H5" "$B" ADD "$V1" eth0 v1 "$(brconf6 net6 vbr1 198.18.7.0/24 fd00:c0f::/64)"
+	BRV=$OUT
+	hrun "$H5" "$PM" ADD "$V1" eth0 v1 "$(pmconf net6 "$MAPS" "$BRV")"
+	hrun "$H5" "$P" ADD "$V1" eth0 v1 "$(fwconf net6 "" "$BRV")"
+}

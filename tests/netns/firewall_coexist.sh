@@ -77,17 +77,7 @@ check_eq "parallel ADDs: one admin jump" "$(ipt_s "$H6" CNI-FORWARD | grep -c --
 check_eq "parallel ADDs: every accept" "$(ipt_s "$H6" CNI-FORWARD | grep -c 'id: p[1-8]"')" 16
 
 # ---- IPv6: each family decided on its own ------------------------------------------------------
-mkhost H5
-mkns V1
-peer "$H5" PEER5
-in_ns "$H5" ip addr add fd00:c0e::1/64 dev hp0 nodad
-in_ns "$PEER5" ip addr add fd00:c0e::2/64 dev pp0 nodad
-in_ns "$PEER5" ip -6 route add fd00:c0f::/64 via fd00:c0e::1
-in_ns "$H5" ip6tables-nft -P FORWARD DROP
-hrun "$H5" "$B" ADD "$V1" eth0 v1 "$(brconf6 net6 vbr1 198.18.7.0/24 fd00:c0f::/64)"
-BRV=$OUT
-hrun "$H5" "$PM" ADD "$V1" eth0 v1 "$(pmconf net6 "$MAPS" "$BRV")"
-hrun "$H5" "$P" ADD "$V1" eth0 v1 "$(fwconf net6 "" "$BRV")"
+v6_host ip6tables-nft
 check_eq "dual stack ADD with ip6 FORWARD DROP" "$RC" 0
 v6=$(ip_of "$V1" eth0 inet6)
 check_eq "ip filter untouched (v4 does not drop)" "$(ipt_s "$H5" | grep -c CNI-FORWARD)" 0

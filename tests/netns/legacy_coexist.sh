@@ -134,17 +134,7 @@ wait "$lockpid"
 check_eq "ADD done once the lock is released" "$?:$(ipt_s "$H6" CNI-FORWARD | grep -c 'id: plock"')" 0:2
 
 # ---- IPv6: ip6tables-legacy FORWARD DROP ------------------------------------------------------
-mkhost H5
-mkns V1
-peer "$H5" PEER5
-in_ns "$H5" ip addr add fd00:c0e::1/64 dev hp0 nodad
-in_ns "$PEER5" ip addr add fd00:c0e::2/64 dev pp0 nodad
-in_ns "$PEER5" ip -6 route add fd00:c0f::/64 via fd00:c0e::1
-in_ns "$H5" ip6tables-legacy -P FORWARD DROP
-hrun "$H5" "$B" ADD "$V1" eth0 v1 "$(brconf6 net6 vbr1 198.18.7.0/24 fd00:c0f::/64)"
-BRV=$OUT
-hrun "$H5" "$PM" ADD "$V1" eth0 v1 "$(pmconf net6 "$MAPS" "$BRV")"
-hrun "$H5" "$P" ADD "$V1" eth0 v1 "$(fwconf net6 "" "$BRV")"
+v6_host ip6tables-legacy
 check_eq "ip6 legacy FORWARD DROP: dual stack ADD" "$RC" 0
 v6=$(ip_of "$V1" eth0 inet6)
 o6=$(in_ns "$H5" ip6tables-legacy -S CNI-FORWARD | sed -n "s/.* -s $v6\/128 -m comment --comment \"\([^\"]*\)\".*/\1/p")
