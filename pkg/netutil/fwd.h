@@ -10,15 +10,15 @@
  * is the x_tables table "filter" (through libiptc, only when /proc/net/ip[6]_tables_names lists
  * it, so nothing loads or instantiates a legacy table). Where both drop, both get the accepts.
  *
- * Where iptables-nft or iptables-legacy drops, the accepts go where the reference's firewall puts them: chain
- * CNI-FORWARD (created when absent), jumped to first thing in FORWARD by
+ * Where iptables-nft or iptables-legacy drops, the accepts go where the reference's firewall puts
+ * them: chain CNI-FORWARD (created when absent), jumped to first thing in FORWARD by
  * `-m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD` (inserted when absent),
  * optionally the admin chain's jump first in CNI-FORWARD, then the owner's rules, each with an xt
  * comment naming its owner (iptables -S shows them, iptables-save/-restore keep them): DEL and GC
  * remove rules by that comment, never the host's chains, its policy, FORWARD's other rules, the
  * shared jump or the chains (the reference leaves them too). Legacy x_tables is changed under the
- * xtables lock, as iptables -w does, one IPT_SO_SET_REPLACE per change. Functions work in the calling thread's netns and return 0 or a negative errno with
- * the text in @e.
+ * xtables lock, as iptables -w does, one IPT_SO_SET_REPLACE per change. Functions work in the
+ * calling thread's netns and return 0 or a negative errno with the text in @e.
  */
 #ifndef NETUTIL_FWD_H
 #define NETUTIL_FWD_H
@@ -68,9 +68,10 @@ char *nu_fwd_comment(char out[NU_FWD_COMMENT_MAX + 1], const char *kind, const c
 		     const char *ifname, const char *cid);
 
 /*
- * nu_fwd_set() - iptables-nft only, in family @af, one batch: the rules commented @owner in CNI-FORWARD are replaced
- * by @a (@n of them, those of other families skipped); with any, the chain, the FORWARD jump and,
- * with @admin, the admin chain and its jump are made when absent. Nothing is made when @n is 0.
+ * nu_fwd_set() - iptables-nft only, in family @af, one batch: the rules commented @owner in
+ * CNI-FORWARD are replaced by @a (@n of them, those of other families skipped); with any, the
+ * chain, the FORWARD jump and, with @admin, the admin chain and its jump are made when absent.
+ * Nothing is made when @n is 0.
  */
 int nu_fwd_set(int af, const char *owner, const char *admin, const struct nu_fwd_accept *a,
 	       size_t n, struct cni_err *e);

@@ -50,7 +50,8 @@ struct fam {
 	const char *(*target)(const void *e, struct xtc_handle *h);
 	int (*check)(const xt_chainlabel chain, const void *e, unsigned char *mask,
 		     struct xtc_handle *h);
-	int (*insert)(const xt_chainlabel chain, const void *e, unsigned int n, struct xtc_handle *h);
+	int (*insert)(const xt_chainlabel chain, const void *e, unsigned int n,
+		      struct xtc_handle *h);
 	int (*append)(const xt_chainlabel chain, const void *e, struct xtc_handle *h);
 	int (*delete_num)(const xt_chainlabel chain, unsigned int n, struct xtc_handle *h);
 	const char *(*strerror)(int err);
@@ -58,48 +59,48 @@ struct fam {
 
 /* Typed wrappers: libiptc's v4 and v6 functions differ only in the entry type. */
 #define FAM_WRAP(p, E)                                                                             \
-	static const void *p##_first(const char *c, struct xtc_handle *h)                         \
+	static const void *p##_first(const char *c, struct xtc_handle *h)                          \
 	{                                                                                          \
 		return p##_first_rule(c, h);                                                       \
 	}                                                                                          \
-	static const void *p##_next(const void *e, struct xtc_handle *h)                          \
+	static const void *p##_next(const void *e, struct xtc_handle *h)                           \
 	{                                                                                          \
 		return p##_next_rule(e, h);                                                        \
 	}                                                                                          \
-	static const char *p##_target(const void *e, struct xtc_handle *h)                        \
+	static const char *p##_target(const void *e, struct xtc_handle *h)                         \
 	{                                                                                          \
 		return p##_get_target(e, h);                                                       \
 	}                                                                                          \
-	static int p##_check(const xt_chainlabel c, const void *e, unsigned char *m,              \
+	static int p##_check(const xt_chainlabel c, const void *e, unsigned char *m,               \
 			     struct xtc_handle *h)                                                 \
 	{                                                                                          \
 		return p##_check_entry(c, e, m, h);                                                \
 	}                                                                                          \
-	static int p##_insert(const xt_chainlabel c, const void *e, unsigned int n,               \
+	static int p##_insert(const xt_chainlabel c, const void *e, unsigned int n,                \
 			      struct xtc_handle *h)                                                \
 	{                                                                                          \
 		return p##_insert_entry(c, e, n, h);                                               \
 	}                                                                                          \
-	static int p##_append(const xt_chainlabel c, const void *e, struct xtc_handle *h)         \
+	static int p##_append(const xt_chainlabel c, const void *e, struct xtc_handle *h)          \
 	{                                                                                          \
 		return p##_append_entry(c, e, h);                                                  \
 	}                                                                                          \
 	static const struct fam p##_fam = {                                                        \
-		.entry_size = sizeof(E),                                                           \
-		.init = p##_init,                                                                  \
-		.free = p##_free,                                                                  \
-		.commit = p##_commit,                                                              \
-		.is_chain = p##_is_chain,                                                          \
-		.create_chain = p##_create_chain,                                                  \
-		.get_policy = p##_get_policy,                                                      \
-		.first = p##_first,                                                                \
-		.next = p##_next,                                                                  \
-		.target = p##_target,                                                              \
-		.check = p##_check,                                                                \
-		.insert = p##_insert,                                                              \
-		.append = p##_append,                                                              \
-		.delete_num = p##_delete_num_entry,                                                \
-		.strerror = p##_strerror,                                                          \
+	    .entry_size = sizeof(E),                                                               \
+	    .init = p##_init,                                                                      \
+	    .free = p##_free,                                                                      \
+	    .commit = p##_commit,                                                                  \
+	    .is_chain = p##_is_chain,                                                              \
+	    .create_chain = p##_create_chain,                                                      \
+	    .get_policy = p##_get_policy,                                                          \
+	    .first = p##_first,                                                                    \
+	    .next = p##_next,                                                                      \
+	    .target = p##_target,                                                                  \
+	    .check = p##_check,                                                                    \
+	    .insert = p##_insert,                                                                  \
+	    .append = p##_append,                                                                  \
+	    .delete_num = p##_delete_num_entry,                                                    \
+	    .strerror = p##_strerror,                                                              \
 	}
 FAM_WRAP(iptc, struct ipt_entry);
 FAM_WRAP(ip6tc, struct ip6t_entry);
@@ -122,7 +123,8 @@ static const char *fam_name(int af)
 
 bool ipt_legacy_exists(int af)
 {
-	const char *path = af == AF_INET ? "/proc/net/ip_tables_names" : "/proc/net/ip6_tables_names";
+	const char *path =
+	    af == AF_INET ? "/proc/net/ip_tables_names" : "/proc/net/ip6_tables_names";
 	char buf[512];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
@@ -161,7 +163,7 @@ static int fail_op(struct ipt_legacy *t, const char *op, const char *chain, stru
 	return fail_err(t, lib_err(), op, chain, e);
 }
 
-/* ---- the xtables lock --------------------------------------------------------------------------- */
+/* ---- the xtables lock ------------------------------------------------------------------------ */
 
 static volatile sig_atomic_t lock_expired;
 
@@ -207,16 +209,18 @@ static int xt_lock(struct cni_err *e)
 	}
 	close(fd);
 	if (err == EINTR && lock_expired)
-		return cni_fail(e, -ETIMEDOUT, 0,
-				"the xtables lock %s is held by another iptables for more than %d s",
-				path, LOCK_WAIT_S);
+		return cni_fail(
+		    e, -ETIMEDOUT, 0,
+		    "the xtables lock %s is held by another iptables for more than %d s", path,
+		    LOCK_WAIT_S);
 	return cni_fail(e, -err, 0, "locking %s: %s", path, strerror(err));
 }
 
-/* ---- snapshots ---------------------------------------------------------------------------------- */
+/* ---- snapshots ------------------------------------------------------------------------------- */
 
-int ipt_legacy_run(int af, bool write, int (*fn)(struct ipt_legacy *t, void *arg, struct cni_err *e),
-		   void *arg, struct cni_err *e)
+int ipt_legacy_run(int af, bool write,
+		   int (*fn)(struct ipt_legacy *t, void *arg, struct cni_err *e), void *arg,
+		   struct cni_err *e)
 {
 	struct ipt_legacy t = {af, fam_of(af), NULL};
 	int lock = -1, r = 0;
@@ -282,7 +286,7 @@ int ipt_legacy_new_chain(struct ipt_legacy *t, const char *chain, struct cni_err
 	return 0;
 }
 
-/* ---- rules -------------------------------------------------------------------------------------- */
+/* ---- rules ----------------------------------------------------------------------------------- */
 
 /* Big enough for an ip6t_entry, comment, conntrack, sctp and a standard target (~1100 bytes). */
 union entry_buf {
@@ -444,7 +448,8 @@ static const char *entry_comment(const struct ipt_legacy *t, const void *x,
 }
 
 int ipt_legacy_del_owned(struct ipt_legacy *t, const char *chain,
-			 bool (*match)(const char *comment, void *arg), void *arg, struct cni_err *e)
+			 bool (*match)(const char *comment, void *arg), void *arg,
+			 struct cni_err *e)
 {
 	char comment[XT_MAX_COMMENT_LEN];
 	int n = 0;

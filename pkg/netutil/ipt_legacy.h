@@ -27,8 +27,8 @@ struct ipt_rule {
 	bool dst;		 /* -d (else -s) */
 	uint8_t proto;		 /* 0: any; IPPROTO_TCP, _UDP, _SCTP with a port */
 	uint16_t port;
-	bool dport;	    /* --dport (else --sport) */
-	uint16_t ctstate;   /* XT_CONNTRACK_STATE_* mask, 0: no conntrack match */
+	bool dport;	     /* --dport (else --sport) */
+	uint16_t ctstate;    /* XT_CONNTRACK_STATE_* mask, 0: no conntrack match */
 	const char *comment; /* NULL: no comment match */
 	const char *target;  /* "ACCEPT" or a chain of the table */
 };
@@ -43,8 +43,9 @@ bool ipt_legacy_exists(int af);
  * (@fn not called), else @fn's result when negative, else 0. With @write, under the xtables lock,
  * and the snapshot is committed when @fn returns > 0 (it changed something).
  */
-int ipt_legacy_run(int af, bool write, int (*fn)(struct ipt_legacy *t, void *arg, struct cni_err *e),
-		   void *arg, struct cni_err *e);
+int ipt_legacy_run(int af, bool write,
+		   int (*fn)(struct ipt_legacy *t, void *arg, struct cni_err *e), void *arg,
+		   struct cni_err *e);
 
 /* "DROP"/"REJECT" when @chain's policy or last rule drops (*@policy says which), else NULL. */
 const char *ipt_legacy_drops(struct ipt_legacy *t, const char *chain, bool *policy);
@@ -60,6 +61,7 @@ int ipt_legacy_add(struct ipt_legacy *t, const char *chain, const struct ipt_rul
 		   struct cni_err *e);
 /* Delete every rule of @chain whose comment @match takes: how many, or -errno. */
 int ipt_legacy_del_owned(struct ipt_legacy *t, const char *chain,
-			 bool (*match)(const char *comment, void *arg), void *arg, struct cni_err *e);
+			 bool (*match)(const char *comment, void *arg), void *arg,
+			 struct cni_err *e);
 
 #endif

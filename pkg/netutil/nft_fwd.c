@@ -472,7 +472,7 @@ int nu_fwd_check(int af, const char *owner, const char *admin, const struct nu_f
 	return r;
 }
 
-/* ---- iptables-legacy (x_tables, ipt_legacy.c): the same layout, the same rules ------------------ */
+/* ---- iptables-legacy (x_tables, ipt_legacy.c): the same layout, the same rules --------------- */
 
 static void legacy_accept(struct ipt_rule *r, const struct nu_fwd_accept *a, const char *owner)
 {
