@@ -92,12 +92,18 @@ $(LIBIPAM): $(call obj,$(IPAM_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+# libiptc (iptables-legacy's filter table, pkg/netutil/ipt_legacy.c) only where CNI-FORWARD is
+# written: the others never pull that object in.
+IPTC_LIBS := $(shell $(PKG_CONFIG) --libs libip4tc libip6tc 2>/dev/null)
+LDLIBS_firewall := $(IPTC_LIBS)
+LDLIBS_portmap := $(IPTC_LIBS)
+
 # One rule per plugin: all .c files of plugins/<kind>/<name>/ make build/bin/<name>.
 define plugin_rule
 $(BUILD)/bin/$(notdir $(patsubst %/,%,$(1))): $(call obj,$(wildcard $(1)*.c)) $(LIBIPAM) $(LIBCNI) $(LIBNU)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBIPAM) $(LIBNU) $(LIBCNI) $$(LDLIBS)
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBIPAM) $(LIBNU) $(LIBCNI) $$(LDLIBS) $$(LDLIBS_$(notdir $(patsubst %/,%,$(1))))
 endef
 $(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_rule,$(d))))
 
@@ -123,7 +129,7 @@ $(BUILD)/tests/test_dnsname_records: $(BUILD)/obj/tests/unit/test_dnsname_record
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCNI) $(LIBNU)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBNU) $(LIBCNI) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBNU) $(LIBCNI) $(LDLIBS) $(IPTC_LIBS)
 
 deps:
 	@sh tests/deps.sh

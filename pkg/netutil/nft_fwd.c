@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The host's iptables filter FORWARD chain (see fwd.h): whether it drops (iptables-nft through
- * nf_tables dumps, iptables-legacy through the x_tables getsockopts, read only), and the accepts
- * of one owner in the reference's CNI-FORWARD layout, encoded as iptables-nft 1.8.9 encodes
+ * nf_tables dumps, iptables-legacy through libiptc, ipt_legacy.c), and the accepts of one owner
+ * in the reference's CNI-FORWARD layout, in each of the two that drops. In nf_tables encoded as
+ * iptables-nft 1.8.9 encodes
  *	-A CNI-FORWARD [-p <proto>] -s|-d <ip>/32|128 [-m <proto> --sport|--dport <port>]
  *		[-m conntrack --ctstate RELATED,ESTABLISHED|DNAT] -m comment --comment <owner> -j ACCEPT
  * (meta l4proto, the address, the port as a transport payload or the xt sctp match, xt conntrack
- * rev 3, xt comment rev 0, a counter, accept), so iptables -S lists them and iptables-save and
- * -restore round-trip them with their owner. An nftables accept in a table of ours would end only
- * that table: iptables' FORWARD DROP would still drop, hence rules in iptables' own chain.
+ * rev 3, xt comment rev 0, a counter, accept), in x_tables as iptables-legacy encodes the same
+ * line, so iptables -S lists them and iptables-save and -restore round-trip them with their
+ * owner. An nftables accept in a table of ours would end only that table: iptables' FORWARD DROP
+ * would still drop, hence rules in iptables' own chain.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,7 @@
 
 #include "cni/hash.h"
 #include "netutil/fwd.h"
+#include "netutil/ipt_legacy.h"
 #include "netutil/nft_internal.h"
 
 #define TABLE "filter"
@@ -49,167 +52,6 @@ static uint16_t nfproto(int af)
 static const char *fam(int af)
 {
 	return af == AF_INET ? "ip" : "ip6";
-}
-
-/* ---- iptables-legacy: x_tables, read only ------------------------------------------------------ */
-
-/* Does /proc/net/ip[6]_tables_names list "filter": the table exists in this netns. */
-static bool legacy_filter_exists(int af)
-{
-	const char *path = af == AF_INET ? "/proc/net/ip_tables_names" : "/proc/net/ip6_tables_names";
-	char buf[512];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-	bool found = false;
-
-	if (fd < 0)
-		return false; /* no ip_tables module: no legacy table */
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	for (char *line = buf, *nl; n > 0 && line < buf + n && !found; line = nl + 1) {
-		nl = strchr(line, '\n');
-		if (!nl)
-			nl = buf + n;
-		found = nl - line == 6 && !strncmp(line, TABLE, 6);
-	}
-	return found;
-}
-
-/* Is a whole entry at @off inside @size, its target too: a table that changed between
- * GET_INFO and GET_ENTRIES, or a bad offset, never makes the walk read past the blob. */
-static bool entry_ok(int af, const char *blob, uint32_t off, uint32_t size)
-{
-	size_t es = af == AF_INET ? sizeof(struct ipt_entry) : sizeof(struct ip6t_entry);
-	uint16_t to, next;
-
-	if ((uint64_t)off + es > size)
-		return false;
-	to = af == AF_INET ? ((const struct ipt_entry *)(blob + off))->target_offset
-			   : ((const struct ip6t_entry *)(blob + off))->target_offset;
-	next = af == AF_INET ? ((const struct ipt_entry *)(blob + off))->next_offset
-			     : ((const struct ip6t_entry *)(blob + off))->next_offset;
-	return to >= es && (uint64_t)to + sizeof(struct xt_entry_target) <= next &&
-	       (uint64_t)off + next <= size;
-}
-
-/* The verdict (as x_tables encodes it: -NF_x - 1) or name of an entry's target. */
-static const struct xt_entry_target *entry_target(int af, const char *blob, uint32_t off,
-						  uint32_t size)
-{
-	uint16_t to;
-
-	if (!entry_ok(af, blob, off, size))
-		return NULL;
-	to = af == AF_INET ? ((const struct ipt_entry *)(blob + off))->target_offset
-			   : ((const struct ip6t_entry *)(blob + off))->target_offset;
-	if ((uint64_t)off + to + sizeof(struct xt_standard_target) > size)
-		return NULL;
-	return (const struct xt_entry_target *)(blob + off + to);
-}
-
-static bool target_drops(const struct xt_entry_target *t, const char **what)
-{
-	if (!t)
-		return false;
-	if (!strcmp(t->u.user.name, XT_STANDARD_TARGET)) {
-		*what = "DROP";
-		return ((const struct xt_standard_target *)t)->verdict == -NF_DROP - 1;
-	}
-	*what = "REJECT";
-	return !strcmp(t->u.user.name, "REJECT");
-}
-
-/* Tries of GET_INFO + GET_ENTRIES while the table changes size in between (EAGAIN): libiptc
- * retries too; a table rewritten this often for this long is an error. */
-#define LEGACY_TRIES 16
-
-/*
- * The filter table's info and entries (*@ent, free()d by the caller): 0, 1 when there is no
- * such table, -errno.
- */
-static int legacy_read(int fd, int af, struct ipt_getinfo *info, struct ipt_get_entries **ent,
-		       struct cni_err *e)
-{
-	int level = af == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
-	int err = EAGAIN;
-
-	for (int i = 0; i < LEGACY_TRIES && err == EAGAIN; i++) {
-		socklen_t sl = sizeof(*info);
-
-		memset(info, 0, sizeof(*info));
-		snprintf(info->name, sizeof(info->name), "%s", TABLE);
-		if (getsockopt(fd, level, af == AF_INET ? IPT_SO_GET_INFO : IP6T_SO_GET_INFO, info,
-			       &sl)) {
-			if (errno == ENOENT)
-				return 1;
-			err = errno;
-			continue;
-		}
-		*ent = calloc(1, sizeof(**ent) + info->size);
-		if (!*ent)
-			return cni_fail(e, -ENOMEM, 0, "%s", strerror(ENOMEM));
-		snprintf((*ent)->name, sizeof((*ent)->name), "%s", TABLE);
-		(*ent)->size = info->size;
-		sl = (socklen_t)(sizeof(**ent) + info->size);
-		if (!getsockopt(fd, level, af == AF_INET ? IPT_SO_GET_ENTRIES : IP6T_SO_GET_ENTRIES,
-				*ent, &sl))
-			return 0;
-		err = errno; /* EAGAIN: the table changed size since GET_INFO */
-		free(*ent);
-		*ent = NULL;
-	}
-	return cni_fail(e, -err, 0, "reading %s legacy iptables filter: %s", fam(af),
-			strerror(err));
-}
-
-/* 1 when x_tables' filter FORWARD drops (@why set), 0 when not or absent, -errno. */
-static int legacy_probe(int af, char *why, size_t len, struct cni_err *e)
-{
-	struct ipt_getinfo info; /* ip6t_getinfo has the same layout */
-	struct ipt_get_entries *ent = NULL;
-	uint32_t off, last = UINT32_MAX, uf;
-	const char *what = "";
-	int fd, ret;
-
-	if (!legacy_filter_exists(af))
-		return 0;
-	fd = socket(af, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-	if (fd < 0)
-		return cni_fail(e, -errno, 0, "reading %s legacy iptables: socket: %s", fam(af),
-				strerror(errno));
-	ret = legacy_read(fd, af, &info, &ent, e);
-	close(fd);
-	if (ret)
-		return ret < 0 ? ret : 0;
-	if (info.valid_hooks & (1u << NF_INET_FORWARD)) {
-		const char *blob = (const char *)ent->entrytable;
-
-		uf = info.underflow[NF_INET_FORWARD];
-		/* the chain's rules run from its hook entry to its underflow (the policy) */
-		for (off = info.hook_entry[NF_INET_FORWARD];
-		     off < uf && entry_ok(af, blob, off, info.size);) {
-			uint16_t next = af == AF_INET
-						? ((const struct ipt_entry *)(blob + off))->next_offset
-						: ((const struct ip6t_entry *)(blob + off))->next_offset;
-
-			last = off;
-			off += next;
-		}
-		if (target_drops(entry_target(af, blob, uf, info.size), &what)) {
-			snprintf(why, len, "%s legacy iptables (x_tables) filter FORWARD: policy DROP",
-				 fam(af));
-			ret = 1;
-		} else if (last != UINT32_MAX &&
-			   target_drops(entry_target(af, blob, last, info.size), &what)) {
-			snprintf(why, len,
-				 "%s legacy iptables (x_tables) filter FORWARD: its last rule is -j %s",
-				 fam(af), what);
-			ret = 1;
-		}
-	}
-	free(ent);
-	return ret;
 }
 
 /* ---- iptables-nft ------------------------------------------------------------------------------ */
@@ -291,30 +133,20 @@ static int nft_probe(struct nft *c, int af, char *why, size_t len, bool *priv, s
 	return ret;
 }
 
+/* NU_FWD_NFT when iptables-nft's FORWARD drops (@why set), else NU_FWD_OPEN. */
 static int probe(int af, char *why, size_t len, bool *priv, struct cni_err *e)
 {
 	_cleanup_nft_ struct nft c = {0};
-	int r = legacy_probe(af, why, len, e);
+	int r = nft_open(&c, e);
 
 	*priv = false;
-	if (r > 0)
-		return NU_FWD_LEGACY;
-	if (r == 0)
-		r = nft_open(&c, e);
 	if (r == 0)
 		r = nft_probe(&c, af, why, len, priv, e);
 	if (r < 0)
 		return r;
 	if (!r)
-		snprintf(why, len, "no %s iptables FORWARD chain drops", fam(af));
+		snprintf(why, len, "no %s iptables-nft FORWARD chain drops", fam(af));
 	return r ? NU_FWD_NFT : NU_FWD_OPEN;
-}
-
-int nu_fwd_probe(int af, char *why, size_t len, struct cni_err *e)
-{
-	bool priv;
-
-	return probe(af, why, len, &priv, e);
 }
 
 /* ---- the owner's accepts ------------------------------------------------------------------------ */
@@ -640,10 +472,172 @@ int nu_fwd_check(int af, const char *owner, const char *admin, const struct nu_f
 	return r;
 }
 
+/* ---- iptables-legacy (x_tables, ipt_legacy.c): the same layout, the same rules --------------- */
+
+static void legacy_accept(struct ipt_rule *r, const struct nu_fwd_accept *a, const char *owner)
+{
+	bool dnat = a->kind == NU_FWD_DNAT_TO || a->kind == NU_FWD_DNAT_FROM;
+	bool to = a->kind == NU_FWD_TO_EST || a->kind == NU_FWD_DNAT_TO;
+
+	*r = (struct ipt_rule){
+		.ip = &a->ip,
+		.dst = to,
+		.proto = dnat ? a->proto : 0,
+		.port = a->port,
+		.dport = to,
+		.ctstate = dnat ? XT_CONNTRACK_STATE_DNAT
+			   : to ? XT_CONNTRACK_STATE_BIT(IP_CT_RELATED) |
+					  XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED)
+				: 0,
+		.comment = owner,
+		.target = "ACCEPT",
+	};
+}
+
+/* The two jumps: FORWARD -> CNI-FORWARD (k 0), CNI-FORWARD -> admin (k 1). */
+static struct ipt_rule legacy_jump(int k, const char *admin)
+{
+	return (struct ipt_rule){.comment = k ? ADMIN_COMMENT : FWD_COMMENT,
+				 .target = k ? admin : PRIV};
+}
+
+struct legacy_op {
+	const struct fwd_op *o;
+	char why[160];
+	bool drops;
+};
+
+static void legacy_why(struct ipt_legacy *t, struct legacy_op *l)
+{
+	bool policy;
+	const char *what = ipt_legacy_drops(t, FORWARD, &policy);
+
+	l->drops = what != NULL;
+	if (policy)
+		snprintf(l->why, sizeof(l->why),
+			 "%s legacy iptables (x_tables) filter FORWARD: policy DROP", fam(l->o->af));
+	else if (what)
+		snprintf(l->why, sizeof(l->why),
+			 "%s legacy iptables (x_tables) filter FORWARD: its last rule is -j %s",
+			 fam(l->o->af), what);
+}
+
+/*
+ * The two jumps (@add: each inserted first in its chain when absent, the reference's -I when
+ * ! -C; else -ENOENT naming the first missing one), then the owner's accepts (@add: appended;
+ * else -ENOENT naming the first missing one).
+ */
+static int legacy_rules(struct ipt_legacy *t, const struct fwd_op *o, bool add, struct cni_err *e)
+{
+	char text[160];
+	int r = 0;
+
+	for (int k = 0; r == 0 && k < (o->admin ? 2 : 1); k++) {
+		struct ipt_rule j = legacy_jump(k, o->admin);
+
+		r = ipt_legacy_has(t, k ? PRIV : FORWARD, &j, e);
+		if (r == 0 && add)
+			r = ipt_legacy_add(t, k ? PRIV : FORWARD, &j, true, e);
+		else if (r == 0)
+			r = cni_fail(e, -ENOENT, 0,
+				     "expected rule -A %s -m comment --comment \"%s\" -j %s not "
+				     "found in %s legacy iptables filter",
+				     k ? PRIV : FORWARD, j.comment, j.target, fam(o->af));
+		r = r < 0 ? r : 0;
+	}
+	for (size_t i = 0; r == 0 && i < o->n; i++) {
+		struct ipt_rule a;
+
+		if (!in_family(o, i))
+			continue;
+		legacy_accept(&a, &o->a[i], o->owner);
+		if (add)
+			r = ipt_legacy_add(t, PRIV, &a, false, e);
+		else if ((r = ipt_legacy_has(t, PRIV, &a, e)) == 0)
+			r = cni_fail(e, -ENOENT, 0,
+				     "expected rule -A %s %s (comment \"%s\") not found in %s legacy "
+				     "iptables filter",
+				     PRIV, accept_text(text, sizeof(text), &o->a[i]), o->owner,
+				     fam(o->af));
+		r = r < 0 ? r : 0;
+	}
+	return r;
+}
+
+/* One snapshot under the lock: probe, the owner's rules out, and back in where FORWARD drops. */
+static int legacy_sync_once(struct ipt_legacy *t, void *arg, struct cni_err *e)
+{
+	struct legacy_op *l = arg;
+	const struct fwd_op *o = l->o;
+	size_t want = 0;
+	int r, gone;
+
+	legacy_why(t, l);
+	for (size_t i = 0; l->drops && i < o->n; i++)
+		want += in_family(o, i);
+	gone = ipt_legacy_del_owned(t, PRIV, nu_fwd_match_prefix, (void *)o->owner, e);
+	if (gone < 0 || !want)
+		return gone;
+	r = ipt_legacy_has_chain(t, PRIV) ? 0 : ipt_legacy_new_chain(t, PRIV, e);
+	if (r == 0 && o->admin && !ipt_legacy_has_chain(t, o->admin))
+		r = ipt_legacy_new_chain(t, o->admin, e);
+	if (r == 0)
+		r = legacy_rules(t, o, true, e);
+	return r < 0 ? r : 1;
+}
+
+/* CHECK's: where legacy FORWARD drops, the chain, the jumps and every accept. */
+static int legacy_check_once(struct ipt_legacy *t, void *arg, struct cni_err *e)
+{
+	struct legacy_op *l = arg;
+
+	legacy_why(t, l);
+	if (!l->drops)
+		return 0;
+	if (!ipt_legacy_has_chain(t, PRIV))
+		return cni_fail(e, -ENOENT, 0, "chain %s legacy iptables filter %s does not exist",
+				fam(l->o->af), PRIV);
+	return legacy_rules(t, l->o, false, e);
+}
+
+static int legacy_probe_once(struct ipt_legacy *t, void *arg, struct cni_err *e)
+{
+	(void)e;
+	legacy_why(t, arg);
+	return 0;
+}
+
+int nu_fwd_probe(int af, char *why, size_t len, struct cni_err *e)
+{
+	struct fwd_op o = {.af = af};
+	struct legacy_op l = {.o = &o};
+	char nwhy[160];
+	bool priv;
+	int r = ipt_legacy_run(af, false, legacy_probe_once, &l, e), st;
+
+	if (r < 0)
+		return r;
+	st = probe(af, nwhy, sizeof(nwhy), &priv, e);
+	if (st < 0)
+		return st;
+	if (l.drops && st)
+		snprintf(why, len, "%s; %s", l.why, nwhy);
+	else
+		snprintf(why, len, "%s", l.drops ? l.why : nwhy);
+	return st | (l.drops ? NU_FWD_LEGACY : 0);
+}
+
 struct del_op {
 	bool (*match)(const char *, void *);
 	void *arg;
 };
+
+static int legacy_del_once(struct ipt_legacy *t, void *arg, struct cni_err *e)
+{
+	const struct del_op *o = arg;
+
+	return ipt_legacy_del_owned(t, PRIV, o->match, o->arg, e);
+}
 
 /* Both families in one batch. */
 static int del_once(struct nft *c, void *arg, struct cni_err *e)
@@ -667,53 +661,65 @@ static int del_once(struct nft *c, void *arg, struct cni_err *e)
 
 int nu_fwd_del(bool (*match)(const char *comment, void *arg), void *arg, struct cni_err *e)
 {
+	static const int afs[] = {AF_INET, AF_INET6};
 	struct del_op o = {match, arg};
 	int r = nft_run(del_once, &o, e);
 
 	if (r < 0)
 		return cni_wrap(e, r, "removing accepts from filter %s", PRIV);
+	for (size_t i = 0; i < 2; i++) {
+		r = ipt_legacy_run(afs[i], true, legacy_del_once, &o, e);
+		if (r < 0)
+			return cni_wrap(e, r, "removing accepts from %s legacy iptables filter %s",
+					fam(afs[i]), PRIV);
+	}
 	return 0;
 }
 
-/* The legacy case: accepts cannot be written there. */
-static int legacy_fail(const char *why, struct cni_err *e)
+int nu_fwd_sync(int af, unsigned int where, const char *owner, const char *admin,
+		const struct nu_fwd_accept *a, size_t n, struct cni_err *e)
 {
-	return cni_fail(e, -EOPNOTSUPP, 0,
-			"%s drops forwarded traffic and this plugin does not write legacy "
-			"iptables rules: make iptables-nft the host's iptables (Debian's default: "
-			"update-alternatives --set iptables /usr/sbin/iptables-nft) or accept the "
-			"container network in that chain yourself and set \"backend\": \"nftables\"",
-			why);
-}
-
-int nu_fwd_sync(int af, const char *owner, const char *admin, const struct nu_fwd_accept *a,
-		size_t n, struct cni_err *e)
-{
+	struct fwd_op o = {af, owner, admin, a, n};
+	struct legacy_op l = {.o = &o};
 	char why[160];
 	bool priv;
-	int st = probe(af, why, sizeof(why), &priv, e);
+	int st = check_op(&o, e);
 
+	if (st == 0 && (where & NU_FWD_LEGACY)) {
+		st = ipt_legacy_run(af, true, legacy_sync_once, &l, e);
+		if (st < 0)
+			return cni_wrap(e, st, "accepting forwarded traffic in %s legacy iptables "
+					"filter %s", fam(af), PRIV);
+	}
+	if (st < 0 || !(where & NU_FWD_NFT))
+		return st < 0 ? st : 0;
+	st = probe(af, why, sizeof(why), &priv, e);
 	if (st < 0)
 		return st;
-	if (st == NU_FWD_LEGACY)
-		return legacy_fail(why, e);
 	if (st == NU_FWD_OPEN && !priv)
 		return 0; /* no CNI-FORWARD: no earlier accept of ours to remove */
 	return nu_fwd_set(af, owner, admin, a, st == NU_FWD_NFT ? n : 0, e);
 }
 
-int nu_fwd_verify(int af, const char *owner, const char *admin, const struct nu_fwd_accept *a,
-		  size_t n, struct cni_err *e)
+int nu_fwd_verify(int af, unsigned int where, const char *owner, const char *admin,
+		  const struct nu_fwd_accept *a, size_t n, struct cni_err *e)
 {
+	struct fwd_op o = {af, owner, admin, a, n};
+	struct legacy_op l = {.o = &o};
 	char why[160];
-	int st = nu_fwd_probe(af, why, sizeof(why), e);
+	bool priv;
+	int st = check_op(&o, e);
 
-	if (st < 0)
+	if (st == 0 && (where & NU_FWD_LEGACY)) {
+		st = ipt_legacy_run(af, false, legacy_check_once, &l, e);
+		if (st < 0)
+			return l.drops ? cni_wrap(e, st, "%s", l.why) : st;
+	}
+	if (st < 0 || !(where & NU_FWD_NFT))
+		return st < 0 ? st : 0;
+	st = probe(af, why, sizeof(why), &priv, e);
+	if (st <= 0)
 		return st;
-	if (st == NU_FWD_LEGACY)
-		return legacy_fail(why, e);
-	if (st == NU_FWD_OPEN)
-		return 0;
 	st = nu_fwd_check(af, owner, admin, a, n, e);
 	if (st < 0)
 		return cni_wrap(e, st, "%s", why);

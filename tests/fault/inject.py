@@ -54,7 +54,7 @@ REGRESSIONS = [
     ("host-device", "ADD", "recvmsg", "KILL", 19),
     ("host-device", "DEL", "recvmsg", "KILL", 11), ("host-device", "DEL", "recvmsg", "KILL", 15),
 ]
-CHECK_SET = "bridge,ptp,host-local,portmap,firewall,tuning,sbr,dnsname,host-device"
+CHECK_SET = "bridge,ptp,host-local,portmap,firewall,portmap-legacy,firewall-legacy,tuning,sbr,dnsname,host-device"
 LINE = re.compile(r"^(\d+)\s+([a-z_0-9]+)\((.*)$")
 
 
@@ -211,7 +211,7 @@ def sweep(scn, cmd, full, sample, rng, counted):
         if not problem and left:
             problem = "after DEL " + left
         if problem:
-            item = lane.known(scn.plugin, cmd, what)
+            item = lane.known(scn.plugin, cmd, what, scn.name)
             if item:
                 nknown += 1
                 lane.skip(label, f"{problem[:200]} ({item})")

@@ -6,13 +6,13 @@
  * keyed by network, interface and container so DEL needs neither netns nor prevResult and GC
  * finds stale attachments' rules; the default (an empty or absent "backend", what podman
  * writes): the same, plus, where the host's iptables filter FORWARD drops, the reference's
- * accepts in CNI-FORWARD, keyed the same way (pkg/netutil/fwd.h); where iptables-legacy's
- * drops (nothing can be written there), the native rules and a warning on stderr;
- * "iptables": the reference's CNI-FORWARD/CNI-ADMIN layout, written natively as iptables-nft
- * does, removed by address on DEL as the reference does. "firewalld": the reference's D-Bus
- * backend (firewalld.c), the addresses made sources of firewalldZone; the default backend adds
- * them too when firewalld runs (see fw_fwd_add()). The result is prevResult. Versions 0.4.0 and
- * later, as the reference.
+ * accepts in CNI-FORWARD, keyed the same way (pkg/netutil/fwd.h), in iptables-nft's and/or
+ * iptables-legacy's filter table, whichever drops; "iptables": the reference's
+ * CNI-FORWARD/CNI-ADMIN layout, written natively as iptables-nft does, removed by address on DEL
+ * as the reference does, and where iptables-legacy's FORWARD drops the same accepts there, keyed
+ * as the default backend's. "firewalld": the reference's D-Bus backend (firewalld.c), the
+ * addresses made sources of firewalldZone; the default backend adds them too when firewalld runs
+ * (see fw_fwd_add()). The result is prevResult. Versions 0.4.0 and later, as the reference.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -61,7 +61,7 @@ static bool fw_has_family(const struct nu_fw *f, int af)
 	return false;
 }
 
-static int fw_coexist(const struct nu_fw *f, bool check, struct cni_err *e)
+static int fw_coexist(const struct nu_fw *f, unsigned int where, bool check, struct cni_err *e)
 {
 	static const int afs[] = {AF_INET, AF_INET6};
 	struct nu_fwd_accept a[FW_MAX_ACCEPTS];
@@ -72,14 +72,8 @@ static int fw_coexist(const struct nu_fw *f, bool check, struct cni_err *e)
 	for (size_t i = 0; r == 0 && i < 2; i++) {
 		if (!fw_has_family(f, afs[i]))
 			continue;
-		r = check ? nu_fwd_verify(afs[i], owner, f->admin_chain, a, n, e)
-			  : nu_fwd_sync(afs[i], owner, f->admin_chain, a, n, e);
-		/* legacy iptables drops: as before this check, the native rules, and a warning */
-		if (r == -EOPNOTSUPP) {
-			fprintf(stderr, "firewall: warning: forwarded traffic dropped: %s\n", e->msg);
-			cni_err_clear(e);
-			r = 0;
-		}
+		r = check ? nu_fwd_verify(afs[i], where, owner, f->admin_chain, a, n, e)
+			  : nu_fwd_sync(afs[i], where, owner, f->admin_chain, a, n, e);
 	}
 	return r;
 }
@@ -98,7 +92,7 @@ static int fw_auto_add(const struct nu_fw *f, struct cni_err *e)
 
 	cni_err_clear(&ignored);
 	r = nu_fw_add(f, e);
-	if (r == 0 && (r = fw_coexist(f, false, e)) < 0) {
+	if (r == 0 && (r = fw_coexist(f, NU_FWD_ANY, false, e)) < 0) {
 		r = cni_wrap(e, r, "firewall: iptables FORWARD");
 		if (!had)
 			fw_nft_del(f, &ignored);
@@ -111,26 +105,68 @@ static int fw_auto_check(const struct nu_fw *f, struct cni_err *e)
 {
 	int r = nu_fw_check(f, e);
 
-	if (r == 0 && (r = fw_coexist(f, true, e)) < 0)
+	if (r == 0 && (r = fw_coexist(f, NU_FWD_ANY, true, e)) < 0)
 		r = cni_wrap(e, r, "firewall: iptables FORWARD");
 	return r;
+}
+
+/* The accepts an ADD of the default backend (or "iptables" on legacy) left in CNI-FORWARD. */
+static int fw_accepts_del(const struct nu_fw *f, struct cni_err *e)
+{
+	char owner[NU_FWD_COMMENT_MAX + 1];
+
+	*strchr(nu_fwd_comment(owner, "", f->net, f->ifname, f->cid), ',') = '\0';
+	return nu_fwd_del(nu_fwd_match_prefix, owner, e);
 }
 
 /* The native rules and any accepts an ADD of the default backend left in CNI-FORWARD. */
 static int fw_nft_del(const struct nu_fw *f, struct cni_err *e)
 {
-	char owner[NU_FWD_COMMENT_MAX + 1];
 	int r = nu_fw_del(f, e);
 
-	*strchr(nu_fwd_comment(owner, "", f->net, f->ifname, f->cid), ',') = '\0';
-	if (r == 0)
-		r = nu_fwd_del(nu_fwd_match_prefix, owner, e);
+	return r < 0 ? r : fw_accepts_del(f, e);
+}
+
+/*
+ * "iptables": the reference's layout in iptables-nft's filter table, and where iptables-legacy's
+ * FORWARD drops (a host whose iptables is legacy, as the reference would write there), the
+ * accepts there too, owned by the attachment so DEL finds them without addresses.
+ */
+static int fw_ipt_add(const struct nu_fw *f, struct cni_err *e)
+{
+	struct cni_err ignored = {0};
+	int r = nu_fw_ipt_add(f, e);
+
+	if (r == 0 && (r = fw_coexist(f, NU_FWD_LEGACY, false, e)) < 0) {
+		r = cni_wrap(e, r, "firewall: iptables-legacy FORWARD");
+		nu_fw_ipt_del(f, &ignored);
+		cni_err_clear(&ignored);
+		fw_accepts_del(f, &ignored);
+		cni_err_clear(&ignored);
+	}
+	return r;
+}
+
+static int fw_ipt_del(const struct nu_fw *f, struct cni_err *e)
+{
+	/* the iptables layout has no owner on its rules: without addresses there is nothing to find */
+	int r = f->n ? nu_fw_ipt_del(f, e) : 0;
+
+	return r < 0 ? r : fw_accepts_del(f, e);
+}
+
+static int fw_ipt_check(const struct nu_fw *f, struct cni_err *e)
+{
+	int r = nu_fw_ipt_check(f, e);
+
+	if (r == 0 && (r = fw_coexist(f, NU_FWD_LEGACY, true, e)) < 0)
+		r = cni_wrap(e, r, "firewall: iptables-legacy FORWARD");
 	return r;
 }
 
 static const struct fw_ops auto_ops = {"", fw_auto_add, fw_nft_del, fw_auto_check};
 static const struct fw_ops nft_ops = {"nftables", nu_fw_add, fw_nft_del, nu_fw_check};
-static const struct fw_ops ipt_ops = {"iptables", nu_fw_ipt_add, nu_fw_ipt_del, nu_fw_ipt_check};
+static const struct fw_ops ipt_ops = {"iptables", fw_ipt_add, fw_ipt_del, fw_ipt_check};
 
 /* Whether firewalld takes part (fw_fwd_add()): never, when it runs (the default), required. */
 enum fw_fwd { FW_FWD_NO, FW_FWD_IF_RUNNING, FW_FWD_REQUIRED };
@@ -385,9 +421,6 @@ static int fw_del(struct cni_ctx *ctx, struct cni_err *e)
 	fw_from_ctx(ctx, &f, false, e);
 	if (c->fwd != FW_FWD_NO)
 		return fw_fwd_del(c, &f, e);
-	/* the iptables layout has no owner on its rules: without addresses there is nothing to find */
-	if (c->ops == &ipt_ops && !f.n)
-		return 0;
 	return c->ops->del(&f, e);
 }
 

@@ -304,12 +304,12 @@ static int remove_rules(struct cni_ctx *ctx, struct cni_err *e)
 }
 
 /*
- * Host ports through a FORWARD that drops (fwd.h): where the host's iptables-nft filter FORWARD
+ * Host ports through a FORWARD that drops (fwd.h): where the host's iptables filter FORWARD
  * drops (Docker, hardened hosts), the reference's host ports answer nobody from outside the host
  * (DNATed new connections are dropped). Ours do: per container port, CNI-FORWARD accepts what
  * our DNAT sent (ctstate DNAT) to that address, port and protocol and its replies, nothing else,
- * whatever the backend; owned by "hostport <attachment>", removed on DEL and GC. Where legacy
- * iptables drops, nothing can be written: a warning, as the reference's ports fail there too.
+ * whatever the backend, in iptables-nft's and/or iptables-legacy's filter table, whichever
+ * drops; owned by "hostport <attachment>", removed on DEL and GC.
  */
 static size_t pm_accepts(const struct nu_pm *pm, struct nu_fwd_accept *a)
 {
@@ -345,14 +345,8 @@ static int pm_coexist(struct cni_ctx *ctx, const struct nu_pm *pm, size_t n, boo
 		int af = pm[i].cont.ip.family;
 		size_t k = pm_accepts(&pm[i], a);
 
-		r = check ? nu_fwd_verify(af, owner, NULL, a, k, e)
-			  : nu_fwd_sync(af, owner, NULL, a, k, e);
-		if (r == -EOPNOTSUPP) {
-			fprintf(stderr, "portmap: warning: host ports unreachable from outside: %s\n",
-				e->msg);
-			cni_err_clear(e);
-			r = 0;
-		}
+		r = check ? nu_fwd_verify(af, NU_FWD_ANY, owner, NULL, a, k, e)
+			  : nu_fwd_sync(af, NU_FWD_ANY, owner, NULL, a, k, e);
 	}
 	return r;
 }
