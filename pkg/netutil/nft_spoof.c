@@ -39,8 +39,8 @@ struct spoof_names {
  * The names of attachment (@cid, @ifname), or of the "<cid>-<ifname>" @id read back. A pair too
  * long for a chain name (container IDs are unbounded; the reference fails there) is named
  * "<first 32 bytes of cid>:<64 hex of sha512(cid-ifname)>": no valid container ID or interface
- * name holds a ':', so it never collides with a short pair's, and GC, which cannot tell whose it
- * is, keeps it (id_valid()); DEL finds it by the same formula.
+ * name holds a ':', so it never collides with a short pair's; DEL and GC (which names every valid
+ * attachment this way, spoof_key()) find it by the same formula.
  */
 static int spoof_names(struct spoof_names *s, const char *cid, const char *ifname, const char *id,
 		       struct cni_err *e)
@@ -142,12 +142,12 @@ int nu_nft_spoofchk_add(const char *cid, const char *ifname, const char *host_ve
 }
 
 /*
- * Remove attachments: @ids lists "<cid>-<ifname>" names, or with @valid set every attachment found
- * (PREROUTING comments, chain pairs) that @valid rejects.
+ * Remove attachments: @id, a "<cid>-<ifname>" name, or without it every attachment found
+ * (PREROUTING comments, chain pairs) whose name is none of @keep's.
  */
 struct spoof_del {
 	const char *id;
-	nu_nft_valid_fn valid;
+	struct nft_keep keep; /* GC: the names of the valid attachments */
 	nu_nft_owns_fn owns;
 	void *arg;
 	/* GC: attachments whose PREROUTING rule belongs to another owner; their chains stay. */
@@ -190,24 +190,23 @@ static bool id_kept(const struct spoof_del *d, const char *id)
 	return false;
 }
 
-/* True when some split of "<cid>-<ifname>" at a '-' is a valid attachment. */
-static bool id_valid(const struct spoof_del *d, const char *id)
+/* GC's key of a valid attachment: its name, as ADD makes it. */
+static bool spoof_key(char out[NFT_KEEP_KEY_MAX], const char *net, const char *cid,
+		      const char *ifname)
 {
-	char cid[NAME_MAX_LEN];
+	struct spoof_names s;
 
-	if (strchr(id, ':'))
-		return true; /* a long pair's hashed name (spoof_names()): not attributable */
-	for (const char *dash = strchr(id, '-'); dash; dash = strchr(dash + 1, '-')) {
-		snprintf(cid, sizeof(cid), "%.*s", (int)(dash - id), id);
-		if (d->valid(d->arg, cid, dash + 1))
-			return true;
-	}
-	return false;
+	(void)net; /* the names are not keyed by network */
+	if (!ifname || spoof_names(&s, cid, ifname, NULL, NULL) < 0)
+		return false;
+	_Static_assert(sizeof(s.id) <= NFT_KEEP_KEY_MAX, "a name fits a key");
+	memcpy(out, s.id, sizeof(s.id));
+	return true;
 }
 
 static bool id_doomed(const struct spoof_del *d, const char *id)
 {
-	return d->id ? !strcmp(id, d->id) : !id_valid(d, id);
+	return d->id ? !strcmp(id, d->id) : !nft_keep_has(&d->keep, id);
 }
 
 static void del_attachment(struct nft *c, struct nftnl_chain_list *chains, const char *id)
@@ -298,10 +297,15 @@ int nu_nft_spoofchk_del(const char *cid, const char *ifname, struct cni_err *e)
 	return 0;
 }
 
-int nu_nft_spoofchk_gc(nu_nft_valid_fn valid, nu_nft_owns_fn owns, void *arg, struct cni_err *e)
+int nu_nft_spoofchk_gc(const struct cni_attachment *valid, size_t n, nu_nft_owns_fn owns,
+		       void *arg, struct cni_err *e)
 {
-	struct spoof_del d = { .valid = valid, .owns = owns, .arg = arg };
-	int ret = nft_run(spoof_del_once, &d, e);
+	struct spoof_del d = { .owns = owns, .arg = arg };
+	int ret = nft_keep_init(&d.keep, spoof_key, NULL, valid, n, e);
+
+	if (ret == 0)
+		ret = nft_run(spoof_del_once, &d, e);
+	nft_keep_free(&d.keep);
 
 	if (ret < 0)
 		return cni_wrap(e, ret, "garbage-collecting mac spoof checks");
