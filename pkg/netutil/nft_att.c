@@ -56,6 +56,7 @@ int nft_keep_init(struct nft_keep *k, nft_keep_fn key, const char *net,
 		  const struct cni_attachment *valid, size_t n, struct cni_err *e)
 {
 	k->n = 0;
+	k->cap = n;
 	k->v = n ? malloc(n * sizeof(*k->v)) : NULL;
 	if (n && !k->v)
 		return cni_fail(e, -ENOMEM, 0, "%zu valid attachments: %s", n, strerror(ENOMEM));
@@ -63,9 +64,31 @@ int nft_keep_init(struct nft_keep *k, nft_keep_fn key, const char *net,
 		if (valid[i].container_id && key(k->v[k->n], net, valid[i].container_id,
 						 valid[i].ifname))
 			k->n++;
+	nft_keep_sort(k);
+	return 0;
+}
+
+int nft_keep_add(struct nft_keep *k, const char *key)
+{
+	if (strlen(key) >= NFT_KEEP_KEY_MAX)
+		return -ENAMETOOLONG;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 16;
+		void *v = realloc(k->v, cap * sizeof(*k->v));
+
+		if (!v)
+			return -ENOMEM;
+		k->v = v;
+		k->cap = cap;
+	}
+	memcpy(k->v[k->n++], key, strlen(key) + 1);
+	return 0;
+}
+
+void nft_keep_sort(struct nft_keep *k)
+{
 	if (k->n)
 		qsort(k->v, k->n, sizeof(*k->v), key_cmp);
-	return 0;
 }
 
 bool nft_keep_has(const struct nft_keep *k, const char *key)
@@ -77,7 +100,7 @@ void nft_keep_free(struct nft_keep *k)
 {
 	free(k->v);
 	k->v = NULL;
-	k->n = 0;
+	k->n = k->cap = 0;
 }
 
 static bool att_key(char out[NFT_KEEP_KEY_MAX], const char *net, const char *cid,

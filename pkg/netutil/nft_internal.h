@@ -210,11 +210,14 @@ typedef bool (*nft_keep_fn)(char out[NFT_KEEP_KEY_MAX], const char *net, const c
 			    const char *ifname);
 struct nft_keep {
 	char (*v)[NFT_KEEP_KEY_MAX];
-	size_t n;
+	size_t n, cap;
 };
 int nft_keep_init(struct nft_keep *k, nft_keep_fn key, const char *net,
 		  const struct cni_attachment *valid, size_t n, struct cni_err *e);
 bool nft_keep_has(const struct nft_keep *k, const char *key);
+/* Built key by key instead: nft_keep_add() (0, -ENOMEM or -ENAMETOOLONG), then nft_keep_sort(). */
+int nft_keep_add(struct nft_keep *k, const char *key);
+void nft_keep_sort(struct nft_keep *k);
 void nft_keep_free(struct nft_keep *k);
 
 /*

@@ -151,8 +151,7 @@ struct spoof_del {
 	nu_nft_owns_fn owns;
 	void *arg;
 	/* GC: attachments whose PREROUTING rule belongs to another owner; their chains stay. */
-	char kept[64][NAME_MAX_LEN - 20];
-	size_t n_kept;
+	struct nft_keep kept;
 };
 
 /* The host veth a PREROUTING rule matches: the data of its first cmp (iifname, zero-padded). */
@@ -180,14 +179,6 @@ static bool rule_iifname(const struct nftnl_rule *r, char out[16])
 	if (it)
 		nftnl_expr_iter_destroy(it);
 	return found;
-}
-
-static bool id_kept(const struct spoof_del *d, const char *id)
-{
-	for (size_t i = 0; i < d->n_kept; i++)
-		if (!strcmp(d->kept[i], id))
-			return true;
-	return false;
 }
 
 /* GC's key of a valid attachment: its name, as ADD makes it. */
@@ -239,6 +230,7 @@ static int spoof_del_once(struct nft *c, void *arg, struct cni_err *e)
 	if (ret < 0)
 		goto out;
 	nft_begin(c);
+	d->kept.n = 0; /* a retry lists again */
 	/* PREROUTING jumps first: a chain still referenced cannot be deleted. */
 	ri = nftnl_rule_list_iter_create(rules);
 	while (ri && (r = nftnl_rule_list_iter_next(ri))) {
@@ -251,14 +243,15 @@ static int spoof_del_once(struct nft *c, void *arg, struct cni_err *e)
 			continue;
 		/* GC of one network: another network's attachment on another bridge is not ours. */
 		if (d->owns && rule_iifname(r, veth) && !d->owns(d->arg, veth)) {
-			if (d->n_kept < sizeof(d->kept) / sizeof(d->kept[0]))
-				snprintf(d->kept[d->n_kept++], sizeof(d->kept[0]), "%s", id);
+			if (nft_keep_add(&d->kept, id) < 0 && !c->err)
+				c->err = -ENOMEM;
 			continue;
 		}
 		nft_del_rule(c, r);
 	}
 	if (ri)
 		nftnl_rule_list_iter_destroy(ri);
+	nft_keep_sort(&d->kept);
 	/* Chains: an "<x>" chain with its "<x>-mac" sibling is the pair of attachment x. */
 	ci = nftnl_chain_list_iter_create(chains);
 	while (ci && (ch = nftnl_chain_list_iter_next(ci))) {
@@ -269,7 +262,7 @@ static int spoof_del_once(struct nft *c, void *arg, struct cni_err *e)
 			continue;
 		snprintf(mac, sizeof(mac), "%s-mac", name);
 		if (nft_chain_exists(chains, mac) && id_doomed(d, name + strlen(pfx_chain)) &&
-		    !id_kept(d, name + strlen(pfx_chain)))
+		    !nft_keep_has(&d->kept, name + strlen(pfx_chain)))
 			del_attachment(c, chains, name + strlen(pfx_chain));
 	}
 	if (ci)
@@ -306,6 +299,7 @@ int nu_nft_spoofchk_gc(const struct cni_attachment *valid, size_t n, nu_nft_owns
 	if (ret == 0)
 		ret = nft_run(spoof_del_once, &d, e);
 	nft_keep_free(&d.keep);
+	nft_keep_free(&d.kept);
 
 	if (ret < 0)
 		return cni_wrap(e, ret, "garbage-collecting mac spoof checks");

@@ -760,6 +760,19 @@ static void test_spoofchk(void)
 	CHECK_R(nu_nft_spoofchk_check("mine", "eth0", "veth88", MAC, &e), -ENOENT);
 	CHECK_R(nu_nft_spoofchk_check("keep-me", "eth0", "veth1", MAC, &e), 0);
 	CHECK_INT(count_chains("bridge", "nat", "cni-br-iface-other-net-eth1"), 2);
+	/* ... however many there are (64 at most were set aside once: the rest failed GC) */
+	{
+		char cid[16];
+		int ok = 0;
+
+		for (int i = 0; i < 70; i++) {
+			snprintf(cid, sizeof(cid), "other%d", i);
+			ok += nu_nft_spoofchk_add(cid, "eth1", "veth77", MAC, &e) == 0;
+		}
+		CHECK_INT(ok, 70);
+		CHECK_R(nu_nft_spoofchk_gc(VALID_KEEP, owns_veth88, NULL, &e), 0);
+		CHECK_INT(count_chains("bridge", "nat", "cni-br-iface-other"), 142);
+	}
 
 	/* GC of hashed names (a pair too long for a chain name): by the same hash */
 	{
