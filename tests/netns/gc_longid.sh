@@ -13,6 +13,7 @@
 need_root gc_longid
 B=$BIN/bridge
 tmpdir DATA
+tmpdir WORK
 if ! unshare -n nft list ruleset >/dev/null 2>&1; then
 	skip gc_longid "nftables does not answer"
 	exit 0
@@ -37,20 +38,23 @@ gconf() {
 	printf '%s' "$1" | jq -c --arg c "$3" --arg i "$2" '. + {"cni.dev/valid-attachments":[{containerID:$c,ifname:$i}]}'
 }
 h() { printf '%s' "$1" | sha512sum | cut -c1-"$2"; }
-# names ID: what names the attachment's rules (grep -F patterns, one a line)
+# names ID: what names the attachment's rules (grep -F patterns, one a line) into a file
 names() {
 	printf '%s\n' "$1" "$(h "$NET" 16)-$(h "eth0:$1" 16)" "$(h "$NET2" 16)-$(h "eth1:$1" 16)" \
-		"$(h "$1-eth0" 64)" "$(h "$1" 64)" "CNI-DN-$(h "$NET$1" 21)"
+		"$(h "$1-eth0" 64)" "$(h "$1" 64)" "CNI-DN-$(h "$NET$1" 21)" >"$WORK/names.$(h "$1" 16)"
 }
-# rules ID: per table, the lines naming ID's attachment ("inet:cni_firewall=4 ... iptables=0")
+# rules ID: per table, the lines naming ID's attachment ("inet:cni_firewall=2 ... iptables=0")
+TABLES="inet:cni_plugins_masquerade inet:cni_firewall bridge:nat ip:cni_hostport ip6:cni_hostport inet:cnic_index"
 rules() {
-	local t
-	for t in inet:cni_plugins_masquerade inet:cni_firewall bridge:nat ip:cni_hostport \
-		ip6:cni_hostport inet:cnic_index; do
-		printf '%s=%s ' "$t" "$(in_ns "$H" nft list table ${t/:/ } 2>/dev/null | grep -cF -f <(names "$1"))"
-	done
-	printf 'iptables=%s\n' "$({ in_ns "$H" iptables-save -t nat; in_ns "$H" ip6tables-save -t nat; } 2>/dev/null |
-		grep -cF -f <(names "$1"))"
+	local f t
+	f=$WORK/names.$(h "$1" 16)
+	{
+		in_ns "$H" nft list ruleset 2>/dev/null | awk '/^table /{t=$2":"$3} {print t, $0}'
+		in_ns "$H" iptables-save -t nat 2>/dev/null | sed 's/^/iptables /'
+		in_ns "$H" ip6tables-save -t nat 2>/dev/null | sed 's/^/iptables /'
+	} | grep -F -f "$f" | cut -d' ' -f1 >"$f.hits"
+	for t in $TABLES iptables; do printf '%s=%s ' "$t" "$(grep -cx "$t" "$f.hits")"; done
+	echo
 }
 want_ok() {
 	if [ "$RC" = 0 ]; then ok "$1"; else fail "$1" "rc $RC: $OUT $(head -c 300 "$BUILD/last-stderr")"; fi
@@ -80,9 +84,11 @@ for len in 12 64 300; do
 	esac
 	A=${base}a
 	B2=${base}b
+	names "$A"
+	names "$B2"
 	for PMB in nftables iptables; do
-		# portmap's iptables comment is cut only for the 300-byte IDs
-		[ "$len$PMB" = 64iptables ] && continue
+		# portmap's iptables comment is cut only for the 300-byte IDs (portmap.sh has short ones)
+		[ "$PMB" = iptables ] && [ "$len" != 300 ] && continue
 		T="$len-byte ids, portmap $PMB"
 		mkhost H
 		declare -A NS R R2
