@@ -48,13 +48,13 @@ struct nu_fw {
  * nu_fw_check() is 0 when chains, jumps, the attachment's rules for each address and the
  * policy rules are in place, else -ENOENT naming the missing part. With "isolated" and a known
  * @port, the port's rules in the bridge family belong to the attachment (removed on DEL).
- * nu_fw_gc() removes the rules of network @net whose attachment @valid rejects; a rule whose
- * comment was cut (long names) cannot be attributed and is kept.
+ * nu_fw_gc() removes the rules of network @net whose attachment is none of the @n @valid ones,
+ * by the attachment hash that starts each comment (a comment cut after it is collected too).
  */
 int nu_fw_add(const struct nu_fw *f, struct cni_err *e);
 int nu_fw_del(const struct nu_fw *f, struct cni_err *e);
 int nu_fw_check(const struct nu_fw *f, struct cni_err *e);
-int nu_fw_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e);
+int nu_fw_gc(const char *net, const struct cni_attachment *valid, size_t n, struct cni_err *e);
 
 /*
  * The reference's iptables layout, per family of @f->ips: chains CNI-FORWARD and the admin

@@ -103,21 +103,12 @@ int nu_fwd_del(bool (*match)(const char *comment, void *arg), void *arg, struct 
 bool nu_fwd_match_prefix(const char *comment, void *arg);
 
 /*
- * GC: comments "<kind><hash>, ..." of network @net whose hash is none of the @n attachments
- * @valid's (those without a container ID or ifname count for none). The hash decides, so a
- * comment cut at NU_FWD_COMMENT_MAX (a 64-hex container ID, a long network name) is collected
- * too. nu_fwd_gc_init() hashes @valid once (-ENOMEM); nu_fwd_gc_free() releases that.
+ * nu_fwd_gc() - remove the comments "<kind><hash>, ..." of network @net whose hash is none of
+ * the @n attachments @valid's (those without a container ID or ifname count for none). The hash
+ * decides, so a comment cut at NU_FWD_COMMENT_MAX (a 64-hex container ID, a long network name)
+ * is collected too.
  */
-#define NU_FWD_HASH_LEN 33 /* "<h16(net)>-<h16(ifname:cid)>" */
-struct nu_fwd_gc {
-	const char *kind;
-	char net_prefix[18];
-	char (*keep)[NU_FWD_HASH_LEN + 1];
-	size_t n;
-};
-int nu_fwd_gc_init(struct nu_fwd_gc *g, const char *kind, const char *net,
-		   const struct cni_attachment *valid, size_t n, struct cni_err *e);
-void nu_fwd_gc_free(struct nu_fwd_gc *g);
-bool nu_fwd_match_gc(const char *comment, void *arg);
+int nu_fwd_gc(const char *kind, const char *net, const struct cni_attachment *valid, size_t n,
+	      struct cni_err *e);
 
 #endif

@@ -22,8 +22,8 @@
 #include "cni/err.h"
 #include "cni/ip.h"
 
-/* Callback of the GC functions: true when (container ID, ifname) is still a valid attachment. */
-typedef bool (*nu_nft_valid_fn)(void *arg, const char *cid, const char *ifname);
+/* GC functions take the runtime's valid attachments (cni.dev/valid-attachments) as a list. */
+struct cni_attachment;
 
 /* nu_nft_available() - 0 when nf_tables answers in this netns, else a negative errno. */
 int nu_nft_available(void);
@@ -41,10 +41,12 @@ int nu_nft_masq_add(const char *net, const char *ifname, const char *cid,
 int nu_nft_masq_del(const char *net, const char *ifname, const char *cid, struct cni_err *e);
 
 /*
- * nu_nft_masq_gc() - remove every rule of network @net whose attachment @valid rejects. A rule
- * whose comment was truncated (long names) cannot be attributed and is kept. Returns 0 or -errno.
+ * nu_nft_masq_gc() - remove every rule of network @net whose attachment is none of the @n
+ * @valid ones, by the attachment hash that starts each comment (so a comment cut at 128 bytes,
+ * long names, is collected too). Returns 0 or -errno.
  */
-int nu_nft_masq_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e);
+int nu_nft_masq_gc(const char *net, const struct cni_attachment *valid, size_t n,
+		   struct cni_err *e);
 
 /* nu_nft_masq_check() - 0 when the attachment has a rule for each of @ips, else -ENOENT. */
 int nu_nft_masq_check(const char *net, const char *ifname, const char *cid,
@@ -97,12 +99,14 @@ int nu_nft_spoofchk_del(const char *cid, const char *ifname, struct cni_err *e);
 typedef bool (*nu_nft_owns_fn)(void *arg, const char *host_veth);
 
 /*
- * nu_nft_spoofchk_gc() - remove the rules and chains of every attachment @valid rejects. A name
- * "<cid>-<ifname>" is split at each '-' in turn; it is kept if any split is valid. The rules are
- * not keyed by network, so with @owns (may be NULL) an attachment whose PREROUTING rule matches
- * a host veth that @owns rejects (another network's) is kept, rules and chains.
+ * nu_nft_spoofchk_gc() - remove the rules and chains of every attachment that is none of the
+ * @n @valid ones: a name is kept when it is one of theirs as ADD makes it ("<cid>-<ifname>", or
+ * its hashed form for a long pair). The rules are not keyed by network, so with @owns (may be
+ * NULL) an attachment whose PREROUTING rule matches a host veth that @owns rejects (another
+ * network's) is kept, rules and chains.
  */
-int nu_nft_spoofchk_gc(nu_nft_valid_fn valid, nu_nft_owns_fn owns, void *arg, struct cni_err *e);
+int nu_nft_spoofchk_gc(const struct cni_attachment *valid, size_t n, nu_nft_owns_fn owns,
+		       void *arg, struct cni_err *e);
 
 /*
  * nu_nft_spoofchk_check() - 0 when the PREROUTING jump for @host_veth and the MAC chain for @mac

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Attachments in chains every container shares (masq_checks, the firewall's containers chain):
- * their identity hash, their comment read back, and an index that spares ADD a dump.
+ * their identity hash, GC's match by that hash, and an index that spares ADD a dump.
  *
  * An attachment's rules are found by their comment, which takes a dump of the whole chain, one
  * rule per container or more: an ADD that listed the chain would slow down as containers come.
@@ -22,6 +22,7 @@
 
 #include <linux/netfilter.h>
 
+#include "cni/cni.h"
 #include "cni/hash.h"
 #include "netutil/nft_internal.h"
 
@@ -46,30 +47,105 @@ char *nft_att_net_prefix(char out[18], const char *net)
 	return out;
 }
 
-bool nft_att_parse(const char *comment, const char *net_prefix, char *ifname, size_t iflen,
-		   const char **cid)
+static int key_cmp(const void *a, const void *b)
 {
-	const char *id = NULL, *ifp = NULL;
-	char check[17];
+	return strcmp(a, b);
+}
 
-	if (!comment || strncmp(comment, net_prefix, 17) || strlen(comment) < NFT_ATT_HASH_LEN)
+int nft_keep_init(struct nft_keep *k, nft_keep_fn key, const char *net,
+		  const struct cni_attachment *valid, size_t n, struct cni_err *e)
+{
+	k->n = 0;
+	k->cap = n;
+	k->v = n ? malloc(n * sizeof(*k->v)) : NULL;
+	if (n && !k->v)
+		return cni_fail(e, -ENOMEM, 0, "%zu valid attachments: %s", n, strerror(ENOMEM));
+	for (size_t i = 0; i < n; i++)
+		if (valid[i].container_id && key(k->v[k->n], net, valid[i].container_id,
+						 valid[i].ifname))
+			k->n++;
+	nft_keep_sort(k);
+	return 0;
+}
+
+int nft_keep_add(struct nft_keep *k, const char *key)
+{
+	if (strlen(key) >= NFT_KEEP_KEY_MAX)
+		return -ENAMETOOLONG;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 16;
+		void *v = realloc(k->v, cap * sizeof(*k->v));
+
+		if (!v)
+			return -ENOMEM;
+		k->v = v;
+		k->cap = cap;
+	}
+	memcpy(k->v[k->n++], key, strlen(key) + 1);
+	return 0;
+}
+
+void nft_keep_sort(struct nft_keep *k)
+{
+	if (k->n)
+		qsort(k->v, k->n, sizeof(*k->v), key_cmp);
+}
+
+bool nft_keep_has(const struct nft_keep *k, const char *key)
+{
+	return k->n && bsearch(key, k->v, k->n, sizeof(*k->v), key_cmp);
+}
+
+void nft_keep_free(struct nft_keep *k)
+{
+	free(k->v);
+	k->v = NULL;
+	k->n = k->cap = 0;
+}
+
+static bool att_key(char out[NFT_KEEP_KEY_MAX], const char *net, const char *cid,
+		    const char *ifname)
+{
+	return ifname && nft_att_hash(out, net, ifname, cid);
+}
+
+int nft_att_gc_init(struct nft_att_gc *g, const char *kind, const char *net,
+		    const struct cni_attachment *valid, size_t n, struct cni_err *e)
+{
+	g->kind = kind;
+	nft_att_net_prefix(g->net_prefix, net);
+	return nft_keep_init(&g->keep, att_key, net, valid, n, e);
+}
+
+bool nft_att_gc_match(const char *comment, void *arg)
+{
+	const struct nft_att_gc *g = arg;
+	size_t kl = strlen(g->kind);
+	char hash[NFT_ATT_HASH_LEN + 1];
+	const char *h;
+
+	if (!comment || strncmp(comment, g->kind, kl))
 		return false;
-	/* the names are taken from the end: a network name may contain anything */
-	for (const char *p = strstr(comment, ", id: "); p; p = strstr(p + 1, ", id: "))
-		id = p;
-	if (!id)
+	h = comment + kl;
+	/* "<h16(net)>-<h16(ifname:cid)>," of this network, whatever was cut after it */
+	if (strncmp(h, g->net_prefix, 17) || strnlen(h, NFT_ATT_HASH_LEN + 1) <= NFT_ATT_HASH_LEN ||
+	    h[NFT_ATT_HASH_LEN] != ',')
 		return false;
-	for (const char *p = strstr(comment, ", if: "); p && p < id; p = strstr(p + 1, ", if: "))
-		ifp = p;
-	if (!ifp || (size_t)(id - ifp - 6) >= iflen)
-		return false;
-	snprintf(ifname, iflen, "%.*s", (int)(id - ifp - 6), ifp + 6);
-	/* a comment cut at 128 bytes does not hash back to its own prefix */
-	cni_sha512_hex(check, 16, ifname, ":", id + 6, NULL);
-	if (strncmp(check, comment + 17, 16))
-		return false;
-	*cid = id + 6;
-	return true;
+	snprintf(hash, sizeof(hash), "%.*s", NFT_ATT_HASH_LEN, h);
+	return !nft_keep_has(&g->keep, hash);
+}
+
+int nft_att_gc(int (*once)(struct nft *c, void *arg, struct cni_err *e), const char *net,
+	       const struct cni_attachment *valid, size_t n, struct cni_err *e)
+{
+	struct nft_att_gc g;
+	struct nft_att_match m = { nft_att_gc_match, &g, NULL, g.net_prefix };
+	int r = nft_att_gc_init(&g, "", net, valid, n, e);
+
+	if (r == 0)
+		r = nft_run(once, &m, e);
+	nft_keep_free(&g.keep);
+	return r;
 }
 
 static char *att_name(char out[ATT_NAME_MAX], const char *kind, const char *hash)

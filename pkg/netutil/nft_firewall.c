@@ -380,28 +380,9 @@ int nu_fw_del(const struct nu_fw *f, struct cni_err *e)
 	return 0;
 }
 
-struct gc_arg {
-	char prefix[18];
-	nu_nft_valid_fn valid;
-	void *arg;
-};
-
-/* A rule of the network whose (cid, ifname), read back from its comment, is not valid. */
-static bool gc_match(const char *comment, void *arg)
+int nu_fw_gc(const char *net, const struct cni_attachment *valid, size_t n, struct cni_err *e)
 {
-	struct gc_arg *gc = arg;
-	char ifname[64];
-	const char *cid;
-
-	return nft_att_parse(comment, gc->prefix, ifname, sizeof(ifname), &cid) &&
-	       !gc->valid(gc->arg, cid, ifname);
-}
-
-int nu_fw_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e)
-{
-	struct gc_arg gc = {.valid = valid, .arg = arg};
-	struct nft_att_match m = {gc_match, &gc, NULL, nft_att_net_prefix(gc.prefix, net)};
-	int r = nft_run(fw_del_once, &m, e);
+	int r = nft_att_gc(fw_del_once, net, valid, n, e);
 
 	if (r < 0)
 		return cni_wrap(e, r, "garbage-collecting firewall rules of %s", net);

@@ -166,47 +166,16 @@ bool nu_fwd_match_prefix(const char *comment, void *arg)
 	return comment && !strncmp(comment, arg, strlen(arg));
 }
 
-_Static_assert(NU_FWD_HASH_LEN == NFT_ATT_HASH_LEN, "the owner hash is the attachment hash");
-
-int nu_fwd_gc_init(struct nu_fwd_gc *g, const char *kind, const char *net,
-		   const struct cni_attachment *valid, size_t n, struct cni_err *e)
+int nu_fwd_gc(const char *kind, const char *net, const struct cni_attachment *valid, size_t n,
+	      struct cni_err *e)
 {
-	g->kind = kind;
-	g->n = 0;
-	nft_att_net_prefix(g->net_prefix, net);
-	g->keep = n ? calloc(n, sizeof(*g->keep)) : NULL;
-	if (n && !g->keep)
-		return cni_fail(e, -ENOMEM, 0, "%s", strerror(ENOMEM));
-	for (size_t i = 0; i < n; i++)
-		if (valid[i].container_id && valid[i].ifname)
-			nft_att_hash(g->keep[g->n++], net, valid[i].ifname, valid[i].container_id);
-	return 0;
-}
+	struct nft_att_gc g;
+	int r = nft_att_gc_init(&g, kind, net, valid, n, e);
 
-void nu_fwd_gc_free(struct nu_fwd_gc *g)
-{
-	free(g->keep);
-	g->keep = NULL;
-	g->n = 0;
-}
-
-bool nu_fwd_match_gc(const char *comment, void *arg)
-{
-	const struct nu_fwd_gc *g = arg;
-	size_t kl = strlen(g->kind);
-	const char *h;
-
-	if (!comment || strncmp(comment, g->kind, kl))
-		return false;
-	h = comment + kl;
-	/* "<h16(net)>-<h16(ifname:cid)>," of this network, whatever was cut after it */
-	if (strncmp(h, g->net_prefix, strlen(g->net_prefix)) ||
-	    strnlen(h, NU_FWD_HASH_LEN + 1) <= NU_FWD_HASH_LEN || h[NU_FWD_HASH_LEN] != ',')
-		return false;
-	for (size_t i = 0; i < g->n; i++)
-		if (!strncmp(h, g->keep[i], NU_FWD_HASH_LEN))
-			return false;
-	return true;
+	if (r == 0)
+		r = nu_fwd_del(nft_att_gc_match, &g, e);
+	nft_keep_free(&g.keep);
+	return r;
 }
 
 /* --sport/--dport <port>: a transport payload for tcp/udp, the xt sctp match for sctp. */

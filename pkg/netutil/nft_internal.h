@@ -197,13 +197,45 @@ char *nft_att_hash(char out[NFT_ATT_HASH_LEN + 1], const char *net, const char *
 		   const char *cid);
 /* "<h16(net)>-": what every comment of network @net starts with. */
 char *nft_att_net_prefix(char out[18], const char *net);
+
 /*
- * Read (ifname, cid) back from "<hash>, net: <net>, if: <ifname>, id: <cid>" of the network
- * whose prefix is @net_prefix; false for another network's, a cut or a foreign comment. *@cid
- * points into @comment.
+ * GC's view of the valid attachments: the key each one's rules carry as ADD wrote them (an
+ * identity hash, a name hashed when too long, a plain name), made by @key from network @net and
+ * each attachment with a container ID (ifname may be NULL; @key false: no key), sorted. A rule
+ * is stale when its key is not in the set, so the hash decides even where the rest of a comment
+ * was cut. nft_keep_init(): 0 or -ENOMEM (in @e); nft_keep_has() is a binary search.
  */
-bool nft_att_parse(const char *comment, const char *net_prefix, char *ifname, size_t iflen,
-		   const char **cid);
+#define NFT_KEEP_KEY_MAX 272
+typedef bool (*nft_keep_fn)(char out[NFT_KEEP_KEY_MAX], const char *net, const char *cid,
+			    const char *ifname);
+struct nft_keep {
+	char (*v)[NFT_KEEP_KEY_MAX];
+	size_t n, cap;
+};
+int nft_keep_init(struct nft_keep *k, nft_keep_fn key, const char *net,
+		  const struct cni_attachment *valid, size_t n, struct cni_err *e);
+bool nft_keep_has(const struct nft_keep *k, const char *key);
+/* Built key by key instead: nft_keep_add() (0, -ENOMEM or -ENAMETOOLONG), then nft_keep_sort(). */
+int nft_keep_add(struct nft_keep *k, const char *key);
+void nft_keep_sort(struct nft_keep *k);
+void nft_keep_free(struct nft_keep *k);
+
+/*
+ * GC of comments "<kind><hash>, ..." (the attachment hash first, whatever follows and however
+ * it was cut) of network @net: nft_att_gc_match() takes those whose hash is no valid
+ * attachment's. Its net_prefix is what struct nft_att_match wants for pruning the index.
+ */
+struct nft_att_gc {
+	const char *kind;
+	char net_prefix[18];
+	struct nft_keep keep;
+};
+int nft_att_gc_init(struct nft_att_gc *g, const char *kind, const char *net,
+		    const struct cni_attachment *valid, size_t n, struct cni_err *e);
+bool nft_att_gc_match(const char *comment, void *arg);
+/* nft_run(@once) with the struct nft_att_match of such a GC of @net: 0 or -errno. */
+int nft_att_gc(int (*once)(struct nft *c, void *arg, struct cni_err *e), const char *net,
+	       const struct cni_attachment *valid, size_t n, struct cni_err *e);
 /* Is attachment @hash indexed for rules of @kind: 1 yes (an earlier ADD may have left rules), 0, -errno. */
 int nft_att_exists(struct nft *c, const char *kind, const char *hash, struct cni_err *e);
 /* Queue indexing it, in the batch that adds its rules. */

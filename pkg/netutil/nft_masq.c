@@ -196,27 +196,10 @@ int nu_nft_masq_del(const char *net, const char *ifname, const char *cid, struct
 	return 0;
 }
 
-struct gc_arg {
-	char prefix[18]; /* "<h16(net)>-" */
-	nu_nft_valid_fn valid;
-	void *arg;
-};
-
-static bool gc_match(const char *comment, void *arg)
+int nu_nft_masq_gc(const char *net, const struct cni_attachment *valid, size_t n,
+		   struct cni_err *e)
 {
-	struct gc_arg *gc = arg;
-	char ifname[COMMENT_MAX + 1];
-	const char *cid;
-
-	return nft_att_parse(comment, gc->prefix, ifname, sizeof(ifname), &cid) &&
-	       !gc->valid(gc->arg, cid, ifname);
-}
-
-int nu_nft_masq_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e)
-{
-	struct gc_arg gc = { .valid = valid, .arg = arg };
-	struct nft_att_match m = { gc_match, &gc, NULL, nft_att_net_prefix(gc.prefix, net) };
-	int ret = nft_run(masq_del_once, &m, e);
+	int ret = nft_att_gc(masq_del_once, net, valid, n, e);
 
 	if (ret < 0)
 		return cni_wrap(e, ret, "garbage-collecting masquerade rules of %s", net);

@@ -408,13 +408,6 @@ const char *nu_pm_nft_comment(char out[NU_PM_COMMENT_LEN + 1], const char *cid)
 	return out;
 }
 
-bool nu_pm_nft_comment_is(const char *comment, const char *cid)
-{
-	char buf[NU_PM_COMMENT_LEN + 1];
-
-	return comment && !strcmp(comment, nu_pm_nft_comment(buf, cid));
-}
-
 /* A rule of @chain commented with the container ID, owned by (net, ifname). */
 static struct nftnl_rule *pm_rule(struct nft *c, uint16_t family, const char *chain,
 				  const struct nu_pm *pm)
@@ -731,26 +724,49 @@ int nu_pm_nft_del(const char *cid, struct cni_err *e)
 
 struct gc_arg {
 	const char *net;
-	nu_nft_valid_fn valid;
-	void *arg;
+	struct nft_keep keep;
 };
+
+/* "<ifname>/<comment>": an attachment's rules, owner TLV and comment (no ifname holds a '/'). */
+static bool nft_gc_key(char out[NFT_KEEP_KEY_MAX], const char *ifname, const char *comment)
+{
+	int n = snprintf(out, NFT_KEEP_KEY_MAX, "%s/%s", ifname, comment);
+
+	return n > 0 && n < NFT_KEEP_KEY_MAX;
+}
+
+static bool nft_valid_key(char out[NFT_KEEP_KEY_MAX], const char *net, const char *cid,
+			  const char *ifname)
+{
+	char buf[NU_PM_COMMENT_LEN + 1];
+
+	(void)net;
+	return ifname && nft_gc_key(out, ifname, nu_pm_nft_comment(buf, cid));
+}
 
 static bool match_gc(const struct nftnl_rule *r, void *arg)
 {
 	const struct gc_arg *g = arg;
-	const char *cid = nft_rule_comment(r);
+	const char *comment = nft_rule_comment(r);
 	struct owner o = rule_owner(r);
+	char key[NFT_KEEP_KEY_MAX];
 
-	if (!cid || !o.net || !o.ifname || strcmp(o.net, g->net))
+	if (!comment || !o.net || !o.ifname || strcmp(o.net, g->net) ||
+	    !nft_gc_key(key, o.ifname, comment))
 		return false;
-	return !g->valid(g->arg, cid, o.ifname);
+	return !nft_keep_has(&g->keep, key);
 }
 
-int nu_pm_nft_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e)
+int nu_pm_nft_gc(const char *net, const struct cni_attachment *valid, size_t n,
+		 struct cni_err *e)
 {
-	struct gc_arg g = { net, valid, arg };
+	struct gc_arg g = { net, { NULL, 0 } };
 	struct pm_match m = { match_gc, &g };
-	int ret = nft_run(nft_del_once, &m, e);
+	int ret = nft_keep_init(&g.keep, nft_valid_key, net, valid, n, e);
+
+	if (ret == 0)
+		ret = nft_run(nft_del_once, &m, e);
+	nft_keep_free(&g.keep);
 
 	if (ret < 0)
 		return cni_wrap(e, ret, "garbage-collecting port mappings of %s", net);
@@ -1468,7 +1484,8 @@ int nu_pm_ipt_del(const char *net, const char *cid, struct cni_err *e)
 
 /*
  * The container ID of an entry comment of network @net, unquoted into @cid, or false. Verified
- * by formatting the comment again: a cut or foreign comment does not round-trip.
+ * by formatting the comment again: a foreign comment does not round-trip. One cut at 255 bytes
+ * (a long ID) does not either: it is @net's, whose ID only its chain's hash tells, and @cid is "".
  */
 static bool ipt_comment_cid(const char *comment, const char *net, char *cid, size_t size)
 {
@@ -1481,23 +1498,41 @@ static bool ipt_comment_cid(const char *comment, const char *net, char *cid, siz
 	strncat(head, " id: \"", sizeof(head) - strlen(head) - 1);
 	hl = strlen(head);
 	len = strlen(comment);
-	if (strncmp(comment, head, hl) || len < hl + 1 || comment[len - 1] != '"')
+	if (strncmp(comment, head, hl))
 		return false;
-	for (p = comment + hl; p < comment + len - 1 && n + 1 < size; p++) {
+	for (p = comment + hl; len >= hl + 1 && p < comment + len - 1 && n + 1 < size; p++) {
 		if (*p == '\\' && p + 1 < comment + len - 1)
 			p++;
 		cid[n++] = *p;
 	}
 	cid[n] = '\0';
 	ipt_comment(again, net, cid);
-	return !strcmp(again, comment);
+	if (n && comment[len - 1] == '"' && !strcmp(again, comment))
+		return true;
+	cid[0] = '\0';
+	return len == XT_MAX_COMMENT_LEN - 1;
+}
+
+/* Is @name "CNI-DN-<21 hex>", a chain nu_pm_ipt_chain() makes. */
+static bool ipt_is_chain(const char *name)
+{
+	return strlen(name) == IPT_CHAIN_LEN - 1 && !strncmp(name, "CNI-DN-", 7) &&
+	       strspn(name + 7, "0123456789abcdef") == IPT_CHAIN_LEN - 8;
+}
+
+/* GC's key of a valid attachment: its chain (the layout records no ifname). */
+static bool ipt_valid_key(char out[NFT_KEEP_KEY_MAX], const char *net, const char *cid,
+			  const char *ifname)
+{
+	(void)ifname;
+	nu_pm_ipt_chain(out, net, cid);
+	return true;
 }
 
 struct ipt_gc {
 	uint16_t family;
 	const char *net;
-	nu_nft_valid_fn valid;
-	void *arg;
+	struct nft_keep keep;
 };
 
 static int ipt_gc_once(struct nft *c, void *arg, struct cni_err *e)
@@ -1521,9 +1556,11 @@ static int ipt_gc_once(struct nft *c, void *arg, struct cni_err *e)
 
 		if (!target || !nft_rule_xt_comment(r, comment) ||
 		    !ipt_comment_cid(comment, g->net, cid, sizeof(cid)) ||
-		    strcmp(target, nu_pm_ipt_chain(chain, g->net, cid)) ||
-		    g->valid(g->arg, cid, NULL))
+		    (*cid ? strcmp(target, nu_pm_ipt_chain(chain, g->net, cid))
+			  : !ipt_is_chain(target)) ||
+		    nft_keep_has(&g->keep, target))
 			continue;
+		snprintf(chain, sizeof(chain), "%s", target);
 		nft_del_rule(c, r);
 		for (size_t i = 0; i < n_dead && !seen; i++)
 			seen = !strcmp(dead[i], chain);
@@ -1557,15 +1594,19 @@ static int ipt_gc_once(struct nft *c, void *arg, struct cni_err *e)
 	return ret;
 }
 
-int nu_pm_ipt_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e)
+int nu_pm_ipt_gc(const char *net, const struct cni_attachment *valid, size_t n,
+		 struct cni_err *e)
 {
-	struct ipt_gc g = { NFPROTO_IPV4, net, valid, arg };
-	int ret = nft_run(ipt_gc_once, &g, e);
+	struct ipt_gc g = { NFPROTO_IPV4, net, { NULL, 0 } };
+	int ret = nft_keep_init(&g.keep, ipt_valid_key, net, valid, n, e);
 
+	if (ret == 0)
+		ret = nft_run(ipt_gc_once, &g, e);
 	if (ret == 0) {
 		g.family = NFPROTO_IPV6;
 		ret = nft_run(ipt_gc_once, &g, e);
 	}
+	nft_keep_free(&g.keep);
 	if (ret < 0)
 		return cni_wrap(e, ret, "garbage-collecting iptables port mappings of %s", net);
 	return 0;

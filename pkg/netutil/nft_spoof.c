@@ -39,8 +39,8 @@ struct spoof_names {
  * The names of attachment (@cid, @ifname), or of the "<cid>-<ifname>" @id read back. A pair too
  * long for a chain name (container IDs are unbounded; the reference fails there) is named
  * "<first 32 bytes of cid>:<64 hex of sha512(cid-ifname)>": no valid container ID or interface
- * name holds a ':', so it never collides with a short pair's, and GC, which cannot tell whose it
- * is, keeps it (id_valid()); DEL finds it by the same formula.
+ * name holds a ':', so it never collides with a short pair's; DEL and GC (which names every valid
+ * attachment this way, spoof_key()) find it by the same formula.
  */
 static int spoof_names(struct spoof_names *s, const char *cid, const char *ifname, const char *id,
 		       struct cni_err *e)
@@ -142,17 +142,16 @@ int nu_nft_spoofchk_add(const char *cid, const char *ifname, const char *host_ve
 }
 
 /*
- * Remove attachments: @ids lists "<cid>-<ifname>" names, or with @valid set every attachment found
- * (PREROUTING comments, chain pairs) that @valid rejects.
+ * Remove attachments: @id, a "<cid>-<ifname>" name, or without it every attachment found
+ * (PREROUTING comments, chain pairs) whose name is none of @keep's.
  */
 struct spoof_del {
 	const char *id;
-	nu_nft_valid_fn valid;
+	struct nft_keep keep; /* GC: the names of the valid attachments */
 	nu_nft_owns_fn owns;
 	void *arg;
 	/* GC: attachments whose PREROUTING rule belongs to another owner; their chains stay. */
-	char kept[64][NAME_MAX_LEN - 20];
-	size_t n_kept;
+	struct nft_keep kept;
 };
 
 /* The host veth a PREROUTING rule matches: the data of its first cmp (iifname, zero-padded). */
@@ -182,32 +181,23 @@ static bool rule_iifname(const struct nftnl_rule *r, char out[16])
 	return found;
 }
 
-static bool id_kept(const struct spoof_del *d, const char *id)
+/* GC's key of a valid attachment: its name, as ADD makes it. */
+static bool spoof_key(char out[NFT_KEEP_KEY_MAX], const char *net, const char *cid,
+		      const char *ifname)
 {
-	for (size_t i = 0; i < d->n_kept; i++)
-		if (!strcmp(d->kept[i], id))
-			return true;
-	return false;
-}
+	struct spoof_names s;
 
-/* True when some split of "<cid>-<ifname>" at a '-' is a valid attachment. */
-static bool id_valid(const struct spoof_del *d, const char *id)
-{
-	char cid[NAME_MAX_LEN];
-
-	if (strchr(id, ':'))
-		return true; /* a long pair's hashed name (spoof_names()): not attributable */
-	for (const char *dash = strchr(id, '-'); dash; dash = strchr(dash + 1, '-')) {
-		snprintf(cid, sizeof(cid), "%.*s", (int)(dash - id), id);
-		if (d->valid(d->arg, cid, dash + 1))
-			return true;
-	}
-	return false;
+	(void)net; /* the names are not keyed by network */
+	if (!ifname || spoof_names(&s, cid, ifname, NULL, NULL) < 0)
+		return false;
+	_Static_assert(sizeof(s.id) <= NFT_KEEP_KEY_MAX, "a name fits a key");
+	memcpy(out, s.id, sizeof(s.id));
+	return true;
 }
 
 static bool id_doomed(const struct spoof_del *d, const char *id)
 {
-	return d->id ? !strcmp(id, d->id) : !id_valid(d, id);
+	return d->id ? !strcmp(id, d->id) : !nft_keep_has(&d->keep, id);
 }
 
 static void del_attachment(struct nft *c, struct nftnl_chain_list *chains, const char *id)
@@ -240,6 +230,7 @@ static int spoof_del_once(struct nft *c, void *arg, struct cni_err *e)
 	if (ret < 0)
 		goto out;
 	nft_begin(c);
+	d->kept.n = 0; /* a retry lists again */
 	/* PREROUTING jumps first: a chain still referenced cannot be deleted. */
 	ri = nftnl_rule_list_iter_create(rules);
 	while (ri && (r = nftnl_rule_list_iter_next(ri))) {
@@ -252,14 +243,15 @@ static int spoof_del_once(struct nft *c, void *arg, struct cni_err *e)
 			continue;
 		/* GC of one network: another network's attachment on another bridge is not ours. */
 		if (d->owns && rule_iifname(r, veth) && !d->owns(d->arg, veth)) {
-			if (d->n_kept < sizeof(d->kept) / sizeof(d->kept[0]))
-				snprintf(d->kept[d->n_kept++], sizeof(d->kept[0]), "%s", id);
+			if (nft_keep_add(&d->kept, id) < 0 && !c->err)
+				c->err = -ENOMEM;
 			continue;
 		}
 		nft_del_rule(c, r);
 	}
 	if (ri)
 		nftnl_rule_list_iter_destroy(ri);
+	nft_keep_sort(&d->kept);
 	/* Chains: an "<x>" chain with its "<x>-mac" sibling is the pair of attachment x. */
 	ci = nftnl_chain_list_iter_create(chains);
 	while (ci && (ch = nftnl_chain_list_iter_next(ci))) {
@@ -270,7 +262,7 @@ static int spoof_del_once(struct nft *c, void *arg, struct cni_err *e)
 			continue;
 		snprintf(mac, sizeof(mac), "%s-mac", name);
 		if (nft_chain_exists(chains, mac) && id_doomed(d, name + strlen(pfx_chain)) &&
-		    !id_kept(d, name + strlen(pfx_chain)))
+		    !nft_keep_has(&d->kept, name + strlen(pfx_chain)))
 			del_attachment(c, chains, name + strlen(pfx_chain));
 	}
 	if (ci)
@@ -298,10 +290,16 @@ int nu_nft_spoofchk_del(const char *cid, const char *ifname, struct cni_err *e)
 	return 0;
 }
 
-int nu_nft_spoofchk_gc(nu_nft_valid_fn valid, nu_nft_owns_fn owns, void *arg, struct cni_err *e)
+int nu_nft_spoofchk_gc(const struct cni_attachment *valid, size_t n, nu_nft_owns_fn owns,
+		       void *arg, struct cni_err *e)
 {
-	struct spoof_del d = { .valid = valid, .owns = owns, .arg = arg };
-	int ret = nft_run(spoof_del_once, &d, e);
+	struct spoof_del d = { .owns = owns, .arg = arg };
+	int ret = nft_keep_init(&d.keep, spoof_key, NULL, valid, n, e);
+
+	if (ret == 0)
+		ret = nft_run(spoof_del_once, &d, e);
+	nft_keep_free(&d.keep);
+	nft_keep_free(&d.kept);
 
 	if (ret < 0)
 		return cni_wrap(e, ret, "garbage-collecting mac spoof checks");

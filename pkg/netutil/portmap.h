@@ -77,21 +77,20 @@ int nu_pm_nft_check(const struct nu_pm *pm, struct cni_err *e);
 /*
  * nu_pm_nft_comment() - the comment of container @cid's rules in the nftables layout: @cid, or
  * for one over 253 bytes "<its first 32 bytes>:sha512:<64 hex>" in @out. Returns one of them.
- * nu_pm_nft_comment_is() - is @comment the one of @cid.
  */
 #define NU_PM_COMMENT_LEN (32 + 8 + 64)
 const char *nu_pm_nft_comment(char out[NU_PM_COMMENT_LEN + 1], const char *cid);
-bool nu_pm_nft_comment_is(const char *comment, const char *cid);
 
 /* nu_pm_nft_del() - remove the rules of container @cid from both families. Absent: 0. */
 int nu_pm_nft_del(const char *cid, struct cni_err *e);
 
 /*
- * nu_pm_nft_gc() - remove the rules of network @net (our ownership TLV) whose attachment @valid
- * rejects. Rules without the TLV (written by the reference) cannot be attributed: kept. @valid
- * gets the rule's comment as container ID: compare it with nu_pm_nft_comment_is().
+ * nu_pm_nft_gc() - remove the rules of network @net (our ownership TLV) whose attachment (TLV
+ * ifname, comment) is none of the @n @valid ones' (a long ID's comment is its hash). Rules
+ * without the TLV (written by the reference) cannot be attributed: kept.
  */
-int nu_pm_nft_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e);
+int nu_pm_nft_gc(const char *net, const struct cni_attachment *valid, size_t n,
+		 struct cni_err *e);
 
 /* "CNI-DN-" + 21 hex of sha512(net + cid): @out holds 29 bytes. Returns @out. */
 char *nu_pm_ipt_chain(char out[29], const char *net, const char *cid);
@@ -113,10 +112,12 @@ int nu_pm_ipt_del(const char *net, const char *cid, struct cni_err *e);
 
 /*
  * nu_pm_ipt_gc() - for every entry rule of CNI-HOSTPORT-DNAT commented for network @net whose
- * container ID @valid rejects (ifname NULL: the layout does not record it), remove it and its
- * chain. Entries whose comment was cut at 255 bytes are kept.
+ * chain CNI-DN-<hash> is no container's of the @n @valid ones (any ifname: the layout does not
+ * record it), remove it and its chain. The chain's hash decides, so an entry whose comment was
+ * cut at 255 bytes (a long ID) is collected too.
  */
-int nu_pm_ipt_gc(const char *net, nu_nft_valid_fn valid, void *arg, struct cni_err *e);
+int nu_pm_ipt_gc(const char *net, const struct cni_attachment *valid, size_t n,
+		 struct cni_err *e);
 
 /*
  * nu_pm_route_localnet() - set net.ipv4.conf.<if>.route_localnet=1 on the interface the host

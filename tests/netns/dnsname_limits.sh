@@ -118,12 +118,13 @@ elif cmd == "ctl":  # ctl PATH N BOUND: N control connections that send nothing;
     print("ready", flush=True)
     print(closed_within(ss, bound), flush=True)
 elif cmd == "lookups":  # lookups N NAME...: N UDP lookups, names in turn, one at a time;
-    # prints "<good answers> <p99 ms> <max ms>"
+    # prints "<good answers> <p99 ms> <max ms>": the time to a good answer, 1000 ms for none
+    # (no answer within 1 s, or REFUSED/SERVFAIL: the client has nothing); p99 by nearest rank
     n, names = int(sys.argv[2]), sys.argv[3:]
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     lat, okc = [], 0
     for i in range(n):
-        t = time.monotonic()
+        t, ok = time.monotonic(), 0
         s.sendto(query(i + 1, names[i % len(names)]), ("127.0.0.11", 53))
         end = t + 1
         while True:
@@ -132,11 +133,12 @@ elif cmd == "lookups":  # lookups N NAME...: N UDP lookups, names in turn, one a
                 break
             r = s.recv(4096)
             if struct.unpack(">H", r[:2])[0] == i + 1:
-                okc += good(r)
+                ok = good(r)
                 break
-        lat.append((time.monotonic() - t) * 1000)
+        okc += ok
+        lat.append((time.monotonic() - t) * 1000 if ok else 1000.0)
     lat.sort()
-    print(okc, "%.1f" % lat[min(len(lat) - 1, int(len(lat) * 0.99))], "%.1f" % lat[-1])
+    print(okc, "%.1f" % lat[-(-len(lat) * 99 // 100) - 1], "%.1f" % lat[-1])
 elif cmd == "flood":  # flood RATE: forwarded queries (never answered upstream), RATE a second,
     # until killed
     rate = int(sys.argv[2])
@@ -276,21 +278,38 @@ check_eq "  the silent clients are closed by the daemon" "$(tail -1 "$RUN/ctl.ou
 
 # ---- forward slots shared fairly -----------------------------------------------------------------
 # Container A floods its resolver with names the upstream never answers (4000 a second, each held
-# 800 ms: more than the 1024 slots); container B's lookups, local and forwarded, all get answers.
-ip netns exec "$(basename "$CA")" python3 "$RUN/dnsq.py" flood 4000 &
-FLOOD=$! # ip execs python: its pid
-on_exit "kill $FLOOD"
+# 800 ms: more than the 1024 slots); container B's lookups, local and forwarded, all get answers,
+# and B's p99 lookup latency (a lookup without a good answer counts 1 s) stays under
+# max(10 ms, 3 x B's p99 without the flood + 2 ms), the baseline measured just before, in the
+# same round: a loaded machine slows both, an unfair daemon only the second (without the share
+# of forward slots, B's forwards are REFUSED: p99 1000 ms). Best of up to 3 rounds.
 refused() { q "$1" "$2" | grep -q 'status: REFUSED'; }
-check "the flood fills the table: A's own forwards are refused" poll_until 10000 refused "$CA" x.hole.test
-read -r good p99 max < <(dnsq "$CB" lookups 100 pod-a)
-check_eq "  B's 100 local lookups all answered" "$good" 100
-echo "# B's local lookups under A's flood: p99 $p99 ms, max $max ms"
-read -r good p99 max < <(dnsq "$CB" lookups 100 www.example.test)
-check_eq "  B's 100 forwarded lookups all answered" "$good" 100
-echo "# B's forwarded lookups under A's flood: p99 $p99 ms, max $max ms"
-check_eq "  and B's TCP ones too" "$(dnsq "$CB" pipe 40 www.example.test)" 40
-kill $FLOOD
 answered() { [ "$(qs "$1" "$2")" = "$3" ]; }
+within() { awk -v f="$1" -v b="$2" 'BEGIN { l = 3 * b + 2; exit !(f <= (l < 10 ? 10 : l)) }'; }
+on_exit 'kill $FLOOD 2>/dev/null'
+for round in 1 2 3; do
+	read -r _ bl _ < <(dnsq "$CB" lookups 100 pod-a)
+	read -r _ bf _ < <(dnsq "$CB" lookups 100 www.example.test)
+	ip netns exec "$(basename "$CA")" python3 "$RUN/dnsq.py" flood 4000 &
+	FLOOD=$! # ip execs python: its pid
+	full=no
+	poll_until 10000 refused "$CA" x.hole.test && full=yes
+	read -r gl pl ml < <(dnsq "$CB" lookups 100 pod-a)
+	read -r gf pf mf < <(dnsq "$CB" lookups 100 www.example.test)
+	gt=$(dnsq "$CB" pipe 40 www.example.test)
+	kill $FLOOD
+	wait $FLOOD 2>/dev/null
+	echo "# round $round, B's p99 without -> with A's flood: local $bl -> $pl ms (max $ml)," \
+		"forwarded $bf -> $pf ms (max $mf)"
+	within "$pl" "$bl" && within "$pf" "$bf" && [ "$full:$gl:$gf:$gt" = yes:100:100:40 ] && break
+	poll_until 5000 answered "$CA" www.example.test 198.18.0.7
+done
+check_eq "the flood fills the table: A's own forwards are refused" "$full" yes
+check_eq "  B's 100 local lookups all answered" "$gl" 100
+check "  their p99 <= max(10 ms, 3 x p99 without the flood + 2 ms)" within "$pl" "$bl"
+check_eq "  B's 100 forwarded lookups all answered" "$gf" 100
+check "  their p99 <= max(10 ms, 3 x p99 without the flood + 2 ms)" within "$pf" "$bf"
+check_eq "  and B's TCP ones too" "$gt" 40
 check "after the flood, A's forwards are answered again" poll_until 5000 answered "$CA" www.example.test 198.18.0.7
 
 wait $IDLE

@@ -7,8 +7,8 @@
 # leaves the other's rules, portmap's nftables GC removes exactly the invalid one), and nothing
 # is left after the last DEL. (An nftables rule's userdata holds 256 bytes: portmap's comment
 # for an ID over 253 bytes is its hash, and so is the spoof check's name when a chain name cannot
-# hold it; iptables comments are cut at 255 bytes. GC cannot attribute the cut firewall,
-# masquerade and spoof-check names: it keeps them.)
+# hold it; iptables comments are cut at 255 bytes. GC matches all of them by hash:
+# gc_longid.sh.)
 . "$(dirname "$0")/lib.sh"
 need_root longid
 B=$BIN/bridge

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "cni/cni.h"
 #include "cni/err.h"
 #include "tap.h"
 
@@ -94,6 +95,24 @@ static inline const char *sh_line(const char *cmd)
 	buf[strcspn(buf, "\n")] = '\0';
 	pclose(f);
 	return buf;
+}
+
+/* A GC's one valid attachment (the netutil GC functions take a list). */
+#define ONE_VALID(cid, ifname) (&(struct cni_attachment){ (char *)(cid), (char *)(ifname) }), 1
+
+/*
+ * A container ID of @len bytes in @out (@len + 1 bytes): @prefix, 'x's, then @last as its last
+ * byte, so two of them differ in that byte only. Returns @out.
+ */
+static inline char *long_id(char *out, size_t len, const char *prefix, char last)
+{
+	size_t pl = strlen(prefix);
+
+	memcpy(out, prefix, pl);
+	memset(out + pl, 'x', len - pl - 1);
+	out[len - 1] = last;
+	out[len] = '\0';
+	return out;
 }
 
 #endif

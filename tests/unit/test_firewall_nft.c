@@ -101,11 +101,7 @@ static void test_ipt_layout(void)
 
 #define CONT "nft -j list chain inet cni_firewall containers 2>/dev/null | jq '[.nftables[] | select(.rule)"
 
-static bool valid_g1(void *arg, const char *cid, const char *ifname)
-{
-	(void)arg;
-	return !strcmp(cid, "g1") && !strcmp(ifname, "eth0");
-}
+#define VALID_G1 ONE_VALID("g1", "eth0")
 
 static void test_native(void)
 {
@@ -130,7 +126,7 @@ static void test_native(void)
 	CHECK_R(nu_fw_check(&b, &e), -ENOENT);
 	CHECK_R(nu_fw_del(&b, &e), 0);
 	CHECK_R(nu_fw_add(&b, &e), 0);
-	CHECK_R(nu_fw_gc("n", valid_g1, NULL, &e), 0);
+	CHECK_R(nu_fw_gc("n", VALID_G1, &e), 0);
 	CHECK_R(nu_fw_check(&a, &e), 0);
 	CHECK_R(nu_fw_check(&b, &e), -ENOENT);
 	CHECK_R(nu_fw_check(&other, &e), 0);
@@ -172,7 +168,36 @@ static void test_native(void)
 	CHECK_R(nu_fw_add(&a, &e), -EINVAL);
 	sh("nft flush ruleset");
 	CHECK_R(nu_fw_del(&a, &e), 0); /* absent table */
-	CHECK_R(nu_fw_gc("n", valid_g1, NULL, &e), 0);
+	CHECK_R(nu_fw_gc("n", VALID_G1, &e), 0);
+}
+
+/* Kubernetes' names: 64-hex IDs in "k8s-pod-network" cut every comment; GC goes by the hash. */
+static void test_gc_long(void)
+{
+	struct cni_prefix ips[] = {P("10.7.0.2/24")}, ipb[] = {P("10.7.0.3/24")};
+	char ida[65], idb[65];
+	struct nu_fw a = {.net = "k8s-pod-network", .ifname = "eth0", .cid = ida, .ips = ips, .n = 1},
+		     b = a;
+
+	if (sh("jq --version >/dev/null 2>&1")) {
+		TAP_SKIP("long IDs", "no jq");
+		return;
+	}
+	sh("nft flush ruleset");
+	b.cid = idb;
+	b.ips = ipb;
+	long_id(ida, 64, "0123456789abcdef", 'a');
+	long_id(idb, 64, "0123456789abcdef", 'b');
+	CHECK_R(nu_fw_add(&a, &e), 0);
+	CHECK_R(nu_fw_add(&b, &e), 0);
+	CHECK_INT(count("nft list chain inet cni_firewall containers | grep -c 'id: 0123456789abcdefx*\"'"), 4);
+	CHECK_R(nu_fw_gc("k8s-pod-network", ONE_VALID(idb, "eth0"), &e), 0);
+	CHECK_R(nu_fw_check(&a, &e), -ENOENT);
+	CHECK_R(nu_fw_check(&b, &e), 0);
+	CHECK_INT(count(CONT "] | length'"), 2);
+	CHECK_R(nu_fw_gc("k8s-pod-network", NULL, 0, &e), 0);
+	CHECK_INT(count(CONT "] | length'"), 0);
+	CHECK_INT(count("nft list table inet cnic_index 2>/dev/null | grep -c counter"), 0);
 }
 
 int main(void)
@@ -187,5 +212,6 @@ int main(void)
 	}
 	test_ipt_layout();
 	test_native();
+	test_gc_long();
 	return tap_done();
 }

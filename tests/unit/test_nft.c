@@ -171,19 +171,8 @@ static void test_masq_layout(void)
 	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "postrouting", NULL), 3);
 }
 
-static bool valid_b(void *arg, const char *cid, const char *ifname)
-{
-	(void)arg;
-	return !strcmp(ifname, "eth0") && !strcmp(cid, "b");
-}
-
-static bool valid_none(void *arg, const char *cid, const char *ifname)
-{
-	(void)arg;
-	(void)cid;
-	(void)ifname;
-	return false;
-}
+#define VALID_B ONE_VALID("b", "eth0")
+#define VALID_NONE NULL, 0
 
 static void test_masq_lifecycle(void)
 {
@@ -236,7 +225,7 @@ static void test_masq_lifecycle(void)
 	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", NULL), 0);
 	flush();
 	CHECK_R(nu_nft_masq_del(NET, "eth0", "B", &e), 0);
-	CHECK_R(nu_nft_masq_gc(NET, valid_none, NULL, &e), 0);
+	CHECK_R(nu_nft_masq_gc(NET, VALID_NONE, &e), 0);
 	CHECK_R(nu_nft_masq_check(NET, "eth0", "B", &a, 1, &e), -ENOENT);
 	CHECK_R(nu_nft_masq_add(NET, "eth0", "bad", &(struct cni_prefix){ 0 }, 1, &e), -EINVAL);
 }
@@ -285,7 +274,7 @@ static void test_masq_index(void)
 	CHECK_R(nu_nft_masq_add(NET, "eth0", "b", &b, 1, &e), 0);
 	CHECK_INT(sh("nft add counter inet cnic_index masq-" H_NET "0000000000000000"), 0);
 	CHECK_INT(count_marks("masq", H_NET), 3);
-	CHECK_R(nu_nft_masq_gc(NET, valid_b, NULL, &e), 0);
+	CHECK_R(nu_nft_masq_gc(NET, VALID_B, &e), 0);
 	CHECK_INT(count_marks("masq", H_NET), 1);
 	CHECK_INT(count_marks("masq", H_NET "0000"), 0);
 	CHECK_R(nu_nft_masq_del(NET, "eth0", "b", &e), 0);
@@ -295,7 +284,7 @@ static void test_masq_index(void)
 	CHECK_R(nu_nft_masq_add(NET, "eth0", "b", &b, 1, &e), 0);
 	CHECK_INT(sh("nft delete table inet cnic_index"), 0);
 	CHECK_R(nu_nft_masq_del(NET, "eth0", "b", &e), 0);
-	CHECK_R(nu_nft_masq_gc(NET, valid_b, NULL, &e), 0);
+	CHECK_R(nu_nft_masq_gc(NET, VALID_B, &e), 0);
 	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", NULL), 0);
 }
 
@@ -312,14 +301,40 @@ static void test_masq_gc(void)
 	CHECK_R(nu_nft_masq_add(NET, "eth1", "b", &c, 1, &e), 0);
 	CHECK_R(nu_nft_masq_add("other", "eth0", "a", &a, 1, &e), 0);
 	CHECK_R(nu_nft_masq_add(longnet, "eth0", "a", &a, 1, &e), 0); /* comment cut at 128 */
-	CHECK_R(nu_nft_masq_gc(NET, valid_b, NULL, &e), 0);
+	CHECK_R(nu_nft_masq_gc(NET, VALID_B, &e), 0);
 	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", H_NET), 1);
 	CHECK_R(nu_nft_masq_check(NET, "eth0", "b", &b, 1, &e), 0);
 	CHECK_R(nu_nft_masq_check("other", "eth0", "a", &a, 1, &e), 0);
-	CHECK_R(nu_nft_masq_gc(longnet, valid_none, NULL, &e), 0);
-	CHECK_R(nu_nft_masq_check(longnet, "eth0", "a", &a, 1, &e), 0); /* unattributable: kept */
-	CHECK_R(nu_nft_masq_gc("other", valid_none, NULL, &e), 0);
+	CHECK_R(nu_nft_masq_gc(longnet, ONE_VALID("a", "eth0"), &e), 0);
+	CHECK_R(nu_nft_masq_check(longnet, "eth0", "a", &a, 1, &e), 0); /* cut, valid: kept */
+	CHECK_R(nu_nft_masq_gc(longnet, VALID_NONE, &e), 0);
+	CHECK_R(nu_nft_masq_check(longnet, "eth0", "a", &a, 1, &e), -ENOENT); /* cut, by hash */
+	CHECK_R(nu_nft_masq_gc("other", VALID_NONE, &e), 0);
 	CHECK_R(nu_nft_masq_check("other", "eth0", "a", &a, 1, &e), -ENOENT);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", NULL), 1);
+}
+
+/* Kubernetes' names: 64-hex IDs in "k8s-pod-network" cut every comment; GC goes by the hash. */
+static void test_masq_gc_long(void)
+{
+	struct cni_prefix a = P("10.1.0.5/24"), b = P("10.1.0.6/24");
+	char ida[65], idb[65];
+
+	flush();
+	long_id(ida, 64, "0123456789abcdef", 'a');
+	long_id(idb, 64, "0123456789abcdef", 'b');
+	CHECK_R(nu_nft_masq_add("k8s-pod-network", "eth0", ida, &a, 1, &e), 0);
+	CHECK_R(nu_nft_masq_add("k8s-pod-network", "eth0", idb, &b, 1, &e), 0);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", NULL), 2);
+	CHECK_INT(count("nft list ruleset | grep -c 'id: 0123456789abcdefx*\"'"), 2); /* cut */
+	CHECK_R(nu_nft_masq_gc("k8s-pod-network", ONE_VALID(idb, "eth0"), &e), 0);
+	CHECK_R(nu_nft_masq_check("k8s-pod-network", "eth0", ida, &a, 1, &e), -ENOENT);
+	CHECK_R(nu_nft_masq_check("k8s-pod-network", "eth0", idb, &b, 1, &e), 0);
+	CHECK_INT(count_rules("inet", "cni_plugins_masquerade", "masq_checks", NULL), 1);
+	CHECK_INT(count_marks("masq", ""), 1);
+	CHECK_R(nu_nft_masq_gc("k8s-pod-network", ONE_VALID(idb, "eth1"), &e), 0);
+	CHECK_R(nu_nft_masq_check("k8s-pod-network", "eth0", idb, &b, 1, &e), -ENOENT);
+	CHECK_INT(count_marks("masq", ""), 0);
 }
 
 static void test_masq_foreign(void)
@@ -675,11 +690,7 @@ static bool owns_veth88(void *arg, const char *veth)
 	return !strcmp(veth, "veth88");
 }
 
-static bool valid_keep(void *arg, const char *cid, const char *ifname)
-{
-	(void)arg;
-	return !strcmp(cid, "keep-me") && !strcmp(ifname, "eth0");
-}
+#define VALID_KEEP ONE_VALID("keep-me", "eth0")
 
 static void test_spoofchk(void)
 {
@@ -727,7 +738,7 @@ static void test_spoofchk(void)
 	CHECK_INT(count_rules("bridge", "nat", "PREROUTING", NULL), 0);
 	flush();
 	CHECK_R(nu_nft_spoofchk_del("cid2", "eth0", &e), 0);
-	CHECK_R(nu_nft_spoofchk_gc(valid_none, NULL, NULL, &e), 0);
+	CHECK_R(nu_nft_spoofchk_gc(VALID_NONE, NULL, NULL, &e), 0);
 
 	/* GC: dashes in container IDs, a chain pair left without its PREROUTING jump */
 	CHECK_R(nu_nft_spoofchk_add("keep-me", "eth0", "veth1", MAC, &e), 0);
@@ -736,7 +747,7 @@ static void test_spoofchk(void)
 	CHECK_INT(sh("nft delete rule bridge nat PREROUTING handle $(nft -a list chain bridge nat "
 		     "PREROUTING | sed -n 's/.*veth3.*handle \\([0-9]*\\)$/\\1/p')"),
 		  0);
-	CHECK_R(nu_nft_spoofchk_gc(valid_keep, NULL, NULL, &e), 0);
+	CHECK_R(nu_nft_spoofchk_gc(VALID_KEEP, NULL, NULL, &e), 0);
 	CHECK_INT(count_rules("bridge", "nat", "PREROUTING", NULL), 1);
 	CHECK_INT(count_chains("bridge", "nat", "cni-br-iface-"), 2);
 	CHECK_R(nu_nft_spoofchk_check("keep-me", "eth0", "veth1", MAC, &e), 0);
@@ -744,11 +755,43 @@ static void test_spoofchk(void)
 	/* GC of one network keeps what sits on another network's host veth. */
 	CHECK_R(nu_nft_spoofchk_add("other-net", "eth1", "veth77", MAC, &e), 0);
 	CHECK_R(nu_nft_spoofchk_add("mine", "eth0", "veth88", MAC, &e), 0);
-	CHECK_R(nu_nft_spoofchk_gc(valid_keep, owns_veth88, NULL, &e), 0);
+	CHECK_R(nu_nft_spoofchk_gc(VALID_KEEP, owns_veth88, NULL, &e), 0);
 	CHECK_R(nu_nft_spoofchk_check("other-net", "eth1", "veth77", MAC, &e), 0);
 	CHECK_R(nu_nft_spoofchk_check("mine", "eth0", "veth88", MAC, &e), -ENOENT);
 	CHECK_R(nu_nft_spoofchk_check("keep-me", "eth0", "veth1", MAC, &e), 0);
 	CHECK_INT(count_chains("bridge", "nat", "cni-br-iface-other-net-eth1"), 2);
+	/* ... however many there are (64 at most were set aside once: the rest failed GC) */
+	{
+		char cid[16];
+		int ok = 0;
+
+		for (int i = 0; i < 70; i++) {
+			snprintf(cid, sizeof(cid), "other%d", i);
+			ok += nu_nft_spoofchk_add(cid, "eth1", "veth77", MAC, &e) == 0;
+		}
+		CHECK_INT(ok, 70);
+		CHECK_R(nu_nft_spoofchk_gc(VALID_KEEP, owns_veth88, NULL, &e), 0);
+		CHECK_INT(count_chains("bridge", "nat", "cni-br-iface-other"), 142);
+	}
+
+	/* GC of hashed names (a pair too long for a chain name): by the same hash */
+	{
+		char ida[301], idb[301];
+
+		flush();
+		long_id(ida, 300, "L300-", 'a');
+		long_id(idb, 300, "L300-", 'b');
+		CHECK_R(nu_nft_spoofchk_add(ida, "eth0", "veth1", MAC, &e), 0);
+		CHECK_R(nu_nft_spoofchk_add(idb, "eth0", "veth2", MAC, &e), 0);
+		CHECK_INT(count_chains("bridge", "nat", "cni-br-iface-L300-xxx"), 4);
+		CHECK_R(nu_nft_spoofchk_gc(ONE_VALID(idb, "eth0"), NULL, NULL, &e), 0);
+		CHECK_R(nu_nft_spoofchk_check(ida, "eth0", "veth1", MAC, &e), -ENOENT);
+		CHECK_R(nu_nft_spoofchk_check(idb, "eth0", "veth2", MAC, &e), 0);
+		CHECK_INT(count_rules("bridge", "nat", "PREROUTING", NULL), 1);
+		CHECK_INT(count_chains("bridge", "nat", "cni-br-iface-L300-xxx"), 2);
+		CHECK_R(nu_nft_spoofchk_gc(VALID_NONE, NULL, NULL, &e), 0);
+		CHECK_INT(count_chains("bridge", "nat", "cni-br-iface-"), 0);
+	}
 }
 
 int main(void)
@@ -768,6 +811,7 @@ int main(void)
 	test_masq_layout();
 	test_masq_lifecycle();
 	test_masq_gc();
+	test_masq_gc_long();
 	test_masq_index();
 	test_masq_foreign();
 	test_masq_race();

@@ -110,12 +110,7 @@ static const char nft_reference[] =
 	"add rule ip6 cni_hostport masquerading ip6 saddr fd00::/64 ip6 daddr fd00::2 masquerade "
 	"comment \"cid1\"\n";
 
-static bool valid_k(void *arg, const char *cid, const char *ifname)
-{
-	(void)arg;
-	(void)ifname;
-	return !strcmp(cid, "K");
-}
+#define VALID_K ONE_VALID("K", "eth0")
 
 static int nft_load(const char *text)
 {
@@ -169,7 +164,7 @@ static void test_nft(void)
 	CHECK_INT(nft_load("add rule ip cni_hostport hostports tcp dport 1 dnat to 10.6.0.7:1 "
 			   "comment \"R\"\n"),
 		  0);
-	CHECK_R(nu_pm_nft_gc("pm", valid_k, NULL, &e), 0);
+	CHECK_R(nu_pm_nft_gc("pm", VALID_K, &e), 0);
 	CHECK_R(nu_pm_nft_check(&b, &e), -ENOENT);
 	CHECK_R(nu_pm_nft_check(&k, &e), 0);
 	CHECK_R(nu_pm_nft_check(&o, &e), 0);
@@ -408,12 +403,32 @@ static void test_iptables(void)
 	CHECK_R(nu_pm_ipt_add(&d, 1, &e), 0);
 	d.net = "other";
 	CHECK_R(nu_pm_ipt_add(&d, 1, &e), 0);
-	CHECK_R(nu_pm_ipt_gc("pm", valid_k, NULL, &e), 0);
+	CHECK_R(nu_pm_ipt_gc("pm", VALID_K, &e), 0);
 	CHECK_R(nu_pm_ipt_check(&k, &e), 0);
 	CHECK_R(nu_pm_ipt_check(&d, &e), 0);
 	d.net = "pm";
 	CHECK_R(nu_pm_ipt_check(&d, &e), -ENOENT);
 	CHECK_INT(count("iptables -t nat -S | grep -c -- '-N CNI-DN-'"), 2);
+
+	/* GC of entries whose comment was cut at 255 bytes (300-byte IDs): by the chain's hash */
+	{
+		char ida[301], idb[301];
+		struct nu_pm la = pm_of(ida, "10.6.0.5/24"), lb = pm_of(idb, "10.6.0.6/24");
+
+		long_id(ida, 300, "L300-", 'a');
+		long_id(idb, 300, "L300-", 'b');
+		CHECK_R(nu_pm_ipt_add(&la, 1, &e), 0);
+		CHECK_R(nu_pm_ipt_add(&lb, 1, &e), 0);
+		CHECK_INT(count("iptables -t nat -S | grep -c -- '-N CNI-DN-'"), 4);
+		CHECK_R(nu_pm_ipt_gc("pm", ONE_VALID(idb, "eth0"), &e), 0);
+		CHECK_R(nu_pm_ipt_check(&la, &e), -ENOENT);
+		CHECK_R(nu_pm_ipt_check(&lb, &e), 0);
+		CHECK_R(nu_pm_ipt_check(&d, &e), -ENOENT);
+		CHECK_INT(count("iptables -t nat -S | grep -c -- '-N CNI-DN-'"), 2); /* K went too */
+		CHECK_R(nu_pm_ipt_gc("pm", NULL, 0, &e), 0);
+		CHECK_R(nu_pm_ipt_check(&lb, &e), -ENOENT);
+		CHECK_INT(count("iptables -t nat -S | grep -c -- '-N CNI-DN-'"), 1); /* other's */
+	}
 	free(conds);
 }
 

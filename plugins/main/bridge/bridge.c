@@ -752,15 +752,9 @@ static int bridge_status(struct cni_ctx *ctx, struct cni_err *e)
 }
 
 struct gc_state {
-	struct cni_ctx *ctx;
 	struct nu_nl *host;
 	int br_index; /* 0: our bridge does not exist */
 };
-
-static bool gc_valid(void *arg, const char *cid, const char *ifname)
-{
-	return cni_attachment_valid(((struct gc_state *)arg)->ctx, cid, ifname);
-}
 
 /* A spoof check is ours to judge when its host veth is gone or is a port of our bridge. */
 static bool gc_owns(void *arg, const char *host_veth)
@@ -779,7 +773,7 @@ static int bridge_gc(struct cni_ctx *ctx, struct cni_err *e)
 {
 	const struct bridge_conf *c = ctx->conf;
 	_nu_nl_cleanup_ struct nu_nl *host = NULL;
-	struct gc_state g = {.ctx = ctx};
+	struct gc_state g = {0};
 	struct cni_err one = {0};
 	int r, first = 0;
 
@@ -789,7 +783,8 @@ static int bridge_gc(struct cni_ctx *ctx, struct cni_err *e)
 	}
 	cni_err_clear(&one);
 	/* Rules are keyed by network: they are ours to collect even if ipMasq was turned off. */
-	if ((r = nu_nft_masq_gc(ctx->net.name, gc_valid, &g, &one)) < 0) {
+	if ((r = nu_nft_masq_gc(ctx->net.name, ctx->net.valid_atts.v, ctx->net.valid_atts.n,
+				    &one)) < 0) {
 		first = first ? first : r;
 		cni_err_append(e, "%s", one.msg);
 	}
@@ -800,7 +795,8 @@ static int bridge_gc(struct cni_ctx *ctx, struct cni_err *e)
 			g.host = host;
 			g.br_index = nu_link_index(host, c->bridge);
 			g.br_index = g.br_index > 0 ? g.br_index : 0;
-			r = nu_nft_spoofchk_gc(gc_valid, gc_owns, &g, &one);
+			r = nu_nft_spoofchk_gc(ctx->net.valid_atts.v, ctx->net.valid_atts.n,
+					       gc_owns, &g, &one);
 		}
 		if (r < 0) {
 			first = first ? first : r;

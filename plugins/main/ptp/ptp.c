@@ -482,11 +482,6 @@ static int ptp_status(struct cni_ctx *ctx, struct cni_err *e)
 	return cni_ipam_status(ctx, e);
 }
 
-static bool gc_valid(void *arg, const char *cid, const char *ifname)
-{
-	return cni_attachment_valid(arg, cid, ifname);
-}
-
 /* Both steps run even when one fails; the failures are reported together. */
 static int ptp_gc(struct cni_ctx *ctx, struct cni_err *e)
 {
@@ -499,7 +494,8 @@ static int ptp_gc(struct cni_ctx *ctx, struct cni_err *e)
 	}
 	cni_err_clear(&one);
 	/* Rules are keyed by network: ours to collect even if ipMasq was turned off since. */
-	if ((r = nu_nft_masq_gc(ctx->net.name, gc_valid, ctx, &one)) < 0) {
+	if ((r = nu_nft_masq_gc(ctx->net.name, ctx->net.valid_atts.v, ctx->net.valid_atts.n,
+				    &one)) < 0) {
 		first = first ? first : r;
 		cni_err_append(e, "%s", one.msg);
 	}

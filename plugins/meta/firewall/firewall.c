@@ -439,28 +439,17 @@ static int fw_check(struct cni_ctx *ctx, struct cni_err *e)
 	return c->fwd != FW_FWD_NO ? fw_fwd_check(c, &f, e) : c->ops->check(&f, e);
 }
 
-static bool gc_valid(void *arg, const char *cid, const char *ifname)
-{
-	return cni_attachment_valid(arg, cid, ifname);
-}
-
 /*
  * Native rules and the default backend's accepts are keyed by network: ours to collect whatever
  * the backend is now.
  */
 static int fw_gc(struct cni_ctx *ctx, struct cni_err *e)
 {
-	struct nu_fwd_gc g;
-	int r = nu_fw_gc(ctx->net.name, gc_valid, ctx, e);
+	const struct cni_attachment *v = ctx->net.valid_atts.v;
+	size_t n = ctx->net.valid_atts.n;
+	int r = nu_fw_gc(ctx->net.name, v, n, e);
 
-	if (r == 0)
-		r = nu_fwd_gc_init(&g, "", ctx->net.name, ctx->net.valid_atts.v,
-				   ctx->net.valid_atts.n, e);
-	if (r == 0) {
-		r = nu_fwd_del(nu_fwd_match_gc, &g, e);
-		nu_fwd_gc_free(&g);
-	}
-	return r;
+	return r ? r : nu_fwd_gc("", ctx->net.name, v, n, e);
 }
 
 static int fw_status(struct cni_ctx *ctx, struct cni_err *e)

@@ -422,46 +422,24 @@ static int portmap_check(struct cni_ctx *ctx, struct cni_err *e)
 	return pm_coexist(ctx, pm, n, true, e);
 }
 
-/*
- * ifname NULL: the iptables layout records container IDs only; any attachment of it counts.
- * Else @cid is an nftables comment, which stands for a long ID by its hash.
- */
-static bool gc_valid(void *arg, const char *cid, const char *ifname)
-{
-	const struct cni_ctx *ctx = arg;
-	const struct cni_attachment *a = ctx->net.valid_atts.v;
-
-	for (size_t i = 0; i < ctx->net.valid_atts.n; i++)
-		if (a[i].container_id &&
-		    (ifname ? a[i].ifname && !strcmp(a[i].ifname, ifname) &&
-				      nu_pm_nft_comment_is(cid, a[i].container_id)
-			    : !strcmp(a[i].container_id, cid)))
-			return true;
-	return false;
-}
-
 static int portmap_gc(struct cni_ctx *ctx, struct cni_err *e)
 {
+	const struct cni_attachment *v = ctx->net.valid_atts.v;
+	size_t n = ctx->net.valid_atts.n;
 	struct cni_err one = {0};
-	struct nu_fwd_gc g;
 	int r, first = 0;
 
-	if ((r = nu_pm_nft_gc(ctx->net.name, gc_valid, ctx, &one)) < 0) {
+	if ((r = nu_pm_nft_gc(ctx->net.name, v, n, &one)) < 0) {
 		first = r;
 		cni_err_append(e, "%s", one.msg);
 	}
 	cni_err_clear(&one);
-	if ((r = nu_pm_ipt_gc(ctx->net.name, gc_valid, ctx, &one)) < 0) {
+	if ((r = nu_pm_ipt_gc(ctx->net.name, v, n, &one)) < 0) {
 		first = first ? first : r;
 		cni_err_append(e, "%s", one.msg);
 	}
 	cni_err_clear(&one);
-	if ((r = nu_fwd_gc_init(&g, PM_FWD_KIND, ctx->net.name, ctx->net.valid_atts.v,
-				ctx->net.valid_atts.n, &one)) == 0) {
-		r = nu_fwd_del(nu_fwd_match_gc, &g, &one);
-		nu_fwd_gc_free(&g);
-	}
-	if (r < 0) {
+	if ((r = nu_fwd_gc(PM_FWD_KIND, ctx->net.name, v, n, &one)) < 0) {
 		first = first ? first : r;
 		cni_err_append(e, "%s", one.msg);
 	}
