@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-# cnic: every plugin is its own executable in build/bin, linked against two static libraries:
-# build/libcni.a (pkg/cni, the protocol) and build/libnetutil.a (pkg/netutil, the kernel).
+# cnic: every plugin is its own executable in build/bin, linked against three static libraries:
+# build/libcni.a (pkg/cni, the protocol), build/libnetutil.a (pkg/netutil, the kernel) and
+# build/libwire.a (pkg/wire, the DNS and DHCP codecs: libc alone). ARCHITECTURE.md has the layers.
 
 CC ?= cc
 PREFIX ?= /opt/cni
@@ -37,6 +38,7 @@ endif
 
 CNI_SRC := $(wildcard pkg/cni/*.c)
 NU_SRC := $(wildcard pkg/netutil/*.c)
+WIRE_SRC := $(wildcard pkg/wire/*.c)
 PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/*/*.c)))
 PLUGINS := $(notdir $(patsubst %/,%,$(PLUGIN_DIRS)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -46,6 +48,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBCNI := $(BUILD)/libcni.a
 LIBNU := $(BUILD)/libnetutil.a
+LIBWIRE := $(BUILD)/libwire.a
 # The IPAM plugins without their main(): linked into every plugin for in-process delegation.
 IPAM_SRC := $(filter-out %/main.c,$(wildcard plugins/ipam/*/*.c))
 LIBIPAM := $(BUILD)/libipam.a
@@ -73,7 +76,7 @@ Q := $(if $(filter 1,$(V)),,@)
 FLAGS_STAMP := $(BUILD)/gen/flags
 $(shell mkdir -p $(BUILD)/gen && printf '%s\n' '$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS)' >$(FLAGS_STAMP).tmp && \
 	{ cmp -s $(FLAGS_STAMP).tmp $(FLAGS_STAMP) || mv $(FLAGS_STAMP).tmp $(FLAGS_STAMP); }; rm -f $(FLAGS_STAMP).tmp)
-$(call obj,$(CNI_SRC) $(NU_SRC) $(wildcard plugins/*/*/*.c) $(UNIT_SRC)): $(FLAGS_STAMP)
+$(call obj,$(CNI_SRC) $(NU_SRC) $(WIRE_SRC) $(wildcard plugins/*/*/*.c) $(UNIT_SRC)): $(FLAGS_STAMP)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -88,16 +91,20 @@ $(LIBNU): $(call obj,$(NU_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+$(LIBWIRE): $(call obj,$(WIRE_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
 $(LIBIPAM): $(call obj,$(IPAM_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # One rule per plugin: all .c files of plugins/<kind>/<name>/ make build/bin/<name>.
 define plugin_rule
-$(BUILD)/bin/$(notdir $(patsubst %/,%,$(1))): $(call obj,$(wildcard $(1)*.c)) $(LIBIPAM) $(LIBCNI) $(LIBNU)
+$(BUILD)/bin/$(notdir $(patsubst %/,%,$(1))): $(call obj,$(wildcard $(1)*.c)) $(LIBIPAM) $(LIBCNI) $(LIBNU) $(LIBWIRE)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBIPAM) $(LIBNU) $(LIBCNI) $$(LDLIBS)
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBIPAM) $(LIBNU) $(LIBCNI) $(LIBWIRE) $$(LDLIBS)
 endef
 $(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_rule,$(d))))
 
@@ -113,6 +120,12 @@ $(BUILD)/tests/test_hostlocal: $(BUILD)/obj/tests/unit/test_hostlocal.o $(HL_OBJ
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCNI) $(LDLIBS)
+
+# The codecs' tests link libwire.a and libc, nothing else (test_dhcp_wire includes dhcp's proto.c).
+$(BUILD)/tests/test_dns_wire $(BUILD)/tests/test_dhcp_wire: $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBWIRE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBWIRE)
 
 # dnsname's network files: its records.c alone.
 $(BUILD)/tests/test_dnsname_records: $(BUILD)/obj/tests/unit/test_dnsname_records.o $(call obj,plugins/meta/dnsname/records.c)
