@@ -43,6 +43,9 @@ PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/*/*.c)))
 PLUGINS := $(notdir $(patsubst %/,%,$(PLUGIN_DIRS)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# Tests of pkg/netutil against the real kernel (root, a netns of their own): tests/kernel/.
+KERNEL_SRC := $(wildcard tests/kernel/test_*.c)
+KERNEL_BINS := $(patsubst tests/kernel/%.c,$(BUILD)/tests/kernel/%,$(KERNEL_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -55,8 +58,8 @@ LIBIPAM := $(BUILD)/libipam.a
 BINS := $(addprefix $(BUILD)/bin/,$(PLUGINS))
 
 .SECONDARY:
-.PHONY: all deps check unit netns e2e vm demo bench install clean fuzz fault format
-all: $(BINS) $(UNIT_BINS)
+.PHONY: all deps check unit kernel netns e2e vm demo bench install clean fuzz fault format
+all: $(BINS) $(UNIT_BINS) $(KERNEL_BINS)
 
 # The suite id: a digest of every source, written only when it changes. Plugins carry it in an ELF
 # note; a plugin runs an IPAM plugin in-process only when CNI_PATH's binary carries the same id.
@@ -76,7 +79,7 @@ Q := $(if $(filter 1,$(V)),,@)
 FLAGS_STAMP := $(BUILD)/gen/flags
 $(shell mkdir -p $(BUILD)/gen && printf '%s\n' '$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS)' >$(FLAGS_STAMP).tmp && \
 	{ cmp -s $(FLAGS_STAMP).tmp $(FLAGS_STAMP) || mv $(FLAGS_STAMP).tmp $(FLAGS_STAMP); }; rm -f $(FLAGS_STAMP).tmp)
-$(call obj,$(CNI_SRC) $(NU_SRC) $(WIRE_SRC) $(wildcard plugins/*/*/*.c) $(UNIT_SRC)): $(FLAGS_STAMP)
+$(call obj,$(CNI_SRC) $(NU_SRC) $(WIRE_SRC) $(wildcard plugins/*/*/*.c) $(UNIT_SRC) $(KERNEL_SRC)): $(FLAGS_STAMP)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -138,11 +141,19 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCNI) $(LIBNU)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBNU) $(LIBCNI) $(LDLIBS)
 
+$(BUILD)/tests/kernel/%: $(BUILD)/obj/tests/kernel/%.o $(LIBCNI) $(LIBNU)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBNU) $(LIBCNI) $(LDLIBS)
+
 deps:
 	@sh tests/deps.sh
 
 unit: all
 	@BUILD=$(BUILD) sh tests/run.sh unit
+
+kernel: all
+	@BUILD=$(BUILD) sh tests/run.sh kernel
 
 netns: all
 	@BUILD=$(BUILD) sh tests/run.sh netns

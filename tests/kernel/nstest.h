@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 
 #include "cni/err.h"
-#include "tap.h"
+#include "../unit/tap.h"
 
 /* Check a negative-errno result; on failure show the recorded error message. */
 #define CHECK_R(expr, want)                                                                        \
