@@ -3,6 +3,17 @@
 # build/libcni.a (pkg/cni, the protocol), build/libnetutil.a (pkg/netutil, the kernel) and
 # build/libwire.a (pkg/wire, the DNS and DHCP codecs: libc alone). ARCHITECTURE.md has the layers.
 
+# Parallel by default: one job per CPU, unless -j was given (a -j on the command line wins) or
+# this is a sub-make under a jobserver. `make clean all` stays serial so clean runs first.
+ifeq ($(MAKELEVEL),0)
+ifeq ($(filter -j% --jobserver%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1)
+endif
+endif
+ifneq ($(filter clean,$(MAKECMDGOALS)),)
+.NOTPARALLEL:
+endif
+
 CC ?= cc
 PREFIX ?= /opt/cni
 SYSTEMDUNITDIR ?= /lib/systemd/system
@@ -12,7 +23,7 @@ BUILD ?= build
 PKG_CONFIG ?= pkg-config
 DEPS := libnl-route-3.0 libmnl libnftnl jansson libmd
 
-WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Werror -Wno-missing-field-initializers
+WARN := -Wall -Wextra -Wshadow -Wvla -Wformat=2 -Wno-format-nonliteral -Werror -Wno-missing-field-initializers
 # Messages are cut to fixed buffers on purpose; only gcc warns about it (clang lacks the option).
 ifeq ($(shell $(CC) --version 2>/dev/null | grep -c clang),0)
 WARN += -Wno-format-truncation
@@ -194,8 +205,9 @@ install: $(BINS)
 fuzz:
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
+# Every C file and header of the tree.
 format:
-	clang-format -i $(CNI_SRC) $(NU_SRC) $(wildcard pkg/*/*.h plugins/*/*/*.c tests/unit/*.c)
+	clang-format -i $(wildcard pkg/*/*.[ch] plugins/*/*/*.[ch] tests/*/*.[ch] bench/*.[ch])
 
 clean:
 	rm -rf build
