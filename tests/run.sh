@@ -40,18 +40,24 @@ run_one() { # name, command...
 
 # tests/unit needs no root and no kernel feature; run as root, it runs as nobody to keep it so
 # (a test that needs either belongs in tests/kernel). Programs are found from their sources, so a
-# stale binary of a moved test is not run.
+# stale binary of a moved test is not run; tests/unit/test_*.sh are scripts of the same level.
+nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
 if [ "$level" = unit ] || [ "$level" = all ]; then
-	for src in tests/unit/test_*.c; do
-		t="$BUILD/tests/$(basename "$src" .c)"
-		[ -x "$t" ] || continue
+	for src in tests/unit/test_*.c tests/unit/test_*.sh; do
+		case $src in
+		*.c) t="$BUILD/tests/$(basename "$src" .c)" && [ -x "$t" ] || continue ;;
+		*) t=$src && [ -e "$t" ] || continue ;;
+		esac
+		name="unit/$(basename "$src" | sed 's/\.[a-z]*$//')"
+		case $t in *.sh) set -- sh "$t" ;; *) set -- "$t" ;; esac
 		if [ "$(id -u)" != 0 ]; then
-			run_one "unit/$(basename "$t")" "$t"
-		elif setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$t" 2>/dev/null; then
-			run_one "unit/$(basename "$t")" setpriv --reuid=65534 --regid=65534 --clear-groups "$t"
+			run_one "$name" "$@"
+		elif $nobody test -r "$t" 2>/dev/null; then
+			# shellcheck disable=SC2086
+			run_one "$name" $nobody "$@"
 		else
-			echo "# unit: uid 65534 cannot run $t (no setpriv, or the tree is not world-readable): ran as root" >&2
-			run_one "unit/$(basename "$t")" "$t"
+			echo "# unit: uid 65534 cannot read $t (no setpriv, or the tree is not world-readable): ran as root" >&2
+			run_one "$name" "$@"
 		fi
 	done
 fi
