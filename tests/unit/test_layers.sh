@@ -38,31 +38,23 @@ plant() {
 	mv "$tmp/saved" "$tmp/$1"
 }
 
-plant pkg/wire/dns_wire.c '#include <jansson.h>' "pkg/wire: a library header" \
-	"pkg/wire/dns_wire.c: includes jansson.h"
-plant pkg/wire/dhcp_wire.h '#include "netutil/netutil.h"' "pkg/wire: a header of pkg/netutil" \
-	'pkg/wire/dhcp_wire.h: includes "pkg/netutil/netutil.h"'
-plant pkg/cni/conf.c '#include <linux/rtnetlink.h>' "pkg/cni: linux/rtnetlink.h" \
-	"pkg/cni/conf.c: includes linux/rtnetlink.h"
-plant pkg/cni/ip.c '#include <libmnl/libmnl.h>' "pkg/cni: libmnl" \
-	"pkg/cni/ip.c: includes libmnl/libmnl.h"
-plant pkg/cni/args.c '#include "netutil/netutil.h"' "pkg/cni: a header of pkg/netutil" \
-	'pkg/cni/args.c: includes "pkg/netutil/netutil.h"'
-plant pkg/netutil/link.c '#include <jansson.h>' "pkg/netutil: jansson" \
-	"pkg/netutil/link.c: includes jansson.h"
-plant pkg/netutil/addr.c '#include "cni/internal.h"' "pkg/netutil: jansson through pkg/cni/internal.h" \
-	"pkg/netutil/addr.c: includes jansson.h (through pkg/cni/internal.h)"
-plant plugins/meta/tuning/tuning.c '#include <netlink/route/link.h>' "plugins: libnl" \
-	"plugins/meta/tuning/tuning.c: includes netlink/route/link.h"
-plant plugins/meta/vrf/vrf.c '#include <libnftnl/rule.h>' "plugins: libnftnl" \
-	"plugins/meta/vrf/vrf.c: includes libnftnl/rule.h"
-plant plugins/main/loopback/loopback.c '#include <jansson.h>' "plugins: jansson" \
-	"plugins/main/loopback/loopback.c: includes jansson.h"
-plant plugins/main/ipvlan/ipvlan.c '#include <linux/rtnetlink.h>' \
-	"plugins: a netlink header beside an excepted one" \
-	"plugins/main/ipvlan/ipvlan.c: includes linux/rtnetlink.h"
-plant pkg/netutil/tc.h '#include <linux/pkt_sched.h>' "plugins: a netlink header through pkg/netutil/tc.h" \
-	"plugins/meta/bandwidth/bandwidth.c: includes linux/pkt_sched.h (through pkg/netutil/tc.h)"
+# file | line planted | what it breaks | what the checker must say
+while IFS='|' read -r file line what expected; do
+	plant "$file" "$line" "$what" "$expected"
+done <<'EOF'
+pkg/wire/dns_wire.c|#include <jansson.h>|pkg/wire: a library header|pkg/wire/dns_wire.c: includes jansson.h
+pkg/wire/dhcp_wire.h|#include "netutil/netutil.h"|pkg/wire: a header of pkg/netutil|pkg/wire/dhcp_wire.h: includes "pkg/netutil/netutil.h"
+pkg/cni/conf.c|#include <linux/rtnetlink.h>|pkg/cni: linux/rtnetlink.h|pkg/cni/conf.c: includes linux/rtnetlink.h
+pkg/cni/ip.c|#include <libmnl/libmnl.h>|pkg/cni: libmnl|pkg/cni/ip.c: includes libmnl/libmnl.h
+pkg/cni/args.c|#include "netutil/netutil.h"|pkg/cni: a header of pkg/netutil|pkg/cni/args.c: includes "pkg/netutil/netutil.h"
+pkg/netutil/link.c|#include <jansson.h>|pkg/netutil: jansson|pkg/netutil/link.c: includes jansson.h
+pkg/netutil/addr.c|#include "cni/internal.h"|pkg/netutil: jansson through pkg/cni/internal.h|pkg/netutil/addr.c: includes jansson.h (through pkg/cni/internal.h)
+plugins/meta/tuning/tuning.c|#include <netlink/route/link.h>|plugins: libnl|plugins/meta/tuning/tuning.c: includes netlink/route/link.h
+plugins/meta/vrf/vrf.c|#include <libnftnl/rule.h>|plugins: libnftnl|plugins/meta/vrf/vrf.c: includes libnftnl/rule.h
+plugins/main/loopback/loopback.c|#include <jansson.h>|plugins: jansson|plugins/main/loopback/loopback.c: includes jansson.h
+plugins/main/ipvlan/ipvlan.c|#include <linux/rtnetlink.h>|plugins: a netlink header beside an excepted one|plugins/main/ipvlan/ipvlan.c: includes linux/rtnetlink.h
+pkg/netutil/tc.h|#include <linux/pkt_sched.h>|plugins: a netlink header through pkg/netutil/tc.h|plugins/meta/bandwidth/bandwidth.c: includes linux/pkt_sched.h (through pkg/netutil/tc.h)
+EOF
 
 cp "$tmp/plugins/main/bridge/bridge.c" "$tmp/saved"
 grep -v '^#include <linux/if_addr.h>' "$tmp/saved" >"$tmp/plugins/main/bridge/bridge.c"
