@@ -136,7 +136,8 @@ $(BUILD)/tests/test_hostlocal: $(BUILD)/obj/tests/unit/test_hostlocal.o $(HL_OBJ
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCNI) $(LDLIBS)
 
 # The codecs' tests link libwire.a and libc, nothing else (test_dhcp_wire includes dhcp's proto.c).
-$(BUILD)/tests/test_dns_wire $(BUILD)/tests/test_dhcp_wire: $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBWIRE)
+WIRE_TESTS := $(BUILD)/tests/test_dns_wire $(BUILD)/tests/test_dhcp_wire
+$(WIRE_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBWIRE)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBWIRE)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Runs the test programs of one level (unit, kernel, netns, fuzz, fault, e2e, vm) or all, counts their lines
-# ("ok - …", "not ok - …", "skip - …") and ends with one line "N passed, N failed, N skipped".
+# Runs the test programs of one level (unit, kernel, netns, fuzz, fault, e2e, vm) or all, counts
+# their lines ("ok - …", "not ok - …", "skip - …") and ends with one line
+# "N passed, N failed, N skipped".
 # A program that exits non-zero without a "not ok" line (a crash) counts as one failure.
 set -u
 BUILD=${BUILD:-build}
@@ -45,18 +46,19 @@ nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
 if [ "$level" = unit ] || [ "$level" = all ]; then
 	for src in tests/unit/test_*.c tests/unit/test_*.sh; do
 		case $src in
-		*.c) t="$BUILD/tests/$(basename "$src" .c)" && [ -x "$t" ] || continue ;;
-		*) t=$src && [ -e "$t" ] || continue ;;
+		*.c) t="$BUILD/tests/$(basename "$src" .c)" && set -- "$t" ;;
+		*) t=$src && set -- sh "$t" ;;
 		esac
+		[ -e "$t" ] || continue
 		name="unit/$(basename "$src" | sed 's/\.[a-z]*$//')"
-		case $t in *.sh) set -- sh "$t" ;; *) set -- "$t" ;; esac
 		if [ "$(id -u)" != 0 ]; then
 			run_one "$name" "$@"
 		elif $nobody test -r "$t" 2>/dev/null; then
 			# shellcheck disable=SC2086
 			run_one "$name" $nobody "$@"
 		else
-			echo "# unit: uid 65534 cannot read $t (no setpriv, or the tree is not world-readable): ran as root" >&2
+			echo "# unit: uid 65534 cannot read $t (no setpriv, or the tree is not" \
+				"world-readable): ran as root" >&2
 			run_one "$name" "$@"
 		fi
 	done
