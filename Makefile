@@ -1,6 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
-# cnic: every plugin is its own executable in build/bin, linked against two static libraries:
-# build/libcni.a (pkg/cni, the protocol) and build/libnetutil.a (pkg/netutil, the kernel).
+# cnic: every plugin is its own executable in build/bin, linked against three static libraries:
+# build/libcni.a (pkg/cni, the protocol), build/libnetutil.a (pkg/netutil, the kernel) and
+# build/libwire.a (pkg/wire, the DNS and DHCP codecs: libc alone). ARCHITECTURE.md has the layers.
+
+# Parallel by default: one job per CPU, unless -j was given (a -j on the command line wins) or
+# this is a sub-make under a jobserver. `make clean all` stays serial so clean runs first.
+ifeq ($(MAKELEVEL),0)
+ifeq ($(filter -j% --jobserver%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1)
+endif
+endif
+ifneq ($(filter clean,$(MAKECMDGOALS)),)
+.NOTPARALLEL:
+endif
 
 CC ?= cc
 PREFIX ?= /opt/cni
@@ -11,7 +23,7 @@ BUILD ?= build
 PKG_CONFIG ?= pkg-config
 DEPS := libnl-route-3.0 libmnl libnftnl jansson libmd
 
-WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Werror -Wno-missing-field-initializers
+WARN := -Wall -Wextra -Wshadow -Wvla -Wformat=2 -Wno-format-nonliteral -Werror -Wno-missing-field-initializers
 # Messages are cut to fixed buffers on purpose; only gcc warns about it (clang lacks the option).
 ifeq ($(shell $(CC) --version 2>/dev/null | grep -c clang),0)
 WARN += -Wno-format-truncation
@@ -37,23 +49,28 @@ endif
 
 CNI_SRC := $(wildcard pkg/cni/*.c)
 NU_SRC := $(wildcard pkg/netutil/*.c)
+WIRE_SRC := $(wildcard pkg/wire/*.c)
 PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/*/*.c)))
 PLUGINS := $(notdir $(patsubst %/,%,$(PLUGIN_DIRS)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# Tests of pkg/netutil against the real kernel (root, a netns of their own): tests/kernel/.
+KERNEL_SRC := $(wildcard tests/kernel/test_*.c)
+KERNEL_BINS := $(patsubst tests/kernel/%.c,$(BUILD)/tests/kernel/%,$(KERNEL_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBCNI := $(BUILD)/libcni.a
 LIBNU := $(BUILD)/libnetutil.a
+LIBWIRE := $(BUILD)/libwire.a
 # The IPAM plugins without their main(): linked into every plugin for in-process delegation.
 IPAM_SRC := $(filter-out %/main.c,$(wildcard plugins/ipam/*/*.c))
 LIBIPAM := $(BUILD)/libipam.a
 BINS := $(addprefix $(BUILD)/bin/,$(PLUGINS))
 
 .SECONDARY:
-.PHONY: all deps check unit netns e2e vm demo bench install clean fuzz fault format
-all: $(BINS) $(UNIT_BINS)
+.PHONY: all deps check layers unit kernel netns e2e vm demo bench install clean fuzz fault format
+all: $(BINS) $(UNIT_BINS) $(KERNEL_BINS)
 
 # The suite id: a digest of every source, written only when it changes. Plugins carry it in an ELF
 # note; a plugin runs an IPAM plugin in-process only when CNI_PATH's binary carries the same id.
@@ -73,7 +90,7 @@ Q := $(if $(filter 1,$(V)),,@)
 FLAGS_STAMP := $(BUILD)/gen/flags
 $(shell mkdir -p $(BUILD)/gen && printf '%s\n' '$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS)' >$(FLAGS_STAMP).tmp && \
 	{ cmp -s $(FLAGS_STAMP).tmp $(FLAGS_STAMP) || mv $(FLAGS_STAMP).tmp $(FLAGS_STAMP); }; rm -f $(FLAGS_STAMP).tmp)
-$(call obj,$(CNI_SRC) $(NU_SRC) $(wildcard plugins/*/*/*.c) $(UNIT_SRC)): $(FLAGS_STAMP)
+$(call obj,$(CNI_SRC) $(NU_SRC) $(WIRE_SRC) $(wildcard plugins/*/*/*.c) $(UNIT_SRC) $(KERNEL_SRC)): $(FLAGS_STAMP)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -85,6 +102,10 @@ $(LIBCNI): $(call obj,$(CNI_SRC))
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(LIBNU): $(call obj,$(NU_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBWIRE): $(call obj,$(WIRE_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
@@ -100,10 +121,10 @@ LDLIBS_portmap := $(IPTC_LIBS)
 
 # One rule per plugin: all .c files of plugins/<kind>/<name>/ make build/bin/<name>.
 define plugin_rule
-$(BUILD)/bin/$(notdir $(patsubst %/,%,$(1))): $(call obj,$(wildcard $(1)*.c)) $(LIBIPAM) $(LIBCNI) $(LIBNU)
+$(BUILD)/bin/$(notdir $(patsubst %/,%,$(1))): $(call obj,$(wildcard $(1)*.c)) $(LIBIPAM) $(LIBCNI) $(LIBNU) $(LIBWIRE)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBIPAM) $(LIBNU) $(LIBCNI) $$(LDLIBS) $$(LDLIBS_$(notdir $(patsubst %/,%,$(1))))
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBIPAM) $(LIBNU) $(LIBCNI) $(LIBWIRE) $$(LDLIBS) $$(LDLIBS_$(notdir $(patsubst %/,%,$(1))))
 endef
 $(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_rule,$(d))))
 
@@ -120,6 +141,13 @@ $(BUILD)/tests/test_hostlocal: $(BUILD)/obj/tests/unit/test_hostlocal.o $(HL_OBJ
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCNI) $(LDLIBS)
 
+# The codecs' tests link libwire.a and libc, nothing else (test_dhcp_wire includes dhcp's proto.c).
+WIRE_TESTS := $(BUILD)/tests/test_dns_wire $(BUILD)/tests/test_dhcp_wire
+$(WIRE_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBWIRE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBWIRE)
+
 # dnsname's network files: its records.c alone.
 $(BUILD)/tests/test_dnsname_records: $(BUILD)/obj/tests/unit/test_dnsname_records.o $(call obj,plugins/meta/dnsname/records.c)
 	@mkdir -p $(dir $@)
@@ -131,11 +159,23 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCNI) $(LIBNU)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBNU) $(LIBCNI) $(LDLIBS) $(IPTC_LIBS)
 
+$(BUILD)/tests/kernel/%: $(BUILD)/obj/tests/kernel/%.o $(LIBCNI) $(LIBNU)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBNU) $(LIBCNI) $(LDLIBS) $(IPTC_LIBS)
+
 deps:
 	@sh tests/deps.sh
 
+# The layering of ARCHITECTURE.md: fails on a forbidden #include (tests/unit/test_layers.sh too).
+layers:
+	@python3 tests/layers.py
+
 unit: all
 	@BUILD=$(BUILD) sh tests/run.sh unit
+
+kernel: all
+	@BUILD=$(BUILD) sh tests/run.sh kernel
 
 netns: all
 	@BUILD=$(BUILD) sh tests/run.sh netns
@@ -156,6 +196,7 @@ vm: all
 
 # The test command of the README and of CI: installs what it needs, builds, runs every level.
 check: deps
+	@python3 tests/layers.py
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) sh tests/run.sh all
 
@@ -176,8 +217,9 @@ install: $(BINS)
 fuzz:
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
+# Every C file and header of the tree.
 format:
-	clang-format -i $(CNI_SRC) $(NU_SRC) $(wildcard pkg/*/*.h plugins/*/*/*.c tests/unit/*.c)
+	clang-format -i $(wildcard pkg/*/*.[ch] plugins/*/*/*.[ch] tests/*/*.[ch] bench/*.[ch])
 
 clean:
 	rm -rf build

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Runs the test programs of one level (unit, netns, fuzz, fault, e2e, vm) or all, counts their lines
-# ("ok - …", "not ok - …", "skip - …") and ends with one line "N passed, N failed, N skipped".
+# Runs the test programs of one level (unit, kernel, netns, fuzz, fault, e2e, vm) or all, counts
+# their lines ("ok - …", "not ok - …", "skip - …") and ends with one line
+# "N passed, N failed, N skipped".
 # A program that exits non-zero without a "not ok" line (a crash) counts as one failure.
 set -u
 BUILD=${BUILD:-build}
@@ -38,10 +39,37 @@ run_one() { # name, command...
 	grep -E '^skip - ' "$log" | head -5 | sed 's/^/    /'
 }
 
+# tests/unit needs no root and no kernel feature; run as root, it runs as nobody to keep it so
+# (a test that needs either belongs in tests/kernel). Programs are found from their sources, so a
+# stale binary of a moved test is not run; tests/unit/test_*.sh are scripts of the same level.
+nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
 if [ "$level" = unit ] || [ "$level" = all ]; then
-	for t in "$BUILD"/tests/test_*; do
+	for src in tests/unit/test_*.c tests/unit/test_*.sh; do
+		case $src in
+		*.c) t="$BUILD/tests/$(basename "$src" .c)" && set -- "$t" ;;
+		*) t=$src && set -- sh "$t" ;;
+		esac
+		[ -e "$t" ] || continue
+		name="unit/$(basename "$src" | sed 's/\.[a-z]*$//')"
+		if [ "$(id -u)" != 0 ]; then
+			run_one "$name" "$@"
+		elif $nobody test -r "$t" 2>/dev/null; then
+			# shellcheck disable=SC2086
+			run_one "$name" $nobody "$@"
+		else
+			echo "# unit: uid 65534 cannot read $t (no setpriv, or the tree is not" \
+				"world-readable): ran as root" >&2
+			run_one "$name" "$@"
+		fi
+	done
+fi
+# tests/kernel checks pkg/netutil against the real kernel, each program in a netns of its own
+# (root; without it each program reports its cases skipped).
+if [ "$level" = kernel ] || [ "$level" = all ]; then
+	for src in tests/kernel/test_*.c; do
+		t="$BUILD/tests/kernel/$(basename "$src" .c)"
 		[ -x "$t" ] || continue
-		run_one "unit/$(basename "$t")" "$t"
+		run_one "kernel/$(basename "$t")" "$t"
 	done
 fi
 if [ "$level" = netns ] || [ "$level" = all ]; then

@@ -18,6 +18,10 @@
 #include "netutil/internal.h"
 #include "netutil/rule.h"
 
+_Static_assert(NU_RT_TABLE_COMPAT == RT_TABLE_COMPAT && NU_RT_TABLE_MAIN == RT_TABLE_MAIN &&
+		       NU_FR_ACT_TO_TBL == FR_ACT_TO_TBL,
+	       "rule.h's copies of the kernel's values");
+
 /* ---- rules ------------------------------------------------------------------------------------ */
 
 static const char *rule_str(const struct nu_rule *r, char *buf, size_t len)

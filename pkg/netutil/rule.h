@@ -15,6 +15,12 @@
 
 #include "netutil/netutil.h"
 
+/* The kernel's values (linux/rtnetlink.h, linux/fib_rules.h; rule.c asserts they match), so that
+ * plugins need no netlink header. */
+#define NU_RT_TABLE_COMPAT 252
+#define NU_RT_TABLE_MAIN 254
+#define NU_FR_ACT_TO_TBL 1
+
 struct nu_rule {
 	int family;		/* AF_INET or AF_INET6 */
 	struct cni_prefix src;	/* "from": family 0 for all */

@@ -28,6 +28,8 @@
 #include "netutil/internal.h"
 #include "netutil/tc.h"
 
+_Static_assert(NU_TC_H_ROOT == TC_H_ROOT, "tc.h's copy of the kernel's TC_H_ROOT");
+
 #define TBF_HANDLE 0x00010000U	   /* 1: */
 #define INGRESS_HANDLE 0xffff0000U /* ffff: */
 #define FILTER_PRIO 1U

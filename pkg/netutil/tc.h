@@ -65,6 +65,9 @@ int nu_tc_redirect_set(struct nu_nl *nl, int ifindex, int to_ifindex, struct cni
  * qdisc or link is 0. */
 int nu_tc_qdisc_del(struct nu_nl *nl, int ifindex, bool ingress, struct cni_err *e);
 
+/* The kernel's TC_H_ROOT (linux/pkt_sched.h; tc.c asserts it matches): the parent of a root qdisc. */
+#define NU_TC_H_ROOT 0xFFFFFFFFU
+
 struct nu_qdisc {
 	uint32_t handle, parent;
 	char kind[16];

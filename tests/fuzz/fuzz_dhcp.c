@@ -4,13 +4,13 @@
  * hands the daemon, the DHCP message inside it (options, RFC 3396 concatenation, overload), the
  * option accessors and route options 121/33 as the daemon reads them, and the daemon's request
  * protocol (a local client can send anything on the socket). Built by tests/fuzz/run.sh.
- * FUZZ_SRC: pkg/netutil/dhcp_wire.c plugins/ipam/dhcp/proto.c
+ * FUZZ_SRC: pkg/wire/dhcp_wire.c plugins/ipam/dhcp/proto.c
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "netutil/dhcp_wire.h"
+#include "wire/dhcp_wire.h"
 #include "../../plugins/ipam/dhcp/dhcp.h"
 
 static struct nu_dhcp_msg msg;

@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * libFuzzer harness for the DNS wire codec (pkg/netutil/dns_wire.c), the parser of every byte a
+ * libFuzzer harness for the DNS wire codec (pkg/wire/dns_wire.c), the parser of every byte a
  * container or an upstream sends to the dnsname daemon: message parsing with EDNS, every name in
  * the message read with compression, lower-case text and reverse-name conversion, and a reply
  * written from what was parsed, which must parse back to the same question.
  * Build: clang -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ipkg \
- *        tests/fuzz/fuzz_dns.c pkg/netutil/dns_wire.c -o fuzz_dns
+ *        tests/fuzz/fuzz_dns.c pkg/wire/dns_wire.c -o fuzz_dns
  * Corpus: tests/fuzz/corpus/dns/
- * FUZZ_SRC: pkg/netutil/dns_wire.c
+ * FUZZ_SRC: pkg/wire/dns_wire.c
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "netutil/dns_wire.h"
+#include "wire/dns_wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

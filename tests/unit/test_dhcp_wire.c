@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The DHCP wire codec (pkg/netutil/dhcp_wire.c) without a network: messages built and parsed
+ * The DHCP wire codec (pkg/wire/dhcp_wire.c) without a network: messages built and parsed
  * back with every option the client sends or reads, long options split and concatenated
  * (RFC 3396), option overload into sname/file, route options 121 and 33, the IPv4+UDP framing and
  * its checksums, and malformed input of every kind refused without reading out of bounds (run it
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "netutil/dhcp_wire.h"
+#include "wire/dhcp_wire.h"
 #include "../../plugins/ipam/dhcp/dhcp.h"
 #include "../../plugins/ipam/dhcp/proto.c"
 #include "tap.h"

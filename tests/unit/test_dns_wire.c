@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The DNS wire codec (pkg/netutil/dns_wire.c): names with compression pointers, pointer loops and
+ * The DNS wire codec (pkg/wire/dns_wire.c): names with compression pointers, pointer loops and
  * forward pointers refused, length bounds, reverse names, query parsing (FORMERR, NOTIMP, EDNS,
  * BADVERS, two OPTs), and every record the resolver writes (A, AAAA, PTR, SOA, OPT) read back
  * byte for byte, with writer overflow instead of buffer overrun.
@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <sys/socket.h>
 
-#include "netutil/dns_wire.h"
+#include "wire/dns_wire.h"
 #include "tap.h"
 
 static const uint8_t hdr_q1[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};

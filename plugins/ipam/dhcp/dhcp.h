@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "netutil/dhcp_wire.h"
+#include "wire/dhcp_wire.h"
 
 #define DHCP_DEFAULT_SOCKET "/run/cni/dhcp.sock"
 /* tmpfs on purpose: leases live as long as the host's containers do, across daemon restarts. */

@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/pkt_sched.h>
 
 #include "cni/cni.h"
 #include "cni/hash.h"
@@ -292,7 +291,7 @@ static int check_tbf(struct nu_nl *host, const struct nu_link_info *li, const st
 		return r;
 	r = cni_fail(e, -ENOENT, 0, "Failed to find qdisc: no root tbf on %s", li->name);
 	for (size_t i = 0; i < n; i++) {
-		if (q[i].parent != TC_H_ROOT)
+		if (q[i].parent != NU_TC_H_ROOT)
 			continue;
 		if (!q[i].has_tbf)
 			break;

@@ -26,8 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <linux/fib_rules.h>
-#include <linux/rtnetlink.h>
 
 #include "cni/cni.h"
 #include "netutil/netutil.h"
@@ -98,7 +96,7 @@ static struct cni_prefix host_prefix(const struct cni_ip *ip)
 
 static bool rule_from(const struct nu_rule *r, const struct cni_ip *ip)
 {
-	return r->action == FR_ACT_TO_TBL && !r->has_selectors && r->src.ip.family &&
+	return r->action == NU_FR_ACT_TO_TBL && !r->has_selectors && r->src.ip.family &&
 	       r->src.len == cni_ip_bits(ip) && cni_ip_eq(&r->src.ip, ip);
 }
 
@@ -182,7 +180,7 @@ static int tidy_main(struct nu_nl *nl, const struct sbr_conf *c, const struct cn
 				    ips[k]->address.len == x->r.dst.len &&
 				    cni_prefix_contains(&x->r.dst, &ips[k]->address.ip))
 					hint = &ips[k]->address.ip;
-			r = hint ? nu_route_rec_put(nl, x, RT_TABLE_MAIN, hint, e) : 0;
+			r = hint ? nu_route_rec_put(nl, x, NU_RT_TABLE_MAIN, hint, e) : 0;
 		} else {
 			r = nu_route_rec_del(nl, x, e);
 		}
@@ -246,7 +244,7 @@ static int sbr_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *
 
 	r = nu_route_list(nl, AF_UNSPEC, 0, 0, &t.routes, &t.nroutes, e);
 	if (r == 0)
-		r = nu_route_rec_list(nl, AF_UNSPEC, RT_TABLE_MAIN, ifindex, &main_routes, &nmain, e);
+		r = nu_route_rec_list(nl, AF_UNSPEC, NU_RT_TABLE_MAIN, ifindex, &main_routes, &nmain, e);
 	if (r < 0)
 		goto out;
 	table = next_table(&t, FIRST_TABLE);
@@ -357,7 +355,7 @@ static int sbr_del(struct cni_ctx *ctx, struct cni_err *e)
 		bool held = false;
 		size_t n = 0;
 
-		if (t.rules[i].action != 0xff || tb < FIRST_TABLE || tb >= RT_TABLE_COMPAT)
+		if (t.rules[i].action != 0xff || tb < FIRST_TABLE || tb >= NU_RT_TABLE_COMPAT)
 			continue;
 		for (size_t k = 0; k < t.nrules && !held; k++)
 			held = t.rules[k].action != 0xff && t.rules[k].table == tb;

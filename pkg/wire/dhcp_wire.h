@@ -6,10 +6,10 @@
  * exercises each one); builders never write past the capacity they are given and fail with
  * -ENOSPC instead. Options longer than 255 bytes are split into several instances on build and
  * concatenated on parse (RFC 3396); options overloaded into the sname/file fields (option 52) are
- * parsed too.
+ * parsed too. It lives in pkg/wire (build/libwire.a), which depends on libc alone.
  */
-#ifndef NETUTIL_DHCP_WIRE_H
-#define NETUTIL_DHCP_WIRE_H
+#ifndef WIRE_DHCP_WIRE_H
+#define WIRE_DHCP_WIRE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dns_wire.h"
+#include "wire/dns_wire.h"
 
 static uint16_t rd16(const uint8_t *p)
 {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "netutil/dhcp_wire.h"
+#include "wire/dhcp_wire.h"
 
 static void put16(uint8_t *p, uint16_t v)
 {

@@ -16,7 +16,7 @@
 
 #include "cni/cni.h"
 #include "cni/err.h"
-#include "tap.h"
+#include "../unit/tap.h"
 
 /* Check a negative-errno result; on failure show the recorded error message. */
 #define CHECK_R(expr, want)                                                                        \
