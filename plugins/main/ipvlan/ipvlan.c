@@ -143,12 +143,13 @@ static int master_name(const struct cni_ctx *ctx, const char **name, struct cni_
 
 /* ---- ADD ------------------------------------------------------------------------------------- */
 
-static int create(const struct nu_tmplink_at *at, const char *name, struct cni_err *e)
+static int create(const struct nu_tmplink_at *at, const struct nu_link_spec *link,
+		  struct cni_err *e)
 {
 	const struct ipvlan_conf *c = at->conf;
 
-	return nu_ipvlan_create(at->nl, name, at->master, c->mode_val, c->flags_val,
-				(unsigned int)c->mtu, at->netns_fd, e);
+	return nu_ipvlan_create(at->nl, &(struct nu_ipvlan_spec){*link, c->mode_val, c->flags_val},
+				e);
 }
 
 /*
@@ -178,9 +179,15 @@ static int ipvlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_er
 	r = master_name(ctx, &master, e);
 	if (r < 0)
 		return r;
-	r = nu_tmplink_on_master(&ipvlan_link, cont, netns_fd, master, c->link_in_container,
-				 (unsigned int)c->mtu, c, ctx->env.container_id, ctx->env.ifname,
-				 e);
+	r = nu_tmplink_on_master(
+	    cont, netns_fd, &ipvlan_link,
+	    &(struct nu_tmplink_req){.cid = ctx->env.container_id,
+				     .ifname = ctx->env.ifname,
+				     .master = master,
+				     .mtu = (unsigned int)c->mtu,
+				     .flags = c->link_in_container ? NU_TMPLINK_MASTER_IN_CONTAINER : 0,
+				     .conf = c},
+	    e);
 	if (r < 0)
 		return r;
 	ifindex = r;
@@ -224,7 +231,7 @@ static int ipvlan_del(struct cni_ctx *ctx, struct cni_err *e)
 		cni_err_keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
 	if (ctx->env.netns && *ctx->env.netns) {
 		r = nu_tmplink_remove(ctx->env.netns, &ipvlan_link, ctx->env.container_id,
-				      ctx->env.ifname, false, &one);
+				      ctx->env.ifname, 0, &one);
 		cni_err_keep_first(r, &one, &first, e);
 	}
 	return first;

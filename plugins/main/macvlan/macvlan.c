@@ -135,13 +135,14 @@ static int macvlan_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 
 /* ---- ADD ------------------------------------------------------------------------------------- */
 
-static int create(const struct nu_tmplink_at *at, const char *name, struct cni_err *e)
+static int create(const struct nu_tmplink_at *at, const struct nu_link_spec *link,
+		  struct cni_err *e)
 {
 	const struct macvlan_conf *c = at->conf;
+	struct nu_macvlan_spec s = {*link, c->mode_val, (uint32_t)c->bcqueuelen};
 
-	return nu_macvlan_create(at->nl, name, at->master, c->mode_val, (unsigned int)c->mtu,
-				 c->has_mac ? c->mac_val : NULL, (uint32_t)c->bcqueuelen,
-				 at->netns_fd, e);
+	s.link.mac = c->has_mac ? c->mac_val : NULL;
+	return nu_macvlan_create(at->nl, &s, e);
 }
 
 /*
@@ -169,9 +170,15 @@ static int macvlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
-	r = nu_tmplink_on_master(&macvlan_link, cont, netns_fd, c->master, c->link_in_container,
-				 (unsigned int)c->mtu, c, ctx->env.container_id, ctx->env.ifname,
-				 e);
+	r = nu_tmplink_on_master(
+	    cont, netns_fd, &macvlan_link,
+	    &(struct nu_tmplink_req){.cid = ctx->env.container_id,
+				     .ifname = ctx->env.ifname,
+				     .master = c->master,
+				     .mtu = (unsigned int)c->mtu,
+				     .flags = c->link_in_container ? NU_TMPLINK_MASTER_IN_CONTAINER : 0,
+				     .conf = c},
+	    e);
 	if (r < 0)
 		return r;
 	ifindex = r;
@@ -213,7 +220,7 @@ static int macvlan_del(struct cni_ctx *ctx, struct cni_err *e)
 	if (ctx->env.netns && *ctx->env.netns) {
 		/* any link of that name (as the reference), then a leftover temporary macvlan */
 		r = nu_tmplink_remove(ctx->env.netns, &macvlan_link, ctx->env.container_id,
-				      ctx->env.ifname, false, &one);
+				      ctx->env.ifname, 0, &one);
 		cni_err_keep_first(r, &one, &first, e);
 	}
 	return first;

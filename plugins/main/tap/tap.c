@@ -119,7 +119,8 @@ static int tap_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 }
 
 /* Through /dev/net/tun in the netns of @at->netns_fd (@at->nl is opened there). */
-static int create(const struct nu_tmplink_at *at, const char *name, struct cni_err *e)
+static int create(const struct nu_tmplink_at *at, const struct nu_link_spec *link,
+		  struct cni_err *e)
 {
 	const struct tap_conf *c = at->conf;
 	struct nu_tap_opts o = {
@@ -131,7 +132,7 @@ static int create(const struct nu_tmplink_at *at, const char *name, struct cni_e
 	    .group = (gid_t)c->group,
 	};
 
-	return nu_tap_create(at->nl, at->netns_fd, name, &o, e);
+	return nu_tap_create(at->nl, at->netns_fd, link->name, &o, e);
 }
 
 /* "mtu" and the MAC, before the rename. */
@@ -226,7 +227,7 @@ static int tap_del(struct cni_ctx *ctx, struct cni_err *e)
 	if (ctx->env.netns && *ctx->env.netns) {
 		/* only a tun/tap of that name is ours */
 		r = nu_tmplink_remove(ctx->env.netns, &tap_link, ctx->env.container_id,
-				      ctx->env.ifname, true, &one);
+				      ctx->env.ifname, NU_TMPLINK_ONLY_OURS, &one);
 		cni_err_keep_first(r, &one, &first, e);
 	}
 	return first;

@@ -70,12 +70,12 @@ static int vlan_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 /* ---- ADD ------------------------------------------------------------------------------------- */
 
 /* -EEXIST also when the id is taken on the master. */
-static int create(const struct nu_tmplink_at *at, const char *name, struct cni_err *e)
+static int create(const struct nu_tmplink_at *at, const struct nu_link_spec *link,
+		  struct cni_err *e)
 {
 	const struct vlan_conf *c = at->conf;
 
-	return nu_vlan_create(at->nl, name, at->master, (uint16_t)c->vlan_id, 0,
-			      (unsigned int)c->mtu, at->netns_fd, e);
+	return nu_vlan_create(at->nl, &(struct nu_vlan_spec){*link, (uint16_t)c->vlan_id, 0}, e);
 }
 
 /* "veth" and 8 hex digits derived from the attachment: DEL finds what a killed ADD left. */
@@ -98,9 +98,15 @@ static int vlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err 
 	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
-	r = nu_tmplink_on_master(&vlan_link, cont, netns_fd, c->master, c->link_in_container,
-				 (unsigned int)c->mtu, c, ctx->env.container_id, ctx->env.ifname,
-				 e);
+	r = nu_tmplink_on_master(
+	    cont, netns_fd, &vlan_link,
+	    &(struct nu_tmplink_req){.cid = ctx->env.container_id,
+				     .ifname = ctx->env.ifname,
+				     .master = c->master,
+				     .mtu = (unsigned int)c->mtu,
+				     .flags = c->link_in_container ? NU_TMPLINK_MASTER_IN_CONTAINER : 0,
+				     .conf = c},
+	    e);
 	if (r < 0)
 		return r;
 	ifindex = r;
@@ -138,7 +144,7 @@ static int vlan_del(struct cni_ctx *ctx, struct cni_err *e)
 		cni_err_keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
 	if (ctx->env.netns && *ctx->env.netns) {
 		r = nu_tmplink_remove(ctx->env.netns, &vlan_link, ctx->env.container_id,
-				      ctx->env.ifname, false, &one);
+				      ctx->env.ifname, 0, &one);
 		cni_err_keep_first(r, &one, &first, e);
 	}
 	return first;
