@@ -13,26 +13,30 @@
 #include "netutil/link_extra.h"
 #include "netutil/tmplink.h"
 
-void nu_tmplink_name(const struct nu_tmplink *t, const char *cid, const char *ifname,
-		     char out[NU_IFNAMSIZ])
+void nu_tmpname_sha512(const char *cid, const char *ifname, char *out)
+{
+	cni_sha512_hex(out, 8, cid, ":", ifname, NULL);
+}
+
+void nu_tmpname_fnv48(const char *cid, const char *ifname, char *out)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
-	char hex[9];
 
-	cid = cid ? cid : "";
-	ifname = ifname ? ifname : "";
-	if (t->hash == NU_TMPNAME_SHA512) {
-		cni_sha512_hex(hex, 8, cid, ":", ifname, NULL);
-		snprintf(out, NU_IFNAMSIZ, "%s%s", t->prefix, hex);
-		return;
-	}
 	for (const char *p = cid; *p; p++)
 		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
 	h = (h ^ '/') * 0x100000001b3ULL;
 	for (const char *p = ifname; *p; p++)
 		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
-	snprintf(out, NU_IFNAMSIZ, "%s%012llx", t->prefix,
-		 (unsigned long long)(h & 0xffffffffffffULL));
+	snprintf(out, 13, "%012llx", (unsigned long long)(h & 0xffffffffffffULL));
+}
+
+void nu_tmplink_name(const struct nu_tmplink *t, const char *cid, const char *ifname,
+		     char out[NU_IFNAMSIZ])
+{
+	char tail[13];
+
+	t->hash(cid ? cid : "", ifname ? ifname : "", tail);
+	snprintf(out, NU_IFNAMSIZ, "%s%s", t->prefix, tail);
 }
 
 int nu_tmplink_del(struct nu_nl *cont, const struct nu_tmplink *t, const char *cid,

@@ -13,11 +13,15 @@
 
 #include "netutil/netutil.h"
 
-/* How the temporary name is derived from "container ID" and "ifname" (kept per plugin: stable). */
-enum nu_tmpname {
-	NU_TMPNAME_FNV48, /* prefix + 12 hex digits: FNV-1a 64 over "<cid>/<ifname>", low 48 bits */
-	NU_TMPNAME_SHA512, /* prefix + 8 hex digits of SHA-512 over "<cid>:<ifname>" */
-};
+/*
+ * How the temporary name's tail is derived from "container ID" and "ifname" (kept per plugin:
+ * stable), into @out (13 bytes): functions, so that a plugin links only the hash it uses.
+ */
+typedef void nu_tmpname_fn(const char *cid, const char *ifname, char *out);
+/* 12 hex digits: FNV-1a 64 over "<cid>/<ifname>", low 48 bits */
+nu_tmpname_fn nu_tmpname_fnv48;
+/* 8 hex digits of SHA-512 over "<cid>:<ifname>" */
+nu_tmpname_fn nu_tmpname_sha512;
 
 /*
  * Where a link is created: through @nl (the master's netns), on master @master (an ifindex there,
@@ -37,7 +41,7 @@ struct nu_tmplink {
 	const char *kind;     /* IFLA_INFO_KIND of ours ("macvlan", "tun"): others are left alone */
 	const char *what;     /* the link in messages ("tap"); NULL: @kind */
 	const char *prefix;   /* of the temporary name; NULL: none (created as CNI_IFNAME) */
-	enum nu_tmpname hash; /* of the rest of it */
+	nu_tmpname_fn *hash;  /* of the rest of it */
 	/* On -EEXIST, random "veth%08x" names tried after the temporary one (kernels that look
 	 * for the name in the creating netns too). */
 	int random_names;
