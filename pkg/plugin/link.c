@@ -56,6 +56,16 @@ static int create_on_master(const struct pl_link_ops *o, struct cni_ctx *ctx, st
 	return nu_tmplink_on_master(cont, netns_fd, &o->link, &req, e);
 }
 
+struct pl_link_master {
+	int (*create)(const struct pl_link_ops *o, struct cni_ctx *ctx, struct nu_nl *cont,
+		      int netns_fd, struct cni_err *e);
+	int (*find)(const struct cni_ctx *ctx, struct nu_nl *cont, struct nu_nl **host,
+		    const char *name, struct nu_link_info *m, struct cni_err *e);
+	int (*ready)(const char *name, struct cni_err *e);
+};
+
+const struct pl_link_master pl_link_master = {create_on_master, find_master, nu_master_ready};
+
 int pl_link_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
 {
 	const struct pl_link_ops *o = ctx->plugin->ops;
@@ -69,8 +79,8 @@ int pl_link_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
 	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
-	if (o->flags & PL_LINK_ON_MASTER)
-		r = create_on_master(o, ctx, cont, netns_fd, e);
+	if (o->on_master)
+		r = o->on_master->create(o, ctx, cont, netns_fd, e);
 	else
 		r = o->create(ctx, cont, netns_fd, e);
 	if (r < 0)
@@ -143,14 +153,14 @@ int pl_link_check(struct cni_ctx *ctx, struct cni_err *e)
 	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
-	if (o->flags & PL_LINK_ON_MASTER) {
+	if (o->on_master) {
 		r = master_name(o, ctx, &master, e);
 		if (r < 0)
 			return r;
 		known = r == 0;
 	}
 	if (known && first) {
-		r = find_master(ctx, cont, &host, master, &m, e);
+		r = o->on_master->find(ctx, cont, &host, master, &m, e);
 		if (r < 0)
 			return r;
 	}
@@ -166,7 +176,7 @@ int pl_link_check(struct cni_ctx *ctx, struct cni_err *e)
 			return r;
 	}
 	if (known && !first) {
-		r = find_master(ctx, cont, &host, master, &m, e);
+		r = o->on_master->find(ctx, cont, &host, master, &m, e);
 		if (r < 0)
 			return r;
 	}
@@ -199,10 +209,10 @@ int pl_link_status(struct cni_ctx *ctx, struct cni_err *e)
 	const char *master;
 	int r;
 
-	if ((o->flags & PL_LINK_ON_MASTER) && !c->link_in_container) {
+	if (o->on_master && !c->link_in_container) {
 		r = master_name(o, ctx, &master, e);
 		if (r == 0)
-			r = nu_master_ready(master, e);
+			r = o->on_master->ready(master, e);
 		if (r < 0)
 			return r;
 	}

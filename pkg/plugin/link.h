@@ -28,15 +28,21 @@ struct pl_link_conf {
 	bool link_in_container;
 };
 
+/*
+ * .on_master of a plugin whose link sits on a master (its configuration starts with a struct
+ * pl_link_conf): the master's lookup, behind a pointer so that the others do not link it.
+ */
+struct pl_link_master;
+extern const struct pl_link_master pl_link_master;
+
 /* Flags of struct pl_link_ops. */
 enum {
-	PL_LINK_ON_MASTER = 1 << 0,	   /* created on a master (struct pl_link_conf) */
-	PL_LINK_CHAINED_IPS = 1 << 1,	   /* no IPAM: prevResult's addresses (ipvlan) */
-	PL_LINK_IPAM_DNS = 1 << 2,	   /* the result's DNS is IPAM's; else the config's */
-	PL_LINK_CHECK_MASTER_FIRST = 1 << 3, /* CHECK finds the master before the link (macvlan) */
-	PL_LINK_CHECK_OUR_MAC = 1 << 4,	   /* our MAC mismatch text, not the reference's (tap) */
-	PL_LINK_CHECK_UP = 1 << 5,	   /* CHECK: the link is up (dummy) */
-	PL_LINK_CHECK_NO_ROUTES = 1 << 6,  /* CHECK leaves the routes (dummy) */
+	PL_LINK_CHAINED_IPS = 1 << 0,	   /* no IPAM: prevResult's addresses (ipvlan) */
+	PL_LINK_IPAM_DNS = 1 << 1,	   /* the result's DNS is IPAM's; else the config's */
+	PL_LINK_CHECK_MASTER_FIRST = 1 << 2, /* CHECK finds the master before the link (macvlan) */
+	PL_LINK_CHECK_OUR_MAC = 1 << 3,	   /* our MAC mismatch text, not the reference's (tap) */
+	PL_LINK_CHECK_UP = 1 << 4,	   /* CHECK: the link is up (dummy) */
+	PL_LINK_CHECK_NO_ROUTES = 1 << 5,  /* CHECK leaves the routes (dummy) */
 };
 
 struct pl_link_ops {
@@ -44,14 +50,15 @@ struct pl_link_ops {
 	unsigned int flags;	       /* PL_LINK_* */
 	unsigned int notify;	       /* NU_NOTIFY_* at ADD */
 	unsigned int del_flags;	       /* NU_TMPLINK_* for nu_tmplink_remove() */
+	const struct pl_link_master *on_master; /* &pl_link_master, or NULL: no master */
 	/*
-	 * Optional, with PL_LINK_ON_MASTER: the master's name for ctx->env.cmd into *@name (NULL
+	 * Optional, with .on_master: the master's name for ctx->env.cmd into *@name (NULL
 	 * or "": the default route's). 0, 1 when it cannot be known (CHECK, STATUS: not judged),
 	 * or -errno. Default: the "master" key.
 	 */
 	int (*master)(const struct cni_ctx *ctx, const char **name, struct cni_err *e);
 	/*
-	 * ADD without PL_LINK_ON_MASTER: create the link in @cont (netns @netns_fd) and return its
+	 * ADD without .on_master: create the link in @cont (netns @netns_fd) and return its
 	 * ifindex, or 0 when it is CNI_IFNAME; on failure nothing is left. -errno.
 	 */
 	int (*create)(struct cni_ctx *ctx, struct nu_nl *cont, int netns_fd, struct cni_err *e);

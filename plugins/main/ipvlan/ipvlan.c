@@ -178,8 +178,9 @@ static int check(const struct cni_ctx *ctx, struct nu_nl *cont, const struct nu_
  * the addresses are announced on link up.
  */
 static const struct pl_link_ops ops = {
-	.link = {.kind = "ipvlan", .prefix = "veth", .hash = NU_TMPNAME_SHA512, .create = create},
-	.flags = PL_LINK_ON_MASTER | PL_LINK_CHAINED_IPS,
+	.link = {.kind = "ipvlan", .prefix = "veth", .hash = nu_tmpname_sha512, .create = create},
+	.flags = PL_LINK_CHAINED_IPS,
+	.on_master = &pl_link_master,
 	.notify = NU_NOTIFY_ARP | NU_NOTIFY_NDISC,
 	.master = master_name,
 	.check = check,

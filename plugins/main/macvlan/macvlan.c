@@ -128,10 +128,11 @@ static int check(const struct cni_ctx *ctx, struct nu_nl *cont, const struct nu_
 static const struct pl_link_ops ops = {
 	.link = {.kind = "macvlan",
 		 .prefix = "mvl",
-		 .hash = NU_TMPNAME_FNV48,
+		 .hash = nu_tmpname_fnv48,
 		 .random_names = 9,
 		 .create = create},
-	.flags = PL_LINK_ON_MASTER | PL_LINK_CHECK_MASTER_FIRST,
+	.flags = PL_LINK_CHECK_MASTER_FIRST,
+	.on_master = &pl_link_master,
 	.notify = NU_NOTIFY_ARP | NU_NOTIFY_NDISC,
 	.check = check,
 };

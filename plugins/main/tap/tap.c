@@ -181,7 +181,7 @@ static const struct pl_link_ops ops = {
 	.link = {.kind = "tun",
 		 .what = "tap",
 		 .prefix = "tap",
-		 .hash = NU_TMPNAME_FNV48,
+		 .hash = nu_tmpname_fnv48,
 		 .create = create,
 		 .prepare = prepare},
 	.flags = PL_LINK_CHECK_OUR_MAC,

@@ -93,8 +93,8 @@ static int check(const struct cni_ctx *ctx, struct nu_nl *cont, const struct nu_
 
 /* "veth" and 8 hex digits derived from the attachment: DEL finds what a killed ADD left. */
 static const struct pl_link_ops ops = {
-	.link = {.kind = "vlan", .prefix = "veth", .hash = NU_TMPNAME_SHA512, .create = create},
-	.flags = PL_LINK_ON_MASTER,
+	.link = {.kind = "vlan", .prefix = "veth", .hash = nu_tmpname_sha512, .create = create},
+	.on_master = &pl_link_master,
 	.check = check,
 };
 
