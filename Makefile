@@ -224,4 +224,10 @@ format:
 clean:
 	rm -rf build
 
+# pkg/plugin, the glue between pkg/cni and pkg/netutil (the link-kind plugin skeleton, MAC
+# precedence), is archived into libnetutil.a, which every plugin and kernel test links.
+PLUGIN_SRC := $(wildcard pkg/plugin/*.c)
+$(call obj,$(PLUGIN_SRC)): $(FLAGS_STAMP)
+$(LIBNU): $(call obj,$(PLUGIN_SRC))
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

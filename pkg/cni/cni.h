@@ -290,6 +290,7 @@ struct cni_plugin {
 	 * of that name to a binary of the same cnic build, it runs here without an exec.
 	 */
 	const struct cni_plugin *const *inproc;
+	const void *ops; /* the plugin's own table, for callbacks shared by a family (pkg/plugin) */
 };
 
 /* The IPAM plugins, for .inproc (their code lives in build/libipam.a). */

@@ -112,13 +112,12 @@ struct nu__newlink {
 };
 
 /*
- * nu__newlink_start() - begin the request for link @name of @kind: on lower link @master (0:
- * none), with @mtu (0: the kernel's) and MAC @mac (6 bytes; NULL: the kernel's), born in the
- * netns of @netns_fd (-1: the socket's). A failure, -EINVAL (a bad name), -ENOMEM or -EMSGSIZE
- * with "creating <kind> ..." in @e, is kept in @m->err for nu__newlink_send() and returned.
+ * nu__newlink_start() - begin the request for a link of @kind as @s says (nu_link_spec). A
+ * failure, -EINVAL (a bad name), -ENOMEM or -EMSGSIZE with "creating <kind> ..." in @e, is kept
+ * in @m->err for nu__newlink_send() and returned.
  */
-int nu__newlink_start(struct nu__newlink *m, const char *name, const char *kind, int master,
-		      unsigned int mtu, const uint8_t *mac, int netns_fd, struct cni_err *e);
+int nu__newlink_start(struct nu__newlink *m, const char *kind, const struct nu_link_spec *s,
+		      struct cni_err *e);
 
 /*
  * nu__newlink_put() - a kind attribute (IFLA_INFO_DATA, opened by the first one) of @len bytes;

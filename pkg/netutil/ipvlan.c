@@ -18,16 +18,15 @@
 #include "netutil/internal.h"
 #include "netutil/ipvlan.h"
 
-int nu_ipvlan_create(struct nu_nl *nl, const char *tmpname, int master, uint16_t mode,
-		     uint16_t flags, unsigned int mtu, int target_netns_fd, struct cni_err *e)
+int nu_ipvlan_create(struct nu_nl *nl, const struct nu_ipvlan_spec *s, struct cni_err *e)
 {
 	struct nu__newlink m;
 
-	nu__newlink_start(&m, tmpname, "ipvlan", master, mtu, NULL, target_netns_fd, e);
-	nu__newlink_u16(&m, IFLA_IPVLAN_MODE, mode);
+	nu__newlink_start(&m, "ipvlan", &s->link, e);
+	nu__newlink_u16(&m, IFLA_IPVLAN_MODE, s->mode);
 	/* flags 0 is the kernel's default (bridge): left out, so pre-4.15 kernels accept l2/l3 */
-	if (flags)
-		nu__newlink_u16(&m, IFLA_IPVLAN_FLAGS, flags);
+	if (s->flags)
+		nu__newlink_u16(&m, IFLA_IPVLAN_FLAGS, s->flags);
 	return nu__newlink_send(nl, &m, NULL, e);
 }
 

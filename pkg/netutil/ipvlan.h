@@ -13,16 +13,21 @@
 
 #include "netutil/netutil.h"
 
+/* An ipvlan: @mode an IPVLAN_MODE_* value, @flags 0 (bridge), IPVLAN_F_PRIVATE or
+ * IPVLAN_F_VEPA; @link.master, the lower device, is required; @link.mac NULL (an ipvlan has
+ * its master's MAC). */
+struct nu_ipvlan_spec {
+	struct nu_link_spec link;
+	uint16_t mode;
+	uint16_t flags;
+};
+
 /*
- * nu_ipvlan_create() - an ipvlan named @tmpname on lower device @master (an ifindex in the netns
- * of @nl), created directly in the netns of @target_netns_fd (-1: @nl's netns). @mode is an
- * IPVLAN_MODE_* value, @flags 0 (bridge), IPVLAN_F_PRIVATE or IPVLAN_F_VEPA; @mtu 0 keeps the
- * kernel's (the master's). Returns 0 or -errno: -EEXIST if @tmpname exists there, -EBUSY when the
- * master cannot take ipvlans (a macvlan already sits on it, say), -EOPNOTSUPP without the
- * ipvlan module.
+ * nu_ipvlan_create() - an ipvlan as @s says. Returns 0 or -errno: -EEXIST if the name exists in
+ * the target netns, -EBUSY when the master cannot take ipvlans (a macvlan already sits on it,
+ * say), -EOPNOTSUPP without the ipvlan module.
  */
-int nu_ipvlan_create(struct nu_nl *nl, const char *tmpname, int master, uint16_t mode,
-		     uint16_t flags, unsigned int mtu, int target_netns_fd, struct cni_err *e);
+int nu_ipvlan_create(struct nu_nl *nl, const struct nu_ipvlan_spec *s, struct cni_err *e);
 
 /*
  * nu_ipvlan_get() - the mode and flags of ipvlan link @name. -ENODEV if the link is absent,

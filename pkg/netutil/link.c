@@ -583,12 +583,13 @@ int nu_bridge_ensure(struct nu_nl *nl, const char *name, unsigned int mtu, bool 
 
 /* ---- hand-built links (internal.h) ----------------------------------------------------------- */
 
-int nu__newlink_start(struct nu__newlink *m, const char *name, const char *kind, int master,
-		      unsigned int mtu, const uint8_t *mac, int netns_fd, struct cni_err *e)
+int nu__newlink_start(struct nu__newlink *m, const char *kind, const struct nu_link_spec *s,
+		      struct cni_err *e)
 {
+	const char *name = s->name;
 	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
 
-	*m = (struct nu__newlink){.kind = kind, .name = name, .master = master};
+	*m = (struct nu__newlink){.kind = kind, .name = name, .master = s->master};
 	if (!nu_ifname_valid(name))
 		return m->err = nu__failx(e, -EINVAL, "creating %s: invalid name \"%s\"", kind,
 					  name ? name : "");
@@ -597,10 +598,10 @@ int nu__newlink_start(struct nu__newlink *m, const char *name, const char *kind,
 		return m->err = nu__failx(e, -ENOMEM, "creating %s \"%s\"", kind, name);
 	if (nlmsg_append(m->msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
 	    nla_put_string(m->msg, IFLA_IFNAME, name) < 0 ||
-	    (master && nla_put_u32(m->msg, IFLA_LINK, master) < 0) ||
-	    (mtu && nla_put_u32(m->msg, IFLA_MTU, mtu) < 0) ||
-	    (mac && nla_put(m->msg, IFLA_ADDRESS, 6, mac) < 0) ||
-	    (netns_fd >= 0 && nla_put_u32(m->msg, IFLA_NET_NS_FD, netns_fd) < 0) ||
+	    (s->master && nla_put_u32(m->msg, IFLA_LINK, s->master) < 0) ||
+	    (s->mtu && nla_put_u32(m->msg, IFLA_MTU, s->mtu) < 0) ||
+	    (s->mac && nla_put(m->msg, IFLA_ADDRESS, 6, s->mac) < 0) ||
+	    (s->netns_fd >= 0 && nla_put_u32(m->msg, IFLA_NET_NS_FD, s->netns_fd) < 0) ||
 	    !(m->li = nla_nest_start(m->msg, IFLA_LINKINFO | NLA_F_NESTED)) ||
 	    nla_put_string(m->msg, IFLA_INFO_KIND, kind) < 0) {
 		nlmsg_free(m->msg);
@@ -752,15 +753,13 @@ int nu__link_data_get(struct nu_nl *nl, const char *name, const char *kind, cons
 
 /* ---- macvlan ------------------------------------------------------------------------------- */
 
-int nu_macvlan_create(struct nu_nl *nl, const char *tmpname, int master, uint32_t mode,
-		      unsigned int mtu, const uint8_t *mac, uint32_t bcqueuelen,
-		      int target_netns_fd, struct cni_err *e)
+int nu_macvlan_create(struct nu_nl *nl, const struct nu_macvlan_spec *s, struct cni_err *e)
 {
 	struct nu__newlink m;
 
-	nu__newlink_start(&m, tmpname, "macvlan", master, mtu, mac, target_netns_fd, e);
-	nu__newlink_u32(&m, IFLA_MACVLAN_MODE, mode);
-	if (bcqueuelen)
-		nu__newlink_u32(&m, IFLA_MACVLAN_BC_QUEUE_LEN, bcqueuelen);
+	nu__newlink_start(&m, "macvlan", &s->link, e);
+	nu__newlink_u32(&m, IFLA_MACVLAN_MODE, s->mode);
+	if (s->bcqueuelen)
+		nu__newlink_u32(&m, IFLA_MACVLAN_BC_QUEUE_LEN, s->bcqueuelen);
 	return nu__newlink_send(nl, &m, NULL, e);
 }

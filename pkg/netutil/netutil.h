@@ -185,14 +185,31 @@ int nu_bridge_vlan_add(struct nu_nl *nl, int ifindex, uint16_t vid, bool pvid, b
 int nu_bridge_vlan_del(struct nu_nl *nl, int ifindex, uint16_t vid, bool self, struct cni_err *e);
 
 /*
- * nu_macvlan_create() - a macvlan named @tmpname on lower device @master (an ifindex in the netns
- * of @nl), created directly in the netns of @target_netns_fd (-1: @nl's netns). @mode is a
- * MACVLAN_MODE_* value, @mtu 0 and @mac NULL keep the kernel defaults, @bcqueuelen 0 keeps the
- * kernel's broadcast queue length. Returns 0 or -errno (-EEXIST if @tmpname exists there).
+ * What every hand-built link kind (macvlan, ipvlan, vlan, dummy, vrf) is created with: name
+ * @name, on lower device @master (an ifindex in the netns of the socket, 0: none), @mtu (0: the
+ * kernel's, that is the master's), MAC @mac (6 bytes; NULL: the kernel's), born directly in the
+ * netns of @netns_fd (-1: the socket's). The first member of each kind's spec.
  */
-int nu_macvlan_create(struct nu_nl *nl, const char *tmpname, int master, uint32_t mode,
-		      unsigned int mtu, const uint8_t *mac, uint32_t bcqueuelen,
-		      int target_netns_fd, struct cni_err *e);
+struct nu_link_spec {
+	const char *name;
+	int master;
+	unsigned int mtu;
+	const uint8_t *mac;
+	int netns_fd;
+};
+
+/* A macvlan: MACVLAN_MODE_* @mode; @bcqueuelen 0 keeps the kernel's broadcast queue length. */
+struct nu_macvlan_spec {
+	struct nu_link_spec link;
+	uint32_t mode;
+	uint32_t bcqueuelen;
+};
+
+/*
+ * nu_macvlan_create() - a macvlan as @s says (on a master: @s->link.master is required). Returns
+ * 0 or -errno (-EEXIST if the name exists in the target netns).
+ */
+int nu_macvlan_create(struct nu_nl *nl, const struct nu_macvlan_spec *s, struct cni_err *e);
 
 /* ---- addresses ----------------------------------------------------------------------------- */
 

@@ -13,26 +13,30 @@
 #include "netutil/link_extra.h"
 #include "netutil/tmplink.h"
 
-void nu_tmplink_name(const struct nu_tmplink *t, const char *cid, const char *ifname,
-		     char out[NU_IFNAMSIZ])
+void nu_tmpname_sha512(const char *cid, const char *ifname, char *out)
+{
+	cni_sha512_hex(out, 8, cid, ":", ifname, NULL);
+}
+
+void nu_tmpname_fnv48(const char *cid, const char *ifname, char *out)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
-	char hex[9];
 
-	cid = cid ? cid : "";
-	ifname = ifname ? ifname : "";
-	if (t->hash == NU_TMPNAME_SHA512) {
-		cni_sha512_hex(hex, 8, cid, ":", ifname, NULL);
-		snprintf(out, NU_IFNAMSIZ, "%s%s", t->prefix, hex);
-		return;
-	}
 	for (const char *p = cid; *p; p++)
 		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
 	h = (h ^ '/') * 0x100000001b3ULL;
 	for (const char *p = ifname; *p; p++)
 		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
-	snprintf(out, NU_IFNAMSIZ, "%s%012llx", t->prefix,
-		 (unsigned long long)(h & 0xffffffffffffULL));
+	snprintf(out, 13, "%012llx", (unsigned long long)(h & 0xffffffffffffULL));
+}
+
+void nu_tmplink_name(const struct nu_tmplink *t, const char *cid, const char *ifname,
+		     char out[NU_IFNAMSIZ])
+{
+	char tail[13];
+
+	t->hash(cid ? cid : "", ifname ? ifname : "", tail);
+	snprintf(out, NU_IFNAMSIZ, "%s%s", t->prefix, tail);
 }
 
 int nu_tmplink_del(struct nu_nl *cont, const struct nu_tmplink *t, const char *cid,
@@ -69,7 +73,12 @@ int nu_tmplink_create(struct nu_nl *cont, const struct nu_tmplink *t, const char
 			snprintf(tmp, sizeof(tmp), "veth%08x", rnd);
 		}
 		cni_err_clear(e);
-		r = t->create(at, tmp, e);
+		r = t->create(at,
+			      &(struct nu_link_spec){.name = tmp,
+						     .master = at->master,
+						     .mtu = at->mtu,
+						     .netns_fd = at->netns_fd},
+			      e);
 		if (r != -EEXIST)
 			break;
 	}
@@ -95,34 +104,33 @@ del_link:
 	return r;
 }
 
-int nu_tmplink_on_master(const struct nu_tmplink *t, struct nu_nl *cont, int netns_fd,
-			 const char *master, bool master_in_container, unsigned int mtu,
-			 const void *conf, const char *cid, const char *ifname, struct cni_err *e)
+int nu_tmplink_on_master(struct nu_nl *cont, int netns_fd, const struct nu_tmplink *t,
+			 const struct nu_tmplink_req *req, struct cni_err *e)
 {
 	_nu_nl_cleanup_ struct nu_nl *host = NULL;
-	struct nu_tmplink_at at = {.nl = cont, .netns_fd = -1, .conf = conf};
+	struct nu_tmplink_at at = {.nl = cont, .mtu = req->mtu, .netns_fd = -1, .conf = req->conf};
 	struct nu_link_info m;
 	int r;
 
-	if (!master_in_container) {
+	if (!(req->flags & NU_TMPLINK_MASTER_IN_CONTAINER)) {
 		r = nu_nl_open(&host, -1, e);
 		if (r < 0)
 			return r;
 		at.nl = host;
 		at.netns_fd = netns_fd;
 	}
-	r = nu_master_find(at.nl, master, &m, e);
+	r = nu_master_find(at.nl, req->master, &m, e);
 	if (r < 0)
 		return r;
-	if (mtu > m.mtu)
+	if (req->mtu > m.mtu)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-				"invalid MTU %u, must be [0, master MTU(%u)]", mtu, m.mtu);
+				"invalid MTU %u, must be [0, master MTU(%u)]", req->mtu, m.mtu);
 	at.master = m.ifindex;
-	return nu_tmplink_create(cont, t, cid, ifname, &at, e);
+	return nu_tmplink_create(cont, t, req->cid, req->ifname, &at, e);
 }
 
 int nu_tmplink_remove(const char *netns, const struct nu_tmplink *t, const char *cid,
-		      const char *ifname, bool only_ours, struct cni_err *e)
+		      const char *ifname, unsigned int flags, struct cni_err *e)
 {
 	_nu_fd_cleanup_ int netns_fd = -1;
 	_nu_nl_cleanup_ struct nu_nl *cont = NULL;
@@ -134,12 +142,16 @@ int nu_tmplink_remove(const char *netns, const struct nu_tmplink *t, const char 
 		return 0; /* the netns is gone, and the link with it */
 	if (r == 0)
 		r = nu_nl_open(&cont, netns_fd, e);
-	if (r == 0 && !only_ours)
+	if (r == 0 && !(flags & NU_TMPLINK_ONLY_OURS)) {
 		r = nu_link_del(cont, ifname, e); /* absent: 0 */
-	else if (r == 0 && nu_link_get(cont, ifname, 0, &li, NULL) == 0 &&
-		 !strcmp(li.kind, t->kind))
-		r = nu_link_del_index(cont, li.ifindex, e);
-	if (r == 0)
+	} else if (r == 0) {
+		r = nu_link_get(cont, ifname, 0, &li, flags & NU_TMPLINK_LOOKUP_FAILS ? e : NULL);
+		if (r == 0 && !strcmp(li.kind, t->kind))
+			r = nu_link_del_index(cont, li.ifindex, e);
+		else if (r == -ENODEV || !(flags & NU_TMPLINK_LOOKUP_FAILS))
+			r = 0;
+	}
+	if (r == 0 && t->prefix)
 		r = nu_tmplink_del(cont, t, cid, ifname, e); /* an ADD killed before its rename */
 	if (r < 0)
 		return cni_wrap(e, r, "failed to delete container interface %s", ifname);

@@ -19,18 +19,18 @@
 #include "netutil/internal.h"
 #include "netutil/vlan.h"
 
-int nu_vlan_create(struct nu_nl *nl, const char *name, int master, uint16_t vid, uint16_t proto,
-		   unsigned int mtu, int target_netns_fd, struct cni_err *e)
+int nu_vlan_create(struct nu_nl *nl, const struct nu_vlan_spec *s, struct cni_err *e)
 {
 	struct nu__newlink m;
 	char id[16];
 
-	if (nu_ifname_valid(name) && vid > 4094)
-		return nu__failx(e, -EINVAL, "creating vlan \"%s\": invalid id %u", name, vid);
-	nu__newlink_start(&m, name, "vlan", master, mtu, NULL, target_netns_fd, e);
-	nu__newlink_u16(&m, IFLA_VLAN_ID, vid);
-	nu__newlink_u16(&m, IFLA_VLAN_PROTOCOL, htons(proto ? proto : ETH_P_8021Q));
-	snprintf(id, sizeof(id), "(id %u)", vid);
+	if (nu_ifname_valid(s->link.name) && s->vid > 4094)
+		return nu__failx(e, -EINVAL, "creating vlan \"%s\": invalid id %u", s->link.name,
+				 s->vid);
+	nu__newlink_start(&m, "vlan", &s->link, e);
+	nu__newlink_u16(&m, IFLA_VLAN_ID, s->vid);
+	nu__newlink_u16(&m, IFLA_VLAN_PROTOCOL, htons(s->proto ? s->proto : ETH_P_8021Q));
+	snprintf(id, sizeof(id), "(id %u)", s->vid);
 	return nu__newlink_send(nl, &m, id, e);
 }
 
@@ -67,6 +67,6 @@ int nu_dummy_create(struct nu_nl *nl, const char *name, struct cni_err *e)
 {
 	struct nu__newlink m;
 
-	nu__newlink_start(&m, name, "dummy", 0, 0, NULL, -1, e);
+	nu__newlink_start(&m, "dummy", &(struct nu_link_spec){.name = name, .netns_fd = -1}, e);
 	return nu__newlink_send(nl, &m, NULL, e);
 }

@@ -12,15 +12,20 @@
 
 #include "netutil/netutil.h"
 
+/* A VLAN: id @vid (0-4094), protocol @proto (ETH_P_8021Q or ETH_P_8021AD, host order; 0 is
+ * 802.1Q); @link.master, the lower device, is required. */
+struct nu_vlan_spec {
+	struct nu_link_spec link;
+	uint16_t vid;
+	uint16_t proto;
+};
+
 /*
- * nu_vlan_create() - a VLAN link named @name with id @vid (0-4094) and protocol @proto
- * (ETH_P_8021Q or ETH_P_8021AD, host order; 0 is 802.1Q) on lower device @master (an ifindex in
- * the netns of @nl), created directly in the netns of @target_netns_fd (-1: @nl's netns); @mtu 0
- * keeps the kernel's (the master's). Returns 0 or -errno: -EEXIST if @name exists there or the
- * master already has a VLAN with that id, -EOPNOTSUPP without the 8021q module.
+ * nu_vlan_create() - a VLAN link as @s says. Returns 0 or -errno: -EEXIST if the name exists in
+ * the target netns or the master already has a VLAN with that id, -EOPNOTSUPP without the 8021q
+ * module.
  */
-int nu_vlan_create(struct nu_nl *nl, const char *name, int master, uint16_t vid, uint16_t proto,
-		   unsigned int mtu, int target_netns_fd, struct cni_err *e);
+int nu_vlan_create(struct nu_nl *nl, const struct nu_vlan_spec *s, struct cni_err *e);
 
 /*
  * nu_vlan_get() - the VLAN id and protocol (host order) of VLAN link @name. -ENODEV if the link

@@ -24,7 +24,7 @@ int nu_vrf_create(struct nu_nl *nl, const char *name, uint32_t table, struct cni
 	struct nu__newlink m;
 	char detail[24];
 
-	nu__newlink_start(&m, name, "vrf", 0, 0, NULL, -1, e);
+	nu__newlink_start(&m, "vrf", &(struct nu_link_spec){.name = name, .netns_fd = -1}, e);
 	nu__newlink_u32(&m, IFLA_VRF_TABLE, table);
 	snprintf(detail, sizeof(detail), "(table %u)", table);
 	return nu__newlink_send(nl, &m, detail, e);

@@ -519,9 +519,13 @@ int main(void)
 		CHECK_INT(nu_link_index(nl_c, "mvm"), -ENODEV);
 		mvm = nu_link_index(nl_h, "mvm");
 		CHECK(mvm > 0);
-		CHECK_R(nu_macvlan_create(nl_h, "mvtmp0", mvm, MACVLAN_MODE_BRIDGE, 1400, mac2, 100,
-					  ns_c, &e),
-			0);
+		struct nu_macvlan_spec mv = {
+		    .link = {.name = "mvtmp0", .master = mvm, .mtu = 1400, .mac = mac2, .netns_fd = ns_c},
+		    .mode = MACVLAN_MODE_BRIDGE,
+		    .bcqueuelen = 100,
+		};
+
+		CHECK_R(nu_macvlan_create(nl_h, &mv, &e), 0);
 		CHECK_INT(nu_link_index(nl_h, "mvtmp0"), -ENODEV);
 		CHECK_R(nu_link_get(nl_c, "mvtmp0", 0, &li, &e), 0);
 		CHECK_STR(li.kind, "macvlan");
@@ -531,12 +535,14 @@ int main(void)
 			  "-d", "-j", "link", "show", "dev", "mvtmp0");
 		CHECK_CMD("macvlan mode bridge", ns_c, "\"mode\":\"bridge\"", true, "ip", "-d",
 			  "-j", "link", "show", "dev", "mvtmp0");
-		CHECK_R(nu_macvlan_create(nl_h, "mvtmp0", mvm, MACVLAN_MODE_BRIDGE, 0, NULL, 0,
-					  ns_c, &e),
-			-EEXIST);
-		CHECK_R(nu_macvlan_create(nl_h, "mvtmp1", 99999, MACVLAN_MODE_BRIDGE, 0, NULL, 0,
-					  ns_c, &e),
-			-ENODEV);
+		mv = (struct nu_macvlan_spec){
+		    .link = {.name = "mvtmp0", .master = mvm, .netns_fd = ns_c},
+		    .mode = MACVLAN_MODE_BRIDGE,
+		};
+		CHECK_R(nu_macvlan_create(nl_h, &mv, &e), -EEXIST);
+		mv.link.name = "mvtmp1";
+		mv.link.master = 99999;
+		CHECK_R(nu_macvlan_create(nl_h, &mv, &e), -ENODEV);
 
 		/* ---- link changes ---- */
 		CHECK_R(nu_link_rename(nl_c, li.ifindex, "net1", &e), 0);

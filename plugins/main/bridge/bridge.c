@@ -23,6 +23,7 @@
 #include "netutil/iface.h"
 #include "netutil/netutil.h"
 #include "netutil/nft.h"
+#include "plugin/mac.h"
 
 struct trunk {
 	int id, min_id, max_id;
@@ -38,18 +39,10 @@ struct bridge_conf {
 	int vlan;
 	struct cni_vec trunk; /* struct trunk */
 	bool preserve_default_vlan, macspoofchk, enabledad, disable_container_iface, port_isolation;
-	struct {
-		struct {
-			char *mac;
-		} cni;
-	} args;
-	struct {
-		char *mac;
-	} rc;
+	struct pl_mac_keys mac_keys; /* args.cni.mac, runtimeConfig.mac */
 
 	/* derived by bridge_validate() */
-	uint8_t mac[6];
-	bool has_mac;
+	struct pl_mac mac;
 	bool vlan_filtering;
 	uint16_t vids[4095]; /* trunk VLANs, sorted, unique */
 	size_t n_vids;
@@ -63,14 +56,6 @@ static const struct cni_field trunk_fields[] = {
 	CNI_FIELD_END,
 };
 static const struct cni_field trunk_elem = {.type = CNI_F_OBJ, .sub = trunk_fields};
-static const struct cni_field mac_fields[] = {
-	{.key = "mac", .type = CNI_F_STR},
-	CNI_FIELD_END,
-};
-static const struct cni_field args_fields[] = {
-	{.key = "cni", .type = CNI_F_OBJ, .sub = mac_fields},
-	CNI_FIELD_END,
-};
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct bridge_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
@@ -90,12 +75,9 @@ static const struct cni_field fields[] = {
 	F("enabledad", CNI_F_BOOL, enabledad),
 	F("disableContainerInterface", CNI_F_BOOL, disable_container_iface),
 	F("portIsolation", CNI_F_BOOL, port_isolation),
-	F("args", CNI_F_OBJ, args, .sub = args_fields),
-	F("runtimeConfig", CNI_F_OBJ, rc, .sub = mac_fields),
+	PL_MAC_FIELDS(struct bridge_conf, mac_keys),
 	CNI_FIELD_END,
 };
-
-static const char *const args_keys[] = {"MAC", NULL};
 
 static void bridge_defaults(void *conf)
 {
@@ -150,7 +132,6 @@ static int parse_trunk(struct bridge_conf *c, struct cni_err *e)
 static int bridge_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 {
 	struct bridge_conf *c = conf;
-	const char *mac;
 	int r;
 
 	if (!c->bridge || !nu_ifname_valid(c->bridge))
@@ -179,14 +160,7 @@ static int bridge_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	/* Our default is native nftables; the iptables layout only when asked for. */
 	c->masq_iptables = c->ip_masq_backend && !strcmp(c->ip_masq_backend, "iptables");
 	/* The runtime's MAC: runtimeConfig over args over CNI_ARGS. */
-	mac = c->rc.mac ? c->rc.mac : c->args.cni.mac ? c->args.cni.mac : cni_args_get(&ctx->args, "MAC");
-	if (mac && *mac) {
-		if (nu_mac_parse(mac, c->mac) || (c->mac[0] & 1))
-			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-					"invalid MAC address \"%s\"", mac);
-		c->has_mac = true;
-	}
-	return 0;
+	return pl_mac_decide(&pl_mac_bridge, &c->mac_keys, &ctx->args, &c->mac, e);
 }
 
 /* ---- ADD ------------------------------------------------------------------------------------- */
@@ -523,7 +497,7 @@ static int bridge_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_er
 	s.cont = cont;
 	s.netns_fd = netns_fd;
 
-	r = nu_veth_create(cont, ctx->env.ifname, (unsigned int)c->mtu, c->has_mac ? c->mac : NULL,
+	r = nu_veth_create(cont, ctx->env.ifname, (unsigned int)c->mtu, c->mac.set ? c->mac.addr : NULL,
 			   -1, s.host_name, e);
 	if (r < 0)
 		return r;
@@ -812,7 +786,7 @@ static const struct cni_plugin bridge = {
 	.conf_size = sizeof(struct bridge_conf),
 	.conf_defaults = bridge_defaults,
 	.conf_validate = bridge_validate,
-	.args_keys = args_keys,
+	.args_keys = pl_mac_args_keys,
 	.add = bridge_add,
 	.del = bridge_del,
 	.check = bridge_check,

@@ -14,27 +14,24 @@
  * reference's DEL resolves the master first and fails without a default route or with a
  * multi-interface prevResult): IPAM DEL runs when IPAM is configured, then the link (and a
  * temporary one) goes with the netns or by name. The plugin owns no host state, so GC is IPAM's GC.
+ * The verbs are the link-kind skeleton (plugin/link.h); here are the keys, the master's name, the
+ * creation of the ipvlan and the CHECK of its mode and flag.
  */
 #include <errno.h>
 #include <linux/if_link.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cni/cni.h"
 #include "netutil/iface.h"
 #include "netutil/ipvlan.h"
-#include "netutil/link_extra.h"
 #include "netutil/netutil.h"
 #include "netutil/tmplink.h"
+#include "plugin/link.h"
 
 struct ipvlan_conf {
-	char *master;
+	struct pl_link_conf link; /* master, mtu, linkInContainer */
 	char *mode;
 	char *flag;
-	int mtu;
-	bool link_in_container;
 
 	/* derived by ipvlan_validate() */
 	uint16_t mode_val, flags_val;
@@ -42,11 +39,11 @@ struct ipvlan_conf {
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct ipvlan_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("master", CNI_F_STR, master),
+	F("master", CNI_F_STR, link.master),
 	F("mode", CNI_F_STR, mode),
 	F("flag", CNI_F_STR, flag),
-	F("mtu", CNI_F_INT, mtu, .min = 0, .max = 65535),
-	F("linkInContainer", CNI_F_BOOL, link_in_container),
+	F("mtu", CNI_F_INT, link.mtu, .min = 0, .max = 65535),
+	F("linkInContainer", CNI_F_BOOL, link.link_in_container),
 	CNI_FIELD_END,
 };
 
@@ -98,9 +95,9 @@ static int ipvlan_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	/* DEL needs none of these keys: a config that failed ADD must still be deletable. */
 	if (ctx->env.cmd == CNI_CMD_DEL)
 		return 0;
-	if (c->master && *c->master && !nu_ifname_valid(c->master))
+	if (c->link.master && *c->link.master && !nu_ifname_valid(c->link.master))
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-				"invalid \"master\" \"%s\": not an interface name", c->master);
+				"invalid \"master\" \"%s\": not an interface name", c->link.master);
 	v = val_of(modes, N(modes), c->mode);
 	if (v < 0)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "unknown ipvlan mode: \"%s\"",
@@ -115,22 +112,24 @@ static int ipvlan_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	return 0;
 }
 
-/* Chained without IPAM: the addresses are prevResult's. */
-static bool chained(const struct cni_ctx *ctx)
-{
-	return !ctx->net.ipam_type && ctx->net.prev;
-}
-
 /*
- * The master's name for ADD, into *@name: configured; else the single named interface of
- * prevResult when there is one (chained); else NULL, the default route's interface.
+ * The master's name into *@name. ADD: configured; else the single named interface of prevResult
+ * when there is one (chained); else NULL, the default route's interface. CHECK: configured, or
+ * the default route's interface, unless a chained ADD took it from a prevResult that has since
+ * become ours (1: not checkable). STATUS: only a configured one (an unset master may come from a
+ * prevResult at ADD time, which STATUS does not have: not judged).
  */
 static int master_name(const struct cni_ctx *ctx, const char **name, struct cni_err *e)
 {
 	const struct ipvlan_conf *c = ctx->conf;
 	const struct cni_result *prev = ctx->net.prev;
+	bool configured = c->link.master && *c->link.master;
 
-	*name = c->master && *c->master ? c->master : NULL;
+	if (ctx->env.cmd == CNI_CMD_CHECK)
+		return configured || ctx->net.ipam_type || !prev ? 0 : 1;
+	if (ctx->env.cmd != CNI_CMD_ADD)
+		return configured ? 0 : 1;
+	*name = configured ? c->link.master : NULL;
 	if (!*name && prev) {
 		if (prev->n_ifaces != 1 || !prev->ifaces[0].name || !*prev->ifaces[0].name)
 			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
@@ -141,122 +140,24 @@ static int master_name(const struct cni_ctx *ctx, const char **name, struct cni_
 	return 0;
 }
 
-/* ---- ADD ------------------------------------------------------------------------------------- */
-
-static int create(const struct nu_tmplink_at *at, const char *name, struct cni_err *e)
+static int create(const struct nu_tmplink_at *at, const struct nu_link_spec *link,
+		  struct cni_err *e)
 {
 	const struct ipvlan_conf *c = at->conf;
 
-	return nu_ipvlan_create(at->nl, name, at->master, c->mode_val, c->flags_val,
-				(unsigned int)c->mtu, at->netns_fd, e);
+	return nu_ipvlan_create(at->nl, &(struct nu_ipvlan_spec){*link, c->mode_val, c->flags_val},
+				e);
 }
 
-/*
- * The temporary name: "veth" and 8 hex digits, as the reference's random ones, but derived from
- * the attachment, so that DEL finds a link an ADD killed between creation and rename left.
- */
-static const struct nu_tmplink ipvlan_link = {
-	.kind = "ipvlan",
-	.prefix = "veth",
-	.hash = NU_TMPNAME_SHA512,
-	.create = create,
-};
-
-static int ipvlan_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
+/* CHECK: the link's mode and flag are the configured ones. */
+static int check(const struct cni_ctx *ctx, struct nu_nl *cont, const struct nu_link_info *cl,
+		 struct cni_err *e)
 {
 	const struct ipvlan_conf *c = ctx->conf;
-	_nu_nl_cleanup_ struct nu_nl *cont = NULL;
-	_nu_fd_cleanup_ int netns_fd = -1;
-	const char *master;
-	struct nu_link_info li;
-	char mac[3 * 32];
-	int r, ifindex;
-
-	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
-	if (r < 0)
-		return r;
-	r = master_name(ctx, &master, e);
-	if (r < 0)
-		return r;
-	r = nu_tmplink_on_master(&ipvlan_link, cont, netns_fd, master, c->link_in_container,
-				 (unsigned int)c->mtu, c, ctx->env.container_id, ctx->env.ifname,
-				 e);
-	if (r < 0)
-		return r;
-	ifindex = r;
-	r = nu_link_get(cont, NULL, ifindex, &li, e);
-	if (r < 0)
-		goto del_link;
-	cni_result_add_iface(res, ctx->env.ifname, nu_mac_str(li.mac, li.mac_len, mac),
-			     ctx->env.netns);
-
-	/* Addresses and routes: IPAM's, or prevResult's when chained. */
-	if (ctx->net.ipam_type) {
-		r = cni_ipam_add_ips(ctx, res, 0, NULL, e);
-		if (r < 0)
-			goto del_link;
-	} else if (ctx->net.prev) {
-		cni_result_add_ips(res, ctx->net.prev, 0);
-	}
-	/* The shared MAC moves between hosts' views: announce the addresses on link up. */
-	r = nu_iface_setup(cont, netns_fd, ctx->env.ifname, ifindex, res,
-			   NU_NOTIFY_ARP | NU_NOTIFY_NDISC, e);
-	if (r < 0)
-		goto del_link;
-	/* The reference reports the plugin's own "dns" and drops IPAM's and prevResult's. */
-	res->dns = ctx->net.dns;
-	return 0;
-
-del_link:
-	nu_link_del_index(cont, ifindex, NULL);
-	return r;
-}
-
-/* ---- DEL, CHECK, STATUS, GC ------------------------------------------------------------------ */
-
-/* IPAM first (it needs nothing of the kernel), then the link; both always run. */
-static int ipvlan_del(struct cni_ctx *ctx, struct cni_err *e)
-{
-	struct cni_err one = {0};
-	int r, first = 0;
-
-	if (ctx->net.ipam_type)
-		cni_err_keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
-	if (ctx->env.netns && *ctx->env.netns) {
-		r = nu_tmplink_remove(ctx->env.netns, &ipvlan_link, ctx->env.container_id,
-				      ctx->env.ifname, false, &one);
-		cni_err_keep_first(r, &one, &first, e);
-	}
-	return first;
-}
-
-static int ipvlan_check(struct cni_ctx *ctx, struct cni_err *e)
-{
-	const struct ipvlan_conf *c = ctx->conf;
-	const struct cni_result *prev = ctx->net.prev;
-	_nu_nl_cleanup_ struct nu_nl *host = NULL, *cont = NULL;
-	_nu_fd_cleanup_ int netns_fd = -1;
-	const struct cni_iface *cont_if = NULL;
-	struct nu_link_info cl;
 	uint16_t mode, fl;
-	int r;
+	int r = nu_ipvlan_get(cont, ctx->env.ifname, &mode, &fl, e);
 
-	if (ctx->net.ipam_type) {
-		r = cni_ipam_check(ctx, e);
-		if (r < 0)
-			return r;
-	}
-	r = cni_prev_iface(ctx, &cont_if, e);
-	if (r < 0)
-		return r;
-
-	r = nu_iface_check_open(ctx->env.netns, ctx->env.ifname, &netns_fd, &cont, &cl, e);
-	if (r < 0)
-		return r;
-	r = nu_ipvlan_get(cont, ctx->env.ifname, &mode, &fl, e);
-	if (r == -EMEDIUMTYPE)
-		return cni_fail(e, r, 0, "Container interface %s not of type ipvlan",
-				ctx->env.ifname);
+	(void)cl;
 	if (r < 0)
 		return r;
 	if (mode != c->mode_val)
@@ -267,69 +168,31 @@ static int ipvlan_check(struct cni_ctx *ctx, struct cni_err *e)
 		return cni_fail(e, -EINVAL, 0,
 				"Container IPVlan flag %s does not match expected value: %s",
 				val_name(flags, N(flags), fl), val_name(flags, N(flags), c->flags_val));
-	/*
-	 * The master is known when configured, or when it was the default route's interface. A
-	 * chained ADD took it from a prevResult that has since become ours: not checkable.
-	 */
-	if ((c->master && *c->master) || !chained(ctx)) {
-		struct nu_link_info master;
-
-		/* not master_name(): prevResult is the ipvlan's own now, not the chain's */
-		if (!c->link_in_container) {
-			r = nu_nl_open(&host, -1, e);
-			if (r < 0)
-				return r;
-		}
-		r = nu_master_find(c->link_in_container ? cont : host, c->master, &master, e);
-		if (r < 0)
-			return r;
-		if (cl.link != master.ifindex)
-			return cni_fail(e, -EINVAL, 0,
-					"Container interface %s is not on master \"%s\"",
-					ctx->env.ifname, master.name);
-	}
-	r = nu_iface_check_mac_ref(cont_if->mac, &cl, ctx->env.ifname, e);
-	if (r < 0)
-		return r;
-	r = nu_iface_check_ips(cont, ctx->env.ifname, prev, e);
-	if (r < 0)
-		return r;
-	return nu_iface_check_routes(cont, prev, e);
+	return 0;
 }
 
 /*
- * Ready when IPAM is and, for a configured master in the host netns, when the master exists (an
- * ADD would fail without it; the reference only asks IPAM). An unset master may come from a
- * prevResult at ADD time, which STATUS does not have: not judged.
+ * The temporary name: "veth" and 8 hex digits, as the reference's random ones, but derived from
+ * the attachment, so that DEL finds a link an ADD killed between creation and rename left.
+ * Addresses: IPAM's, or prevResult's when chained. The shared MAC moves between hosts' views:
+ * the addresses are announced on link up.
  */
-static int ipvlan_status(struct cni_ctx *ctx, struct cni_err *e)
-{
-	const struct ipvlan_conf *c = ctx->conf;
-
-	if (!c->link_in_container && c->master && *c->master) {
-		int r = nu_master_ready(c->master, e);
-
-		if (r < 0)
-			return r;
-	}
-	return ctx->net.ipam_type ? cni_ipam_status(ctx, e) : 0;
-}
-
-static int ipvlan_gc(struct cni_ctx *ctx, struct cni_err *e)
-{
-	return ctx->net.ipam_type ? cni_ipam_gc(ctx, e) : 0;
-}
+static const struct pl_link_ops ops = {
+	.link = {.kind = "ipvlan", .prefix = "veth", .hash = nu_tmpname_sha512, .create = create},
+	.flags = PL_LINK_CHAINED_IPS,
+	.on_master = &pl_link_master,
+	.notify = NU_NOTIFY_ARP | NU_NOTIFY_NDISC,
+	.master = master_name,
+	.check = check,
+};
 
 static const struct cni_plugin ipvlan = {
 	.name = "ipvlan",
 	.fields = fields,
 	.conf_size = sizeof(struct ipvlan_conf),
 	.conf_validate = ipvlan_validate,
-	.add = ipvlan_add,
-	.del = ipvlan_del,
-	.check = ipvlan_check,
-	.status = ipvlan_status,
-	.gc = ipvlan_gc,
+	PL_LINK_VERBS,
+	.ops = &ops,
 };
 
 int main(int argc, char **argv)

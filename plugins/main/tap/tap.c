@@ -13,11 +13,11 @@
  * create the tap ourselves, so on a host without SELinux the key is accepted and ignored, and on
  * a host with SELinux enabled it is refused (code 7) rather than silently not applied.
  * DEL is idempotent: IPAM DEL, then the tap by name (a netns that is gone took it along).
+ * The verbs are the link-kind skeleton (plugin/link.h); here are the keys, the creation of the
+ * tap and the CHECK of its MTU and bridge.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "cni/cni.h"
@@ -25,41 +25,25 @@
 #include "netutil/netutil.h"
 #include "netutil/tmplink.h"
 #include "netutil/tuntap.h"
+#include "plugin/link.h"
+#include "plugin/mac.h"
 
 struct tap_conf {
-	char *mac;
+	struct pl_mac_keys mac; /* "mac", args.cni.mac, runtimeConfig.mac */
 	int mtu;
 	char *selinux_context;
 	bool multi_queue;
 	long long owner, group;
 	bool owner_seen, group_seen;
 	char *bridge;
-	struct {
-		struct {
-			char *mac;
-		} cni;
-	} args;
-	struct {
-		char *mac;
-	} rc;
 
 	/* derived by tap_validate() */
-	uint8_t mac_val[6];
-	bool has_mac;
-};
-
-static const struct cni_field mac_fields[] = {
-	{.key = "mac", .type = CNI_F_STR},
-	CNI_FIELD_END,
-};
-static const struct cni_field args_fields[] = {
-	{.key = "cni", .type = CNI_F_OBJ, .sub = mac_fields},
-	CNI_FIELD_END,
+	struct pl_mac mac_val;
 };
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct tap_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("mac", CNI_F_STR, mac),
+	F("mac", CNI_F_STR, mac.conf),
 	F("mtu", CNI_F_INT, mtu, .min = 0, .max = 65535),
 	F("selinuxContext", CNI_F_STR, selinux_context),
 	F("multiQueue", CNI_F_BOOL, multi_queue),
@@ -69,12 +53,9 @@ static const struct cni_field fields[] = {
 	F("group", CNI_F_I64, group, .min = 0, .max = UINT32_MAX - 1,
 	  CNI_SEEN(struct tap_conf, group_seen)),
 	F("bridge", CNI_F_STR, bridge),
-	F("args", CNI_F_OBJ, args, .sub = args_fields),
-	F("runtimeConfig", CNI_F_OBJ, rc, .sub = mac_fields),
+	PL_MAC_FIELDS(struct tap_conf, mac),
 	CNI_FIELD_END,
 };
-
-static const char *const args_keys[] = {"MAC", NULL};
 
 static bool selinux_enabled(void)
 {
@@ -84,7 +65,6 @@ static bool selinux_enabled(void)
 static int tap_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 {
 	struct tap_conf *c = conf;
-	const char *mac, *from;
 
 	if (c->bridge && *c->bridge && !nu_ifname_valid(c->bridge))
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
@@ -95,31 +75,12 @@ static int tap_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 		return cni_fail(e, -EOPNOTSUPP, CNI_ERR_INVALID_CONFIG,
 				"\"selinuxContext\" is not supported on a host with SELinux "
 				"enabled");
-	/* The runtime's MAC: runtimeConfig over args over CNI_ARGS over the "mac" key. */
-	if (c->rc.mac && *c->rc.mac) {
-		mac = c->rc.mac;
-		from = "runtimeConfig.mac";
-	} else if (c->args.cni.mac && *c->args.cni.mac) {
-		mac = c->args.cni.mac;
-		from = "args.cni.mac";
-	} else if (cni_args_get(&ctx->args, "MAC")) {
-		mac = cni_args_get(&ctx->args, "MAC");
-		from = "CNI_ARGS MAC";
-	} else {
-		mac = c->mac;
-		from = "mac";
-	}
-	if (mac && *mac) {
-		if (nu_mac_parse(mac, c->mac_val) || (c->mac_val[0] & 1))
-			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-					"invalid MAC address \"%s\" in %s", mac, from);
-		c->has_mac = true;
-	}
-	return 0;
+	return pl_mac_decide(&pl_mac_tap, &c->mac, &ctx->args, &c->mac_val, e);
 }
 
 /* Through /dev/net/tun in the netns of @at->netns_fd (@at->nl is opened there). */
-static int create(const struct nu_tmplink_at *at, const char *name, struct cni_err *e)
+static int create(const struct nu_tmplink_at *at, const struct nu_link_spec *link,
+		  struct cni_err *e)
 {
 	const struct tap_conf *c = at->conf;
 	struct nu_tap_opts o = {
@@ -131,7 +92,7 @@ static int create(const struct nu_tmplink_at *at, const char *name, struct cni_e
 	    .group = (gid_t)c->group,
 	};
 
-	return nu_tap_create(at->nl, at->netns_fd, name, &o, e);
+	return nu_tap_create(at->nl, at->netns_fd, link->name, &o, e);
 }
 
 /* "mtu" and the MAC, before the rename. */
@@ -146,33 +107,22 @@ static int prepare(const struct nu_tmplink_at *at, struct nu_nl *cont, int ifind
 		if (r < 0)
 			return r;
 	}
-	if (c->has_mac)
-		return nu_link_set_mac(cont, ifindex, c->mac_val, 6, e);
+	if (c->mac_val.set)
+		return nu_link_set_mac(cont, ifindex, c->mac_val.addr, 6, e);
 	return 0;
 }
 
-/* "tap" + 48 bits of FNV-1a over (container ID, ifname): found again by a later DEL. */
-static const struct nu_tmplink tap_link = {
-	.kind = "tun", /* a tun/tap of that name is ours */
-	.what = "tap",
-	.prefix = "tap",
-	.hash = NU_TMPNAME_FNV48,
-	.create = create,
-	.prepare = prepare,
-};
-
-static int tap_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
+/*
+ * ADD's link: never over an existing interface of that name; enslaved to "bridge" (a bridge in
+ * the container) when asked.
+ */
+static int create_tap(struct cni_ctx *ctx, struct nu_nl *cont, int netns_fd, struct cni_err *e)
 {
+	const struct pl_link_ops *o = ctx->plugin->ops;
 	const struct tap_conf *c = ctx->conf;
-	_nu_nl_cleanup_ struct nu_nl *cont = NULL;
-	_nu_fd_cleanup_ int netns_fd = -1;
-	struct nu_link_info li, br;
-	char mac[3 * 32];
+	struct nu_link_info br;
 	int r, ifindex;
 
-	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
-	if (r < 0)
-		return r;
 	if (nu_link_index(cont, ctx->env.ifname) > 0)
 		return cni_fail(e, -EEXIST, 0, "container already has an interface named \"%s\"",
 				ctx->env.ifname);
@@ -183,124 +133,73 @@ static int tap_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *
 		if (strcmp(br.kind, "bridge"))
 			return cni_fail(e, -EINVAL, 0, "\"%s\" is not a bridge", c->bridge);
 	}
-	r = nu_tmplink_create(cont, &tap_link, ctx->env.container_id, ctx->env.ifname,
+	r = nu_tmplink_create(cont, &o->link, ctx->env.container_id, ctx->env.ifname,
 			      &(struct nu_tmplink_at){.nl = cont, .netns_fd = netns_fd, .conf = c},
 			      e);
-	if (r < 0)
+	if (r < 0 || !c->bridge)
 		return r;
 	ifindex = r;
-	if (c->bridge) {
-		r = nu_link_set_master(cont, ifindex, br.ifindex, e);
-		if (r < 0)
-			goto del_link;
+	r = nu_link_set_master(cont, ifindex, br.ifindex, e);
+	if (r < 0) {
+		nu_link_del_index(cont, ifindex, NULL);
+		return r;
 	}
-	r = nu_link_get(cont, NULL, ifindex, &li, e);
-	if (r < 0)
-		goto del_link;
-	cni_result_add_iface(res, ctx->env.ifname, nu_mac_str(li.mac, li.mac_len, mac),
-			     ctx->env.netns);
-
-	if (ctx->net.ipam_type) {
-		r = cni_ipam_add_ips(ctx, res, 0, NULL, e);
-		if (r < 0)
-			goto del_link;
-	}
-	r = nu_iface_setup(cont, netns_fd, ctx->env.ifname, ifindex, res, NU_NOTIFY_ARP, e);
-	if (r < 0)
-		goto del_link;
-	res->dns = ctx->net.dns;
-	return 0;
-
-del_link:
-	nu_link_del_index(cont, ifindex, NULL);
-	return r;
+	return ifindex;
 }
 
-static int tap_del(struct cni_ctx *ctx, struct cni_err *e)
-{
-	struct cni_err one = {0};
-	int r, first = 0;
-
-	if (ctx->net.ipam_type)
-		cni_err_keep_first(cni_ipam_del(ctx, &one), &one, &first, e);
-	if (ctx->env.netns && *ctx->env.netns) {
-		/* only a tun/tap of that name is ours */
-		r = nu_tmplink_remove(ctx->env.netns, &tap_link, ctx->env.container_id,
-				      ctx->env.ifname, true, &one);
-		cni_err_keep_first(r, &one, &first, e);
-	}
-	return first;
-}
-
-static int tap_check(struct cni_ctx *ctx, struct cni_err *e)
+/* CHECK (stricter than the reference, which checks no type): "mtu" and the bridge port. */
+static int check(const struct cni_ctx *ctx, struct nu_nl *cont, const struct nu_link_info *cl,
+		 struct cni_err *e)
 {
 	const struct tap_conf *c = ctx->conf;
-	const struct cni_result *prev = ctx->net.prev;
-	_nu_nl_cleanup_ struct nu_nl *cont = NULL;
-	_nu_fd_cleanup_ int netns_fd = -1;
-	const struct cni_iface *cont_if = NULL;
-	struct nu_link_info cl, br;
-	int r;
+	struct nu_link_info br;
 
-	if (ctx->net.ipam_type) {
-		r = cni_ipam_check(ctx, e);
-		if (r < 0)
-			return r;
-	}
-	r = cni_prev_iface(ctx, &cont_if, e);
-	if (r < 0)
-		return r;
-	r = nu_iface_check_open(ctx->env.netns, ctx->env.ifname, &netns_fd, &cont, &cl, e);
-	if (r < 0)
-		return r;
-	/* Stricter than the reference, which checks no type. */
-	if (strcmp(cl.kind, "tun"))
-		return cni_fail(e, -EINVAL, 0, "Container interface %s not of type tap",
-				ctx->env.ifname);
-	if (c->mtu && cl.mtu != (unsigned int)c->mtu)
+	if (c->mtu && cl->mtu != (unsigned int)c->mtu)
 		return cni_fail(e, -EINVAL, 0, "Container interface %s MTU %u, expected %d",
-				ctx->env.ifname, cl.mtu, c->mtu);
-	if (c->bridge) {
-		r = nu_link_get(cont, c->bridge, 0, &br, e);
-		if (r < 0 || cl.master != br.ifindex)
-			return cni_fail(e, -EINVAL, 0,
-					"Container interface %s is not a port of \"%s\"",
-					ctx->env.ifname, c->bridge);
-	}
-	r = nu_iface_check_mac(cont_if->mac, &cl, ctx->env.ifname, e);
-	if (r < 0)
-		return r;
-	r = nu_iface_check_ips(cont, ctx->env.ifname, prev, e);
-	if (r < 0)
-		return r;
-	return nu_iface_check_routes(cont, prev, e);
+				ctx->env.ifname, cl->mtu, c->mtu);
+	if (c->bridge && (nu_link_get(cont, c->bridge, 0, &br, e) < 0 || cl->master != br.ifindex))
+		return cni_fail(e, -EINVAL, 0, "Container interface %s is not a port of \"%s\"",
+				ctx->env.ifname, c->bridge);
+	return 0;
 }
 
-/* Ready when the kernel has a tun driver to open (the reference does not look) and IPAM is. */
-static int tap_status(struct cni_ctx *ctx, struct cni_err *e)
+/* Ready when the kernel has a tun driver to open (the reference does not look). */
+static int status(struct cni_ctx *ctx, struct cni_err *e)
 {
+	(void)ctx;
 	if (access("/dev/net/tun", R_OK | W_OK) < 0)
 		return cni_fail(e, -errno, CNI_ERR_NOT_AVAILABLE, "/dev/net/tun: %s",
 				strerror(errno));
-	return ctx->net.ipam_type ? cni_ipam_status(ctx, e) : 0;
+	return 0;
 }
 
-static int tap_gc(struct cni_ctx *ctx, struct cni_err *e)
-{
-	return ctx->net.ipam_type ? cni_ipam_gc(ctx, e) : 0;
-}
+/*
+ * The temporary name: "tap" + 48 bits of FNV-1a over (container ID, ifname), found again by a
+ * later DEL, which removes only a tun/tap of that name (ours). Gratuitous ARP on link up.
+ */
+static const struct pl_link_ops ops = {
+	.link = {.kind = "tun",
+		 .what = "tap",
+		 .prefix = "tap",
+		 .hash = nu_tmpname_fnv48,
+		 .create = create,
+		 .prepare = prepare},
+	.flags = PL_LINK_CHECK_OUR_MAC,
+	.notify = NU_NOTIFY_ARP,
+	.del_flags = NU_TMPLINK_ONLY_OURS,
+	.create = create_tap,
+	.check = check,
+	.status = status,
+};
 
 static const struct cni_plugin tap = {
 	.name = "tap",
 	.fields = fields,
 	.conf_size = sizeof(struct tap_conf),
 	.conf_validate = tap_validate,
-	.args_keys = args_keys,
-	.add = tap_add,
-	.del = tap_del,
-	.check = tap_check,
-	.status = tap_status,
-	.gc = tap_gc,
+	.args_keys = pl_mac_args_keys,
+	PL_LINK_VERBS,
+	.ops = &ops,
 	.inproc =
 	    (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
 };
