@@ -9,6 +9,7 @@ is used. Rules:
   pkg/cni      no netlink header (libnl, libmnl, libnftnl, linux netlink uapi), nothing of
                pkg/netutil
   pkg/netutil  no jansson
+  pkg/plugin   no netlink header, no jansson (the glue: pkg/cni and pkg/netutil headers)
   plugins      no netlink header, no jansson
 Prints one line per violation (file, header, the tree header it came through) and exits 1 when
 there is one, or when an exception below no longer matches anything (remove it).
@@ -93,6 +94,8 @@ RULES = (
     ("pkg/cni/", "pkg/cni includes no netlink header nor pkg/netutil",
      lambda h: bool(NETLINK.match(h)) or h.startswith('"pkg/netutil/')),
     ("pkg/netutil/", "pkg/netutil includes no jansson", lambda h: bool(JANSSON.match(h))),
+    ("pkg/plugin/", "pkg/plugin includes no netlink header nor jansson",
+     lambda h: bool(NETLINK.match(h) or JANSSON.match(h))),
     ("plugins/", "plugins include no netlink header nor jansson",
      lambda h: bool(NETLINK.match(h) or JANSSON.match(h))),
 )
