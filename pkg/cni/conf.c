@@ -144,9 +144,21 @@ static int parse_array(json_t *v, const struct cni_field *f, void *dst, const ch
 
 		if (elem->init)
 			elem->init((char *)vec->v + i * f->elem_size);
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		if (json_is_null(item) && elem->type == CNI_F_OBJ) {
+			/* Go leaves a zero element; one without its required keys is refused here
+			 * (static's [null] address was taken, and its result could not be DELeted) */
+			json_t *none = json_object();
+
+			r = cni_fields_parse(none, elem->sub, (char *)vec->v + i * f->elem_size, sub,
+					     e);
+			json_decref(none);
+			if (r)
+				return r;
+			continue;
+		}
 		if (json_is_null(item))
 			continue; /* Go leaves a zero element */
-		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
 		r = parse_value(item, f->sub, (char *)vec->v + i * f->elem_size, sub, e);
 		if (r)
 			return r;

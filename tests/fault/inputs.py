@@ -143,6 +143,21 @@ def main():
     sys.exit(lane.FAILED)
 
 
+def kept_by_design(scn, cid, base, path, text):
+    """What a valid value's ADD and DEL left is shared state the plugin keeps by design (a new
+    bridge, macspoofchk's table), not a leak, when a second attachment with the same value
+    leaves nothing more: a leak grows with every attachment."""
+    kept = lane.snapshot(scn.netns, scn.dirs)
+    cid2 = cid + "b"
+    data = render(scn.conf_for("ADD"), path, text)
+    r = lane.run(scn.plugin, "ADD", scn.netns, scn.ifname, cid2, data, scn.args)
+    if r.rc != 0:
+        return False
+    d = lane.run(scn.plugin, "DEL", scn.netns, scn.ifname, cid2,
+                 render(dict(base, prevResult=json.loads(r.out)), path, text), scn.args)
+    return d.rc == 0 and not lane.diff(kept, lane.snapshot(scn.netns, scn.dirs), scn.moves)
+
+
 def matrix(scn, cases, nkeys):
     scn.setup()
     r = scn.take_baseline()
@@ -167,6 +182,9 @@ def matrix(scn, cases, nkeys):
             if not problem and d.rc != 0:
                 problem = f"ADD succeeded, DEL failed (exit {d.rc}): {d.out[:300]!r}"
         left = scn.left()
+        if not problem and left and r.rc == 0 and kept_by_design(scn, cid, base, path, text):
+            left = None  # e.g. the bridge a "bridge" value named: DEL keeps it, as the reference
+            scn.reset()
         if not problem and left:
             problem = (f"after ADD exit {r.rc}" + (" and DEL" if r.rc == 0 else "") + ": " + left)
         if problem:

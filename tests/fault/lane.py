@@ -103,7 +103,8 @@ def run(plugin, cmd, netns, ifname, cid, conf, args="", prefix=(), timeout=TIMEO
         e.update(env)
     argv = ["ip", "netns", "exec", HOSTNS, *prefix, os.path.join(BIN, plugin)]
     try:
-        p = subprocess.run(argv, input=data, capture_output=True, env=e, timeout=timeout)
+        # in the scratch directory: a relative dataDir ("x") is created where the plugin runs
+        p = subprocess.run(argv, input=data, capture_output=True, env=e, timeout=timeout, cwd=WORK)
     except subprocess.TimeoutExpired as t:
         return Run(None, t.stdout or b"", t.stderr or b"", hung=True)
     return Run(p.returncode, p.stdout, p.stderr)

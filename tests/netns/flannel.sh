@@ -93,6 +93,20 @@ check_eq "saved config is compact with sorted keys, as Go's json.Marshal" "$(
 )" '{"ipMasq":false,"ipam":{"ranges":[[{"subnet":"10.1.17.0/24"}],[{"subnet":"fc00::/64"}]],"routes":[{"dst":"10.1.0.0/16"},{"dst":"fc00::/48"}],"type":"host-local"},"isGateway":true,"mtu":1472,"name":"cni-flannel","type":"bridge"}'
 run DEL never-added "$(conf v4)"
 check_eq "DEL without ADD" "$RC:$OUT" "0:"
+# An ADD killed between its temporary file and the rename (SIGKILL at its fsync): DEL removes the
+# temporary file too (it was ".<cid>.<pid>.tmp", which nothing ever removed).
+if command -v strace >/dev/null; then
+	OUT=$(conf v4 | env CNI_COMMAND=ADD CNI_CONTAINERID=killed CNI_NETNS=/var/run/netns/none \
+		CNI_IFNAME=eth0 CNI_PATH="$FAKE_PATH" ASAN_OPTIONS=detect_leaks=0 \
+		strace -f -qq -o /dev/null -e trace=fsync -e inject=fsync:signal=KILL:when=1 "$P" 2>/dev/null)
+	RC=$?
+	check_eq "an ADD killed while saving leaves a temporary file" \
+		"$([ "$RC" != 0 ] && echo killed):$(cd "$DATA" && ls -A | sed 's/[0-9]*\.tmp$/.tmp/')" "killed:.killed.tmp"
+	run DEL killed "$(conf v4)"
+	check_eq "DEL of the killed ADD leaves no file" "$RC:$OUT:$(ls -A "$DATA")" "0::"
+else
+	skip "flannel killed while saving" "strace not installed"
+fi
 run DEL never-added '{"name":"cni-flannel","type":"flannel","dataDir":"/nonexistent/dir"}'
 check_eq "DEL without ADD, dataDir absent" "$RC:$OUT" "0:"
 

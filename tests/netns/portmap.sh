@@ -259,6 +259,7 @@ bad() { # NAME EXTRA-KEYS MAPPINGS WANT-IN-MSG
 }
 PM1='[{"hostPort":80,"containerPort":80,"protocol":"tcp"}]'
 bad "markMasqBit 32" '"markMasqBit":32' "$PM1" "MasqMarkBit must be between 0 and 31"
+bad "externalSetMarkChain longer than a chain name" "\"externalSetMarkChain\":\"$(printf 'M%.0s' $(seq 70000))\"" "$PM1" "longer than 28 bytes"
 bad "markMasqBit with externalSetMarkChain" '"markMasqBit":3,"externalSetMarkChain":"X"' "$PM1" "Cannot specify externalSetMarkChain and markMasqBit"
 bad "iptables options with backend nftables" '"backend":"nftables","externalSetMarkChain":"KUBE-MARK-MASQ","conditionsV4":["-a","b"],"conditionsV6":["-c","d"]' "$PM1" "nftables backend was requested but configuration contains iptables-specific options [externalSetMarkChain conditionsV4 conditionsV6]"
 bad "nftables options with backend iptables" '"backend":"iptables","conditionsV4":["aaa","bbbb"],"conditionsV6":["ccc"]' "$PM1" "iptables backend was requested but configuration contains nftables-specific options [conditionsV4 conditionsV6]"

@@ -223,4 +223,24 @@ done
 cni_run "$P" GC "" "" "" "$(printf '{"cniVersion":"1.1.0","name":"tnet","type":"tuning","dataDir":"%s","cni.dev/valid-attachments":[{"containerID":"k_2","ifname":"eth0"}]}' "$DATA")"
 check_eq "GC" "$RC:$OUT" "0:"
 check_eq "GC keeps the valid attachment's backup ('_' in its ID), removes the stale ones" "$(backup k1):$(backup k_2 | jq -c keys):$(backup k3)" 'none:["txQLen"]:none'
+
+# A writer killed between its temporary file and the rename (the fault lane's SIGKILL at the
+# fsync): DEL removes the temporary file too; GC removes a stale attachment's (before, they were
+# named ".tmp<pid>" and nothing ever removed them) and keeps a valid one's.
+if command -v strace >/dev/null; then
+	mkcont C
+	OUT=$(conf 1.1.0 '"mtu":1400' "$(prev_of 1.1.0 "$C")" | env CNI_COMMAND=ADD CNI_CONTAINERID=s1 \
+		CNI_NETNS="$C" CNI_IFNAME=eth0 CNI_PATH="$BIN" ASAN_OPTIONS=detect_leaks=0 \
+		strace -f -qq -o /dev/null -e trace=fsync -e inject=fsync:signal=KILL:when=1 "$P" 2>/dev/null)
+	RC=$?
+	check_eq "an ADD killed while saving its backup leaves a temporary file" \
+		"$([ "$RC" != 0 ] && echo killed):$(cd "$DATA" && ls -d s1_* | sed 's/[0-9]*$//')" "killed:s1_eth0.json.tmp"
+	cni_run "$P" DEL "$C" eth0 s1 "$(conf 1.1.0 '"mtu":1400')"
+	check_eq "DEL of the killed ADD leaves no file" "$RC:$OUT:$(cd "$DATA" && ls -d s1_* 2>/dev/null)" "0::"
+else
+	skip "tuning killed while saving" "strace not installed"
+fi
+touch "$DATA/k9_eth0.json.tmp12345" "$DATA/k_2_eth0.json.tmp"
+cni_run "$P" GC "" "" "" "$(printf '{"cniVersion":"1.1.0","name":"tnet","type":"tuning","dataDir":"%s","cni.dev/valid-attachments":[{"containerID":"k_2","ifname":"eth0"}]}' "$DATA")"
+check_eq "GC removes a stale attachment's temporary file, keeps a valid one's" "$RC:$(cd "$DATA" && ls -p | grep -v / | tr '\n' ' ')" "0:k_2_eth0.json k_2_eth0.json.tmp "
 finish

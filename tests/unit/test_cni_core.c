@@ -223,6 +223,27 @@ static void test_conf(void)
 		CHECK(cni_conf_parse("{}", 2, req, &in, &e) == -EINVAL && strstr(e.msg, "need"));
 		CHECK(cni_conf_parse("{\"NEED\":\"x\"}", 12, req, &in, &e) == 0);
 	}
+	{
+		/* a null element of an array of objects lacks their required keys (the input
+		 * matrix: static's "addresses":[null] was taken and its result could not be DELeted) */
+		static const struct cni_field req[] = {
+			CNI_FIELD("need", struct inner, CNI_F_STR, name, .flags = CNI_FF_REQUIRED),
+			CNI_FIELD_END,
+		};
+		static const struct cni_field elem = {.type = CNI_F_OBJ, .sub = req};
+		static const struct cni_field top[] = {
+			CNI_FIELD("list", struct sample, CNI_F_ARRAY, sets, .sub = &elem,
+				  .elem_size = sizeof(struct inner)),
+			CNI_FIELD_END,
+		};
+		struct sample out = {0};
+		const char *j = "{\"list\":[{\"need\":\"x\"},null]}";
+
+		CHECK(cni_conf_parse(j, strlen(j), top, &out, &e) == -EINVAL &&
+		      strstr(e.msg, "list[1].need"));
+		j = "{\"sets\":[[null]]}"; /* no required key: a zero element, as Go's */
+		CHECK(parse(j, &s, &e) == 0);
+	}
 }
 
 static void test_args(void)

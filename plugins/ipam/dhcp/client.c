@@ -200,8 +200,13 @@ struct dhcp_client *dhcp_client_new(const struct dhcp_request *rq, uint32_t def_
 	}
 	c->pkt_ev = (struct dhcp_ev){.kind = DHCP_EV_PKT, .owner = c};
 	c->timer_ev = (struct dhcp_ev){.kind = DHCP_EV_TIMER, .owner = c};
-	epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, c->timer_fd,
-		  &(struct epoll_event){.events = EPOLLIN, .data.ptr = &c->timer_ev});
+	/* an unwatched timer never fires: no retry, no timeout, no renewal */
+	if (epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, c->timer_fd,
+		      &(struct epoll_event){.events = EPOLLIN, .data.ptr = &c->timer_ev})) {
+		close(c->timer_fd);
+		free(c);
+		return NULL;
+	}
 
 	strcpy(c->cid, rq->cid);
 	strcpy(c->network, rq->network);
@@ -295,11 +300,17 @@ static int dhcp_open_sock(struct dhcp_client *c, bool set_up, struct cni_err *e)
 		*e = j.e;
 		return r;
 	}
+	if (epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, j.fd,
+		      &(struct epoll_event){.events = EPOLLIN, .data.ptr = &c->pkt_ev})) {
+		/* an unwatched socket never hears the server's answer */
+		r = -errno;
+		close(j.fd);
+		return cni_fail(e, r, 0, "watching the packet socket of %s: epoll_ctl: %s",
+				c->ifname, strerror(-r));
+	}
 	c->pkt_fd = j.fd;
 	c->ifindex = j.ifindex;
 	memcpy(c->mac, j.mac, 6);
-	epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, c->pkt_fd,
-		  &(struct epoll_event){.events = EPOLLIN, .data.ptr = &c->pkt_ev});
 	return 0;
 }
 

@@ -427,8 +427,14 @@ static void dhcp_accept(int lfd)
 		k->deadline = dhcp_boot_ms() + dhcp_idle_ms;
 		k->next = dhcp_conns;
 		dhcp_conns = k;
-		epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, fd,
-			  &(struct epoll_event){.events = EPOLLIN | EPOLLRDHUP, .data.ptr = &k->ev});
+		/* unwatched, the plugin would wait for an answer until the idle timeout */
+		if (epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, fd,
+			      &(struct epoll_event){.events = EPOLLIN | EPOLLRDHUP,
+						    .data.ptr = &k->ev})) {
+			dhcp_log("watching a connection: %s", strerror(errno));
+			dhcp_conn_close(k);
+			return;
+		}
 	}
 }
 
@@ -685,10 +691,13 @@ int dhcp_daemon_main(int argc, char **argv)
 		dhcp_log("pidfile %s: %s", pidfile, strerror(-r));
 		return 1;
 	}
-	epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, lfd,
-		  &(struct epoll_event){.events = EPOLLIN, .data.ptr = &lev});
-	epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, sfd,
-		  &(struct epoll_event){.events = EPOLLIN, .data.ptr = &sev});
+	if (epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, lfd,
+		      &(struct epoll_event){.events = EPOLLIN, .data.ptr = &lev}) ||
+	    epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, sfd,
+		      &(struct epoll_event){.events = EPOLLIN, .data.ptr = &sev})) {
+		dhcp_log("epoll_ctl: %s", strerror(errno));
+		return 1;
+	}
 	r = dhcp_store_load(dhcp_resume_one);
 	if (r)
 		dhcp_log("reading %s: %s", dhcp_statedir, strerror(-r));
@@ -699,11 +708,12 @@ int dhcp_daemon_main(int argc, char **argv)
 	while (!stop) {
 		int n;
 
-		if (dhcp_accept_resume && dhcp_boot_ms() >= dhcp_accept_resume) {
-			dhcp_accept_resume = 0;
-			epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, lfd,
-				  &(struct epoll_event){.events = EPOLLIN, .data.ptr = &lev});
-		}
+		if (dhcp_accept_resume && dhcp_boot_ms() >= dhcp_accept_resume)
+			dhcp_accept_resume = epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, lfd,
+						       &(struct epoll_event){.events = EPOLLIN,
+									     .data.ptr = &lev})
+						     ? dhcp_boot_ms() + 1000 /* try again */
+						     : 0;
 		/* before the wait: no event of this batch can name a connection it closes */
 		n = epoll_wait(dhcp_epfd, evs, 32, dhcp_conn_sweep());
 

@@ -116,11 +116,18 @@ static int mkdir_p(const char *dir, struct cni_err *e)
 	}
 }
 
+/* "<dir>/.<cid>.tmp": one name per container (the runtime never runs two operations of one at a
+ * time), so a writer killed before its rename leaves a file its DEL knows. */
+static char *tmp_path(const char *dir, const char *name)
+{
+	return cni_sprintf("%s/.%s.tmp", dir, name);
+}
+
 /* <dir>/<name> replaced atomically: a crash leaves the old file or the new one, never half. */
 static int write_atomic(const char *dir, const char *name, const char *text, struct cni_err *e)
 {
 	char *path = cni_sprintf("%s/%s", dir, name);
-	char *tmp = cni_sprintf("%s/.%s.%ld.tmp", dir, name, (long)getpid());
+	char *tmp = tmp_path(dir, name);
 	size_t len = strlen(text), off = 0;
 	int fd, dfd, r = 0;
 
@@ -437,6 +444,7 @@ static int flannel_del(struct cni_ctx *ctx, struct cni_err *e)
 	char *text = NULL, *type = NULL;
 	int r;
 
+	unlink(tmp_path(c->data_dir, ctx->env.container_id)); /* left by an ADD killed while saving */
 	r = load_saved(ctx, &d, &text, &type, e);
 	if (r == -ENOENT)
 		return 0; /* never added, or already deleted */

@@ -151,6 +151,13 @@ static int portmap_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	if (c->mark_seen && c->ext_mark_seen && c->ext_mark)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 				"Cannot specify externalSetMarkChain and markMasqBit");
+	/* an iptables chain name (XT_EXTENSION_MAXNAMELEN): a longer one overran the netlink
+	 * batch (a 1 MiB name crashed ADD) */
+	if (c->ext_mark && strlen(c->ext_mark) > 28)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"externalSetMarkChain \"%.40s...\": longer than 28 bytes, the limit "
+				"of an iptables chain name",
+				c->ext_mark);
 	if (c->mark_bit < 0 || c->mark_bit > 31)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 				"MasqMarkBit must be between 0 and 31");

@@ -13,6 +13,7 @@
  * the file. GC removes the files of stale attachments (nothing to restore without the netns).
  * The result is prevResult, with the new MAC on the interface.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -313,10 +314,17 @@ static bool changes_link(const struct tun_conf *c)
 	return c->mac || c->mtu || c->promisc || c->allmulti_seen || c->txqlen_seen;
 }
 
+/* "<backup>.tmp": one name per attachment (the runtime never runs two operations of one at a
+ * time), so a writer killed before its rename leaves a file its DEL knows. */
+static char *tmp_path(const char *path)
+{
+	return cni_sprintf("%s.tmp", path);
+}
+
 /* Temp + fsync + rename: a reader sees the whole file or none. */
 static int write_file(const char *dir, const char *path, const char *text, struct cni_err *e)
 {
-	char *tmp = cni_sprintf("%s.tmp%ld", path, (long)getpid());
+	char *tmp = tmp_path(path);
 	size_t len = strlen(text), off = 0;
 	int fd, r = 0;
 
@@ -519,6 +527,7 @@ static int tun_del(struct cni_ctx *ctx, struct cni_err *e)
 	int r, ifindex;
 
 	(void)e;
+	unlink(tmp_path(path)); /* left by an ADD killed while saving */
 	r = backup_load(path, &b, &ignored);
 	if (r == -ENOENT)
 		return 0;
@@ -603,13 +612,18 @@ static int tun_check(struct cni_ctx *ctx, struct cni_err *e)
 }
 
 /* "<cid>_<ifname>.json": container IDs and interface names may both hold '_', so every split
- * is tried; the file is stale when no split names a valid attachment. */
+ * is tried; the file is stale when no split names a valid attachment. A killed writer's
+ * temporary file ("<cid>_<ifname>.json.tmp", ".tmp<pid>" before) goes with its attachment. */
 static bool backup_valid(const struct cni_ctx *ctx, const char *file)
 {
-	size_t len = strlen(file);
+	size_t len = strlen(file), d = len;
 	char *base;
 
-	if (len <= 5 || strcmp(file + len - 5, ".json"))
+	while (d && isdigit((unsigned char)file[d - 1]))
+		d--;
+	if (d > 4 && !memcmp(file + d - 4, ".tmp", 4))
+		len = d - 4;
+	if (len <= 5 || memcmp(file + len - 5, ".json", 5))
 		return true; /* not ours */
 	base = cni_strdup(file);
 	base[len - 5] = '\0';
