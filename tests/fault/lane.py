@@ -417,12 +417,7 @@ KNOWN = []
 # New bugs this lane found that are not #14's, open (see the fault lane's report): skipped with
 # their description until fixed. (plugin, op, what, description)
 # (plugin or scenario name.)
-OPEN = [
-    # libiptc 1.8.9's iptc_init() abort()s when fcntl(F_SETFD, FD_CLOEXEC) fails on the socket it
-    # has just made, which no kernel does (EINTR is injected here); the only fcntl of these runs
-    ("firewall-legacy", "*", "fcntl", "libiptc aborts when FD_CLOEXEC cannot be set"),
-    ("portmap-legacy", "*", "fcntl", "libiptc aborts when FD_CLOEXEC cannot be set"),
-]
+OPEN = []
 
 
 def known(plugin, op, what, scenario=None):
