@@ -60,7 +60,7 @@
 #include <unistd.h>
 
 #include "dnsname.h"
-#include "netutil/dns_wire.h"
+#include "wire/dns_wire.h"
 #include "netutil/nft.h"
 
 #define FWD_MAX 1024		/* forwards in flight, shared fairly by the containers (fwd_room) */

@@ -35,7 +35,7 @@
 
 #include "cni/cni.h"
 #include "dnsname.h"
-#include "netutil/dns_wire.h"
+#include "wire/dns_wire.h"
 #include "netutil/netutil.h"
 #include "netutil/nft.h"
 
