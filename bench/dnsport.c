@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "netutil/nft.h"
+#include "../plugins/meta/dnsname/dnsport.h"
 
 static double ms(clockid_t id)
 {

@@ -5,13 +5,13 @@
  * (family, table, chain, comment, every expression), serialised again to the same bytes, and its
  * expressions' text is compared with the layout written down here (what `nft --debug=netlink`
  * shows). A change of a layout's bytes, intended or not, shows here first; tests/kernel checks
- * the same layouts against the kernel. Starts with bridge and ptp's masquerade (nft_masq.c, read
+ * the same layouts against the kernel. Starts with bridge and ptp's masquerade (masq.c, read
  * through its own static builders).
  */
 #include <arpa/inet.h>
 #include <libnftnl/common.h>
 
-#include "../../pkg/netutil/nft_masq.c"
+#include "../../pkg/nft/masq.c"
 #include "tap.h"
 
 /* Serialise @r into @buf as the message a batch would carry; returns its length. */

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The nf_tables plumbing under nft_masq.c and nft_spoof.c: a NETLINK_NETFILTER socket (close-on-
- * exec, extended acks, capped acks), ruleset generation, dumps of chains and rules restarted when
- * the kernel flags them interrupted, and the transaction: begin marker carrying the generation,
- * N messages each asking for an ack, end marker, one sendto(), then every ack read back and the
- * first error mapped to a description of its message ("adding rule to inet t c: ..."). The
- * kernel applies the transaction atomically or not at all. Creates no kernel objects itself.
+ * The nf_tables plumbing under every layout (masq.c, spoof.c, fwd.c, the plugins' nft.c): a
+ * NETLINK_NETFILTER socket (close-on- exec, extended acks, capped acks), ruleset generation, dumps
+ * of chains and rules restarted when the kernel flags them interrupted, and the transaction: begin
+ * marker carrying the generation, N messages each asking for an ack, end marker, one sendto(), then
+ * every ack read back and the first error mapped to a description of its message ("adding rule to
+ * inet t c: ..."). The kernel applies the transaction atomically or not at all. Creates no kernel
+ * objects itself.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,7 +29,7 @@
 #include <libnftnl/object.h>
 #include <libnftnl/udata.h>
 
-#include "netutil/nft_internal.h"
+#include "nft/internal.h"
 
 /* Debian 12's libmnl 1.0.4 predates MNL_SOCKET_DUMP_SIZE. */
 #define NFT_RECV_SIZE 32768
@@ -830,7 +831,7 @@ void nft_del_rule(struct nft *c, const struct nftnl_rule *old)
 	nftnl_rule_free(r);
 }
 
-/* ---- named counters (an index: see nft_att.c) ----------------------------------------- */
+/* ---- named counters (an index: see att.c) ----------------------------------------- */
 
 static struct nftnl_obj *counter_new(uint16_t family, const char *table, const char *name)
 {
