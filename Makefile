@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-# cnic: every plugin is its own executable in build/bin, linked against three static libraries:
-# build/libcni.a (pkg/cni, the protocol), build/libnetutil.a (pkg/netutil, the kernel) and
+# cnic: every plugin is its own executable in build/bin, linked against four static libraries:
+# build/libcni.a (pkg/cni, the protocol), build/libnetutil.a (pkg/netutil, the kernel),
+# build/libnft.a (pkg/nft, the nftables engine and the rule layouts several plugins share) and
 # build/libwire.a (pkg/wire, the DNS and DHCP codecs: libc alone). ARCHITECTURE.md has the layers.
 
 # Parallel by default: one job per CPU, unless -j was given (a -j on the command line wins) or
@@ -49,6 +50,7 @@ endif
 
 CNI_SRC := $(wildcard pkg/cni/*.c)
 NU_SRC := $(wildcard pkg/netutil/*.c)
+NFT_SRC := $(wildcard pkg/nft/*.c)
 WIRE_SRC := $(wildcard pkg/wire/*.c)
 PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/*/*.c)))
 PLUGINS := $(notdir $(patsubst %/,%,$(PLUGIN_DIRS)))
@@ -62,6 +64,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBCNI := $(BUILD)/libcni.a
 LIBNU := $(BUILD)/libnetutil.a
+LIBNFT := $(BUILD)/libnft.a
 LIBWIRE := $(BUILD)/libwire.a
 # The IPAM plugins without their main(): linked into every plugin for in-process delegation.
 IPAM_SRC := $(filter-out %/main.c,$(wildcard plugins/ipam/*/*.c))
@@ -90,7 +93,7 @@ Q := $(if $(filter 1,$(V)),,@)
 FLAGS_STAMP := $(BUILD)/gen/flags
 $(shell mkdir -p $(BUILD)/gen && printf '%s\n' '$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS)' >$(FLAGS_STAMP).tmp && \
 	{ cmp -s $(FLAGS_STAMP).tmp $(FLAGS_STAMP) || mv $(FLAGS_STAMP).tmp $(FLAGS_STAMP); }; rm -f $(FLAGS_STAMP).tmp)
-$(call obj,$(CNI_SRC) $(NU_SRC) $(WIRE_SRC) $(wildcard plugins/*/*/*.c) $(UNIT_SRC) $(KERNEL_SRC)): $(FLAGS_STAMP)
+$(call obj,$(CNI_SRC) $(NU_SRC) $(NFT_SRC) $(WIRE_SRC) $(wildcard plugins/*/*/*.c) $(UNIT_SRC) $(KERNEL_SRC)): $(FLAGS_STAMP)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -105,6 +108,10 @@ $(LIBNU): $(call obj,$(NU_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+$(LIBNFT): $(call obj,$(NFT_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
 $(LIBWIRE): $(call obj,$(WIRE_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
@@ -113,7 +120,7 @@ $(LIBIPAM): $(call obj,$(IPAM_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-# libiptc (iptables-legacy's filter table, pkg/netutil/ipt_legacy.c) only where CNI-FORWARD is
+# libiptc (iptables-legacy's filter table, pkg/nft/ipt_legacy.c) only where CNI-FORWARD is
 # written: the others never pull that object in.
 IPTC_LIBS := $(shell $(PKG_CONFIG) --libs libip4tc libip6tc 2>/dev/null)
 LDLIBS_firewall := $(IPTC_LIBS)
@@ -121,10 +128,10 @@ LDLIBS_portmap := $(IPTC_LIBS)
 
 # One rule per plugin: all .c files of plugins/<kind>/<name>/ make build/bin/<name>.
 define plugin_rule
-$(BUILD)/bin/$(notdir $(patsubst %/,%,$(1))): $(call obj,$(wildcard $(1)*.c)) $(LIBIPAM) $(LIBCNI) $(LIBNU) $(LIBWIRE)
+$(BUILD)/bin/$(notdir $(patsubst %/,%,$(1))): $(call obj,$(wildcard $(1)*.c)) $(LIBIPAM) $(LIBCNI) $(LIBNFT) $(LIBNU) $(LIBWIRE)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBIPAM) $(LIBNU) $(LIBCNI) $(LIBWIRE) $$(LDLIBS) $$(LDLIBS_$(notdir $(patsubst %/,%,$(1))))
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBIPAM) $(LIBNFT) $(LIBNU) $(LIBCNI) $(LIBWIRE) $$(LDLIBS) $$(LDLIBS_$(notdir $(patsubst %/,%,$(1))))
 endef
 $(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_rule,$(d))))
 
@@ -154,15 +161,20 @@ $(BUILD)/tests/test_dnsname_records: $(BUILD)/obj/tests/unit/test_dnsname_record
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCNI) $(LIBNU)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBNU) $(LIBCNI) $(LDLIBS) $(IPTC_LIBS)
+# A plugin's own rule layout lives in its folder: the tests of it link that object (the generic
+# rules below link every .o prerequisite).
+$(BUILD)/tests/kernel/test_portmap_nft: $(call obj,plugins/meta/portmap/nft.c)
+$(BUILD)/tests/kernel/test_firewall_nft: $(call obj,plugins/meta/firewall/nft.c)
 
-$(BUILD)/tests/kernel/%: $(BUILD)/obj/tests/kernel/%.o $(LIBCNI) $(LIBNU)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCNI) $(LIBNFT) $(LIBNU)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBNU) $(LIBCNI) $(LDLIBS) $(IPTC_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBNFT) $(LIBNU) $(LIBCNI) $(LDLIBS) $(IPTC_LIBS)
+
+$(BUILD)/tests/kernel/%: $(BUILD)/obj/tests/kernel/%.o $(LIBCNI) $(LIBNFT) $(LIBNU)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBNFT) $(LIBNU) $(LIBCNI) $(LDLIBS) $(IPTC_LIBS)
 
 deps:
 	@sh tests/deps.sh

@@ -82,7 +82,7 @@ ip -n "$H" link add up0 type veth peer name up1 &&
 	ip -n "$C" route add default via 10.99.0.1 || die "link setup failed"
 for i in $(seq 2 "$NREC"); do echo "netns add $TAG-x$i"; done | ip -batch - || die "cannot make $NREC netns"
 # The client's path to 127.0.0.11:53 as the plugin's ADD makes it: the stateless notrack rewrite
-# to the listener's port 61053 (pkg/netutil/nft_dnsport.c), here written with nft.
+# to the listener's port 61053 (plugins/meta/dnsname/nft.c), here written with nft.
 inc nft -f - <<'EOF' || die "nft rewrite failed"
 table ip cnic_dnsname {
 	chain output {

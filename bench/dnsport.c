@@ -4,14 +4,14 @@
  * N times, a fresh netns (unshare, outside the clock) and nu_nft_dnsport_add() in it, the call
  * timed (wall and CPU of this process). Prints one JSON line: {"n", "wall_ms": {median, p10,
  * p90}, "cpu_ms": median}. Each netns goes when the next one replaces it. Built by bench/run.sh
- * against build/libnetutil.a.
+ * against dnsname's nft.o, build/libnft.a and build/libnetutil.a.
  */
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "netutil/nft.h"
+#include "../plugins/meta/dnsname/dnsport.h"
 
 static double ms(clockid_t id)
 {

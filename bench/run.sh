@@ -286,7 +286,8 @@ fi
 # batch of nu_nft_dnsport_add() in a fresh netns, timed in-process (bench/dnsport.c).
 if wanted dnsport; then
 	if ${CC:-cc} $CFLAGS_B -I "$TOP/pkg" -I "$BUILD/gen" -o "$OUT/dnsport" "$TOP/bench/dnsport.c" \
-		"$BUILD/libnetutil.a" "$BUILD/libcni.a" $(pkg-config --libs libnftnl libmnl jansson) -lmd &&
+		"$BUILD/obj/plugins/meta/dnsname/nft.o" "$BUILD/libnft.a" "$BUILD/libnetutil.a" "$BUILD/libcni.a" \
+		$(pkg-config --libs libnftnl libmnl jansson) -lmd &&
 		"$OUT/dnsport" "$N" >"$WORK/dnsport.json"; then
 		echo "bench: dnsname port 53 rewrite: $(jq -c . "$WORK/dnsport.json")"
 	else

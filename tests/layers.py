@@ -7,10 +7,14 @@ next to the including file or under pkg/), so a header that leaks a forbidden on
 is used. Rules:
   pkg/wire     libc headers only, and its own headers
   pkg/cni      no netlink header (libnl, libmnl, libnftnl, linux netlink uapi), nothing of
-               pkg/netutil
-  pkg/netutil  no jansson
+               pkg/netutil nor pkg/nft
+  pkg/netutil  no jansson, nothing of pkg/nft
+  pkg/nft      no jansson nor pkg/cni/internal.h (netlink headers and pkg/netutil's are fine)
   pkg/plugin   no netlink header, no jansson (the glue: pkg/cni and pkg/netutil headers)
-  plugins      no netlink header, no jansson
+  plugins      a plugin's nftables layout (plugins/*/*/nft*.c): no jansson, no netlink header
+               but libnftnl, libmnl and the netfilter uapi (it builds rules over pkg/nft's
+               internal.h); every other file: no netlink header, no jansson (pkg/nft's
+               nft.h and fwd.h are fine)
 Prints one line per violation (file, header, the tree header it came through) and exits 1 when
 there is one, or when an exception below no longer matches anything (remove it).
 usage: tests/layers.py [ROOT]        (make layers; tests/unit/test_layers.sh runs it)
@@ -28,6 +32,8 @@ NETLINK = re.compile(
     r"|neighbour|fib_rules|pkt_sched|pkt_cls|netconf|veth|if_tunnel|lwtunnel|nexthop)\.h$"
     r"|linux/netfilter|linux/nf_|linux/tc_act/|linux/tc_ematch/)")
 JANSSON = re.compile(r"jansson\.h$")
+# What a plugin's nftables layout may include of the netlink headers: pkg/nft's engine.
+NFTABLES = re.compile(r"(libmnl/|libnftnl/|linux/netfilter|linux/nf_)")
 
 # Violations that exist today, each named: plugins/main is being edited by other changes, so the
 # next wave of #17 (the link-kind skeleton, whose ops tables take these values behind pkg/netutil)
@@ -42,6 +48,8 @@ EXCEPTIONS = {
     ("plugins/main/ptp/ptp.c", "linux/if_addr.h"),
     # RT_SCOPE_HOST/LINK of its routes: scopes named by pkg/netutil.
     ("plugins/main/ptp/ptp.c", "linux/rtnetlink.h"),
+    # RTN_LOCAL of portmap's `fib daddr type local`: to a constant named by pkg/nft.
+    ("plugins/meta/portmap/nft.c", "linux/rtnetlink.h"),
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
@@ -91,11 +99,17 @@ def wire_forbids(h):
 
 RULES = (
     ("pkg/wire/", "pkg/wire includes libc and itself only", wire_forbids),
-    ("pkg/cni/", "pkg/cni includes no netlink header nor pkg/netutil",
-     lambda h: bool(NETLINK.match(h)) or h.startswith('"pkg/netutil/')),
-    ("pkg/netutil/", "pkg/netutil includes no jansson", lambda h: bool(JANSSON.match(h))),
+    ("pkg/cni/", "pkg/cni includes no netlink header nor pkg/netutil nor pkg/nft",
+     lambda h: bool(NETLINK.match(h)) or h.startswith(('"pkg/netutil/', '"pkg/nft/'))),
+    ("pkg/netutil/", "pkg/netutil includes no jansson nor pkg/nft",
+     lambda h: bool(JANSSON.match(h)) or h.startswith('"pkg/nft/')),
+    ("pkg/nft/", "pkg/nft includes no jansson nor pkg/cni/internal.h",
+     lambda h: bool(JANSSON.match(h)) or h == '"pkg/cni/internal.h"'),
     ("pkg/plugin/", "pkg/plugin includes no netlink header nor jansson",
      lambda h: bool(NETLINK.match(h) or JANSSON.match(h))),
+    (re.compile(r"plugins/[^/]+/[^/]+/nft[^/]*\.c$"),
+     "a plugin's nftables layout includes no netlink header but pkg/nft's, nor jansson",
+     lambda h: bool((NETLINK.match(h) and not NFTABLES.match(h)) or JANSSON.match(h))),
     ("plugins/", "plugins include no netlink header nor jansson",
      lambda h: bool(NETLINK.match(h) or JANSSON.match(h))),
 )
@@ -106,8 +120,8 @@ def main():
     files = sorted(glob.glob("pkg/*/*.[ch]") + glob.glob("plugins/*/*/*.[ch]"))
     bad, used = 0, set()
     for f in files:
-        for prefix, name, forbidden in RULES:
-            if f.startswith(prefix):
+        for where, name, forbidden in RULES:
+            if where.match(f) if hasattr(where, "match") else f.startswith(where):
                 break
         else:
             continue

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * ctnetlink, the few messages portmap needs: a dump of one family's conntrack table (filtered by
+ * ctnetlink, the few messages a host-port mapper needs: a dump of one family's conntrack table (filtered by
  * the kernel on protocol and original destination port when it supports CTA_FILTER, Linux 5.8,
  * and always filtered again here), then one IPCTNL_MSG_CT_DELETE per matching entry carrying its
  * original tuple and zone, sent as one burst with every ack read back. Creates nothing; an entry

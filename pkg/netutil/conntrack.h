@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Conntrack entries through ctnetlink (raw messages over libmnl; no libnetfilter_conntrack).
- * Used by portmap to drop UDP flows whose original destination is a host port that now maps
- * elsewhere: without it a long-lived UDP flow keeps hitting the old DNAT target (plugins#123).
+ * Drops the UDP flows whose original destination is a host port that now maps elsewhere: without
+ * it a long-lived UDP flow keeps hitting the old DNAT target (plugins#123).
  */
 #ifndef NETUTIL_CONNTRACK_H
 #define NETUTIL_CONNTRACK_H

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Error texts and interface-name checks every pkg/netutil file shares. Kept apart from nl.c so
- * that a plugin that never opens an rtnetlink socket (portmap, firewall: nftables only) does not
+ * that a plugin that never opens an rtnetlink socket (one that writes nftables only) does not
  * load libnl: the linker keeps a shared library for any object that references it, even when
  * --gc-sections later drops the referencing code.
  */

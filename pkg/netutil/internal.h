@@ -81,7 +81,7 @@ struct nu__label nu__link_label(struct nu_nl *nl, int ifindex);
 /*
  * Close a NETLINK_NETFILTER socket (nftables or conntrack) without waiting for the kernel's
  * deferred destruction of committed transactions: parked until exit, then released by a kernel
- * worker (nft.c).
+ * worker (nfnl.c).
  */
 struct mnl_socket;
 void nu__nfnl_close(struct mnl_socket *nl);

@@ -355,7 +355,7 @@ pod_remove() { cri "${POD_NODE[$1]}" RemovePodSandbox "{\"pod_sandbox_id\":\"${P
 # REGEX (a pod's address, a hostPort): what is left of pods once the fixed layout of each plugin
 # (base chains, dispatch rules) is set apart.
 pod_rules() { ip netns exec "$1" nft list ruleset 2>/dev/null | grep -cE "$2"; }
-# att_count HOSTNS: the entries of the node's attachment index (pkg/netutil/nft_att.c).
+# att_count HOSTNS: the entries of the node's attachment index (pkg/nft/att.c).
 att_count() {
 	local j
 	j=$(ip netns exec "$1" nft -j list counters table inet cnic_index 2>/dev/null)

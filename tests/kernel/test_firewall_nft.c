@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The firewall's nftables rules (pkg/netutil/nft_firewall.c) against the real kernel, inside a
+ * The firewall's nftables rules (plugins/meta/firewall/nft.c) against the real kernel, inside a
  * network namespace this process unshares at start: the iptables layout compared byte for byte
  * (kernel bytecode, `nft --debug=netlink`) with what iptables-nft itself writes for the
  * reference plugin's commands, and `iptables -C` finding our rules; the native layout's ADD,
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "netutil/firewall.h"
+#include "../../plugins/meta/firewall/firewall.h"
 #include "nstest.h"
 
 static struct cni_err e;

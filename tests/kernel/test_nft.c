@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "netutil/nft.h"
+#include "nft/nft.h"
 #include "nstest.h"
 
 static struct cni_err e;
@@ -230,7 +230,7 @@ static void test_masq_lifecycle(void)
 	CHECK_R(nu_nft_masq_add(NET, "eth0", "bad", &(struct cni_prefix){ 0 }, 1, &e), -EINVAL);
 }
 
-/* Attachments of @kind ("masq", "fw") whose hash starts with @hash in the index (nft_att.c). */
+/* Attachments of @kind ("masq", "fw") whose hash starts with @hash in the index (att.c). */
 static int count_marks(const char *kind, const char *hash)
 {
 	char cmd[200];

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * portmap's kernel side (pkg/netutil/nft_portmap.c, conntrack.c) against the real kernel, in a
+ * portmap's kernel side (plugins/meta/portmap/nft.c, conntrack.c) against the real kernel, in a
  * network namespace this process unshares at start. The nftables layout is compared, bytecode
  * and text, with what the nft CLI writes for the reference's knftables transaction; the iptables
  * layout with what iptables-nft writes for the Go plugin's commands (bytecode, `iptables -S`,
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "netutil/conntrack.h"
-#include "netutil/portmap.h"
+#include "../../plugins/meta/portmap/portmap.h"
 #include "nstest.h"
 
 static struct cni_err e;

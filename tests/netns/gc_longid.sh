@@ -8,7 +8,7 @@
 # backend) and ptp (ipMasq, a second network on eth1). Two attachments a and b; GC of every
 # plugin with only b valid removes every rule of a (its DEL never ran) and keeps b's, which CHECK
 # still accepts; DEL of both then leaves nothing. A rule is a's or b's by what names it: the
-# attachment hash (nft_att.c), the hashed names, the ID itself, portmap's CNI-DN-<hash> chain.
+# attachment hash (att.c), the hashed names, the ID itself, portmap's CNI-DN-<hash> chain.
 . "$(dirname "$0")/lib.sh"
 need_root gc_longid
 B=$BIN/bridge

@@ -199,7 +199,7 @@ masq_rules() {
 }
 
 # att_entries NS KIND: the entries of KIND (masq, fw, ...) in the attachment index of NS
-# (pkg/netutil/nft_att.c: a named counter "KIND-<hash>" in table inet cnic_index), by name.
+# (pkg/nft/att.c: a named counter "KIND-<hash>" in table inet cnic_index), by name.
 att_entries() {
 	in_ns "$1" nft -j list counters table inet cnic_index 2>/dev/null |
 		jq -r --arg k "$2-" '.nftables[] | select(.counter) | .counter.name | select(startswith($k))' | sort

@@ -49,6 +49,13 @@ pkg/cni/ip.c|#include <libmnl/libmnl.h>|pkg/cni: libmnl|pkg/cni/ip.c: includes l
 pkg/cni/args.c|#include "netutil/netutil.h"|pkg/cni: a header of pkg/netutil|pkg/cni/args.c: includes "pkg/netutil/netutil.h"
 pkg/netutil/link.c|#include <jansson.h>|pkg/netutil: jansson|pkg/netutil/link.c: includes jansson.h
 pkg/netutil/addr.c|#include "cni/internal.h"|pkg/netutil: jansson through pkg/cni/internal.h|pkg/netutil/addr.c: includes jansson.h (through pkg/cni/internal.h)
+pkg/cni/hash.c|#include "nft/nft.h"|pkg/cni: a header of pkg/nft|pkg/cni/hash.c: includes "pkg/nft/nft.h"
+pkg/netutil/route.c|#include "nft/nft.h"|pkg/netutil: a header of pkg/nft|pkg/netutil/route.c: includes "pkg/nft/nft.h"
+pkg/nft/masq.c|#include <jansson.h>|pkg/nft: jansson|pkg/nft/masq.c: includes jansson.h
+pkg/nft/spoof.c|#include "cni/internal.h"|pkg/nft: pkg/cni's JSON header|pkg/nft/spoof.c: includes "pkg/cni/internal.h"
+plugins/meta/firewall/nft.c|#include <linux/rtnetlink.h>|a plugin's nftables layout: a netlink header not of nftables|plugins/meta/firewall/nft.c: includes linux/rtnetlink.h
+plugins/meta/dnsname/nft.c|#include <jansson.h>|a plugin's nftables layout: jansson|plugins/meta/dnsname/nft.c: includes jansson.h
+plugins/meta/portmap/portmap.c|#include "nft/internal.h"|plugins: libnftnl through pkg/nft/internal.h outside a layout|plugins/meta/portmap/portmap.c: includes libnftnl/rule.h (through pkg/nft/internal.h)
 plugins/meta/tuning/tuning.c|#include <netlink/route/link.h>|plugins: libnl|plugins/meta/tuning/tuning.c: includes netlink/route/link.h
 plugins/meta/vrf/vrf.c|#include <libnftnl/rule.h>|plugins: libnftnl|plugins/meta/vrf/vrf.c: includes libnftnl/rule.h
 plugins/main/loopback/loopback.c|#include <jansson.h>|plugins: jansson|plugins/main/loopback/loopback.c: includes jansson.h

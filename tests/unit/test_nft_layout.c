@@ -5,105 +5,17 @@
  * (family, table, chain, comment, every expression), serialised again to the same bytes, and its
  * expressions' text is compared with the layout written down here (what `nft --debug=netlink`
  * shows). A change of a layout's bytes, intended or not, shows here first; tests/kernel checks
- * the same layouts against the kernel. Starts with bridge and ptp's masquerade (nft_masq.c, read
- * through its own static builders).
+ * the same layouts against the kernel. Here the layouts of pkg/nft, read through their own
+ * static builders: bridge and ptp's masquerade (masq.c) and the bridge's MAC spoof check
+ * (spoof.c); each plugin's own layout has its test_<plugin>_layout.c (nft_layout.h is the round
+ * trip they share).
  */
 #include <arpa/inet.h>
-#include <libnftnl/common.h>
 
-#include "../../pkg/netutil/nft_masq.c"
+#include "../../pkg/nft/masq.c"
+#include "../../pkg/nft/spoof.c"
 #include "tap.h"
-
-/* Serialise @r into @buf as the message a batch would carry; returns its length. */
-static size_t put_rule(char *buf, struct nftnl_rule *r)
-{
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(
-		buf, NFT_MSG_NEWRULE, (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY),
-		NLM_F_CREATE | NLM_F_APPEND, 1);
-
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	return nlh->nlmsg_len;
-}
-
-/* The expressions' text, one "[ ... ]" each, without the rule's header line. */
-static const char *exprs_text(char *out, size_t cap, const struct nftnl_rule *r)
-{
-	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
-	struct nftnl_expr *x;
-	size_t len = 0;
-
-	out[0] = '\0';
-	while (it && (x = nftnl_expr_iter_next(it)) && len < cap) {
-		len += (size_t)snprintf(out + len, cap - len, "%s[ %s ", len ? " " : "",
-					nftnl_expr_get_str(x, NFTNL_EXPR_NAME));
-		if (len < cap)
-			len += (size_t)nftnl_expr_snprintf(out + len, cap - len, x,
-							   NFTNL_OUTPUT_DEFAULT, 0);
-		if (len < cap)
-			len += (size_t)snprintf(out + len, cap - len, "]");
-	}
-	if (it)
-		nftnl_expr_iter_destroy(it);
-	return out;
-}
-
-static const char *str_or(const struct nftnl_rule *r, uint16_t attr)
-{
-	const char *s = nftnl_rule_is_set(r, attr) ? nftnl_rule_get_str(r, attr) : NULL;
-
-	return s ? s : "";
-}
-
-/* Build -> serialise -> parse -> compare -> serialise again, and the layout's text. Frees @r. */
-static void round_trip(const char *name, struct nft *c, struct nftnl_rule *r, const char *want)
-{
-	static char a[8192], b[8192];
-	char text[2048], what[256];
-	struct nftnl_rule *back = nftnl_rule_alloc();
-	size_t la, lb;
-
-	snprintf(what, sizeof(what), "%s: built without error", name);
-	if (r && back && c->err == 0)
-		TAP_OK(what);
-	else {
-		TAP_FAIL(what, "err %d", c->err);
-		return;
-	}
-	la = put_rule(a, r);
-	snprintf(what, sizeof(what), "%s: parsed back", name);
-	if (nftnl_rule_nlmsg_parse((struct nlmsghdr *)a, back) == 0)
-		TAP_OK(what);
-	else
-		TAP_FAIL(what, "nftnl_rule_nlmsg_parse failed");
-	snprintf(what, sizeof(what), "%s: same family, table and chain", name);
-	if (nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY) == nftnl_rule_get_u32(back, NFTNL_RULE_FAMILY) &&
-	    !strcmp(str_or(r, NFTNL_RULE_TABLE), str_or(back, NFTNL_RULE_TABLE)) &&
-	    !strcmp(str_or(r, NFTNL_RULE_CHAIN), str_or(back, NFTNL_RULE_CHAIN)))
-		TAP_OK(what);
-	else
-		TAP_FAIL(what, "%s %s, back %s %s", str_or(r, NFTNL_RULE_TABLE),
-			 str_or(r, NFTNL_RULE_CHAIN), str_or(back, NFTNL_RULE_TABLE),
-			 str_or(back, NFTNL_RULE_CHAIN));
-	snprintf(what, sizeof(what), "%s: same comment and expressions", name);
-	if (nft_rule_same(r, back))
-		TAP_OK(what);
-	else
-		TAP_FAIL(what, "built and parsed differ");
-	lb = put_rule(b, back);
-	snprintf(what, sizeof(what), "%s: serialised again to the same %zu bytes", name, la);
-	if (la == lb && !memcmp(a, b, la))
-		TAP_OK(what);
-	else
-		TAP_FAIL(what, "%zu and %zu bytes differ", la, lb);
-	snprintf(what, sizeof(what), "%s: the layout", name);
-	exprs_text(text, sizeof(text), back);
-	if (!strcmp(text, want))
-		TAP_OK(what);
-	else
-		TAP_FAIL(what, "got\n#   %s\n# want\n#   %s", text, want);
-	nftnl_rule_free(back);
-	nftnl_rule_free(r);
-}
+#include "nft_layout.h"
 
 static void masquerade(void)
 {
@@ -147,8 +59,46 @@ static void masquerade(void)
 		   "[ immediate reg 0 goto -> masq_checks ]");
 }
 
+static void spoof_check(void)
+{
+	static const uint8_t mac[6] = { 0x0a, 0x58, 0x0a, 0x58, 0x00, 0x05 };
+	static const char *const name[] = { "spoof PREROUTING jump", "spoof iface jump",
+					    "spoof mac return", "spoof drop" };
+	static const char *const want[] = {
+		/* iifname "veth0a1b2c3d" jump cni-br-iface-<cid>-eth0 (zero-padded to 16) */
+		("[ meta load iifname => reg 1 ] "
+		 "[ cmp eq reg 1 0x68746576 0x62316130 0x64336332 0x00000000 ] "
+		 "[ immediate reg 0 jump -> cni-br-iface-0123456789abcdef-eth0 ]"),
+		"[ immediate reg 0 jump -> cni-br-iface-0123456789abcdef-eth0-mac ]",
+		/* ether saddr 0a:58:0a:58:00:05 return */
+		("[ payload load 6b @ link header + 6 => reg 1 ] "
+		 "[ cmp eq reg 1 0x580a580a 0x00000500 ] [ immediate reg 0 return ]"),
+		"[ immediate reg 0 drop ]",
+	};
+	struct nft c = { 0 };
+	struct spoof_names s;
+	struct cni_err e = { 0 };
+
+	CHECK(spoof_names(&s, "0123456789abcdef", "eth0", NULL, &e) == 0);
+	CHECK_STR(s.comment, "macspoofchk-0123456789abcdef-eth0");
+	CHECK_STR(s.mac, "cni-br-iface-0123456789abcdef-eth0-mac");
+	/* a pair too long for a chain name: "<first 32 bytes of cid>:<64 hex>" */
+	{
+		char cid[300];
+		struct spoof_names l;
+
+		memset(cid, 'a', sizeof(cid) - 1);
+		cid[sizeof(cid) - 1] = '\0';
+		CHECK(spoof_names(&l, cid, "eth0", NULL, &e) == 0 && strlen(l.id) == 32 + 1 + 64 &&
+		      l.id[32] == ':' && strspn(l.id, "a") == 32);
+	}
+	for (int i = 0; i < 4; i++)
+		round_trip(name[i], &c, spoof_rule(&c, &s, i, "veth0a1b2c3d", mac), want[i]);
+}
+
 int main(void)
 {
 	masquerade();
+	spoof_check();
 	return tap_done();
 }

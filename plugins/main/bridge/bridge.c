@@ -22,7 +22,7 @@
 #include "cni/cni.h"
 #include "netutil/iface.h"
 #include "netutil/netutil.h"
-#include "netutil/nft.h"
+#include "nft/nft.h"
 #include "plugin/mac.h"
 
 struct trunk {

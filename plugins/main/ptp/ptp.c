@@ -27,7 +27,7 @@
 #include "netutil/iface.h"
 #include "netutil/link_extra.h"
 #include "netutil/netutil.h"
-#include "netutil/nft.h"
+#include "nft/nft.h"
 
 /* The plugin's "dns": the reference overrides IPAM's DNS when any field is set, and a present
  * list counts even when empty, so presence is tracked per field. */

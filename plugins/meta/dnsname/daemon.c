@@ -61,7 +61,7 @@
 
 #include "dnsname.h"
 #include "wire/dns_wire.h"
-#include "netutil/nft.h"
+#include "dnsport.h"
 
 #define FWD_MAX 1024		/* forwards in flight, shared fairly by the containers (fwd_room) */
 #define FWD_TRY_MS 400		/* per upstream attempt */

@@ -7,7 +7,7 @@
  * in the network's record file (replaced atomically under a flock), makes sure the daemon runs
  * (starting it with a readiness handshake) and has opened the container's listener - a socket
  * inside the container's netns on 127.0.0.11:61053 with the stateless nftables rewrite of
- * 127.0.0.11:53 to that port and back (pkg/netutil/nft_dnsport.c: port 53 stays free for the
+ * 127.0.0.11:53 to that port and back (plugins/meta/dnsname/nft.c: port 53 stays free for the
  * container), both the daemon's own (dnsname.h, DN_REWRITE_OWNER) - and returns prevResult with
  * 127.0.0.11 as nameserver and the domain as search domain.
  * DEL removes the record (idempotent: absent file, record, netns or daemon are success); the
@@ -37,7 +37,7 @@
 #include "dnsname.h"
 #include "wire/dns_wire.h"
 #include "netutil/netutil.h"
-#include "netutil/nft.h"
+#include "dnsport.h"
 
 struct dn_conf {
 	char *domain;

@@ -2,11 +2,11 @@
 /*
  * firewall: a chained plugin admitting forwarded traffic to and from the container's addresses
  * (prevResult's IPs) and applying an ingress policy to its bridge (prevResult.interfaces[0]).
- * Backends are an ops table: "nftables": the native layout of pkg/netutil/nft_firewall.c, rules
+ * Backends are an ops table: "nftables": the native layout of nft.c, rules
  * keyed by network, interface and container so DEL needs neither netns nor prevResult and GC
  * finds stale attachments' rules; the default (an empty or absent "backend", what podman
  * writes): the same, plus, where the host's iptables filter FORWARD drops, the reference's
- * accepts in CNI-FORWARD, keyed the same way (pkg/netutil/fwd.h), in iptables-nft's and/or
+ * accepts in CNI-FORWARD, keyed the same way (pkg/nft/fwd.h), in iptables-nft's and/or
  * iptables-legacy's filter table, whichever drops; "iptables": the reference's
  * CNI-FORWARD/CNI-ADMIN layout, written natively as iptables-nft does, removed by address on DEL
  * as the reference does, and where iptables-legacy's FORWARD drops the same accepts there, keyed
@@ -20,9 +20,9 @@
 
 #include "cni/cni.h"
 #include "firewalld.h"
-#include "netutil/firewall.h"
-#include "netutil/fwd.h"
-#include "netutil/nft.h"
+#include "firewall.h"
+#include "nft/fwd.h"
+#include "nft/nft.h"
 
 struct fw_ops {
 	const char *name;
@@ -34,7 +34,7 @@ struct fw_ops {
 /*
  * The default backend (absent or ""): the native layout, and where the host's iptables filter
  * FORWARD drops (Docker's policy, hardened hosts), the reference's accepts in its CNI-FORWARD
- * layout too, so traffic passes wherever the reference's would (pkg/netutil/fwd.h). Decided at
+ * layout too, so traffic passes wherever the reference's would (pkg/nft/fwd.h). Decided at
  * ADD; CHECK probes again and names a missing accept (Docker started later, a firewall reload
  * flushed the ruleset); ADD again restores them.
  */

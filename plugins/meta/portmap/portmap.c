@@ -23,8 +23,8 @@
 
 #include "cni/cni.h"
 #include "netutil/conntrack.h"
-#include "netutil/fwd.h"
-#include "netutil/portmap.h"
+#include "nft/fwd.h"
+#include "portmap.h"
 
 #define DEFAULT_MARK_BIT 13
 /* The owner comment of our accepts in CNI-FORWARD starts so (see pm_coexist()). */

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The nf_tables plumbing under nft_masq.c and nft_spoof.c: a NETLINK_NETFILTER socket (close-on-
- * exec, extended acks, capped acks), ruleset generation, dumps of chains and rules restarted when
- * the kernel flags them interrupted, and the transaction: begin marker carrying the generation,
- * N messages each asking for an ack, end marker, one sendto(), then every ack read back and the
- * first error mapped to a description of its message ("adding rule to inet t c: ..."). The
- * kernel applies the transaction atomically or not at all. Creates no kernel objects itself.
+ * The nf_tables plumbing under every layout (masq.c, spoof.c, fwd.c, the plugins' nft.c): a
+ * NETLINK_NETFILTER socket (close-on-exec, extended acks, capped acks), ruleset generation, dumps
+ * of chains and rules restarted when the kernel flags them interrupted, and the transaction: begin
+ * marker carrying the generation, N messages each asking for an ack, end marker, one sendto(), then
+ * every ack read back and the first error mapped to a description of its message ("adding rule to
+ * inet t c: ..."). The kernel applies the transaction atomically or not at all. Creates no kernel
+ * objects itself; its sockets are closed through pkg/netutil/nfnl.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,11 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/io_uring.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -28,7 +27,8 @@
 #include <libnftnl/object.h>
 #include <libnftnl/udata.h>
 
-#include "netutil/nft_internal.h"
+#include "netutil/internal.h"
+#include "nft/internal.h"
 
 /* Debian 12's libmnl 1.0.4 predates MNL_SOCKET_DUMP_SIZE. */
 #define NFT_RECV_SIZE 32768
@@ -79,63 +79,6 @@ int nft_open(struct nft *c, struct cni_err *e)
 	c->portid = mnl_socket_get_portid(c->nl);
 	c->seq = (uint32_t)time(NULL);
 	return 0;
-}
-
-/*
- * Releasing a netfilter netlink socket makes the kernel finish the deferred destruction of
- * every committed transaction first (nft_rcv_nl_event() flushes the destroy work, which waits
- * for an RCU grace period, 5 to 12 ms here, holding the commit mutex): a batch that deleted
- * rules or chains leaves such work. Two things keep it off the container start path and out of
- * other committers' way. A socket that committed is parked until the process exits (a DEL
- * commits before it deletes the link, whose own ~20 ms cover the grace period, so by exit the
- * destroy work is done and the release finds nothing to wait for). Every netfilter socket is
- * parked, whether it committed or not: the flush is per network namespace, so closing a socket
- * that only listed (or a conntrack one) waits for another's destroy work. At exit each socket's
- * last reference goes to an io_uring ring as a registered file, whose teardown runs in a kernel
- * worker: what wait remains is the worker's. Where io_uring is unavailable (old kernel,
- * io_uring_disabled, seccomp) the socket is simply closed.
- */
-static void close_async(struct mnl_socket *nl)
-{
-	struct io_uring_params p = { 0 };
-	int fd = mnl_socket_get_fd(nl);
-	int ring = (int)syscall(__NR_io_uring_setup, 1, &p);
-
-	if (ring >= 0 && syscall(__NR_io_uring_register, ring, IORING_REGISTER_FILES, &fd, 1) < 0) {
-		close(ring);
-		ring = -1;
-	}
-	mnl_socket_close(nl); /* the last reference when the ring holds none */
-	if (ring >= 0)
-		close(ring);
-}
-
-static struct mnl_socket *parked[8];
-static size_t n_parked;
-
-static void release_parked(void)
-{
-	while (n_parked)
-		close_async(parked[--n_parked]);
-}
-
-static bool park(struct mnl_socket *nl)
-{
-	static bool registered;
-
-	if (!registered && atexit(release_parked))
-		return false;
-	registered = true;
-	if (n_parked == sizeof(parked) / sizeof(parked[0]))
-		return false;
-	parked[n_parked++] = nl;
-	return true;
-}
-
-void nu__nfnl_close(struct mnl_socket *nl)
-{
-	if (nl && !park(nl))
-		close_async(nl);
 }
 
 void nft_close(struct nft *c)
@@ -830,7 +773,7 @@ void nft_del_rule(struct nft *c, const struct nftnl_rule *old)
 	nftnl_rule_free(r);
 }
 
-/* ---- named counters (an index: see nft_att.c) ----------------------------------------- */
+/* ---- named counters (an index: see att.c) ----------------------------------------- */
 
 static struct nftnl_obj *counter_new(uint16_t family, const char *table, const char *name)
 {

@@ -33,9 +33,9 @@
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
 #include "cni/hash.h"
-#include "netutil/fwd.h"
-#include "netutil/ipt_legacy.h"
-#include "netutil/nft_internal.h"
+#include "nft/fwd.h"
+#include "nft/ipt_legacy.h"
+#include "nft/internal.h"
 
 #define TABLE "filter"
 #define FORWARD "FORWARD"

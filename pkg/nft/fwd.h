@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The host's iptables filter FORWARD chain, seen from the plugins that must get forwarded
- * traffic through it (nft_fwd.c): firewall (the container's own traffic, default backend) and
+ * traffic through it (fwd.c): firewall (the container's own traffic, default backend) and
  * portmap (new connections its DNAT sent to a container).
  *
  * A FORWARD chain "drops" when its policy is DROP or its last rule ends in DROP or REJECT (any
@@ -20,8 +20,8 @@
  * xtables lock, as iptables -w does, one IPT_SO_SET_REPLACE per change. Functions work in the
  * calling thread's netns and return 0 or a negative errno with the text in @e.
  */
-#ifndef NETUTIL_FWD_H
-#define NETUTIL_FWD_H
+#ifndef NFT_FWD_H
+#define NFT_FWD_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -56,7 +56,7 @@ struct nu_fwd_accept {
 	uint16_t port;
 };
 
-/* Longest owner comment (the attachment comment of nft_att.c: cut there). */
+/* Longest owner comment (the attachment comment of att.c: cut there). */
 #define NU_FWD_COMMENT_MAX 128
 
 /*

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The firewall plugin's rules, in two layouts.
+ * The firewall plugin's rules, in two layouts, over pkg/nft's engine (firewall.h declares them).
  *
  * Native (the default), in the spirit of the reference's iptables layout:
  *	table inet cni_firewall {
@@ -29,7 +29,7 @@
  * lack; port names do not), removed with the attachment's other rules. An nftables
  * accept ends only this table's evaluation: a drop policy of another table (an iptables FORWARD
  * DROP) still applies; there the plugin's default backend adds the reference's accepts to
- * iptables' FORWARD path too (nft_fwd.c).
+ * iptables' FORWARD path too (fwd.c).
  *
  * iptables (backend "iptables"): exactly the reference's rules in ip/ip6 filter, as iptables-nft
  * 1.8.9 encodes them (xt comment rev 0, xt conntrack rev 3, a counter in every rule, "-i/-o" as
@@ -51,8 +51,8 @@
 #include <linux/netfilter_bridge.h>
 
 #include "cni/hash.h"
-#include "netutil/firewall.h"
-#include "netutil/nft_internal.h"
+#include "firewall.h"
+#include "nft/internal.h"
 
 #define FW_TABLE "cni_firewall"
 #define FW_TABLE_COMMENT "CNI firewall plugin (cnic)"
@@ -64,7 +64,7 @@
 #define FW_ADMIN_COMMENT "CNI firewall plugin admin overrides: the administrator's rules"
 #define COMMENT_MAX NFT_ATT_COMMENT_MAX
 #define HASH_LEN NFT_ATT_HASH_LEN
-#define ATT_KIND "fw" /* the attachment index, nft_att.c */
+#define ATT_KIND "fw" /* the attachment index, att.c */
 
 #define IPT_TABLE "filter"
 #define IPT_FORWARD "FORWARD"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
+ * dnsname's own nftables layout, over pkg/nft's engine (dnsport.h declares it).
  * Port 53 of a container's resolver address without holding it: the resolver listens on another
  * port of the same address, and a stateless rewrite in the container's netns maps the two:
  *
@@ -34,7 +35,8 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter_ipv4.h>
 
-#include "netutil/nft_internal.h"
+#include "dnsport.h"
+#include "nft/internal.h"
 
 #define DP_TABLE "cnic_dnsname"
 #define DP_CHAIN "output"

@@ -13,7 +13,7 @@
  * MASQUERADE target (rev 0); no userdata. The POSTROUTING base chain is created as iptables-nft
  * creates it (nat, hook postrouting, priority 100) when absent, and reused when present. ADD is
  * AppendUnique: a rule already in its chain is not appended again, so a second ADD (ours or the
- * Go plugin's) changes nothing. One batch per family. Removal lives in nft_masq.c
+ * Go plugin's) changes nothing. One batch per family. Removal lives in masq.c
  * (nu_nft_masq_del_iptables()).
  */
 #include <errno.h>
@@ -30,7 +30,7 @@
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter_ipv4.h>
 
-#include "netutil/nft_internal.h"
+#include "nft/internal.h"
 
 #define IPT_TABLE "nat"
 #define IPT_POST "POSTROUTING"

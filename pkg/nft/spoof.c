@@ -21,7 +21,7 @@
 #include <linux/netfilter_bridge.h>
 
 #include "cni/hash.h"
-#include "netutil/nft_internal.h"
+#include "nft/internal.h"
 
 #define BR_TABLE "nat"
 #define BR_PRE "PREROUTING"

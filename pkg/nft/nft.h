@@ -1,19 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The nftables side of cnic, through libnftnl over libmnl (never the nft or iptables binaries):
- * IP masquerade for bridge/ptp and the bridge MAC spoof check, in exactly the layout the reference
- * Go plugins write, so a host moves between them and cnic without leaking or losing rules.
- * Objects: table inet cni_plugins_masquerade (chains masq_checks, postrouting), the iptables-nft
- * layout in ip/ip6 nat (chain CNI-<hash>, POSTROUTING jumps), table bridge nat
- * (chain PREROUTING, chains cni-br-iface-<cid>-<ifname>[-mac]). Rules are identified by their
- * comment, never by address, so an IP reused by another container is safe. Every change is one
- * atomic batch (retried when a rule it deletes vanished meanwhile); tables and chains are created
- * with "add" semantics, so concurrent plugins are safe.
- * Deletes and GC are idempotent: an absent table, chain or rule is success. Functions work in the
- * calling thread's netns and return 0 or a negative errno, with the text in @e.
+ * pkg/nft, the nftables side of cnic, through libnftnl over libmnl (never the nft or iptables
+ * binaries): the layouts several plugins share, IP masquerade for bridge/ptp and the bridge MAC
+ * spoof check (a plugin's own layout is in its folder: plugins/meta/{portmap,firewall,dnsname}), in
+ * exactly the layout the reference Go plugins write, so a host moves between them and cnic without
+ * leaking or losing rules. Objects: table inet cni_plugins_masquerade (chains masq_checks,
+ * postrouting), the iptables-nft layout in ip/ip6 nat (chain CNI-<hash>, POSTROUTING jumps), table
+ * bridge nat (chain PREROUTING, chains cni-br-iface-<cid>-<ifname>[-mac]). Rules are identified by
+ * their comment, never by address, so an IP reused by another container is safe. Every change is
+ * one atomic batch (retried when a rule it deletes vanished meanwhile); tables and chains are
+ * created with "add" semantics, so concurrent plugins are safe. Deletes and GC are idempotent: an
+ * absent table, chain or rule is success. Functions work in the calling thread's netns and return 0
+ * or a negative errno, with the text in @e.
  */
-#ifndef NETUTIL_NFT_H
-#define NETUTIL_NFT_H
+#ifndef NFT_NFT_H
+#define NFT_NFT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -114,20 +115,5 @@ int nu_nft_spoofchk_gc(const struct cni_attachment *valid, size_t n, nu_nft_owns
  */
 int nu_nft_spoofchk_check(const char *cid, const char *ifname, const char *host_veth,
 			  const uint8_t mac[6], struct cni_err *e);
-
-/*
- * nu_nft_dnsport_add() - in the calling thread's netns (a container's), rewrite UDP and TCP to
- * @addr:53 into @addr:@port and the replies from @addr:@port back to port 53: table ip
- * cnic_dnsname, chain output (hook output, priority raw), stateless and notrack, no conntrack or
- * NAT hook (nft_dnsport.c). @id names its owner (a named counter, at most 59 bytes).
- * Idempotent; one batch. Returns 0 or -errno.
- */
-int nu_nft_dnsport_add(const char *addr, uint16_t port, const char *id, struct cni_err *e);
-
-/* nu_nft_dnsport_del() - delete the rewrite (the table) of the calling thread's netns. Absent: 0. */
-int nu_nft_dnsport_del(struct cni_err *e);
-
-/* nu_nft_dnsport_check() - 0 when @id's counter and exactly the four rules are there, else -ENOENT. */
-int nu_nft_dnsport_check(const char *addr, uint16_t port, const char *id, struct cni_err *e);
 
 #endif

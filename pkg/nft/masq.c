@@ -19,7 +19,7 @@
 #include <linux/netfilter_ipv4.h>
 
 #include "cni/hash.h"
-#include "netutil/nft_internal.h"
+#include "nft/internal.h"
 
 #define MASQ_TABLE "cni_plugins_masquerade"
 #define MASQ_CHAIN "masq_checks"
@@ -29,7 +29,7 @@
 	"Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet"
 #define COMMENT_MAX NFT_ATT_COMMENT_MAX
 #define HASH_LEN NFT_ATT_HASH_LEN
-#define ATT_KIND "masq" /* the attachment index, nft_att.c */
+#define ATT_KIND "masq" /* the attachment index, att.c */
 
 static void put_stripped(char *buf, size_t *len, const char *s)
 {

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The iptables-nft encoding shared by the layouts that mimic the reference plugins' iptables
- * rules (nft_iptables.c, nft_firewall.c, nft_portmap.c): xt matches and targets with their data
- * as iptables-nft 1.8.9 sends it, the counter it puts in every rule, its -s/-d encoding, and the
- * rule comparison `iptables -C` makes. Builders append to a rule and never fail on their own (an
- * allocation failure goes to c->err, see nft_internal.h). No kernel objects are created here.
+ * The iptables-nft encoding shared by the layouts that mimic the reference plugins' iptables rules
+ * (masq_iptables.c, fwd.c, plugins/meta/firewall/nft.c, plugins/meta/portmap/nft.c): xt matches and
+ * targets with their data as iptables-nft 1.8.9 sends it, the counter it puts in every rule, its
+ * -s/-d encoding, and the rule comparison `iptables -C` makes. Builders append to a rule and never
+ * fail on their own (an allocation failure goes to c->err, see internal.h). No kernel objects are
+ * created here.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -19,7 +20,7 @@
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_sctp.h>
 
-#include "netutil/nft_internal.h"
+#include "nft/internal.h"
 
 static void fail(struct nft *c, int err)
 {

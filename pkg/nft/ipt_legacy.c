@@ -7,7 +7,7 @@
  * tcp/udp/sctp port match (rev 0), conntrack --ctstate (rev 3, xt_conntrack_mtinfo3, what 1.8.9
  * picks on any kernel since 3.3), comment (rev 0) and the standard target, ACCEPT or a jump.
  * Kernel objects: rules and user chains of the legacy filter table; the table itself is never
- * created (a family without one is skipped). Idempotence is the callers' (nft_fwd.c).
+ * created (a family without one is skipped). Idempotence is the callers' (fwd.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +29,7 @@
 #include <linux/netfilter/xt_sctp.h>
 #include <linux/netfilter/xt_tcpudp.h>
 
-#include "netutil/ipt_legacy.h"
+#include "nft/ipt_legacy.h"
 
 #define TABLE "filter"
 #define LOCK_FILE "/run/xtables.lock"

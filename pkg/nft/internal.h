@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Private to the nft_*.c files: a netfilter socket with one transaction being built, dumps of
- * chains and rules, and the few expressions the rule sets need. Concurrency is optimistic and
- * scoped to the objects a transaction touches: deleting a rule or chain that a dump showed but
- * that someone else removed meanwhile makes nft_commit() return -ERESTART, and nft_run() lists
- * and tries again. (Checking the whole ruleset generation, NFNL_BATCH_GENID, made concurrent ADDs
- * of unrelated containers restart each other.)
+ * Private to pkg/nft and the plugins' own rule layouts (plugins/<kind>/<name>/nft.c): a netfilter
+ * socket with one transaction being built, dumps of chains and rules, and the few expressions the
+ * rule sets need. Concurrency is optimistic and scoped to the objects a transaction touches:
+ * deleting a rule or chain that a dump showed but that someone else removed meanwhile makes
+ * nft_commit() return -ERESTART, and nft_run() lists and tries again. (Checking the whole ruleset
+ * generation, NFNL_BATCH_GENID, made concurrent ADDs of unrelated containers restart each other.)
  * Builders never fail on their own: an allocation failure is kept in c->err and reported by
  * nft_commit(). No kernel objects are created here.
  */
-#ifndef NETUTIL_NFT_INTERNAL_H
-#define NETUTIL_NFT_INTERNAL_H
+#ifndef NFT_INTERNAL_H
+#define NFT_INTERNAL_H
 
 #include <stdint.h>
 
@@ -20,7 +20,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
 
-#include "netutil/nft.h"
+#include "nft/nft.h"
 
 /* Retries of a whole list-then-commit round when the ruleset changed under it. */
 #define NFT_RETRIES 16
@@ -139,7 +139,7 @@ void nft_x_addr(struct nft *c, struct nftnl_rule *r, const struct cni_prefix *p,
 		bool neq);
 
 /*
- * iptables-nft 1.8.9's encoding (nft_xt.c), for the layouts the reference's iptables commands
+ * iptables-nft 1.8.9's encoding (xt.c), for the layouts the reference's iptables commands
  * must find: xt match/target @name revision @rev with @len bytes of @info (padding included, as
  * sent), "-m comment --comment" (rev 0, zero-padded), the counter every rule carries (both
  * values 0), and -s/-d, encoded as nft_x_addr() except that a /0 is left out.
@@ -163,7 +163,7 @@ void nft_x_ipt_addr(struct nft *c, struct nftnl_rule *r, const struct cni_prefix
  */
 bool nft_ipt_rule_same(const struct nftnl_rule *a, const struct nftnl_rule *b);
 /*
- * The host's filter table as the CNI-FORWARD layouts read it (nft_fwd.c): its chains and the
+ * The host's filter table as the CNI-FORWARD layouts read it (fwd.c): its chains and the
  * rules of FORWARD and CNI-FORWARD in @family (empty lists when absent).
  */
 struct nft_fwd_lists {
@@ -176,7 +176,7 @@ void nft_fwd_lists_free(struct nft_fwd_lists *l);
 const char *nft_rule_xt_comment(const struct nftnl_rule *r, char out[256]);
 
 /*
- * Named counters (the attachment index of nft_att.c): 1 when it exists, 0 when it or its table
+ * Named counters (the attachment index of att.c): 1 when it exists, 0 when it or its table
  * is absent; every counter name of @table to @fn; add ("add": an existing one stays) and delete.
  */
 int nft_counter_exists(struct nft *c, uint16_t family, const char *table, const char *name,
@@ -187,7 +187,7 @@ void nft_add_counter(struct nft *c, uint16_t family, const char *table, const ch
 void nft_del_counter(struct nft *c, uint16_t family, const char *table, const char *name);
 
 /*
- * Attachments in shared chains (nft_att.c): the identity hash "<h16(net)>-<h16(ifname:cid)>"
+ * Attachments in shared chains (att.c): the identity hash "<h16(net)>-<h16(ifname:cid)>"
  * their comments start with, and an index that lets ADD skip the dump of a chain holding every
  * container's rules (see the file's comment for why "not indexed" means "no rules of ours").
  */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * iptables-legacy (x_tables) filter table of one family, through libiptc (ipt_legacy.c): the
- * kernel side of the CNI-FORWARD layout of nft_fwd.c where the host's iptables is legacy.
- * Internal to pkg/netutil. Rules are described as iptables prints them (struct ipt_rule) and
+ * kernel side of the CNI-FORWARD layout of fwd.c where the host's iptables is legacy.
+ * Internal to pkg/nft. Rules are described as iptables prints them (struct ipt_rule) and
  * encoded as iptables-legacy 1.8.9 encodes them, so `iptables-legacy -S/-C/-D` and
  * -save/-restore see the same rule. A change runs under the xtables lock (/run/xtables.lock, or
  * $XTABLES_LOCKFILE, as iptables -w) on a fresh snapshot and is committed as one
@@ -10,8 +10,8 @@
  * Nothing here loads a module or instantiates a table: a family whose filter table is not listed
  * in /proc/net/ip[6]_tables_names is left alone.
  */
-#ifndef NETUTIL_IPT_LEGACY_H
-#define NETUTIL_IPT_LEGACY_H
+#ifndef NFT_IPT_LEGACY_H
+#define NFT_IPT_LEGACY_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -24,9 +24,10 @@
 
 #include "cni/cni.h"
 #include "cni/hash.h"
-#include "netutil/nft_internal.h"
+#include "nft/internal.h"
 
 #define ATT_TABLE "cnic_index"
+/* The table comment names this file by its old name: it is in every host's ruleset, kept. */
 #define ATT_TABLE_COMMENT "cnic: attachments with rules in shared chains (see nft_att.c)"
 #define ATT_NAME_MAX (8 + NFT_ATT_HASH_LEN + 1)
 

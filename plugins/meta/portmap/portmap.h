@@ -15,8 +15,8 @@
  * containers. Deletes and GC are idempotent (absent tables, chains, rules: success). Functions
  * return 0 or a negative errno, with the text in @e.
  */
-#ifndef NETUTIL_PORTMAP_H
-#define NETUTIL_PORTMAP_H
+#ifndef PORTMAP_H
+#define PORTMAP_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,7 +24,7 @@
 
 #include "cni/err.h"
 #include "cni/ip.h"
-#include "netutil/nft.h"
+#include "nft/nft.h"
 
 struct nu_pm_map {
 	uint16_t host_port, cont_port;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * portmap's rules in the reference plugin's two layouts, written natively through libnftnl (see
- * portmap.h for the objects). nftables layout: per family, table cni_hostport with the
- * reference's chains; the shared structure (hostports_all, prerouting, output) is flushed and
- * rewritten by every ADD in the same transaction as the container's rules, exactly as the
+ * portmap's rules in the reference plugin's two layouts, written natively through libnftnl over
+ * pkg/nft's engine (see portmap.h for the objects). nftables layout: per family, table cni_hostport
+ * with the reference's chains; the shared structure (hostports_all, prerouting, output) is flushed
+ * and rewritten by every ADD in the same transaction as the container's rules, exactly as the
  * reference's knftables transaction does, so no listing is needed on ADD. iptables layout: the
  * bytecode iptables-nft 1.8.9 emits for the Go plugin's `iptables` commands (payload/cmp for
  * -s/-d/-p/--dport, xt matches comment/multiport/addrtype/sctp, meta mark for -m mark, a counter,
@@ -38,8 +38,8 @@
 
 #include "cni/hash.h"
 #include "netutil/netutil.h"
-#include "netutil/nft_internal.h"
-#include "netutil/portmap.h"
+#include "nft/internal.h"
+#include "portmap.h"
 
 #define PM_TABLE "cni_hostport"
 #define PM_TABLE_COMMENT "CNI portmap plugin"
@@ -982,7 +982,7 @@ static struct nftnl_rule *ipt_rule(struct nft *c, uint16_t family, const struct 
 	return r;
 }
 
-/* Go's %q of a name (valid names are plain ASCII; see nft_iptables.c). */
+/* Go's %q of a name (valid names are plain ASCII; see masq_iptables.c). */
 static size_t quoted(char *out, size_t size, const char *s)
 {
 	static const char esc[] = "\a\b\f\n\r\t\v", letter[] = "abfnrtv";

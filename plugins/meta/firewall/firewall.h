@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The firewall meta plugin's kernel side (nft_firewall.c): rules admitting forwarded traffic to
+ * The firewall meta plugin's kernel side (nft.c): rules admitting forwarded traffic to
  * and from container addresses, an admin chain left to the administrator, and the ingress
  * policies that keep bridges (and, "isolated", the ports of one bridge) apart. Two layouts, one
  * ops table each: the native nftables layout (table inet cni_firewall, rules identified by a
@@ -10,15 +10,15 @@
  * the calling thread's netns and return 0 or a negative errno with the text in @e. Deletes are
  * idempotent (an absent table, chain or rule is success).
  */
-#ifndef NETUTIL_FIREWALL_H
-#define NETUTIL_FIREWALL_H
+#ifndef FIREWALL_H
+#define FIREWALL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "cni/err.h"
 #include "cni/ip.h"
-#include "netutil/nft.h"
+#include "nft/nft.h"
 
 enum nu_fw_policy {
 	NU_FW_OPEN,	   /* no ingress restriction */
