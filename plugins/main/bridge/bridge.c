@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <linux/if.h>
-#include <linux/if_addr.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,7 +267,7 @@ static int ensure_gw_addr(struct add_state *s, int gw_link, const char *gw_name,
 		}
 	}
 	/* The gateway is ours by configuration: no DAD, so containers reach it at once. */
-	r = nu_addr_add_flags(s->host, gw_link, gw, gw->ip.family == AF_INET6 ? IFA_F_NODAD : 0, e);
+	r = nu_addr_add_flags(s->host, gw_link, gw, gw->ip.family == AF_INET6 ? NU_IFA_F_NODAD : 0, e);
 	if (r == -EEXIST) {
 		cni_err_clear(e);
 		r = 0; /* added by a concurrent ADD on the same bridge */

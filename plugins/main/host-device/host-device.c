@@ -30,7 +30,6 @@
 #include "cni/hash.h"
 #include "netutil/iface.h"
 #include "netutil/netutil.h"
-#include "netutil/tuntap.h"
 
 struct hostdev_conf {
 	char *device;

@@ -15,8 +15,6 @@
  */
 #include <errno.h>
 #include <linux/if.h>
-#include <linux/if_addr.h>
-#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,7 +130,7 @@ static int container_routes(struct nu_nl *cont, int ifindex, const struct cni_ip
 	struct nu_route to_gw = {
 	    .dst = {.ip = ipc->gateway, .len = cni_ip_bits(&ipc->gateway)},
 	    .oif = ifindex,
-	    .scope = RT_SCOPE_LINK,
+	    .scope = NU_RT_SCOPE_LINK,
 	};
 	struct nu_route via_gw = {.dst = subnet, .gw = ipc->gateway, .oif = ifindex, .scope = -1};
 	int r;
@@ -162,12 +160,12 @@ static int host_side(struct nu_nl *host, int host_index, const struct cni_ipcfg 
 	struct nu_route back = {
 	    .dst = {.ip = ipc->address.ip, .len = bits},
 	    .oif = host_index,
-	    .scope = RT_SCOPE_HOST,
+	    .scope = NU_RT_SCOPE_HOST,
 	};
 	int r;
 
 	/* The gateway is ours by configuration and alone on this link: no DAD, usable at once. */
-	r = nu_addr_add_flags(host, host_index, &gw, gw.ip.family == AF_INET6 ? IFA_F_NODAD : 0, e);
+	r = nu_addr_add_flags(host, host_index, &gw, gw.ip.family == AF_INET6 ? NU_IFA_F_NODAD : 0, e);
 	if (r == -EEXIST)
 		cni_err_clear(e); /* two container addresses with one gateway */
 	else if (r < 0)
