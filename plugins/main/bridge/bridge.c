@@ -719,11 +719,6 @@ static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
 	return 0;
 }
 
-static int bridge_status(struct cni_ctx *ctx, struct cni_err *e)
-{
-	return ctx->net.ipam_type ? cni_ipam_status(ctx, e) : 0;
-}
-
 struct gc_state {
 	struct nu_nl *host;
 	int br_index; /* 0: our bridge does not exist */
@@ -789,8 +784,8 @@ static const struct cni_plugin bridge = {
 	.add = bridge_add,
 	.del = bridge_del,
 	.check = bridge_check,
-	.status = bridge_status,
 	.gc = bridge_gc,
+	.flags = CNI_PLUGIN_IPAM_STATUS,
 	.inproc = (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
 };
 

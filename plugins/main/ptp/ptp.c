@@ -475,11 +475,6 @@ static int ptp_check(struct cni_ctx *ctx, struct cni_err *e)
 	return r;
 }
 
-static int ptp_status(struct cni_ctx *ctx, struct cni_err *e)
-{
-	return cni_ipam_status(ctx, e);
-}
-
 /* Both steps run even when one fails; the failures are reported together. */
 static int ptp_gc(struct cni_ctx *ctx, struct cni_err *e)
 {
@@ -508,8 +503,8 @@ static const struct cni_plugin ptp = {
 	.add = ptp_add,
 	.del = ptp_del,
 	.check = ptp_check,
-	.status = ptp_status,
 	.gc = ptp_gc,
+	.flags = CNI_PLUGIN_IPAM_STATUS,
 	.inproc = (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
 };
 
