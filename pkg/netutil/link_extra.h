@@ -4,8 +4,8 @@
  * core netutil API does not cover: the default-route interface found with one route lookup (not
  * a table dump), the master of a link (named, or that interface), routes with a preferred source
  * address (ptp's container routes). Nothing is created here except the routes nu_route_add_src()
- * is asked for; every function works through a struct nu_nl, so in whatever netns that socket was opened, and returns 0 (or a value) or a
- * negative errno with the text in @e.
+ * is asked for; every function works through a struct nu_nl, so in whatever netns that socket
+ * was opened, and returns 0 (or a value) or a negative errno with the text in @e.
  */
 #ifndef NETUTIL_LINK_EXTRA_H
 #define NETUTIL_LINK_EXTRA_H

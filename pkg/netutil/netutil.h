@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The kernel side of cnic: network namespaces, rtnetlink (links, veth, bridge and its ports and
- * VLANs, macvlan, addresses, routes) and sysctls. Every function returns >= 0 on success and a
- * negative errno on failure, with the human text (what was attempted, the object's name, the
- * kernel's strerror and netlink extended-ack message) written into an optional struct cni_err.
+ * VLANs, addresses, routes; the other link kinds in kind/) and sysctls. Every function returns
+ * >= 0 on success and a negative errno on failure, with the human text (what was attempted, the
+ * object's name, the kernel's strerror and netlink extended-ack message) written into an
+ * optional struct cni_err.
  * Netlink work goes through a struct nu_nl: a socket created inside a target netns and then used
  * from wherever the caller is, so a plugin never has to live in the container's netns. Objects are
  * always fetched by name or index, never by dumping every link or route of a host. Delete
@@ -206,9 +207,9 @@ int nu_bridge_vlan_del(struct nu_nl *nl, int ifindex, uint16_t vid, bool self, s
 
 /*
  * What every hand-built link kind (kind/: macvlan, ipvlan, vlan, dummy, vrf) is created with:
- * name @name, on lower device @master (an ifindex in the netns of the socket, 0: none), @mtu (0: the
- * kernel's, that is the master's), MAC @mac (6 bytes; NULL: the kernel's), born directly in the
- * netns of @netns_fd (-1: the socket's). The first member of each kind's spec.
+ * name @name, on lower device @master (an ifindex in the netns of the socket, 0: none), @mtu (0:
+ * the kernel's, that is the master's), MAC @mac (6 bytes; NULL: the kernel's), born directly in
+ * the netns of @netns_fd (-1: the socket's). The first member of each kind's spec.
  */
 struct nu_link_spec {
 	const char *name;

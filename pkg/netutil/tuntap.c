@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Tap devices (see tuntap.h). A tap is created with the tun driver's ioctls rather than RTM_NEWLINK: the kernel
- * has no rtnetlink "create" for tun (IFLA_TUN_* are read-only), so `ip tuntap`, the Go netlink
- * library and we all open /dev/net/tun. The device lands in the netns the tun file was opened
- * in, so only open() runs inside the target netns; every ioctl runs from the caller's. Creates a
- * tap (nu_tap_create); nothing else.
+ * Tap devices (see tuntap.h). A tap is created with the tun driver's ioctls rather than
+ * RTM_NEWLINK: the kernel has no rtnetlink "create" for tun (IFLA_TUN_* are read-only), so `ip
+ * tuntap`, the Go netlink library and we all open /dev/net/tun. The device lands in the netns
+ * the tun file was opened in, so only open() runs inside the target netns; every ioctl runs from
+ * the caller's. Creates a tap (nu_tap_create); nothing else.
  */
 #include <errno.h>
 #include <fcntl.h>
