@@ -49,7 +49,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 CNI_SRC := $(wildcard pkg/cni/*.c)
-NU_SRC := $(wildcard pkg/netutil/*.c)
+NU_SRC := $(wildcard pkg/netutil/*.c pkg/netutil/kind/*.c)
 NFT_SRC := $(wildcard pkg/nft/*.c)
 WIRE_SRC := $(wildcard pkg/wire/*.c)
 PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/*/*.c)))
@@ -77,7 +77,7 @@ all: $(BINS) $(UNIT_BINS) $(KERNEL_BINS)
 
 # The suite id: a digest of every source, written only when it changes. Plugins carry it in an ELF
 # note; a plugin runs an IPAM plugin in-process only when CNI_PATH's binary carries the same id.
-SUITE_SRC := $(sort $(wildcard pkg/*/*.[ch] plugins/*/*/*.[ch]))
+SUITE_SRC := $(sort $(wildcard pkg/*/*.[ch] pkg/*/*/*.[ch] plugins/*/*/*.[ch]))
 $(BUILD)/gen/suite_id.h: $(SUITE_SRC) Makefile
 	@mkdir -p $(dir $@)
 	@id=$$(cat $(SUITE_SRC) | sha256sum | cut -c1-16); \
@@ -231,7 +231,7 @@ fuzz:
 
 # Every C file and header of the tree.
 format:
-	clang-format -i $(wildcard pkg/*/*.[ch] plugins/*/*/*.[ch] tests/*/*.[ch] bench/*.[ch])
+	clang-format -i $(wildcard pkg/*/*.[ch] pkg/*/*/*.[ch] plugins/*/*/*.[ch] tests/*/*.[ch] bench/*.[ch])
 
 clean:
 	rm -rf build

@@ -271,6 +271,16 @@ struct cni_netconf {
 
 struct cni_ctx;
 
+/*
+ * Flags of struct cni_plugin: STATUS and GC delegated to IPAM by the dispatcher, as the
+ * reference's main plugins do, when the configuration has an ipam section (none: nothing asked).
+ */
+enum {
+	CNI_PLUGIN_IPAM_STATUS = 1 << 0, /* STATUS: .status (if any), then, if ready, IPAM STATUS */
+	CNI_PLUGIN_IPAM_GC = 1 << 1,	 /* GC without .gc: IPAM GC with the same configuration */
+};
+#define CNI_PLUGIN_IPAM_VERBS (CNI_PLUGIN_IPAM_STATUS | CNI_PLUGIN_IPAM_GC)
+
 struct cni_plugin {
 	const char *name;
 	enum cni_version min_version;	  /* oldest spec version supported (default 0.1.0) */
@@ -285,6 +295,7 @@ struct cni_plugin {
 	int (*check)(struct cni_ctx *ctx, struct cni_err *e);
 	int (*status)(struct cni_ctx *ctx, struct cni_err *e);
 	int (*gc)(struct cni_ctx *ctx, struct cni_err *e);
+	unsigned int flags; /* CNI_PLUGIN_* */
 	/*
 	 * Delegates linked into this binary (host-local, static): when CNI_PATH resolves a delegate
 	 * of that name to a binary of the same cnic build, it runs here without an exec.

@@ -459,9 +459,15 @@ int cni__run_verb(struct cni_ctx *ctx, char **text, struct cni_err *e)
 	case CNI_CMD_CHECK:
 		return p->check ? p->check(ctx, e) : 0;
 	case CNI_CMD_STATUS:
-		return p->status ? p->status(ctx, e) : 0;
+		r = p->status ? p->status(ctx, e) : 0;
+		if (r >= 0 && (p->flags & CNI_PLUGIN_IPAM_STATUS) && ctx->net.ipam_type)
+			r = cni_ipam_status(ctx, e);
+		return r;
 	case CNI_CMD_GC:
-		return p->gc ? p->gc(ctx, e) : 0;
+		if (p->gc)
+			return p->gc(ctx, e);
+		return (p->flags & CNI_PLUGIN_IPAM_GC) && ctx->net.ipam_type ? cni_ipam_gc(ctx, e)
+									     : 0;
 	default:
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_ENV, "unknown CNI_COMMAND: %s",
 				ctx->env.command);

@@ -17,6 +17,8 @@
 
 #include "netutil/internal.h"
 
+_Static_assert(NU_IFA_F_NODAD == IFA_F_NODAD, "netutil.h's copy of the kernel's value");
+
 static struct nl_msg *addr_msg(int type, int flags, int ifindex, const struct cni_prefix *p)
 {
 	struct ifaddrmsg ifa = {

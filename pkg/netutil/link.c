@@ -328,6 +328,91 @@ int nu_link_set_netns(struct nu_nl *nl, int ifindex, int netns_fd, struct cni_er
 	return r < 0 ? nu__fail(nl, e, r, "moving link %s to another netns", LINK(nl, ifindex)) : 0;
 }
 
+/* ---- alias, lookup by hardware address ------------------------------------------------------ */
+
+int nu_link_alias_get(struct nu_nl *nl, int ifindex, char *buf, size_t len, struct cni_err *e)
+{
+	_link_cleanup_ struct rtnl_link *l = NULL;
+	const char *a;
+	int r;
+
+	if (ifindex <= 0)
+		return nu__failx(e, -ENODEV, "looking up link #%d", ifindex);
+	r = nu__link_kernel(nl, ifindex, NULL, &l);
+	if (r < 0)
+		return nu__fail(nl, e, r, "looking up link #%d", ifindex);
+	a = rtnl_link_get_ifalias(l);
+	if (!a)
+		a = "";
+	if (strlen(a) >= len)
+		return nu__failx(e, -ENAMETOOLONG, "alias of link #%d too long", ifindex);
+	strcpy(buf, a);
+	return 0;
+}
+
+int nu_link_alias_set(struct nu_nl *nl, int ifindex, const char *alias, struct cni_err *e)
+{
+	struct rtnl_link *chg = rtnl_link_alloc();
+	int r;
+
+	/* "" is sent as a one-byte attribute: the kernel stores an empty alias and stops
+	 * reporting IFLA_IFALIAS, the same as cleared. */
+	if (chg)
+		rtnl_link_set_ifalias(chg, alias);
+	r = nu__link_change(nl, ifindex, chg);
+	return r < 0 ? nu__fail(nl, e, r, "setting alias \"%s\" on link %s", alias,
+				LINK(nl, ifindex))
+		     : 0;
+}
+
+struct mac_find {
+	const uint8_t *mac;
+	size_t len;
+	int ifindex;
+};
+
+static int mac_parse(struct nlmsghdr *nlh, void *arg)
+{
+	struct mac_find *f = arg;
+	struct nlattr *tb[IFLA_MAX + 1];
+	struct ifinfomsg *ifi = nlmsg_data(nlh);
+	struct nlattr *a;
+
+	if (f->ifindex || nlh->nlmsg_type != RTM_NEWLINK ||
+	    nlmsg_parse(nlh, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
+		return 0;
+	a = tb[IFLA_ADDRESS];
+	if (a && (size_t)nla_len(a) == f->len && !memcmp(nla_data(a), f->mac, f->len))
+		f->ifindex = ifi->ifi_index;
+	return 0;
+}
+
+static void mac_reset(void *arg)
+{
+	((struct mac_find *)arg)->ifindex = 0;
+}
+
+int nu_link_by_mac(struct nu_nl *nl, const uint8_t *mac, size_t len, struct cni_err *e)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	struct mac_find f = {.mac = mac, .len = len};
+	struct nl_msg *msg;
+	int r;
+
+	msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP);
+	if (!msg || nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0) {
+		nlmsg_free(msg);
+		return nu__failx(e, -ENOMEM, "listing links");
+	}
+	r = nu__dump(nl, msg, mac_parse, mac_reset, &f);
+	nlmsg_free(msg);
+	if (r < 0)
+		return nu__fail(nl, e, r, "listing links");
+	if (!f.ifindex)
+		return nu__failx(e, -ENODEV, "no link with that hardware address");
+	return f.ifindex;
+}
+
 static int link_del(struct nu_nl *nl, const char *name, int ifindex)
 {
 	_link_cleanup_ struct rtnl_link *l = rtnl_link_alloc();
@@ -749,17 +834,4 @@ int nu__link_data_get(struct nu_nl *nl, const char *name, const char *kind, cons
 	if (!ld.is_kind)
 		return nu__failx(e, -EMEDIUMTYPE, "link \"%s\" is not %s", name, a_kind);
 	return 0;
-}
-
-/* ---- macvlan ------------------------------------------------------------------------------- */
-
-int nu_macvlan_create(struct nu_nl *nl, const struct nu_macvlan_spec *s, struct cni_err *e)
-{
-	struct nu__newlink m;
-
-	nu__newlink_start(&m, "macvlan", &s->link, e);
-	nu__newlink_u32(&m, IFLA_MACVLAN_MODE, s->mode);
-	if (s->bcqueuelen)
-		nu__newlink_u32(&m, IFLA_MACVLAN_BC_QUEUE_LEN, s->bcqueuelen);
-	return nu__newlink_send(nl, &m, NULL, e);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The master and default-route lookups, routes with a preferred source address and the macvlan
- * mode query of link_extra.h. The default-route lookup is one RTM_GETROUTE with RTM_F_FIB_MATCH
+ * The master and default-route lookups and routes with a preferred source address of
+ * link_extra.h. The default-route lookup is one RTM_GETROUTE with RTM_F_FIB_MATCH
  * (Linux 4.13), which answers with the FIB entry itself: a host with thousands of routes is not
  * dumped to find its default.
  * IPv4 asks for 0.0.0.1, not 0.0.0.0: the kernel answers a lookup of 0.0.0.0 with the loopback
@@ -14,11 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <netlink/attr.h>
-#include <netlink/route/link.h>
-#include <netlink/route/link/macvlan.h>
 
 #include "netutil/internal.h"
 #include "netutil/link_extra.h"
@@ -199,24 +196,4 @@ int nu_route_add_src(struct nu_nl *nl, const struct nu_route *r, const struct cn
 				*s ? " src " : "", s, LINK(nl, r->oif));
 	}
 	return 0;
-}
-
-/* ---- macvlan --------------------------------------------------------------------------------- */
-
-int nu_macvlan_mode(struct nu_nl *nl, const char *name, uint32_t *mode, struct cni_err *e)
-{
-	struct rtnl_link *l = NULL;
-	int r;
-
-	if (!nu_ifname_valid(name))
-		return nu__failx(e, -EINVAL, "invalid link name \"%s\"", name ? name : "");
-	r = nu__link_kernel(nl, 0, name, &l);
-	if (r < 0)
-		return nu__fail(nl, e, r, "looking up link \"%s\"", name);
-	if (!rtnl_link_is_macvlan(l))
-		r = nu__failx(e, -EMEDIUMTYPE, "link \"%s\" is not a macvlan", name);
-	else
-		*mode = rtnl_link_macvlan_get_mode(l);
-	rtnl_link_put(l);
-	return r;
 }

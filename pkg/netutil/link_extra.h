@@ -3,10 +3,9 @@
  * Kernel helpers of the point-to-point and master-link (macvlan, ipvlan, vlan) plugins that the
  * core netutil API does not cover: the default-route interface found with one route lookup (not
  * a table dump), the master of a link (named, or that interface), routes with a preferred source
- * address (ptp's container routes), and the mode of a macvlan link. Nothing is
- * created here except the routes nu_route_add_src() is asked for; every function works through a
- * struct nu_nl, so in whatever netns that socket was opened, and returns 0 (or a value) or a
- * negative errno with the text in @e.
+ * address (ptp's container routes). Nothing is created here except the routes nu_route_add_src()
+ * is asked for; every function works through a struct nu_nl, so in whatever netns that socket
+ * was opened, and returns 0 (or a value) or a negative errno with the text in @e.
  */
 #ifndef NETUTIL_LINK_EXTRA_H
 #define NETUTIL_LINK_EXTRA_H
@@ -44,11 +43,5 @@ int nu_master_ready(const char *name, struct cni_err *e);
  */
 int nu_route_add_src(struct nu_nl *nl, const struct nu_route *r, const struct cni_ip *src,
 		     struct cni_err *e);
-
-/*
- * nu_macvlan_mode() - the MACVLAN_MODE_* of macvlan link @name in *@mode. -ENODEV if the link is
- * absent, -EMEDIUMTYPE if it is not a macvlan.
- */
-int nu_macvlan_mode(struct nu_nl *nl, const char *name, uint32_t *mode, struct cni_err *e);
 
 #endif

@@ -96,3 +96,25 @@ int nu_netns_is_current(const char *path)
 		return -errno;
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
+
+int nu_netns_temp(int *fd, struct cni_err *e)
+{
+	int orig, nfd, r;
+
+	*fd = -1;
+	orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (orig < 0)
+		return nu__failx(e, -errno, "opening the current netns");
+	if (unshare(CLONE_NEWNET) < 0) {
+		r = -errno;
+		close(orig);
+		return nu__failx(e, r, "creating a temporary netns");
+	}
+	nfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	r = nfd < 0 ? -errno : 0;
+	nu_netns_leave(orig); /* aborts rather than stay in the wrong netns */
+	if (r < 0)
+		return nu__failx(e, r, "opening the temporary netns");
+	*fd = nfd;
+	return 0;
+}

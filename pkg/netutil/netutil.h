@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The kernel side of cnic: network namespaces, rtnetlink (links, veth, bridge and its ports and
- * VLANs, macvlan, addresses, routes) and sysctls. Every function returns >= 0 on success and a
- * negative errno on failure, with the human text (what was attempted, the object's name, the
- * kernel's strerror and netlink extended-ack message) written into an optional struct cni_err.
+ * VLANs, addresses, routes; the other link kinds in kind/) and sysctls. Every function returns
+ * >= 0 on success and a negative errno on failure, with the human text (what was attempted, the
+ * object's name, the kernel's strerror and netlink extended-ack message) written into an
+ * optional struct cni_err.
  * Netlink work goes through a struct nu_nl: a socket created inside a target netns and then used
  * from wherever the caller is, so a plugin never has to live in the container's netns. Objects are
  * always fetched by name or index, never by dumping every link or route of a host. Delete
@@ -62,6 +63,14 @@ int nu_netns_enter(int fd, int *orig_fd, struct cni_err *e);
  * the process writes an error object and exits 1, because continuing in the wrong netns would
  * damage the host. */
 void nu_netns_leave(int orig_fd);
+
+/*
+ * nu_netns_temp() - a new anonymous netns, as an fd in *@fd owned by the caller (close it to
+ * destroy the namespace: physical devices still inside go back to the initial netns, virtual
+ * ones are destroyed), to rename devices in without racing udev or NetworkManager on the host.
+ * The calling thread's netns is unchanged on return.
+ */
+int nu_netns_temp(int *fd, struct cni_err *e);
 
 /* nu_netns_is_current() - 1 when @path is the calling thread's netns, 0 if not, -errno. */
 int nu_netns_is_current(const char *path);
@@ -141,6 +150,18 @@ int nu_link_set_master(struct nu_nl *nl, int ifindex, int master, struct cni_err
  * there, so look it up again by name through a socket of that netns. */
 int nu_link_set_netns(struct nu_nl *nl, int ifindex, int netns_fd, struct cni_err *e);
 
+/* nu_link_alias_get() - IFLA_IFALIAS of @ifindex into @buf ("" when none): where host-device
+ * keeps a moved device's original name. */
+int nu_link_alias_get(struct nu_nl *nl, int ifindex, char *buf, size_t len, struct cni_err *e);
+/* nu_link_alias_set() - set IFLA_IFALIAS; "" clears it. */
+int nu_link_alias_set(struct nu_nl *nl, int ifindex, const char *alias, struct cni_err *e);
+
+/*
+ * nu_link_by_mac() - ifindex (> 0) of the first link whose hardware address is @mac (@len
+ * bytes). One RTM_GETLINK dump: the only way to select by address. -ENODEV when none matches.
+ */
+int nu_link_by_mac(struct nu_nl *nl, const uint8_t *mac, size_t len, struct cni_err *e);
+
 /* Delete a link; a missing link is success (0). Deleting one end of a veth deletes both. */
 int nu_link_del(struct nu_nl *nl, const char *name, struct cni_err *e);
 int nu_link_del_index(struct nu_nl *nl, int ifindex, struct cni_err *e);
@@ -185,10 +206,10 @@ int nu_bridge_vlan_add(struct nu_nl *nl, int ifindex, uint16_t vid, bool pvid, b
 int nu_bridge_vlan_del(struct nu_nl *nl, int ifindex, uint16_t vid, bool self, struct cni_err *e);
 
 /*
- * What every hand-built link kind (macvlan, ipvlan, vlan, dummy, vrf) is created with: name
- * @name, on lower device @master (an ifindex in the netns of the socket, 0: none), @mtu (0: the
- * kernel's, that is the master's), MAC @mac (6 bytes; NULL: the kernel's), born directly in the
- * netns of @netns_fd (-1: the socket's). The first member of each kind's spec.
+ * What every hand-built link kind (kind/: macvlan, ipvlan, vlan, dummy, vrf) is created with:
+ * name @name, on lower device @master (an ifindex in the netns of the socket, 0: none), @mtu (0:
+ * the kernel's, that is the master's), MAC @mac (6 bytes; NULL: the kernel's), born directly in
+ * the netns of @netns_fd (-1: the socket's). The first member of each kind's spec.
  */
 struct nu_link_spec {
 	const char *name;
@@ -197,19 +218,6 @@ struct nu_link_spec {
 	const uint8_t *mac;
 	int netns_fd;
 };
-
-/* A macvlan: MACVLAN_MODE_* @mode; @bcqueuelen 0 keeps the kernel's broadcast queue length. */
-struct nu_macvlan_spec {
-	struct nu_link_spec link;
-	uint32_t mode;
-	uint32_t bcqueuelen;
-};
-
-/*
- * nu_macvlan_create() - a macvlan as @s says (on a master: @s->link.master is required). Returns
- * 0 or -errno (-EEXIST if the name exists in the target netns).
- */
-int nu_macvlan_create(struct nu_nl *nl, const struct nu_macvlan_spec *s, struct cni_err *e);
 
 /* ---- addresses ----------------------------------------------------------------------------- */
 
@@ -223,7 +231,10 @@ struct nu_addr {
 /* nu_addr_add() - add an address (IPv4 with the broadcast address, as iproute2 and the Go plugins
  * do). -EEXIST if it is already there. */
 int nu_addr_add(struct nu_nl *nl, int ifindex, const struct cni_prefix *p, struct cni_err *e);
-/* The same with IFA_F_* flags (IFA_F_NODAD: usable at once, no duplicate address detection). */
+/* The kernel's IFA_F_NODAD (linux/if_addr.h; addr.c asserts it), so that plugins need no netlink
+ * header. */
+#define NU_IFA_F_NODAD 0x02
+/* The same with IFA_F_* flags (NU_IFA_F_NODAD: usable at once, no duplicate address detection). */
 int nu_addr_add_flags(struct nu_nl *nl, int ifindex, const struct cni_prefix *p, uint32_t flags,
 		      struct cni_err *e);
 
@@ -246,6 +257,11 @@ int nu_addr_list(struct nu_nl *nl, int ifindex, int family, struct nu_addr **out
 int nu_addr_wait_settled(struct nu_nl *nl, int ifindex, int timeout_ms, struct cni_err *e);
 
 /* ---- routes -------------------------------------------------------------------------------- */
+
+/* The kernel's RT_SCOPE_* a plugin's routes take (linux/rtnetlink.h; route.c asserts them), so
+ * that plugins need no netlink header. */
+#define NU_RT_SCOPE_LINK 253
+#define NU_RT_SCOPE_HOST 254
 
 struct nu_route {
 	struct cni_prefix dst; /* family 0: take the family from gw */

@@ -16,6 +16,9 @@
 
 #include "netutil/internal.h"
 
+_Static_assert(NU_RT_SCOPE_LINK == RT_SCOPE_LINK && NU_RT_SCOPE_HOST == RT_SCOPE_HOST,
+	       "netutil.h's copies of the kernel's values");
+
 static int route_family(const struct nu_route *r)
 {
 	return r->dst.ip.family ? r->dst.ip.family : r->gw.family;

@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Kernel helpers of the tap and host-device plugins that the core netutil API does not cover:
- * persistent tap devices made through /dev/net/tun inside a target netns, the interface alias
- * (IFLA_IFALIAS, where host-device keeps a moved device's original name), a link found by its
- * hardware address, and an anonymous temporary netns to rename devices in without racing udev or
- * NetworkManager on the host. Every function returns 0 (or a value) or a negative errno with the
- * text in @e (may be NULL).
+ * Tap devices: persistent taps made through /dev/net/tun inside a target netns (the kernel has
+ * no rtnetlink "create" for tun). Returns 0 or a negative errno with the text in @e (may be NULL).
+ * A link's alias, the lookup by hardware address and the temporary netns are in netutil.h.
  */
 #ifndef NETUTIL_TUNTAP_H
 #define NETUTIL_TUNTAP_H
@@ -34,23 +31,5 @@ struct nu_tap_opts {
  */
 int nu_tap_create(struct nu_nl *nl, int netns_fd, const char *name, const struct nu_tap_opts *o,
 		  struct cni_err *e);
-
-/* nu_link_alias_get() - IFLA_IFALIAS of @ifindex into @buf ("" when none). */
-int nu_link_alias_get(struct nu_nl *nl, int ifindex, char *buf, size_t len, struct cni_err *e);
-/* nu_link_alias_set() - set IFLA_IFALIAS; "" clears it. */
-int nu_link_alias_set(struct nu_nl *nl, int ifindex, const char *alias, struct cni_err *e);
-
-/*
- * nu_link_by_mac() - ifindex (> 0) of the first link whose hardware address is @mac (@len
- * bytes). One RTM_GETLINK dump: the only way to select by address. -ENODEV when none matches.
- */
-int nu_link_by_mac(struct nu_nl *nl, const uint8_t *mac, size_t len, struct cni_err *e);
-
-/*
- * nu_netns_temp() - a new anonymous netns, as an fd in *@fd owned by the caller (close it to
- * destroy the namespace: physical devices still inside go back to the initial netns, virtual
- * ones are destroyed). The calling thread's netns is unchanged on return.
- */
-int nu_netns_temp(int *fd, struct cni_err *e);
 
 #endif

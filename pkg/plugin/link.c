@@ -198,9 +198,9 @@ int pl_link_check(struct cni_ctx *ctx, struct cni_err *e)
 }
 
 /*
- * Ready when IPAM is and, for a master in the host netns, when the master exists (an ADD would
- * fail without it; the reference only asks IPAM). A master inside containers cannot be judged
- * without a netns.
+ * Ready, for a master in the host netns, when the master exists (an ADD would fail without it;
+ * the reference only asks IPAM), and when ops->status says so. A master inside containers cannot
+ * be judged without a netns. IPAM is asked after, by the dispatcher (CNI_PLUGIN_IPAM_STATUS).
  */
 int pl_link_status(struct cni_ctx *ctx, struct cni_err *e)
 {
@@ -216,15 +216,5 @@ int pl_link_status(struct cni_ctx *ctx, struct cni_err *e)
 		if (r < 0)
 			return r;
 	}
-	if (o->status) {
-		r = o->status(ctx, e);
-		if (r < 0)
-			return r;
-	}
-	return ctx->net.ipam_type ? cni_ipam_status(ctx, e) : 0;
-}
-
-int pl_link_gc(struct cni_ctx *ctx, struct cni_err *e)
-{
-	return ctx->net.ipam_type ? cni_ipam_gc(ctx, e) : 0;
+	return o->status ? o->status(ctx, e) : 0;
 }

@@ -12,7 +12,8 @@
  *          is reported; a netns or link already gone is success.
  *   CHECK  IPAM CHECK, prevResult's interface, the link's kind, ops->check, its master, MAC,
  *          addresses and routes, in the reference's order and words.
- *   STATUS the master (host netns), ops->status, then IPAM STATUS; GC is IPAM's GC.
+ *   STATUS the master (host netns), ops->status; then the dispatcher asks IPAM, which has GC
+ *          too (CNI_PLUGIN_IPAM_VERBS).
  */
 #ifndef PLUGIN_LINK_H
 #define PLUGIN_LINK_H
@@ -73,10 +74,9 @@ int pl_link_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e);
 int pl_link_del(struct cni_ctx *ctx, struct cni_err *e);
 int pl_link_check(struct cni_ctx *ctx, struct cni_err *e);
 int pl_link_status(struct cni_ctx *ctx, struct cni_err *e);
-int pl_link_gc(struct cni_ctx *ctx, struct cni_err *e);
 
 #define PL_LINK_VERBS                                                                              \
 	.add = pl_link_add, .del = pl_link_del, .check = pl_link_check, .status = pl_link_status,  \
-	.gc = pl_link_gc
+	.flags = CNI_PLUGIN_IPAM_VERBS
 
 #endif

@@ -26,6 +26,14 @@ const struct pl_mac_order pl_mac_bridge = {
 	      {PL_MAC_CNI_ARGS, PL_MAC_SET}},
 };
 
+/* tuning: args.cni.mac (present, even empty: an empty one asks for no MAC) over runtimeConfig
+ * over CNI_ARGS over the "mac" key, the reference's "config < CNI_ARGS MAC < runtimeConfig.mac <
+ * args.cni.mac"; its own error text, multicast left to the kernel. */
+const struct pl_mac_order pl_mac_tuning = {
+    .steps = {{PL_MAC_ARGS, PL_MAC_SET}, {PL_MAC_RUNTIME}, {PL_MAC_CNI_ARGS}, {PL_MAC_CONF}},
+    .flags = PL_MAC_TUNING_TEXT,
+};
+
 /* Both objects hold one string at offset 0: "mac", and "cni" with "mac" in it. */
 const struct cni_field pl_mac_rc_fields[] = {
 	{.key = "mac", .type = CNI_F_STR},
@@ -72,10 +80,17 @@ int pl_mac_decide(const struct pl_mac_order *o, const struct pl_mac_keys *k,
 	out->set = false;
 	if (!mac || !*mac)
 		return 0;
-	if (nu_mac_parse(mac, out->addr) || (out->addr[0] & 1))
+	if (o->flags & PL_MAC_TUNING_TEXT) {
+		if (nu_mac_parse(mac, out->addr))
+			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+					"invalid args %s for MAC addr: a 6-byte MAC address is required",
+					mac);
+	} else if (nu_mac_parse(mac, out->addr) || (out->addr[0] & 1)) {
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "invalid MAC address \"%s\"%s%s",
 				mac, o->flags & PL_MAC_SAY_SOURCE ? " in " : "",
 				o->flags & PL_MAC_SAY_SOURCE ? from : "");
+	}
 	out->set = true;
+	out->text = mac;
 	return 0;
 }

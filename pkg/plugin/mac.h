@@ -27,18 +27,23 @@ enum pl_mac_src {
 enum { PL_MAC_SET = 1 << 0 };
 
 /* Flags of an order. */
-enum { PL_MAC_SAY_SOURCE = 1 << 0 }; /* the error names the source ("... in runtimeConfig.mac") */
+enum {
+	PL_MAC_SAY_SOURCE = 1 << 0, /* the error names the source ("... in runtimeConfig.mac") */
+	/* tuning's error text ("invalid args <text> for MAC addr: a 6-byte MAC address is
+	 * required"), and a multicast MAC is not refused here (the kernel judges it) */
+	PL_MAC_TUNING_TEXT = 1 << 1,
+};
 
 struct pl_mac_order {
 	struct {
 		enum pl_mac_src src;
 		unsigned int flags; /* PL_MAC_SET */
 	} steps[5];		    /* up to PL_MAC_END */
-	unsigned int flags;	    /* PL_MAC_SAY_SOURCE */
+	unsigned int flags;	    /* PL_MAC_SAY_SOURCE, PL_MAC_TUNING_TEXT */
 };
 
 /* The reference plugins' orders. */
-extern const struct pl_mac_order pl_mac_macvlan, pl_mac_tap, pl_mac_bridge;
+extern const struct pl_mac_order pl_mac_macvlan, pl_mac_tap, pl_mac_bridge, pl_mac_tuning;
 
 /* The MAC keys of a configuration: runtimeConfig.mac, args.cni.mac, "mac" (NULL: absent). */
 struct pl_mac_keys {
@@ -60,6 +65,7 @@ extern const char *const pl_mac_args_keys[];
 struct pl_mac {
 	uint8_t addr[6];
 	bool set;
+	const char *text; /* when set: the text it was parsed from (the caller's) */
 };
 
 /*
@@ -73,7 +79,8 @@ const char *pl_mac_pick(const struct pl_mac_order *o, const struct pl_mac_keys *
 /*
  * pl_mac_decide() - pl_mac_pick(), then the text parsed into @out (out->set false when none).
  * Returns 0, or -EINVAL (code 7) for a text that is not a unicast MAC: "invalid MAC address
- * \"<text>\"", with " in <source>" under PL_MAC_SAY_SOURCE.
+ * \"<text>\"", with " in <source>" under PL_MAC_SAY_SOURCE (PL_MAC_TUNING_TEXT: tuning's text,
+ * for a text that is not a MAC).
  */
 int pl_mac_decide(const struct pl_mac_order *o, const struct pl_mac_keys *k,
 		  const struct cni_kvv *cni_args, struct pl_mac *out, struct cni_err *e);

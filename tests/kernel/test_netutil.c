@@ -19,6 +19,7 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
+#include "netutil/kind/macvlan.h"
 #include "netutil/netutil.h"
 #include "nstest.h"
 

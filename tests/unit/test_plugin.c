@@ -94,6 +94,30 @@ int main(void)
 	invalid("bridge", &pl_mac_bridge, "01:00:5e:00:00:01",
 		"invalid MAC address \"01:00:5e:00:00:01\"");
 
+	/* tuning: args.cni.mac (present, even empty) > runtimeConfig > CNI_ARGS MAC > "mac" (the
+	 * reference's "config < CNI_ARGS MAC < runtimeConfig.mac < args.cni.mac"); empty
+	 * runtimeConfig and CNI_ARGS values are passed over; its own error text, multicast let
+	 * through (the kernel judges it). */
+	pick("tuning", &pl_mac_tuning, A, B, C, D, B, "args.cni.mac");
+	pick("tuning", &pl_mac_tuning, A, "", C, D, NONE, NONE);
+	pick("tuning", &pl_mac_tuning, A, NONE, C, D, A, "runtimeConfig.mac");
+	pick("tuning", &pl_mac_tuning, "", NONE, C, D, C, "CNI_ARGS MAC");
+	pick("tuning", &pl_mac_tuning, NONE, NONE, C, D, C, "CNI_ARGS MAC");
+	pick("tuning", &pl_mac_tuning, NONE, NONE, "", D, D, "mac");
+	pick("tuning", &pl_mac_tuning, NONE, NONE, NONE, D, D, "mac");
+	pick("tuning", &pl_mac_tuning, NONE, NONE, NONE, "", NONE, NONE);
+	pick("tuning", &pl_mac_tuning, NONE, NONE, NONE, NONE, NONE, NONE);
+	invalid("tuning", &pl_mac_tuning, "nope",
+		"invalid args nope for MAC addr: a 6-byte MAC address is required");
+	{
+		struct pl_mac_keys k = {.runtime = "01:00:5e:00:00:01"};
+		struct cni_err e = {0};
+		struct pl_mac m;
+
+		CHECK(pl_mac_decide(&pl_mac_tuning, &k, NULL, &m, &e) == 0 && m.set &&
+		      m.addr[0] == 1 && !strcmp(m.text, "01:00:5e:00:00:01"));
+	}
+
 	/* a valid MAC is parsed */
 	{
 		struct pl_mac_keys k = {.args = (char *)B};

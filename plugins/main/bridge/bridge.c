@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <linux/if.h>
-#include <linux/if_addr.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,7 +267,7 @@ static int ensure_gw_addr(struct add_state *s, int gw_link, const char *gw_name,
 		}
 	}
 	/* The gateway is ours by configuration: no DAD, so containers reach it at once. */
-	r = nu_addr_add_flags(s->host, gw_link, gw, gw->ip.family == AF_INET6 ? IFA_F_NODAD : 0, e);
+	r = nu_addr_add_flags(s->host, gw_link, gw, gw->ip.family == AF_INET6 ? NU_IFA_F_NODAD : 0, e);
 	if (r == -EEXIST) {
 		cni_err_clear(e);
 		r = 0; /* added by a concurrent ADD on the same bridge */
@@ -720,11 +719,6 @@ static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
 	return 0;
 }
 
-static int bridge_status(struct cni_ctx *ctx, struct cni_err *e)
-{
-	return ctx->net.ipam_type ? cni_ipam_status(ctx, e) : 0;
-}
-
 struct gc_state {
 	struct nu_nl *host;
 	int br_index; /* 0: our bridge does not exist */
@@ -790,8 +784,8 @@ static const struct cni_plugin bridge = {
 	.add = bridge_add,
 	.del = bridge_del,
 	.check = bridge_check,
-	.status = bridge_status,
 	.gc = bridge_gc,
+	.flags = CNI_PLUGIN_IPAM_STATUS,
 	.inproc = (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
 };
 

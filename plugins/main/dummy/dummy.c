@@ -16,7 +16,7 @@
 #include "netutil/iface.h"
 #include "netutil/netutil.h"
 #include "netutil/tmplink.h"
-#include "netutil/vlan.h"
+#include "netutil/kind/dummy.h"
 #include "plugin/link.h"
 
 static int dummy_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)

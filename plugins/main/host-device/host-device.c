@@ -30,7 +30,6 @@
 #include "cni/hash.h"
 #include "netutil/iface.h"
 #include "netutil/netutil.h"
-#include "netutil/tuntap.h"
 
 struct hostdev_conf {
 	char *device;
@@ -544,16 +543,6 @@ static int hostdev_check(struct cni_ctx *ctx, struct cni_err *e)
 	return nu_iface_check_routes(cont, prev, e);
 }
 
-static int hostdev_status(struct cni_ctx *ctx, struct cni_err *e)
-{
-	return ctx->net.ipam_type ? cni_ipam_status(ctx, e) : 0;
-}
-
-static int hostdev_gc(struct cni_ctx *ctx, struct cni_err *e)
-{
-	return ctx->net.ipam_type ? cni_ipam_gc(ctx, e) : 0;
-}
-
 static const struct cni_plugin hostdev = {
 	.name = "host-device",
 	.fields = fields,
@@ -562,8 +551,7 @@ static const struct cni_plugin hostdev = {
 	.add = hostdev_add,
 	.del = hostdev_del,
 	.check = hostdev_check,
-	.status = hostdev_status,
-	.gc = hostdev_gc,
+	.flags = CNI_PLUGIN_IPAM_VERBS,
 	.inproc =
 	    (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
 };

@@ -18,12 +18,11 @@
  * creation of the ipvlan and the CHECK of its mode and flag.
  */
 #include <errno.h>
-#include <linux/if_link.h>
 #include <string.h>
 
 #include "cni/cni.h"
 #include "netutil/iface.h"
-#include "netutil/ipvlan.h"
+#include "netutil/kind/ipvlan.h"
 #include "netutil/netutil.h"
 #include "netutil/tmplink.h"
 #include "plugin/link.h"
@@ -53,17 +52,17 @@ struct named {
 };
 
 static const struct named modes[] = {
-	{"l2", IPVLAN_MODE_L2},
-	{"l3", IPVLAN_MODE_L3},
-	{"l3s", IPVLAN_MODE_L3S},
+	{"l2", NU_IPVLAN_MODE_L2},
+	{"l3", NU_IPVLAN_MODE_L3},
+	{"l3s", NU_IPVLAN_MODE_L3S},
 };
 
 /* The kernel's flags: bridge (0) lets ipvlans of one master talk, private forbids it, vepa sends
  * it out through the master to an external switch. */
 static const struct named flags[] = {
 	{"bridge", 0},
-	{"private", IPVLAN_F_PRIVATE},
-	{"vepa", IPVLAN_F_VEPA},
+	{"private", NU_IPVLAN_F_PRIVATE},
+	{"vepa", NU_IPVLAN_F_VEPA},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

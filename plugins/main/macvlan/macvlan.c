@@ -15,12 +15,11 @@
  * macvlan and the CHECK of its mode.
  */
 #include <errno.h>
-#include <linux/if_link.h>
 #include <string.h>
 
 #include "cni/cni.h"
 #include "netutil/iface.h"
-#include "netutil/link_extra.h"
+#include "netutil/kind/macvlan.h"
 #include "netutil/netutil.h"
 #include "netutil/tmplink.h"
 #include "plugin/link.h"
@@ -54,9 +53,9 @@ static const struct {
 	const char *name;
 	uint32_t mode;
 } modes[] = {
-	{"bridge", MACVLAN_MODE_BRIDGE}, {"private", MACVLAN_MODE_PRIVATE},
-	{"vepa", MACVLAN_MODE_VEPA},	 {"passthru", MACVLAN_MODE_PASSTHRU},
-	{"source", MACVLAN_MODE_SOURCE},
+	{"bridge", NU_MACVLAN_MODE_BRIDGE}, {"private", NU_MACVLAN_MODE_PRIVATE},
+	{"vepa", NU_MACVLAN_MODE_VEPA},	 {"passthru", NU_MACVLAN_MODE_PASSTHRU},
+	{"source", NU_MACVLAN_MODE_SOURCE},
 };
 
 static const char *mode_name(uint32_t mode)
@@ -75,7 +74,7 @@ static int macvlan_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	if (c->link.master && !nu_ifname_valid(c->link.master))
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 				"invalid \"master\" \"%s\": not an interface name", c->link.master);
-	c->mode_val = MACVLAN_MODE_BRIDGE; /* absent or "" */
+	c->mode_val = NU_MACVLAN_MODE_BRIDGE; /* absent or "" */
 	if (c->mode && *c->mode) {
 		for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 			if (!strcmp(c->mode, modes[i].name))

@@ -15,8 +15,6 @@
  */
 #include <errno.h>
 #include <linux/if.h>
-#include <linux/if_addr.h>
-#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,7 +130,7 @@ static int container_routes(struct nu_nl *cont, int ifindex, const struct cni_ip
 	struct nu_route to_gw = {
 	    .dst = {.ip = ipc->gateway, .len = cni_ip_bits(&ipc->gateway)},
 	    .oif = ifindex,
-	    .scope = RT_SCOPE_LINK,
+	    .scope = NU_RT_SCOPE_LINK,
 	};
 	struct nu_route via_gw = {.dst = subnet, .gw = ipc->gateway, .oif = ifindex, .scope = -1};
 	int r;
@@ -162,12 +160,12 @@ static int host_side(struct nu_nl *host, int host_index, const struct cni_ipcfg 
 	struct nu_route back = {
 	    .dst = {.ip = ipc->address.ip, .len = bits},
 	    .oif = host_index,
-	    .scope = RT_SCOPE_HOST,
+	    .scope = NU_RT_SCOPE_HOST,
 	};
 	int r;
 
 	/* The gateway is ours by configuration and alone on this link: no DAD, usable at once. */
-	r = nu_addr_add_flags(host, host_index, &gw, gw.ip.family == AF_INET6 ? IFA_F_NODAD : 0, e);
+	r = nu_addr_add_flags(host, host_index, &gw, gw.ip.family == AF_INET6 ? NU_IFA_F_NODAD : 0, e);
 	if (r == -EEXIST)
 		cni_err_clear(e); /* two container addresses with one gateway */
 	else if (r < 0)
@@ -477,11 +475,6 @@ static int ptp_check(struct cni_ctx *ctx, struct cni_err *e)
 	return r;
 }
 
-static int ptp_status(struct cni_ctx *ctx, struct cni_err *e)
-{
-	return cni_ipam_status(ctx, e);
-}
-
 /* Both steps run even when one fails; the failures are reported together. */
 static int ptp_gc(struct cni_ctx *ctx, struct cni_err *e)
 {
@@ -510,8 +503,8 @@ static const struct cni_plugin ptp = {
 	.add = ptp_add,
 	.del = ptp_del,
 	.check = ptp_check,
-	.status = ptp_status,
 	.gc = ptp_gc,
+	.flags = CNI_PLUGIN_IPAM_STATUS,
 	.inproc = (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
 };
 

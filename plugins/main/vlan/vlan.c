@@ -21,7 +21,7 @@
 #include "cni/cni.h"
 #include "netutil/netutil.h"
 #include "netutil/tmplink.h"
-#include "netutil/vlan.h"
+#include "netutil/kind/vlan.h"
 #include "plugin/link.h"
 
 struct vlan_conf {

@@ -32,6 +32,7 @@
 #include "netutil/iface.h"
 #include "netutil/link_attrs.h"
 #include "netutil/netutil.h"
+#include "plugin/mac.h"
 
 #define DEFAULT_DATA_DIR "/run/cni/tuning"
 #define ALLOWLIST "/etc/cni/tuning/allowlist.conf"
@@ -147,18 +148,14 @@ static int tun_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 {
 	struct tun_conf *c = conf;
 	const struct tun_args *a = &c->args.cni;
-	const char *mac = cni_args_get(&ctx->args, "MAC");
+	struct pl_mac_keys k = {.runtime = c->rc.mac, .args = a->mac, .conf = c->mac};
+	struct pl_mac m;
+	int r;
 
 	if (!c->data_dir || !*c->data_dir)
 		c->data_dir = DEFAULT_DATA_DIR;
-	if (mac && *mac)
-		c->mac = (char *)mac;
-	if (c->rc.mac && *c->rc.mac)
-		c->mac = c->rc.mac;
 	if (a->sysctl_seen)
 		merge_sysctl(&c->sysctl, &a->sysctl);
-	if (a->mac)
-		c->mac = a->mac;
 	if (a->promisc_seen)
 		c->promisc = a->promisc;
 	if (a->mtu_seen)
@@ -167,12 +164,12 @@ static int tun_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 		c->allmulti = a->allmulti, c->allmulti_seen = true;
 	if (a->txqlen_seen)
 		c->txqlen = a->txqlen, c->txqlen_seen = true;
-	if (c->mac && !*c->mac)
-		c->mac = NULL;
-	if (c->mac && nu_mac_parse(c->mac, c->mac_bytes) < 0)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-				"invalid args %s for MAC addr: a 6-byte MAC address is required",
-				c->mac);
+	/* the MAC: pl_mac_tuning's order (pkg/plugin/mac.c) */
+	r = pl_mac_decide(&pl_mac_tuning, &k, &ctx->args, &m, e);
+	if (r < 0)
+		return r;
+	c->mac = m.set ? (char *)m.text : NULL;
+	memcpy(c->mac_bytes, m.addr, sizeof(m.addr));
 	if (c->mtu < 0)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "invalid mtu %d", c->mtu);
 	if (c->txqlen_seen && c->txqlen < 0)

@@ -18,7 +18,7 @@
 
 #include "cni/cni.h"
 #include "netutil/netutil.h"
-#include "netutil/vrf.h"
+#include "netutil/kind/vrf.h"
 
 struct vrf_conf {
 	char *vrfname;

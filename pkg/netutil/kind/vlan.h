@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * 802.1Q/802.1ad VLAN links and dummy links: creation directly in a target netns, and reading the
+ * 802.1Q/802.1ad VLAN links: creation directly in a target netns, and reading the
  * VLAN id and protocol back for CHECK. Creation is exclusive (an existing name is -EEXIST, never
  * modified); deletion is the generic nu_link_del(). Every function works through a struct nu_nl,
  * in whatever netns it was opened, and returns 0 or a negative errno with the text in @e.
  */
-#ifndef NETUTIL_VLAN_H
-#define NETUTIL_VLAN_H
+#ifndef NETUTIL_KIND_VLAN_H
+#define NETUTIL_KIND_VLAN_H
 
 #include <stdint.h>
 
@@ -33,8 +33,5 @@ int nu_vlan_create(struct nu_nl *nl, const struct nu_vlan_spec *s, struct cni_er
  */
 int nu_vlan_get(struct nu_nl *nl, const char *name, uint16_t *vid, uint16_t *proto,
 		struct cni_err *e);
-
-/* nu_dummy_create() - a dummy link @name in the netns of @nl. 0, -EEXIST, or -errno. */
-int nu_dummy_create(struct nu_nl *nl, const char *name, struct cni_err *e);
 
 #endif

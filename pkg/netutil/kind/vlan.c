@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * VLAN and dummy links (vlan.h). The RTM_NEWLINK request is built by hand (nu__newlink_*(), as
+ * VLAN links (vlan.h). The RTM_NEWLINK request is built by hand (nu__newlink_*(), as
  * for macvlan and ipvlan): with IFLA_NET_NS_FD the VLAN is born in the container netns, so a
  * temporary name can only clash there, and the VLAN protocol (IFLA_VLAN_PROTOCOL, Linux 3.10) is
  * set in the same message. Reading back is one RTM_GETLINK by name whose IFLA_INFO_DATA is
@@ -17,7 +17,7 @@
 #include <netlink/msg.h>
 
 #include "netutil/internal.h"
-#include "netutil/vlan.h"
+#include "netutil/kind/vlan.h"
 
 int nu_vlan_create(struct nu_nl *nl, const struct nu_vlan_spec *s, struct cni_err *e)
 {
@@ -61,12 +61,4 @@ int nu_vlan_get(struct nu_nl *nl, const char *name, uint16_t *vid, uint16_t *pro
 	if (proto)
 		*proto = in.proto;
 	return 0;
-}
-
-int nu_dummy_create(struct nu_nl *nl, const char *name, struct cni_err *e)
-{
-	struct nu__newlink m;
-
-	nu__newlink_start(&m, "dummy", &(struct nu_link_spec){.name = name, .netns_fd = -1}, e);
-	return nu__newlink_send(nl, &m, NULL, e);
 }

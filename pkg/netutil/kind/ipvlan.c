@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * ipvlan links (ipvlan.h). The RTM_NEWLINK request is built by hand (nu__newlink_*(), as for
- * macvlan in link.c): libnl 3.7 sets IFLA_IPVLAN_MODE but has no IFLA_IPVLAN_FLAGS (Linux 4.15),
+ * macvlan): libnl 3.7 sets IFLA_IPVLAN_MODE but has no IFLA_IPVLAN_FLAGS (Linux 4.15),
  * and IFLA_NET_NS_FD makes the link born in the container netns, so a temporary name can only
  * clash there. Reading back is one RTM_GETLINK by name whose IFLA_INFO_DATA is parsed here for
  * the same reason.
@@ -16,7 +16,12 @@
 #include <netlink/msg.h>
 
 #include "netutil/internal.h"
-#include "netutil/ipvlan.h"
+#include "netutil/kind/ipvlan.h"
+
+_Static_assert(NU_IPVLAN_MODE_L2 == IPVLAN_MODE_L2 && NU_IPVLAN_MODE_L3 == IPVLAN_MODE_L3 &&
+		       NU_IPVLAN_MODE_L3S == IPVLAN_MODE_L3S &&
+		       NU_IPVLAN_F_PRIVATE == IPVLAN_F_PRIVATE && NU_IPVLAN_F_VEPA == IPVLAN_F_VEPA,
+	       "ipvlan.h's copies of the kernel's values");
 
 int nu_ipvlan_create(struct nu_nl *nl, const struct nu_ipvlan_spec *s, struct cni_err *e)
 {

@@ -17,7 +17,7 @@
 #include <netlink/msg.h>
 
 #include "netutil/internal.h"
-#include "netutil/vrf.h"
+#include "netutil/kind/vrf.h"
 
 int nu_vrf_create(struct nu_nl *nl, const char *name, uint32_t table, struct cni_err *e)
 {

@@ -6,15 +6,23 @@
  * nu_link_del(). Every function works through a struct nu_nl, in whatever netns it was opened,
  * and returns 0 or a negative errno with the text in @e.
  */
-#ifndef NETUTIL_IPVLAN_H
-#define NETUTIL_IPVLAN_H
+#ifndef NETUTIL_KIND_IPVLAN_H
+#define NETUTIL_KIND_IPVLAN_H
 
 #include <stdint.h>
 
 #include "netutil/netutil.h"
 
-/* An ipvlan: @mode an IPVLAN_MODE_* value, @flags 0 (bridge), IPVLAN_F_PRIVATE or
- * IPVLAN_F_VEPA; @link.master, the lower device, is required; @link.mac NULL (an ipvlan has
+/* The kernel's IPVLAN_MODE_* and IPVLAN_F_* (linux/if_link.h; ipvlan.c asserts they match), so
+ * that plugins need no netlink header. */
+#define NU_IPVLAN_MODE_L2 0
+#define NU_IPVLAN_MODE_L3 1
+#define NU_IPVLAN_MODE_L3S 2
+#define NU_IPVLAN_F_PRIVATE 0x01
+#define NU_IPVLAN_F_VEPA 0x02
+
+/* An ipvlan: @mode an NU_IPVLAN_MODE_* value, @flags 0 (bridge), NU_IPVLAN_F_PRIVATE or
+ * NU_IPVLAN_F_VEPA; @link.master, the lower device, is required; @link.mac NULL (an ipvlan has
  * its master's MAC). */
 struct nu_ipvlan_spec {
 	struct nu_link_spec link;

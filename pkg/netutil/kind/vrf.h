@@ -6,8 +6,8 @@
  * the generic nu_link_del(). Every function works through a struct nu_nl in whatever netns it was
  * opened and returns 0 or a negative errno with the text in @e.
  */
-#ifndef NETUTIL_VRF_H
-#define NETUTIL_VRF_H
+#ifndef NETUTIL_KIND_VRF_H
+#define NETUTIL_KIND_VRF_H
 
 #include <stdint.h>
 
