@@ -39,10 +39,7 @@ NFTABLES = re.compile(r"(libmnl/|libnftnl/|linux/netfilter|linux/nf_)")
 # Violations that exist today, each named with the change that removes it. Each matches a direct
 # include only; an entry that no longer matches fails the check. (The last five, plugins/main's
 # if_link.h, if_addr.h and rtnetlink.h, went with #17's link kinds: pkg/netutil names the values.)
-EXCEPTIONS = {
-    # RTN_LOCAL of portmap's `fib daddr type local`: to a constant named by pkg/nft.
-    ("plugins/meta/portmap/nft.c", "linux/rtnetlink.h"),
-}
+EXCEPTIONS = set()
 # More, as FILE:HEADER[,FILE:HEADER...], for tests/unit/test_layers.sh (an exception gone stale).
 EXCEPTIONS |= {tuple(x.split(":", 1)) for x in os.environ.get("LAYERS_EXCEPTIONS", "").split(",")
                if ":" in x}

@@ -320,4 +320,10 @@ int nu_sysctl_ensure(int netns_fd, const char *name, const char *value, struct c
  */
 int nu_ip_forward_enable(struct nu_nl *nl, int family, struct cni_err *e);
 
+/*
+ * nu_route_localnet_enable() - set net.ipv4.conf.<if>.route_localnet=1 on the interface the host
+ * routes @ip through (so 127.0.0.1-sourced connections can be DNATed to it). No route: 0.
+ */
+int nu_route_localnet_enable(const struct cni_ip *ip, struct cni_err *e);
+
 #endif

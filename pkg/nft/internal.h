@@ -131,6 +131,8 @@ struct nftnl_rule *nft_rule_new(struct nft *c, uint16_t family, const char *tabl
 void nft_x_meta(struct nft *c, struct nftnl_rule *r, uint32_t key);
 void nft_x_payload(struct nft *c, struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len);
 void nft_x_cmp(struct nft *c, struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len);
+/* fib daddr type local */
+void nft_x_fib_daddr_local(struct nft *c, struct nftnl_rule *r);
 void nft_x_bitwise(struct nft *c, struct nftnl_rule *r, const void *mask, uint32_t len);
 void nft_x_verdict(struct nft *c, struct nftnl_rule *r, int verdict, const char *chain);
 void nft_x_masq(struct nft *c, struct nftnl_rule *r);

@@ -22,6 +22,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 
 #include <libnftnl/gen.h>
 #include <libnftnl/object.h>
@@ -1196,4 +1197,18 @@ int nu_nft_available(void)
 	int ret = nft_open(&c, &e);
 
 	return ret < 0 ? ret : nft_sync(&c, &e);
+}
+
+/* fib daddr type local */
+void nft_x_fib_daddr_local(struct nft *c, struct nftnl_rule *r)
+{
+	struct nftnl_expr *x = nft_x_new(c, r, "fib");
+	uint32_t local = RTN_LOCAL;
+
+	if (!x)
+		return;
+	nftnl_expr_set_u32(x, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+	nft_x_cmp(c, r, NFT_CMP_EQ, &local, sizeof(local));
 }

@@ -23,6 +23,7 @@
 
 #include "cni/cni.h"
 #include "netutil/conntrack.h"
+#include "netutil/netutil.h"
 #include "nft/fwd.h"
 #include "portmap.h"
 
@@ -376,7 +377,7 @@ static int portmap_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 	for (size_t i = 0; i < n; i++) {
 		if (!c->snat || pm[i].cont.ip.family != AF_INET)
 			continue;
-		r = nu_pm_route_localnet(&pm[i].cont.ip, e);
+		r = nu_route_localnet_enable(&pm[i].cont.ip, e);
 		if (r < 0)
 			return r;
 	}

@@ -119,10 +119,4 @@ int nu_pm_ipt_del(const char *net, const char *cid, struct cni_err *e);
 int nu_pm_ipt_gc(const char *net, const struct cni_attachment *valid, size_t n,
 		 struct cni_err *e);
 
-/*
- * nu_pm_route_localnet() - set net.ipv4.conf.<if>.route_localnet=1 on the interface the host
- * routes @ip through (so 127.0.0.1-sourced connections can be DNATed to it). No route: 0.
- */
-int nu_pm_route_localnet(const struct cni_ip *ip, struct cni_err *e);
-
 #endif
