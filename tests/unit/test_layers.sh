@@ -16,7 +16,7 @@ else
 	echo "$out" | sed 's/^/# /'
 fi
 
-cp -r "$top/pkg" "$top/plugins" "$tmp/"
+cp -r "$top/pkg" "$top/plugins" "$top/cmd" "$tmp/"
 
 # check DESCRIPTION EXPECTED: the checker fails on the copy and its output has EXPECTED.
 check() {
@@ -53,6 +53,10 @@ plugins/meta/tuning/tuning.c|#include <netlink/route/link.h>|plugins: libnl|plug
 plugins/meta/vrf/vrf.c|#include <libnftnl/rule.h>|plugins: libnftnl|plugins/meta/vrf/vrf.c: includes libnftnl/rule.h
 plugins/main/loopback/loopback.c|#include <jansson.h>|plugins: jansson|plugins/main/loopback/loopback.c: includes jansson.h
 plugins/main/ipvlan/ipvlan.c|#include <linux/rtnetlink.h>|plugins: a netlink header beside an excepted one|plugins/main/ipvlan/ipvlan.c: includes linux/rtnetlink.h
+pkg/runtime/exec.c|#include <linux/rtnetlink.h>|pkg/runtime: linux/rtnetlink.h|pkg/runtime/exec.c: includes linux/rtnetlink.h
+pkg/runtime/conf.c|#include "netutil/netutil.h"|pkg/runtime: a header of pkg/netutil|pkg/runtime/conf.c: includes "pkg/netutil/netutil.h"
+cmd/cnitool/cnitool.c|#include <jansson.h>|cmd: jansson|cmd/cnitool/cnitool.c: includes jansson.h
+cmd/cnitool/cnitool.c|#include "runtime/internal.h"|cmd: jansson through pkg/runtime/internal.h|cmd/cnitool/cnitool.c: includes jansson.h (through pkg/runtime/internal.h)
 pkg/netutil/tc.h|#include <linux/pkt_sched.h>|plugins: a netlink header through pkg/netutil/tc.h|plugins/meta/bandwidth/bandwidth.c: includes linux/pkt_sched.h (through pkg/netutil/tc.h)
 EOF
 
