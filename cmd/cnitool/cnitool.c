@@ -2,7 +2,7 @@
 /*
  * cnitool: run a network configuration by hand, upstream's command line on libcnic-runtime.
  *   cnitool add|check|del <network> <netns-path>
- *   cnitool status <network>
+ *   cnitool gc|status <network>
  * Environment as upstream: NETCONFPATH (default /etc/cni/net.d), CNI_PATH, CNI_IFNAME (default
  * eth0), CNI_ARGS ("K=V;K=V"), CAP_ARGS (a JSON object). The container id is upstream's:
  * "cnitool-" and the first 10 bytes, in hex, of the SHA-512 of the absolute netns path.
@@ -25,11 +25,12 @@ static void usage(FILE *f, const char *exe)
 		"  %s add    <net> <netns>\n"
 		"  %s check  <net> <netns>\n"
 		"  %s del    <net> <netns>\n"
+		"  %s gc     <net>    (DEL every cached attachment of <net>, then GC its plugins)\n"
 		"  %s status <net>\n"
 		"Environment: NETCONFPATH (default /etc/cni/net.d), CNI_PATH, CNI_IFNAME (default eth0),\n"
 		"CNI_ARGS (K=V;K=V), CAP_ARGS (JSON object), CNITOOL_TIMEOUT (seconds per plugin, 60),\n"
 		"CNITOOL_CACHE_DIR (default /var/lib/cni).\n",
-		exe, exe, exe, exe, exe);
+		exe, exe, exe, exe, exe, exe);
 }
 
 static int fail(const struct cnr_err *e)
@@ -88,14 +89,14 @@ int main(int argc, char **argv)
 	struct cnr_list *l = NULL;
 	struct cnr_rt rt = { 0 };
 	int r, nargs = 0, nenv = 0;
-	bool status = !strcmp(cmd, "status");
+	bool status = !strcmp(cmd, "status"), gc = !strcmp(cmd, "gc");
 
 	if (argc > 1 && (!strcmp(cmd, "-h") || !strcmp(cmd, "--help"))) {
 		usage(stdout, exe);
 		return 0;
 	}
-	if ((status && argc != 3) ||
-	    (!status && (argc != 4 || (strcmp(cmd, "add") && strcmp(cmd, "check") &&
+	if (((status || gc) && argc != 3) ||
+	    (!status && !gc && (argc != 4 || (strcmp(cmd, "add") && strcmp(cmd, "check") &&
 				       strcmp(cmd, "del"))))) {
 		usage(stderr, exe);
 		return 1;
@@ -139,6 +140,11 @@ int main(int argc, char **argv)
 
 	if (status) {
 		r = cnr_status(l, &rt, &e);
+		goto done;
+	}
+	if (gc) {
+		/* as upstream: no valid attachments known, every cached one of the network goes */
+		r = cnr_gc(l, &rt, NULL, 0, &e);
 		goto done;
 	}
 	if ((r = abs_path(argv[3], netns, sizeof(netns))) < 0) {

@@ -7,7 +7,7 @@
  *      (cnr_load_bytes), the way libcni reads /etc/cni/net.d.
  *   2. Describe the attachment in a struct cnr_rt (container id, netns, ifname, CNI_ARGS,
  *      capability arguments, where the plugins are, where the cache is).
- *   3. Run a verb over the plugin chain: cnr_add, cnr_check, cnr_del, cnr_status.
+ *   3. Run a verb over the plugin chain: cnr_add, cnr_check, cnr_del, cnr_status, cnr_gc.
  *   4. On failure, a struct cnr_err says which plugin of the chain failed, with its CNI code and
  *      message.
  *
@@ -48,7 +48,7 @@
  *     (SIGKILL) and reaped, and the call fails with CNR_ERR_TIMEOUT.
  *
  * Not yet here (issue #18): converting results between spec versions (a plugin's result is passed
- * on and cached as it printed it), the VERSION verb, GC (libcni's GCNetworkList), libcni's legacy (pre-cniCacheV1) cache files.
+ * on and cached as it printed it), the VERSION verb, libcni's legacy (pre-cniCacheV1) cache files.
  */
 #ifndef CNIC_RUNTIME_H
 #define CNIC_RUNTIME_H
@@ -181,6 +181,17 @@ int cnr_del(const struct cnr_list *l, const struct cnr_rt *rt, struct cnr_err *e
  * running anything, as libcni). Only rt->path, timeout_ms and env are used.
  */
 int cnr_status(const struct cnr_list *l, const struct cnr_rt *rt, struct cnr_err *e);
+
+/*
+ * cnr_gc() - libcni's GCNetworkList: DEL (with the cached netns, CNI_ARGS and capability
+ * arguments) every cached attachment of this network that is not in @valid, then, for spec >=
+ * 1.1.0, GC every plugin with "cni.dev/valid-attachments" set to @valid. @valid holds pairs
+ * (container id, ifname): valid[2*i], valid[2*i+1], @nvalid of them; @valid NULL means none known
+ * (every cached attachment is stale, and no valid-attachments key is sent, as libcni with nil
+ * GCArgs). Nothing runs when disableGC. Every step runs; the first failure is reported.
+ */
+int cnr_gc(const struct cnr_list *l, const struct cnr_rt *rt, const char *const *valid,
+	   size_t nvalid, struct cnr_err *e);
 
 /* ---- Pieces, exported for runtimes that drive plugins themselves (and for the tests) -------- */
 

@@ -295,8 +295,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The names in @dir ending in one of @exts (regular files, or links to them), sorted. */
-static int conf_files(const char *dir, const char *const *exts, char ***out, size_t *n)
+/* The paths of the entries of @dir ending in one of @exts (every entry: @exts NULL), directories
+ * left out, sorted. */
+int cnr_dir_files(const char *dir, const char *const *exts, char ***out, size_t *n)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -313,8 +314,10 @@ static int conf_files(const char *dir, const char *const *exts, char ***out, siz
 		bool match = false;
 		char *p;
 
-		for (const char *const *x = exts; dot && *x; x++)
+		for (const char *const *x = exts; dot && x && *x; x++)
 			match |= !strcmp(dot, *x);
+		if (!exts)
+			match = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
 		if (!match)
 			continue;
 		if (asprintf(&p, "%s/%s", dir, de->d_name) < 0)
@@ -347,7 +350,7 @@ nomem:
 	return -ENOMEM;
 }
 
-static void free_files(char **v, size_t n)
+void cnr_free_files(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
@@ -364,7 +367,7 @@ static int add_dir_plugins(struct cnr_list *l, const char *dir, struct cnr_err *
 
 	if (asprintf(&sub, "%s/%s", dir, l->name) < 0)
 		return -ENOMEM;
-	r = conf_files(sub, ext, &files, &n);
+	r = cnr_dir_files(sub, ext, &files, &n);
 	if (r < 0) {
 		cnr_fail(e, r, CNR_ERR_CONFIG, "failed to read plugin config files in %s: %s", sub,
 			 strerror(-r));
@@ -393,7 +396,7 @@ static int add_dir_plugins(struct cnr_list *l, const char *dir, struct cnr_err *
 			json_array_append(l->plugins, p);
 		json_decref(p);
 	}
-	free_files(files, n);
+	cnr_free_files(files, n);
 	return r < 0 ? r : 0;
 }
 
@@ -430,7 +433,7 @@ int cnr_load_dir(const char *dir, const char *name, struct cnr_list **out, struc
 
 	*out = NULL;
 	for (int pass = 0; pass < 2 && !l; pass++) {
-		r = conf_files(dir, pass ? confs : lists, &files, &n);
+		r = cnr_dir_files(dir, pass ? confs : lists, &files, &n);
 		if (r < 0)
 			return cnr_fail(e, r, CNR_ERR_CONFIG, "cannot read %s: %s", dir,
 					strerror(-r));
@@ -451,18 +454,18 @@ int cnr_load_dir(const char *dir, const char *name, struct cnr_list **out, struc
 			if (pass == 0 && !c->load_only_inlined &&
 			    (r = add_dir_plugins(c, dir, e)) < 0) {
 				cnr_list_free(c);
-				free_files(files, n);
+				cnr_free_files(files, n);
 				return r;
 			}
 			if (json_array_size(c->plugins) == 0) {
 				cnr_list_free(c);
-				free_files(files, n);
+				cnr_free_files(files, n);
 				return cnr_fail(e, -EINVAL, CNR_ERR_CONFIG, "%s: no plugin configs found",
 						files[i]);
 			}
 			l = c;
 		}
-		free_files(files, n);
+		cnr_free_files(files, n);
 	}
 	if (!l) {
 		if (!nconf)

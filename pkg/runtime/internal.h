@@ -27,6 +27,11 @@ int cnr_version_cmp(const char *a, const char *b, bool *bad);
 int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char *stdin_json,
 	     const struct cnr_rt *rt, char **out, struct cnr_err *e);
 
+/* The paths of the entries of @dir ending in one of @exts (NULL: all), sorted, no directories;
+ * a missing @dir has none. Release with cnr_free_files(). */
+int cnr_dir_files(const char *dir, const char *const *exts, char ***out, size_t *n);
+void cnr_free_files(char **v, size_t n);
+
 /* base64 (Go's StdEncoding, padded) of @len bytes; decode returns the length or -1. */
 char *cnr_b64_encode(const unsigned char *p, size_t len);
 long cnr_b64_decode(const char *s, unsigned char *out, size_t size);

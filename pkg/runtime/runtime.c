@@ -540,3 +540,120 @@ int cnr_status(const struct cnr_list *l, const struct cnr_rt *rt, struct cnr_err
 		r = run_one(l, i, "STATUS", NULL, &none, NULL, e);
 	return r < 0 ? r : 0;
 }
+
+static bool in_valid(const char *cid, const char *ifname, const char *const *valid, size_t nvalid)
+{
+	for (size_t i = 0; valid && i < nvalid; i++)
+		if (!strcmp(valid[2 * i], cid) && !strcmp(valid[2 * i + 1], ifname))
+			return true;
+	return false;
+}
+
+/* Keep the first failure of a GC in @e (GCNetworkList joins them; the first says enough). */
+static void gc_note(struct cnr_err *e, const struct cnr_err *one, const char *prefix)
+{
+	if (!e || e->code)
+		return;
+	*e = *one;
+	snprintf(e->msg, sizeof(e->msg), "%s%s", prefix, one->msg);
+}
+
+/* DEL the cached attachment in @path if it is this network's and not valid. */
+static int gc_attachment(const struct cnr_list *l, const struct cnr_rt *rt, const char *path,
+			 const char *const *valid, size_t nvalid, struct cnr_err *e)
+{
+	json_t *o = json_load_file(path, 0, NULL), *a, *kv;
+	const char *cid = json_string_value(json_object_get(o, "containerId"));
+	const char *ifname = json_string_value(json_object_get(o, "ifName"));
+	const char *net = json_string_value(json_object_get(o, "networkName"));
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	const char *args[2 * 64];
+	struct cnr_rt one = *rt;
+	struct cnr_err oe = { 0 };
+	char *caps = NULL, prefix[300];
+	size_t i, n = 0;
+	int r = 0;
+
+	/* GetCachedAttachments: unreadable, other kinds and incomplete records are skipped */
+	if (!o || !kind || strcmp(kind, "cniCacheV1") || !cid || !ifname || !*ifname || !net ||
+	    !*net || strcmp(net, l->name) || in_valid(cid, ifname, valid, nvalid))
+		goto out;
+	one.container_id = cid;
+	one.ifname = ifname;
+	one.netns = json_string_value(json_object_get(o, "netns"));
+	json_array_foreach(json_object_get(o, "cniArgs"), i, kv) {
+		if (n < 64 && json_is_string(json_array_get(kv, 0)) &&
+		    json_is_string(json_array_get(kv, 1))) {
+			args[2 * n] = json_string_value(json_array_get(kv, 0));
+			args[2 * n + 1] = json_string_value(json_array_get(kv, 1));
+			n++;
+		}
+	}
+	one.args = args;
+	one.nargs = n;
+	a = json_object_get(o, "capabilityArgs");
+	caps = json_is_object(a) ? json_dumps(a, JSON_COMPACT) : NULL;
+	one.cap_args = caps;
+	r = cnr_del(l, &one, &oe);
+	if (r < 0) {
+		snprintf(prefix, sizeof(prefix), "failed to delete stale attachment %s %s: ", cid,
+			 ifname);
+		gc_note(e, &oe, prefix);
+	}
+out:
+	free(caps);
+	json_decref(o);
+	return r;
+}
+
+int cnr_gc(const struct cnr_list *l, const struct cnr_rt *rt, const char *const *valid,
+	   size_t nvalid, struct cnr_err *e)
+{
+	struct cnr_rt none = { .path = rt->path, .timeout_ms = rt->timeout_ms, .env = rt->env };
+	char dir[PATH_MAX], **files = NULL;
+	json_t *va = NULL;
+	size_t n = 0;
+	int r, first = 0;
+
+	clear(e);
+	if (l->disable_gc)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/results", rt->cache_dir ? rt->cache_dir : CNR_DEFAULT_CACHE_DIR);
+	/* as libcni, a cache directory that cannot be read means nothing to delete */
+	if (cnr_dir_files(dir, NULL, &files, &n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if ((r = gc_attachment(l, rt, files[i], valid, nvalid, e)) < 0 && !first)
+				first = r;
+		cnr_free_files(files, n);
+	}
+	if (!at_least(l, "1.1.0"))
+		return first;
+	if (valid) {
+		va = json_array();
+		for (size_t i = 0; i < nvalid; i++)
+			json_array_append_new(va, json_pack("{s:s,s:s}", "containerID", valid[2 * i],
+							    "ifname", valid[2 * i + 1]));
+	}
+	for (size_t i = 0; i < cnr_list_plugins(l); i++) {
+		json_t *p = json_deep_copy(json_array_get(l->plugins, i));
+		struct cnr_err oe = { 0 };
+		char *conf, *out = NULL;
+
+		json_object_set_new(p, "name", json_string(l->name));
+		json_object_set_new(p, "cniVersion", json_string(l->version));
+		if (va)
+			json_object_set(p, "cni.dev/valid-attachments", va);
+		conf = json_dumps(p, JSON_COMPACT);
+		json_decref(p);
+		r = conf ? cnr_exec(l, i, "GC", conf, &none, &out, &oe) : -ENOMEM;
+		free(conf);
+		free(out);
+		if (r < 0) {
+			gc_note(e, &oe, "");
+			if (!first)
+				first = r;
+		}
+	}
+	json_decref(va);
+	return first;
+}

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # cnitool (cmd/cnitool on pkg/runtime) with upstream's command line and environment, in a private
 # "host" namespace: conf/examples/portmap.conflist (bridge + host-local + portmap) through add,
-# check, del, del again, the libcni cache file appearing (upstream's container id, cniCacheV1) and
+# check, del, del again, gc, status, the libcni cache file appearing (upstream's container id, cniCacheV1) and
 # disappearing; a chain whose last plugin fails leaves nothing after DEL; a plugin not found and a
 # plugin printing garbage give a clear error, a non-zero exit and no cache file.
 . "$(dirname "$0")/lib.sh"
@@ -128,6 +128,31 @@ for t in failer nosuchplugin garbage; do
 	check_eq "$t: del leaves no host veth" "$(in_ns "$H" ip -o link show type veth | wc -l)" 0
 	rm -f "$D/net.d/20-chain-$t.conflist"
 done
+
+# gc: every cached attachment of the network is DELeted (upstream's cnitool knows no valid one)
+CAP_ARGS=$caps tool add portmap-example "$C"
+check_eq "add before gc exits 0" "$RC" 0
+tool gc portmap-example
+check_eq "gc exits 0" "$RC" 0
+[ "$RC" = 0 ] || echo "# $ERR"
+check_eq "gc removes the cache file" "$([ -e "$CACHE" ] && echo yes || echo no)" no
+check_eq "gc removes eth0" "$(has_link "$C" eth0)" no
+check_eq "gc releases the address" "$(files_left)" 0
+tool status portmap-example
+check_eq "status of a 1.0.0 list exits 0 (runs nothing)" "$RC" 0
+jq --arg d "$D/ipam" '.plugins[0].ipam.dataDir = $d' "$TOP/conf/examples/bridge.conflist" \
+	>"$D/net.d/30-bridge.conflist"
+tool status bridge-example
+check_eq "status of a 1.1.0 list (bridge, host-local) exits 0" "$RC" 0
+[ "$RC" = 0 ] || echo "# $ERR"
+printf '%s\n' '#!/bin/sh' 'cat >/dev/null' \
+	'echo "{\"code\":50,\"msg\":\"not ready: $CNI_COMMAND\"}"; exit 1' >"$D/fake/unready"
+chmod 0755 "$D/fake/unready"
+jq '.plugins += [{type: "unready"}]' "$D/net.d/30-bridge.conflist" >"$D/l"
+mv "$D/l" "$D/net.d/30-bridge.conflist"
+tool status bridge-example
+check_eq "status of an unready plugin exits 1" "$RC" 1
+case $ERR in *'plugin type="unready" failed (STATUS): not ready: STATUS (CNI error code 50)'*) ok "status names the unready plugin" ;; *) fail "status names the unready plugin" "$ERR" ;; esac
 
 tool add no-such-network "$C"
 check_eq "unknown network exits 1" "$RC" 1

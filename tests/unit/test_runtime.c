@@ -485,6 +485,86 @@ static void test_chain(void)
 	unsetenv("CNR_TEST_LEAK");
 }
 
+static void test_gc(void)
+{
+	const char *list = "{\"cniVersion\":\"1.1.0\",\"name\":\"g\",\"plugins\":[{\"type\":\"p1\"},"
+			   "{\"type\":\"p2\",\"capabilities\":{\"mac\":true}}]}";
+	const char *kv[] = { "K", "stale" }, *valid[] = { "keep", "eth0" };
+	char bin[512], cache[512], *s;
+	struct cnr_rt rt = { .ifname = "eth0", .netns = "/run/netns/g", .timeout_ms = 20000 };
+	struct cnr_list *l = NULL;
+	struct cnr_err e;
+
+	snprintf(bin, sizeof(bin), "%s/bin", top);
+	snprintf(cache, sizeof(cache), "%s/gcache", top);
+	rt.path = bin;
+	rt.cache_dir = cache;
+	fake("p1", NULL);
+	fake("p2", NULL);
+	if (cnr_load_bytes(list, strlen(list), false, "t", &l, &e) < 0) {
+		TAP_FAIL("gc load", "%s", e.msg);
+		return;
+	}
+	rt.container_id = "keep";
+	CHECK_INT(cnr_add(l, &rt, NULL, &e), 0);
+	rt.container_id = "stale";
+	rt.args = kv;
+	rt.nargs = 1;
+	rt.cap_args = "{\"mac\":\"02:00:00:00:00:02\"}";
+	CHECK_INT(cnr_add(l, &rt, NULL, &e), 0);
+	/* another network's attachment and a foreign file are left alone */
+	put("gcache/results/other-x-eth0", "{\"kind\":\"cniCacheV1\",\"containerId\":\"x\",\"ifName\":\"eth0\",\"networkName\":\"other\"}", 0600);
+	put("gcache/results/junk", "junk", 0600);
+	put("log", "", 0644);
+	rt = (struct cnr_rt){ .path = bin, .cache_dir = cache, .timeout_ms = 20000 };
+	CHECK_INT(cnr_gc(l, &rt, valid, 1, &e), 0);
+	CHECK_STR(slurp("log"), "p2 DEL\np1 DEL\np1 GC\np2 GC\n");
+	CHECK(exists("gcache/results/g-keep-eth0"));
+	CHECK(!exists("gcache/results/g-stale-eth0"));
+	CHECK(exists("gcache/results/other-x-eth0") && exists("gcache/results/junk"));
+	s = slurp("in.p2.DEL");
+	CHECK(s && strstr(s, "\"runtimeConfig\":{\"mac\":\"02:00:00:00:00:02\"}"));
+	s = slurp("env.p1");
+	CHECK(s && strstr(s, "CNI_COMMAND=GC\n") && strstr(s, "CNI_CONTAINERID=\n"));
+	s = slurp("in.p1.GC");
+	CHECK(s && strstr(s, "\"cni.dev/valid-attachments\":[{\"containerID\":\"keep\",\"ifname\":\"eth0\"}]"));
+	/* the stale one's DEL had its cached CNI_ARGS and netns */
+	put("log", "", 0644);
+	rt.container_id = "stale2";
+	rt.ifname = "eth1";
+	rt.netns = "/run/netns/s2";
+	rt.args = kv;
+	rt.nargs = 1;
+	CHECK_INT(cnr_add(l, &rt, NULL, &e), 0);
+	rt = (struct cnr_rt){ .path = bin, .cache_dir = cache, .timeout_ms = 20000 };
+	/* no valid list: every attachment of the network is stale, no valid-attachments key */
+	CHECK_INT(cnr_gc(l, &rt, NULL, 0, &e), 0);
+	CHECK(!exists("gcache/results/g-keep-eth0") && !exists("gcache/results/g-stale2-eth1"));
+	s = slurp("in.p1.GC");
+	CHECK(s && !strstr(s, "valid-attachments"));
+	/* a failing DEL is reported and GC still runs */
+	rt.container_id = "c3";
+	rt.ifname = "eth0";
+	CHECK_INT(cnr_add(l, &rt, NULL, &e), 0);
+	fake("p1", "[ \"$CNI_COMMAND\" = DEL ] && { echo '{\"code\":11,\"msg\":\"busy\"}'; exit 1; }");
+	put("log", "", 0644);
+	rt = (struct cnr_rt){ .path = bin, .cache_dir = cache, .timeout_ms = 20000 };
+	CHECK(cnr_gc(l, &rt, NULL, 0, &e) < 0);
+	CHECK(strstr(e.msg, "failed to delete stale attachment c3 eth0: plugin type=\"p1\" failed (DEL): busy") != NULL);
+	CHECK_STR(slurp("log"), "p2 DEL\np1 DEL\np1 GC\np2 GC\n");
+	CHECK(exists("gcache/results/g-c3-eth0"));
+	cnr_list_free(l);
+	/* disableGC: nothing at all */
+	list = "{\"cniVersion\":\"1.1.0\",\"name\":\"g\",\"disableGC\":true,\"plugins\":[{\"type\":\"p1\"}]}";
+	if (cnr_load_bytes(list, strlen(list), false, "t", &l, &e) == 0) {
+		put("log", "", 0644);
+		CHECK_INT(cnr_gc(l, &rt, NULL, 0, &e), 0);
+		CHECK_STR(slurp("log"), "");
+		CHECK(exists("gcache/results/g-c3-eth0"));
+		cnr_list_free(l);
+	}
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -500,6 +580,7 @@ int main(void)
 	test_cache();
 	test_small();
 	test_chain();
+	test_gc();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	if (system(cmd) != 0)
 		TAP_FAIL("cleanup", "%s", cmd);
