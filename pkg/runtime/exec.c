@@ -119,7 +119,7 @@ static void free_env(char **env)
 }
 
 /* The plugin's error object in @out (non-zero exit) into @e, the way invoke's pluginErr does. */
-static void plugin_error(const char *type, size_t idx, const char *verb, const char *out,
+static void plugin_error(const char *type, const char *verb, const char *out,
 			 const char *err, int status, struct cnr_err *e)
 {
 	json_t *o = out && *out ? json_loads(out, 0, NULL) : NULL;
@@ -147,7 +147,6 @@ static void plugin_error(const char *type, size_t idx, const char *verb, const c
 	if (e && !e->details[0] && err)
 		snprintf(e->details, sizeof(e->details), "%s", err);
 	json_decref(o);
-	(void)idx;
 }
 
 int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char *stdin_json,
@@ -270,7 +269,7 @@ int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char 
 		goto out;
 	}
 	if (WEXITSTATUS(status) != 0) {
-		plugin_error(type, idx, verb, obuf, ebuf, WEXITSTATUS(status), e);
+		plugin_error(type, verb, obuf, ebuf, WEXITSTATUS(status), e);
 		r = -EPROTO;
 		goto out;
 	}

@@ -67,7 +67,6 @@ long cnr_b64_decode(const char *s, unsigned char *out, size_t size)
 int cnr_parse_cni_args(char *buf, const char **kv, size_t max, struct cnr_err *e)
 {
 	size_t n = 0;
-	char *save = NULL;
 
 	/* strings.Split keeps empty fields: "a=b;" has an empty (invalid) pair, as upstream. */
 	for (char *p = buf;; n++) {
@@ -87,7 +86,6 @@ int cnr_parse_cni_args(char *buf, const char **kv, size_t max, struct cnr_err *e
 			break;
 		p = end + 1;
 	}
-	(void)save;
 	return (int)n + 1;
 }
 

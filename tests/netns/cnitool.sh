@@ -154,6 +154,28 @@ tool status bridge-example
 check_eq "status of an unready plugin exits 1" "$RC" 1
 case $ERR in *'plugin type="unready" failed (STATUS): not ready: STATUS (CNI error code 50)'*) ok "status names the unready plugin" ;; *) fail "status names the unready plugin" "$ERR" ;; esac
 
+# 8 cnitool ADDs at once on one network: 8 addresses, 8 cache files; then 8 DELs at once.
+NS8=()
+for i in 1 2 3 4 5 6 7 8; do
+	mkns P8
+	NS8+=("$P8")
+done
+for n in "${NS8[@]}"; do
+	ip netns exec "$H" "$BIN/cnitool" add portmap-example "$n" >"$D/par.$(basename "$n")" 2>&1 &
+done
+wait
+addrs=$(for n in "${NS8[@]}"; do ip_of "$n"; done | sort -u | grep -c .)
+check_eq "8 parallel adds: 8 distinct addresses" "$addrs" 8
+[ "$addrs" = 8 ] || cat "$D"/par.* | sed 's/^/# /' | head -20
+check_eq "8 parallel adds: 8 cache files" "$(find "$D/cache/results" -name 'portmap-example-*' | wc -l)" 8
+for n in "${NS8[@]}"; do
+	ip netns exec "$H" "$BIN/cnitool" del portmap-example "$n" >/dev/null 2>&1 &
+done
+wait
+check_eq "8 parallel dels: no cache file" "$(find "$D/cache/results" -name 'portmap-example-*' | wc -l)" 0
+check_eq "8 parallel dels: no reservation" "$(files_left)" 0
+check_eq "8 parallel dels: no host veth" "$(in_ns "$H" ip -o link show type veth | wc -l)" 0
+
 tool add no-such-network "$C"
 check_eq "unknown network exits 1" "$RC" 1
 case $ERR in *'no net configuration with name "no-such-network"'*) ok "unknown network is named" ;; *) fail "unknown network is named" "$ERR" ;; esac
