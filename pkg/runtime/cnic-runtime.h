@@ -95,8 +95,10 @@ struct cnr_list;
 /*
  * cnr_load_dir() - find the network @name in the configuration directory @dir.
  * @out receives a list to release with cnr_list_free(). Returns 0, or -ENOENT (CNR_ERR_NOT_FOUND:
- * no such network, also when @dir does not exist), -EACCES/-EIO (@dir unreadable) or -EINVAL
- * (CNR_ERR_CONFIG: the file that defines @name is bad; its path is in the message). On success
+ * no such network, also when @dir does not exist; the bad files skipped are named with their
+ * problem in the message, since one of them may have been meant to define @name), a negative
+ * errno with CNR_ERR_CONFIG when @dir cannot be read, or -EINVAL (CNR_ERR_CONFIG) when the file
+ * that defines @name has no plugin at all or its plugin files (<dir>/<name>/) are bad. On success
  * e->msg lists the bad files that were skipped, if any (e->code stays 0).
  */
 int cnr_load_dir(const char *dir, const char *name, struct cnr_list **out, struct cnr_err *e);

@@ -158,6 +158,7 @@ int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char 
 	int in[2] = { -1, -1 }, o[2] = { -1, -1 }, er[2] = { -1, -1 }, r, status = 0;
 	int timeout = rt->timeout_ms > 0 ? rt->timeout_ms : CNR_DEFAULT_TIMEOUT_MS;
 	bool timed_out = false, pipe_pending;
+	int poll_errno = 0;
 	sigset_t pipe_set, old_set, pend;
 	long long deadline;
 	pid_t pid;
@@ -216,6 +217,7 @@ int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char 
 		if (poll(pf, 3, (int)left) < 0) {
 			if (errno == EINTR)
 				continue;
+			poll_errno = errno; /* the plugin is killed, never waited for unbounded */
 			break;
 		}
 		if (pf[2].revents) {
@@ -247,7 +249,7 @@ int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char 
 			}
 		}
 	}
-	if (timed_out)
+	if (timed_out || poll_errno)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -260,6 +262,11 @@ int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char 
 		r = cnr_fail(e, -ETIMEDOUT, CNR_ERR_TIMEOUT,
 			     "plugin type=\"%s\" failed (%s): timed out after %d ms, killed", type,
 			     verb, timeout);
+		goto out;
+	}
+	if (poll_errno) {
+		r = cnr_fail(e, -poll_errno, CNR_ERR_EXEC, "plugin type=\"%s\" failed (%s): poll: %s",
+			     type, verb, strerror(poll_errno));
 		goto out;
 	}
 	if (WIFSIGNALED(status)) {
