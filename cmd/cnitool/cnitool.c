@@ -3,6 +3,7 @@
  * cnitool: run a network configuration by hand, upstream's command line on libcnic-runtime.
  *   cnitool add|check|del <network> <netns-path>
  *   cnitool gc|status <network>
+ *   cnitool version <network>     (not upstream: each plugin's supported spec versions)
  * Environment as upstream: NETCONFPATH (default /etc/cni/net.d), CNI_PATH, CNI_IFNAME (default
  * eth0), CNI_ARGS ("K=V;K=V"), CAP_ARGS (a JSON object). The container id is upstream's:
  * "cnitool-" and the first 10 bytes, in hex, of the SHA-512 of the absolute netns path.
@@ -27,10 +28,11 @@ static void usage(FILE *f, const char *exe)
 		"  %s del    <net> <netns>\n"
 		"  %s gc     <net>    (DEL every cached attachment of <net>, then GC its plugins)\n"
 		"  %s status <net>\n"
+		"  %s version <net>   (each plugin of <net>: the spec versions it supports)\n"
 		"Environment: NETCONFPATH (default /etc/cni/net.d), CNI_PATH, CNI_IFNAME (default eth0),\n"
 		"CNI_ARGS (K=V;K=V), CAP_ARGS (JSON object), CNITOOL_TIMEOUT (seconds per plugin, 60),\n"
 		"CNITOOL_CACHE_DIR (default /var/lib/cni).\n",
-		exe, exe, exe, exe, exe, exe);
+		exe, exe, exe, exe, exe, exe, exe);
 }
 
 static int fail(const struct cnr_err *e)
@@ -90,13 +92,14 @@ int main(int argc, char **argv)
 	struct cnr_rt rt = { 0 };
 	int r, nargs = 0, nenv = 0;
 	bool status = !strcmp(cmd, "status"), gc = !strcmp(cmd, "gc");
+	bool version = !strcmp(cmd, "version");
 
 	if (argc > 1 && (!strcmp(cmd, "-h") || !strcmp(cmd, "--help"))) {
 		usage(stdout, exe);
 		return 0;
 	}
-	if (((status || gc) && argc != 3) ||
-	    (!status && !gc && (argc != 4 || (strcmp(cmd, "add") && strcmp(cmd, "check") &&
+	if (((status || gc || version) && argc != 3) ||
+	    (!status && !gc && !version && (argc != 4 || (strcmp(cmd, "add") && strcmp(cmd, "check") &&
 				       strcmp(cmd, "del"))))) {
 		usage(stderr, exe);
 		return 1;
@@ -140,6 +143,18 @@ int main(int argc, char **argv)
 
 	if (status) {
 		r = cnr_status(l, &rt, &e);
+		goto done;
+	}
+	if (version) {
+		/* one line per plugin: its type and the JSON it answered */
+		for (size_t i = 0; i < cnr_list_plugins(l); i++) {
+			char *info = NULL;
+
+			if ((r = cnr_version_info(l, i, &rt, &info, &e)) < 0)
+				break;
+			printf("%s: %s\n", cnr_list_plugin_type(l, i), info);
+			free(info);
+		}
 		goto done;
 	}
 	if (gc) {

@@ -195,6 +195,14 @@ int cnr_status(const struct cnr_list *l, const struct cnr_rt *rt, struct cnr_err
 int cnr_gc(const struct cnr_list *l, const struct cnr_rt *rt, const char *const *valid,
 	   size_t nvalid, struct cnr_err *e);
 
+/*
+ * cnr_version_info() - run plugin @i with VERSION (stdin {"cniVersion":CNR_SPEC_VERSION}, only
+ * CNI_COMMAND and CNI_PATH set) and give its answer, checked to hold a "supportedVersions" list
+ * of strings, as JSON text in @out (free()).
+ */
+int cnr_version_info(const struct cnr_list *l, size_t i, const struct cnr_rt *rt, char **out,
+		     struct cnr_err *e);
+
 /* ---- Pieces, exported for runtimes that drive plugins themselves (and for the tests) -------- */
 
 /*

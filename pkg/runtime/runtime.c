@@ -655,3 +655,40 @@ int cnr_gc(const struct cnr_list *l, const struct cnr_rt *rt, const char *const 
 	json_decref(va);
 	return first;
 }
+
+int cnr_version_info(const struct cnr_list *l, size_t i, const struct cnr_rt *rt, char **out,
+		     struct cnr_err *e)
+{
+	/* invoke.GetVersionInfo: {"cniVersion": the newest the runtime knows}, only CNI_PATH set */
+	struct cnr_rt none = { .path = rt->path, .timeout_ms = rt->timeout_ms, .env = rt->env };
+	json_t *o, *sv, *v;
+	char *text = NULL;
+	size_t k;
+	int r;
+
+	clear(e);
+	*out = NULL;
+	r = cnr_exec(l, i, "VERSION", "{\"cniVersion\":\"" CNR_SPEC_VERSION "\"}", &none, &text, e);
+	if (r < 0)
+		return r;
+	o = json_loads(text, 0, NULL);
+	sv = json_object_get(o, "supportedVersions");
+	r = json_is_array(sv) ? 0 : -EPROTO;
+	json_array_foreach(sv, k, v)
+		if (!json_is_string(v))
+			r = -EPROTO;
+	json_decref(o);
+	if (r < 0) {
+		r = cnr_fail(e, -EPROTO, CNR_ERR_OUTPUT,
+			     "plugin type=\"%s\" failed (VERSION): no supportedVersions list in "
+			     "\"%.300s\"",
+			     cnr_list_plugin_type(l, i), text);
+		free(text);
+		return r;
+	}
+	/* without the plugin's trailing newline */
+	for (k = strlen(text); k > 0 && strchr(" \t\r\n", text[k - 1]); k--)
+		text[k - 1] = 0;
+	*out = text;
+	return 0;
+}

@@ -176,6 +176,13 @@ check_eq "8 parallel dels: no cache file" "$(find "$D/cache/results" -name 'port
 check_eq "8 parallel dels: no reservation" "$(files_left)" 0
 check_eq "8 parallel dels: no host veth" "$(in_ns "$H" ip -o link show type veth | wc -l)" 0
 
+tool version portmap-example
+check_eq "version exits 0" "$RC" 0
+check_eq "version: one line per plugin with 1.1.0 supported" \
+	"$(printf '%s\n' "$OUT" | while IFS= read -r line; do
+		printf '%s %s\n' "${line%%:*}" "$(printf '%s' "${line#*: }" | jq -r '.supportedVersions | index("1.1.0") != null')"
+	done)" "$(printf 'bridge true\nportmap true')"
+
 tool add no-such-network "$C"
 check_eq "unknown network exits 1" "$RC" 1
 case $ERR in *'no net configuration with name "no-such-network"'*) ok "unknown network is named" ;; *) fail "unknown network is named" "$ERR" ;; esac

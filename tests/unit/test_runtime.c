@@ -463,6 +463,28 @@ static void test_chain(void)
 	r = run(chain, "ADD", &rt, &res, &e);
 	CHECK(r < 0 && e.code == CNR_ERR_EXEC && strstr(e.msg, "killed by signal 9"));
 
+	/* VERSION: the plugin's answer, checked */
+	fake("p3", "[ \"$CNI_COMMAND\" = VERSION ] && { echo '{\"cniVersion\":\"1.1.0\",\"supportedVersions\":[\"1.0.0\",\"1.1.0\"]}'; exit 0; }");
+	{
+		struct cnr_list *vl = NULL;
+		char *info = NULL;
+
+		if (cnr_load_bytes(chain, strlen(chain), false, "t", &vl, &e) == 0) {
+			CHECK_INT(cnr_version_info(vl, 2, &rt, &info, &e), 0);
+			CHECK(info && strstr(info, "\"supportedVersions\":[\"1.0.0\",\"1.1.0\"]"));
+			free(info);
+			info = NULL;
+			s = slurp("in.p3.VERSION");
+			CHECK_STR(s, "{\"cniVersion\":\"1.1.0\"}");
+			s = slurp("env.p3");
+			CHECK(s && strstr(s, "CNI_COMMAND=VERSION\n") && strstr(s, "CNI_CONTAINERID=\n"));
+			/* p1 answers nothing on VERSION: an error naming it */
+			CHECK_INT(cnr_version_info(vl, 0, &rt, &info, &e), -EPROTO);
+			CHECK(info == NULL && e.code == CNR_ERR_OUTPUT && !strcmp(e.plugin, "p1"));
+			cnr_list_free(vl);
+		}
+	}
+
 	/* bad attachment arguments never reach a plugin */
 	rt.ifname = "a/b";
 	r = run(chain, "ADD", &rt, &res, &e);
