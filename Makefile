@@ -70,10 +70,15 @@ LIBWIRE := $(BUILD)/libwire.a
 IPAM_SRC := $(filter-out %/main.c,$(wildcard plugins/ipam/*/*.c))
 LIBIPAM := $(BUILD)/libipam.a
 BINS := $(addprefix $(BUILD)/bin/,$(PLUGINS))
+# The runtime side (pkg/runtime, issue #18): libcnic-runtime.a and the tools on it (cmd/<tool>/).
+RT_SRC := $(wildcard pkg/runtime/*.c)
+LIBRT := $(BUILD)/libcnic-runtime.a
+TOOL_DIRS := $(sort $(dir $(wildcard cmd/*/*.c)))
+TOOLS := $(addprefix $(BUILD)/bin/,$(notdir $(patsubst %/,%,$(TOOL_DIRS))))
 
 .SECONDARY:
 .PHONY: all deps check layers unit kernel netns e2e vm demo bench install clean fuzz fault format
-all: $(BINS) $(UNIT_BINS) $(KERNEL_BINS)
+all: $(BINS) $(TOOLS) $(UNIT_BINS) $(KERNEL_BINS)
 
 # The suite id: a digest of every source, written only when it changes. Plugins carry it in an ELF
 # note; a plugin runs an IPAM plugin in-process only when CNI_PATH's binary carries the same id.
@@ -93,7 +98,7 @@ Q := $(if $(filter 1,$(V)),,@)
 FLAGS_STAMP := $(BUILD)/gen/flags
 $(shell mkdir -p $(BUILD)/gen && printf '%s\n' '$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS)' >$(FLAGS_STAMP).tmp && \
 	{ cmp -s $(FLAGS_STAMP).tmp $(FLAGS_STAMP) || mv $(FLAGS_STAMP).tmp $(FLAGS_STAMP); }; rm -f $(FLAGS_STAMP).tmp)
-$(call obj,$(CNI_SRC) $(NU_SRC) $(NFT_SRC) $(WIRE_SRC) $(wildcard plugins/*/*/*.c) $(UNIT_SRC) $(KERNEL_SRC)): $(FLAGS_STAMP)
+$(call obj,$(CNI_SRC) $(NU_SRC) $(NFT_SRC) $(WIRE_SRC) $(RT_SRC) $(wildcard plugins/*/*/*.c cmd/*/*.c) $(UNIT_SRC) $(KERNEL_SRC)): $(FLAGS_STAMP)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -115,6 +120,20 @@ $(LIBNFT): $(call obj,$(NFT_SRC))
 $(LIBWIRE): $(call obj,$(WIRE_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBRT): $(call obj,$(RT_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# A tool: all .c files of cmd/<name>/ make build/bin/<name>, on libcnic-runtime (and the libcni.a
+# helpers it uses: the SHA-512 and interface-name rule), jansson and libmd; no kernel library.
+define tool_rule
+$(BUILD)/bin/$(notdir $(patsubst %/,%,$(1))): $(call obj,$(wildcard $(1)*.c)) $(LIBRT) $(LIBCNI)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBRT) $(LIBCNI) $$(LDLIBS)
+endef
+$(foreach d,$(TOOL_DIRS),$(eval $(call tool_rule,$(d))))
 
 $(LIBIPAM): $(call obj,$(IPAM_SRC))
 	@mkdir -p $(dir $@)
@@ -140,6 +159,12 @@ $(BUILD)/tests/test_cni%: $(BUILD)/obj/tests/unit/test_cni%.o $(LIBCNI)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBCNI) $(LDLIBS)
+
+# The runtime library's tests: libcnic-runtime.a over libcni.a, no kernel library.
+$(BUILD)/tests/test_runtime: $(BUILD)/obj/tests/unit/test_runtime.o $(LIBRT) $(LIBCNI)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBRT) $(LIBCNI) $(LDLIBS)
 
 # host-local's allocator and store are tested directly: link its objects except main.o.
 HL_OBJ := $(call obj,plugins/ipam/host-local/alloc.c plugins/ipam/host-local/store.c)
@@ -220,9 +245,9 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) sh bench/run.sh
 
-install: $(BINS)
+install: $(BINS) $(TOOLS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSTEMDUNITDIR)
-	install -m 0755 -s $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 -s $(BINS) $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(wildcard contrib/systemd/*.service contrib/systemd/*.socket) $(DESTDIR)$(SYSTEMDUNITDIR)/
 
 # Coverage-guided fuzzing of every parser of untrusted bytes (tests/fuzz/fuzz_*.c), with clang.
@@ -231,7 +256,7 @@ fuzz:
 
 # Every C file and header of the tree.
 format:
-	clang-format -i $(wildcard pkg/*/*.[ch] pkg/*/*/*.[ch] plugins/*/*/*.[ch] tests/*/*.[ch] bench/*.[ch])
+	clang-format -i $(wildcard pkg/*/*.[ch] pkg/*/*/*.[ch] plugins/*/*/*.[ch] cmd/*/*.[ch] tests/*/*.[ch] bench/*.[ch])
 
 clean:
 	rm -rf build

@@ -15,6 +15,9 @@ is used. Rules:
                but libnftnl, libmnl and the netfilter uapi (it builds rules over pkg/nft's
                internal.h); every other file: no netlink header, no jansson (pkg/nft's
                nft.h and fwd.h are fine)
+  pkg/runtime  no netlink header, nothing of pkg/netutil (the runtime side of the protocol: jansson,
+               pkg/cni and itself)
+  cmd          no netlink header, no jansson, nothing of pkg/netutil (tools on pkg/runtime)
 Prints one line per violation (file, header, the tree header it came through) and exits 1 when
 there is one, or when an exception below no longer matches anything (remove it).
 usage: [LAYERS_EXCEPTIONS=FILE:HEADER,...] tests/layers.py [ROOT]
@@ -104,13 +107,17 @@ RULES = (
      lambda h: bool((NETLINK.match(h) and not NFTABLES.match(h)) or JANSSON.match(h))),
     ("plugins/", "plugins include no netlink header nor jansson",
      lambda h: bool(NETLINK.match(h) or JANSSON.match(h))),
+    ("pkg/runtime/", "pkg/runtime includes no netlink header nor pkg/netutil",
+     lambda h: bool(NETLINK.match(h)) or h.startswith('"pkg/netutil/')),
+    ("cmd/", "cmd includes no netlink header, jansson nor pkg/netutil",
+     lambda h: bool(NETLINK.match(h) or JANSSON.match(h)) or h.startswith('"pkg/netutil/')),
 )
 
 
 def main():
     os.chdir(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), ".."))
     files = sorted(glob.glob("pkg/*/*.[ch]") + glob.glob("pkg/*/*/*.[ch]") +
-                   glob.glob("plugins/*/*/*.[ch]"))
+                   glob.glob("plugins/*/*/*.[ch]") + glob.glob("cmd/*/*.[ch]"))
     bad, used = 0, set()
     for f in files:
         for where, name, forbidden in RULES:

@@ -16,7 +16,7 @@ else
 	echo "$out" | sed 's/^/# /'
 fi
 
-cp -r "$top/pkg" "$top/plugins" "$tmp/"
+cp -r "$top/pkg" "$top/plugins" "$top/cmd" "$tmp/"
 
 # check DESCRIPTION EXPECTED: the checker fails on the copy and its output has EXPECTED.
 check() {
@@ -63,6 +63,10 @@ plugins/main/ipvlan/ipvlan.c|#include <linux/rtnetlink.h>|plugins: linux/rtnetli
 plugins/main/macvlan/macvlan.c|#include <linux/if_link.h>|plugins: linux/if_link.h (an exception until #17)|plugins/main/macvlan/macvlan.c: includes linux/if_link.h
 plugins/main/ptp/ptp.c|#include <linux/if_addr.h>|plugins: linux/if_addr.h (an exception until #17)|plugins/main/ptp/ptp.c: includes linux/if_addr.h
 pkg/netutil/kind/vlan.c|#include <jansson.h>|pkg/netutil/kind: jansson|pkg/netutil/kind/vlan.c: includes jansson.h
+pkg/runtime/exec.c|#include <linux/rtnetlink.h>|pkg/runtime: linux/rtnetlink.h|pkg/runtime/exec.c: includes linux/rtnetlink.h
+pkg/runtime/conf.c|#include "netutil/netutil.h"|pkg/runtime: a header of pkg/netutil|pkg/runtime/conf.c: includes "pkg/netutil/netutil.h"
+cmd/cnitool/cnitool.c|#include <jansson.h>|cmd: jansson|cmd/cnitool/cnitool.c: includes jansson.h
+cmd/cnitool/cnitool.c|#include "runtime/internal.h"|cmd: jansson through pkg/runtime/internal.h|cmd/cnitool/cnitool.c: includes jansson.h (through pkg/runtime/internal.h)
 pkg/netutil/tc.h|#include <linux/pkt_sched.h>|plugins: a netlink header through pkg/netutil/tc.h|plugins/meta/bandwidth/bandwidth.c: includes linux/pkt_sched.h (through pkg/netutil/tc.h)
 EOF
 

@@ -1,0 +1,193 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# cnitool (cmd/cnitool on pkg/runtime) with upstream's command line and environment, in a private
+# "host" namespace: conf/examples/portmap.conflist (bridge + host-local + portmap) through add,
+# check, del, del again, gc, status, the libcni cache file appearing (upstream's container id, cniCacheV1) and
+# disappearing; a chain whose last plugin fails leaves nothing after DEL; a plugin not found and a
+# plugin printing garbage give a clear error, a non-zero exit and no cache file.
+. "$(dirname "$0")/lib.sh"
+need_root cnitool
+for p in cnitool bridge host-local portmap; do
+	if [ ! -x "$BIN/$p" ]; then
+		skip cnitool "$p is not built"
+		exit 0
+	fi
+done
+tmpdir D
+mkhost H
+mkns C
+mkdir -p "$D/net.d" "$D/fake"
+jq --arg d "$D/ipam" '.plugins[0].ipam.dataDir = $d' "$TOP/conf/examples/portmap.conflist" \
+	>"$D/net.d/10-portmap.conflist"
+export NETCONFPATH="$D/net.d" CNI_PATH="$BIN:$D/fake" CNITOOL_CACHE_DIR="$D/cache"
+unset CNI_IFNAME CNI_ARGS CAP_ARGS
+
+# tool ARGS...: cnitool in the host namespace; stdout in $OUT, stderr in $ERR, status in $RC.
+tool() {
+	OUT=$(ip netns exec "$H" "$BIN/cnitool" "$@" 2>"$D/stderr")
+	RC=$?
+	ERR=$(cat "$D/stderr")
+}
+
+CID="cnitool-$(printf '%s' "$C" | sha512sum | cut -c1-20)"
+CACHE="$D/cache/results/portmap-example-$CID-eth0"
+caps='{"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]}'
+
+tool -h
+check_eq "cnitool -h exits 0" "$RC" 0
+case $OUT in *"add    <net> <netns>"*) ok "cnitool -h prints the usage" ;; *) fail "cnitool -h prints the usage" "$OUT" ;; esac
+tool add
+check_eq "cnitool without arguments exits 1" "$RC" 1
+
+CAP_ARGS=$caps tool add portmap-example "$C"
+check_eq "add exits 0" "$RC" 0
+[ "$RC" = 0 ] || echo "# $ERR"
+ip4=$(printf '%s' "$OUT" | jq -r '[.ips[].address | select(test("\\."))][0]' 2>/dev/null)
+case $ip4 in 10.86.*) ok "add prints the result" ;; *) fail "add prints the result" "$OUT" ;; esac
+check_eq "the container has the address" "$(ip_of "$C")/16" "$ip4"
+if [ -f "$CACHE" ]; then
+	ok "the cache file is libcni's path"
+	check_eq "cache kind" "$(jq -r .kind "$CACHE")" cniCacheV1
+	check_eq "cache containerId is upstream's" "$(jq -r .containerId "$CACHE")" "$CID"
+	check_eq "cache netns" "$(jq -r .netns "$CACHE")" "$C"
+	check_eq "cache networkName/ifName" "$(jq -r '.networkName + "/" + .ifName' "$CACHE")" portmap-example/eth0
+	check_eq "cache config is the file's bytes" \
+		"$(jq -r .config "$CACHE" | base64 -d | sha256sum)" "$(sha256sum <"$D/net.d/10-portmap.conflist")"
+	check_eq "cache capabilityArgs" "$(jq -cS .capabilityArgs "$CACHE")" "$(jq -cS . <<<"$caps")"
+	check_eq "cache result is the printed one" "$(jq -cS .result "$CACHE")" "$(printf '%s' "$OUT" | jq -cS .)"
+	check_eq "cache file mode" "$(stat -c %a "$CACHE")" 600
+else
+	fail "the cache file is libcni's path" "$(ls -R "$D/cache" 2>&1)"
+fi
+
+tool check portmap-example "$C"
+check_eq "check exits 0" "$RC" 0
+[ "$RC" = 0 ] || echo "# $ERR"
+
+tool del portmap-example "$C"
+check_eq "del exits 0" "$RC" 0
+[ "$RC" = 0 ] || echo "# $ERR"
+check_eq "del removes the cache file" "$([ -e "$CACHE" ] && echo yes || echo no)" no
+check_eq "del removes eth0" "$(has_link "$C" eth0)" no
+DATA="$D/ipam"
+check_eq "del releases the address" "$(files_left)" 0
+tool del portmap-example "$C"
+check_eq "del again exits 0" "$RC" 0
+
+# A chain whose last plugin fails: ADD fails naming it with its code; DEL leaves nothing.
+cat >"$D/fake/failer" <<'EOF'
+#!/bin/sh
+cat >/dev/null
+[ "$CNI_COMMAND" = ADD ] || exit 0
+echo '{"cniVersion":"1.0.0","code":7,"msg":"the failer fails","details":"on purpose"}'
+exit 1
+EOF
+cat >"$D/fake/garbage" <<'EOF'
+#!/bin/sh
+cat >/dev/null
+echo 'this is not JSON'
+EOF
+chmod 0755 "$D/fake/failer" "$D/fake/garbage"
+mk() { # NAME THIRD-PLUGIN-TYPE: bridge + host-local, portmap, then THIRD (none: no third)
+	jq -n --arg n "$1" --arg t "$2" --arg d "$D/ipam" '{cniVersion: "1.0.0", name: $n, plugins: [
+		{type: "bridge", bridge: "cni-f0", isGateway: true,
+		 ipam: {type: "host-local", dataDir: $d, ranges: [[{subnet: "10.87.0.0/24"}]]}},
+		{type: "portmap", capabilities: {portMappings: true}},
+		{type: $t}]}' >"$D/net.d/20-$1.conflist"
+	if [ "$2" = none ]; then
+		jq '.plugins |= .[:2]' "$D/net.d/20-$1.conflist" >"$D/l"
+		mv "$D/l" "$D/net.d/20-$1.conflist"
+	fi
+}
+for t in failer nosuchplugin garbage; do
+	mk "chain-$t" "$t"
+	cache="$D/cache/results/chain-$t-$CID-eth0"
+	CAP_ARGS=$caps tool add "chain-$t" "$C"
+	check_eq "$t: add exits 1" "$RC" 1
+	case $t in
+	failer) want='plugin type="failer" failed (ADD): the failer fails (CNI error code 7)' ;;
+	nosuchplugin) want='failed to find plugin "nosuchplugin"' ;;
+	garbage) want='plugin type="garbage" failed (ADD): its output is not a JSON result: "this is not JSON' ;;
+	esac
+	case $ERR in *"$want"*) ok "$t: the error names the plugin" ;; *) fail "$t: the error names the plugin" "$ERR" ;; esac
+	check_eq "$t: nothing cached" "$([ -e "$cache" ] && echo yes || echo no)" no
+	check_eq "$t: the first plugins ran" "$(has_link "$C" eth0)" yes
+	if [ "$t" = nosuchplugin ]; then
+		# as libcni: DEL stops at the missing plugin (the last, run first), naming it; the
+		# admin drops it from the list and DEL cleans the rest
+		tool del "chain-$t" "$C"
+		check_eq "$t: del exits 1" "$RC" 1
+		case $ERR in *"$want"*) ok "$t: del names the plugin" ;; *) fail "$t: del names the plugin" "$ERR" ;; esac
+		mk "chain-$t" none
+	fi
+	tool del "chain-$t" "$C"
+	check_eq "$t: del exits 0" "$RC" 0
+	[ "$RC" = 0 ] || echo "# $ERR"
+	check_eq "$t: del leaves no eth0" "$(has_link "$C" eth0)" no
+	check_eq "$t: del leaves no reservation" "$(files_left)" 0
+	check_eq "$t: del leaves no host veth" "$(in_ns "$H" ip -o link show type veth | wc -l)" 0
+	rm -f "$D/net.d/20-chain-$t.conflist"
+done
+
+# gc: every cached attachment of the network is DELeted (upstream's cnitool knows no valid one)
+CAP_ARGS=$caps tool add portmap-example "$C"
+check_eq "add before gc exits 0" "$RC" 0
+tool gc portmap-example
+check_eq "gc exits 0" "$RC" 0
+[ "$RC" = 0 ] || echo "# $ERR"
+check_eq "gc removes the cache file" "$([ -e "$CACHE" ] && echo yes || echo no)" no
+check_eq "gc removes eth0" "$(has_link "$C" eth0)" no
+check_eq "gc releases the address" "$(files_left)" 0
+tool status portmap-example
+check_eq "status of a 1.0.0 list exits 0 (runs nothing)" "$RC" 0
+jq --arg d "$D/ipam" '.plugins[0].ipam.dataDir = $d' "$TOP/conf/examples/bridge.conflist" \
+	>"$D/net.d/30-bridge.conflist"
+tool status bridge-example
+check_eq "status of a 1.1.0 list (bridge, host-local) exits 0" "$RC" 0
+[ "$RC" = 0 ] || echo "# $ERR"
+printf '%s\n' '#!/bin/sh' 'cat >/dev/null' \
+	'echo "{\"code\":50,\"msg\":\"not ready: $CNI_COMMAND\"}"; exit 1' >"$D/fake/unready"
+chmod 0755 "$D/fake/unready"
+jq '.plugins += [{type: "unready"}]' "$D/net.d/30-bridge.conflist" >"$D/l"
+mv "$D/l" "$D/net.d/30-bridge.conflist"
+tool status bridge-example
+check_eq "status of an unready plugin exits 1" "$RC" 1
+case $ERR in *'plugin type="unready" failed (STATUS): not ready: STATUS (CNI error code 50)'*) ok "status names the unready plugin" ;; *) fail "status names the unready plugin" "$ERR" ;; esac
+
+# 8 cnitool ADDs at once on one network: 8 addresses, 8 cache files; then 8 DELs at once.
+NS8=()
+for i in 1 2 3 4 5 6 7 8; do
+	mkns P8
+	NS8+=("$P8")
+done
+for n in "${NS8[@]}"; do
+	ip netns exec "$H" "$BIN/cnitool" add portmap-example "$n" >"$D/par.$(basename "$n")" 2>&1 &
+done
+wait
+addrs=$(for n in "${NS8[@]}"; do ip_of "$n"; done | sort -u | grep -c .)
+check_eq "8 parallel adds: 8 distinct addresses" "$addrs" 8
+[ "$addrs" = 8 ] || cat "$D"/par.* | sed 's/^/# /' | head -20
+check_eq "8 parallel adds: 8 cache files" "$(find "$D/cache/results" -name 'portmap-example-*' | wc -l)" 8
+for n in "${NS8[@]}"; do
+	ip netns exec "$H" "$BIN/cnitool" del portmap-example "$n" >/dev/null 2>&1 &
+done
+wait
+check_eq "8 parallel dels: no cache file" "$(find "$D/cache/results" -name 'portmap-example-*' | wc -l)" 0
+check_eq "8 parallel dels: no reservation" "$(files_left)" 0
+check_eq "8 parallel dels: no host veth" "$(in_ns "$H" ip -o link show type veth | wc -l)" 0
+
+tool version portmap-example
+check_eq "version exits 0" "$RC" 0
+check_eq "version: one line per plugin with 1.1.0 supported" \
+	"$(printf '%s\n' "$OUT" | while IFS= read -r line; do
+		printf '%s %s\n' "${line%%:*}" "$(printf '%s' "${line#*: }" | jq -r '.supportedVersions | index("1.1.0") != null')"
+	done)" "$(printf 'bridge true\nportmap true')"
+
+tool add no-such-network "$C"
+check_eq "unknown network exits 1" "$RC" 1
+case $ERR in *'no net configuration with name "no-such-network"'*) ok "unknown network is named" ;; *) fail "unknown network is named" "$ERR" ;; esac
+CNI_ARGS="A=1;broken" tool add portmap-example "$C"
+check_eq "bad CNI_ARGS exits 1" "$RC" 1
+case $ERR in *'invalid CNI_ARGS pair "broken"'*) ok "bad CNI_ARGS is named" ;; *) fail "bad CNI_ARGS is named" "$ERR" ;; esac
+check_eq "nothing left in the cache" "$(find "$D/cache" -type f | wc -l)" 0
+finish

@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * pkg/runtime without root: loading a configuration directory as libcni does, the plugin stdin
+ * (name, cniVersion, prevResult, runtimeConfig from capabilities), libcni's cniCacheV1 file
+ * byte for byte, and whole chains over fake plugins (shell scripts) that log what they were
+ * given: order of ADD/CHECK/DEL, the clean environment, errors, garbage, a missing plugin and a
+ * hanging one (killed at the timeout, reaped).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/cnic-runtime.h"
+#include "tap.h"
+
+static char top[256];
+
+static void put(const char *rel, const char *text, mode_t mode)
+{
+	char p[512];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", top, rel);
+	f = fopen(p, "w");
+	if (!f) {
+		perror(p);
+		exit(1);
+	}
+	fputs(text, f);
+	fclose(f);
+	chmod(p, mode);
+}
+
+static char *slurp(const char *rel)
+{
+	static char buf[65536];
+	char p[512];
+	FILE *f;
+	size_t n;
+
+	snprintf(p, sizeof(p), "%s/%s", top, rel);
+	if (!(f = fopen(p, "r")))
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static bool exists(const char *rel)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", top, rel);
+	return access(p, F_OK) == 0;
+}
+
+static void sub(const char *rel)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", top, rel);
+	mkdir(p, 0755);
+}
+
+static int load(const char *dirrel, const char *name, struct cnr_list **l, struct cnr_err *e)
+{
+	char d[512];
+
+	snprintf(d, sizeof(d), "%s/%s", top, dirrel);
+	*e = (struct cnr_err){ 0 };
+	return cnr_load_dir(d, name, l, e);
+}
+
+static void test_loading(void)
+{
+	struct cnr_list *l = NULL;
+	struct cnr_err e;
+	const char *b;
+	size_t n;
+	int r;
+
+	sub("d");
+	put("d/20-b.conflist", "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"plugins\":[{\"type\":\"b\"}]}", 0644);
+	put("d/10-a.conflist", "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"plugins\":[{\"type\":\"a\"},{\"type\":\"a2\"}]}", 0644);
+	/* a .conf of the same name loses to any .conflist, whatever its file name */
+	put("d/00-c.conf", "{\"cniVersion\":\"0.4.0\",\"name\":\"net\",\"type\":\"c\"}", 0644);
+	put("d/30-single.conf", "{\"name\":\"single\",\"type\":\"s\",\"cniVersion\":\"0.4.0\",\"x\":1}", 0644);
+	put("d/25-json.json", "{\"name\":\"single\",\"type\":\"j\",\"cniVersion\":\"0.4.0\"}", 0644);
+	put("d/05-bad.conflist", "{\"name\": \"net\", oops", 0644);
+	put("d/06-badbool.conflist", "{\"name\":\"other\",\"disableCheck\":\"maybe\",\"plugins\":[{\"type\":\"x\"}]}", 0644);
+	put("d/README", "not a config", 0644);
+	sub("d/skipdir.conflist");
+
+	r = load("d", "net", &l, &e);
+	CHECK_INT(r, 0);
+	if (l) {
+		CHECK_STR(cnr_list_file(l) + strlen(top), "/d/10-a.conflist");
+		CHECK_INT(cnr_list_plugins(l), 2);
+		CHECK_STR(cnr_list_plugin_type(l, 0), "a");
+		CHECK_STR(cnr_list_plugin_type(l, 1), "a2");
+		CHECK(strstr(e.msg, "05-bad.conflist") != NULL);
+		CHECK(strstr(e.msg, "06-badbool.conflist") && strstr(e.msg, "invalid value \"maybe\" for disableCheck"));
+		CHECK_INT(e.code, 0);
+		cnr_list_free(l);
+		l = NULL;
+	}
+	/* .conf and .json sorted together: 25-json.json before 30-single.conf */
+	r = load("d", "single", &l, &e);
+	CHECK_INT(r, 0);
+	if (l) {
+		CHECK_STR(cnr_list_plugin_type(l, 0), "j");
+		CHECK_STR(cnr_list_bytes(l, &n),
+			  "{\"cniVersion\":\"0.4.0\",\"name\":\"single\",\"plugins\":[{\"cniVersion\":\"0.4.0\",\"name\":\"single\",\"type\":\"j\"}]}");
+		cnr_list_free(l);
+		l = NULL;
+	}
+	r = load("d", "nosuch", &l, &e);
+	CHECK_INT(r, -ENOENT);
+	CHECK_INT(e.code, CNR_ERR_NOT_FOUND);
+	CHECK(strstr(e.msg, "no net configuration with name \"nosuch\"") != NULL);
+	CHECK(strstr(e.msg, "05-bad.conflist") != NULL);
+	CHECK(l == NULL);
+
+	r = load("missing-dir", "net", &l, &e);
+	CHECK_INT(r, -ENOENT);
+	CHECK(strstr(e.msg, "no net configurations found in") != NULL);
+
+	/* every list key */
+	sub("k");
+	put("k/a.conflist",
+	    "{\"cniVersion\":\"0.3.1\",\"cniVersions\":[\"0.4.0\",\"1.0.0\",\"9.9.9\"],\"name\":\"k\","
+	    "\"disableCheck\":\"TRUE\",\"disableGC\":true,\"plugins\":[{\"type\":\"p\"}]}",
+	    0644);
+	sub("k/k");
+	put("k/k/1.conf", "{\"type\":\"fromdir\"}", 0644);
+	put("k/k/0.json", "{\"type\":\"ignored\"}", 0644);
+	r = load("k", "k", &l, &e);
+	CHECK_INT(r, 0);
+	if (l) {
+		CHECK_STR(cnr_list_version(l), "1.0.0");
+		CHECK(cnr_list_disable_check(l));
+		CHECK(cnr_list_disable_gc(l));
+		CHECK(!cnr_list_load_only_inlined(l));
+		CHECK_INT(cnr_list_plugins(l), 2);
+		CHECK_STR(cnr_list_plugin_type(l, 1), "fromdir");
+		cnr_list_free(l);
+		l = NULL;
+	}
+	put("k/a.conflist",
+	    "{\"cniVersion\":\"1.0.0\",\"name\":\"k\",\"loadOnlyInlinedPlugins\":true,"
+	    "\"plugins\":[{\"type\":\"p\"}]}",
+	    0644);
+	r = load("k", "k", &l, &e);
+	CHECK_INT(r, 0);
+	if (l) {
+		CHECK(cnr_list_load_only_inlined(l));
+		CHECK_INT(cnr_list_plugins(l), 1);
+		cnr_list_free(l);
+		l = NULL;
+	}
+	/* the file that defines the network is bad: an error naming it, nothing loaded */
+	put("k/a.conflist", "{\"cniVersion\":\"1.0.0\",\"name\":\"k\",\"plugins\":[{\"notype\":1}]}", 0644);
+	r = load("k", "k", &l, &e);
+	CHECK_INT(r, -ENOENT);
+	CHECK(strstr(e.msg, "a.conflist: plugin 0: missing 'type'") != NULL);
+	put("k/a.conflist", "{\"cniVersion\":\"1.0.0\",\"name\":\"k\",\"loadOnlyInlinedPlugins\":true}", 0644);
+	r = load("k", "k", &l, &e);
+	CHECK(r < 0 && strstr(e.msg, "`loadOnlyInlinedPlugins` is true, and no 'plugins' key"));
+	/* no plugins key: the plugins come from the directory alone */
+	put("k/a.conflist", "{\"cniVersion\":\"1.0.0\",\"name\":\"k\"}", 0644);
+	r = load("k", "k", &l, &e);
+	CHECK_INT(r, 0);
+	if (l) {
+		CHECK_INT(cnr_list_plugins(l), 1);
+		CHECK_STR(cnr_list_plugin_type(l, 0), "fromdir");
+		cnr_list_free(l);
+		l = NULL;
+	}
+	b = "{\"name\":\"x\",\"plugins\":[]}";
+	r = cnr_load_bytes(b, strlen(b), false, "bytes", &l, &e);
+	CHECK(r == -EINVAL && strstr(e.msg, "bytes: no plugins in list"));
+}
+
+static void test_plugin_conf(void)
+{
+	const char *b = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"plugins\":["
+			"{\"type\":\"pm\",\"name\":\"other\",\"cniVersion\":\"0.1.0\","
+			"\"capabilities\":{\"portMappings\":true,\"bandwidth\":false}},"
+			"{\"type\":\"plain\",\"runtimeConfig\":{\"kept\":1}}]}";
+	struct cnr_rt rt = { .cap_args = "{\"portMappings\":[{\"hostPort\":80}],\"bandwidth\":{\"a\":1},\"ips\":[\"x\"]}" };
+	struct cnr_list *l = NULL;
+	struct cnr_err e = { 0 };
+	char *c;
+
+	if (cnr_load_bytes(b, strlen(b), false, "t", &l, &e) < 0) {
+		TAP_FAIL("plugin_conf load", "%s", e.msg);
+		return;
+	}
+	c = cnr_plugin_conf(l, 0, "{\"cniVersion\":\"1.0.0\",\"ips\":[]}", &rt, &e);
+	CHECK_STR(c, "{\"type\":\"pm\",\"name\":\"n\",\"cniVersion\":\"1.0.0\",\"capabilities\":"
+		     "{\"portMappings\":true,\"bandwidth\":false},\"prevResult\":{\"cniVersion\":"
+		     "\"1.0.0\",\"ips\":[]},\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":80}]}}");
+	free(c);
+	/* no capability declared: no runtimeConfig injected, the file's own kept (as libcni) */
+	c = cnr_plugin_conf(l, 1, NULL, &rt, &e);
+	CHECK_STR(c, "{\"type\":\"plain\",\"runtimeConfig\":{\"kept\":1},\"name\":\"n\",\"cniVersion\":\"1.0.0\"}");
+	free(c);
+	rt.cap_args = "[1]";
+	c = cnr_plugin_conf(l, 0, NULL, &rt, &e);
+	CHECK(c == NULL && e.code == CNR_ERR_ARGS);
+	free(c);
+	cnr_list_free(l);
+}
+
+static void test_cache(void)
+{
+	const char *b = "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"plugins\":[{\"type\":\"a\"}]}";
+	const char *kv[] = { "K8S_POD_NAME", "p1", "IgnoreUnknown", "1" };
+	struct cnr_rt rt = { .container_id = "c1", .ifname = "eth0", .netns = "/run/netns/x",
+			     .args = kv, .nargs = 2, .cap_args = "{\"portMappings\":[{\"protocol\":\"tcp\",\"hostPort\":8080}]}" };
+	/* libcni's cachedInfo as encoding/json writes it: struct fields in order, maps sorted */
+	const char *want =
+		"{\"kind\":\"cniCacheV1\",\"containerId\":\"c1\",\"config\":"
+		"\"eyJjbmlWZXJzaW9uIjoiMS4wLjAiLCJuYW1lIjoibmV0IiwicGx1Z2lucyI6W3sidHlwZSI6ImEifV19\","
+		"\"ifName\":\"eth0\",\"networkName\":\"net\",\"netns\":\"/run/netns/x\",\"cniArgs\":"
+		"[[\"K8S_POD_NAME\",\"p1\"],[\"IgnoreUnknown\",\"1\"]],\"capabilityArgs\":{\"portMappings\":"
+		"[{\"hostPort\":8080,\"protocol\":\"tcp\"}]},\"result\":{\"cniVersion\":\"1.0.0\","
+		"\"interfaces\":[{\"name\":\"eth0\"}],\"ips\":[{\"address\":\"10.0.0.2/24\"}]}}";
+	struct cnr_list *l = NULL;
+	struct cnr_err e = { 0 };
+	char dir[512], path[1024], *res = NULL, *cfg = NULL, *got;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/cache", top);
+	rt.cache_dir = dir;
+	if (cnr_load_bytes(b, strlen(b), false, "t", &l, &e) < 0) {
+		TAP_FAIL("cache load", "%s", e.msg);
+		return;
+	}
+	CHECK_INT(cnr_cache_path("net", &rt, path, sizeof(path)), (int)strlen(path));
+	CHECK_STR(path + strlen(top), "/cache/results/net-c1-eth0");
+	CHECK_INT(cnr_cache_write(l, &rt,
+				  "{\"ips\":[{\"address\":\"10.0.0.2/24\"}],\"cniVersion\":\"1.0.0\","
+				  "\"interfaces\":[{\"name\":\"eth0\"}]}",
+				  &e),
+		  0);
+	got = slurp("cache/results/net-c1-eth0");
+	CHECK_STR(got, want);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	snprintf(path, sizeof(path), "%s/cache/results", top);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0700);
+
+	/* a file written by libcni (pretty-printed, other key order) reads back */
+	put("cache/results/net-c2-eth0",
+	    "{\n  \"result\": {\"cniVersion\": \"1.0.0\", \"ips\": []},\n  \"networkName\": \"net\",\n"
+	    "  \"ifName\": \"eth0\",\n  \"config\": \"eyJjbmlWZXJzaW9uIjoiMS4wLjAiLCJuYW1lIjoibmV0IiwicGx1Z2lucyI6W3sidHlwZSI6ImEifV19\",\n"
+	    "  \"containerId\": \"c2\",\n  \"kind\": \"cniCacheV1\"\n}\n",
+	    0600);
+	rt.container_id = "c2";
+	CHECK_INT(cnr_cache_read("net", &rt, &res, &cfg, &e), 0);
+	CHECK_STR(res, "{\"cniVersion\":\"1.0.0\",\"ips\":[]}");
+	CHECK_STR(cfg, b);
+	free(res);
+	free(cfg);
+	res = cfg = NULL;
+	put("cache/results/net-c2-eth0", "{\"kind\":\"other\"}", 0600);
+	CHECK_INT(cnr_cache_read("net", &rt, &res, NULL, &e), -EINVAL);
+	CHECK(strstr(e.msg, "not a cniCacheV1") != NULL);
+	CHECK_INT(cnr_cache_remove("net", &rt), 0);
+	CHECK_INT(cnr_cache_remove("net", &rt), 0);
+	rt.container_id = "none";
+	CHECK_INT(cnr_cache_read("net", &rt, &res, NULL, &e), 0);
+	CHECK(res == NULL);
+	/* no temporary file left beside the cache */
+	rt.container_id = "c1";
+	CHECK_INT(cnr_cache_remove("net", &rt), 0);
+	CHECK(rmdir(path) == 0);
+	cnr_list_free(l);
+}
+
+static void test_small(void)
+{
+	char buf[64], id[40];
+	const char *kv[8];
+	struct cnr_err e = { 0 };
+
+	strcpy(buf, "A=1;B=two");
+	CHECK_INT(cnr_parse_cni_args(buf, kv, 4, &e), 2);
+	CHECK_STR(kv[3], "two");
+	strcpy(buf, "A=1;");
+	CHECK_INT(cnr_parse_cni_args(buf, kv, 4, &e), -EINVAL);
+	CHECK_STR(e.msg, "invalid CNI_ARGS pair \"\"");
+	strcpy(buf, "A=1=2");
+	CHECK_INT(cnr_parse_cni_args(buf, kv, 4, &e), -EINVAL);
+	/* upstream cnitool's id for "ip netns add testing" (SHA-512 computed independently) */
+	CHECK_STR(cnr_cnitool_container_id("/var/run/netns/testing", id, sizeof(id)),
+		  "cnitool-77383ca0a0715733ca6f");
+}
+
+/* A fake plugin: logs "<name> <verb>" and its stdin, env; prints a result naming itself. */
+static void fake(const char *name, const char *extra)
+{
+	char rel[128], text[2048];
+
+	snprintf(rel, sizeof(rel), "bin/%s", name);
+	snprintf(text, sizeof(text),
+		 "#!/bin/sh\n"
+		 "cd %s || exit 9\n"
+		 "echo \"%s $CNI_COMMAND\" >> log\n"
+		 "cat > in.%s.$CNI_COMMAND\n"
+		 "env | sort > env.%s\n"
+		 "%s\n"
+		 "[ \"$CNI_COMMAND\" = ADD ] && printf '{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"%s\"}]}'\n"
+		 "exit 0\n",
+		 top, name, name, name, extra ? extra : "", name);
+	put(rel, text, 0755);
+}
+
+static int run(const char *conflist, const char *verb, struct cnr_rt *rt, char **res,
+	       struct cnr_err *e)
+{
+	struct cnr_list *l = NULL;
+	int r = cnr_load_bytes(conflist, strlen(conflist), false, "t", &l, e);
+
+	if (r < 0)
+		return r;
+	if (!strcmp(verb, "ADD"))
+		r = cnr_add(l, rt, res, e);
+	else if (!strcmp(verb, "CHECK"))
+		r = cnr_check(l, rt, e);
+	else if (!strcmp(verb, "DEL"))
+		r = cnr_del(l, rt, e);
+	else
+		r = cnr_status(l, rt, e);
+	cnr_list_free(l);
+	return r;
+}
+
+static void test_chain(void)
+{
+	const char *chain = "{\"cniVersion\":\"1.1.0\",\"name\":\"ch\",\"plugins\":[{\"type\":\"p1\"},"
+			    "{\"type\":\"p2\",\"capabilities\":{\"mac\":true}},{\"type\":\"p3\"}]}";
+	const char *kv[] = { "K", "V", "K2", "V2" };
+	char bin[512], cache[512], *res = NULL, *s;
+	struct cnr_rt rt = { .container_id = "ctr1", .ifname = "eth0", .netns = "/run/netns/none",
+			     .args = kv, .nargs = 2, .cap_args = "{\"mac\":\"02:00:00:00:00:01\"}",
+			     .timeout_ms = 20000 };
+	struct cnr_err e;
+	long long t0;
+	int r;
+
+	sub("bin");
+	snprintf(bin, sizeof(bin), "/nonexistent:%s/bin", top);
+	snprintf(cache, sizeof(cache), "%s/ccache", top);
+	rt.path = bin;
+	rt.cache_dir = cache;
+	fake("p1", NULL);
+	fake("p2", NULL);
+	fake("p3", NULL);
+	setenv("CNR_TEST_LEAK", "1", 1);
+
+	r = run(chain, "ADD", &rt, &res, &e);
+	CHECK_INT(r, 0);
+	CHECK_STR(res, "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"p3\"}]}");
+	free(res);
+	res = NULL;
+	CHECK_STR(slurp("log"), "p1 ADD\np2 ADD\np3 ADD\n");
+	CHECK(exists("ccache/results/ch-ctr1-eth0"));
+	s = slurp("in.p1.ADD");
+	CHECK(s && !strstr(s, "prevResult") && !strstr(s, "runtimeConfig"));
+	s = slurp("in.p2.ADD");
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"p1\"}]}") &&
+	      strstr(s, "\"runtimeConfig\":{\"mac\":\"02:00:00:00:00:01\"}"));
+	s = slurp("env.p2");
+	CHECK(s && !strstr(s, "CNR_TEST_LEAK") && strstr(s, "CNI_ARGS=K=V;K2=V2\n") &&
+	      strstr(s, "CNI_COMMAND=ADD\n") && strstr(s, "CNI_CONTAINERID=ctr1\n") &&
+	      strstr(s, "CNI_IFNAME=eth0\n") && strstr(s, "CNI_NETNS=/run/netns/none\n"));
+	CHECK(s && strstr(s, "CNI_PATH=/nonexistent:"));
+
+	put("log", "", 0644);
+	r = run(chain, "CHECK", &rt, NULL, &e);
+	CHECK_INT(r, 0);
+	CHECK_STR(slurp("log"), "p1 CHECK\np2 CHECK\np3 CHECK\n");
+	s = slurp("in.p1.CHECK");
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"p3\"}]}"));
+
+	put("log", "", 0644);
+	r = run(chain, "DEL", &rt, NULL, &e);
+	CHECK_INT(r, 0);
+	CHECK_STR(slurp("log"), "p3 DEL\np2 DEL\np1 DEL\n");
+	s = slurp("in.p1.DEL");
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"p3\"}]}"));
+	CHECK(!exists("ccache/results/ch-ctr1-eth0"));
+	/* DEL again: no cache, no prevResult, success */
+	r = run(chain, "DEL", &rt, NULL, &e);
+	CHECK_INT(r, 0);
+	s = slurp("in.p1.DEL");
+	CHECK(s && !strstr(s, "prevResult"));
+
+	put("log", "", 0644);
+	r = run(chain, "STATUS", &rt, NULL, &e);
+	CHECK_INT(r, 0);
+	CHECK_STR(slurp("log"), "p1 STATUS\np2 STATUS\np3 STATUS\n");
+
+	/* the second plugin fails with a CNI error: named, its code and message; nothing cached */
+	fake("p2", "[ \"$CNI_COMMAND\" = ADD ] && { echo '{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"try later\",\"details\":\"busy\"}'; echo noise >&2; exit 1; }");
+	put("log", "", 0644);
+	e = (struct cnr_err){ 0 };
+	r = run(chain, "ADD", &rt, &res, &e);
+	CHECK(r < 0 && res == NULL);
+	CHECK_INT(e.code, 11);
+	CHECK_STR(e.plugin, "p2");
+	CHECK_INT(e.plugin_index, 1);
+	CHECK(strstr(e.msg, "plugin type=\"p2\" failed (ADD): try later") != NULL);
+	CHECK_STR(e.details, "busy");
+	CHECK_STR(slurp("log"), "p1 ADD\np2 ADD\n");
+	CHECK(!exists("ccache/results/ch-ctr1-eth0"));
+
+	/* garbage on stdout with exit 0 */
+	fake("p2", "[ \"$CNI_COMMAND\" = ADD ] && { echo 'hello, I am not JSON'; exit 0; }");
+	r = run(chain, "ADD", &rt, &res, &e);
+	CHECK(r < 0 && e.code == CNR_ERR_OUTPUT && !strcmp(e.plugin, "p2"));
+	CHECK(strstr(e.msg, "hello, I am not JSON") != NULL);
+	CHECK(!exists("ccache/results/ch-ctr1-eth0"));
+	/* garbage with a failure exit and nothing on stdout: stderr is the message */
+	fake("p2", "[ \"$CNI_COMMAND\" = ADD ] && { echo 'segfault-ish' >&2; exit 2; }");
+	r = run(chain, "ADD", &rt, &res, &e);
+	CHECK(r < 0 && e.code == CNR_ERR_EXEC && strstr(e.msg, "segfault-ish"));
+
+	/* a plugin not on the path */
+	fake("p2", NULL);
+	unlink(strcat(strcpy(bin, top), "/bin/p3"));
+	snprintf(bin, sizeof(bin), "/nonexistent:%s/bin", top);
+	r = run(chain, "ADD", &rt, &res, &e);
+	CHECK(r == -ENOENT && e.code == CNR_ERR_PLUGIN_MISSING && !strcmp(e.plugin, "p3"));
+	CHECK(strstr(e.msg, "failed to find plugin \"p3\"") != NULL);
+	CHECK(!exists("ccache/results/ch-ctr1-eth0"));
+
+	/* a hanging plugin: killed at the deadline and reaped */
+	fake("p3", "exec sleep 30");
+	/* (the bound is each plugin's: p1 and p2, shell scripts too, must fit it on a loaded machine) */
+	rt.timeout_ms = 3000;
+	t0 = time(NULL);
+	r = run(chain, "ADD", &rt, &res, &e);
+	CHECK(r == -ETIMEDOUT && e.code == CNR_ERR_TIMEOUT && !strcmp(e.plugin, "p3"));
+	if (r != -ETIMEDOUT || e.code != CNR_ERR_TIMEOUT)
+		printf("# %d %d %s %s\n", r, e.code, e.plugin, e.msg);
+	CHECK(time(NULL) - t0 < 20);
+	CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+	CHECK(!exists("ccache/results/ch-ctr1-eth0"));
+
+	/* a plugin killed by a signal */
+	fake("p3", "kill -9 $$");
+	rt.timeout_ms = 20000;
+	r = run(chain, "ADD", &rt, &res, &e);
+	CHECK(r < 0 && e.code == CNR_ERR_EXEC && strstr(e.msg, "killed by signal 9"));
+
+	/* VERSION: the plugin's answer, checked */
+	fake("p3", "[ \"$CNI_COMMAND\" = VERSION ] && { echo '{\"cniVersion\":\"1.1.0\",\"supportedVersions\":[\"1.0.0\",\"1.1.0\"]}'; exit 0; }");
+	{
+		struct cnr_list *vl = NULL;
+		char *info = NULL;
+
+		if (cnr_load_bytes(chain, strlen(chain), false, "t", &vl, &e) == 0) {
+			CHECK_INT(cnr_version_info(vl, 2, &rt, &info, &e), 0);
+			CHECK(info && strstr(info, "\"supportedVersions\":[\"1.0.0\",\"1.1.0\"]"));
+			free(info);
+			info = NULL;
+			s = slurp("in.p3.VERSION");
+			CHECK_STR(s, "{\"cniVersion\":\"1.1.0\"}");
+			s = slurp("env.p3");
+			CHECK(s && strstr(s, "CNI_COMMAND=VERSION\n") && strstr(s, "CNI_CONTAINERID=\n"));
+			/* p1 answers nothing on VERSION: an error naming it */
+			CHECK_INT(cnr_version_info(vl, 0, &rt, &info, &e), -EPROTO);
+			CHECK(info == NULL && e.code == CNR_ERR_OUTPUT && !strcmp(e.plugin, "p1"));
+			cnr_list_free(vl);
+		}
+	}
+
+	/* bad attachment arguments never reach a plugin */
+	rt.ifname = "a/b";
+	r = run(chain, "ADD", &rt, &res, &e);
+	CHECK(r == -EINVAL && e.code == CNR_ERR_ARGS);
+	rt.ifname = "eth0";
+	rt.container_id = "-bad";
+	r = run(chain, "DEL", &rt, NULL, &e);
+	CHECK(r == -EINVAL && e.code == CNR_ERR_ARGS);
+
+	/* CHECK before 0.4.0 is refused; disableCheck runs nothing */
+	r = run("{\"cniVersion\":\"0.3.1\",\"name\":\"o\",\"plugins\":[{\"type\":\"p1\"}]}", "CHECK",
+		&rt, NULL, &e);
+	CHECK(r == -EOPNOTSUPP && e.code == CNR_ERR_UNSUPPORTED);
+	put("log", "", 0644);
+	rt.container_id = "ctr1";
+	r = run("{\"cniVersion\":\"1.0.0\",\"name\":\"o\",\"disableCheck\":true,\"plugins\":[{\"type\":\"p1\"}]}",
+		"CHECK", &rt, NULL, &e);
+	CHECK(r == 0 && !strcmp(slurp("log"), ""));
+	unsetenv("CNR_TEST_LEAK");
+}
+
+static void test_gc(void)
+{
+	const char *list = "{\"cniVersion\":\"1.1.0\",\"name\":\"g\",\"plugins\":[{\"type\":\"p1\"},"
+			   "{\"type\":\"p2\",\"capabilities\":{\"mac\":true}}]}";
+	const char *kv[] = { "K", "stale" }, *valid[] = { "keep", "eth0" };
+	char bin[512], cache[512], *s;
+	struct cnr_rt rt = { .ifname = "eth0", .netns = "/run/netns/g", .timeout_ms = 20000 };
+	struct cnr_list *l = NULL;
+	struct cnr_err e;
+
+	snprintf(bin, sizeof(bin), "%s/bin", top);
+	snprintf(cache, sizeof(cache), "%s/gcache", top);
+	rt.path = bin;
+	rt.cache_dir = cache;
+	fake("p1", NULL);
+	fake("p2", NULL);
+	if (cnr_load_bytes(list, strlen(list), false, "t", &l, &e) < 0) {
+		TAP_FAIL("gc load", "%s", e.msg);
+		return;
+	}
+	rt.container_id = "keep";
+	CHECK_INT(cnr_add(l, &rt, NULL, &e), 0);
+	rt.container_id = "stale";
+	rt.args = kv;
+	rt.nargs = 1;
+	rt.cap_args = "{\"mac\":\"02:00:00:00:00:02\"}";
+	CHECK_INT(cnr_add(l, &rt, NULL, &e), 0);
+	/* another network's attachment and a foreign file are left alone */
+	put("gcache/results/other-x-eth0", "{\"kind\":\"cniCacheV1\",\"containerId\":\"x\",\"ifName\":\"eth0\",\"networkName\":\"other\"}", 0600);
+	put("gcache/results/junk", "junk", 0600);
+	put("log", "", 0644);
+	rt = (struct cnr_rt){ .path = bin, .cache_dir = cache, .timeout_ms = 20000 };
+	CHECK_INT(cnr_gc(l, &rt, valid, 1, &e), 0);
+	CHECK_STR(slurp("log"), "p2 DEL\np1 DEL\np1 GC\np2 GC\n");
+	CHECK(exists("gcache/results/g-keep-eth0"));
+	CHECK(!exists("gcache/results/g-stale-eth0"));
+	CHECK(exists("gcache/results/other-x-eth0") && exists("gcache/results/junk"));
+	s = slurp("in.p2.DEL");
+	CHECK(s && strstr(s, "\"runtimeConfig\":{\"mac\":\"02:00:00:00:00:02\"}"));
+	s = slurp("env.p1");
+	CHECK(s && strstr(s, "CNI_COMMAND=GC\n") && strstr(s, "CNI_CONTAINERID=\n"));
+	s = slurp("in.p1.GC");
+	CHECK(s && strstr(s, "\"cni.dev/valid-attachments\":[{\"containerID\":\"keep\",\"ifname\":\"eth0\"}]"));
+	/* the stale one's DEL had its cached CNI_ARGS and netns */
+	put("log", "", 0644);
+	rt.container_id = "stale2";
+	rt.ifname = "eth1";
+	rt.netns = "/run/netns/s2";
+	rt.args = kv;
+	rt.nargs = 1;
+	CHECK_INT(cnr_add(l, &rt, NULL, &e), 0);
+	rt = (struct cnr_rt){ .path = bin, .cache_dir = cache, .timeout_ms = 20000 };
+	/* no valid list: every attachment of the network is stale, no valid-attachments key */
+	CHECK_INT(cnr_gc(l, &rt, NULL, 0, &e), 0);
+	CHECK(!exists("gcache/results/g-keep-eth0") && !exists("gcache/results/g-stale2-eth1"));
+	s = slurp("in.p1.GC");
+	CHECK(s && !strstr(s, "valid-attachments"));
+	/* a failing DEL is reported and GC still runs */
+	rt.container_id = "c3";
+	rt.ifname = "eth0";
+	CHECK_INT(cnr_add(l, &rt, NULL, &e), 0);
+	fake("p1", "[ \"$CNI_COMMAND\" = DEL ] && { echo '{\"code\":11,\"msg\":\"busy\"}'; exit 1; }");
+	put("log", "", 0644);
+	rt = (struct cnr_rt){ .path = bin, .cache_dir = cache, .timeout_ms = 20000 };
+	CHECK(cnr_gc(l, &rt, NULL, 0, &e) < 0);
+	CHECK(strstr(e.msg, "failed to delete stale attachment c3 eth0: plugin type=\"p1\" failed (DEL): busy") != NULL);
+	CHECK_STR(slurp("log"), "p2 DEL\np1 DEL\np1 GC\np2 GC\n");
+	CHECK(exists("gcache/results/g-c3-eth0"));
+	cnr_list_free(l);
+	/* disableGC: nothing at all */
+	list = "{\"cniVersion\":\"1.1.0\",\"name\":\"g\",\"disableGC\":true,\"plugins\":[{\"type\":\"p1\"}]}";
+	if (cnr_load_bytes(list, strlen(list), false, "t", &l, &e) == 0) {
+		put("log", "", 0644);
+		CHECK_INT(cnr_gc(l, &rt, NULL, 0, &e), 0);
+		CHECK_STR(slurp("log"), "");
+		CHECK(exists("gcache/results/g-c3-eth0"));
+		cnr_list_free(l);
+	}
+}
+
+int main(void)
+{
+	char cmd[300];
+
+	signal(SIGCHLD, SIG_DFL);
+	snprintf(top, sizeof(top), "/tmp/cnic-test-runtime.XXXXXX");
+	if (!mkdtemp(top)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_loading();
+	test_plugin_conf();
+	test_cache();
+	test_small();
+	test_chain();
+	test_gc();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
+	if (system(cmd) != 0)
+		TAP_FAIL("cleanup", "%s", cmd);
+	return tap_done();
+}
