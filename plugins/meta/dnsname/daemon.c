@@ -4,12 +4,12 @@
  * network record names, from one epoll loop in the host netns.
  *
  * Identity by socket: each container netns gets its own listener, a UDP socket and a TCP listener
- * bound to 127.0.0.11:61053 (DN_RESOLVER_PORT) *inside that netns* (created by a short-lived helper thread that
- * setns()es, makes the sockets and exits; the loop thread never changes netns). A socket stays in
- * the netns it was made in, so the loop serves it from the host, and every query that arrives on
- * it comes from that container: its view is exactly the networks whose records name that netns
- * (matched by the netns inode). No source address is trusted, nothing depends on a host-side
- * gateway (macvlan/ipvlan work). A stateless nftables rewrite in the container netns maps
+ * bound to 127.0.0.11:61053 (DN_RESOLVER_PORT) *inside that netns* (created by a short-lived helper
+ * thread that setns()es, makes the sockets and exits; the loop thread never changes netns). A
+ * socket stays in the netns it was made in, so the loop serves it from the host, and every query
+ * that arrives on it comes from that container: its view is exactly the networks whose records name
+ * that netns (matched by the netns inode). No source address is trusted, nothing depends on a
+ * host-side gateway (macvlan/ipvlan work). A stateless nftables rewrite in the container netns maps
  * 127.0.0.11:53 to that port and back, so port 53 stays free: the container's own DNS server
  * binds the wildcard :53. The daemon adds it with the listener and deletes it with the listener
  * (also when it exits), so a netns' rewrite always points at a listener of the same build:
@@ -31,6 +31,7 @@
  * no query is dropped. Start-up: pid file (flock'ed), control socket (or systemd's), readiness
  * byte on --ready-fd after the first load. SIGTERM/SIGINT: clean exit. With --exit-idle (how
  * the plugin starts it) it also exits once no network file is left, as aardvark-dns does.
+ * The loop, signals, socket activation and pid file are pkg/daemon's (daemon/daemon.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,13 +53,13 @@
 #include <linux/sockios.h>
 #include <sys/random.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/daemon.h"
 #include "dnsname.h"
 #include "wire/dns_wire.h"
 #include "netutil/nft.h"
@@ -84,12 +85,8 @@
 _Static_assert(IDTAB >= 2 * FWD_MAX && !(IDTAB & (IDTAB - 1)),
 	       "IDTAB: a power of two, at least 2 x FWD_MAX");
 
+/* The kinds of the loop's events (struct dmn_ev of pkg/daemon). */
 enum ev_type { EV_CTL, EV_CTLC, EV_SIG, EV_INO, EV_UDP, EV_TCPL, EV_CONN, EV_UP, EV_UPTCP };
-
-struct ev {
-	enum ev_type type;
-	void *owner;
-};
 
 /* ---- snapshot --------------------------------------------------------------------------------- */
 
@@ -127,7 +124,7 @@ struct snap {
 struct lsn {
 	uint64_t dev, ino;
 	int udp, tcp;
-	struct ev uev, tev;
+	struct dmn_ev uev, tev;
 	/* networks this netns sees (indexes into the snapshot): view_in until it is full, then a
 	 * block that grows up to VIEW_MAX; a thousand listeners are mostly on one network each */
 	uint16_t *view;
@@ -141,7 +138,7 @@ struct lsn {
 };
 
 struct conn {
-	struct ev ev;
+	struct dmn_ev ev;
 	int fd;
 	struct lsn *l;
 	uint8_t *in, *out;
@@ -169,7 +166,7 @@ struct fwd {
 	int prev, next; /* deadline list */
 	/* TCP retry */
 	int tfd;
-	struct ev tev;
+	struct dmn_ev tev;
 	uint8_t *tbuf;
 	size_t tlen, toff;
 };
@@ -181,7 +178,7 @@ struct upstream {
 
 /* A control connection waiting for its request: one message, one reply, closed. */
 struct ctlc {
-	struct ev ev;
+	struct dmn_ev ev;
 	int fd;
 	uint64_t deadline;
 	struct ctlc *prev, *next; /* by deadline (= by age), oldest first */
@@ -189,7 +186,8 @@ struct ctlc {
 
 static struct {
 	const char *run_dir, *resolv_conf;
-	int ep, ctl, sig, ino, wd_nets, wd_resolv, netsfd;
+	struct dmn_loop loop;
+	int ctl, sig, ino, wd_nets, wd_resolv, netsfd;
 	char resolv_base[NAME_MAX + 1];
 	struct snap *snap;
 	struct lsn *lsn[LSN_BUCKETS];
@@ -205,8 +203,8 @@ static struct {
 	struct upstream up[UP_MAX];
 	int n_up;
 	int usock[2][UP_SOCKS];
-	struct ev uev[2][UP_SOCKS];
-	struct ev ctl_ev, sig_ev, ino_ev;
+	struct dmn_ev uev[2][UP_SOCKS];
+	struct dmn_ev ctl_ev, sig_ev, ino_ev;
 	uint8_t rnd[256];
 	size_t rnd_left;
 	uint64_t self_dev, self_ino;
@@ -255,20 +253,6 @@ static uint16_t rnd16(void)
 	D.rnd_left -= 2;
 	memcpy(&v, D.rnd + D.rnd_left, 2);
 	return v;
-}
-
-static int ep_add(int fd, struct ev *ev, uint32_t events)
-{
-	struct epoll_event e = {.events = events, .data.ptr = ev};
-
-	return epoll_ctl(D.ep, EPOLL_CTL_ADD, fd, &e);
-}
-
-static void ep_mod(int fd, struct ev *ev, uint32_t events)
-{
-	struct epoll_event e = {.events = events, .data.ptr = ev};
-
-	epoll_ctl(D.ep, EPOLL_CTL_MOD, fd, &e);
 }
 
 /*
@@ -637,10 +621,10 @@ static struct lsn *lsn_open(const struct dn_rec *r)
 	l->udp = m.udp;
 	l->tcp = m.tcp;
 	l->fresh = true;
-	l->uev = (struct ev){EV_UDP, l};
-	l->tev = (struct ev){EV_TCPL, l};
-	ep_add(l->udp, &l->uev, EPOLLIN);
-	ep_add(l->tcp, &l->tev, EPOLLIN);
+	l->uev = (struct dmn_ev){EV_UDP, l};
+	l->tev = (struct dmn_ev){EV_TCPL, l};
+	dmn_loop_add(&D.loop, l->udp, &l->uev, EPOLLIN);
+	dmn_loop_add(&D.loop, l->tcp, &l->tev, EPOLLIN);
 	*lsn_slot(l->dev, l->ino) = l;
 	D.n_lsn++;
 	return l;
@@ -804,8 +788,8 @@ static int usock_get(int family)
 			return -1;
 		/* unbound: the kernel picks a random ephemeral port at the first send */
 		D.usock[fi][i] = fd;
-		D.uev[fi][i] = (struct ev){EV_UP, NULL};
-		ep_add(fd, &D.uev[fi][i], EPOLLIN);
+		D.uev[fi][i] = (struct dmn_ev){EV_UP, NULL};
+		dmn_loop_add(&D.loop, fd, &D.uev[fi][i], EPOLLIN);
 	}
 	return D.usock[fi][i];
 }
@@ -1099,7 +1083,7 @@ static void fwd_arm(int i, uint64_t deadline)
 static void fwd_tcp_close(struct fwd *f)
 {
 	if (f->tfd >= 0) {
-		epoll_ctl(D.ep, EPOLL_CTL_DEL, f->tfd, NULL);
+		dmn_loop_del(&D.loop, f->tfd);
 		close(f->tfd);
 		f->tfd = -1;
 	}
@@ -1285,8 +1269,8 @@ static void fwd_tcp_start(int i)
 	f->tlen = f->qlen + 2;
 	f->toff = 0;
 	f->treading = false;
-	f->tev = (struct ev){EV_UPTCP, (void *)(intptr_t)i};
-	ep_add(f->tfd, &f->tev, EPOLLOUT);
+	f->tev = (struct dmn_ev){EV_UPTCP, (void *)(intptr_t)i};
+	dmn_loop_add(&D.loop, f->tfd, &f->tev, EPOLLOUT);
 	fwd_arm(i, now_ms() + FWD_TCP_MS);
 }
 
@@ -1372,7 +1356,7 @@ static void on_upstream_tcp(int i, uint32_t events)
 		if (f->toff == f->tlen) {
 			f->treading = true;
 			f->toff = 0;
-			ep_mod(f->tfd, &f->tev, EPOLLIN);
+			dmn_loop_mod(&D.loop, f->tfd, &f->tev, EPOLLIN);
 		}
 		return;
 	}
@@ -1547,8 +1531,8 @@ static void conn_close(struct conn *c)
 
 static void conn_arm(struct conn *c)
 {
-	ep_mod(c->fd, &c->ev,
-	       (conn_blocked(c) || c->eof ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0));
+	dmn_loop_mod(&D.loop, c->fd, &c->ev,
+		     (conn_blocked(c) || c->eof ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0));
 }
 
 static void conn_flush(struct conn *c)
@@ -1658,32 +1642,14 @@ static bool conn_read(struct conn *c)
 	return conn_parse(c);
 }
 
-/*
- * Out of descriptors (EMFILE, ENFILE) with a connection waiting: it would keep the listener
- * readable, and the loop would spin. The spare descriptor makes room to accept it and close it at
- * once (the client sees its connection closed, not a hang). Returns false when even that failed.
- */
-static bool accept_shed(int lfd)
-{
-	int fd;
-
-	if (D.spare < 0)
-		return false;
-	close(D.spare);
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd >= 0)
-		close(fd);
-	D.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	return fd >= 0;
-}
-
 static void on_tcp_accept(struct lsn *l)
 {
 	for (int budget = 0; budget < 16; budget++) {
 		int fd = accept4(l->tcp, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
 
-		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && accept_shed(l->tcp))
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+		    dmn_accept_shed(l->tcp, &D.spare))
 			continue;
 		if (fd < 0)
 			return;
@@ -1696,7 +1662,7 @@ static void on_tcp_accept(struct lsn *l)
 		}
 		c->fd = fd;
 		c->l = l;
-		c->ev = (struct ev){EV_CONN, c};
+		c->ev = (struct dmn_ev){EV_CONN, c};
 		l->nconn++;
 		D.n_conn++;
 		c->prev = D.conn_tail;
@@ -1706,7 +1672,7 @@ static void on_tcp_accept(struct lsn *l)
 			D.conn_head = c;
 		D.conn_tail = c;
 		c->last = now_ms();
-		ep_add(fd, &c->ev, EPOLLIN);
+		dmn_loop_add(&D.loop, fd, &c->ev, EPOLLIN);
 	}
 }
 
@@ -1835,7 +1801,7 @@ static void idle_exit(void)
 		return;
 	}
 	logf_("no network left: exiting");
-	epoll_ctl(D.ep, EPOLL_CTL_DEL, D.ctl, NULL);
+	dmn_loop_del(&D.loop, D.ctl);
 	close(D.ctl);
 	D.ctl = -1;
 	snprintf(path, sizeof(path), "%s/dnsname.sock", D.run_dir);
@@ -1878,7 +1844,7 @@ static void on_ctl(void)
 				conn_close(D.conn_head);
 				continue;
 			}
-			if (accept_shed(D.ctl))
+			if (dmn_accept_shed(D.ctl, &D.spare))
 				continue;
 		}
 		if (fd < 0)
@@ -1891,7 +1857,7 @@ static void on_ctl(void)
 			continue;
 		}
 		c->fd = fd;
-		c->ev = (struct ev){EV_CTLC, c};
+		c->ev = (struct dmn_ev){EV_CTLC, c};
 		c->deadline = now_ms() + CTL_IDLE_MS;
 		c->prev = D.ctl_tail;
 		if (D.ctl_tail)
@@ -1900,7 +1866,7 @@ static void on_ctl(void)
 			D.ctl_head = c;
 		D.ctl_tail = c;
 		D.n_ctlc++;
-		ep_add(fd, &c->ev, EPOLLIN);
+		dmn_loop_add(&D.loop, fd, &c->ev, EPOLLIN);
 	}
 }
 
@@ -1969,10 +1935,10 @@ static void on_inotify(void)
 
 static void on_signal(void)
 {
-	struct signalfd_siginfo si;
+	int sig;
 
-	while (read(D.sig, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
+	while ((sig = dmn_signal_next(D.sig))) {
+		if (sig == SIGHUP) {
 			reload();
 			load_resolv();
 		} else {
@@ -1986,16 +1952,12 @@ static void on_signal(void)
 static int ctl_open(void)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	const char *lfds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
+	const char *lfds = dmn_listen_fds();
 	int fd;
 
-	if (lfds && lpid && atoi(lfds) >= 1 && atoi(lpid) == (int)getpid()) {
-		fcntl(3, F_SETFD, FD_CLOEXEC);
-		fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK);
-		unsetenv("LISTEN_FDS");
-		unsetenv("LISTEN_PID");
+	if (lfds && atoi(lfds) >= 1) {
 		D.activated = true;
-		return 3; /* systemd socket activation (cni-dnsname.socket) */
+		return dmn_listen_take(1); /* systemd socket activation (cni-dnsname.socket) */
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dnsname.sock", D.run_dir);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -2019,16 +1981,63 @@ static int usage(void)
 	return 2;
 }
 
+/*
+ * One event of the loop. A reload or a closed connection may free what later events of the batch
+ * point at (the event itself included): true after those, the batch ends there; they are
+ * level-triggered and come back at the next wait.
+ */
+static bool on_event(void *arg, struct dmn_ev *ev, uint32_t events)
+{
+	enum ev_type type = (enum ev_type)ev->kind;
+
+	(void)arg;
+	switch (type) {
+	case EV_CTL:
+		on_ctl();
+		break;
+	case EV_CTLC:
+		on_ctlc(ev->owner);
+		break;
+	case EV_SIG:
+		on_signal();
+		break;
+	case EV_INO:
+		on_inotify();
+		break;
+	case EV_UDP:
+		on_udp(ev->owner);
+		break;
+	case EV_TCPL:
+		on_tcp_accept(ev->owner);
+		break;
+	case EV_CONN:
+		on_conn(ev->owner, events);
+		break;
+	case EV_UP:
+		for (int f = 0; f < 2; f++)
+			for (int k = 0; k < UP_SOCKS; k++)
+				if (ev == &D.uev[f][k])
+					on_upstream_udp(D.usock[f][k]);
+		break;
+	case EV_UPTCP:
+		on_upstream_tcp((int)(intptr_t)ev->owner, events);
+		break;
+	}
+	return type == EV_CTL || type == EV_CTLC || type == EV_SIG || type == EV_INO ||
+	       type == EV_CONN || type == EV_TCPL;
+}
+
 int dn_daemon_main(int argc, char **argv)
 {
 	char path[PATH_MAX + 32];
-	int ready = -1, pidfd, keep = 2;
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	int ready = -1, pidfd, keep = 2, r;
 	struct stat st;
-	sigset_t mask;
 
 	D.run_dir = DN_RUN_DIR;
 	D.idle_lock = -1;
 	D.spare = -1;
+	D.loop.ep = -1;
 	D.resolv_conf = "/etc/resolv.conf";
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 < argc && !strcmp(argv[i], "--run-dir"))
@@ -2051,7 +2060,6 @@ int dn_daemon_main(int argc, char **argv)
 		close(fd);
 	if (ready >= 0)
 		fcntl(ready, F_SETFD, FD_CLOEXEC);
-	signal(SIGPIPE, SIG_IGN);
 	{
 		/* two sockets per container: the soft limit (often 1024) would cap us near 500 */
 		struct rlimit rl;
@@ -2061,18 +2069,15 @@ int dn_daemon_main(int argc, char **argv)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
-	D.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	D.spare = dmn_spare_open();
 	/*
 	 * A fixed mmap threshold: glibc's dynamic one rises to the largest block ever freed, after
 	 * which every reload's file buffer and tables come from the heap and fragment it (measured
 	 * with 1000 containers and 20 reloads: peak RSS 3.5 -> 3.2 MB, settled 3.5 -> 2.7 MB).
 	 */
 	mallopt(M_MMAP_THRESHOLD, 64 << 10);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL); /* before any thread: they inherit it */
+	/* before any thread: they inherit the mask */
+	D.sig = dmn_signals(sigs, sizeof(sigs) / sizeof(sigs[0]));
 
 	snprintf(path, sizeof(path), "%s/networks", D.run_dir);
 	/* root's only, as the plugin makes them (networks/ of an older version tightened) */
@@ -2082,19 +2087,22 @@ int dn_daemon_main(int argc, char **argv)
 	if (D.netsfd >= 0 && !fstat(D.netsfd, &st) && (st.st_mode & 077))
 		fchmod(D.netsfd, st.st_mode & 07700);
 	snprintf(path, sizeof(path), "%s/dnsname.pid", D.run_dir);
-	pidfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (D.netsfd < 0 || pidfd < 0) {
+	pidfd = dmn_pidfile_lock(path);
+	if (D.netsfd < 0 || (pidfd < 0 && pidfd != -EWOULDBLOCK)) {
+		if (D.netsfd >= 0)
+			errno = -pidfd;
 		logf_("cannot open %s: %m", D.run_dir);
 		return 1;
 	}
-	if (!fstat(pidfd, &st) && (st.st_mode & 077))
-		fchmod(pidfd, 0600);
-	if (flock(pidfd, LOCK_EX | LOCK_NB)) {
+	if (pidfd < 0) {
 		logf_("another daemon holds %s", path);
 		return 1;
 	}
-	if (ftruncate(pidfd, 0) || dprintf(pidfd, "%d\n", (int)getpid()) < 0)
+	r = dmn_pidfile_put(pidfd);
+	if (r) {
+		errno = -r;
 		logf_("cannot write %s: %m", path);
+	}
 	if (!stat("/proc/self/ns/net", &st)) {
 		D.self_dev = st.st_dev;
 		D.self_ino = st.st_ino;
@@ -2110,12 +2118,13 @@ int dn_daemon_main(int argc, char **argv)
 	for (int f = 0; f < 2; f++)
 		for (int i = 0; i < UP_SOCKS; i++)
 			D.usock[f][i] = -1;
-	D.ep = epoll_create1(EPOLL_CLOEXEC);
-	D.sig = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	r = dmn_loop_open(&D.loop);
 	D.ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	D.ctl = ctl_open();
-	if (D.ep < 0 || D.sig < 0 || D.ino < 0 || D.ctl < 0) {
-		logf_("start-up failed: %s", strerror(D.ctl < 0 ? -D.ctl : errno));
+	if (r < 0 || D.sig < 0 || D.ino < 0 || D.ctl < 0) {
+		if (D.ctl < 0 || D.sig < 0 || r < 0)
+			errno = D.ctl < 0 ? -D.ctl : D.sig < 0 ? -D.sig : -r;
+		logf_("start-up failed: %m");
 		return 1;
 	}
 	if (D.activated)
@@ -2136,12 +2145,12 @@ int dn_daemon_main(int argc, char **argv)
 		D.wd_resolv = inotify_add_watch(D.ino, slash && *dir ? dir : "/",
 						IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE);
 	}
-	D.ctl_ev = (struct ev){EV_CTL, NULL};
-	D.sig_ev = (struct ev){EV_SIG, NULL};
-	D.ino_ev = (struct ev){EV_INO, NULL};
-	ep_add(D.ctl, &D.ctl_ev, EPOLLIN);
-	ep_add(D.sig, &D.sig_ev, EPOLLIN);
-	ep_add(D.ino, &D.ino_ev, EPOLLIN);
+	D.ctl_ev = (struct dmn_ev){EV_CTL, NULL};
+	D.sig_ev = (struct dmn_ev){EV_SIG, NULL};
+	D.ino_ev = (struct dmn_ev){EV_INO, NULL};
+	dmn_loop_add(&D.loop, D.ctl, &D.ctl_ev, EPOLLIN);
+	dmn_loop_add(&D.loop, D.sig, &D.sig_ev, EPOLLIN);
+	dmn_loop_add(&D.loop, D.ino, &D.ino_ev, EPOLLIN);
 	reload();
 	load_resolv();
 	logf_("serving %zu networks, %zu containers, %d upstreams", D.snap->n, D.n_lsn, D.n_up);
@@ -2152,9 +2161,8 @@ int dn_daemon_main(int argc, char **argv)
 	}
 
 	while (!D.quit) {
-		struct epoll_event evs[64];
 		uint64_t now = now_ms(), next = now + 60000;
-		int n, timeout;
+		int timeout;
 
 		if (D.fwd_head >= 0 && D.fwd[D.fwd_head].deadline < next)
 			next = D.fwd[D.fwd_head].deadline;
@@ -2165,53 +2173,7 @@ int dn_daemon_main(int argc, char **argv)
 		if (D.idle_check && now + 1000 < next)
 			next = now + 1000;
 		timeout = next > now && !D.n_kick ? (int)(next - now) : 0;
-		n = epoll_wait(D.ep, evs, 64, timeout);
-		for (int i = 0; i < n; i++) {
-			struct ev *ev = evs[i].data.ptr;
-			enum ev_type type = ev->type;
-
-			switch (type) {
-			case EV_CTL:
-				on_ctl();
-				break;
-			case EV_CTLC:
-				on_ctlc(ev->owner);
-				break;
-			case EV_SIG:
-				on_signal();
-				break;
-			case EV_INO:
-				on_inotify();
-				break;
-			case EV_UDP:
-				on_udp(ev->owner);
-				break;
-			case EV_TCPL:
-				on_tcp_accept(ev->owner);
-				break;
-			case EV_CONN:
-				on_conn(ev->owner, evs[i].events);
-				break;
-			case EV_UP:
-				for (int f = 0; f < 2; f++)
-					for (int k = 0; k < UP_SOCKS; k++)
-						if (ev == &D.uev[f][k])
-							on_upstream_udp(D.usock[f][k]);
-				break;
-			case EV_UPTCP:
-				on_upstream_tcp((int)(intptr_t)ev->owner, evs[i].events);
-				break;
-			}
-			/*
-			 * A reload or a closed connection may have freed what later events of this
-			 * batch point at (ev itself included): stop here, they are level-triggered
-			 * and come back at the next epoll_wait.
-			 */
-			if (type == EV_CTL || type == EV_CTLC || type == EV_SIG || type == EV_INO ||
-			    type == EV_CONN ||
-			    type == EV_TCPL)
-				break;
-		}
+		dmn_loop_turn(&D.loop, timeout, 64, on_event, NULL);
 		now = now_ms();
 		fwd_timeouts(now);
 		conn_kicked();
@@ -2243,7 +2205,7 @@ int dn_daemon_main(int argc, char **argv)
 	unlink(path);
 	if (D.ctl >= 0)
 		close(D.ctl);
-	close(D.ep);
+	dmn_loop_close(&D.loop);
 	close(D.sig);
 	close(D.ino);
 	close(D.netsfd);
