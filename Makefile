@@ -2,7 +2,9 @@
 # cnic: every plugin is its own executable in build/bin, linked against four static libraries:
 # build/libcni.a (pkg/cni, the protocol), build/libnetutil.a (pkg/netutil, the kernel),
 # build/libnft.a (pkg/nft, the nftables engine and the rule layouts several plugins share) and
-# build/libwire.a (pkg/wire, the DNS and DHCP codecs: libc alone). ARCHITECTURE.md has the layers.
+# build/libwire.a (pkg/wire, the DNS and DHCP codecs: libc alone); dnsname and dhcp also link
+# build/libdaemon.a (pkg/daemon, their loop and start-up: libc alone). ARCHITECTURE.md has the
+# layers.
 
 # Parallel by default: one job per CPU, unless -j was given (a -j on the command line wins) or
 # this is a sub-make under a jobserver. `make clean all` stays serial so clean runs first.
@@ -268,3 +270,19 @@ $(call obj,$(PLUGIN_SRC)): $(FLAGS_STAMP)
 $(LIBNU): $(call obj,$(PLUGIN_SRC))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# pkg/daemon, what the two daemons share (loop, signals, socket activation, pid files), libc
+# only: build/libdaemon.a, linked by the two binaries that carry a daemon and by its unit test.
+DAEMON_SRC := $(wildcard pkg/daemon/*.c)
+LIBDAEMON := $(BUILD)/libdaemon.a
+$(call obj,$(DAEMON_SRC)): $(FLAGS_STAMP)
+$(LIBDAEMON): $(call obj,$(DAEMON_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(BUILD)/bin/dnsname $(BUILD)/bin/dhcp: $(LIBDAEMON)
+LDLIBS_dnsname += $(LIBDAEMON)
+LDLIBS_dhcp += $(LIBDAEMON)
+$(BUILD)/tests/test_daemon: $(BUILD)/obj/tests/unit/test_daemon.o $(LIBDAEMON)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBDAEMON)

@@ -6,6 +6,7 @@ Each C file's includes are followed through the tree's own headers (a quoted inc
 next to the including file or under pkg/), so a header that leaks a forbidden one is caught where it
 is used. Rules:
   pkg/wire     libc headers only, and its own headers
+  pkg/daemon   libc headers (signal.h included) only, and its own headers
   pkg/cni      no netlink header (libnl, libmnl, libnftnl, linux netlink uapi), nothing of
                pkg/netutil nor pkg/nft
   pkg/netutil  no jansson, nothing of pkg/nft
@@ -92,8 +93,15 @@ def wire_forbids(h):
     return not LIBC.match(h)
 
 
+def daemon_forbids(h):
+    if h.startswith('"'):
+        return not h.startswith('"pkg/daemon/')
+    return not (LIBC.match(h) or h == "signal.h")
+
+
 RULES = (
     ("pkg/wire/", "pkg/wire includes libc and itself only", wire_forbids),
+    ("pkg/daemon/", "pkg/daemon includes libc and itself only", daemon_forbids),
     ("pkg/cni/", "pkg/cni includes no netlink header nor pkg/netutil nor pkg/nft",
      lambda h: bool(NETLINK.match(h)) or h.startswith(('"pkg/netutil/', '"pkg/nft/'))),
     ("pkg/netutil/", "pkg/netutil includes no jansson nor pkg/nft",

@@ -45,17 +45,17 @@ def request(sock, verb, kv):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(15)
     s.connect(sock)
-    s.sendall(struct.pack(">I", len(body)) + body)
     data = b""
     try:
+        s.sendall(struct.pack(">I", len(body)) + body)
         while True:
             b = s.recv(65536)
             if not b: break
             data += b
     except socket.timeout:
         return "timeout"
-    except ConnectionResetError:  # closed with the request unread
-        return "closed"
+    except (ConnectionResetError, BrokenPipeError):  # closed with the request unread, or
+        return "closed"                               # before it was sent
     if len(data) < 9: return "closed"
     body, i, err, msg = data[9:], 0, None, ""
     while i + 4 <= len(body):

@@ -44,6 +44,8 @@ while IFS='|' read -r file line what expected; do
 done <<'EOF'
 pkg/wire/dns_wire.c|#include <jansson.h>|pkg/wire: a library header|pkg/wire/dns_wire.c: includes jansson.h
 pkg/wire/dhcp_wire.h|#include "netutil/netutil.h"|pkg/wire: a header of pkg/netutil|pkg/wire/dhcp_wire.h: includes "pkg/netutil/netutil.h"
+pkg/daemon/daemon.c|#include <jansson.h>|pkg/daemon: a library header|pkg/daemon/daemon.c: includes jansson.h
+pkg/daemon/daemon.h|#include "cni/cni.h"|pkg/daemon: a header of pkg/cni|pkg/daemon/daemon.h: includes "pkg/cni/cni.h"
 pkg/cni/conf.c|#include <linux/rtnetlink.h>|pkg/cni: linux/rtnetlink.h|pkg/cni/conf.c: includes linux/rtnetlink.h
 pkg/cni/ip.c|#include <libmnl/libmnl.h>|pkg/cni: libmnl|pkg/cni/ip.c: includes libmnl/libmnl.h
 pkg/cni/args.c|#include "netutil/netutil.h"|pkg/cni: a header of pkg/netutil|pkg/cni/args.c: includes "pkg/netutil/netutil.h"

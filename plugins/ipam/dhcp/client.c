@@ -198,8 +198,8 @@ struct dhcp_client *dhcp_client_new(const struct dhcp_request *rq, uint32_t def_
 		free(c);
 		return NULL;
 	}
-	c->pkt_ev = (struct dhcp_ev){.kind = DHCP_EV_PKT, .owner = c};
-	c->timer_ev = (struct dhcp_ev){.kind = DHCP_EV_TIMER, .owner = c};
+	c->pkt_ev = (struct dmn_ev){.kind = DHCP_EV_PKT, .owner = c};
+	c->timer_ev = (struct dmn_ev){.kind = DHCP_EV_TIMER, .owner = c};
 	/* an unwatched timer never fires: no retry, no timeout, no renewal */
 	if (epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, c->timer_fd,
 		      &(struct epoll_event){.events = EPOLLIN, .data.ptr = &c->timer_ev})) {

@@ -7,6 +7,7 @@
  * the loop without releasing any lease; pending ADDs are answered with an error. The daemon owns
  * no kernel objects of its own besides its socket file and pidfile, which it removes at exit.
  * Idempotence: ADD of a live attachment returns its lease; DEL and GC of unknown ones succeed.
+ * The loop, signals, socket activation and pidfile are pkg/daemon's (daemon/daemon.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -25,14 +25,16 @@
 
 #include "cni/cni.h"
 #include "daemon.h"
+#include "daemon/daemon.h"
 
-int dhcp_epfd = -1;
+static struct dmn_loop dhcp_loop = {.ep = -1};
+int dhcp_epfd = -1; /* dhcp_loop's, for client.c */
 const char *dhcp_hostprefix = "";
 const char *dhcp_statedir = DHCP_DEFAULT_STATEDIR;
 struct dhcp_client *dhcp_clients;
 
 struct dhcp_conn {
-	struct dhcp_ev ev;
+	struct dmn_ev ev;
 	struct dhcp_conn *next;
 	int fd;
 	uint8_t *buf;
@@ -106,7 +108,7 @@ static void dhcp_conn_close(struct dhcp_conn *k)
 		}
 	if (k->client && k->client->waiter == k)
 		k->client->waiter = NULL;
-	epoll_ctl(dhcp_epfd, EPOLL_CTL_DEL, k->fd, NULL);
+	dmn_loop_del(&dhcp_loop, k->fd);
 	close(k->fd);
 	free(k->buf);
 	free(k);
@@ -381,26 +383,20 @@ static bool dhcp_accept_emfile(int lfd)
 {
 	static long long logged;
 	long long now = dhcp_boot_ms();
-	int fd;
 
 	if (now - logged > 10000) {
 		dhcp_log("out of file descriptors: dropping connections");
 		logged = now;
 	}
 	if (dhcp_spare_fd < 0) {
-		dhcp_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		dhcp_spare_fd = dmn_spare_open();
 		if (dhcp_spare_fd < 0) {
-			epoll_ctl(dhcp_epfd, EPOLL_CTL_DEL, lfd, NULL);
+			dmn_loop_del(&dhcp_loop, lfd);
 			dhcp_accept_resume = now + 1000;
 			return false;
 		}
 	}
-	close(dhcp_spare_fd);
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd >= 0)
-		close(fd);
-	dhcp_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	return fd >= 0;
+	return dmn_accept_shed(lfd, &dhcp_spare_fd);
 }
 
 static void dhcp_accept(int lfd)
@@ -408,6 +404,7 @@ static void dhcp_accept(int lfd)
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		struct dhcp_conn *k;
+		int r;
 
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && dhcp_accept_emfile(lfd))
 			continue;
@@ -421,17 +418,16 @@ static void dhcp_accept(int lfd)
 			close(fd);
 			return;
 		}
-		k->ev = (struct dhcp_ev){.kind = DHCP_EV_CONN, .owner = k};
+		k->ev = (struct dmn_ev){.kind = DHCP_EV_CONN, .owner = k};
 		k->fd = fd;
 		k->want = 4;
 		k->deadline = dhcp_boot_ms() + dhcp_idle_ms;
 		k->next = dhcp_conns;
 		dhcp_conns = k;
 		/* unwatched, the plugin would wait for an answer until the idle timeout */
-		if (epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, fd,
-			      &(struct epoll_event){.events = EPOLLIN | EPOLLRDHUP,
-						    .data.ptr = &k->ev})) {
-			dhcp_log("watching a connection: %s", strerror(errno));
+		r = dmn_loop_add(&dhcp_loop, fd, &k->ev, EPOLLIN | EPOLLRDHUP);
+		if (r) {
+			dhcp_log("watching a connection: %s", strerror(-r));
 			dhcp_conn_close(k);
 			return;
 		}
@@ -488,25 +484,20 @@ static int dhcp_mkdir_p(const char *path, mode_t mode)
 /* The listening socket: systemd's (LISTEN_FDS=1) or our own at @path. fd or -errno. */
 static int dhcp_listen(const char *path, bool *activated)
 {
-	const char *pid = getenv("LISTEN_PID"), *nfds = getenv("LISTEN_FDS");
+	const char *nfds = dmn_listen_fds();
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char dir[4096];
 	mode_t old;
 	int fd, r;
 
 	*activated = false;
-	if (pid && nfds && atol(pid) == (long)getpid()) {
+	if (nfds) {
 		if (strcmp(nfds, "1")) {
 			dhcp_log("socket activation passed %s sockets; exactly one expected", nfds);
 			return -EINVAL;
 		}
-		unsetenv("LISTEN_PID");
-		unsetenv("LISTEN_FDS");
-		unsetenv("LISTEN_FDNAMES");
-		fcntl(3, F_SETFD, FD_CLOEXEC);
-		fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK);
 		*activated = true;
-		return 3;
+		return dmn_listen_take(1);
 	}
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -541,25 +532,6 @@ static int dhcp_listen(const char *path, bool *activated)
 		return r;
 	}
 	return fd;
-}
-
-static int dhcp_write_pidfile(const char *path)
-{
-	char tmp[4200];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "%d\n", (int)getpid());
-	if (fflush(f) || fsync(fileno(f)) || fclose(f) || rename(tmp, path) < 0) {
-		int r = -errno;
-
-		unlink(tmp);
-		return r;
-	}
-	return 0;
 }
 
 static void dhcp_resume_one(struct dhcp_client *c)
@@ -618,14 +590,51 @@ static bool dhcp_dur_flag(const char *v, uint32_t *out)
 	return true;
 }
 
+struct dhcp_turn {
+	int lfd, sfd;
+	bool stop;
+};
+
+/*
+ * One event of the loop. A handler may free an object whose event is later in this batch (DEL
+ * frees a client): true after each one that can, the batch ends and the loop polls again.
+ */
+static bool dhcp_on_event(void *arg, struct dmn_ev *ev, uint32_t events)
+{
+	struct dhcp_turn *t = arg;
+	int sig;
+
+	(void)events;
+	switch (ev->kind) {
+	case DHCP_EV_LISTEN:
+		dhcp_accept(t->lfd);
+		return false;
+	case DHCP_EV_SIGNAL:
+		while ((sig = dmn_signal_next(t->sfd)))
+			dhcp_log("signal %d: shutting down, leases kept", sig);
+		t->stop = true;
+		return true;
+	case DHCP_EV_CONN:
+		dhcp_conn_read(ev->owner);
+		break;
+	case DHCP_EV_PKT:
+		dhcp_client_on_packet(ev->owner);
+		break;
+	case DHCP_EV_TIMER:
+		dhcp_client_on_timer(ev->owner);
+		break;
+	}
+	return true;
+}
+
 int dhcp_daemon_main(int argc, char **argv)
 {
+	static const int sigs[] = {SIGTERM, SIGINT};
 	const char *socketpath = DHCP_DEFAULT_SOCKET, *pidfile = NULL;
 	char sockfull[4096 + 256], statefull[4096 + 256];
-	struct epoll_event evs[32];
-	struct dhcp_ev lev = {.kind = DHCP_EV_LISTEN}, sev = {.kind = DHCP_EV_SIGNAL};
-	bool activated, stop = false, bad = false;
-	sigset_t mask;
+	struct dmn_ev lev = {.kind = DHCP_EV_LISTEN}, sev = {.kind = DHCP_EV_SIGNAL};
+	struct dhcp_turn t = {0};
+	bool activated, bad = false;
 	int lfd, sfd, r;
 
 	for (int i = 1; i < argc; i++) {
@@ -665,18 +674,14 @@ int dhcp_daemon_main(int argc, char **argv)
 	snprintf(statefull, sizeof(statefull), "%s%s", dhcp_hostprefix, dhcp_statedir);
 	dhcp_statedir = statefull;
 
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
 	/* Blocked before any helper thread exists: they inherit the mask, signalfd gets them all. */
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	dhcp_epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || dhcp_epfd < 0) {
-		dhcp_log("signalfd/epoll: %s", strerror(errno));
+	sfd = dmn_signals(sigs, sizeof(sigs) / sizeof(sigs[0]));
+	r = sfd < 0 ? sfd : dmn_loop_open(&dhcp_loop);
+	if (r < 0) {
+		dhcp_log("signalfd/epoll: %s", strerror(-r));
 		return 1;
 	}
+	dhcp_epfd = dhcp_loop.ep;
 	r = dhcp_mkdir_p(dhcp_statedir, 0700);
 	if (r) {
 		dhcp_log("state dir %s: %s", dhcp_statedir, strerror(-r));
@@ -687,72 +692,37 @@ int dhcp_daemon_main(int argc, char **argv)
 		dhcp_log("listening on %s: %s", sockfull, strerror(-lfd));
 		return 1;
 	}
-	if (pidfile && (r = dhcp_write_pidfile(pidfile))) {
+	if (pidfile && (r = dmn_pidfile_write(pidfile))) {
 		dhcp_log("pidfile %s: %s", pidfile, strerror(-r));
 		return 1;
 	}
-	if (epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, lfd,
-		      &(struct epoll_event){.events = EPOLLIN, .data.ptr = &lev}) ||
-	    epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, sfd,
-		      &(struct epoll_event){.events = EPOLLIN, .data.ptr = &sev})) {
-		dhcp_log("epoll_ctl: %s", strerror(errno));
+	if ((r = dmn_loop_add(&dhcp_loop, lfd, &lev, EPOLLIN)) ||
+	    (r = dmn_loop_add(&dhcp_loop, sfd, &sev, EPOLLIN))) {
+		dhcp_log("epoll_ctl: %s", strerror(-r));
 		return 1;
 	}
+	t.lfd = lfd;
+	t.sfd = sfd;
 	r = dhcp_store_load(dhcp_resume_one);
 	if (r)
 		dhcp_log("reading %s: %s", dhcp_statedir, strerror(-r));
 	dhcp_log("listening on %s%s, leases in %s", sockfull,
 		 activated ? " (socket activation)" : "", dhcp_statedir);
 
-	dhcp_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	while (!stop) {
+	dhcp_spare_fd = dmn_spare_open();
+	while (!t.stop) {
 		int n;
 
 		if (dhcp_accept_resume && dhcp_boot_ms() >= dhcp_accept_resume)
-			dhcp_accept_resume = epoll_ctl(dhcp_epfd, EPOLL_CTL_ADD, lfd,
-						       &(struct epoll_event){.events = EPOLLIN,
-									     .data.ptr = &lev})
-						     ? dhcp_boot_ms() + 1000 /* try again */
-						     : 0;
-		/* before the wait: no event of this batch can name a connection it closes */
-		n = epoll_wait(dhcp_epfd, evs, 32, dhcp_conn_sweep());
-
-		if (n < 0 && errno == EINTR)
+			dhcp_accept_resume = dmn_loop_add(&dhcp_loop, lfd, &lev, EPOLLIN)
+						 ? dhcp_boot_ms() + 1000 /* try again */
+						 : 0;
+		/* the sweep first: no event of this batch can name a connection it closes */
+		n = dmn_loop_turn(&dhcp_loop, dhcp_conn_sweep(), 32, dhcp_on_event, &t);
+		if (n == -EINTR)
 			continue;
 		if (n < 0) {
-			dhcp_log("epoll_wait: %s", strerror(errno));
-			break;
-		}
-		/*
-		 * A handler may free an object whose event is later in this batch (DEL frees a
-		 * client): handle only the first event of a batch that can free, then poll again.
-		 */
-		for (int i = 0; i < n && !stop; i++) {
-			struct dhcp_ev *ev = evs[i].data.ptr;
-
-			switch (ev->kind) {
-			case DHCP_EV_LISTEN:
-				dhcp_accept(lfd);
-				continue;
-			case DHCP_EV_SIGNAL: {
-				struct signalfd_siginfo si;
-
-				while (read(sfd, &si, sizeof(si)) == sizeof(si))
-					dhcp_log("signal %u: shutting down, leases kept",
-						 si.ssi_signo);
-				stop = true;
-				continue;
-			}
-			case DHCP_EV_CONN:
-				dhcp_conn_read(ev->owner);
-				break;
-			case DHCP_EV_PKT:
-				dhcp_client_on_packet(ev->owner);
-				break;
-			case DHCP_EV_TIMER:
-				dhcp_client_on_timer(ev->owner);
-				break;
-			}
+			dhcp_log("epoll_wait: %s", strerror(-n));
 			break;
 		}
 	}
@@ -779,6 +749,7 @@ int dhcp_daemon_main(int argc, char **argv)
 	if (pidfile)
 		unlink(pidfile);
 	close(sfd);
-	close(dhcp_epfd);
+	dmn_loop_close(&dhcp_loop);
+	dhcp_epfd = -1;
 	return 0;
 }

@@ -9,19 +9,16 @@
 #ifndef DHCP_DAEMON_H
 #define DHCP_DAEMON_H
 
+#include "daemon/daemon.h"
 #include "dhcp.h"
 
+/* The kinds of the loop's events (struct dmn_ev of pkg/daemon). */
 enum dhcp_ev_kind {
 	DHCP_EV_LISTEN,
 	DHCP_EV_SIGNAL,
 	DHCP_EV_CONN,
 	DHCP_EV_PKT,
 	DHCP_EV_TIMER,
-};
-
-struct dhcp_ev {
-	enum dhcp_ev_kind kind;
-	void *owner;
 };
 
 enum dhcp_state {
@@ -48,7 +45,7 @@ struct dhcp_client {
 	uint32_t timeout_ms, resend_max_ms, resend_timeout_ms;
 
 	enum dhcp_state state;
-	struct dhcp_ev pkt_ev, timer_ev;
+	struct dmn_ev pkt_ev, timer_ev;
 	int pkt_fd; /* AF_PACKET socket in the container netns; -1 while bound */
 	int timer_fd;
 	int ifindex;

@@ -4,12 +4,12 @@
  * network record names, from one epoll loop in the host netns.
  *
  * Identity by socket: each container netns gets its own listener, a UDP socket and a TCP listener
- * bound to 127.0.0.11:61053 (DN_RESOLVER_PORT) *inside that netns* (created by a short-lived helper thread that
- * setns()es, makes the sockets and exits; the loop thread never changes netns). A socket stays in
- * the netns it was made in, so the loop serves it from the host, and every query that arrives on
- * it comes from that container: its view is exactly the networks whose records name that netns
- * (matched by the netns inode). No source address is trusted, nothing depends on a host-side
- * gateway (macvlan/ipvlan work). A stateless nftables rewrite in the container netns maps
+ * bound to 127.0.0.11:61053 (DN_RESOLVER_PORT) *inside that netns* (created by a short-lived helper
+ * thread that setns()es, makes the sockets and exits; the loop thread never changes netns). A
+ * socket stays in the netns it was made in, so the loop serves it from the host, and every query
+ * that arrives on it comes from that container: its view is exactly the networks whose records name
+ * that netns (matched by the netns inode). No source address is trusted, nothing depends on a
+ * host-side gateway (macvlan/ipvlan work). A stateless nftables rewrite in the container netns maps
  * 127.0.0.11:53 to that port and back, so port 53 stays free: the container's own DNS server
  * binds the wildcard :53. The daemon adds it with the listener and deletes it with the listener
  * (also when it exits), so a netns' rewrite always points at a listener of the same build:
@@ -31,6 +31,8 @@
  * no query is dropped. Start-up: pid file (flock'ed), control socket (or systemd's), readiness
  * byte on --ready-fd after the first load. SIGTERM/SIGINT: clean exit. With --exit-idle (how
  * the plugin starts it) it also exits once no network file is left, as aardvark-dns does.
+ * The loop, signals, socket activation and pid file are pkg/daemon's (daemon/daemon.h). All
+ * state is one struct dn_ctx, allocated by dn_daemon_main() and passed down: no globals.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,13 +54,13 @@
 #include <linux/sockios.h>
 #include <sys/random.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/daemon.h"
 #include "dnsname.h"
 #include "wire/dns_wire.h"
 #include "dnsport.h"
@@ -84,12 +86,8 @@
 _Static_assert(IDTAB >= 2 * FWD_MAX && !(IDTAB & (IDTAB - 1)),
 	       "IDTAB: a power of two, at least 2 x FWD_MAX");
 
+/* The kinds of the loop's events (struct dmn_ev of pkg/daemon). */
 enum ev_type { EV_CTL, EV_CTLC, EV_SIG, EV_INO, EV_UDP, EV_TCPL, EV_CONN, EV_UP, EV_UPTCP };
-
-struct ev {
-	enum ev_type type;
-	void *owner;
-};
 
 /* ---- snapshot --------------------------------------------------------------------------------- */
 
@@ -127,7 +125,7 @@ struct snap {
 struct lsn {
 	uint64_t dev, ino;
 	int udp, tcp;
-	struct ev uev, tev;
+	struct dmn_ev uev, tev;
 	/* networks this netns sees (indexes into the snapshot): view_in until it is full, then a
 	 * block that grows up to VIEW_MAX; a thousand listeners are mostly on one network each */
 	uint16_t *view;
@@ -141,7 +139,7 @@ struct lsn {
 };
 
 struct conn {
-	struct ev ev;
+	struct dmn_ev ev;
 	int fd;
 	struct lsn *l;
 	uint8_t *in, *out;
@@ -169,7 +167,7 @@ struct fwd {
 	int prev, next; /* deadline list */
 	/* TCP retry */
 	int tfd;
-	struct ev tev;
+	struct dmn_ev tev;
 	uint8_t *tbuf;
 	size_t tlen, toff;
 };
@@ -179,17 +177,39 @@ struct upstream {
 	socklen_t len;
 };
 
+/*
+ * UDP queries and the answers made while reading them move in batches: one recvmmsg() and one
+ * sendmmsg() for up to UDP_BATCH queries instead of a recvfrom() and a sendto() each. A query
+ * larger than a slot (only EDNS options could make one) is dropped; answers to forwarded queries
+ * leave one by one, when the upstream's reply comes.
+ */
+#define UDP_BATCH 16
+#define UDP_QSLOT 4096
+struct udp_batch {
+	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
+	struct iovec iin[UDP_BATCH], iout[UDP_BATCH];
+	struct sockaddr_storage peer[UDP_BATCH];
+	uint8_t q[UDP_BATCH][UDP_QSLOT];
+	uint8_t r[UDP_BATCH][DNS_EDNS_CAP];
+	unsigned int nout;
+};
+
 /* A control connection waiting for its request: one message, one reply, closed. */
 struct ctlc {
-	struct ev ev;
+	struct dmn_ev ev;
 	int fd;
 	uint64_t deadline;
 	struct ctlc *prev, *next; /* by deadline (= by age), oldest first */
 };
 
-static struct {
+/*
+ * The daemon's whole state: one per process, made by dn_daemon_main() and passed to every
+ * function that reads or changes it (no globals).
+ */
+struct dn_ctx {
 	const char *run_dir, *resolv_conf;
-	int ep, ctl, sig, ino, wd_nets, wd_resolv, netsfd;
+	struct dmn_loop loop;
+	int ctl, sig, ino, wd_nets, wd_resolv, netsfd;
 	char resolv_base[NAME_MAX + 1];
 	struct snap *snap;
 	struct lsn *lsn[LSN_BUCKETS];
@@ -205,8 +225,8 @@ static struct {
 	struct upstream up[UP_MAX];
 	int n_up;
 	int usock[2][UP_SOCKS];
-	struct ev uev[2][UP_SOCKS];
-	struct ev ctl_ev, sig_ev, ino_ev;
+	struct dmn_ev uev[2][UP_SOCKS];
+	struct dmn_ev ctl_ev, sig_ev, ino_ev;
 	uint8_t rnd[256];
 	size_t rnd_left;
 	uint64_t self_dev, self_ino;
@@ -218,7 +238,10 @@ static struct {
 	int idle_lock;	 /* start.lock, held from the decision to exit to the exit */
 	int spare;	 /* /dev/null, given up to shed a connection when descriptors run out */
 	uint8_t buf[65536 + 2];
-} D;
+	struct udp_batch B;
+	int batch_fd;	      /* the listener whose batch is open, -1 when none */
+	uint32_t snap_serial; /* of the last snapshot loaded */
+};
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...)
@@ -240,35 +263,21 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static uint16_t rnd16(void)
+static uint16_t rnd16(struct dn_ctx *d)
 {
 	uint16_t v;
 
-	if (D.rnd_left < 2) {
-		if (getrandom(D.rnd, sizeof(D.rnd), 0) != (ssize_t)sizeof(D.rnd)) {
+	if (d->rnd_left < 2) {
+		if (getrandom(d->rnd, sizeof(d->rnd), 0) != (ssize_t)sizeof(d->rnd)) {
 			/* never expected after boot; still no predictable IDs from a fixed seed */
-			for (size_t i = 0; i < sizeof(D.rnd); i++)
-				D.rnd[i] ^= (uint8_t)(now_ms() * 2654435761u >> (i % 24));
+			for (size_t i = 0; i < sizeof(d->rnd); i++)
+				d->rnd[i] ^= (uint8_t)(now_ms() * 2654435761u >> (i % 24));
 		}
-		D.rnd_left = sizeof(D.rnd);
+		d->rnd_left = sizeof(d->rnd);
 	}
-	D.rnd_left -= 2;
-	memcpy(&v, D.rnd + D.rnd_left, 2);
+	d->rnd_left -= 2;
+	memcpy(&v, d->rnd + d->rnd_left, 2);
 	return v;
-}
-
-static int ep_add(int fd, struct ev *ev, uint32_t events)
-{
-	struct epoll_event e = {.events = events, .data.ptr = ev};
-
-	return epoll_ctl(D.ep, EPOLL_CTL_ADD, fd, &e);
-}
-
-static void ep_mod(int fd, struct ev *ev, uint32_t events)
-{
-	struct epoll_event e = {.events = events, .data.ptr = ev};
-
-	epoll_ctl(D.ep, EPOLL_CTL_MOD, fd, &e);
 }
 
 /*
@@ -281,49 +290,49 @@ static unsigned int id_home(uint16_t id)
 	return id & (IDTAB - 1);
 }
 
-static int id_find(uint16_t id)
+static int id_find(struct dn_ctx *d, uint16_t id)
 {
 	for (unsigned int h = id_home(id);; h = (h + 1) & (IDTAB - 1)) {
-		unsigned int s = D.idtab[h];
+		unsigned int s = d->idtab[h];
 
 		if (!s)
 			return -1;
-		if (D.fwd[s - 1].qid == id)
+		if (d->fwd[s - 1].qid == id)
 			return (int)s - 1;
 	}
 }
 
-static void id_insert(int i)
+static void id_insert(struct dn_ctx *d, int i)
 {
-	unsigned int h = id_home(D.fwd[i].qid);
+	unsigned int h = id_home(d->fwd[i].qid);
 
-	while (D.idtab[h])
+	while (d->idtab[h])
 		h = (h + 1) & (IDTAB - 1);
-	D.idtab[h] = (uint16_t)(i + 1);
+	d->idtab[h] = (uint16_t)(i + 1);
 }
 
-static void id_remove(int i)
+static void id_remove(struct dn_ctx *d, int i)
 {
-	unsigned int h = id_home(D.fwd[i].qid), j;
+	unsigned int h = id_home(d->fwd[i].qid), j;
 
-	while (D.idtab[h] && D.idtab[h] != i + 1)
+	while (d->idtab[h] && d->idtab[h] != i + 1)
 		h = (h + 1) & (IDTAB - 1);
-	if (!D.idtab[h])
+	if (!d->idtab[h])
 		return;
 	for (j = h;;) {
 		unsigned int k;
 
 		j = (j + 1) & (IDTAB - 1);
-		if (!D.idtab[j])
+		if (!d->idtab[j])
 			break;
-		k = id_home(D.fwd[D.idtab[j] - 1].qid);
+		k = id_home(d->fwd[d->idtab[j] - 1].qid);
 		/* the entry at j may fill the hole at h unless its home is cyclically in (h, j] */
 		if (h <= j ? (k <= h || k > j) : (k <= h && k > j)) {
-			D.idtab[h] = D.idtab[j];
+			d->idtab[h] = d->idtab[j];
 			h = j;
 		}
 	}
-	D.idtab[h] = 0;
+	d->idtab[h] = 0;
 }
 
 /* ---- snapshot building ------------------------------------------------------------------------ */
@@ -415,10 +424,10 @@ static int snet_index(struct snet *n)
 }
 
 /* One network file into a new entry of @s; false when @s cannot grow. */
-static bool snap_add(struct snap *s, size_t *cap, const char *name)
+static bool snap_add(struct dn_ctx *d, struct snap *s, size_t *cap, const char *name)
 {
 	struct snet n = {0};
-	int r = dn_netfile_read(D.netsfd, name, &n.f, DN_READ_VERBOSE | DN_READ_SERVE);
+	int r = dn_netfile_read(d->netsfd, name, &n.f, DN_READ_VERBOSE | DN_READ_SERVE);
 
 	if (r == -EMFILE || r == -ENFILE || r == -ENOMEM) { /* ours, not the file's: keep the old */
 		s->err = r;
@@ -448,6 +457,7 @@ static bool snap_add(struct snap *s, size_t *cap, const char *name)
 }
 
 struct snap_fill {
+	struct dn_ctx *d;
 	struct snap *s;
 	size_t cap;
 };
@@ -456,20 +466,19 @@ static bool snap_fill_one(const char *name, void *arg)
 {
 	struct snap_fill *sf = arg;
 
-	return sf->s->n < DN_MAX_NETS && snap_add(sf->s, &sf->cap, name);
+	return sf->s->n < DN_MAX_NETS && snap_add(sf->d, sf->s, &sf->cap, name);
 }
 
-static struct snap *snap_load(void)
+static struct snap *snap_load(struct dn_ctx *d)
 {
 	struct snap *s = calloc(1, sizeof(*s));
-	struct snap_fill sf = {s, 0};
-	static uint32_t serial;
+	struct snap_fill sf = {d, s, 0};
 	int n;
 
 	if (!s)
 		return NULL;
-	s->serial = ++serial;
-	n = dn_netfiles_each(D.netsfd, snap_fill_one, &sf);
+	s->serial = ++d->snap_serial;
+	n = dn_netfiles_each(d->netsfd, snap_fill_one, &sf);
 	if (n < 0)
 		s->err = n;
 	s->files = n > 0 ? (size_t)n : 0;
@@ -581,7 +590,7 @@ static void *rw_thread(void *arg)
 	return NULL;
 }
 
-static int lsn_rewrite(const struct lsn *l, bool add)
+static int lsn_rewrite(struct dn_ctx *d, const struct lsn *l, bool add)
 {
 	struct rw w = {.sock = l->udp, .add = add};
 	pthread_t t;
@@ -590,37 +599,37 @@ static int lsn_rewrite(const struct lsn *l, bool add)
 		return cni_fail(&w.e, -EAGAIN, 0, "cannot start a thread");
 	pthread_join(t, NULL);
 	if (w.err)
-		snprintf(D.last_err, sizeof(D.last_err), "%s", w.e.msg);
+		snprintf(d->last_err, sizeof(d->last_err), "%s", w.e.msg);
 	return w.err;
 }
 
-static struct lsn **lsn_slot(uint64_t dev, uint64_t ino)
+static struct lsn **lsn_slot(struct dn_ctx *d, uint64_t dev, uint64_t ino)
 {
-	struct lsn **p = &D.lsn[(ino ^ dev * 31) % LSN_BUCKETS];
+	struct lsn **p = &d->lsn[(ino ^ dev * 31) % LSN_BUCKETS];
 
 	while (*p && ((*p)->dev != dev || (*p)->ino != ino))
 		p = &(*p)->next;
 	return p;
 }
 
-static struct lsn *lsn_find(uint64_t dev, uint64_t ino)
+static struct lsn *lsn_find(struct dn_ctx *d, uint64_t dev, uint64_t ino)
 {
-	return *lsn_slot(dev, ino);
+	return *lsn_slot(d, dev, ino);
 }
 
-static struct lsn *lsn_open(const struct dn_rec *r)
+static struct lsn *lsn_open(struct dn_ctx *d, const struct dn_rec *r)
 {
 	struct mk m = {.path = r->netns, .dev = r->ns_dev, .ino = r->ns_ino};
 	struct lsn *l;
 	pthread_t t;
 
 	if (pthread_create(&t, NULL, mk_thread, &m)) {
-		snprintf(D.last_err, sizeof(D.last_err), "cannot start a thread");
+		snprintf(d->last_err, sizeof(d->last_err), "cannot start a thread");
 		return NULL;
 	}
 	pthread_join(t, NULL);
 	if (m.err) {
-		snprintf(D.last_err, sizeof(D.last_err), "listener in %s: %s", r->netns,
+		snprintf(d->last_err, sizeof(d->last_err), "listener in %s: %s", r->netns,
 			 m.e.msg[0] ? m.e.msg : strerror(-m.err));
 		return NULL;
 	}
@@ -637,12 +646,12 @@ static struct lsn *lsn_open(const struct dn_rec *r)
 	l->udp = m.udp;
 	l->tcp = m.tcp;
 	l->fresh = true;
-	l->uev = (struct ev){EV_UDP, l};
-	l->tev = (struct ev){EV_TCPL, l};
-	ep_add(l->udp, &l->uev, EPOLLIN);
-	ep_add(l->tcp, &l->tev, EPOLLIN);
-	*lsn_slot(l->dev, l->ino) = l;
-	D.n_lsn++;
+	l->uev = (struct dmn_ev){EV_UDP, l};
+	l->tev = (struct dmn_ev){EV_TCPL, l};
+	dmn_loop_add(&d->loop, l->udp, &l->uev, EPOLLIN);
+	dmn_loop_add(&d->loop, l->tcp, &l->tev, EPOLLIN);
+	*lsn_slot(d, l->dev, l->ino) = l;
+	d->n_lsn++;
 	return l;
 }
 
@@ -673,30 +682,30 @@ static void lsn_view_add(struct lsn *l, uint16_t i)
 	l->view[l->n_view++] = i;
 }
 
-static void conn_close(struct conn *c);
-static void conn_kick(struct conn *c);
+static void conn_close(struct dn_ctx *d, struct conn *c);
+static void conn_kick(struct dn_ctx *d, struct conn *c);
 
-static void lsn_close(struct lsn *l)
+static void lsn_close(struct dn_ctx *d, struct lsn *l)
 {
 	struct conn *c, *nx;
 
-	for (c = D.conn_head; c; c = nx) {
+	for (c = d->conn_head; c; c = nx) {
 		nx = c->next;
 		if (c->l == l)
-			conn_close(c);
+			conn_close(d, c);
 	}
 	for (int i = 0; i < FWD_MAX; i++)
-		if (D.fwd[i].used && D.fwd[i].l == l)
-			D.fwd[i].l = NULL;
+		if (d->fwd[i].used && d->fwd[i].l == l)
+			d->fwd[i].l = NULL;
 	if (l->n_fwd)
-		D.fwd_lsns--;
+		d->fwd_lsns--;
 	/* no record names the netns any more (or we exit): its port 53 is its own again */
-	if (lsn_rewrite(l, false))
-		logf_("%s", D.last_err);
+	if (lsn_rewrite(d, l, false))
+		logf_("%s", d->last_err);
 	close(l->udp);
 	close(l->tcp);
-	*lsn_slot(l->dev, l->ino) = l->next;
-	D.n_lsn--;
+	*lsn_slot(d, l->dev, l->ino) = l->next;
+	d->n_lsn--;
 	if (l->view != l->view_in)
 		free(l->view);
 	free(l);
@@ -704,27 +713,27 @@ static void lsn_close(struct lsn *l)
 
 /* ---- upstreams --------------------------------------------------------------------------------- */
 
-static bool is_own_addr(const struct sockaddr_storage *sa)
+static bool is_own_addr(struct dn_ctx *d, const struct sockaddr_storage *sa)
 {
 	struct in_addr own;
 
 	/* Our address only exists where we listen: in the daemon's own netns only if a record
 	 * names it (a daemon run inside a container). */
-	if (sa->ss_family != AF_INET || !lsn_find(D.self_dev, D.self_ino))
+	if (sa->ss_family != AF_INET || !lsn_find(d, d->self_dev, d->self_ino))
 		return false;
 	inet_pton(AF_INET, DN_RESOLVER_ADDR, &own);
 	return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == own.s_addr;
 }
 
-static void load_resolv(void)
+static void load_resolv(struct dn_ctx *d)
 {
 	char line[512];
-	FILE *f = fopen(D.resolv_conf, "re");
+	FILE *f = fopen(d->resolv_conf, "re");
 	int n = 0;
 
 	if (!f) {
-		logf_("cannot read %s: %m; forwarding disabled", D.resolv_conf);
-		D.n_up = 0;
+		logf_("cannot read %s: %m; forwarding disabled", d->resolv_conf);
+		d->n_up = 0;
 		return;
 	}
 	while (fgets(line, sizeof(line), f) && n < UP_MAX) {
@@ -771,12 +780,12 @@ static void load_resolv(void)
 		} else {
 			continue;
 		}
-		if (is_own_addr(&u.sa))
+		if (is_own_addr(d, &u.sa))
 			continue;
-		D.up[n++] = u;
+		d->up[n++] = u;
 	}
 	fclose(f);
-	D.n_up = n;
+	d->n_up = n;
 }
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -793,21 +802,21 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 	return !memcmp(&x->sin6_addr, &y->sin6_addr, 16) && x->sin6_port == y->sin6_port;
 }
 
-static int usock_get(int family)
+static int usock_get(struct dn_ctx *d, int family)
 {
-	int fi = family == AF_INET6, i = rnd16() % UP_SOCKS;
+	int fi = family == AF_INET6, i = rnd16(d) % UP_SOCKS;
 
-	if (D.usock[fi][i] < 0) {
+	if (d->usock[fi][i] < 0) {
 		int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 		if (fd < 0)
 			return -1;
 		/* unbound: the kernel picks a random ephemeral port at the first send */
-		D.usock[fi][i] = fd;
-		D.uev[fi][i] = (struct ev){EV_UP, NULL};
-		ep_add(fd, &D.uev[fi][i], EPOLLIN);
+		d->usock[fi][i] = fd;
+		d->uev[fi][i] = (struct dmn_ev){EV_UP, NULL};
+		dmn_loop_add(&d->loop, fd, &d->uev[fi][i], EPOLLIN);
 	}
-	return D.usock[fi][i];
+	return d->usock[fi][i];
 }
 
 /* ---- replies ------------------------------------------------------------------------------------ */
@@ -819,52 +828,36 @@ struct dest {
 	struct conn *conn; /* TCP */
 };
 
-static void conn_send(struct conn *c, const uint8_t *msg, size_t len);
+static void conn_send(struct dn_ctx *d, struct conn *c, const uint8_t *msg, size_t len);
 
-/*
- * UDP queries and the answers made while reading them move in batches: one recvmmsg() and one
- * sendmmsg() for up to UDP_BATCH queries instead of a recvfrom() and a sendto() each. A query
- * larger than a slot (only EDNS options could make one) is dropped; answers to forwarded queries
- * leave one by one, when the upstream's reply comes.
- */
-#define UDP_BATCH 16
-#define UDP_QSLOT 4096
-static struct {
-	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
-	struct iovec iin[UDP_BATCH], iout[UDP_BATCH];
-	struct sockaddr_storage peer[UDP_BATCH];
-	uint8_t q[UDP_BATCH][UDP_QSLOT];
-	uint8_t r[UDP_BATCH][DNS_EDNS_CAP];
-	unsigned int nout;
-} B; /* zero-initialised: .bss, no bytes in the binary */
-static int batch_fd = -1; /* the listener whose batch is open, -1 when none */
-
-static void udp_flush(void)
+static void udp_flush(struct dn_ctx *d)
 {
-	for (unsigned int done = 0; done < B.nout;) {
-		int n = sendmmsg(batch_fd, B.out + done, B.nout - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+	for (unsigned int done = 0; done < d->B.nout;) {
+		int n = sendmmsg(d->batch_fd, d->B.out + done, d->B.nout - done,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n <= 0)
 			break; /* a full socket buffer drops the rest, as sendto() would */
 		done += (unsigned int)n;
 	}
-	B.nout = 0;
-	batch_fd = -1;
+	d->B.nout = 0;
+	d->batch_fd = -1;
 }
 
-static void send_reply(const struct dest *to, const uint8_t *msg, size_t len)
+static void send_reply(struct dn_ctx *d, const struct dest *to, const uint8_t *msg, size_t len)
 {
 	if (to->conn) {
-		conn_send(to->conn, msg, len);
-	} else if (to->l && to->l->udp == batch_fd && B.nout < UDP_BATCH && len <= DNS_EDNS_CAP) {
-		unsigned int i = B.nout++;
+		conn_send(d, to->conn, msg, len);
+	} else if (to->l && to->l->udp == d->batch_fd && d->B.nout < UDP_BATCH &&
+		   len <= DNS_EDNS_CAP) {
+		unsigned int i = d->B.nout++;
 
-		memcpy(B.r[i], msg, len);
-		B.iout[i] = (struct iovec){B.r[i], len};
-		B.out[i].msg_hdr = (struct msghdr){.msg_name = (void *)to->peer,
-						   .msg_namelen = to->plen,
-						   .msg_iov = &B.iout[i],
-						   .msg_iovlen = 1};
+		memcpy(d->B.r[i], msg, len);
+		d->B.iout[i] = (struct iovec){d->B.r[i], len};
+		d->B.out[i].msg_hdr = (struct msghdr){.msg_name = (void *)to->peer,
+						      .msg_namelen = to->plen,
+						      .msg_iov = &d->B.iout[i],
+						      .msg_iovlen = 1};
 	} else if (to->l) {
 		sendto(to->l->udp, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL,
 		       (const struct sockaddr *)to->peer, to->plen);
@@ -872,8 +865,8 @@ static void send_reply(const struct dest *to, const uint8_t *msg, size_t len)
 }
 
 /* Header + question (+ OPT): errors and truncated replies. */
-static void send_short(const struct dest *to, const struct dns_msg *q, uint16_t flags,
-		       unsigned int rcode)
+static void send_short(struct dn_ctx *d, const struct dest *to, const struct dns_msg *q,
+		       uint16_t flags, unsigned int rcode)
 {
 	uint8_t out[DNS_NAME_MAX + 64];
 	struct dns_writer w;
@@ -888,7 +881,7 @@ static void send_short(const struct dest *to, const struct dns_msg *q, uint16_t 
 		dns_w_opt(&w, DNS_EDNS_CAP, (uint16_t)rcode, false);
 	len = dns_w_finish(&w);
 	if (len > 0)
-		send_reply(to, out, (size_t)len);
+		send_reply(d, to, out, (size_t)len);
 }
 
 /* ---- local answers ------------------------------------------------------------------------------ */
@@ -920,13 +913,14 @@ static void find_name(const struct snet *n, const char *name, struct lookup *lk)
 	}
 }
 
-static void lookup(const struct lsn *l, const char *name, size_t len, struct lookup *lk)
+static void lookup(struct dn_ctx *d, const struct lsn *l, const char *name, size_t len,
+		   struct lookup *lk)
 {
 	lk->n = 0;
 	lk->zone = NULL;
 	lk->apex = false;
 	for (size_t i = 0; i < l->n_view; i++) {
-		const struct snet *n = &D.snap->nets[l->view[i]];
+		const struct snet *n = &d->snap->nets[l->view[i]];
 
 		if (len == n->dlen && !memcmp(name, n->f.domain, len)) {
 			lk->apex = true;
@@ -950,14 +944,14 @@ static void lookup(const struct lsn *l, const char *name, size_t len, struct loo
 }
 
 /* The canonical name of an address in the requester's view, or false. */
-static bool find_ptr(const struct lsn *l, int family, const uint8_t *a, struct dns_name *out,
-		     const struct snet **net)
+static bool find_ptr(struct dn_ctx *d, const struct lsn *l, int family, const uint8_t *a,
+		     struct dns_name *out, const struct snet **net)
 {
 	struct dn_addr key = {.family = family};
 
 	memcpy(key.a, a, family == AF_INET ? 4 : 16);
 	for (size_t i = 0; i < l->n_view; i++) {
-		const struct snet *n = &D.snap->nets[l->view[i]];
+		const struct snet *n = &d->snap->nets[l->view[i]];
 		uint32_t j = n->pb[hash_addr(&key) & (uint32_t)(n->nbp - 1)];
 
 		for (; j; j = n->pe[j - 1].next) {
@@ -980,8 +974,8 @@ static bool find_ptr(const struct lsn *l, int family, const uint8_t *a, struct d
  * Write the local answer for @q into @w, or return 0 when the name is not ours (forward it).
  * Returns 1 when an answer was written.
  */
-static int answer_local(const struct lsn *l, const struct dns_msg *q, struct dns_writer *w,
-			uint8_t *out, size_t cap)
+static int answer_local(struct dn_ctx *d, const struct lsn *l, const struct dns_msg *q,
+			struct dns_writer *w, uint8_t *out, size_t cap)
 {
 	char name[DNS_TEXT_MAX];
 	struct lookup lk;
@@ -999,14 +993,14 @@ static int answer_local(const struct lsn *l, const struct dns_msg *q, struct dns
 		struct dns_name target;
 		const struct snet *n;
 
-		if (fam && find_ptr(l, fam, a, &target, &n)) {
+		if (fam && find_ptr(d, l, fam, a, &target, &n)) {
 			dns_w_init(w, out, cap, q->id, flags);
 			dns_w_question(w, &q->qname, q->qtype, q->qclass);
 			dns_w_ptr(w, DNS_SEC_AN, DNS_HDR_LEN, n->f.ttl, &target);
 			return 1;
 		}
 	}
-	lookup(l, name, (size_t)len, &lk);
+	lookup(d, l, name, (size_t)len, &lk);
 	if (!lk.n && !lk.apex && !lk.zone)
 		return 0;
 	if (!lk.n && !lk.apex)
@@ -1045,61 +1039,61 @@ static int answer_local(const struct lsn *l, const struct dns_msg *q, struct dns
 		}
 	}
 	if (lk.apex && q->qtype == DNS_T_SOA && !lk.n) {
-		dns_w_soa(w, DNS_SEC_AN, &lk.zone->zone, lk.zone->f.ttl, D.snap->serial);
+		dns_w_soa(w, DNS_SEC_AN, &lk.zone->zone, lk.zone->f.ttl, d->snap->serial);
 		any = true;
 	}
 	if (!any) {
 		const struct snet *z = lk.zone ? lk.zone : lk.m[0].net;
 
-		dns_w_soa(w, DNS_SEC_NS, &z->zone, z->f.ttl, D.snap->serial);
+		dns_w_soa(w, DNS_SEC_NS, &z->zone, z->f.ttl, d->snap->serial);
 	}
 	return 1;
 }
 
 /* ---- forwarding ----------------------------------------------------------------------------- */
 
-static void fwd_unlink(int i)
+static void fwd_unlink(struct dn_ctx *d, int i)
 {
-	struct fwd *f = &D.fwd[i];
+	struct fwd *f = &d->fwd[i];
 
 	if (f->prev >= 0)
-		D.fwd[f->prev].next = f->next;
-	else if (D.fwd_head == i)
-		D.fwd_head = f->next;
+		d->fwd[f->prev].next = f->next;
+	else if (d->fwd_head == i)
+		d->fwd_head = f->next;
 	if (f->next >= 0)
-		D.fwd[f->next].prev = f->prev;
-	else if (D.fwd_tail == i)
-		D.fwd_tail = f->prev;
+		d->fwd[f->next].prev = f->prev;
+	else if (d->fwd_tail == i)
+		d->fwd_tail = f->prev;
 	f->prev = f->next = -1;
 }
 
-static void fwd_arm(int i, uint64_t deadline)
+static void fwd_arm(struct dn_ctx *d, int i, uint64_t deadline)
 {
-	struct fwd *f = &D.fwd[i];
+	struct fwd *f = &d->fwd[i];
 
-	fwd_unlink(i);
+	fwd_unlink(d, i);
 	f->deadline = deadline;
 	/* deadlines are mostly increasing: walk back from the tail */
-	int p = D.fwd_tail;
+	int p = d->fwd_tail;
 
-	while (p >= 0 && D.fwd[p].deadline > deadline)
-		p = D.fwd[p].prev;
+	while (p >= 0 && d->fwd[p].deadline > deadline)
+		p = d->fwd[p].prev;
 	f->prev = p;
-	f->next = p >= 0 ? D.fwd[p].next : D.fwd_head;
+	f->next = p >= 0 ? d->fwd[p].next : d->fwd_head;
 	if (p >= 0)
-		D.fwd[p].next = i;
+		d->fwd[p].next = i;
 	else
-		D.fwd_head = i;
+		d->fwd_head = i;
 	if (f->next >= 0)
-		D.fwd[f->next].prev = i;
+		d->fwd[f->next].prev = i;
 	else
-		D.fwd_tail = i;
+		d->fwd_tail = i;
 }
 
-static void fwd_tcp_close(struct fwd *f)
+static void fwd_tcp_close(struct dn_ctx *d, struct fwd *f)
 {
 	if (f->tfd >= 0) {
-		epoll_ctl(D.ep, EPOLL_CTL_DEL, f->tfd, NULL);
+		dmn_loop_del(&d->loop, f->tfd);
 		close(f->tfd);
 		f->tfd = -1;
 	}
@@ -1107,68 +1101,68 @@ static void fwd_tcp_close(struct fwd *f)
 	f->tbuf = NULL;
 }
 
-static void fwd_free(int i)
+static void fwd_free(struct dn_ctx *d, int i)
 {
-	struct fwd *f = &D.fwd[i];
+	struct fwd *f = &d->fwd[i];
 
-	fwd_unlink(i);
-	fwd_tcp_close(f);
-	id_remove(i);
+	fwd_unlink(d, i);
+	fwd_tcp_close(d, f);
+	id_remove(d, i);
 	if (f->conn) {
 		f->conn->pending--;
-		conn_kick(f->conn);
+		conn_kick(d, f->conn);
 	}
 	if (f->l && !--f->l->n_fwd)
-		D.fwd_lsns--;
+		d->fwd_lsns--;
 	free(f->q);
 	memset(f, 0, sizeof(*f));
 	f->prev = f->next = -1;
 	f->tfd = -1;
-	D.n_fwd--;
+	d->n_fwd--;
 }
 
 static struct dest fwd_dest(struct fwd *f)
 {
-	struct dest d = {.conn = f->conn, .peer = &f->peer, .plen = f->plen};
+	struct dest dst = {.conn = f->conn, .peer = &f->peer, .plen = f->plen};
 
 	if (!f->tcp_client)
-		d.l = f->l;
-	return d;
+		dst.l = f->l;
+	return dst;
 }
 
-static void fwd_fail(int i)
+static void fwd_fail(struct dn_ctx *d, int i)
 {
-	struct fwd *f = &D.fwd[i];
-	struct dest d = fwd_dest(f);
+	struct fwd *f = &d->fwd[i];
+	struct dest dst = fwd_dest(f);
 	struct dns_msg q = {.id = f->cid, .qname = f->qname, .qtype = f->qtype,
 			    .qclass = f->qclass, .q_end = 1, .edns = f->client_edns};
 
 	q.flags = (uint16_t)(f->q[2] << 8 | f->q[3]);
-	if (d.conn || d.l)
-		send_short(&d, &q, 0, DNS_RC_SERVFAIL);
-	fwd_free(i);
+	if (dst.conn || dst.l)
+		send_short(d, &dst, &q, 0, DNS_RC_SERVFAIL);
+	fwd_free(d, i);
 }
 
 /* Send to the next upstream (or fail when every try is spent). */
-static void fwd_next(int i)
+static void fwd_next(struct dn_ctx *d, int i)
 {
-	struct fwd *f = &D.fwd[i];
+	struct fwd *f = &d->fwd[i];
 
-	while (f->tries < D.n_up * FWD_ROUNDS) {
+	while (f->tries < d->n_up * FWD_ROUNDS) {
 		struct upstream *u;
 		int fd;
 
-		f->srv = f->tries++ % D.n_up;
-		u = &D.up[f->srv];
-		fd = usock_get(u->sa.ss_family);
+		f->srv = f->tries++ % d->n_up;
+		u = &d->up[f->srv];
+		fd = usock_get(d, u->sa.ss_family);
 		if (fd < 0 || sendto(fd, f->q, f->qlen, MSG_DONTWAIT | MSG_NOSIGNAL,
 				     (struct sockaddr *)&u->sa, u->len) < 0)
 			continue;
 		f->sent_mask |= 1u << f->srv;
-		fwd_arm(i, now_ms() + FWD_TRY_MS);
+		fwd_arm(d, i, now_ms() + FWD_TRY_MS);
 		return;
 	}
-	fwd_fail(i);
+	fwd_fail(d, i);
 }
 
 /*
@@ -1178,50 +1172,51 @@ static void fwd_next(int i)
  * SERVFAIL: a container that floods its resolver with names that never resolve holds every free
  * slot, but another one's lookups still get theirs. Returns false when @l is not below its share.
  */
-static bool fwd_room(const struct lsn *l)
+static bool fwd_room(struct dn_ctx *d, const struct lsn *l)
 {
-	unsigned int mine = l->n_fwd, holders = D.fwd_lsns + (mine == 0);
+	unsigned int mine = l->n_fwd, holders = d->fwd_lsns + (mine == 0);
 
 	if (mine >= FWD_MAX / holders)
 		return false;
-	for (int i = D.fwd_head; i >= 0; i = D.fwd[i].next) {
-		const struct lsn *o = D.fwd[i].l;
+	for (int i = d->fwd_head; i >= 0; i = d->fwd[i].next) {
+		const struct lsn *o = d->fwd[i].l;
 
 		if (!o || o->n_fwd > mine + 1) {
-			fwd_fail(i);
+			fwd_fail(d, i);
 			return true;
 		}
 	}
 	return false;
 }
 
-static void forward(const struct dest *to, const uint8_t *msg, size_t len, const struct dns_msg *q)
+static void forward(struct dn_ctx *d, const struct dest *to, const uint8_t *msg, size_t len,
+		    const struct dns_msg *q)
 {
 	struct lsn *l = to->conn ? to->conn->l : to->l;
 	struct fwd *f;
 	int i;
 
-	if (!D.n_up)
-		return send_short(to, q, 0, DNS_RC_SERVFAIL);
-	if ((D.n_fwd >= FWD_MAX && !fwd_room(l)) ||
+	if (!d->n_up)
+		return send_short(d, to, q, 0, DNS_RC_SERVFAIL);
+	if ((d->n_fwd >= FWD_MAX && !fwd_room(d, l)) ||
 	    (to->conn && to->conn->pending >= CONN_PIPELINE * 4))
-		return send_short(to, q, 0, DNS_RC_REFUSED);
-	for (i = 0; i < FWD_MAX && D.fwd[i].used; i++)
+		return send_short(d, to, q, 0, DNS_RC_REFUSED);
+	for (i = 0; i < FWD_MAX && d->fwd[i].used; i++)
 		;
 	if (i == FWD_MAX)
-		return send_short(to, q, 0, DNS_RC_REFUSED);
-	f = &D.fwd[i];
+		return send_short(d, to, q, 0, DNS_RC_REFUSED);
+	f = &d->fwd[i];
 	f->q = malloc(len);
 	if (!f->q)
-		return send_short(to, q, 0, DNS_RC_SERVFAIL);
+		return send_short(d, to, q, 0, DNS_RC_SERVFAIL);
 	f->used = true;
-	D.n_fwd++;
+	d->n_fwd++;
 	memcpy(f->q, msg, len);
 	f->qlen = len;
 	do
-		f->qid = rnd16();
-	while (id_find(f->qid) >= 0);
-	id_insert(i);
+		f->qid = rnd16(d);
+	while (id_find(d, f->qid) >= 0);
+	id_insert(d, i);
 	f->q[0] = (uint8_t)(f->qid >> 8);
 	f->q[1] = (uint8_t)f->qid;
 	f->cid = q->id;
@@ -1236,47 +1231,47 @@ static void forward(const struct dest *to, const uint8_t *msg, size_t len, const
 		f->conn->pending++;
 	f->l = l;
 	if (!l->n_fwd++)
-		D.fwd_lsns++;
+		d->fwd_lsns++;
 	if (to->peer) {
 		memcpy(&f->peer, to->peer, to->plen);
 		f->plen = to->plen;
 	}
 	f->tfd = -1;
 	f->prev = f->next = -1;
-	fwd_next(i);
+	fwd_next(d, i);
 }
 
 /* Relay an upstream reply to the requester: its ID restored, truncated to its size. */
-static void fwd_deliver(int i, uint8_t *msg, size_t len)
+static void fwd_deliver(struct dn_ctx *d, int i, uint8_t *msg, size_t len)
 {
-	struct fwd *f = &D.fwd[i];
-	struct dest d = fwd_dest(f);
+	struct fwd *f = &d->fwd[i];
+	struct dest dst = fwd_dest(f);
 
 	msg[0] = (uint8_t)(f->cid >> 8);
 	msg[1] = (uint8_t)f->cid;
-	if (!d.conn && d.l && len > f->limit) {
+	if (!dst.conn && dst.l && len > f->limit) {
 		struct dns_msg q = {.id = f->cid, .qname = f->qname, .qtype = f->qtype,
 				    .qclass = f->qclass, .q_end = 1, .edns = f->client_edns};
 
 		q.flags = (uint16_t)(msg[2] << 8 | msg[3]);
-		send_short(&d, &q, DNS_F_TC, DNS_RCODE(msg[3]));
-	} else if (d.conn || d.l) {
-		send_reply(&d, msg, len);
+		send_short(d, &dst, &q, DNS_F_TC, DNS_RCODE(msg[3]));
+	} else if (dst.conn || dst.l) {
+		send_reply(d, &dst, msg, len);
 	}
-	fwd_free(i);
+	fwd_free(d, i);
 }
 
-static void fwd_tcp_start(int i)
+static void fwd_tcp_start(struct dn_ctx *d, int i)
 {
-	struct fwd *f = &D.fwd[i];
-	struct upstream *u = &D.up[f->srv];
+	struct fwd *f = &d->fwd[i];
+	struct upstream *u = &d->up[f->srv];
 
 	f->tfd = socket(u->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	f->tbuf = malloc(2 + 65535);
 	if (f->tfd < 0 || !f->tbuf ||
 	    (connect(f->tfd, (struct sockaddr *)&u->sa, u->len) && errno != EINPROGRESS)) {
-		fwd_tcp_close(f);
-		return fwd_next(i);
+		fwd_tcp_close(d, f);
+		return fwd_next(d, i);
 	}
 	f->tcp_up = true;
 	f->tbuf[0] = (uint8_t)(f->qlen >> 8);
@@ -1285,77 +1280,79 @@ static void fwd_tcp_start(int i)
 	f->tlen = f->qlen + 2;
 	f->toff = 0;
 	f->treading = false;
-	f->tev = (struct ev){EV_UPTCP, (void *)(intptr_t)i};
-	ep_add(f->tfd, &f->tev, EPOLLOUT);
-	fwd_arm(i, now_ms() + FWD_TCP_MS);
+	f->tev = (struct dmn_ev){EV_UPTCP, (void *)(intptr_t)i};
+	dmn_loop_add(&d->loop, f->tfd, &f->tev, EPOLLOUT);
+	fwd_arm(d, i, now_ms() + FWD_TCP_MS);
 }
 
 /* A reply we can accept: matching ID, sent by a server we asked, echoing our question. */
-static int fwd_match(const uint8_t *msg, size_t len, const struct sockaddr_storage *from,
-		     struct dns_msg *m)
+static int fwd_match(struct dn_ctx *d, const uint8_t *msg, size_t len,
+		     const struct sockaddr_storage *from, struct dns_msg *m)
 {
 	int i;
 
 	if (dns_msg_parse(msg, len, false, m) || !(m->flags & DNS_F_QR))
 		return -1;
-	i = id_find(m->id);
-	if (i < 0 || !D.fwd[i].used || D.fwd[i].tcp_up)
+	i = id_find(d, m->id);
+	if (i < 0 || !d->fwd[i].used || d->fwd[i].tcp_up)
 		return -1;
 	if (from) {
 		bool ok = false;
 
-		for (int s = 0; s < D.n_up; s++)
-			ok |= (D.fwd[i].sent_mask & (1u << s)) && same_addr(from, &D.up[s].sa);
+		for (int s = 0; s < d->n_up; s++)
+			ok |= (d->fwd[i].sent_mask & (1u << s)) && same_addr(from, &d->up[s].sa);
 		if (!ok)
 			return -1;
 	}
-	if (!m->q_end || m->qtype != D.fwd[i].qtype || m->qclass != D.fwd[i].qclass ||
-	    !dns_name_eq(&m->qname, &D.fwd[i].qname))
+	if (!m->q_end || m->qtype != d->fwd[i].qtype || m->qclass != d->fwd[i].qclass ||
+	    !dns_name_eq(&m->qname, &d->fwd[i].qname))
 		return -1;
 	return i;
 }
 
-static void on_upstream_udp(int fd)
+static void on_upstream_udp(struct dn_ctx *d, int fd)
 {
 	for (int budget = 0; budget < 64; budget++) {
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(fd, D.buf, 65535, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		ssize_t n =
+		    recvfrom(fd, d->buf, 65535, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 		struct dns_msg m;
 		int i;
 
 		if (n < 0)
 			return;
-		i = fwd_match(D.buf, (size_t)n, &from, &m);
+		i = fwd_match(d, d->buf, (size_t)n, &from, &m);
 		if (i < 0)
 			continue;
 		if (m.flags & DNS_F_TC) {
 			/* the server has more: ask it again over TCP ourselves */
-			for (int s = 0; s < D.n_up; s++)
-				if (same_addr(&from, &D.up[s].sa))
-					D.fwd[i].srv = s;
-			fwd_tcp_start(i);
+			for (int s = 0; s < d->n_up; s++)
+				if (same_addr(&from, &d->up[s].sa))
+					d->fwd[i].srv = s;
+			fwd_tcp_start(d, i);
 			continue;
 		}
-		if ((DNS_RCODE(m.flags) == DNS_RC_SERVFAIL || DNS_RCODE(m.flags) == DNS_RC_REFUSED) &&
-		    D.fwd[i].tries < D.n_up) {
-			fwd_next(i);
+		if ((DNS_RCODE(m.flags) == DNS_RC_SERVFAIL ||
+		     DNS_RCODE(m.flags) == DNS_RC_REFUSED) &&
+		    d->fwd[i].tries < d->n_up) {
+			fwd_next(d, i);
 			continue;
 		}
-		fwd_deliver(i, D.buf, (size_t)n);
+		fwd_deliver(d, i, d->buf, (size_t)n);
 	}
 }
 
-static void fwd_tcp_fail(int i)
+static void fwd_tcp_fail(struct dn_ctx *d, int i)
 {
-	fwd_tcp_close(&D.fwd[i]);
-	D.fwd[i].tcp_up = false;
-	fwd_next(i);
+	fwd_tcp_close(d, &d->fwd[i]);
+	d->fwd[i].tcp_up = false;
+	fwd_next(d, i);
 }
 
-static void on_upstream_tcp(int i, uint32_t events)
+static void on_upstream_tcp(struct dn_ctx *d, int i, uint32_t events)
 {
-	struct fwd *f = &D.fwd[i];
+	struct fwd *f = &d->fwd[i];
 	size_t want;
 	ssize_t n;
 
@@ -1363,16 +1360,16 @@ static void on_upstream_tcp(int i, uint32_t events)
 		return; /* closed earlier in this batch */
 	if (!f->treading) {
 		if (events & (EPOLLERR | EPOLLHUP))
-			return fwd_tcp_fail(i);
+			return fwd_tcp_fail(d, i);
 		n = send(f->tfd, f->tbuf + f->toff, f->tlen - f->toff, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno != EAGAIN)
-			return fwd_tcp_fail(i);
+			return fwd_tcp_fail(d, i);
 		if (n > 0)
 			f->toff += (size_t)n;
 		if (f->toff == f->tlen) {
 			f->treading = true;
 			f->toff = 0;
-			ep_mod(f->tfd, &f->tev, EPOLLIN);
+			dmn_loop_mod(&d->loop, f->tfd, &f->tev, EPOLLIN);
 		}
 		return;
 	}
@@ -1380,7 +1377,7 @@ static void on_upstream_tcp(int i, uint32_t events)
 	if (n < 0 && errno == EAGAIN)
 		return;
 	if (n <= 0)
-		return fwd_tcp_fail(i);
+		return fwd_tcp_fail(d, i);
 	f->toff += (size_t)n;
 	if (f->toff < 2)
 		return;
@@ -1391,29 +1388,30 @@ static void on_upstream_tcp(int i, uint32_t events)
 		struct dns_msg m;
 
 		f->tcp_up = false;
-		if (fwd_match(f->tbuf + 2, want, NULL, &m) != i)
-			return fwd_tcp_fail(i);
-		memcpy(D.buf, f->tbuf + 2, want);
-		fwd_deliver(i, D.buf, want);
+		if (fwd_match(d, f->tbuf + 2, want, NULL, &m) != i)
+			return fwd_tcp_fail(d, i);
+		memcpy(d->buf, f->tbuf + 2, want);
+		fwd_deliver(d, i, d->buf, want);
 	}
 }
 
-static void fwd_timeouts(uint64_t now)
+static void fwd_timeouts(struct dn_ctx *d, uint64_t now)
 {
-	while (D.fwd_head >= 0 && D.fwd[D.fwd_head].deadline <= now) {
-		int i = D.fwd_head;
+	while (d->fwd_head >= 0 && d->fwd[d->fwd_head].deadline <= now) {
+		int i = d->fwd_head;
 
-		if (D.fwd[i].tcp_up) {
-			fwd_tcp_close(&D.fwd[i]);
-			D.fwd[i].tcp_up = false;
+		if (d->fwd[i].tcp_up) {
+			fwd_tcp_close(d, &d->fwd[i]);
+			d->fwd[i].tcp_up = false;
 		}
-		fwd_next(i);
+		fwd_next(d, i);
 	}
 }
 
 /* ---- queries --------------------------------------------------------------------------------- */
 
-static void handle_query(struct lsn *l, const struct dest *to, const uint8_t *msg, size_t len)
+static void handle_query(struct dn_ctx *d, struct lsn *l, const struct dest *to, const uint8_t *msg,
+			 size_t len)
 {
 	uint8_t out[65535];
 	struct dns_writer w;
@@ -1426,43 +1424,44 @@ static void handle_query(struct lsn *l, const struct dest *to, const uint8_t *ms
 	if (q.rcode) {
 		if (q.rcode == DNS_RC_FORMERR)
 			q.edns = false; /* the OPT itself may be what is broken */
-		return send_short(to, &q, 0, q.rcode);
+		return send_short(d, to, &q, 0, q.rcode);
 	}
 	cap = to->conn ? sizeof(out) : dns_udp_limit(&q);
-	if (!answer_local(l, &q, &w, out, cap))
-		return forward(to, msg, len, &q);
+	if (!answer_local(d, l, &q, &w, out, cap))
+		return forward(d, to, msg, len, &q);
 	if (q.edns)
 		dns_w_opt(&w, DNS_EDNS_CAP, 0, false);
 	n = dns_w_finish(&w);
 	if (n < 0) /* too large for the requester: TC, it retries over TCP */
-		return send_short(to, &q, DNS_F_TC | DNS_F_AA, DNS_RCODE(w.buf[3]));
-	send_reply(to, out, (size_t)n);
+		return send_short(d, to, &q, DNS_F_TC | DNS_F_AA, DNS_RCODE(w.buf[3]));
+	send_reply(d, to, out, (size_t)n);
 }
 
-static void on_udp(struct lsn *l)
+static void on_udp(struct dn_ctx *d, struct lsn *l)
 {
 	/* at most 64 queries per wakeup, so that one busy listener cannot starve the others */
 	for (int round = 0; round < 64 / UDP_BATCH; round++) {
 		int n;
 
 		for (int i = 0; i < UDP_BATCH; i++) {
-			B.iin[i] = (struct iovec){B.q[i], sizeof(B.q[i])};
-			B.in[i].msg_hdr = (struct msghdr){.msg_name = &B.peer[i],
-							  .msg_namelen = sizeof(B.peer[i]),
-							  .msg_iov = &B.iin[i],
-							  .msg_iovlen = 1};
+			d->B.iin[i] = (struct iovec){d->B.q[i], sizeof(d->B.q[i])};
+			d->B.in[i].msg_hdr = (struct msghdr){.msg_name = &d->B.peer[i],
+							     .msg_namelen = sizeof(d->B.peer[i]),
+							     .msg_iov = &d->B.iin[i],
+							     .msg_iovlen = 1};
 		}
-		n = recvmmsg(l->udp, B.in, UDP_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(l->udp, d->B.in, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
-		batch_fd = l->udp;
+		d->batch_fd = l->udp;
 		for (int i = 0; i < n; i++) {
-			struct dest to = {.l = l, .peer = &B.peer[i], .plen = B.in[i].msg_hdr.msg_namelen};
+			struct dest to = {
+			    .l = l, .peer = &d->B.peer[i], .plen = d->B.in[i].msg_hdr.msg_namelen};
 
-			if (!(B.in[i].msg_hdr.msg_flags & MSG_TRUNC))
-				handle_query(l, &to, B.q[i], B.in[i].msg_len);
+			if (!(d->B.in[i].msg_hdr.msg_flags & MSG_TRUNC))
+				handle_query(d, l, &to, d->B.q[i], d->B.in[i].msg_len);
 		}
-		udp_flush();
+		udp_flush(d);
 		if (n < UDP_BATCH)
 			return;
 	}
@@ -1476,36 +1475,36 @@ static void on_udp(struct lsn *l)
  * its input buffer and the socket is not polled for input. What unblocks it (a forward's end, the
  * output drained) parses that buffer again: the socket may hold nothing new, so waiting for EPOLLIN
  * would leave those queries unanswered until the client sent more. A forward ends deep inside
- * the loop, so it only marks its connection (conn_kick) and conn_kicked() resumes it after the
+ * the loop, so it only marks its connection (conn_kick) and conn_kicked(d) resumes it after the
  * batch of events.
  */
-static void conn_touch(struct conn *c)
+static void conn_touch(struct dn_ctx *d, struct conn *c)
 {
 	c->last = now_ms();
-	if (D.conn_tail == c)
+	if (d->conn_tail == c)
 		return;
 	/* unlink */
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		D.conn_head = c->next;
+		d->conn_head = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	/* append */
-	c->prev = D.conn_tail;
+	c->prev = d->conn_tail;
 	c->next = NULL;
-	if (D.conn_tail)
-		D.conn_tail->next = c;
+	if (d->conn_tail)
+		d->conn_tail->next = c;
 	else
-		D.conn_head = c;
-	D.conn_tail = c;
+		d->conn_head = c;
+	d->conn_tail = c;
 }
 
-static void conn_kick(struct conn *c)
+static void conn_kick(struct dn_ctx *d, struct conn *c)
 {
 	if (!c->kick) {
 		c->kick = true;
-		D.n_kick++;
+		d->n_kick++;
 	}
 }
 
@@ -1520,38 +1519,38 @@ static bool conn_done(const struct conn *c)
 	return c->dead || (c->eof && !c->pending && !c->out_len && !c->in_len);
 }
 
-static void conn_close(struct conn *c)
+static void conn_close(struct dn_ctx *d, struct conn *c)
 {
 	for (int i = 0; i < FWD_MAX && c->pending; i++)
-		if (D.fwd[i].used && D.fwd[i].conn == c) {
-			D.fwd[i].conn = NULL;
+		if (d->fwd[i].used && d->fwd[i].conn == c) {
+			d->fwd[i].conn = NULL;
 			c->pending--;
 		}
 	if (c->kick)
-		D.n_kick--;
+		d->n_kick--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		D.conn_head = c->next;
+		d->conn_head = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	else
-		D.conn_tail = c->prev;
+		d->conn_tail = c->prev;
 	close(c->fd);
 	c->l->nconn--;
-	D.n_conn--;
+	d->n_conn--;
 	free(c->in);
 	free(c->out);
 	free(c);
 }
 
-static void conn_arm(struct conn *c)
+static void conn_arm(struct dn_ctx *d, struct conn *c)
 {
-	ep_mod(c->fd, &c->ev,
-	       (conn_blocked(c) || c->eof ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0));
+	dmn_loop_mod(&d->loop, c->fd, &c->ev,
+		     (conn_blocked(c) || c->eof ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0));
 }
 
-static void conn_flush(struct conn *c)
+static void conn_flush(struct dn_ctx *d, struct conn *c)
 {
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
@@ -1563,10 +1562,10 @@ static void conn_flush(struct conn *c)
 	}
 	if (c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
-	conn_arm(c);
+	conn_arm(d, c);
 }
 
-static void conn_send(struct conn *c, const uint8_t *msg, size_t len)
+static void conn_send(struct dn_ctx *d, struct conn *c, const uint8_t *msg, size_t len)
 {
 	uint8_t *o;
 
@@ -1579,7 +1578,7 @@ static void conn_send(struct conn *c, const uint8_t *msg, size_t len)
 	}
 	if (c->out_len + len + 2 > CONN_OUT_MAX) { /* a client that does not read: cut it off */
 		c->dead = true;
-		conn_kick(c); /* closed after this batch: callers up the stack still use it */
+		conn_kick(d, c); /* closed after this batch: callers up the stack still use it */
 		return;
 	}
 	o = realloc(c->out, c->out_len + len + 2);
@@ -1590,12 +1589,12 @@ static void conn_send(struct conn *c, const uint8_t *msg, size_t len)
 	o[c->out_len + 1] = (uint8_t)len;
 	memcpy(o + c->out_len + 2, msg, len);
 	c->out_len += len + 2;
-	conn_flush(c);
+	conn_flush(d, c);
 }
 
 /* Answer the complete queries of the input buffer, as far as the connection is not blocked.
  * Returns false when the connection was closed. */
-static bool conn_parse(struct conn *c)
+static bool conn_parse(struct dn_ctx *d, struct conn *c)
 {
 	size_t off = 0;
 
@@ -1604,12 +1603,12 @@ static bool conn_parse(struct conn *c)
 		struct dest to = {.conn = c};
 
 		if (mlen < DNS_HDR_LEN) {
-			conn_close(c);
+			conn_close(d, c);
 			return false;
 		}
 		if (c->in_len - off < mlen + 2)
 			break;
-		handle_query(c->l, &to, c->in + off + 2, mlen);
+		handle_query(d, c->l, &to, c->in + off + 2, mlen);
 		off += mlen + 2;
 	}
 	if (off) {
@@ -1618,17 +1617,17 @@ static bool conn_parse(struct conn *c)
 	}
 	if (c->eof && !conn_blocked(c))
 		c->in_len = 0; /* a partial message at EOF: dropped, never retried */
-	conn_arm(c);
+	conn_arm(d, c);
 	return true;
 }
 
 /* Returns false when the connection was closed. */
-static bool conn_read(struct conn *c)
+static bool conn_read(struct dn_ctx *d, struct conn *c)
 {
 	ssize_t n;
 
 	if (c->eof || conn_blocked(c))
-		return conn_parse(c);
+		return conn_parse(d, c);
 	/* not blocked: what is buffered is less than one message, so at least a byte fits */
 	if (c->in_cap - c->in_len < 4096 && c->in_cap < 2 + 65535) {
 		size_t cap = c->in_cap ? c->in_cap * 2 : 1024;
@@ -1638,7 +1637,7 @@ static bool conn_read(struct conn *c)
 			cap = 2 + 65535;
 		v = realloc(c->in, cap);
 		if (!v) {
-			conn_close(c);
+			conn_close(d, c);
 			return false;
 		}
 		c->in = v;
@@ -1648,132 +1647,114 @@ static bool conn_read(struct conn *c)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return true;
 	if (n < 0) { /* reset: nobody left to answer */
-		conn_close(c);
+		conn_close(d, c);
 		return false;
 	}
 	if (n == 0)
 		c->eof = true; /* the queries read so far are still answered */
 	c->in_len += (size_t)n;
-	conn_touch(c);
-	return conn_parse(c);
+	conn_touch(d, c);
+	return conn_parse(d, c);
 }
 
-/*
- * Out of descriptors (EMFILE, ENFILE) with a connection waiting: it would keep the listener
- * readable, and the loop would spin. The spare descriptor makes room to accept it and close it at
- * once (the client sees its connection closed, not a hang). Returns false when even that failed.
- */
-static bool accept_shed(int lfd)
-{
-	int fd;
-
-	if (D.spare < 0)
-		return false;
-	close(D.spare);
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd >= 0)
-		close(fd);
-	D.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	return fd >= 0;
-}
-
-static void on_tcp_accept(struct lsn *l)
+static void on_tcp_accept(struct dn_ctx *d, struct lsn *l)
 {
 	for (int budget = 0; budget < 16; budget++) {
 		int fd = accept4(l->tcp, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
 
-		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && accept_shed(l->tcp))
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+		    dmn_accept_shed(l->tcp, &d->spare))
 			continue;
 		if (fd < 0)
 			return;
-		if (D.n_conn >= CONN_MAX && D.conn_head && !D.conn_head->pending)
-			conn_close(D.conn_head); /* the longest idle one makes room */
-		if (D.n_conn >= CONN_MAX || l->nconn >= CONN_PER_LSN ||
+		if (d->n_conn >= CONN_MAX && d->conn_head && !d->conn_head->pending)
+			conn_close(d, d->conn_head); /* the longest idle one makes room */
+		if (d->n_conn >= CONN_MAX || l->nconn >= CONN_PER_LSN ||
 		    !(c = calloc(1, sizeof(*c)))) {
 			close(fd);
 			continue;
 		}
 		c->fd = fd;
 		c->l = l;
-		c->ev = (struct ev){EV_CONN, c};
+		c->ev = (struct dmn_ev){EV_CONN, c};
 		l->nconn++;
-		D.n_conn++;
-		c->prev = D.conn_tail;
-		if (D.conn_tail)
-			D.conn_tail->next = c;
+		d->n_conn++;
+		c->prev = d->conn_tail;
+		if (d->conn_tail)
+			d->conn_tail->next = c;
 		else
-			D.conn_head = c;
-		D.conn_tail = c;
+			d->conn_head = c;
+		d->conn_tail = c;
 		c->last = now_ms();
-		ep_add(fd, &c->ev, EPOLLIN);
+		dmn_loop_add(&d->loop, fd, &c->ev, EPOLLIN);
 	}
 }
 
-static void on_conn(struct conn *c, uint32_t events)
+static void on_conn(struct dn_ctx *d, struct conn *c, uint32_t events)
 {
 	if (events & (EPOLLHUP | EPOLLERR)) /* reset, or shut down both ways: no one to answer */
-		return conn_close(c);
+		return conn_close(d, c);
 	if (events & EPOLLOUT)
-		conn_flush(c);
+		conn_flush(d, c);
 	/* input, or output drained below CONN_OUT_SOFT: the queries held back go on */
-	if (!((events & EPOLLIN) ? conn_read(c) : conn_parse(c)))
+	if (!((events & EPOLLIN) ? conn_read(d, c) : conn_parse(d, c)))
 		return;
 	if (conn_done(c))
-		conn_close(c);
+		conn_close(d, c);
 }
 
 /* Resume the connections whose forwards ended (or that were cut off) in this turn of the loop. */
-static void conn_kicked(void)
+static void conn_kicked(struct dn_ctx *d)
 {
 	struct conn *c, *nx;
 
-	for (c = D.conn_head; c && D.n_kick; c = nx) {
+	for (c = d->conn_head; c && d->n_kick; c = nx) {
 		nx = c->next; /* resuming c closes at most c */
 		if (!c->kick)
 			continue;
 		c->kick = false;
-		D.n_kick--;
-		if (!conn_done(c) && !conn_parse(c))
+		d->n_kick--;
+		if (!conn_done(c) && !conn_parse(d, c))
 			continue;
 		if (conn_done(c))
-			conn_close(c);
+			conn_close(d, c);
 	}
 }
 
-static void conn_timeouts(uint64_t now)
+static void conn_timeouts(struct dn_ctx *d, uint64_t now)
 {
 	struct conn *c, *nx;
 
-	for (c = D.conn_head; c && c->last + CONN_IDLE_MS <= now; c = nx) {
+	for (c = d->conn_head; c && c->last + CONN_IDLE_MS <= now; c = nx) {
 		nx = c->next;
 		if (c->pending)
-			conn_touch(c); /* waiting for us, not idle: looked at again later */
+			conn_touch(d, c); /* waiting for us, not idle: looked at again later */
 		else
-			conn_close(c);
+			conn_close(d, c);
 	}
 }
 
 /* ---- reload ----------------------------------------------------------------------------------- */
 
-static void reload(void)
+static void reload(struct dn_ctx *d)
 {
-	struct snap *s = snap_load(), *old;
+	struct snap *s = snap_load(d), *old;
 
 	if (!s) {
 		logf_("reload: out of memory, keeping the old records");
 		return;
 	}
-	if (s->err && D.snap) { /* fds or memory ran out: closing every listener would be worse */
-		snprintf(D.last_err, sizeof(D.last_err), "reading the network files: %s",
+	if (s->err && d->snap) { /* fds or memory ran out: closing every listener would be worse */
+		snprintf(d->last_err, sizeof(d->last_err), "reading the network files: %s",
 			 strerror(-s->err));
-		logf_("reload: %s, keeping the old records", D.last_err);
+		logf_("reload: %s, keeping the old records", d->last_err);
 		snap_free(s);
 		return;
 	}
-	D.last_err[0] = 0;
+	d->last_err[0] = 0;
 	for (size_t b = 0; b < LSN_BUCKETS; b++)
-		for (struct lsn *l = D.lsn[b]; l; l = l->next) {
+		for (struct lsn *l = d->lsn[b]; l; l = l->next) {
 			l->keep = false;
 			l->fresh = false;
 			l->n_view = 0;
@@ -1781,10 +1762,10 @@ static void reload(void)
 	for (size_t i = 0; i < s->n; i++) {
 		for (size_t k = 0; k < s->nets[i].f.n; k++) {
 			const struct dn_rec *r = &s->nets[i].f.recs[k];
-			struct lsn *l = lsn_find(r->ns_dev, r->ns_ino);
+			struct lsn *l = lsn_find(d, r->ns_dev, r->ns_ino);
 
 			if (!l) {
-				l = lsn_open(r);
+				l = lsn_open(d, r);
 				if (!l)
 					continue;
 			}
@@ -1793,18 +1774,18 @@ static void reload(void)
 		}
 	}
 	for (size_t b = 0; b < LSN_BUCKETS; b++) {
-		struct lsn *l = D.lsn[b], *nx;
+		struct lsn *l = d->lsn[b], *nx;
 
 		for (; l; l = nx) {
 			nx = l->next;
 			if (!l->keep)
-				lsn_close(l);
+				lsn_close(d, l);
 		}
 	}
-	old = D.snap;
-	D.snap = s;
+	old = d->snap;
+	d->snap = s;
 	snap_free(old);
-	D.idle_check = D.exit_idle && !s->files;
+	d->idle_check = d->exit_idle && !s->files;
 	malloc_trim(0); /* the old snapshot's pages back to the kernel, not kept as free heap */
 }
 
@@ -1817,31 +1798,31 @@ static void reload(void)
  * second) after a last look at the directory; the control socket goes first, so that a plugin
  * that comes now fails fast and starts a new daemon once we are gone (its sync retries once).
  */
-static void idle_exit(void)
+static void idle_exit(struct dn_ctx *d)
 {
 	char path[PATH_MAX + 32];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/start.lock", D.run_dir);
+	snprintf(path, sizeof(path), "%s/start.lock", d->run_dir);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
 		if (fd >= 0)
 			close(fd);
-		return; /* D.idle_check stays: again at the next turn of the loop */
+		return; /* d->idle_check stays: again at the next turn of the loop */
 	}
-	D.idle_check = false;
-	if (dn_netfiles_any(D.netsfd) != 0) { /* a file, or an unreadable directory: stay */
+	d->idle_check = false;
+	if (dn_netfiles_any(d->netsfd) != 0) { /* a file, or an unreadable directory: stay */
 		close(fd); /* a file came: inotify brings the reload */
 		return;
 	}
 	logf_("no network left: exiting");
-	epoll_ctl(D.ep, EPOLL_CTL_DEL, D.ctl, NULL);
-	close(D.ctl);
-	D.ctl = -1;
-	snprintf(path, sizeof(path), "%s/dnsname.sock", D.run_dir);
+	dmn_loop_del(&d->loop, d->ctl);
+	close(d->ctl);
+	d->ctl = -1;
+	snprintf(path, sizeof(path), "%s/dnsname.sock", d->run_dir);
 	unlink(path);
-	D.idle_lock = fd;
-	D.quit = true;
+	d->idle_lock = fd;
+	d->quit = true;
 }
 
 /* ---- control ---------------------------------------------------------------------------------- */
@@ -1851,60 +1832,60 @@ static void idle_exit(void)
  * their request comes, closed after CTL_IDLE_MS without one (a blocking read of a silent client
  * once stalled every container's lookups for a second per connection).
  */
-static void ctlc_close(struct ctlc *c)
+static void ctlc_close(struct dn_ctx *d, struct ctlc *c)
 {
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		D.ctl_head = c->next;
+		d->ctl_head = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	else
-		D.ctl_tail = c->prev;
+		d->ctl_tail = c->prev;
 	close(c->fd);
-	D.n_ctlc--;
+	d->n_ctlc--;
 	free(c);
 }
 
-static void on_ctl(void)
+static void on_ctl(struct dn_ctx *d)
 {
 	for (int budget = 0; budget < 16; budget++) {
-		int fd = accept4(D.ctl, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(d->ctl, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct ctlc *c;
 
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
 			/* plugins first: an idle DNS client gives its descriptor up, or it is shed */
-			if (D.conn_head && !D.conn_head->pending) {
-				conn_close(D.conn_head);
+			if (d->conn_head && !d->conn_head->pending) {
+				conn_close(d, d->conn_head);
 				continue;
 			}
-			if (accept_shed(D.ctl))
+			if (dmn_accept_shed(d->ctl, &d->spare))
 				continue;
 		}
 		if (fd < 0)
 			return;
-		if (D.n_ctlc >= CTL_MAX)
-			ctlc_close(D.ctl_head);
+		if (d->n_ctlc >= CTL_MAX)
+			ctlc_close(d, d->ctl_head);
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
 			continue;
 		}
 		c->fd = fd;
-		c->ev = (struct ev){EV_CTLC, c};
+		c->ev = (struct dmn_ev){EV_CTLC, c};
 		c->deadline = now_ms() + CTL_IDLE_MS;
-		c->prev = D.ctl_tail;
-		if (D.ctl_tail)
-			D.ctl_tail->next = c;
+		c->prev = d->ctl_tail;
+		if (d->ctl_tail)
+			d->ctl_tail->next = c;
 		else
-			D.ctl_head = c;
-		D.ctl_tail = c;
-		D.n_ctlc++;
-		ep_add(fd, &c->ev, EPOLLIN);
+			d->ctl_head = c;
+		d->ctl_tail = c;
+		d->n_ctlc++;
+		dmn_loop_add(&d->loop, fd, &c->ev, EPOLLIN);
 	}
 }
 
-static void on_ctlc(struct ctlc *c)
+static void on_ctlc(struct dn_ctx *d, struct ctlc *c)
 {
 	char req[128], reply[320];
 	ssize_t n = recv(c->fd, req, sizeof(req) - 1, MSG_DONTWAIT);
@@ -1912,92 +1893,88 @@ static void on_ctlc(struct ctlc *c)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0)
-		return ctlc_close(c);
+		return ctlc_close(d, c);
 	req[n] = 0;
 	if (!strcmp(req, "ping")) {
-		snprintf(reply, sizeof(reply), "ok %zu listeners port %u", D.n_lsn,
+		snprintf(reply, sizeof(reply), "ok %zu listeners port %u", d->n_lsn,
 			 DN_RESOLVER_PORT);
 	} else if (!strncmp(req, "sync", 4)) {
 		unsigned long long dev, ino;
 		bool one = sscanf(req, "sync %llu %llu", &dev, &ino) == 2;
 		struct lsn *l;
 
-		reload();
-		l = one ? lsn_find(dev, ino) : NULL;
+		reload(d);
+		l = one ? lsn_find(d, dev, ino) : NULL;
 		if (one && !l)
 			snprintf(reply, sizeof(reply), "err no listener in the container netns: %s",
-				 D.last_err[0] ? D.last_err : "no record names it");
-		else if (l && !l->fresh && lsn_rewrite(l, true)) /* an ADD again restores it */
-			snprintf(reply, sizeof(reply), "err %s", D.last_err);
+				 d->last_err[0] ? d->last_err : "no record names it");
+		else if (l && !l->fresh && lsn_rewrite(d, l, true)) /* an ADD again restores it */
+			snprintf(reply, sizeof(reply), "err %s", d->last_err);
 		else
 			snprintf(reply, sizeof(reply), "ok port %u", DN_RESOLVER_PORT);
 	} else {
 		snprintf(reply, sizeof(reply), "err unknown request");
 	}
 	send(c->fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
-	ctlc_close(c);
+	ctlc_close(d, c);
 }
 
-static void ctl_timeouts(uint64_t now)
+static void ctl_timeouts(struct dn_ctx *d, uint64_t now)
 {
-	while (D.ctl_head && D.ctl_head->deadline <= now)
-		ctlc_close(D.ctl_head);
+	while (d->ctl_head && d->ctl_head->deadline <= now)
+		ctlc_close(d, d->ctl_head);
 }
 
-static void on_inotify(void)
+static void on_inotify(struct dn_ctx *d)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	bool nets = false, resolv = false;
 	ssize_t n;
 
-	while ((n = read(D.ino, buf, sizeof(buf))) > 0) {
+	while ((n = read(d->ino, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *ie = (struct inotify_event *)p;
 
-			if (ie->wd == D.wd_nets && ie->len && ie->name[0] != '.')
+			if (ie->wd == d->wd_nets && ie->len && ie->name[0] != '.')
 				nets = true;
-			if (ie->wd == D.wd_resolv && ie->len && !strcmp(ie->name, D.resolv_base))
+			if (ie->wd == d->wd_resolv && ie->len && !strcmp(ie->name, d->resolv_base))
 				resolv = true;
 			p += sizeof(*ie) + ie->len;
 		}
 	}
 	if (nets)
-		reload();
+		reload(d);
 	if (resolv)
-		load_resolv();
+		load_resolv(d);
 }
 
-static void on_signal(void)
+static void on_signal(struct dn_ctx *d)
 {
-	struct signalfd_siginfo si;
+	int sig;
 
-	while (read(D.sig, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
-			reload();
-			load_resolv();
+	while ((sig = dmn_signal_next(d->sig))) {
+		if (sig == SIGHUP) {
+			reload(d);
+			load_resolv(d);
 		} else {
-			D.quit = true;
+			d->quit = true;
 		}
 	}
 }
 
 /* ---- start-up and the loop ------------------------------------------------------------------ */
 
-static int ctl_open(void)
+static int ctl_open(struct dn_ctx *d)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	const char *lfds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
+	const char *lfds = dmn_listen_fds();
 	int fd;
 
-	if (lfds && lpid && atoi(lfds) >= 1 && atoi(lpid) == (int)getpid()) {
-		fcntl(3, F_SETFD, FD_CLOEXEC);
-		fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK);
-		unsetenv("LISTEN_FDS");
-		unsetenv("LISTEN_PID");
-		D.activated = true;
-		return 3; /* systemd socket activation (cni-dnsname.socket) */
+	if (lfds && atoi(lfds) >= 1) {
+		d->activated = true;
+		return dmn_listen_take(1); /* systemd socket activation (cni-dnsname.socket) */
 	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dnsname.sock", D.run_dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dnsname.sock", d->run_dir);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
@@ -2019,26 +1996,78 @@ static int usage(void)
 	return 2;
 }
 
+/*
+ * One event of the loop. A reload or a closed connection may free what later events of the batch
+ * point at (the event itself included): true after those, the batch ends there; they are
+ * level-triggered and come back at the next wait.
+ */
+static bool on_event(void *arg, struct dmn_ev *ev, uint32_t events)
+{
+	struct dn_ctx *d = arg;
+	enum ev_type type = (enum ev_type)ev->kind;
+
+	switch (type) {
+	case EV_CTL:
+		on_ctl(d);
+		break;
+	case EV_CTLC:
+		on_ctlc(d, ev->owner);
+		break;
+	case EV_SIG:
+		on_signal(d);
+		break;
+	case EV_INO:
+		on_inotify(d);
+		break;
+	case EV_UDP:
+		on_udp(d, ev->owner);
+		break;
+	case EV_TCPL:
+		on_tcp_accept(d, ev->owner);
+		break;
+	case EV_CONN:
+		on_conn(d, ev->owner, events);
+		break;
+	case EV_UP:
+		for (int f = 0; f < 2; f++)
+			for (int k = 0; k < UP_SOCKS; k++)
+				if (ev == &d->uev[f][k])
+					on_upstream_udp(d, d->usock[f][k]);
+		break;
+	case EV_UPTCP:
+		on_upstream_tcp(d, (int)(intptr_t)ev->owner, events);
+		break;
+	}
+	return type == EV_CTL || type == EV_CTLC || type == EV_SIG || type == EV_INO ||
+	       type == EV_CONN || type == EV_TCPL;
+}
+
 int dn_daemon_main(int argc, char **argv)
 {
 	char path[PATH_MAX + 32];
-	int ready = -1, pidfd, keep = 2;
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	int ready = -1, pidfd, keep = 2, r;
 	struct stat st;
-	sigset_t mask;
+	/* zero pages until used (the forward table and the UDP batch are most of it) */
+	struct dn_ctx *d = calloc(1, sizeof(*d));
 
-	D.run_dir = DN_RUN_DIR;
-	D.idle_lock = -1;
-	D.spare = -1;
-	D.resolv_conf = "/etc/resolv.conf";
+	if (!d)
+		return 1;
+	d->run_dir = DN_RUN_DIR;
+	d->batch_fd = -1;
+	d->idle_lock = -1;
+	d->spare = -1;
+	d->loop.ep = -1;
+	d->resolv_conf = "/etc/resolv.conf";
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 < argc && !strcmp(argv[i], "--run-dir"))
-			D.run_dir = argv[++i];
+			d->run_dir = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--resolv-conf"))
-			D.resolv_conf = argv[++i];
+			d->resolv_conf = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--ready-fd"))
 			ready = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--exit-idle"))
-			D.exit_idle = true;
+			d->exit_idle = true;
 		else
 			return usage();
 	}
@@ -2051,7 +2080,6 @@ int dn_daemon_main(int argc, char **argv)
 		close(fd);
 	if (ready >= 0)
 		fcntl(ready, F_SETFD, FD_CLOEXEC);
-	signal(SIGPIPE, SIG_IGN);
 	{
 		/* two sockets per container: the soft limit (often 1024) would cap us near 500 */
 		struct rlimit rl;
@@ -2061,197 +2089,152 @@ int dn_daemon_main(int argc, char **argv)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
-	D.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	d->spare = dmn_spare_open();
 	/*
 	 * A fixed mmap threshold: glibc's dynamic one rises to the largest block ever freed, after
 	 * which every reload's file buffer and tables come from the heap and fragment it (measured
 	 * with 1000 containers and 20 reloads: peak RSS 3.5 -> 3.2 MB, settled 3.5 -> 2.7 MB).
 	 */
 	mallopt(M_MMAP_THRESHOLD, 64 << 10);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL); /* before any thread: they inherit it */
+	/* before any thread: they inherit the mask */
+	d->sig = dmn_signals(sigs, sizeof(sigs) / sizeof(sigs[0]));
 
-	snprintf(path, sizeof(path), "%s/networks", D.run_dir);
+	snprintf(path, sizeof(path), "%s/networks", d->run_dir);
 	/* root's only, as the plugin makes them (networks/ of an older version tightened) */
-	mkdir(D.run_dir, 0700);
+	mkdir(d->run_dir, 0700);
 	mkdir(path, 0700);
-	D.netsfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (D.netsfd >= 0 && !fstat(D.netsfd, &st) && (st.st_mode & 077))
-		fchmod(D.netsfd, st.st_mode & 07700);
-	snprintf(path, sizeof(path), "%s/dnsname.pid", D.run_dir);
-	pidfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (D.netsfd < 0 || pidfd < 0) {
-		logf_("cannot open %s: %m", D.run_dir);
+	d->netsfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->netsfd >= 0 && !fstat(d->netsfd, &st) && (st.st_mode & 077))
+		fchmod(d->netsfd, st.st_mode & 07700);
+	snprintf(path, sizeof(path), "%s/dnsname.pid", d->run_dir);
+	pidfd = dmn_pidfile_lock(path);
+	if (d->netsfd < 0 || (pidfd < 0 && pidfd != -EWOULDBLOCK)) {
+		if (d->netsfd >= 0)
+			errno = -pidfd;
+		logf_("cannot open %s: %m", d->run_dir);
 		return 1;
 	}
-	if (!fstat(pidfd, &st) && (st.st_mode & 077))
-		fchmod(pidfd, 0600);
-	if (flock(pidfd, LOCK_EX | LOCK_NB)) {
+	if (pidfd < 0) {
 		logf_("another daemon holds %s", path);
 		return 1;
 	}
-	if (ftruncate(pidfd, 0) || dprintf(pidfd, "%d\n", (int)getpid()) < 0)
+	r = dmn_pidfile_put(pidfd);
+	if (r) {
+		errno = -r;
 		logf_("cannot write %s: %m", path);
+	}
 	if (!stat("/proc/self/ns/net", &st)) {
-		D.self_dev = st.st_dev;
-		D.self_ino = st.st_ino;
+		d->self_dev = st.st_dev;
+		d->self_ino = st.st_ino;
 	}
 	/*
 	 * Untouched zero pages until used (half a megabyte of forward slots): an unused slot is all
-	 * zeros, and forward() sets the fields whose "none" is -1.
+	 * zeros, and forward(d) sets the fields whose "none" is -1.
 	 */
-	D.fwd = calloc(FWD_MAX, sizeof(*D.fwd));
-	if (!D.fwd)
+	d->fwd = calloc(FWD_MAX, sizeof(*d->fwd));
+	if (!d->fwd)
 		return 1;
-	D.fwd_head = D.fwd_tail = -1;
+	d->fwd_head = d->fwd_tail = -1;
 	for (int f = 0; f < 2; f++)
 		for (int i = 0; i < UP_SOCKS; i++)
-			D.usock[f][i] = -1;
-	D.ep = epoll_create1(EPOLL_CLOEXEC);
-	D.sig = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	D.ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	D.ctl = ctl_open();
-	if (D.ep < 0 || D.sig < 0 || D.ino < 0 || D.ctl < 0) {
-		logf_("start-up failed: %s", strerror(D.ctl < 0 ? -D.ctl : errno));
+			d->usock[f][i] = -1;
+	r = dmn_loop_open(&d->loop);
+	d->ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	d->ctl = ctl_open(d);
+	if (r < 0 || d->sig < 0 || d->ino < 0 || d->ctl < 0) {
+		if (d->ctl < 0 || d->sig < 0 || r < 0)
+			errno = d->ctl < 0 ? -d->ctl : d->sig < 0 ? -d->sig : -r;
+		logf_("start-up failed: %m");
 		return 1;
 	}
-	if (D.activated)
-		D.exit_idle = false; /* its socket is systemd's: not ours to unlink */
-	snprintf(path, sizeof(path), "%s/networks", D.run_dir);
-	D.wd_nets = inotify_add_watch(D.ino, path, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE |
-							IN_MOVED_FROM);
+	if (d->activated)
+		d->exit_idle = false; /* its socket is systemd's: not ours to unlink */
+	snprintf(path, sizeof(path), "%s/networks", d->run_dir);
+	d->wd_nets = inotify_add_watch(d->ino, path,
+				       IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM);
 	{
 		char dir[PATH_MAX];
 		char *slash;
 
-		snprintf(dir, sizeof(dir), "%s", D.resolv_conf);
+		snprintf(dir, sizeof(dir), "%s", d->resolv_conf);
 		slash = strrchr(dir, '/');
-		snprintf(D.resolv_base, sizeof(D.resolv_base), "%s", slash ? slash + 1 : dir);
+		snprintf(d->resolv_base, sizeof(d->resolv_base), "%s", slash ? slash + 1 : dir);
 		if (slash)
 			*slash = 0;
 		/* the directory: resolv.conf is usually replaced by rename, not rewritten */
-		D.wd_resolv = inotify_add_watch(D.ino, slash && *dir ? dir : "/",
-						IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE);
+		d->wd_resolv = inotify_add_watch(d->ino, slash && *dir ? dir : "/",
+						 IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE);
 	}
-	D.ctl_ev = (struct ev){EV_CTL, NULL};
-	D.sig_ev = (struct ev){EV_SIG, NULL};
-	D.ino_ev = (struct ev){EV_INO, NULL};
-	ep_add(D.ctl, &D.ctl_ev, EPOLLIN);
-	ep_add(D.sig, &D.sig_ev, EPOLLIN);
-	ep_add(D.ino, &D.ino_ev, EPOLLIN);
-	reload();
-	load_resolv();
-	logf_("serving %zu networks, %zu containers, %d upstreams", D.snap->n, D.n_lsn, D.n_up);
+	d->ctl_ev = (struct dmn_ev){EV_CTL, NULL};
+	d->sig_ev = (struct dmn_ev){EV_SIG, NULL};
+	d->ino_ev = (struct dmn_ev){EV_INO, NULL};
+	dmn_loop_add(&d->loop, d->ctl, &d->ctl_ev, EPOLLIN);
+	dmn_loop_add(&d->loop, d->sig, &d->sig_ev, EPOLLIN);
+	dmn_loop_add(&d->loop, d->ino, &d->ino_ev, EPOLLIN);
+	reload(d);
+	load_resolv(d);
+	logf_("serving %zu networks, %zu containers, %d upstreams", d->snap->n, d->n_lsn, d->n_up);
 	if (ready >= 0) {
 		if (write(ready, "1", 1) != 1)
 			logf_("readiness pipe: %m");
 		close(ready);
 	}
 
-	while (!D.quit) {
-		struct epoll_event evs[64];
+	while (!d->quit) {
 		uint64_t now = now_ms(), next = now + 60000;
-		int n, timeout;
+		int timeout;
 
-		if (D.fwd_head >= 0 && D.fwd[D.fwd_head].deadline < next)
-			next = D.fwd[D.fwd_head].deadline;
-		if (D.conn_head && D.conn_head->last + CONN_IDLE_MS < next)
-			next = D.conn_head->last + CONN_IDLE_MS;
-		if (D.ctl_head && D.ctl_head->deadline < next)
-			next = D.ctl_head->deadline;
-		if (D.idle_check && now + 1000 < next)
+		if (d->fwd_head >= 0 && d->fwd[d->fwd_head].deadline < next)
+			next = d->fwd[d->fwd_head].deadline;
+		if (d->conn_head && d->conn_head->last + CONN_IDLE_MS < next)
+			next = d->conn_head->last + CONN_IDLE_MS;
+		if (d->ctl_head && d->ctl_head->deadline < next)
+			next = d->ctl_head->deadline;
+		if (d->idle_check && now + 1000 < next)
 			next = now + 1000;
-		timeout = next > now && !D.n_kick ? (int)(next - now) : 0;
-		n = epoll_wait(D.ep, evs, 64, timeout);
-		for (int i = 0; i < n; i++) {
-			struct ev *ev = evs[i].data.ptr;
-			enum ev_type type = ev->type;
-
-			switch (type) {
-			case EV_CTL:
-				on_ctl();
-				break;
-			case EV_CTLC:
-				on_ctlc(ev->owner);
-				break;
-			case EV_SIG:
-				on_signal();
-				break;
-			case EV_INO:
-				on_inotify();
-				break;
-			case EV_UDP:
-				on_udp(ev->owner);
-				break;
-			case EV_TCPL:
-				on_tcp_accept(ev->owner);
-				break;
-			case EV_CONN:
-				on_conn(ev->owner, evs[i].events);
-				break;
-			case EV_UP:
-				for (int f = 0; f < 2; f++)
-					for (int k = 0; k < UP_SOCKS; k++)
-						if (ev == &D.uev[f][k])
-							on_upstream_udp(D.usock[f][k]);
-				break;
-			case EV_UPTCP:
-				on_upstream_tcp((int)(intptr_t)ev->owner, evs[i].events);
-				break;
-			}
-			/*
-			 * A reload or a closed connection may have freed what later events of this
-			 * batch point at (ev itself included): stop here, they are level-triggered
-			 * and come back at the next epoll_wait.
-			 */
-			if (type == EV_CTL || type == EV_CTLC || type == EV_SIG || type == EV_INO ||
-			    type == EV_CONN ||
-			    type == EV_TCPL)
-				break;
-		}
+		timeout = next > now && !d->n_kick ? (int)(next - now) : 0;
+		dmn_loop_turn(&d->loop, timeout, 64, on_event, d);
 		now = now_ms();
-		fwd_timeouts(now);
-		conn_kicked();
-		conn_timeouts(now);
-		ctl_timeouts(now);
-		if (D.idle_check)
-			idle_exit();
+		fwd_timeouts(d, now);
+		conn_kicked(d);
+		conn_timeouts(d, now);
+		ctl_timeouts(d, now);
+		if (d->idle_check)
+			idle_exit(d);
 	}
 
 	/* clean exit: everything closed and freed (valgrind-clean) */
-	while (D.ctl_head)
-		ctlc_close(D.ctl_head);
+	while (d->ctl_head)
+		ctlc_close(d, d->ctl_head);
 	for (size_t b = 0; b < LSN_BUCKETS; b++)
-		while (D.lsn[b])
-			lsn_close(D.lsn[b]);
+		while (d->lsn[b])
+			lsn_close(d, d->lsn[b]);
 	for (int i = 0; i < FWD_MAX; i++)
-		if (D.fwd[i].used)
-			fwd_free(i);
+		if (d->fwd[i].used)
+			fwd_free(d, i);
 	for (int f = 0; f < 2; f++)
 		for (int i = 0; i < UP_SOCKS; i++)
-			if (D.usock[f][i] >= 0)
-				close(D.usock[f][i]);
-	snap_free(D.snap);
-	free(D.fwd);
-	snprintf(path, sizeof(path), "%s/dnsname.sock", D.run_dir);
-	if (D.ctl >= 0 && !D.activated)
+			if (d->usock[f][i] >= 0)
+				close(d->usock[f][i]);
+	snap_free(d->snap);
+	free(d->fwd);
+	snprintf(path, sizeof(path), "%s/dnsname.sock", d->run_dir);
+	if (d->ctl >= 0 && !d->activated)
 		unlink(path);
-	snprintf(path, sizeof(path), "%s/dnsname.pid", D.run_dir);
+	snprintf(path, sizeof(path), "%s/dnsname.pid", d->run_dir);
 	unlink(path);
-	if (D.ctl >= 0)
-		close(D.ctl);
-	close(D.ep);
-	close(D.sig);
-	close(D.ino);
-	close(D.netsfd);
-	if (D.spare >= 0)
-		close(D.spare);
+	if (d->ctl >= 0)
+		close(d->ctl);
+	dmn_loop_close(&d->loop);
+	close(d->sig);
+	close(d->ino);
+	close(d->netsfd);
+	if (d->spare >= 0)
+		close(d->spare);
 	close(pidfd);
 	logf_("stopped");
-	if (D.idle_lock >= 0)
-		close(D.idle_lock); /* a plugin waiting to start a daemon may now */
+	if (d->idle_lock >= 0)
+		close(d->idle_lock); /* a plugin waiting to start a daemon may now */
+	free(d);
 	return 0;
 }
