@@ -2,9 +2,8 @@
 /*
  * Helpers of the C tests that check pkg/netutil against the real kernel from inside a network
  * namespace of their own (test_netutil, test_nft, test_firewall_nft, test_portmap_nft, test_tc):
- * checks of negative-errno results that show the recorded error, and shell commands (nft, ip,
- * tc, iptables, jq) run in the test's current netns with their output or status read back. The
- * CHECK_ macros read the test file's `static struct cni_err e`, which every call fills.
+ * shell commands (nft, ip, tc, iptables, jq) run in the test's current netns with their output or
+ * status read back (the negative-errno checks CHECK_R and CHECK_MSG are ../unit/tap_err.h's).
  */
 #ifndef CNIC_NSTEST_H
 #define CNIC_NSTEST_H
@@ -15,30 +14,7 @@
 #include <sys/wait.h>
 
 #include "cni/cni.h"
-#include "cni/err.h"
-#include "../unit/tap.h"
-
-/* Check a negative-errno result; on failure show the recorded error message. */
-#define CHECK_R(expr, want)                                                                        \
-	do {                                                                                       \
-		cni_err_clear(&e);                                                                 \
-		int r_ = (expr), w_ = (want);                                                      \
-		if (r_ == w_)                                                                      \
-			TAP_OK(#expr " == " #want);                                                \
-		else                                                                               \
-			TAP_FAIL(#expr " == " #want, "got %d (%s), want %d; msg: %s", r_,          \
-				 r_ < 0 ? strerror(-r_) : "ok", w_, e.msg);                        \
-	} while (0)
-
-/* The recorded error message contains @needle (shown as a comment line when it does). */
-#define CHECK_MSG(needle)                                                                          \
-	do {                                                                                       \
-		if (strstr(e.msg, (needle))) {                                                     \
-			TAP_OK("message has " #needle);                                            \
-			printf("# %s\n", e.msg);                                                   \
-		} else                                                                             \
-			TAP_FAIL("message has " #needle, "message: \"%s\"", e.msg);                \
-	} while (0)
+#include "../unit/tap_err.h"
 
 /* Output of a shell command (malloc'd, "" on failure). */
 static inline char *run(const char *cmd)
