@@ -8,6 +8,9 @@
 #ifndef CNIC_NSTEST_H
 #define CNIC_NSTEST_H
 
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +74,48 @@ static inline const char *sh_line(const char *cmd)
 	buf[strcspn(buf, "\n")] = '\0';
 	pclose(f);
 	return buf;
+}
+
+/* Load @text with `nft -f -`: the CLI's exit status. */
+static inline int nft_load(const char *text)
+{
+	FILE *f = popen("nft -f -", "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return pclose(f);
+}
+
+/*
+ * Check that @got (ours) is @want (written by @whom, a CLI) and not empty; on failure show both.
+ * Frees both.
+ */
+static inline void check_same(const char *name, char *got, char *want, const char *whom)
+{
+	if (!strcmp(got, want) && *got)
+		TAP_OK(name);
+	else
+		TAP_FAIL(name, "\n--- ours\n%s--- %s\n%s", got, whom, want);
+	free(got);
+	free(want);
+}
+
+/*
+ * Move into a network namespace of this process's own in which the nft CLI answers. When either
+ * fails: a skip line naming @what, and false (the program ends, with nothing to check).
+ */
+static inline bool enter_nft_netns(const char *what)
+{
+	if (unshare(CLONE_NEWNET) < 0) {
+		printf("skip - %s: unshare(CLONE_NEWNET): %s\n", what, strerror(errno));
+		return false;
+	}
+	if (sh("nft list ruleset >/dev/null 2>&1")) {
+		printf("skip - %s: the nft CLI (used to read the ruleset back) is missing\n", what);
+		return false;
+	}
+	return true;
 }
 
 /* A GC's one valid attachment (the netutil GC functions take a list). */

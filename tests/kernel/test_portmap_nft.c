@@ -23,16 +23,6 @@
 
 static struct cni_err e;
 
-static void same(const char *name, char *got, char *want)
-{
-	if (!strcmp(got, want) && *got)
-		TAP_OK(name);
-	else
-		TAP_FAIL(name, "\n--- ours\n%s--- reference\n%s", got, want);
-	free(got);
-	free(want);
-}
-
 /* Bytecode without handles and without userdata (ours carries the owner TLVs after the comment). */
 #define BYTECODE "nft --debug=netlink list ruleset 2>/dev/null | grep -E '^  \\['"
 
@@ -112,14 +102,6 @@ static const char nft_reference[] =
 
 #define VALID_K ONE_VALID("K", "eth0")
 
-static int nft_load(const char *text)
-{
-	FILE *f = popen("nft -f -", "w");
-
-	fputs(text, f);
-	return pclose(f);
-}
-
 static void test_nft(void)
 {
 	struct nu_pm pm[2] = { pm_of("cid1", "10.6.0.2/24"), pm_of("cid1", "fd00::2/64") };
@@ -141,7 +123,7 @@ static void test_nft(void)
 	sh("nft flush ruleset");
 	CHECK_INT(nft_load(nft_reference), 0);
 	ref = run(BYTECODE);
-	same("nft: bytecode identical to what nft writes for the reference", ours, ref);
+	check_same("nft: bytecode identical to what nft writes for the reference", ours, ref, "nft");
 	/* the reference's rules: our CHECK accepts them, our DEL removes them */
 	CHECK_R(nu_pm_nft_check(&pm[0], &e), 0);
 	CHECK_R(nu_pm_nft_check(&pm[1], &e), 0);
@@ -292,8 +274,8 @@ static void test_iptables(void)
 	CHECK_INT(sh("sh -c \"$IPT_SCRIPT\""), 0);
 	ref = run(IPT_LIST);
 	bc_ref = run(BYTECODE);
-	same("iptables: iptables -S as after the Go plugin's commands", ours, ref);
-	same("iptables: bytecode identical to iptables-nft's", bc_ours, bc_ref);
+	check_same("iptables: iptables -S as after the Go plugin's commands", ours, ref, "iptables");
+	check_same("iptables: bytecode identical to iptables-nft's", bc_ours, bc_ref, "iptables-nft");
 	/* the Go plugin's layout: CHECK accepts it, DEL removes it, shared chains stay */
 	CHECK_R(nu_pm_ipt_check(&pm[0], &e), 0);
 	CHECK_R(nu_pm_ipt_del("pm", "cid1", &e), 0);
@@ -361,12 +343,10 @@ static void test_conntrack(void)
 
 int main(void)
 {
-	if (unshare(CLONE_NEWNET) < 0) {
-		printf("skip - portmap nft: unshare(CLONE_NEWNET): %s\n", strerror(errno));
+	if (!enter_nft_netns("portmap nft"))
 		return 0;
-	}
-	if (nu_nft_available() < 0 || sh("nft list ruleset >/dev/null 2>&1")) {
-		printf("skip - portmap nft: nf_tables or the nft CLI is missing\n");
+	if (nu_nft_available() < 0) {
+		printf("skip - portmap nft: nf_tables does not answer in a new netns\n");
 		return 0;
 	}
 	set_maps();
