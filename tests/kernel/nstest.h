@@ -102,20 +102,29 @@ static inline void check_same(const char *name, char *got, char *want, const cha
 }
 
 /*
- * Move into a network namespace of this process's own in which the nft CLI answers. When either
- * fails: a skip line naming @what, and false (the program ends, with nothing to check).
+ * The main() of a test of nftables layouts: @tests (NULL-terminated) run in order inside a
+ * network namespace of the process's own in which nf_tables (@nft_available, i.e.
+ * nu_nft_available) and the nft CLI answer; when any of these fails, a skip line naming @what
+ * and nothing run. Returns the exit status.
  */
-static inline bool enter_nft_netns(const char *what)
+static inline int nft_test_main(const char *what, int (*nft_available)(void),
+				void (*const tests[])(void))
 {
-	if (unshare(CLONE_NEWNET) < 0) {
-		printf("skip - %s: unshare(CLONE_NEWNET): %s\n", what, strerror(errno));
-		return false;
+	const char *why = NULL;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		why = strerror(errno);
+	else if (nft_available() < 0)
+		why = "nf_tables does not answer in a new netns";
+	else if (sh("nft list ruleset >/dev/null 2>&1"))
+		why = "the nft CLI (used to read the ruleset back) is missing";
+	if (why) {
+		printf("skip - %s: %s\n", what, why);
+		return 0;
 	}
-	if (sh("nft list ruleset >/dev/null 2>&1")) {
-		printf("skip - %s: the nft CLI (used to read the ruleset back) is missing\n", what);
-		return false;
-	}
-	return true;
+	for (size_t i = 0; tests[i]; i++)
+		tests[i]();
+	return tap_done();
 }
 
 /* A GC's one valid attachment (the netutil GC functions take a list). */

@@ -202,14 +202,7 @@ static void test_gc_long(void)
 
 int main(void)
 {
-	if (!enter_nft_netns("firewall nft"))
-		return 0;
-	if (nu_nft_available() < 0) {
-		printf("skip - firewall nft: nf_tables does not answer in a new netns\n");
-		return 0;
-	}
-	test_ipt_layout();
-	test_native();
-	test_gc_long();
-	return tap_done();
+	static void (*const tests[])(void) = {test_ipt_layout, test_native, test_gc_long, NULL};
+
+	return nft_test_main("firewall nft", nu_nft_available, tests);
 }

@@ -775,21 +775,17 @@ static void test_spoofchk(void)
 
 int main(void)
 {
-	if (!enter_nft_netns("nft"))
-		return 0;
-	if (nu_nft_available() < 0) {
-		printf("skip - nft: nf_tables does not answer in a new netns\n");
-		return 0;
-	}
-	test_masq_layout();
-	test_masq_lifecycle();
-	test_masq_gc();
-	test_masq_gc_long();
-	test_masq_index();
-	test_masq_foreign();
-	test_masq_race();
-	test_masq_iptables();
-	test_masq_iptables_add();
-	test_spoofchk();
-	return tap_done();
+	static void (*const tests[])(void) = {test_masq_layout,
+					      test_masq_lifecycle,
+					      test_masq_gc,
+					      test_masq_gc_long,
+					      test_masq_index,
+					      test_masq_foreign,
+					      test_masq_race,
+					      test_masq_iptables,
+					      test_masq_iptables_add,
+					      test_spoofchk,
+					      NULL};
+
+	return nft_test_main("nft", nu_nft_available, tests);
 }

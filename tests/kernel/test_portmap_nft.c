@@ -343,15 +343,8 @@ static void test_conntrack(void)
 
 int main(void)
 {
-	if (!enter_nft_netns("portmap nft"))
-		return 0;
-	if (nu_nft_available() < 0) {
-		printf("skip - portmap nft: nf_tables does not answer in a new netns\n");
-		return 0;
-	}
-	set_maps();
-	test_nft();
-	test_iptables();
-	test_conntrack();
-	return tap_done();
+	static void (*const tests[])(void) = {set_maps, test_nft, test_iptables, test_conntrack,
+					      NULL};
+
+	return nft_test_main("portmap nft", nu_nft_available, tests);
 }
