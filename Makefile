@@ -192,6 +192,7 @@ $(BUILD)/tests/test_dnsname_records: $(BUILD)/obj/tests/unit/test_dnsname_record
 # rules below link every .o prerequisite).
 $(BUILD)/tests/kernel/test_portmap_nft: $(call obj,plugins/meta/portmap/nft.c)
 $(BUILD)/tests/kernel/test_firewall_nft: $(call obj,plugins/meta/firewall/nft.c)
+$(BUILD)/tests/test_portmap_cond: $(call obj,plugins/meta/portmap/nft.c)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCNI) $(LIBNFT) $(LIBNU)
 	@mkdir -p $(dir $@)

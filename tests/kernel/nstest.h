@@ -2,43 +2,22 @@
 /*
  * Helpers of the C tests that check pkg/netutil against the real kernel from inside a network
  * namespace of their own (test_netutil, test_nft, test_firewall_nft, test_portmap_nft, test_tc):
- * checks of negative-errno results that show the recorded error, and shell commands (nft, ip,
- * tc, iptables, jq) run in the test's current netns with their output or status read back. The
- * CHECK_ macros read the test file's `static struct cni_err e`, which every call fills.
+ * shell commands (nft, ip, tc, iptables, jq) run in the test's current netns with their output or
+ * status read back (the negative-errno checks CHECK_R and CHECK_MSG are ../unit/tap_err.h's).
  */
 #ifndef CNIC_NSTEST_H
 #define CNIC_NSTEST_H
 
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
 #include "cni/cni.h"
-#include "cni/err.h"
-#include "../unit/tap.h"
-
-/* Check a negative-errno result; on failure show the recorded error message. */
-#define CHECK_R(expr, want)                                                                        \
-	do {                                                                                       \
-		cni_err_clear(&e);                                                                 \
-		int r_ = (expr), w_ = (want);                                                      \
-		if (r_ == w_)                                                                      \
-			TAP_OK(#expr " == " #want);                                                \
-		else                                                                               \
-			TAP_FAIL(#expr " == " #want, "got %d (%s), want %d; msg: %s", r_,          \
-				 r_ < 0 ? strerror(-r_) : "ok", w_, e.msg);                        \
-	} while (0)
-
-/* The recorded error message contains @needle (shown as a comment line when it does). */
-#define CHECK_MSG(needle)                                                                          \
-	do {                                                                                       \
-		if (strstr(e.msg, (needle))) {                                                     \
-			TAP_OK("message has " #needle);                                            \
-			printf("# %s\n", e.msg);                                                   \
-		} else                                                                             \
-			TAP_FAIL("message has " #needle, "message: \"%s\"", e.msg);                \
-	} while (0)
+#include "../unit/tap_err.h"
 
 /* Output of a shell command (malloc'd, "" on failure). */
 static inline char *run(const char *cmd)
@@ -95,6 +74,57 @@ static inline const char *sh_line(const char *cmd)
 	buf[strcspn(buf, "\n")] = '\0';
 	pclose(f);
 	return buf;
+}
+
+/* Load @text with `nft -f -`: the CLI's exit status. */
+static inline int nft_load(const char *text)
+{
+	FILE *f = popen("nft -f -", "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return pclose(f);
+}
+
+/*
+ * Check that @got (ours) is @want (written by @whom, a CLI) and not empty; on failure show both.
+ * Frees both.
+ */
+static inline void check_same(const char *name, char *got, char *want, const char *whom)
+{
+	if (!strcmp(got, want) && *got)
+		TAP_OK(name);
+	else
+		TAP_FAIL(name, "\n--- ours\n%s--- %s\n%s", got, whom, want);
+	free(got);
+	free(want);
+}
+
+/*
+ * The main() of a test of nftables layouts: @tests (NULL-terminated) run in order inside a
+ * network namespace of the process's own in which nf_tables (@nft_available, i.e.
+ * nu_nft_available) and the nft CLI answer; when any of these fails, a skip line naming @what
+ * and nothing run. Returns the exit status.
+ */
+static inline int nft_test_main(const char *what, int (*nft_available)(void),
+				void (*const tests[])(void))
+{
+	const char *why = NULL;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		why = strerror(errno);
+	else if (nft_available() < 0)
+		why = "nf_tables does not answer in a new netns";
+	else if (sh("nft list ruleset >/dev/null 2>&1"))
+		why = "the nft CLI (used to read the ruleset back) is missing";
+	if (why) {
+		printf("skip - %s: %s\n", what, why);
+		return 0;
+	}
+	for (size_t i = 0; tests[i]; i++)
+		tests[i]();
+	return tap_done();
 }
 
 /* A GC's one valid attachment (the netutil GC functions take a list). */

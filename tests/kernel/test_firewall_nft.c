@@ -202,16 +202,7 @@ static void test_gc_long(void)
 
 int main(void)
 {
-	if (unshare(CLONE_NEWNET) < 0) {
-		printf("skip - firewall nft: unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return 0;
-	}
-	if (nu_nft_available() < 0 || sh("nft list ruleset >/dev/null 2>&1")) {
-		printf("skip - firewall nft: nf_tables or the nft CLI unavailable\n");
-		return 0;
-	}
-	test_ipt_layout();
-	test_native();
-	test_gc_long();
-	return tap_done();
+	static void (*const tests[])(void) = {test_ipt_layout, test_native, test_gc_long, NULL};
+
+	return nft_test_main("firewall nft", nu_nft_available, tests);
 }

@@ -145,8 +145,7 @@ static void flush(void)
 static void test_masq_layout(void)
 {
 	struct cni_prefix dual[] = { P("10.1.0.5/24"), P("fd00::5/64") };
-	char *ours, *ref;
-	FILE *f;
+	char *ours;
 
 	flush();
 	CHECK_R(nu_nft_masq_add(NET, "eth0", "one", dual, 2, &e), 0);
@@ -154,16 +153,9 @@ static void test_masq_layout(void)
 		     "nft list table inet cni_plugins_masquerade", masq_layout);
 	ours = bytecode();
 	flush();
-	f = popen("nft -f -", "w");
-	fputs(masq_reference, f);
-	CHECK_INT(pclose(f), 0);
-	ref = bytecode();
-	if (!strcmp(ours, ref) && *ours)
-		TAP_OK("masq: bytecode identical to what nft writes for the reference");
-	else
-		TAP_FAIL("masq: bytecode", "\n--- ours\n%s--- nft\n%s", ours, ref);
-	free(ours);
-	free(ref);
+	CHECK_INT(nft_load(masq_reference), 0);
+	check_same("masq: bytecode identical to what nft writes for the reference", ours, bytecode(),
+		   "nft");
 	/* our DEL removes what the reference wrote, our CHECK accepts it */
 	CHECK_R(nu_nft_masq_check(NET, "eth0", "one", dual, 2, &e), 0);
 	CHECK_R(nu_nft_masq_del(NET, "eth0", "one", &e), 0);
@@ -535,14 +527,9 @@ static void ipt_compare(const char *name, const struct cni_prefix *ips, size_t n
 	else
 		TAP_FAIL(tname, "\n--- ours\n%s--- iptables\n%s", ours, ref);
 	snprintf(tname, sizeof(tname), "iptables: %s: bytecode identical to iptables-nft's", name);
-	if (!strcmp(bc_ours, bc_ref) && *bc_ours)
-		TAP_OK(tname);
-	else
-		TAP_FAIL(tname, "\n--- ours\n%s--- iptables\n%s", bc_ours, bc_ref);
+	check_same(tname, bc_ours, bc_ref, "iptables-nft");
 	free(ours);
 	free(ref);
-	free(bc_ours);
-	free(bc_ref);
 }
 
 static void test_masq_iptables_add(void)
@@ -695,8 +682,7 @@ static bool owns_veth88(void *arg, const char *veth)
 static void test_spoofchk(void)
 {
 	static const uint8_t other[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-	char *ours, *ref;
-	FILE *f;
+	char *ours;
 
 	flush();
 	CHECK_R(nu_nft_spoofchk_add("cid", "eth0", "veth1234", MAC, &e), 0);
@@ -706,16 +692,9 @@ static void test_spoofchk(void)
 		     spoof_layout);
 	ours = bytecode();
 	flush();
-	f = popen("nft -f -", "w");
-	fputs(spoof_reference, f);
-	CHECK_INT(pclose(f), 0);
-	ref = bytecode();
-	if (!strcmp(ours, ref) && *ours)
-		TAP_OK("spoofchk: bytecode identical to what nft writes for the reference");
-	else
-		TAP_FAIL("spoofchk: bytecode", "\n--- ours\n%s--- nft\n%s", ours, ref);
-	free(ours);
-	free(ref);
+	CHECK_INT(nft_load(spoof_reference), 0);
+	check_same("spoofchk: bytecode identical to what nft writes for the reference", ours,
+		   bytecode(), "nft");
 
 	/* check works on the reference's rules too */
 	CHECK_R(nu_nft_spoofchk_check("cid", "eth0", "veth1234", MAC, &e), 0);
@@ -796,27 +775,17 @@ static void test_spoofchk(void)
 
 int main(void)
 {
-	if (unshare(CLONE_NEWNET) < 0) {
-		printf("skip - nft: unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return 0;
-	}
-	if (nu_nft_available() < 0) {
-		printf("skip - nft: nf_tables does not answer in a new netns\n");
-		return 0;
-	}
-	if (sh("nft list ruleset >/dev/null 2>&1")) {
-		printf("skip - nft: the nft CLI (used to read the ruleset back) is missing\n");
-		return 0;
-	}
-	test_masq_layout();
-	test_masq_lifecycle();
-	test_masq_gc();
-	test_masq_gc_long();
-	test_masq_index();
-	test_masq_foreign();
-	test_masq_race();
-	test_masq_iptables();
-	test_masq_iptables_add();
-	test_spoofchk();
-	return tap_done();
+	static void (*const tests[])(void) = {test_masq_layout,
+					      test_masq_lifecycle,
+					      test_masq_gc,
+					      test_masq_gc_long,
+					      test_masq_index,
+					      test_masq_foreign,
+					      test_masq_race,
+					      test_masq_iptables,
+					      test_masq_iptables_add,
+					      test_spoofchk,
+					      NULL};
+
+	return nft_test_main("nft", nu_nft_available, tests);
 }

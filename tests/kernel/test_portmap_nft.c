@@ -23,16 +23,6 @@
 
 static struct cni_err e;
 
-static void same(const char *name, char *got, char *want)
-{
-	if (!strcmp(got, want) && *got)
-		TAP_OK(name);
-	else
-		TAP_FAIL(name, "\n--- ours\n%s--- reference\n%s", got, want);
-	free(got);
-	free(want);
-}
-
 /* Bytecode without handles and without userdata (ours carries the owner TLVs after the comment). */
 #define BYTECODE "nft --debug=netlink list ruleset 2>/dev/null | grep -E '^  \\['"
 
@@ -112,14 +102,6 @@ static const char nft_reference[] =
 
 #define VALID_K ONE_VALID("K", "eth0")
 
-static int nft_load(const char *text)
-{
-	FILE *f = popen("nft -f -", "w");
-
-	fputs(text, f);
-	return pclose(f);
-}
-
 static void test_nft(void)
 {
 	struct nu_pm pm[2] = { pm_of("cid1", "10.6.0.2/24"), pm_of("cid1", "fd00::2/64") };
@@ -141,7 +123,7 @@ static void test_nft(void)
 	sh("nft flush ruleset");
 	CHECK_INT(nft_load(nft_reference), 0);
 	ref = run(BYTECODE);
-	same("nft: bytecode identical to what nft writes for the reference", ours, ref);
+	check_same("nft: bytecode identical to what nft writes for the reference", ours, ref, "nft");
 	/* the reference's rules: our CHECK accepts them, our DEL removes them */
 	CHECK_R(nu_pm_nft_check(&pm[0], &e), 0);
 	CHECK_R(nu_pm_nft_check(&pm[1], &e), 0);
@@ -190,100 +172,6 @@ static void test_nft(void)
 		CHECK_R(nu_pm_cond_parse(bad, 3, AF_INET, false, &conds, &n_conds, &e),
 			-EOPNOTSUPP);
 	}
-}
-
-/*
- * One conditions list: @want 0 parses into @want_n conditions, else the error @want with a clean
- * message (naming what is wrong) and nothing returned.
- */
-static void conds(const char *name, char *const *tok, size_t n, bool ipt, int want, size_t want_n)
-{
-	struct nu_pm_cond *v = NULL;
-	size_t n_conds = 7;
-	int r;
-
-	cni_err_clear(&e);
-	r = nu_pm_cond_parse(tok, n, AF_INET, ipt, &v, &n_conds, &e);
-	if (r == want && n_conds == want_n &&
-	    (want ? *e.msg && !strstr(e.msg, "(null)") && !v : true))
-		TAP_OK(name);
-	else
-		TAP_FAIL(name, "got %d (want %d), %zu conditions (want %zu), message \"%s\"", r,
-			 want, n_conds, want_n, e.msg);
-	free(v);
-}
-static void bad_conds(const char *name, char *const *tok, size_t n, bool ipt, int want)
-{
-	conds(name, tok, n, ipt, want, 0);
-}
-
-static void good_conds(const char *name, char *const *tok, size_t n, bool ipt, size_t want_n)
-{
-	conds(name, tok, n, ipt, 0, want_n);
-}
-
-#define L(...) (char *const[]){ __VA_ARGS__ }, sizeof((char *const[]){ __VA_ARGS__ }) / sizeof(char *)
-
-/* Malformed conditions lists: pure parsing, no kernel needed (issue #14 item 1). */
-static void test_cond_parse(void)
-{
-	enum { HUGE = 200000 };
-	char **huge = calloc(HUGE + 1, sizeof(*huge));
-
-	bad_conds("ipt: \"!\" alone", L("!"), true, -EINVAL);
-	bad_conds("ipt: trailing \"!\"", L("-s", "192.0.2.1", "!"), true, -EINVAL);
-	bad_conds("ipt: trailing \"!\" in one string", L("! -s 192.0.2.1 !"), true, -EINVAL);
-	bad_conds("ipt: \"!\" then blanks", L("!", "", " "), true, -EINVAL);
-	bad_conds("ipt: \"! !\"", L("!", "!"), true, -EOPNOTSUPP);
-	bad_conds("ipt: \"! ! -s\"", L("!", "!", "-s", "192.0.2.1"), true, -EOPNOTSUPP);
-	bad_conds("ipt: \"-m\" without value", L("-m"), true, -EOPNOTSUPP);
-	bad_conds("ipt: \"-m comment\"", L("-m", "comment"), true, -EOPNOTSUPP);
-	bad_conds("ipt: \"-s\" without value", L("-s"), true, -EINVAL);
-	bad_conds("ipt: \"! -d\" without value", L("!", "-d"), true, -EINVAL);
-	bad_conds("ipt: \"-i\" without value", L("-i"), true, -EINVAL);
-	bad_conds("ipt: \"-s\" with an empty value", L("-s", ""), true, -EINVAL);
-	bad_conds("ipt: \"-s\" with \"\\\"\\\"\"", L("-s", "\"\""), true, -EINVAL);
-	bad_conds("ipt: \"-i\" with \"\\\"\\\"\"", L("-i", "\"\""), true, -EINVAL);
-	bad_conds("ipt: \"-s !\"", L("-s", "!"), true, -EINVAL);
-	bad_conds("ipt: \"-\"", L("-"), true, -EOPNOTSUPP);
-	bad_conds("ipt: v6 address in v4", L("-d", "fd00::1"), true, -EINVAL);
-	bad_conds("ipt: interface name too long", L("-i", "0123456789abcdef"), true, -EINVAL);
-	bad_conds("ipt: same option twice", L("-s", "192.0.2.1", "! -s", "192.0.2.2"), true,
-		  -EINVAL);
-	good_conds("ipt: empty strings", L("", "", ""), true, 0);
-	good_conds("ipt: blanks", L(" ", "\t", "\n"), true, 0);
-	good_conds("ipt: all four", L("! -s 192.0.2.0/24", "-d", "192.0.2.1", "-i", "eth+", "!",
-				      "-o", "lo"),
-		   true, 4);
-	bad_conds("nft: \"ip\" alone", L("ip"), false, -EOPNOTSUPP);
-	bad_conds("nft: \"ip saddr\"", L("ip", "saddr"), false, -EINVAL);
-	bad_conds("nft: \"ip saddr !=\"", L("ip", "saddr", "!="), false, -EINVAL);
-	bad_conds("nft: \"iifname\"", L("iifname"), false, -EINVAL);
-	bad_conds("nft: \"iifname ==\"", L("iifname", "=="), false, -EINVAL);
-	bad_conds("nft: \"!=\"", L("!="), false, -EOPNOTSUPP);
-	bad_conds("nft: \"!\"", L("!"), false, -EOPNOTSUPP);
-	bad_conds("nft: trailing \"!\"", L("iifname", "eth0", "!"), false, -EOPNOTSUPP);
-	bad_conds("nft: empty set", L("ip daddr {", "}"), false, -EOPNOTSUPP);
-	bad_conds("nft: empty ifname", L("oifname", "\"\""), false, -EINVAL);
-	good_conds("nft: empty strings", L("", ""), false, 0);
-
-	/* huge lists: a clean error (or a parse) in linear time */
-	for (size_t i = 0; i < HUGE; i++)
-		huge[i] = i % 2 ? "192.0.2.1" : "-s";
-	huge[HUGE - 1] = "!";
-	bad_conds("ipt: 200000 tokens ending in \"!\"", huge, HUGE, true, -EINVAL);
-	bad_conds("ipt: 100000 times \"-s ADDR\"", huge, HUGE - 2, true, -EINVAL);
-	for (size_t i = 0; i < HUGE; i++)
-		huge[i] = "!";
-	bad_conds("ipt: 200000 times \"!\"", huge, HUGE, true, -EOPNOTSUPP);
-	for (size_t i = 0; i < HUGE; i++)
-		huge[i] = "";
-	good_conds("ipt: 200000 empty strings", huge, HUGE, true, 0);
-	for (size_t i = 0; i < HUGE; i++)
-		huge[i] = i % 2 ? "eth0" : "iifname";
-	huge[HUGE - 1] = "!=";
-	bad_conds("nft: 200000 tokens ending in \"!=\"", huge, HUGE, false, -EINVAL);
-	free(huge);
 }
 
 /* The Go plugin's iptables commands for pm_of("cid1", ...) with maps[]. */
@@ -386,8 +274,8 @@ static void test_iptables(void)
 	CHECK_INT(sh("sh -c \"$IPT_SCRIPT\""), 0);
 	ref = run(IPT_LIST);
 	bc_ref = run(BYTECODE);
-	same("iptables: iptables -S as after the Go plugin's commands", ours, ref);
-	same("iptables: bytecode identical to iptables-nft's", bc_ours, bc_ref);
+	check_same("iptables: iptables -S as after the Go plugin's commands", ours, ref, "iptables");
+	check_same("iptables: bytecode identical to iptables-nft's", bc_ours, bc_ref, "iptables-nft");
 	/* the Go plugin's layout: CHECK accepts it, DEL removes it, shared chains stay */
 	CHECK_R(nu_pm_ipt_check(&pm[0], &e), 0);
 	CHECK_R(nu_pm_ipt_del("pm", "cid1", &e), 0);
@@ -455,18 +343,8 @@ static void test_conntrack(void)
 
 int main(void)
 {
-	test_cond_parse();
-	if (unshare(CLONE_NEWNET) < 0) {
-		printf("skip - portmap nft: unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return 0;
-	}
-	if (nu_nft_available() < 0 || sh("nft list ruleset >/dev/null 2>&1")) {
-		printf("skip - portmap nft: nf_tables or the nft CLI is missing\n");
-		return 0;
-	}
-	set_maps();
-	test_nft();
-	test_iptables();
-	test_conntrack();
-	return tap_done();
+	static void (*const tests[])(void) = {set_maps, test_nft, test_iptables, test_conntrack,
+					      NULL};
+
+	return nft_test_main("portmap nft", nu_nft_available, tests);
 }

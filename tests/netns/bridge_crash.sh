@@ -10,13 +10,7 @@ mkhost H
 N=${CRASH_RUNS:-50}
 C=$(printf '{"cniVersion":"1.1.0","name":"crash","type":"bridge","bridge":"brc","isGateway":true,"ipMasq":true,"macspoofchk":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"10.77.0.0/24"}],[{"subnet":"fd00:77::/64"}]]}}' "$DATA")
 
-# How long an undisturbed ADD takes, to spread the kill points over it.
-mkns C0
-t0=$(date +%s%N)
-hrun "$H" "$BIN/bridge" ADD "$C0" eth0 warm "$C"
-span=$((($(date +%s%N) - t0) / 1000))
-hrun "$H" "$BIN/bridge" DEL "$C0" eth0 warm "$C"
-[ "$span" -lt 1000 ] && span=1000
+add_span "$H" "$BIN/bridge" "$C"
 
 leftovers() {
 	local veths rules files spoof
@@ -30,22 +24,14 @@ leftovers() {
 killed=0
 for i in $(seq 1 "$N"); do
 	mkns CN
-	delay=$((RANDOM * span / 32768))
-	printf '%s' "$C" | ip netns exec "$H" setsid env CNI_COMMAND=ADD CNI_NETNS="$CN" CNI_IFNAME=eth0 \
-		CNI_CONTAINERID="k$i" CNI_PATH="$BIN" "$BIN/bridge" >/dev/null 2>&1 &
-	pid=$!
-	sleep "$(printf '0.%06d' "$delay")"
-	kill -KILL -- "-$pid" 2>/dev/null && killed=$((killed + 1))
-	wait "$pid" 2>/dev/null
-	# The IPAM child dies with its process group; wait (bounded) until none is left.
-	poll_until 2000 bash -c "! pgrep -g $pid >/dev/null"
+	crash_add "$H" "$BIN/bridge" "$CN" "k$i" "$C" && killed=$((killed + 1))
 	hrun "$H" "$BIN/bridge" DEL "$CN" eth0 "k$i" "$C"
 	if [ "$RC" != 0 ]; then
-		fail "run $i (kill after ${delay}us): DEL failed" "$OUT"
+		fail "run $i (kill after ${DELAY}us): DEL failed" "$OUT"
 		continue
 	fi
 	left=$(leftovers)
-	check_eq "run $i (kill after ${delay}us of ~${span}us): nothing left" "$left" "veths=0 masq=0 spoof=0 reservations=0"
+	check_eq "run $i (kill after ${DELAY}us of ~${SPAN}us): nothing left" "$left" "veths=0 masq=0 spoof=0 reservations=0"
 	check_eq "run $i: no eth0 in the container" "$(in_ns "$CN" ip link show eth0 >/dev/null 2>&1 && echo yes || echo no)" no
 	ip netns del "$(basename "$CN")"
 done

@@ -33,12 +33,7 @@ state() { # HOSTNS CONTAINER-NETNS BRIDGE
 diff_case() {
 	local name=$1 v=$2 extra=$3 ranges=$4 routes=${5:-[]} rv conf_o conf_r so sr ro rr
 	local HO HR CO CR DO DR
-	mkhost HO
-	mkhost HR
-	mkns CO
-	mkns CR
-	tmpdir DO
-	tmpdir DR
+	diff_sides
 	rv=$v
 	[ "$v" = 1.1.0 ] && rv=1.0.0
 	conf_o=$(printf '{"cniVersion":"%s","name":"dnet","type":"bridge","bridge":"brd"%s,"ipam":{"type":"host-local","dataDir":"%s","ranges":%s,"routes":%s}}' "$v" "${extra:+,$extra}" "$DO" "$ranges" "$routes")

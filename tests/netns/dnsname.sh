@@ -8,19 +8,11 @@
 # truncated replies, SERVFAIL), reload on file change without loss, daemon restart, CHECK, STATUS,
 # GC, and DEL twice / without ADD leaving nothing behind.
 . "$(dirname "$0")/lib.sh"
-need_root dnsname
-P=$BIN/dnsname
+. "$(dirname "$0")/dnsname.bash"
 if ! command -v dig >/dev/null || ! command -v kdig >/dev/null; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dnsutils knot-dnsutils >/dev/null 2>&1
 fi
-command -v dig >/dev/null || { skip dnsname "dig (dnsutils) is not installed"; exit 0; }
-command -v dnsmasq >/dev/null || { skip dnsname "dnsmasq (dnsmasq-base) is not installed"; exit 0; }
-
-mkhost H
-tmpdir RUN
-tmpdir DATA
-daemon_pid() { cat "$RUN/dnsname.pid" 2>/dev/null; }
-on_exit 'kill $(daemon_pid) 2>/dev/null'
+dnsname_setup dnsname dig dnsmasq
 
 # The fake upstream: dnsmasq on 127.0.0.53 of the host namespace; one name, a TXT record too big
 # for 512 bytes, NXDOMAIN for everything else. The first resolv.conf server does not exist.
@@ -34,18 +26,9 @@ on_exit "kill $UP"
 printf 'nameserver 127.0.0.54\nnameserver 127.0.0.53\n' >"$RUN/resolv.conf"
 poll_until 3000 in_ns "$H" dig +time=1 +tries=1 @127.0.0.53 www.example.test || fail "fake upstream" "dnsmasq did not start: $(cat "$RUN/up.log")"
 
-# bridge NET BRIDGE SUBNET / macvlan NET MASTER SUBNET: the first plugin's configuration.
-bridge_conf() {
-	printf '{"cniVersion":"1.0.0","name":"%s","type":"bridge","bridge":"%s","isGateway":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"%s"}]]}}' "$1" "$2" "$DATA" "$3"
-}
+# macvlan_conf NET MASTER SUBNET: the first plugin's configuration (bridge_conf: dnsname.bash).
 macvlan_conf() {
 	printf '{"cniVersion":"1.0.0","name":"%s","type":"macvlan","master":"%s","mode":"bridge","ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"%s"}]]}}' "$1" "$2" "$DATA" "$3"
-}
-# dns_conf NET PREV ALIASES-JSON [EXTRA-JSON]
-dns_conf() {
-	jq -cn --arg n "$1" --argjson p "$2" --argjson a "$3" --arg run "$RUN" --argjson x "${4:-{\}}" \
-		'{cniVersion:"1.0.0",name:$n,type:"dnsname",runDir:$run,resolvConf:($run+"/resolv.conf"),
-		  prevResult:$p,runtimeConfig:{aliases:{($n):$a}}} + $x'
 }
 declare -A DCONF
 # attach KEY MAINCONF NS CID IFNAME POD ALIASES [EXTRA]: main plugin ADD, then dnsname ADD.

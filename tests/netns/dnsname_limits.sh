@@ -7,16 +7,8 @@
 # TCP clients dropped, descriptors exhausted without a busy loop; and the state's modes and stale
 # temporary files.
 . "$(dirname "$0")/lib.sh"
-need_root dnsname_limits
-P=$BIN/dnsname
-command -v dig >/dev/null || { skip dnsname_limits "dig (dnsutils) is not installed"; exit 0; }
-command -v python3 >/dev/null || { skip dnsname_limits "python3 is not installed"; exit 0; }
-
-mkhost H
-tmpdir RUN
-tmpdir DATA
-daemon_pid() { cat "$RUN/dnsname.pid" 2>/dev/null; }
-on_exit 'kill $(daemon_pid) 2>/dev/null'
+. "$(dirname "$0")/dnsname.bash"
+dnsname_setup dnsname_limits dig python3
 
 # The clients and the upstream, in Python: "pipe", "idle", "ctl", "lookups", "flood", "upstream".
 cat >"$RUN/dnsq.py" <<'EOF'
@@ -172,13 +164,6 @@ poll_until 3000 in_ns "$H" dig +time=1 +tries=1 @127.0.0.53 www.example.test || 
 
 dnsq() { local ns=$1; shift; in_ns "$ns" python3 "$RUN/dnsq.py" "$@"; }
 
-bridge_conf() {
-	printf '{"cniVersion":"1.0.0","name":"%s","type":"bridge","bridge":"%s","isGateway":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"%s"}]]}}' "$1" "$2" "$DATA" "$3"
-}
-dns_conf() { # NET PREV
-	jq -cn --arg n "$1" --argjson p "$2" --arg run "$RUN" \
-		'{cniVersion:"1.0.0",name:$n,type:"dnsname",runDir:$run,resolvConf:($run+"/resolv.conf"),prevResult:$p}'
-}
 declare -A DCONF
 attach() { # KEY NETCONF NS POD: main plugin ADD, then dnsname ADD
 	local net

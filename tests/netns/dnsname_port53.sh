@@ -8,21 +8,10 @@
 # shared by a container's networks, and goes with the last DEL; CHECK notices it missing and an
 # ADD again restores it. (dnsname_upgrade.sh: builds before and after the rewrite mixed.)
 . "$(dirname "$0")/lib.sh"
-need_root dnsname_port53
-P=$BIN/dnsname
-for t in dig dnsmasq nft conntrack python3; do
-	command -v $t >/dev/null || { skip dnsname_port53 "$t is not installed"; exit 0; }
-done
-
-mkhost H
-tmpdir RUN
-tmpdir DATA
-on_exit 'kill $(cat "$RUN/dnsname.pid" 2>/dev/null) 2>/dev/null'
+. "$(dirname "$0")/dnsname.bash"
+dnsname_setup dnsname_port53 dig dnsmasq nft conntrack python3
 printf 'nameserver 127.0.0.54\n' >"$RUN/resolv.conf"
 
-bridge_conf() {
-	printf '{"cniVersion":"1.0.0","name":"%s","type":"bridge","bridge":"%s","isGateway":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"%s"}]]}}' "$1" "$2" "$DATA" "$3"
-}
 declare -A DCONF
 # attach KEY MAINCONF NS CID IFNAME NAME
 attach() {
@@ -30,8 +19,7 @@ attach() {
 	net=$(jq -r .name <<<"$mc")
 	hrun "$H" "$BIN/bridge" ADD "$ns" "$ifn" "$cid" "$mc"
 	[ "$RC" = 0 ] || { fail "$key: bridge ADD" "$OUT"; return 1; }
-	DCONF[$key]=$(jq -cn --arg n "$net" --argjson p "$OUT" --arg run "$RUN" \
-		'{cniVersion:"1.0.0",name:$n,type:"dnsname",runDir:$run,resolvConf:($run+"/resolv.conf"),prevResult:$p}')
+	DCONF[$key]=$(dns_conf "$net" "$OUT")
 	hrun "$H" "$P" ADD "$ns" "$ifn" "$cid" "${DCONF[$key]}" "IgnoreUnknown=1;K8S_POD_NAME=$pod"
 	check_eq "$key: dnsname ADD" "$RC" 0
 }

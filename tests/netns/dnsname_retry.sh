@@ -6,26 +6,16 @@
 # lane's socket #2 EMFILE point cannot show this: strace counts per thread, and every listener is
 # made on a thread of its own, so there every attempt fails.)
 . "$(dirname "$0")/lib.sh"
-need_root dnsname_retry
-P=$BIN/dnsname
-command -v dig >/dev/null || { skip dnsname_retry "dig (dnsutils) is not installed"; exit 0; }
-command -v prlimit >/dev/null || { skip dnsname_retry "prlimit (util-linux) is not installed"; exit 0; }
-
-mkhost H
-tmpdir RUN
-tmpdir DATA
-daemon_pid() { cat "$RUN/dnsname.pid" 2>/dev/null; }
-on_exit 'kill $(daemon_pid) 2>/dev/null'
+. "$(dirname "$0")/dnsname.bash"
+dnsname_setup dnsname_retry dig prlimit
 printf 'nameserver 127.0.0.53\n' >"$RUN/resolv.conf"
 
-NC='{"cniVersion":"1.0.0","name":"netr","type":"bridge","bridge":"brr","isGateway":true,"ipam":{"type":"host-local","dataDir":"'$DATA'","ranges":[[{"subnet":"198.18.41.0/24"}]]}}'
-dns_conf() { jq -cn --argjson p "$1" --arg run "$RUN" \
-	'{cniVersion:"1.0.0",name:"netr",type:"dnsname",runDir:$run,resolvConf:($run+"/resolv.conf"),prevResult:$p}'; }
+NC=$(bridge_conf netr brr 198.18.41.0/24)
 declare -A DC
 bridge() { # KEY NS
 	hrun "$H" "$BIN/bridge" ADD "$2" eth0 "$1" "$NC"
 	check_eq "$1: bridge ADD" "$RC" 0
-	DC[$1]=$(dns_conf "$OUT")
+	DC[$1]=$(dns_conf netr "$OUT")
 }
 dns_add() { hrun "$H" "$P" ADD "$2" eth0 "$1" "${DC[$1]}" "IgnoreUnknown=1;K8S_POD_NAME=$3"; }
 qs() { in_ns "$1" dig +time=1 +tries=1 +short @127.0.0.11 "$2" 2>&1; }

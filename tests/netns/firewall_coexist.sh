@@ -15,12 +15,7 @@ P=$BIN/firewall
 PM=$BIN/portmap
 B=$BIN/bridge
 tmpdir DATA
-for cmd in iptables socat; do
-	if ! command -v $cmd >/dev/null 2>&1; then
-		skip firewall_coexist "$cmd is not installed"
-		exit 0
-	fi
-done
+need_cmds firewall_coexist iptables socat
 if ! unshare -n iptables-nft -S >/dev/null 2>&1; then
 	skip firewall_coexist "iptables-nft does not work here"
 	exit 0

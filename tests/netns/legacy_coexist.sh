@@ -15,12 +15,7 @@ P=$BIN/firewall
 PM=$BIN/portmap
 B=$BIN/bridge
 tmpdir DATA
-for cmd in iptables-legacy ip6tables-legacy iptables-legacy-save socat flock; do
-	if ! command -v $cmd >/dev/null 2>&1; then
-		skip legacy_coexist "$cmd is not installed"
-		exit 0
-	fi
-done
+need_cmds legacy_coexist iptables-legacy ip6tables-legacy iptables-legacy-save socat flock
 if ! unshare -n iptables-legacy -S >/dev/null 2>&1 || ! unshare -n ip6tables-legacy -S >/dev/null 2>&1; then
 	skip legacy_coexist "iptables-legacy does not work here (no ip_tables module)"
 	exit 0

@@ -47,6 +47,15 @@ need_root() {
 	ip netns del "cnic-probe-$T_TAG"
 }
 
+# need_cmds NAME CMD...: skip the test (exit 0) unless every CMD is installed.
+need_cmds() {
+	local name=$1 c
+	shift
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || { skip "$name" "$c is not installed"; exit 0; }
+	done
+}
+
 # mkns VAR: create a namespace with a random name, path in $VAR.
 # A fresh name, retried: tests of several engineers (or CI runs) may share the machine.
 new_ns() { # PREFIX -> prints the name of a namespace it created
@@ -134,6 +143,45 @@ wait_for() {
 }
 
 finish() { exit "$T_FAILED"; }
+
+# diff_sides: a differential test's two sides, ours (O) and the reference's (R): private hosts HO
+# and HR, containers CO and CR, data dirs DO and DR (variables of the caller, local there).
+diff_sides() {
+	mkhost HO
+	mkhost HR
+	mkns CO
+	mkns CR
+	tmpdir DO
+	tmpdir DR
+}
+
+# Crash tests: add_span HOSTNS PLUGIN CONF sets SPAN to how long an undisturbed ADD takes (us, at
+# least 1000; added and deleted in a netns of its own), to spread the kill points over it.
+add_span() {
+	local c0 t0
+	mkns c0
+	t0=$(date +%s%N)
+	hrun "$1" "$2" ADD "$c0" eth0 warm "$3"
+	SPAN=$((($(date +%s%N) - t0) / 1000))
+	hrun "$1" "$2" DEL "$c0" eth0 warm "$3"
+	[ "$SPAN" -lt 1000 ] && SPAN=1000
+}
+
+# crash_add HOSTNS PLUGIN NETNS CONTAINERID CONF: an ADD (IFNAME eth0) in a process group of its
+# own, killed with SIGKILL, the group with it, after DELAY us drawn from [0, SPAN); waits
+# (bounded) until none of the group (its IPAM child) is left. Fails when the ADD was over first.
+crash_add() {
+	local pid killed=1
+	DELAY=$((RANDOM * SPAN / 32768))
+	printf '%s' "$5" | ip netns exec "$1" setsid env CNI_COMMAND=ADD CNI_NETNS="$3" CNI_IFNAME=eth0 \
+		CNI_CONTAINERID="$4" CNI_PATH="$BIN" "$2" >/dev/null 2>&1 &
+	pid=$!
+	sleep "$(printf '0.%06d' "$DELAY")"
+	kill -KILL -- "-$pid" 2>/dev/null && killed=0
+	wait "$pid" 2>/dev/null
+	poll_until 2000 bash -c "! pgrep -g $pid >/dev/null"
+	return $killed
+}
 
 # A private "host": the plugin runs inside HOSTNS (ip netns exec), so the bridge, the host veths,
 # sysctls and nftables rules it makes never touch the machine's real network.

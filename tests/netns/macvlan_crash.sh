@@ -11,35 +11,23 @@ mkmaster "$H" mst
 N=${CRASH_RUNS:-20}
 C=$(printf '{"cniVersion":"1.1.0","name":"crash","type":"macvlan","master":"mst","ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"10.46.0.0/24"}],[{"subnet":"fd00:46::/64"}]]}}' "$DATA")
 
-mkns C0
-t0=$(date +%s%N)
-hrun "$H" "$BIN/macvlan" ADD "$C0" eth0 warm "$C"
-span=$((($(date +%s%N) - t0) / 1000))
-hrun "$H" "$BIN/macvlan" DEL "$C0" eth0 warm "$C"
-[ "$span" -lt 1000 ] && span=1000
+add_span "$H" "$BIN/macvlan" "$C"
 
 killed=0
 for i in $(seq 1 "$N"); do
 	mkns CN
-	delay=$((RANDOM * span / 32768))
-	printf '%s' "$C" | ip netns exec "$H" setsid env CNI_COMMAND=ADD CNI_NETNS="$CN" CNI_IFNAME=eth0 \
-		CNI_CONTAINERID="k$i" CNI_PATH="$BIN" "$BIN/macvlan" >/dev/null 2>&1 &
-	pid=$!
-	sleep "$(printf '0.%06d' "$delay")"
-	kill -KILL -- "-$pid" 2>/dev/null && killed=$((killed + 1))
-	wait "$pid" 2>/dev/null
-	poll_until 2000 bash -c "! pgrep -g $pid >/dev/null"
+	crash_add "$H" "$BIN/macvlan" "$CN" "k$i" "$C" && killed=$((killed + 1))
 	[ $((i % 4)) = 0 ] && ip netns del "$(basename "$CN")"
 	hrun "$H" "$BIN/macvlan" DEL "$CN" eth0 "k$i" "$C"
 	if [ "$RC" != 0 ]; then
-		fail "run $i (kill after ${delay}us): DEL failed" "$OUT"
+		fail "run $i (kill after ${DELAY}us): DEL failed" "$OUT"
 		continue
 	fi
 	# A kill between create and rename leaves the temporary name in the container: DEL finds it
 	# (the name is derived from the attachment). Nothing may be in the host either.
 	cont=$(in_ns "$CN" ip -j link show type macvlan 2>/dev/null | jq length 2>/dev/null)
-	check_eq "run $i (kill after ${delay}us of ~${span}us): nothing left" \
-		"host=$(in_ns "$H" ip -j link show type macvlan | jq length) container=${cont:-0} reservations=$(find "$DATA" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name '.cnic*' | wc -l)" \
+	check_eq "run $i (kill after ${DELAY}us of ~${SPAN}us): nothing left" \
+		"host=$(in_ns "$H" ip -j link show type macvlan | jq length) container=${cont:-0} reservations=$(files_left)" \
 		"host=0 container=0 reservations=0"
 	ip netns del "$(basename "$CN")" 2>/dev/null
 done

@@ -36,18 +36,13 @@ state() { # HOSTNS CONTAINER-NETNS SHOW-MAC
 diff_case() {
 	local name=$1 v=$2 extra=$3 ipam=$4 showmac=${5:-} defroute=${6:-} rv conf_o conf_r so sr ro rr
 	local HO HR CO CR DO DR
-	mkhost HO
-	mkhost HR
+	diff_sides
 	mkmaster "$HO" mst
 	mkmaster "$HR" mst
 	if [ -n "$defroute" ]; then
 		in_ns "$HO" ip route add default dev mst
 		in_ns "$HR" ip route add default dev mst
 	fi
-	mkns CO
-	mkns CR
-	tmpdir DO
-	tmpdir DR
 	rv=$v
 	[ "$v" = 1.1.0 ] && rv=1.0.0
 	conf_o=$(printf '{"cniVersion":"%s","name":"dnet","type":"macvlan"%s%s}' "$v" "${extra:+,$extra}" "${ipam:+,\"ipam\":$(printf "$ipam" "$DO")}")
@@ -102,14 +97,9 @@ for bad in '"mode":"foo"' '"mtu":9000' '"master":"nope0"' '"mac":"zz"'; do
 done
 
 # DEL with the master gone (plugins#953): ours succeeds and releases IPAM, 1.1.1 fails.
-mkhost HO
-mkhost HR
+diff_sides
 mkmaster "$HO" mst
 mkmaster "$HR" mst
-mkns CO
-mkns CR
-tmpdir DO
-tmpdir DR
 c='{"cniVersion":"1.0.0","name":"dnet","type":"macvlan","master":"mst","ipam":%s}'
 hrun "$HO" "$BIN/macvlan" ADD "$CO" eth0 g "$(printf "$c" "$(printf "$HL" "$DO")")"
 CNI_PATH_OVERRIDE=$REFPATH hrun "$HR" "$REFPATH/macvlan" ADD "$CR" eth0 g "$(printf "$c" "$(printf "$HL" "$DR")")"

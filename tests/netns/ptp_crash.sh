@@ -12,13 +12,7 @@ conf() {
 	printf '{"cniVersion":"1.1.0","name":"crash","type":"ptp","ipMasq":true,"ipMasqBackend":"%s","ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"10.47.0.0/24"}],[{"subnet":"fd00:47::/64"}]]}}' "$1" "$DATA"
 }
 
-# How long an undisturbed ADD takes, to spread the kill points over it.
-mkns C0
-t0=$(date +%s%N)
-hrun "$H" "$BIN/ptp" ADD "$C0" eth0 warm "$(conf nftables)"
-span=$((($(date +%s%N) - t0) / 1000))
-hrun "$H" "$BIN/ptp" DEL "$C0" eth0 warm "$(conf nftables)"
-[ "$span" -lt 1000 ] && span=1000
+add_span "$H" "$BIN/ptp" "$(conf nftables)"
 
 leftovers() {
 	local veths masq ipt files routes
@@ -36,25 +30,18 @@ for i in $(seq 1 "$N"); do
 	[ $((i % 2)) = 0 ] && backend=iptables
 	C=$(conf $backend)
 	mkns CN
-	delay=$((RANDOM * span / 32768))
-	printf '%s' "$C" | ip netns exec "$H" setsid env CNI_COMMAND=ADD CNI_NETNS="$CN" CNI_IFNAME=eth0 \
-		CNI_CONTAINERID="k$i" CNI_PATH="$BIN" "$BIN/ptp" >/dev/null 2>&1 &
-	pid=$!
-	sleep "$(printf '0.%06d' "$delay")"
-	kill -KILL -- "-$pid" 2>/dev/null && killed=$((killed + 1))
-	wait "$pid" 2>/dev/null
-	poll_until 2000 bash -c "! pgrep -g $pid >/dev/null"
+	crash_add "$H" "$BIN/ptp" "$CN" "k$i" "$C" && killed=$((killed + 1))
 	# Half of the runs lose the netns before DEL, as a runtime that lost the container would.
 	[ $((i % 4)) -lt 2 ] && ip netns del "$(basename "$CN")"
 	hrun "$H" "$BIN/ptp" DEL "$CN" eth0 "k$i" "$C"
 	if [ "$RC" != 0 ]; then
-		fail "run $i ($backend, kill after ${delay}us): DEL failed" "$OUT"
+		fail "run $i ($backend, kill after ${DELAY}us): DEL failed" "$OUT"
 		continue
 	fi
 	# A deleted netns loses its devices in the kernel's background cleanup (cleanup_net), the
 	# host end of the veth with them: wait for that, bounded, before counting leftovers.
 	poll_until 3000 sh -c "[ \"\$(ip -n $H -j link show type veth | jq length)\" = 0 ]"
-	check_eq "run $i ($backend, kill after ${delay}us of ~${span}us): nothing left" "$(leftovers)" \
+	check_eq "run $i ($backend, kill after ${DELAY}us of ~${SPAN}us): nothing left" "$(leftovers)" \
 		"veths=0 masq=0 iptables=0 routes=0 reservations=0"
 	ip netns del "$(basename "$CN")" 2>/dev/null
 done

@@ -50,12 +50,7 @@ nat() {
 diff_case() {
 	local name=$1 v=$2 extra=$3 ranges=$4 routes=${5:-[]} ipx=${6:-} rv conf_o conf_r so sr ro rr
 	local HO HR CO CR DO DR
-	mkhost HO
-	mkhost HR
-	mkns CO
-	mkns CR
-	tmpdir DO
-	tmpdir DR
+	diff_sides
 	rv=$v
 	[ "$v" = 1.1.0 ] && rv=1.0.0
 	conf_o=$(printf '{"cniVersion":"%s","name":"dnet","type":"ptp"%s,"ipam":{"type":"host-local","dataDir":"%s","ranges":%s,"routes":%s%s}}' "$v" "${extra:+,$extra}" "$DO" "$ranges" "$routes" "${ipx:+,$ipx}")
@@ -113,12 +108,7 @@ done
 
 # The netns vanishes before DEL: the reference leaks its masquerade rules (plugins#810), we do not.
 if [ $HAVE_IPT = yes ]; then
-	mkhost HO
-	mkhost HR
-	mkns CO
-	mkns CR
-	tmpdir DO
-	tmpdir DR
+	diff_sides
 	c='{"cniVersion":"1.0.0","name":"dnet","type":"ptp","ipMasq":true,"ipMasqBackend":"iptables","ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"10.49.0.0/24"}]]}}'
 	hrun "$HO" "$BIN/ptp" ADD "$CO" eth0 g "$(printf "$c" "$DO")"
 	CNI_PATH_OVERRIDE=$REFPATH hrun "$HR" "$REFPATH/ptp" ADD "$CR" eth0 g "$(printf "$c" "$DR")"

@@ -26,6 +26,20 @@ static void check_json(const char *name, const char *got, const char *want)
 	json_decref(g);
 }
 
+/* @r encoded at every version from @from to @to is @fmt, the version for its "%s". */
+static void check_encodes(struct cni_result *r, int from, int to, const char *fmt)
+{
+	struct cni_err e = {0};
+
+	for (int v = from; v <= to; v++) {
+		char name[64], want[1024];
+
+		snprintf(name, sizeof(name), "encode %s", cni_version_str(v));
+		snprintf(want, sizeof(want), fmt, cni_version_str(v));
+		check_json(name, cni_result_encode(r, v, &e), want);
+	}
+}
+
 static void test_ip(void)
 {
 	struct cni_prefix p;
@@ -343,34 +357,20 @@ static void test_results(void)
 		   "{\"address\":\"fd00::2/64\",\"gateway\":\"fd00::1\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\","
 		   "\"mtu\":1300,\"table\":100,\"scope\":0},{\"dst\":\"10.9.0.0/16\",\"gw\":\"10.1.0.254\"},"
 		   "{\"dst\":\"::/0\"}],\"dns\":{\"nameservers\":[\"10.1.0.1\"],\"domain\":\"example.com\"}}");
-	for (int v = CNI_V030; v <= CNI_V040; v++) {
-		char name[64], want[1024];
-
-		snprintf(name, sizeof(name), "encode %s", cni_version_str(v));
-		snprintf(want, sizeof(want),
-			 "{\"cniVersion\":\"%s\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"aa:bb:cc:dd:ee:01\"},"
-			 "{\"name\":\"eth0\",\"mac\":\"aa:bb:cc:dd:ee:02\",\"sandbox\":\"/run/netns/x\"}],"
-			 "\"ips\":[{\"version\":\"4\",\"interface\":1,\"address\":\"10.1.0.2/24\","
-			 "\"gateway\":\"10.1.0.1\"},{\"version\":\"4\",\"interface\":0,\"address\":\"10.2.0.2/24\"},"
-			 "{\"version\":\"6\",\"address\":\"fd00::2/64\",\"gateway\":\"fd00::1\"}],"
-			 "\"routes\":[{\"dst\":\"0.0.0.0/0\",\"mtu\":1300,\"table\":100,\"scope\":0},"
-			 "{\"dst\":\"10.9.0.0/16\",\"gw\":\"10.1.0.254\"},{\"dst\":\"::/0\"}],"
-			 "\"dns\":{\"nameservers\":[\"10.1.0.1\"],\"domain\":\"example.com\"}}",
-			 cni_version_str(v));
-		check_json(name, cni_result_encode(r, v, &e), want);
-	}
-	for (int v = CNI_V010; v <= CNI_V020; v++) {
-		char name[64], want[1024];
-
-		snprintf(name, sizeof(name), "encode %s", cni_version_str(v));
-		snprintf(want, sizeof(want),
-			 "{\"cniVersion\":\"%s\",\"ip4\":{\"ip\":\"10.1.0.2/24\",\"gateway\":\"10.1.0.1\","
-			 "\"routes\":[{\"dst\":\"0.0.0.0/0\"},{\"dst\":\"10.9.0.0/16\",\"gw\":\"10.1.0.254\"}]},"
-			 "\"ip6\":{\"ip\":\"fd00::2/64\",\"gateway\":\"fd00::1\",\"routes\":[{\"dst\":\"::/0\"}]},"
-			 "\"dns\":{\"nameservers\":[\"10.1.0.1\"],\"domain\":\"example.com\"}}",
-			 cni_version_str(v));
-		check_json(name, cni_result_encode(r, v, &e), want);
-	}
+	check_encodes(r, CNI_V030, CNI_V040,
+		      "{\"cniVersion\":\"%s\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"aa:bb:cc:dd:ee:01\"},"
+		      "{\"name\":\"eth0\",\"mac\":\"aa:bb:cc:dd:ee:02\",\"sandbox\":\"/run/netns/x\"}],"
+		      "\"ips\":[{\"version\":\"4\",\"interface\":1,\"address\":\"10.1.0.2/24\","
+		      "\"gateway\":\"10.1.0.1\"},{\"version\":\"4\",\"interface\":0,\"address\":\"10.2.0.2/24\"},"
+		      "{\"version\":\"6\",\"address\":\"fd00::2/64\",\"gateway\":\"fd00::1\"}],"
+		      "\"routes\":[{\"dst\":\"0.0.0.0/0\",\"mtu\":1300,\"table\":100,\"scope\":0},"
+		      "{\"dst\":\"10.9.0.0/16\",\"gw\":\"10.1.0.254\"},{\"dst\":\"::/0\"}],"
+		      "\"dns\":{\"nameservers\":[\"10.1.0.1\"],\"domain\":\"example.com\"}}");
+	check_encodes(r, CNI_V010, CNI_V020,
+		      "{\"cniVersion\":\"%s\",\"ip4\":{\"ip\":\"10.1.0.2/24\",\"gateway\":\"10.1.0.1\","
+		      "\"routes\":[{\"dst\":\"0.0.0.0/0\"},{\"dst\":\"10.9.0.0/16\",\"gw\":\"10.1.0.254\"}]},"
+		      "\"ip6\":{\"ip\":\"fd00::2/64\",\"gateway\":\"fd00::1\",\"routes\":[{\"dst\":\"::/0\"}]},"
+		      "\"dns\":{\"nameservers\":[\"10.1.0.1\"],\"domain\":\"example.com\"}}");
 	/* v6 routes are dropped when there is no v6 address in a 0.2.0 result. */
 	check_json("encode 0.2.0 v4 only", cni_result_encode(sample_result(false), CNI_V020, &e),
 		   "{\"cniVersion\":\"0.2.0\",\"ip4\":{\"ip\":\"10.1.0.2/24\",\"gateway\":\"10.1.0.1\","
