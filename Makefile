@@ -79,7 +79,7 @@ TOOL_DIRS := $(sort $(dir $(wildcard cmd/*/*.c)))
 TOOLS := $(addprefix $(BUILD)/bin/,$(notdir $(patsubst %/,%,$(TOOL_DIRS))))
 
 .SECONDARY:
-.PHONY: all deps check layers unit kernel netns e2e vm demo bench install clean fuzz fault format
+.PHONY: all deps check layers unit kernel netns e2e vm demo bench size install clean fuzz fault format
 all: $(BINS) $(TOOLS) $(UNIT_BINS) $(KERNEL_BINS)
 
 # The suite id: a digest of every source, written only when it changes. Plugins carry it in an ELF
@@ -247,6 +247,13 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) sh bench/run.sh
+
+# Installed size (stripped) of every plugin: BENCH_AB's build (default HEAD, built in a throwaway
+# worktree) against this tree's; fails when the new total is larger (bench/size.sh).
+BENCH_AB_SIZE = $(or $(BENCH_AB),HEAD)
+size: all
+	@sh bench/abbuild.sh $(BENCH_AB_SIZE) $(BUILD)/size-old >/dev/null && \
+		sh bench/size.sh $(BUILD)/size-old $(BUILD)/bin; rc=$$?; rm -rf $(BUILD)/size-old $(BUILD)/size-old.log; exit $$rc
 
 install: $(BINS) $(TOOLS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSTEMDUNITDIR)

@@ -10,7 +10,10 @@
 # off), BENCH_SCALE_CHAIN (live containers of the podman chain at scale, BENCH_SCALE / 4),
 # BENCH_STREAMS (parallel streams, 8), BENCH_ONLY (space-separated scenario names; "dns" adds
 # bench/dns.sh, see there), BENCH_PROFILE=1 (cycle scenarios under `perf record`: where each cnic
-# plugin's time goes, build/bench/split.md, see bench/split.awk).
+# plugin's time goes, build/bench/split.md, see bench/split.awk), BENCH_AB=<git-rev> (the A/B mode:
+# the cycle scenarios of <git-rev>'s build against this tree's, interleaved in one driver run, no
+# reference; writes build/bench/ab.md with the ratios, their noise and the installed sizes, and
+# exits 1 on a regression, see bench/ab.py and bench/size.sh).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -25,6 +28,7 @@ SCALE=${BENCH_SCALE:-0}
 STREAMS=${BENCH_STREAMS:-8}
 ONLY=${BENCH_ONLY:-}
 PROFILE=${BENCH_PROFILE:-0}
+AB=${BENCH_AB:-}
 TAG=cb$$
 
 if [ "$(id -u)" != 0 ]; then
@@ -82,7 +86,7 @@ cleanup() {
 		umount -l "$f" 2>/dev/null
 		rm -f "$f"
 	done
-	rm -rf "$WORK" "$OUT/bin.snapshot"
+	rm -rf "$WORK" "$OUT/bin.snapshot" "$OUT/bin.old"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -100,6 +104,16 @@ rmhosts() {
 	for h in $HOSTS; do ip netns del "$h" 2>/dev/null; done
 	HOSTS=""
 }
+
+# A/B: the old build in place of the reference, labelled old and new (this tree) in the samples.
+if [ -n "$AB" ]; then
+	[ "$PROFILE" = 1 ] && { echo "bench: BENCH_AB and BENCH_PROFILE do not mix" >&2; exit 1; }
+	AB_COMMIT=$(sh "$TOP/bench/abbuild.sh" "$AB" "$OUT/bin.old") || exit 1
+	REF="$OUT/bin.old"
+	LA=new LB=old
+else
+	LA=cnic LB=reference
+fi
 
 # ---- configurations ---------------------------------------------------------------------------
 # conf_NAME DATADIR prints the conflist of scenario NAME (the same for both implementations but
@@ -182,7 +196,7 @@ scenario() {
 	conf_"${name//-/_}" "$WORK/data-$name-ref" >"$WORK/$name-ref.json"
 	for t in $(plugins_of "$WORK/$name-cnic.json"); do
 		[ -x "$BIN/$t" ] || missing="$missing $t"
-		[ -x "$REF/$t" ] || missing="$missing reference:$t"
+		[ -x "$REF/$t" ] || missing="$missing $LB:$t"
 	done
 	if [ -n "$missing" ]; then
 		echo "skipped: $desc: no${missing} in ${SRCBIN#$TOP/}"
@@ -195,8 +209,9 @@ scenario() {
 	mkhost hc "$name-c"
 	mkhost hr "$name-r"
 	if [ -n "$setup" ]; then "$setup" "$hc" && "$setup" "$hr" || { echo "bench: setup of $name failed" >&2; exit 1; }; fi
-	impls=("label=cnic,host=$hc,bin=$BIN,conf=$WORK/$name-cnic.json,ifname=$ifname"
-		"label=reference,host=$hr,bin=$REF,conf=$WORK/$name-ref.json,ifname=$ifname")
+	impls=("label=$LA,host=$hc,bin=$BIN,conf=$WORK/$name-cnic.json,ifname=$ifname"
+		"label=$LB,host=$hr,bin=$REF,conf=$WORK/$name-ref.json,ifname=$ifname")
+	[ -n "$AB" ] && floor=""
 	if [ -n "$floor" ]; then
 		mkhost hf "$name-f"
 		setup_floor "$hf" || { echo "bench: floor setup failed" >&2; exit 1; }
@@ -245,6 +260,31 @@ scenario bridge-masq "bridge + host-local + ipMasq" cycle "$N" eth0
 scenario ptp "ptp + host-local" cycle "$N" eth0
 scenario macvlan "macvlan + host-local" cycle "$N" eth0 setup_macvlan
 scenario podman "podman chain: bridge+portmap+firewall+tuning" cycle "$N" eth0
+if [ -n "$AB" ]; then
+	# Per-operation samples only: the throughput and scale modes have no pairs to compare.
+	cp "$WORK/samples.tsv" "$OUT/samples.tsv"
+	{
+		echo "# A/B: $(git -C "$TOP" rev-parse --short "$AB_COMMIT") (old) against this tree (new)"
+		echo
+		echo "new = $(git -C "$TOP" describe --always --dirty 2>/dev/null) (build/bin), old = $AB ($AB_COMMIT);" \
+			"N=$N cycles per scenario, old and new interleaved in one cnibench run per scenario" \
+			"(the order flips every iteration); $(nproc) CPUs, load average at the end" \
+			"$(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ)."
+		echo
+		echo "## Latency"
+		echo
+		python3 "$TOP/bench/ab.py" "$OUT/samples.tsv" old new
+		echo "## Installed size (stripped, as \`make install\`)"
+		echo
+		sh "$TOP/bench/size.sh" "$REF" "$BIN"
+	} >"$OUT/ab.md"
+	echo
+	cat "$OUT/ab.md"
+	echo
+	echo "bench: wrote ${OUT#$TOP/}/ab.md, samples.tsv"
+	grep -q '^FAIL' "$OUT/ab.md" && exit 1
+	exit 0
+fi
 if wanted parallel; then
 	conf_parallel() { conf_bridge "$@"; }
 	scenario parallel "bridge + host-local, 1 vs $STREAMS streams" parallel "$N" eth0

@@ -13,19 +13,23 @@
 # virtio-9p, loads the test modules from the unpacked tree (indexed once with busybox depmod),
 # puts tmpfs on /tmp, /run and /var, chroots into the host root and runs the command there, in
 # the same working directory. KVM when it really runs guest code, TCG software emulation
-# otherwise; one vCPU, 1 GB. Prints "skip - vm: <why>" and exits 0 when qemu or the kernel
-# cannot be had. Nothing on the host is changed apart from the cache directory and, as root,
-# the two packages it needs (qemu-system-x86 without recommends, busybox-static).
+# otherwise; one vCPU (tests/run.sh runs the VM beside the other levels on the second CPU; two
+# vCPUs cost TCG 40 % more CPU for the same work), 1 GB. Prints "skip - vm: <why>" and exits 0
+# when qemu or the kernel cannot be had. Nothing on the host is changed apart from the cache
+# directory and, as root, the two packages it needs (qemu-system-x86 without recommends,
+# busybox-static).
 #
 # Environment: CNIC_VM_CACHE (default $TOP/build/vm), CNIC_VM_TIMEOUT (seconds, default 1500),
-# CNIC_VM_ACCEL (kvm|tcg: skip the probe), CNIC_VM_MEM (MiB, default 1024), CNIC_VM_MODULES
-# (modules loaded at boot), CNIC_VM_KEEP=1 (keep the run directory with the console log).
+# CNIC_VM_ACCEL (kvm|tcg: skip the probe), CNIC_VM_MEM (MiB, default 1024), CNIC_VM_SMP (vCPUs,
+# default 1; above 1, TCG runs one host thread per vCPU), CNIC_VM_MODULES (modules loaded at
+# boot), CNIC_VM_KEEP=1 (keep the run directory with the console log).
 # Exit status: the command's; 124 when the VM timed out; 125 when it died without a status.
 set -u
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 CACHE=${CNIC_VM_CACHE:-$TOP/build/vm}
 TIMEOUT=${CNIC_VM_TIMEOUT:-1500}
 MEM=${CNIC_VM_MEM:-1024}
+SMP=${CNIC_VM_SMP:-1}
 MODULES=${CNIC_VM_MODULES:-"veth bridge 8021q ipvlan macvlan dummy vrf tun nf_tables nft_chain_nat nft_masq nft_nat nft_ct nft_compat nf_conntrack br_netfilter sch_tbf sch_htb ifb"}
 # Needed before the shares can be mounted: they go into the initramfs.
 BOOT_MODULES="virtio_pci 9pnet_virtio 9p virtio_rng"
@@ -233,11 +237,12 @@ ensure_initramfs() {
 # boot ACCEL SCRIPT OUTFILE TIMEOUT: run qemu to the end; 124 on timeout. Streams OUTFILE's lines
 # (without the status line) to our stdout while the VM runs.
 boot() {
-	local accel=$1 script=$2 out=$3 limit=$4 qpid tpid rc cpu=qemu64
+	local accel=$1 script=$2 out=$3 limit=$4 qpid tpid rc cpu=qemu64 smp=${5:-$SMP}
 
 	[ "$accel" = kvm ] && cpu=host
+	[ "$accel" = tcg ] && [ "$smp" -gt 1 ] && accel=tcg,thread=multi
 	: >"$out"
-	timeout -k 5 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp 1 -m "$MEM" \
+	timeout -k 5 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "$smp" -m "$MEM" \
 		-M pc -nodefaults -nographic -monitor none -no-reboot \
 		-kernel "$VMLINUX" -initrd "$INITRD" \
 		-append "console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init cnic_top=$TOP cnic_kdir=$KDIR cnic_script=$script cnic_modules=\"$MODULES\"" \
@@ -274,7 +279,7 @@ pick_accel() {
 	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 		probe=$(mktemp -d "$CACHE/.probe.XXXXXX")
 		printf '#!/bin/sh\nexit 42\n' >"$probe/cmd.sh"
-		boot kvm "$probe/cmd.sh" "$probe/out" 60 >/dev/null &
+		boot kvm "$probe/cmd.sh" "$probe/out" 60 1 >/dev/null &
 		bpid=$!
 		for i in $(seq 150); do
 			grep -q '^cnic-vm-status: ' "$probe/out" 2>/dev/null && break
@@ -326,6 +331,6 @@ if [ -z "$status" ]; then
 	fi
 	tail -20 "$run/out.console" "$run/out.qemu" 2>/dev/null | sed 's/^/vm:   /' >&2
 fi
-say "$KVER, $ACCEL, $((ms / 1000)).$((ms % 1000 / 100))s, status $status"
+say "$KVER, $ACCEL, $SMP vCPU, $((ms / 1000)).$((ms % 1000 / 100))s, status $status"
 [ "${CNIC_VM_KEEP:-0}" = 1 ] && say "kept $run" || rm -rf "$run"
 exit "$status"

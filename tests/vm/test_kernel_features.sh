@@ -66,13 +66,16 @@ if [ -z "$files" ]; then
 fi
 echo "# host kernel lacks:$why; running$files in the VM"
 
-# Inside the VM: each file in turn, its result lines renamed, a crash counted as a failure.
+# Inside the VM: each file in turn, its result lines renamed, a crash counted as a failure, its
+# time in a comment line.
 script='
 rc=0
 for f in "$@"; do
 	n=$(basename "$f" .sh)
+	t0=$SECONDS
 	bash "$f" 2>&1 | sed -u -e "s#^\(ok\|not ok\|skip\) - #\1 - vm/$n: #"
 	s=${PIPESTATUS[0]}
+	echo "# vm/$n: $((SECONDS - t0)) s"
 	[ "$s" = 0 ] || { rc=1; echo "# vm/$n exited with status $s"; }
 done
 exit $rc'
