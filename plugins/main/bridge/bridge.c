@@ -780,22 +780,14 @@ static int bridge_gc(struct cni_ctx *ctx, struct cni_err *e)
 	return first;
 }
 
-static const struct cni_plugin bridge = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "bridge",
-	.fields = fields,
-	.conf_size = sizeof(struct bridge_conf),
+	CNI_CONF(fields, struct bridge_conf),
 	.conf_defaults = bridge_defaults,
 	.conf_validate = bridge_validate,
 	.args_keys = pl_mac_args_keys,
-	.add = bridge_add,
-	.del = bridge_del,
-	.check = bridge_check,
+	CNI_VERBS(bridge),
 	.status = bridge_status,
 	.gc = bridge_gc,
-	.inproc = (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
+	CNI_INPROC_IPAM,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&bridge, argc, argv);
-}

@@ -554,21 +554,12 @@ static int hostdev_gc(struct cni_ctx *ctx, struct cni_err *e)
 	return ctx->net.ipam_type ? cni_ipam_gc(ctx, e) : 0;
 }
 
-static const struct cni_plugin hostdev = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "host-device",
-	.fields = fields,
-	.conf_size = sizeof(struct hostdev_conf),
+	CNI_CONF(fields, struct hostdev_conf),
 	.conf_validate = hostdev_validate,
-	.add = hostdev_add,
-	.del = hostdev_del,
-	.check = hostdev_check,
+	CNI_VERBS(hostdev),
 	.status = hostdev_status,
 	.gc = hostdev_gc,
-	.inproc =
-	    (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
+	CNI_INPROC_IPAM,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&hostdev, argc, argv);
-}

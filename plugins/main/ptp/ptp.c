@@ -502,20 +502,12 @@ static int ptp_gc(struct cni_ctx *ctx, struct cni_err *e)
 	return first;
 }
 
-static const struct cni_plugin ptp = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "ptp",
-	.fields = fields,
-	.conf_size = sizeof(struct ptp_conf),
+	CNI_CONF(fields, struct ptp_conf),
 	.conf_validate = ptp_validate,
-	.add = ptp_add,
-	.del = ptp_del,
-	.check = ptp_check,
+	CNI_VERBS(ptp),
 	.status = ptp_status,
 	.gc = ptp_gc,
-	.inproc = (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
+	CNI_INPROC_IPAM,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&ptp, argc, argv);
-}

@@ -453,19 +453,11 @@ static int portmap_gc(struct cni_ctx *ctx, struct cni_err *e)
 	return first;
 }
 
-static const struct cni_plugin portmap = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "portmap",
-	.fields = fields,
-	.conf_size = sizeof(struct portmap_conf),
+	CNI_CONF(fields, struct portmap_conf),
 	.conf_defaults = portmap_defaults,
 	.conf_validate = portmap_validate,
-	.add = portmap_add,
-	.del = portmap_del,
-	.check = portmap_check,
+	CNI_VERBS(portmap),
 	.gc = portmap_gc,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&portmap, argc, argv);
-}

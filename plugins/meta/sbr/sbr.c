@@ -444,17 +444,9 @@ static int sbr_check(struct cni_ctx *ctx, struct cni_err *e)
 	return r;
 }
 
-static const struct cni_plugin sbr = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "sbr",
-	.fields = fields,
-	.conf_size = sizeof(struct sbr_conf),
+	CNI_CONF(fields, struct sbr_conf),
 	.conf_validate = sbr_validate,
-	.add = sbr_add,
-	.del = sbr_del,
-	.check = sbr_check,
+	CNI_VERBS(sbr),
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&sbr, argc, argv);
-}
