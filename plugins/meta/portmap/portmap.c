@@ -434,22 +434,11 @@ static int portmap_gc(struct cni_ctx *ctx, struct cni_err *e)
 	const struct cni_attachment *v = ctx->net.valid_atts.v;
 	size_t n = ctx->net.valid_atts.n;
 	struct cni_err one = {0};
-	int r, first = 0;
+	int first = 0;
 
-	if ((r = nu_pm_nft_gc(ctx->net.name, v, n, &one)) < 0) {
-		first = r;
-		cni_err_append(e, "%s", one.msg);
-	}
-	cni_err_clear(&one);
-	if ((r = nu_pm_ipt_gc(ctx->net.name, v, n, &one)) < 0) {
-		first = first ? first : r;
-		cni_err_append(e, "%s", one.msg);
-	}
-	cni_err_clear(&one);
-	if ((r = nu_fwd_gc(PM_FWD_KIND, ctx->net.name, v, n, &one)) < 0) {
-		first = first ? first : r;
-		cni_err_append(e, "%s", one.msg);
-	}
+	cni_err_gather(nu_pm_nft_gc(ctx->net.name, v, n, &one), &one, &first, e);
+	cni_err_gather(nu_pm_ipt_gc(ctx->net.name, v, n, &one), &one, &first, e);
+	cni_err_gather(nu_fwd_gc(PM_FWD_KIND, ctx->net.name, v, n, &one), &one, &first, e);
 	return first;
 }
 
