@@ -304,6 +304,16 @@ struct cni_plugin {
 	const void *ops; /* the plugin's own table, for callbacks shared by a family (pkg/plugin) */
 };
 
+/*
+ * The parts of a struct cni_plugin most tables write alike: CNI_CONF, the plugin's own keys and
+ * the struct they fill; CNI_VERBS, the three verbs every plugin has, named <prefix>_add,
+ * <prefix>_del and <prefix>_check; CNI_INPROC_IPAM, the IPAM plugins run in-process.
+ */
+#define CNI_CONF(keys, type) .fields = (keys), .conf_size = sizeof(type)
+#define CNI_VERBS(prefix) .add = prefix##_add, .del = prefix##_del, .check = prefix##_check
+#define CNI_INPROC_IPAM                                                                            \
+	.inproc = (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL}
+
 /* The IPAM plugins, for .inproc (their code lives in build/libipam.a). */
 extern const struct cni_plugin cni_hostlocal_plugin;
 extern const struct cni_plugin cni_static_plugin;
@@ -326,6 +336,12 @@ struct cni_ctx {
  * stdout (a result or an error object). Returns the process exit status.
  */
 int cni_main(const struct cni_plugin *p, int argc, char **argv);
+
+/*
+ * cni_main_plugin - the plugin's table, for the main() of libcni.a (pkg/cni/main.c): a plugin
+ * defines it and writes no main() of its own.
+ */
+extern const struct cni_plugin cni_main_plugin;
 
 /*
  * cni_prev_iface() - CHECK's container interface: the interface of prevResult named CNI_IFNAME

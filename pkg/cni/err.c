@@ -60,6 +60,15 @@ void cni_err_keep_first(int r, struct cni_err *one, int *first, struct cni_err *
 	cni_err_clear(one);
 }
 
+void cni_err_gather(int r, struct cni_err *one, int *first, struct cni_err *e)
+{
+	if (r < 0) {
+		*first = *first ? *first : r;
+		cni_err_append(e, "%s", one->msg);
+	}
+	cni_err_clear(one);
+}
+
 void cni_err_append(struct cni_err *e, const char *fmt, ...)
 {
 	size_t len = strlen(e->msg);

@@ -62,6 +62,13 @@ void cni_err_clear(struct cni_err *e);
  */
 void cni_err_keep_first(int r, struct cni_err *one, int *first, struct cni_err *e);
 
+/*
+ * cni_err_gather() - the same for steps whose failures are all reported (GC): when @r is a
+ * failure, keep it in *@first unless one was kept, and append @one's message to @e. @one is
+ * cleared for the next step either way.
+ */
+void cni_err_gather(int r, struct cni_err *one, int *first, struct cni_err *e);
+
 /* cni_err_set() - true once a message was recorded. */
 static inline bool cni_err_set(const struct cni_err *e)
 {

@@ -163,6 +163,21 @@ int nu_iface_check_open(const char *netns, const char *ifname, int *netns_fd, st
 	return 0;
 }
 
+int nu_iface_check_veth(const char *netns, const char *ifname, const char *mac, int *netns_fd,
+			struct nu_nl **nl, struct nu_link_info *cl, struct cni_err *e)
+{
+	int r = nu_nl_open_netns(netns, netns_fd, nl, e);
+
+	if (r < 0)
+		return r;
+	r = nu_link_get(*nl, ifname, 0, cl, e);
+	if (r < 0)
+		return cni_wrap(e, r, "container interface \"%s\"", ifname);
+	if (strcmp(cl->kind, "veth"))
+		return cni_fail(e, -EINVAL, 0, "container interface \"%s\" is not a veth", ifname);
+	return nu_iface_check_mac(mac, cl, ifname, e);
+}
+
 int nu_iface_check_ips(struct nu_nl *nl, const char *ifname, const struct cni_result *res,
 		       struct cni_err *e)
 {

@@ -50,6 +50,14 @@ int nu_iface_check_open(const char *netns, const char *ifname, int *netns_fd, st
 			struct nu_link_info *cl, struct cni_err *e);
 
 /*
+ * nu_iface_check_veth() - the container end of a veth pair in CHECK (bridge, ptp): as
+ * nu_iface_check_open() ("container interface IFNAME" when missing), then the link must be a
+ * veth with MAC @mac (nu_iface_check_mac()). 0 or -errno.
+ */
+int nu_iface_check_veth(const char *netns, const char *ifname, const char *mac, int *netns_fd,
+			struct nu_nl **nl, struct nu_link_info *cl, struct cni_err *e);
+
+/*
  * nu_iface_check_ips() - every IP of @res attached to @ifname must be on the link with the same
  * prefix length. Returns 0, -ENOENT with the missing address named, or -errno.
  */

@@ -549,12 +549,9 @@ static int dhcp_gc(struct cni_ctx *ctx, struct cni_err *e)
 
 const struct cni_plugin dhcp_cni_plugin = {
     .name = "dhcp",
-    .fields = dhcp_conf_fields,
-    .conf_size = sizeof(struct dhcp_conf),
+    CNI_CONF(dhcp_conf_fields, struct dhcp_conf),
     .conf_validate = dhcp_validate,
-    .add = dhcp_add,
-    .del = dhcp_del,
-    .check = dhcp_check,
+    CNI_VERBS(dhcp),
     .status = dhcp_status,
     .gc = dhcp_gc,
 };

@@ -532,13 +532,10 @@ static const char *const hl_args_keys[] = {"IP", NULL};
 
 const struct cni_plugin cni_hostlocal_plugin = {
     .name = "host-local",
-    .fields = conf_fields,
-    .conf_size = sizeof(struct hl_conf),
+    CNI_CONF(conf_fields, struct hl_conf),
     .conf_validate = hl_validate,
     .args_keys = hl_args_keys,
-    .add = hl_add,
-    .del = hl_del,
-    .check = hl_check,
+    CNI_VERBS(hl),
     .status = hl_status,
     .gc = hl_gc,
 };

@@ -220,13 +220,10 @@ static const char *const args_keys[] = {"IP", "GATEWAY", NULL};
 
 const struct cni_plugin cni_static_plugin = {
 	.name = "static",
-	.fields = fields,
-	.conf_size = sizeof(struct static_conf),
+	CNI_CONF(fields, struct static_conf),
 	.conf_validate = static_validate,
 	.args_keys = args_keys,
-	.add = static_add,
-	.del = static_del,
-	.check = static_check,
+	CNI_VERBS(static),
 	.status = static_noop,
 	.gc = static_noop,
 };

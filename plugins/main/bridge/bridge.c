@@ -660,16 +660,8 @@ static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
 				c->bridge, br.flags & IFF_PROMISC ? "on" : "off",
 				c->promisc ? "on" : "off");
 
-	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
-	if (r < 0)
-		return r;
-	r = nu_link_get(cont, ctx->env.ifname, 0, &cl, e);
-	if (r < 0)
-		return cni_wrap(e, r, "container interface \"%s\"", ctx->env.ifname);
-	if (strcmp(cl.kind, "veth"))
-		return cni_fail(e, -EINVAL, 0, "container interface \"%s\" is not a veth",
-				ctx->env.ifname);
-	r = nu_iface_check_mac(cont_if->mac, &cl, ctx->env.ifname, e);
+	r = nu_iface_check_veth(ctx->env.netns, ctx->env.ifname, cont_if->mac, &netns_fd, &cont,
+				&cl, e);
 	if (r < 0)
 		return r;
 	/* Some host interface of prevResult must be the veth's peer, enslaved to the bridge. */
@@ -745,18 +737,11 @@ static int bridge_gc(struct cni_ctx *ctx, struct cni_err *e)
 	struct cni_err one = {0};
 	int r, first = 0;
 
-	if (ctx->net.ipam_type && (r = cni_ipam_gc(ctx, &one)) < 0) {
-		first = r;
-		cni_err_append(e, "%s", one.msg);
-	}
-	cni_err_clear(&one);
+	if (ctx->net.ipam_type)
+		cni_err_gather(cni_ipam_gc(ctx, &one), &one, &first, e);
 	/* Rules are keyed by network: they are ours to collect even if ipMasq was turned off. */
-	if ((r = nu_nft_masq_gc(ctx->net.name, ctx->net.valid_atts.v, ctx->net.valid_atts.n,
-				    &one)) < 0) {
-		first = first ? first : r;
-		cni_err_append(e, "%s", one.msg);
-	}
-	cni_err_clear(&one);
+	r = nu_nft_masq_gc(ctx->net.name, ctx->net.valid_atts.v, ctx->net.valid_atts.n, &one);
+	cni_err_gather(r, &one, &first, e);
 	if (c->macspoofchk) {
 		r = nu_nl_open(&host, -1, &one);
 		if (r == 0) {
@@ -766,30 +751,19 @@ static int bridge_gc(struct cni_ctx *ctx, struct cni_err *e)
 			r = nu_nft_spoofchk_gc(ctx->net.valid_atts.v, ctx->net.valid_atts.n,
 					       gc_owns, &g, &one);
 		}
-		if (r < 0) {
-			first = first ? first : r;
-			cni_err_append(e, "%s", one.msg);
-		}
+		cni_err_gather(r, &one, &first, e);
 	}
 	return first;
 }
 
-static const struct cni_plugin bridge = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "bridge",
-	.fields = fields,
-	.conf_size = sizeof(struct bridge_conf),
+	CNI_CONF(fields, struct bridge_conf),
 	.conf_defaults = bridge_defaults,
 	.conf_validate = bridge_validate,
 	.args_keys = pl_mac_args_keys,
-	.add = bridge_add,
-	.del = bridge_del,
-	.check = bridge_check,
+	CNI_VERBS(bridge),
 	.gc = bridge_gc,
 	.flags = CNI_PLUGIN_IPAM_STATUS,
-	.inproc = (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
+	CNI_INPROC_IPAM,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&bridge, argc, argv);
-}

@@ -48,15 +48,10 @@ static const struct pl_link_ops ops = {
 	.create = create,
 };
 
-static const struct cni_plugin dummy = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "dummy",
 	.conf_validate = dummy_validate,
 	PL_LINK_VERBS,
 	.ops = &ops,
-	.inproc = (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
+	CNI_INPROC_IPAM,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&dummy, argc, argv);
-}

@@ -543,20 +543,11 @@ static int hostdev_check(struct cni_ctx *ctx, struct cni_err *e)
 	return nu_iface_check_routes(cont, prev, e);
 }
 
-static const struct cni_plugin hostdev = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "host-device",
-	.fields = fields,
-	.conf_size = sizeof(struct hostdev_conf),
+	CNI_CONF(fields, struct hostdev_conf),
 	.conf_validate = hostdev_validate,
-	.add = hostdev_add,
-	.del = hostdev_del,
-	.check = hostdev_check,
+	CNI_VERBS(hostdev),
 	.flags = CNI_PLUGIN_IPAM_VERBS,
-	.inproc =
-	    (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
+	CNI_INPROC_IPAM,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&hostdev, argc, argv);
-}

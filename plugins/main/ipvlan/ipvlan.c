@@ -185,16 +185,10 @@ static const struct pl_link_ops ops = {
 	.check = check,
 };
 
-static const struct cni_plugin ipvlan = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "ipvlan",
-	.fields = fields,
-	.conf_size = sizeof(struct ipvlan_conf),
+	CNI_CONF(fields, struct ipvlan_conf),
 	.conf_validate = ipvlan_validate,
 	PL_LINK_VERBS,
 	.ops = &ops,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&ipvlan, argc, argv);
-}

@@ -134,16 +134,9 @@ static int loopback_noop(struct cni_ctx *ctx, struct cni_err *e)
 	return 0;
 }
 
-static const struct cni_plugin loopback = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "loopback",
-	.add = loopback_add,
-	.del = loopback_del,
-	.check = loopback_check,
+	CNI_VERBS(loopback),
 	.status = loopback_noop,
 	.gc = loopback_noop,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&loopback, argc, argv);
-}

@@ -136,18 +136,12 @@ static const struct pl_link_ops ops = {
 	.check = check,
 };
 
-static const struct cni_plugin macvlan = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "macvlan",
-	.fields = fields,
-	.conf_size = sizeof(struct macvlan_conf),
+	CNI_CONF(fields, struct macvlan_conf),
 	.conf_validate = macvlan_validate,
 	.args_keys = pl_mac_args_keys,
 	PL_LINK_VERBS,
 	.ops = &ops,
-	.inproc = (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
+	CNI_INPROC_IPAM,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&macvlan, argc, argv);
-}

@@ -420,16 +420,8 @@ static int ptp_check(struct cni_ctx *ctx, struct cni_err *e)
 		return cni_fail(e, -ENOENT, 0,
 				"interface \"%s\" with sandbox \"%s\" not found in prevResult",
 				ctx->env.ifname, ctx->env.netns);
-	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
-	if (r < 0)
-		return r;
-	r = nu_link_get(cont, ctx->env.ifname, 0, &cl, e);
-	if (r < 0)
-		return cni_wrap(e, r, "container interface \"%s\"", ctx->env.ifname);
-	if (strcmp(cl.kind, "veth"))
-		return cni_fail(e, -EINVAL, 0, "container interface \"%s\" is not a veth",
-				ctx->env.ifname);
-	r = nu_iface_check_mac(cont_if->mac, &cl, ctx->env.ifname, e);
+	r = nu_iface_check_veth(ctx->env.netns, ctx->env.ifname, cont_if->mac, &netns_fd, &cont,
+				&cl, e);
 	if (r < 0)
 		return r;
 	r = nu_nl_open(&host, -1, e);
@@ -481,34 +473,19 @@ static int ptp_gc(struct cni_ctx *ctx, struct cni_err *e)
 	struct cni_err one = {0};
 	int r, first = 0;
 
-	if ((r = cni_ipam_gc(ctx, &one)) < 0) {
-		first = r;
-		cni_err_append(e, "%s", one.msg);
-	}
-	cni_err_clear(&one);
+	cni_err_gather(cni_ipam_gc(ctx, &one), &one, &first, e);
 	/* Rules are keyed by network: ours to collect even if ipMasq was turned off since. */
-	if ((r = nu_nft_masq_gc(ctx->net.name, ctx->net.valid_atts.v, ctx->net.valid_atts.n,
-				    &one)) < 0) {
-		first = first ? first : r;
-		cni_err_append(e, "%s", one.msg);
-	}
+	r = nu_nft_masq_gc(ctx->net.name, ctx->net.valid_atts.v, ctx->net.valid_atts.n, &one);
+	cni_err_gather(r, &one, &first, e);
 	return first;
 }
 
-static const struct cni_plugin ptp = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "ptp",
-	.fields = fields,
-	.conf_size = sizeof(struct ptp_conf),
+	CNI_CONF(fields, struct ptp_conf),
 	.conf_validate = ptp_validate,
-	.add = ptp_add,
-	.del = ptp_del,
-	.check = ptp_check,
+	CNI_VERBS(ptp),
 	.gc = ptp_gc,
 	.flags = CNI_PLUGIN_IPAM_STATUS,
-	.inproc = (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
+	CNI_INPROC_IPAM,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&ptp, argc, argv);
-}

@@ -192,19 +192,12 @@ static const struct pl_link_ops ops = {
 	.status = status,
 };
 
-static const struct cni_plugin tap = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "tap",
-	.fields = fields,
-	.conf_size = sizeof(struct tap_conf),
+	CNI_CONF(fields, struct tap_conf),
 	.conf_validate = tap_validate,
 	.args_keys = pl_mac_args_keys,
 	PL_LINK_VERBS,
 	.ops = &ops,
-	.inproc =
-	    (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
+	CNI_INPROC_IPAM,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&tap, argc, argv);
-}

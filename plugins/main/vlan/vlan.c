@@ -98,17 +98,11 @@ static const struct pl_link_ops ops = {
 	.check = check,
 };
 
-static const struct cni_plugin vlan = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "vlan",
-	.fields = fields,
-	.conf_size = sizeof(struct vlan_conf),
+	CNI_CONF(fields, struct vlan_conf),
 	.conf_validate = vlan_validate,
 	PL_LINK_VERBS,
 	.ops = &ops,
-	.inproc = (const struct cni_plugin *const[]){&cni_hostlocal_plugin, &cni_static_plugin, NULL},
+	CNI_INPROC_IPAM,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&vlan, argc, argv);
-}

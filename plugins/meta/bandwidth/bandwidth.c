@@ -445,19 +445,11 @@ out:
 	return r;
 }
 
-static const struct cni_plugin bandwidth = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "bandwidth",
 	.min_version = CNI_V030,
-	.fields = fields,
-	.conf_size = sizeof(struct bw_conf),
+	CNI_CONF(fields, struct bw_conf),
 	.conf_validate = bw_validate,
-	.add = bw_add,
-	.del = bw_del,
-	.check = bw_check,
+	CNI_VERBS(bw),
 	.gc = bw_gc,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&bandwidth, argc, argv);
-}

@@ -733,14 +733,11 @@ static int dn_check(struct cni_ctx *ctx, struct cni_err *e)
 static const struct cni_plugin dnsname = {
 	.name = "dnsname",
 	.min_version = CNI_V010,
-	.fields = fields,
-	.conf_size = sizeof(struct dn_conf),
+	CNI_CONF(fields, struct dn_conf),
 	.conf_defaults = dn_defaults,
 	.conf_validate = dn_validate,
 	.args_keys = args_keys,
-	.add = dn_add,
-	.del = dn_del,
-	.check = dn_check,
+	CNI_VERBS(dn),
 	.status = dn_status,
 	.gc = dn_gc,
 };

@@ -474,20 +474,12 @@ static int fw_status(struct cni_ctx *ctx, struct cni_err *e)
 	return 0;
 }
 
-static const struct cni_plugin firewall = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "firewall",
 	.min_version = CNI_V040,
-	.fields = fields,
-	.conf_size = sizeof(struct fw_conf),
+	CNI_CONF(fields, struct fw_conf),
 	.conf_validate = fw_validate,
-	.add = fw_add,
-	.del = fw_del,
-	.check = fw_check,
+	CNI_VERBS(fw),
 	.status = fw_status,
 	.gc = fw_gc,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&firewall, argc, argv);
-}

@@ -583,19 +583,11 @@ static int flannel_gc(struct cni_ctx *ctx, struct cni_err *e)
 	return gc_saved(ctx, e);
 }
 
-static const struct cni_plugin flannel = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "flannel",
-	.fields = fields,
-	.conf_size = sizeof(struct flannel_conf),
+	CNI_CONF(fields, struct flannel_conf),
 	.conf_defaults = flannel_defaults,
-	.add = flannel_add,
-	.del = flannel_del,
-	.check = flannel_check,
+	CNI_VERBS(flannel),
 	.status = flannel_status,
 	.gc = flannel_gc,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&flannel, argc, argv);
-}

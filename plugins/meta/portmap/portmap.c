@@ -435,38 +435,19 @@ static int portmap_gc(struct cni_ctx *ctx, struct cni_err *e)
 	const struct cni_attachment *v = ctx->net.valid_atts.v;
 	size_t n = ctx->net.valid_atts.n;
 	struct cni_err one = {0};
-	int r, first = 0;
+	int first = 0;
 
-	if ((r = nu_pm_nft_gc(ctx->net.name, v, n, &one)) < 0) {
-		first = r;
-		cni_err_append(e, "%s", one.msg);
-	}
-	cni_err_clear(&one);
-	if ((r = nu_pm_ipt_gc(ctx->net.name, v, n, &one)) < 0) {
-		first = first ? first : r;
-		cni_err_append(e, "%s", one.msg);
-	}
-	cni_err_clear(&one);
-	if ((r = nu_fwd_gc(PM_FWD_KIND, ctx->net.name, v, n, &one)) < 0) {
-		first = first ? first : r;
-		cni_err_append(e, "%s", one.msg);
-	}
+	cni_err_gather(nu_pm_nft_gc(ctx->net.name, v, n, &one), &one, &first, e);
+	cni_err_gather(nu_pm_ipt_gc(ctx->net.name, v, n, &one), &one, &first, e);
+	cni_err_gather(nu_fwd_gc(PM_FWD_KIND, ctx->net.name, v, n, &one), &one, &first, e);
 	return first;
 }
 
-static const struct cni_plugin portmap = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "portmap",
-	.fields = fields,
-	.conf_size = sizeof(struct portmap_conf),
+	CNI_CONF(fields, struct portmap_conf),
 	.conf_defaults = portmap_defaults,
 	.conf_validate = portmap_validate,
-	.add = portmap_add,
-	.del = portmap_del,
-	.check = portmap_check,
+	CNI_VERBS(portmap),
 	.gc = portmap_gc,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&portmap, argc, argv);
-}

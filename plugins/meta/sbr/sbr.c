@@ -112,6 +112,23 @@ static int netns_lock(struct cni_ctx *ctx, int *fd, struct cni_err *e)
 	return 0;
 }
 
+/* ADD's and CHECK's start: the locked netns, a socket in it and CNI_IFNAME's index (or -errno). */
+static int open_iface(struct cni_ctx *ctx, int *netns_fd, struct nu_nl **nl, struct cni_err *e)
+{
+	int r = netns_lock(ctx, netns_fd, e);
+
+	if (r < 0)
+		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
+	r = nu_nl_open(nl, *netns_fd, e);
+	if (r < 0)
+		return r;
+	r = nu_link_index(*nl, ctx->env.ifname);
+	if (r < 0)
+		return cni_fail(e, r, 0, "Cannot find network interface %s: %s", ctx->env.ifname,
+				strerror(-r));
+	return r;
+}
+
 struct tables {
 	struct nu_rule *rules;
 	size_t nrules;
@@ -212,16 +229,9 @@ static int sbr_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *
 	ips = cni_alloc(prev->n_ips * sizeof(*ips));
 	nips = sbr_ips(ctx, ips);
 
-	r = netns_lock(ctx, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&nl, netns_fd, e);
-	if (r < 0)
-		return r;
-	ifindex = nu_link_index(nl, ctx->env.ifname);
+	ifindex = open_iface(ctx, &netns_fd, &nl, e);
 	if (ifindex < 0)
-		return cni_fail(e, ifindex, 0, "Cannot find network interface %s: %s", ctx->env.ifname,
-				strerror(-ifindex));
+		return ifindex;
 	r = nu_rule_list(nl, AF_UNSPEC, &t.rules, &t.nrules, e);
 	if (r < 0)
 		goto out;
@@ -391,16 +401,9 @@ static int sbr_check(struct cni_ctx *ctx, struct cni_err *e)
 				"This plugin must be called as chained plugin");
 	ips = cni_alloc((ctx->net.prev->n_ips + 1) * sizeof(*ips));
 	nips = sbr_ips(ctx, ips);
-	r = netns_lock(ctx, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&nl, netns_fd, e);
-	if (r < 0)
-		return r;
-	ifindex = nu_link_index(nl, ctx->env.ifname);
+	ifindex = open_iface(ctx, &netns_fd, &nl, e);
 	if (ifindex < 0)
-		return cni_fail(e, ifindex, 0, "Cannot find network interface %s: %s", ctx->env.ifname,
-				strerror(-ifindex));
+		return ifindex;
 	r = nu_rule_list(nl, AF_UNSPEC, &t.rules, &t.nrules, e);
 	for (size_t i = 0; r == 0 && i < nips; i++) {
 		const struct cni_ipcfg *ipc = ips[i];
@@ -444,17 +447,9 @@ static int sbr_check(struct cni_ctx *ctx, struct cni_err *e)
 	return r;
 }
 
-static const struct cni_plugin sbr = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "sbr",
-	.fields = fields,
-	.conf_size = sizeof(struct sbr_conf),
+	CNI_CONF(fields, struct sbr_conf),
 	.conf_validate = sbr_validate,
-	.add = sbr_add,
-	.del = sbr_del,
-	.check = sbr_check,
+	CNI_VERBS(sbr),
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&sbr, argc, argv);
-}

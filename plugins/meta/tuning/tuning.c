@@ -660,19 +660,11 @@ static int tun_gc(struct cni_ctx *ctx, struct cni_err *e)
 	return first;
 }
 
-static const struct cni_plugin tuning = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "tuning",
-	.fields = fields,
-	.conf_size = sizeof(struct tun_conf),
+	CNI_CONF(fields, struct tun_conf),
 	.conf_validate = tun_validate,
 	.args_keys = args_keys,
-	.add = tun_add,
-	.del = tun_del,
-	.check = tun_check,
+	CNI_VERBS(tun),
 	.gc = tun_gc,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&tuning, argc, argv);
-}

@@ -198,20 +198,12 @@ static int vrf_nothing(struct cni_ctx *ctx, struct cni_err *e)
 	return 0;
 }
 
-static const struct cni_plugin vrf_plugin = {
+const struct cni_plugin cni_main_plugin = {
 	.name = "vrf",
 	.min_version = CNI_V031,
-	.fields = fields,
-	.conf_size = sizeof(struct vrf_conf),
+	CNI_CONF(fields, struct vrf_conf),
 	.conf_validate = vrf_validate,
-	.add = vrf_add,
-	.del = vrf_del,
-	.check = vrf_check,
+	CNI_VERBS(vrf),
 	.status = vrf_nothing,
 	.gc = vrf_nothing,
 };
-
-int main(int argc, char **argv)
-{
-	return cni_main(&vrf_plugin, argc, argv);
-}
