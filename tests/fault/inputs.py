@@ -13,6 +13,7 @@ INPUT_FULL=1: every key with every value; else INPUT_SAMPLE cases per plugin (de
 fixed seed (INPUT_SEED). INPUT_PLUGINS limits the plugins (comma list), INPUT_KEYS the keys (a
 regular expression on the path).
 """
+import glob
 import json
 import os
 import random
@@ -118,6 +119,14 @@ def main():
     only = [p for p in os.environ.get("INPUT_PLUGINS", "").split(",") if p]
     table, _ = keys.collect()
     lane.prepare_host()
+    # Every plugin with a field table must have been read: a parser that no longer understands
+    # the tables would otherwise try nothing and pass.
+    srcs = glob.glob(os.path.join(keys.TOP, "plugins/*/*/*.c"))
+    want = {os.path.basename(os.path.dirname(f)) for f in srcs
+            if "struct cni_field" in open(f, encoding="utf-8").read()}
+    for plugin in sorted(want - set(table)):
+        lane.fail(f"inputs {plugin}", "tests/fault/keys.py read no key of this plugin's field "
+                  "table: fix its parser")
     scns = {s.plugin: s for s in lane.scenarios() + extra_scenarios()}
     total = 0
     try:

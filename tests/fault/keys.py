@@ -22,7 +22,7 @@ TABLE = re.compile(r"(?:static\s+)?const\s+struct\s+cni_field\s+(\w+)\s*(\[\s*\]
 KEY = re.compile(r'\.key\s*=\s*\(?\s*"([^"]+)"')
 TYPE = re.compile(r"\bCNI_F_(\w+)")
 SUB = re.compile(r"\.sub\s*=\s*&?\s*(\w+)")
-ROOT = re.compile(r"\.fields\s*=\s*(\w+)")
+ROOT = re.compile(r"\.fields\s*=\s*\(?\s*(\w+)")
 NAME = re.compile(r'\.name\s*=\s*"([\w-]+)"')
 
 
@@ -111,7 +111,8 @@ def collect():
         if "cni_field" in open(path, encoding="utf-8").read():
             shared.update(parse_file(path)[0])
     for path in sorted(glob.glob(os.path.join(TOP, "plugins/*/*/*.c"))):
-        if ".fields" not in open(path, encoding="utf-8").read():
+        text = open(path, encoding="utf-8").read()
+        if ".fields" not in text and "CNI_CONF(" not in text:
             continue
         tables, plugins = parse_file(path, shared)
         for pname, root in plugins:
