@@ -100,6 +100,14 @@ Q := $(if $(filter 1,$(V)),,@)
 FLAGS_STAMP := $(BUILD)/gen/flags
 $(shell mkdir -p $(BUILD)/gen && printf '%s\n' '$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS)' >$(FLAGS_STAMP).tmp && \
 	{ cmp -s $(FLAGS_STAMP).tmp $(FLAGS_STAMP) || mv $(FLAGS_STAMP).tmp $(FLAGS_STAMP); }; rm -f $(FLAGS_STAMP).tmp)
+# The release (VERSION, set when packaging) and the commit built (git describe of HEAD's hash,
+# "-dirty" with local changes; "unknown" outside git), for `cnitool --version`: build/gen/version.h,
+# rewritten only when one of them changes, so only cnitool's object is rebuilt.
+VERSION ?= 0.1.0
+GIT_COMMIT ?= $(or $(shell git describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null),unknown)
+$(shell printf '#define CNIC_VERSION "%s"\n#define CNIC_COMMIT "%s"\n' '$(VERSION)' '$(GIT_COMMIT)' >$(BUILD)/gen/version.h.tmp && \
+	{ cmp -s $(BUILD)/gen/version.h.tmp $(BUILD)/gen/version.h || mv $(BUILD)/gen/version.h.tmp $(BUILD)/gen/version.h; }; rm -f $(BUILD)/gen/version.h.tmp)
+$(BUILD)/obj/cmd/cnitool/cnitool.o: $(BUILD)/gen/version.h
 $(call obj,$(CNI_SRC) $(NU_SRC) $(NFT_SRC) $(WIRE_SRC) $(RT_SRC) $(wildcard plugins/*/*/*.c cmd/*/*.c) $(UNIT_SRC) $(KERNEL_SRC)): $(FLAGS_STAMP)
 
 $(BUILD)/obj/%.o: %.c

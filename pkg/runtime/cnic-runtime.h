@@ -58,6 +58,8 @@
 
 /* The highest CNI spec version this library runs (cniVersions entries above it are ignored). */
 #define CNR_SPEC_VERSION "1.1.0"
+/* The spec versions this library runs, oldest first: i = 0, 1, ... until NULL. */
+const char *cnr_spec_version(size_t i);
 /* Where libcni keeps its cache; cnr_rt.cache_dir NULL means this. */
 #define CNR_DEFAULT_CACHE_DIR "/var/lib/cni"
 /* cnr_rt.timeout_ms 0 means this (one plugin run). */
@@ -112,6 +114,25 @@ int cnr_load_bytes(const char *buf, size_t len, bool promote, const char *origin
 		   struct cnr_list **out, struct cnr_err *e);
 
 void cnr_list_free(struct cnr_list *l);
+
+/* One file of a configuration directory, as cnr_scan_dir() found it. */
+struct cnr_dir_entry {
+	char *file;		/* its path */
+	struct cnr_list *list;	/* the network it defines; NULL when the file is bad */
+	int shadowed_by;	/* the entry that defines the same name first (it wins), or -1 */
+	struct cnr_err err;	/* why the file is bad (list NULL): its message names the file */
+};
+
+/*
+ * cnr_scan_dir() - every network file of @dir in libcni's order of precedence (the *.conflist
+ * files sorted, then the *.conf and *.json sorted), each loaded as cnr_load_dir() would load it
+ * (plugin files of <dir>/<name>/ included): what `cnitool ls` shows. @out receives @count
+ * entries to release with cnr_scan_free(). A missing @dir has none. Returns 0, or a negative
+ * errno with CNR_ERR_CONFIG when @dir cannot be read.
+ */
+int cnr_scan_dir(const char *dir, struct cnr_dir_entry **out, size_t *count, struct cnr_err *e);
+void cnr_scan_free(struct cnr_dir_entry *v, size_t n);
+
 
 const char *cnr_list_name(const struct cnr_list *l);
 const char *cnr_list_version(const struct cnr_list *l); /* the effective cniVersion, may be "" */

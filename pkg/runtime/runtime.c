@@ -64,6 +64,11 @@ long cnr_b64_decode(const char *s, unsigned char *out, size_t size)
 	return (long)n;
 }
 
+const char *cnr_spec_version(size_t i)
+{
+	return i < CNI_V_COUNT ? cni_version_str((enum cni_version)i) : NULL;
+}
+
 int cnr_parse_cni_args(char *buf, const char **kv, size_t max, struct cnr_err *e)
 {
 	size_t n = 0;

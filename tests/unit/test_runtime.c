@@ -189,6 +189,75 @@ static void test_loading(void)
 	CHECK(r == -EINVAL && strstr(e.msg, "bytes: no plugins in list"));
 }
 
+/* cnr_scan_dir over test_loading's directory "d": every file in libcni's order, bad ones kept. */
+static void test_scan(void)
+{
+	static const char *const want[] = { "05-bad.conflist", "06-badbool.conflist", "10-a.conflist",
+					    "20-b.conflist",   "00-c.conf",	     "25-json.json",
+					    "30-single.conf" };
+	struct cnr_err e = { 0 };
+	struct cnr_dir_entry *v = NULL;
+	char d[512];
+	size_t n = 0;
+	int r;
+
+	snprintf(d, sizeof(d), "%s/d", top);
+	r = cnr_scan_dir(d, &v, &n, &e);
+	CHECK_INT(r, 0);
+	CHECK_INT(n, 7);
+	for (size_t i = 0; i < n && i < 7; i++)
+		CHECK_STR(strrchr(v[i].file, '/') + 1, want[i]);
+	if (n == 7) {
+		CHECK(!v[0].list && v[0].err.code == CNR_ERR_CONFIG &&
+		      strstr(v[0].err.msg, "05-bad.conflist: line 1"));
+		CHECK(!v[1].list && strstr(v[1].err.msg, "invalid value \"maybe\" for disableCheck"));
+		CHECK(v[2].list && !strcmp(cnr_list_name(v[2].list), "net") &&
+		      cnr_list_plugins(v[2].list) == 2 && v[2].shadowed_by == -1);
+		CHECK_INT(v[3].shadowed_by, 2);
+		CHECK_INT(v[4].shadowed_by, 2);
+		CHECK(v[4].list && !strcmp(cnr_list_version(v[4].list), "0.4.0") &&
+		      !strcmp(cnr_list_plugin_type(v[4].list, 0), "c"));
+		CHECK_INT(v[5].shadowed_by, -1);
+		CHECK_INT(v[6].shadowed_by, 5);
+	}
+	cnr_scan_free(v, n);
+
+	/* the plugin files of <dir>/<name>/ are read, and a bad one makes the list's file bad */
+	snprintf(d, sizeof(d), "%s/k", top);
+	put("k/a.conflist", "{\"cniVersion\":\"1.0.0\",\"name\":\"k\",\"plugins\":[{\"type\":\"p\"}]}", 0644);
+	r = cnr_scan_dir(d, &v, &n, &e);
+	CHECK(r == 0 && n == 1 && v[0].list && cnr_list_plugins(v[0].list) == 2);
+	cnr_scan_free(v, n);
+	put("k/k/2.conf", "{\"notype\":1}", 0644);
+	r = cnr_scan_dir(d, &v, &n, &e);
+	CHECK(r == 0 && n == 1 && !v[0].list && strstr(v[0].err.msg, "2.conf"));
+	cnr_scan_free(v, n);
+	unlink(strcat(d, "/k/2.conf"));
+
+	snprintf(d, sizeof(d), "%s/missing-dir", top);
+	r = cnr_scan_dir(d, &v, &n, &e);
+	CHECK(r == 0 && n == 0);
+	cnr_scan_free(v, n);
+	/* a directory that cannot be read (root reads it anyway) */
+	if (geteuid() != 0) {
+		sub("unreadable");
+		snprintf(d, sizeof(d), "%s/unreadable", top);
+		chmod(d, 0);
+		r = cnr_scan_dir(d, &v, &n, &e);
+		CHECK(r == -EACCES && e.code == CNR_ERR_CONFIG && strstr(e.msg, "cannot read"));
+		chmod(d, 0755);
+	} else {
+		TAP_SKIP("cnr_scan_dir of an unreadable directory", "root reads every directory");
+	}
+
+	/* the spec versions, oldest first, ending at CNR_SPEC_VERSION */
+	CHECK_STR(cnr_spec_version(0), "0.1.0");
+	for (n = 0; cnr_spec_version(n + 1); n++)
+		;
+	CHECK_STR(cnr_spec_version(n), CNR_SPEC_VERSION);
+	CHECK_INT(n, 6);
+}
+
 static void test_plugin_conf(void)
 {
 	const char *b = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"plugins\":["
@@ -597,6 +666,7 @@ int main(void)
 		return 1;
 	}
 	test_loading();
+	test_scan();
 	test_plugin_conf();
 	test_cache();
 	test_small();
