@@ -47,8 +47,12 @@
  *   - Each plugin run is bounded by cnr_rt.timeout_ms: at the deadline the plugin is killed
  *     (SIGKILL) and reaped, and the call fails with CNR_ERR_TIMEOUT.
  *
- * Not yet here (issue #18): converting results between spec versions (a plugin's result is passed
- * on and cached as it printed it), the VERSION verb, libcni's legacy (pre-cniCacheV1) cache files.
+ *   - Versions, as libcni: a plugin's ADD result is passed on, cached and returned in the version
+ *     the plugin printed (a result without "cniVersion" gets the list's; an unknown version is an
+ *     error, CNR_ERR_OUTPUT); the cached result given to CHECK and DEL as prevResult is converted
+ *     to the list's cniVersion first (cnr_result_convert: a CHECK fails when it cannot be, a DEL
+ *     runs without it). A cache file from before cniCacheV1 (the result alone, libcni's legacy
+ *     format) is read as that result.
  */
 #ifndef CNIC_RUNTIME_H
 #define CNIC_RUNTIME_H
@@ -246,11 +250,23 @@ int cnr_cache_write(const struct cnr_list *l, const struct cnr_rt *rt, const cha
 
 /*
  * cnr_cache_read() - the "result" of the cniCacheV1 file of (@network, rt) as JSON text in
- * @result (NULL when there is no file). With @config non-NULL, the cached "config" bytes
- * (decoded, NUL-terminated) too. Returns 0, or -EINVAL when the file is not a cniCacheV1 object.
+ * @result (NULL when there is no file), as cached (not converted). With @config non-NULL, the
+ * cached "config" bytes (decoded, NUL-terminated) too. A JSON object that is not a cniCacheV1
+ * record is a legacy cache file, the result alone (*@config stays NULL). Returns 0, or -EINVAL
+ * when the file is not a JSON object or its "result" is not one.
  */
 int cnr_cache_read(const char *network, const struct cnr_rt *rt, char **result, char **config,
 		   struct cnr_err *e);
+
+/*
+ * cnr_result_convert() - a result (JSON text) as spec version @version wants it, with libcni's
+ * rules (GetAsVersion): the result's own "cniVersion" (0.1.0 when absent) gives its shape;
+ * converting to 0.1.0/0.2.0 keeps the first address of each family and fails ("cannot convert:
+ * no valid IP addresses") without one. *@out receives compact JSON text (free()). Returns 0 or
+ * -EINVAL (an unknown version: CNR_ERR_OUTPUT for the result's, CNR_ERR_UNSUPPORTED for
+ * @version's or an impossible conversion).
+ */
+int cnr_result_convert(const char *result, const char *version, char **out, struct cnr_err *e);
 
 /* Remove the cache file; a missing one is success. */
 int cnr_cache_remove(const char *network, const struct cnr_rt *rt);
