@@ -19,6 +19,8 @@ endif
 
 CC ?= cc
 PREFIX ?= /opt/cni
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 SYSTEMDUNITDIR ?= /lib/systemd/system
 FUZZ_SECONDS ?= 60
 DESTDIR ?=
@@ -77,10 +79,12 @@ RT_SRC := $(wildcard pkg/runtime/*.c)
 LIBRT := $(BUILD)/libcnic-runtime.a
 TOOL_DIRS := $(sort $(dir $(wildcard cmd/*/*.c)))
 TOOLS := $(addprefix $(BUILD)/bin/,$(notdir $(patsubst %/,%,$(TOOL_DIRS))))
+# The example runtime of contrib/runtime/ on the installed library's pieces.
+EXAMPLES := $(BUILD)/contrib/cnic-run
 
 .SECONDARY:
 .PHONY: all deps check layers unit kernel netns e2e vm demo bench size install clean fuzz fault format
-all: $(BINS) $(TOOLS) $(UNIT_BINS) $(KERNEL_BINS)
+all: $(BINS) $(TOOLS) $(UNIT_BINS) $(KERNEL_BINS) $(EXAMPLES)
 
 # The suite id: a digest of every source, written only when it changes. Plugins carry it in an ELF
 # note; a plugin runs an IPAM plugin in-process only when CNI_PATH's binary carries the same id.
@@ -100,7 +104,15 @@ Q := $(if $(filter 1,$(V)),,@)
 FLAGS_STAMP := $(BUILD)/gen/flags
 $(shell mkdir -p $(BUILD)/gen && printf '%s\n' '$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS)' >$(FLAGS_STAMP).tmp && \
 	{ cmp -s $(FLAGS_STAMP).tmp $(FLAGS_STAMP) || mv $(FLAGS_STAMP).tmp $(FLAGS_STAMP); }; rm -f $(FLAGS_STAMP).tmp)
-$(call obj,$(CNI_SRC) $(NU_SRC) $(NFT_SRC) $(WIRE_SRC) $(RT_SRC) $(wildcard plugins/*/*/*.c cmd/*/*.c) $(UNIT_SRC) $(KERNEL_SRC)): $(FLAGS_STAMP)
+# The release (VERSION, set when packaging) and the commit built (git describe of HEAD's hash,
+# "-dirty" with local changes; "unknown" outside git), for `cnitool --version`: build/gen/version.h,
+# rewritten only when one of them changes, so only cnitool's object is rebuilt.
+VERSION ?= 0.1.0
+GIT_COMMIT ?= $(or $(shell git describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null),unknown)
+$(shell printf '#define CNIC_VERSION "%s"\n#define CNIC_COMMIT "%s"\n' '$(VERSION)' '$(GIT_COMMIT)' >$(BUILD)/gen/version.h.tmp && \
+	{ cmp -s $(BUILD)/gen/version.h.tmp $(BUILD)/gen/version.h || mv $(BUILD)/gen/version.h.tmp $(BUILD)/gen/version.h; }; rm -f $(BUILD)/gen/version.h.tmp)
+$(BUILD)/obj/cmd/cnitool/cnitool.o: $(BUILD)/gen/version.h
+$(call obj,$(CNI_SRC) $(NU_SRC) $(NFT_SRC) $(WIRE_SRC) $(RT_SRC) $(wildcard plugins/*/*/*.c cmd/*/*.c contrib/*/*.c) $(UNIT_SRC) $(KERNEL_SRC)): $(FLAGS_STAMP)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -123,9 +135,21 @@ $(LIBWIRE): $(call obj,$(WIRE_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(LIBRT): $(call obj,$(RT_SRC))
+# libcnic-runtime.a carries the three libcni.a objects it calls (SHA-512, the interface-name
+# rule, version names: none calls further into libcni), so that the installed archive stands
+# alone beside jansson and libmd.
+RT_CNI_OBJ := $(call obj,pkg/cni/hash.c pkg/cni/ifname.c pkg/cni/version.c)
+$(LIBRT): $(call obj,$(RT_SRC)) $(RT_CNI_OBJ) Makefile
 	@mkdir -p $(dir $@)
-	$(Q)rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+
+# contrib/runtime/cnic-run: the example runtime, built as a user builds it against the installed
+# library (<cnic-runtime.h>, libcnic-runtime.a, jansson and libmd: no other archive of the tree).
+$(BUILD)/obj/contrib/runtime/cnic-run.o: CPPFLAGS += -Ipkg/runtime
+$(BUILD)/contrib/cnic-run: $(BUILD)/obj/contrib/runtime/cnic-run.o $(LIBRT)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson libmd 2>/dev/null)
 
 # A tool: all .c files of cmd/<name>/ make build/bin/<name>, on libcnic-runtime (and the libcni.a
 # helpers it uses: the SHA-512 and interface-name rule), jansson and libmd; no kernel library.
@@ -255,10 +279,18 @@ size: all
 	@sh bench/abbuild.sh $(BENCH_AB_SIZE) $(BUILD)/size-old >/dev/null && \
 		sh bench/size.sh $(BUILD)/size-old $(BUILD)/bin; rc=$$?; rm -rf $(BUILD)/size-old $(BUILD)/size-old.log; exit $$rc
 
-install: $(BINS) $(TOOLS)
+# The runtime library for C runtimes: the archive, its header and pkg-config file (cnic-runtime,
+# written here with the paths of this install).
+install: $(BINS) $(TOOLS) $(LIBRT)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 0755 -s $(BINS) $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(wildcard contrib/systemd/*.service contrib/systemd/*.socket) $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -m 0644 $(LIBRT) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 pkg/runtime/cnic-runtime.h $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' pkg/runtime/cnic-runtime.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/cnic-runtime.pc
+	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/cnic-runtime.pc
 
 # Coverage-guided fuzzing of every parser of untrusted bytes (tests/fuzz/fuzz_*.c), with clang.
 fuzz:

@@ -4,6 +4,8 @@
  *   cnitool add|check|del <network> <netns-path>
  *   cnitool gc|status <network>
  *   cnitool version <network>     (not upstream: each plugin's supported spec versions)
+ *   cnitool ls                    (not upstream: the networks of NETCONFPATH, bad files named)
+ *   cnitool --version             (this build: release, commit, spec versions)
  * Environment as upstream: NETCONFPATH (default /etc/cni/net.d), CNI_PATH, CNI_IFNAME (default
  * eth0), CNI_ARGS ("K=V;K=V"), CAP_ARGS (a JSON object). The container id is upstream's:
  * "cnitool-" and the first 10 bytes, in hex, of the SHA-512 of the absolute netns path.
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "runtime/cnic-runtime.h"
+#include "version.h" /* CNIC_VERSION, CNIC_COMMIT: written by the Makefile (build/gen/) */
 
 #define MAX_ARGS 64
 
@@ -29,10 +32,14 @@ static void usage(FILE *f, const char *exe)
 		"  %s gc     <net>    (DEL every cached attachment of <net>, then GC its plugins)\n"
 		"  %s status <net>\n"
 		"  %s version <net>   (each plugin of <net>: the spec versions it supports)\n"
+		"  %s ls              (the networks of NETCONFPATH: name, cniVersion, plugins, file;\n"
+		"                         files that do not load, with their error)\n"
+		"  %s --version       (cnitool's release, commit and CNI spec versions)\n"
+		"  %s -h | --help\n"
 		"Environment: NETCONFPATH (default /etc/cni/net.d), CNI_PATH, CNI_IFNAME (default eth0),\n"
 		"CNI_ARGS (K=V;K=V), CAP_ARGS (JSON object), CNITOOL_TIMEOUT (seconds per plugin, 60),\n"
 		"CNITOOL_CACHE_DIR (default /var/lib/cni).\n",
-		exe, exe, exe, exe, exe, exe, exe);
+		exe, exe, exe, exe, exe, exe, exe, exe, exe, exe);
 }
 
 static int fail(const struct cnr_err *e)
@@ -44,6 +51,72 @@ static int fail(const struct cnr_err *e)
 	if (e->details[0])
 		fprintf(stderr, "cnitool: details: %s\n", e->details);
 	return 1;
+}
+
+static int print_version(void)
+{
+	printf("cnitool (cnic) %s\ncommit: %s\nCNI spec versions:", CNIC_VERSION, CNIC_COMMIT);
+	for (size_t i = 0; cnr_spec_version(i); i++)
+		printf("%s %s", i ? "," : "", cnr_spec_version(i));
+	printf("\n");
+	return 0;
+}
+
+/*
+ * ls: one line per network file in libcni's order of precedence, "NAME VERSION PLUGINS FILE" in
+ * columns (PLUGINS: each plugin's type, comma-separated); a file whose network an earlier file
+ * defines is marked "(shadowed by FILE)"; then each file that does not load: "error: MSG" (the
+ * message names the file). Exits 0 when the directory could be read, bad files or not.
+ */
+static int list_networks(const char *dir)
+{
+	struct cnr_err e = { .plugin_index = -1 };
+	struct cnr_dir_entry *v;
+	size_t n, wname = 4, wver = 7, wpl = 7;
+	char **pl;
+	int r = cnr_scan_dir(dir, &v, &n, &e);
+
+	if (r < 0)
+		return fail(&e);
+	if (!(pl = calloc(n + 1, sizeof(*pl))))
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = 0, k;
+
+		if (!v[i].list)
+			continue;
+		for (k = 0; k < cnr_list_plugins(v[i].list); k++)
+			len += strlen(cnr_list_plugin_type(v[i].list, k)) + 1;
+		if (!(pl[i] = calloc(1, len + 1)))
+			break;
+		for (k = 0; k < cnr_list_plugins(v[i].list); k++)
+			strcat(strcat(pl[i], k ? "," : ""), cnr_list_plugin_type(v[i].list, k));
+		wname = strlen(cnr_list_name(v[i].list)) > wname ? strlen(cnr_list_name(v[i].list)) : wname;
+		wver = strlen(cnr_list_version(v[i].list)) > wver ? strlen(cnr_list_version(v[i].list)) : wver;
+		wpl = strlen(pl[i]) > wpl ? strlen(pl[i]) : wpl;
+	}
+	if (!n)
+		fprintf(stderr, "cnitool: no network configurations in %s\n", dir);
+	else
+		printf("%-*s  %-*s  %-*s  %s\n", (int)wname, "NAME", (int)wver, "VERSION", (int)wpl,
+		       "PLUGINS", "FILE");
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].list)
+			continue;
+		printf("%-*s  %-*s  %-*s  %s", (int)wname, cnr_list_name(v[i].list), (int)wver,
+		       cnr_list_version(v[i].list), (int)wpl, pl[i] ? pl[i] : "?", v[i].file);
+		if (v[i].shadowed_by >= 0)
+			printf(" (shadowed by %s)", v[v[i].shadowed_by].file);
+		printf("\n");
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].list)
+			printf("error: %s\n", v[i].err.msg);
+	for (size_t i = 0; i < n; i++)
+		free(pl[i]);
+	free(pl);
+	cnr_scan_free(v, n);
+	return 0;
 }
 
 /* filepath.Abs: an absolute, lexically cleaned path (no symlinks resolved). */
@@ -98,6 +171,10 @@ int main(int argc, char **argv)
 		usage(stdout, exe);
 		return 0;
 	}
+	if (argc == 2 && !strcmp(cmd, "--version"))
+		return print_version();
+	if (argc == 2 && !strcmp(cmd, "ls"))
+		return list_networks(dir && *dir ? dir : "/etc/cni/net.d");
 	if (((status || gc || version) && argc != 3) ||
 	    (!status && !gc && !version && (argc != 4 || (strcmp(cmd, "add") && strcmp(cmd, "check") &&
 				       strcmp(cmd, "del"))))) {

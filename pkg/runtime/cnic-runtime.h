@@ -47,8 +47,12 @@
  *   - Each plugin run is bounded by cnr_rt.timeout_ms: at the deadline the plugin is killed
  *     (SIGKILL) and reaped, and the call fails with CNR_ERR_TIMEOUT.
  *
- * Not yet here (issue #18): converting results between spec versions (a plugin's result is passed
- * on and cached as it printed it), the VERSION verb, libcni's legacy (pre-cniCacheV1) cache files.
+ *   - Versions, as libcni: a plugin's ADD result is passed on, cached and returned in the version
+ *     the plugin printed (a result without "cniVersion" gets the list's; an unknown version is an
+ *     error, CNR_ERR_OUTPUT); the cached result given to CHECK and DEL as prevResult is converted
+ *     to the list's cniVersion first (cnr_result_convert: a CHECK fails when it cannot be, a DEL
+ *     runs without it). A cache file from before cniCacheV1 (the result alone, libcni's legacy
+ *     format) is read as that result.
  */
 #ifndef CNIC_RUNTIME_H
 #define CNIC_RUNTIME_H
@@ -58,6 +62,8 @@
 
 /* The highest CNI spec version this library runs (cniVersions entries above it are ignored). */
 #define CNR_SPEC_VERSION "1.1.0"
+/* The spec versions this library runs, oldest first: i = 0, 1, ... until NULL. */
+const char *cnr_spec_version(size_t i);
 /* Where libcni keeps its cache; cnr_rt.cache_dir NULL means this. */
 #define CNR_DEFAULT_CACHE_DIR "/var/lib/cni"
 /* cnr_rt.timeout_ms 0 means this (one plugin run). */
@@ -112,6 +118,25 @@ int cnr_load_bytes(const char *buf, size_t len, bool promote, const char *origin
 		   struct cnr_list **out, struct cnr_err *e);
 
 void cnr_list_free(struct cnr_list *l);
+
+/* One file of a configuration directory, as cnr_scan_dir() found it. */
+struct cnr_dir_entry {
+	char *file;		/* its path */
+	struct cnr_list *list;	/* the network it defines; NULL when the file is bad */
+	int shadowed_by;	/* the entry that defines the same name first (it wins), or -1 */
+	struct cnr_err err;	/* why the file is bad (list NULL): its message names the file */
+};
+
+/*
+ * cnr_scan_dir() - every network file of @dir in libcni's order of precedence (the *.conflist
+ * files sorted, then the *.conf and *.json sorted), each loaded as cnr_load_dir() would load it
+ * (plugin files of <dir>/<name>/ included): what `cnitool ls` shows. @out receives @count
+ * entries to release with cnr_scan_free(). A missing @dir has none. Returns 0, or a negative
+ * errno with CNR_ERR_CONFIG when @dir cannot be read.
+ */
+int cnr_scan_dir(const char *dir, struct cnr_dir_entry **out, size_t *count, struct cnr_err *e);
+void cnr_scan_free(struct cnr_dir_entry *v, size_t n);
+
 
 const char *cnr_list_name(const struct cnr_list *l);
 const char *cnr_list_version(const struct cnr_list *l); /* the effective cniVersion, may be "" */
@@ -225,11 +250,23 @@ int cnr_cache_write(const struct cnr_list *l, const struct cnr_rt *rt, const cha
 
 /*
  * cnr_cache_read() - the "result" of the cniCacheV1 file of (@network, rt) as JSON text in
- * @result (NULL when there is no file). With @config non-NULL, the cached "config" bytes
- * (decoded, NUL-terminated) too. Returns 0, or -EINVAL when the file is not a cniCacheV1 object.
+ * @result (NULL when there is no file), as cached (not converted). With @config non-NULL, the
+ * cached "config" bytes (decoded, NUL-terminated) too. A JSON object that is not a cniCacheV1
+ * record is a legacy cache file, the result alone (*@config stays NULL). Returns 0, or -EINVAL
+ * when the file is not a JSON object or its "result" is not one.
  */
 int cnr_cache_read(const char *network, const struct cnr_rt *rt, char **result, char **config,
 		   struct cnr_err *e);
+
+/*
+ * cnr_result_convert() - a result (JSON text) as spec version @version wants it, with libcni's
+ * rules (GetAsVersion): the result's own "cniVersion" (0.1.0 when absent) gives its shape;
+ * converting to 0.1.0/0.2.0 keeps the first address of each family and fails ("cannot convert:
+ * no valid IP addresses") without one. *@out receives compact JSON text (free()). Returns 0 or
+ * -EINVAL (an unknown version: CNR_ERR_OUTPUT for the result's, CNR_ERR_UNSUPPORTED for
+ * @version's or an impossible conversion).
+ */
+int cnr_result_convert(const char *result, const char *version, char **out, struct cnr_err *e);
 
 /* Remove the cache file; a missing one is success. */
 int cnr_cache_remove(const char *network, const struct cnr_rt *rt);

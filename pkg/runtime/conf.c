@@ -485,6 +485,82 @@ int cnr_load_dir(const char *dir, const char *name, struct cnr_list **out, struc
 	return 0;
 }
 
+int cnr_scan_dir(const char *dir, struct cnr_dir_entry **out, size_t *count, struct cnr_err *e)
+{
+	static const char *const lists[] = { ".conflist", NULL };
+	static const char *const confs[] = { ".conf", ".json", NULL };
+	struct cnr_dir_entry *v = NULL;
+	size_t nv = 0;
+	int r = 0;
+
+	*out = NULL;
+	*count = 0;
+	for (int pass = 0; pass < 2 && r >= 0; pass++) {
+		char **files = NULL;
+		size_t n = 0;
+
+		r = cnr_dir_files(dir, pass ? confs : lists, &files, &n);
+		if (r < 0) {
+			cnr_fail(e, r, CNR_ERR_CONFIG, "cannot read %s: %s", dir, strerror(-r));
+			break;
+		}
+		if (n) {
+			struct cnr_dir_entry *nb = realloc(v, (nv + n) * sizeof(*v));
+
+			if (!nb) {
+				cnr_free_files(files, n);
+				r = cnr_fail(e, -ENOMEM, CNR_ERR_CONFIG, "out of memory");
+				break;
+			}
+			v = nb;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct cnr_dir_entry *d = &v[nv++];
+			struct cnr_list *c = NULL;
+
+			*d = (struct cnr_dir_entry){ .file = files[i], .shadowed_by = -1 };
+			files[i] = NULL;
+			d->err.plugin_index = -1;
+			if (load_file(d->file, pass == 1, &c, &d->err) < 0)
+				continue;
+			/* as cnr_load_dir: the plugin files of <dir>/<name>/, then at least one plugin */
+			if (pass == 0 && !c->load_only_inlined && add_dir_plugins(c, dir, &d->err) < 0) {
+				cnr_list_free(c);
+				continue;
+			}
+			if (json_array_size(c->plugins) == 0) {
+				cnr_fail(&d->err, -EINVAL, CNR_ERR_CONFIG, "%s: no plugin configs found",
+					 d->file);
+				cnr_list_free(c);
+				continue;
+			}
+			d->list = c;
+			for (size_t k = 0; k + 1 < nv; k++)
+				if (v[k].list && v[k].shadowed_by < 0 && !strcmp(v[k].list->name, c->name)) {
+					d->shadowed_by = (int)k;
+					break;
+				}
+		}
+		cnr_free_files(files, n);
+	}
+	if (r < 0) {
+		cnr_scan_free(v, nv);
+		return r;
+	}
+	*out = v;
+	*count = nv;
+	return 0;
+}
+
+void cnr_scan_free(struct cnr_dir_entry *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].file);
+		cnr_list_free(v[i].list);
+	}
+	free(v);
+}
+
 const char *cnr_list_name(const struct cnr_list *l)
 {
 	return l->name;

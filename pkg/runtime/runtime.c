@@ -64,6 +64,11 @@ long cnr_b64_decode(const char *s, unsigned char *out, size_t size)
 	return (long)n;
 }
 
+const char *cnr_spec_version(size_t i)
+{
+	return i < CNI_V_COUNT ? cni_version_str((enum cni_version)i) : NULL;
+}
+
 int cnr_parse_cni_args(char *buf, const char **kv, size_t max, struct cnr_err *e)
 {
 	size_t n = 0;
@@ -358,12 +363,11 @@ int cnr_cache_read(const char *network, const struct cnr_rt *rt, char **result, 
 	res = json_object_get(o, "result");
 	cfg = json_object_get(o, "config");
 	if (!json_is_string(k) || strcmp(json_string_value(k), "cniCacheV1")) {
-		json_decref(o);
-		return cnr_fail(e, -EINVAL, CNR_ERR_CACHE,
-				"%s: not a cniCacheV1 cache file (legacy caches are not read yet)",
-				path);
+		/* libcni's getLegacyCachedResult: a file from before cniCacheV1 is the result alone */
+		res = o;
+		cfg = NULL;
 	}
-	if (res && !json_is_object(res)) {
+	if ((res && !json_is_object(res)) || !json_is_object(o)) {
 		json_decref(o);
 		return cnr_fail(e, -EINVAL, CNR_ERR_CACHE, "%s: \"result\" is not an object", path);
 	}
@@ -410,6 +414,7 @@ static int run_one(const struct cnr_list *l, size_t i, const char *verb, const c
 		   const struct cnr_rt *rt, char **out, struct cnr_err *e)
 {
 	char *conf = cnr_plugin_conf(l, i, prev, rt, e), *o = NULL;
+	json_t *v;
 	int r;
 
 	if (!conf)
@@ -430,12 +435,58 @@ static int run_one(const struct cnr_list *l, size_t i, const char *verb, const c
 			free(o);
 			return r;
 		}
+		/* invoke's fixupResultVersion: a result without cniVersion is in the config's */
+		v = json_object_get(j, "cniVersion");
+		if (!json_is_string(v) || !*json_string_value(v)) {
+			json_object_set_new(j, "cniVersion",
+					    json_string(*l->version ? l->version : "0.1.0"));
+			free(o);
+			o = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			v = json_object_get(j, "cniVersion");
+		}
+		if (!o || cni_version_lookup(json_string_value(v)) < 0) {
+			r = o ? cnr_fail(e, -EPROTO, CNR_ERR_OUTPUT,
+					 "plugin type=\"%s\" failed (%s): unsupported CNI result "
+					 "version \"%.64s\"",
+					 cnr_list_plugin_type(l, i), verb, json_string_value(v))
+			      : cnr_fail(e, -ENOMEM, CNR_ERR_OUTPUT, "out of memory");
+			json_decref(j);
+			free(o);
+			return r;
+		}
 		json_decref(j);
 		*out = o;
 		return 0;
 	}
 	free(o);
 	return 0;
+}
+
+/*
+ * libcni's getCachedResult: the cached result (a cniCacheV1 file's or a legacy file's) converted
+ * to the list's version, so that plugins get prevResult in their config's version; NULL when
+ * nothing is cached.
+ */
+static int cached_result(const struct cnr_list *l, const struct cnr_rt *rt, char **out,
+			 struct cnr_err *e)
+{
+	char *raw = NULL;
+	int r = cnr_cache_read(l->name, rt, &raw, NULL, e);
+
+	*out = NULL;
+	if (r < 0 || !raw)
+		return r;
+	r = cnr_result_convert(raw, *l->version ? l->version : "0.1.0", out, e);
+	free(raw);
+	if (r < 0 && e) {
+		char msg[sizeof(e->msg)];
+
+		snprintf(msg, sizeof(msg), "%s", e->msg);
+		snprintf(e->msg, sizeof(e->msg),
+			 "failed to convert cached result to config version \"%s\": %s",
+			 l->version, msg);
+	}
+	return r;
 }
 
 static void clear(struct cnr_err *e)
@@ -496,7 +547,7 @@ int cnr_check(const struct cnr_list *l, const struct cnr_rt *rt, struct cnr_err 
 		return 0;
 	if ((r = check_rt(l, rt, e)) < 0)
 		return r;
-	if ((r = cnr_cache_read(l->name, rt, &cached, NULL, e)) < 0)
+	if ((r = cached_result(l, rt, &cached, e)) < 0)
 		return r;
 	for (size_t i = 0; i < cnr_list_plugins(l) && r >= 0; i++)
 		r = run_one(l, i, "CHECK", cached, rt, NULL, e);
@@ -512,7 +563,7 @@ int cnr_del(const struct cnr_list *l, const struct cnr_rt *rt, struct cnr_err *e
 	clear(e);
 	if ((r = check_rt(l, rt, e)) < 0)
 		return r;
-	if (at_least(l, "0.4.0") && cnr_cache_read(l->name, rt, &cached, NULL, NULL) < 0) {
+	if (at_least(l, "0.4.0") && cached_result(l, rt, &cached, NULL) < 0) {
 		/* An unreadable cache is dropped and DEL runs without it, as libcni. */
 		cnr_cache_remove(l->name, rt);
 		cached = NULL;

@@ -36,8 +36,33 @@ caps='{"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]}'
 tool -h
 check_eq "cnitool -h exits 0" "$RC" 0
 case $OUT in *"add    <net> <netns>"*) ok "cnitool -h prints the usage" ;; *) fail "cnitool -h prints the usage" "$OUT" ;; esac
+case $OUT in *" ls "*"--version"*) ok "cnitool -h lists ls and --version" ;; *) fail "cnitool -h lists ls and --version" "$OUT" ;; esac
 tool add
 check_eq "cnitool without arguments exits 1" "$RC" 1
+tool --version
+check_eq "cnitool --version exits 0" "$RC" 0
+case $OUT in "cnitool (cnic) "*"
+commit: "?*"
+CNI spec versions: 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0") ok "cnitool --version: release, commit, spec versions" ;;
+*) fail "cnitool --version: release, commit, spec versions" "$OUT" ;; esac
+
+# ls: the networks in libcni's order (a later file of the same name shadowed), bad files named
+cp "$D/net.d/10-portmap.conflist" "$D/net.d/15-again.conflist"
+printf '{"name": "broken",' >"$D/net.d/05-broken.conflist"
+jq -n '{cniVersion: "0.4.0", name: "single", type: "loopback"}' >"$D/net.d/40-single.conf"
+tool ls
+check_eq "ls exits 0 with a bad file" "$RC" 0
+check_eq "ls: one line per network file, then the bad one" \
+	"$(printf '%s\n' "$OUT" | awk '$1 == "error:" {print $1, $2, $3, $4; next} {print $1, $2, $3, $4, $5, $6, $7}' | sed 's/ *$//')" \
+	"$(printf '%s\n' "NAME VERSION PLUGINS FILE" \
+		"portmap-example 1.0.0 bridge,portmap $D/net.d/10-portmap.conflist" \
+		"portmap-example 1.0.0 bridge,portmap $D/net.d/15-again.conflist (shadowed by $D/net.d/10-portmap.conflist)" \
+		"single 0.4.0 loopback $D/net.d/40-single.conf" \
+		"error: $D/net.d/05-broken.conflist: line 1:")"
+rm -f "$D/net.d/15-again.conflist" "$D/net.d/05-broken.conflist" "$D/net.d/40-single.conf"
+NETCONFPATH="$D/none" tool ls
+check_eq "ls of a missing directory exits 0" "$RC" 0
+case $ERR in *"no network configurations in $D/none"*) ok "ls of a missing directory says so" ;; *) fail "ls of a missing directory says so" "$ERR" ;; esac
 
 CAP_ARGS=$caps tool add portmap-example "$C"
 check_eq "add exits 0" "$RC" 0

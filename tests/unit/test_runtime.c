@@ -189,6 +189,75 @@ static void test_loading(void)
 	CHECK(r == -EINVAL && strstr(e.msg, "bytes: no plugins in list"));
 }
 
+/* cnr_scan_dir over test_loading's directory "d": every file in libcni's order, bad ones kept. */
+static void test_scan(void)
+{
+	static const char *const want[] = { "05-bad.conflist", "06-badbool.conflist", "10-a.conflist",
+					    "20-b.conflist",   "00-c.conf",	     "25-json.json",
+					    "30-single.conf" };
+	struct cnr_err e = { 0 };
+	struct cnr_dir_entry *v = NULL;
+	char d[512];
+	size_t n = 0;
+	int r;
+
+	snprintf(d, sizeof(d), "%s/d", top);
+	r = cnr_scan_dir(d, &v, &n, &e);
+	CHECK_INT(r, 0);
+	CHECK_INT(n, 7);
+	for (size_t i = 0; i < n && i < 7; i++)
+		CHECK_STR(strrchr(v[i].file, '/') + 1, want[i]);
+	if (n == 7) {
+		CHECK(!v[0].list && v[0].err.code == CNR_ERR_CONFIG &&
+		      strstr(v[0].err.msg, "05-bad.conflist: line 1"));
+		CHECK(!v[1].list && strstr(v[1].err.msg, "invalid value \"maybe\" for disableCheck"));
+		CHECK(v[2].list && !strcmp(cnr_list_name(v[2].list), "net") &&
+		      cnr_list_plugins(v[2].list) == 2 && v[2].shadowed_by == -1);
+		CHECK_INT(v[3].shadowed_by, 2);
+		CHECK_INT(v[4].shadowed_by, 2);
+		CHECK(v[4].list && !strcmp(cnr_list_version(v[4].list), "0.4.0") &&
+		      !strcmp(cnr_list_plugin_type(v[4].list, 0), "c"));
+		CHECK_INT(v[5].shadowed_by, -1);
+		CHECK_INT(v[6].shadowed_by, 5);
+	}
+	cnr_scan_free(v, n);
+
+	/* the plugin files of <dir>/<name>/ are read, and a bad one makes the list's file bad */
+	snprintf(d, sizeof(d), "%s/k", top);
+	put("k/a.conflist", "{\"cniVersion\":\"1.0.0\",\"name\":\"k\",\"plugins\":[{\"type\":\"p\"}]}", 0644);
+	r = cnr_scan_dir(d, &v, &n, &e);
+	CHECK(r == 0 && n == 1 && v[0].list && cnr_list_plugins(v[0].list) == 2);
+	cnr_scan_free(v, n);
+	put("k/k/2.conf", "{\"notype\":1}", 0644);
+	r = cnr_scan_dir(d, &v, &n, &e);
+	CHECK(r == 0 && n == 1 && !v[0].list && strstr(v[0].err.msg, "2.conf"));
+	cnr_scan_free(v, n);
+	unlink(strcat(d, "/k/2.conf"));
+
+	snprintf(d, sizeof(d), "%s/missing-dir", top);
+	r = cnr_scan_dir(d, &v, &n, &e);
+	CHECK(r == 0 && n == 0);
+	cnr_scan_free(v, n);
+	/* a directory that cannot be read (root reads it anyway) */
+	if (geteuid() != 0) {
+		sub("unreadable");
+		snprintf(d, sizeof(d), "%s/unreadable", top);
+		chmod(d, 0);
+		r = cnr_scan_dir(d, &v, &n, &e);
+		CHECK(r == -EACCES && e.code == CNR_ERR_CONFIG && strstr(e.msg, "cannot read"));
+		chmod(d, 0755);
+	} else {
+		TAP_SKIP("cnr_scan_dir of an unreadable directory", "root reads every directory");
+	}
+
+	/* the spec versions, oldest first, ending at CNR_SPEC_VERSION */
+	CHECK_STR(cnr_spec_version(0), "0.1.0");
+	for (n = 0; cnr_spec_version(n + 1); n++)
+		;
+	CHECK_STR(cnr_spec_version(n), CNR_SPEC_VERSION);
+	CHECK_INT(n, 6);
+}
+
 static void test_plugin_conf(void)
 {
 	const char *b = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"plugins\":["
@@ -271,9 +340,18 @@ static void test_cache(void)
 	free(res);
 	free(cfg);
 	res = cfg = NULL;
-	put("cache/results/net-c2-eth0", "{\"kind\":\"other\"}", 0600);
+	/* libcni's legacy file (before cniCacheV1): the result alone, no config */
+	put("cache/results/net-c2-eth0", "{\"cniVersion\":\"0.4.0\",\"ips\":[]}", 0600);
+	CHECK_INT(cnr_cache_read("net", &rt, &res, &cfg, &e), 0);
+	CHECK_STR(res, "{\"cniVersion\":\"0.4.0\",\"ips\":[]}");
+	CHECK(cfg == NULL);
+	free(res);
+	res = NULL;
+	put("cache/results/net-c2-eth0", "[1]", 0600);
 	CHECK_INT(cnr_cache_read("net", &rt, &res, NULL, &e), -EINVAL);
-	CHECK(strstr(e.msg, "not a cniCacheV1") != NULL);
+	put("cache/results/net-c2-eth0", "{\"kind\":\"cniCacheV1\",\"result\":[]}", 0600);
+	CHECK_INT(cnr_cache_read("net", &rt, &res, NULL, &e), -EINVAL);
+	CHECK(strstr(e.msg, "\"result\" is not an object") != NULL);
 	CHECK_INT(cnr_cache_remove("net", &rt), 0);
 	CHECK_INT(cnr_cache_remove("net", &rt), 0);
 	rt.container_id = "none";
@@ -390,14 +468,15 @@ static void test_chain(void)
 	CHECK_INT(r, 0);
 	CHECK_STR(slurp("log"), "p1 CHECK\np2 CHECK\np3 CHECK\n");
 	s = slurp("in.p1.CHECK");
-	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"p3\"}]}"));
+	/* the cached 1.0.0 result converted to the list's 1.1.0, as libcni's getCachedResult */
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"p3\"}]}"));
 
 	put("log", "", 0644);
 	r = run(chain, "DEL", &rt, NULL, &e);
 	CHECK_INT(r, 0);
 	CHECK_STR(slurp("log"), "p3 DEL\np2 DEL\np1 DEL\n");
 	s = slurp("in.p1.DEL");
-	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"p3\"}]}"));
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"p3\"}]}"));
 	CHECK(!exists("ccache/results/ch-ctr1-eth0"));
 	/* DEL again: no cache, no prevResult, success */
 	r = run(chain, "DEL", &rt, NULL, &e);
@@ -586,6 +665,127 @@ static void test_gc(void)
 	}
 }
 
+/* cnr_result_convert: libcni's GetAsVersion between the three result shapes. */
+static void test_convert(void)
+{
+	static const struct {
+		const char *in, *to, *want;
+	} t[] = {
+		/* within a shape only cniVersion changes (first) */
+		{ "{\"ips\":[],\"cniVersion\":\"1.0.0\",\"x\":1}", "1.1.0",
+		  "{\"cniVersion\":\"1.1.0\",\"ips\":[],\"x\":1}" },
+		/* 1.x to 0.4.0: version per ip, interfaces' 1.1.0 keys dropped, dns always */
+		{ "{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"eth0\",\"mac\":\"02:00:00:00:00:01\",\"mtu\":1400,"
+		  "\"sandbox\":\"/n\",\"socketPath\":\"/s\"}],\"ips\":[{\"interface\":0,\"address\":\"10.0.0.2/24\","
+		  "\"gateway\":\"10.0.0.1\"},{\"address\":\"fd00::2/64\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\",\"mtu\":1300}]}",
+		  "0.4.0",
+		  "{\"cniVersion\":\"0.4.0\",\"interfaces\":[{\"name\":\"eth0\",\"mac\":\"02:00:00:00:00:01\",\"sandbox\":\"/n\"}],"
+		  "\"ips\":[{\"version\":\"4\",\"interface\":0,\"address\":\"10.0.0.2/24\",\"gateway\":\"10.0.0.1\"},"
+		  "{\"version\":\"6\",\"address\":\"fd00::2/64\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\",\"mtu\":1300}],\"dns\":{}}" },
+		/* 0.3.1 to 1.0.0: no version, an empty dns left out */
+		{ "{\"cniVersion\":\"0.3.1\",\"ips\":[{\"version\":\"4\",\"address\":\"10.0.0.2/24\"}],\"dns\":{}}", "1.0.0",
+		  "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}]}" },
+		/* to 0.2.0: the first address of each family, routes under their family */
+		{ "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"fd00::2/64\",\"gateway\":\"fd00::1\"},{\"address\":\"10.0.0.2/24\"},"
+		  "{\"address\":\"10.0.0.3/24\"}],\"routes\":[{\"dst\":\"::/0\"},{\"dst\":\"10.1.0.0/16\",\"gw\":\"10.0.0.1\",\"mtu\":9}],"
+		  "\"dns\":{\"nameservers\":[\"10.0.0.1\"]}}",
+		  "0.2.0",
+		  "{\"cniVersion\":\"0.2.0\",\"ip4\":{\"ip\":\"10.0.0.2/24\",\"routes\":[{\"dst\":\"10.1.0.0/16\",\"gw\":\"10.0.0.1\"}]},"
+		  "\"ip6\":{\"ip\":\"fd00::2/64\",\"gateway\":\"fd00::1\",\"routes\":[{\"dst\":\"::/0\"}]},\"dns\":{\"nameservers\":[\"10.0.0.1\"]}}" },
+		/* from 0.2.0 (and a result without cniVersion is 0.1.0) */
+		{ "{\"ip4\":{\"ip\":\"10.0.0.2/24\",\"gateway\":\"10.0.0.1\",\"routes\":[{\"dst\":\"0.0.0.0/0\"}]},"
+		  "\"ip6\":{\"ip\":\"fd00::2/64\"}}",
+		  "1.1.0",
+		  "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.0.0.2/24\",\"gateway\":\"10.0.0.1\"},{\"address\":\"fd00::2/64\"}],"
+		  "\"routes\":[{\"dst\":\"0.0.0.0/0\"}]}" },
+		{ "{\"cniVersion\":\"0.2.0\",\"ip4\":{\"ip\":\"10.0.0.2/24\"}}", "0.4.0",
+		  "{\"cniVersion\":\"0.4.0\",\"ips\":[{\"version\":\"4\",\"address\":\"10.0.0.2/24\"}],\"dns\":{}}" },
+	};
+	struct cnr_err e = { 0 };
+	char *out = NULL;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		CHECK_INT(cnr_result_convert(t[i].in, t[i].to, &out, &e), 0);
+		CHECK_STR(out ? out : "(null)", t[i].want);
+		free(out);
+		out = NULL;
+	}
+	CHECK_INT(cnr_result_convert("{\"cniVersion\":\"1.0.0\",\"interfaces\":[]}", "0.2.0", &out, &e), -EINVAL);
+	CHECK(out == NULL && e.code == CNR_ERR_UNSUPPORTED && !strcmp(e.msg, "cannot convert: no valid IP addresses"));
+	CHECK_INT(cnr_result_convert("{\"cniVersion\":\"9.9.9\"}", "1.0.0", &out, &e), -EINVAL);
+	CHECK(e.code == CNR_ERR_OUTPUT && strstr(e.msg, "unsupported CNI result version \"9.9.9\""));
+	CHECK_INT(cnr_result_convert("{\"cniVersion\":\"1.0.0\"}", "2.0.0", &out, &e), -EINVAL);
+	CHECK_INT(e.code, CNR_ERR_UNSUPPORTED);
+	CHECK_INT(cnr_result_convert("[]", "1.0.0", &out, &e), -EINVAL);
+}
+
+/* Versions over a chain: an ADD result without cniVersion, an unknown one, CHECK/DEL of a legacy
+ * cache file written by an older libcni, and a cached result that cannot be converted. */
+static void test_chain_versions(void)
+{
+	const char *list = "{\"cniVersion\":\"1.0.0\",\"name\":\"vv\",\"plugins\":[{\"type\":\"v1\"},{\"type\":\"v2\"}]}";
+	char bin[512], cache[512], *res = NULL, *s;
+	struct cnr_rt rt = { .container_id = "ctrv", .ifname = "eth0", .netns = "/run/netns/none",
+			     .timeout_ms = 20000 };
+	struct cnr_err e = { 0 };
+	int r;
+
+	snprintf(bin, sizeof(bin), "%s/bin", top);
+	snprintf(cache, sizeof(cache), "%s/vcache", top);
+	rt.path = bin;
+	rt.cache_dir = cache;
+	/* v1 answers an 0.4.0 result: passed on and cached as it is, as libcni (no conversion on ADD) */
+	fake("v1", "[ \"$CNI_COMMAND\" = ADD ] && { printf '{\"cniVersion\":\"0.4.0\",\"ips\":[{\"version\":\"4\",\"address\":\"10.0.0.2/24\"}],\"dns\":{}}'; exit 0; }");
+	/* v2 answers without cniVersion: it gets the list's */
+	fake("v2", "[ \"$CNI_COMMAND\" = ADD ] && { printf '{\"ips\":[{\"address\":\"10.0.0.3/24\"}]}'; exit 0; }");
+	r = run(list, "ADD", &rt, &res, &e);
+	CHECK_INT(r, 0);
+	CHECK_STR(res ? res : "(null)", "{\"ips\":[{\"address\":\"10.0.0.3/24\"}],\"cniVersion\":\"1.0.0\"}");
+	free(res);
+	res = NULL;
+	s = slurp("in.v2.ADD");
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"0.4.0\",\"ips\":[{\"version\":\"4\","));
+	s = slurp("vcache/results/vv-ctrv-eth0");
+	CHECK(s && strstr(s, "\"result\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.3/24\"}]}"));
+
+	/* an unknown result version fails the ADD, naming the plugin; nothing cached */
+	CHECK_INT(run(list, "DEL", &rt, NULL, &e), 0);
+	fake("v2", "[ \"$CNI_COMMAND\" = ADD ] && { printf '{\"cniVersion\":\"7.0.0\"}'; exit 0; }");
+	r = run(list, "ADD", &rt, &res, &e);
+	CHECK(r < 0 && e.code == CNR_ERR_OUTPUT && !strcmp(e.plugin, "v2") &&
+	      strstr(e.msg, "plugin type=\"v2\" failed (ADD): unsupported CNI result version \"7.0.0\""));
+	CHECK(res == NULL && !exists("vcache/results/vv-ctrv-eth0"));
+	fake("v2", NULL);
+
+	/* a legacy cache file (an 0.3.1 result alone, as libcni wrote before cniCacheV1): CHECK and
+	 * DEL get it as prevResult converted to the list's 1.0.0, DEL removes it */
+	sub("vcache/results");
+	put("vcache/results/vv-ctrv-eth0",
+	    "{\"cniVersion\":\"0.3.1\",\"ips\":[{\"version\":\"4\",\"address\":\"10.0.0.9/24\"}],\"dns\":{}}", 0600);
+	CHECK_INT(run(list, "CHECK", &rt, NULL, &e), 0);
+	s = slurp("in.v1.CHECK");
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.9/24\"}]}"));
+	CHECK_INT(run(list, "DEL", &rt, NULL, &e), 0);
+	s = slurp("in.v1.DEL");
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.9/24\"}]}"));
+	CHECK(!exists("vcache/results/vv-ctrv-eth0"));
+
+	/* a cached result that cannot be converted: CHECK fails saying so, DEL runs without it */
+	put("vcache/results/vv-ctrv-eth0", "{\"cniVersion\":\"8.0.0\",\"ips\":[]}", 0600);
+	r = run(list, "CHECK", &rt, NULL, &e);
+	CHECK(r < 0 && strstr(e.msg, "failed to convert cached result to config version \"1.0.0\": "
+				   "unsupported CNI result version \"8.0.0\""));
+	CHECK_INT(run(list, "DEL", &rt, NULL, &e), 0);
+	s = slurp("in.v1.DEL");
+	CHECK(s && !strstr(s, "prevResult"));
+	CHECK(!exists("vcache/results/vv-ctrv-eth0"));
+	/* a cache file that is not JSON: the same */
+	put("vcache/results/vv-ctrv-eth0", "garbage", 0600);
+	CHECK(run(list, "CHECK", &rt, NULL, &e) < 0 && e.code == CNR_ERR_CACHE);
+	CHECK_INT(run(list, "DEL", &rt, NULL, &e), 0);
+	CHECK(!exists("vcache/results/vv-ctrv-eth0"));
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -597,10 +797,13 @@ int main(void)
 		return 1;
 	}
 	test_loading();
+	test_scan();
 	test_plugin_conf();
 	test_cache();
 	test_small();
 	test_chain();
+	test_convert();
+	test_chain_versions();
 	test_gc();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	if (system(cmd) != 0)
