@@ -2,7 +2,7 @@
 /*
  * dnsname: a chained meta plugin, configuration-compatible with containers/dnsname, that gives
  * containers on a network each other's names through cnic's own resolver daemon ("dnsname
- * daemon", this same binary; daemon.c). ADD records the container's names (CNI_ARGS
+ * daemon", this same binary; daemon.h). ADD records the container's names (CNI_ARGS
  * K8S_POD_NAME, runtimeConfig.aliases[<network>], args.cni.aliases) and prevResult's addresses
  * in the network's record file (replaced atomically under a flock), makes sure the daemon runs
  * (starting it with a readiness handshake) and has opened the container's listener - a socket

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The control socket (SOCK_SEQPACKET, RUN_DIR/dnsname.sock or systemd's): "ping" answers the
+ * number of listeners and the port; "sync [DEV INO]" reloads now and, for a container's netns,
+ * says whether it has a listener and restores its port 53 rewrite. One request per connection.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+/*
+ * Control clients are served from the loop like any other: accepted non-blocking, answered when
+ * their request comes, closed after CTL_IDLE_MS without one (a blocking read of a silent client
+ * once stalled every container's lookups for a second per connection).
+ */
+void dn_ctlc_close(struct dn_ctx *d, struct ctlc *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		d->ctl_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		d->ctl_tail = c->prev;
+	close(c->fd);
+	d->n_ctlc--;
+	free(c);
+}
+
+void dn_on_ctl(struct dn_ctx *d)
+{
+	for (int budget = 0; budget < 16; budget++) {
+		int fd = accept4(d->ctl, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct ctlc *c;
+
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			/* plugins first: an idle DNS client gives its descriptor up, or it is shed */
+			if (d->conn_head && !d->conn_head->pending) {
+				dn_conn_close(d, d->conn_head);
+				continue;
+			}
+			if (dmn_accept_shed(d->ctl, &d->spare))
+				continue;
+		}
+		if (fd < 0)
+			return;
+		if (d->n_ctlc >= CTL_MAX)
+			dn_ctlc_close(d, d->ctl_head);
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->ev = (struct dmn_ev){EV_CTLC, c};
+		c->deadline = dn_now_ms() + CTL_IDLE_MS;
+		c->prev = d->ctl_tail;
+		if (d->ctl_tail)
+			d->ctl_tail->next = c;
+		else
+			d->ctl_head = c;
+		d->ctl_tail = c;
+		d->n_ctlc++;
+		dmn_loop_add(&d->loop, fd, &c->ev, EPOLLIN);
+	}
+}
+
+void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c)
+{
+	char req[128], reply[320];
+	ssize_t n = recv(c->fd, req, sizeof(req) - 1, MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0)
+		return dn_ctlc_close(d, c);
+	req[n] = 0;
+	if (!strcmp(req, "ping")) {
+		snprintf(reply, sizeof(reply), "ok %zu listeners port %u", d->n_lsn,
+			 DN_RESOLVER_PORT);
+	} else if (!strncmp(req, "sync", 4)) {
+		unsigned long long dev, ino;
+		bool one = sscanf(req, "sync %llu %llu", &dev, &ino) == 2;
+		struct lsn *l;
+
+		dn_reload(d);
+		l = one ? dn_lsn_find(d, dev, ino) : NULL;
+		if (one && !l)
+			snprintf(reply, sizeof(reply), "err no listener in the container netns: %s",
+				 d->last_err[0] ? d->last_err : "no record names it");
+		else if (l && !l->fresh &&
+			 dn_lsn_rewrite(d, l, true)) /* an ADD again restores it */
+			snprintf(reply, sizeof(reply), "err %s", d->last_err);
+		else
+			snprintf(reply, sizeof(reply), "ok port %u", DN_RESOLVER_PORT);
+	} else {
+		snprintf(reply, sizeof(reply), "err unknown request");
+	}
+	send(c->fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+	dn_ctlc_close(d, c);
+}
+
+void dn_ctl_timeouts(struct dn_ctx *d, uint64_t now)
+{
+	while (d->ctl_head && d->ctl_head->deadline <= now)
+		dn_ctlc_close(d, d->ctl_head);
+}
+
+int dn_ctl_open(struct dn_ctx *d)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	const char *lfds = dmn_listen_fds();
+	int fd;
+
+	if (lfds && atoi(lfds) >= 1) {
+		d->activated = true;
+		return dmn_listen_take(1); /* systemd socket activation (cni-dnsname.socket) */
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dnsname.sock", d->run_dir);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(sa.sun_path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(sa.sun_path, 0600) ||
+	    listen(fd, 64)) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The resolver daemon's internals (private to this folder): its limits, its state (struct
+ * dn_ctx, one per process, passed to every function: no globals) and what its files call of
+ * each other. The daemon is split by job, one file each:
+ *   daemon.c    start-up, the loop and the dispatch of its events, signals, inotify, exit when idle
+ *   snapshot.c  the network files read into an immutable snapshot with its name and address
+ *               indexes; the reload that swaps it in and opens and closes listeners to match
+ *   listen.c    per-container listeners: the sockets made inside the netns by a helper thread,
+ *               the port 53 rewrite beside them, the table by netns, each one's view
+ *   answer.c    the query path: UDP batches, parsing, local answers (lookup, answer_local) and
+ *               replies; one file so that the path of a local answer stays inlined
+ *   forward.c   the upstreams (resolv.conf) and forwarding: the query-ID table, retries, the TCP
+ *               retry of a truncated reply, the fair share of the forward table
+ *   tcp.c       TCP clients: pipelined connections, their buffers, back-pressure and timeouts
+ *   control.c   the control socket ("ping", "sync [DEV INO]")
+ * A function called from another file carries the dn_ prefix and is declared here; the rest
+ * stays static in its file.
+ */
+#ifndef DNSNAME_DAEMON_H
+#define DNSNAME_DAEMON_H
+
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "daemon/daemon.h"
+#include "dnsname.h"
+#include "wire/dns_wire.h"
+
+#define FWD_MAX 1024		/* forwards in flight, shared fairly by the containers (fwd_room) */
+#define FWD_TRY_MS 400		/* per upstream attempt */
+#define FWD_TCP_MS 2000		/* TCP retry of a truncated reply */
+#define FWD_ROUNDS 2		/* passes over the upstream list */
+#define UP_MAX 3		/* resolv.conf servers used, as glibc */
+#define UP_SOCKS 4		/* persistent UDP sockets per family */
+#define CONN_MAX 512		/* TCP connections in total */
+#define CONN_PER_LSN 32		/* TCP connections per container */
+#define CONN_IDLE_MS 10000
+#define CONN_PIPELINE 16	/* forwards in flight per TCP connection */
+#define CONN_OUT_SOFT (64u << 10) /* queued answers beyond which no more queries are read */
+#define CONN_OUT_MAX (256u << 10)  /* ... and beyond which a client that does not read is cut off */
+#define CTL_MAX 32		/* control connections open at once; beyond, the oldest goes */
+#define CTL_IDLE_MS 5000	/* for a control client to send its request */
+#define VIEW_MAX 64		/* networks per container */
+#define LSN_BUCKETS 1024
+#define IDTAB 2048		/* query ID -> forward slot, open addressing; >= 2 x FWD_MAX */
+/* at most half full: a probe always meets an empty slot, and soon */
+_Static_assert(IDTAB >= 2 * FWD_MAX && !(IDTAB & (IDTAB - 1)),
+	       "IDTAB: a power of two, at least 2 x FWD_MAX");
+
+/* The kinds of the loop's events (struct dmn_ev of pkg/daemon). */
+enum ev_type { EV_CTL, EV_CTLC, EV_SIG, EV_INO, EV_UDP, EV_TCPL, EV_CONN, EV_UP, EV_UPTCP };
+
+/* ---- snapshot --------------------------------------------------------------------------------- */
+
+struct hent {
+	const char *name;
+	uint32_t rec, next;
+};
+
+struct pent {
+	const struct dn_addr *a;
+	uint32_t rec, next;
+};
+
+struct snet {
+	char *name;
+	struct dn_netfile f;
+	struct dns_name zone;
+	size_t dlen;
+	uint32_t *hb, *pb; /* bucket heads, index + 1 */
+	struct hent *he;
+	struct pent *pe;
+	size_t nb, nbp, nhe, npe; /* buckets of hb and pb (powers of two), entries of he and pe */
+};
+
+struct snap {
+	struct snet *nets;
+	size_t n;
+	size_t files; /* entries of the directory, malformed ones included */
+	uint32_t serial;
+	int err; /* -errno: the directory or a file could not be read for want of fds or memory */
+};
+
+/* ---- listeners, connections, forwards --------------------------------------------------------- */
+
+struct lsn {
+	uint64_t dev, ino;
+	int udp, tcp;
+	struct dmn_ev uev, tev;
+	/* networks this netns sees (indexes into the snapshot): view_in until it is full, then a
+	 * block that grows up to VIEW_MAX; a thousand listeners are mostly on one network each */
+	uint16_t *view;
+	uint16_t n_view, cap_view;
+	uint16_t view_in[4];
+	unsigned int nconn;
+	unsigned int n_fwd; /* forwards in flight for this netns */
+	bool keep;
+	bool fresh; /* opened by the reload under way (its rewrite is new) */
+	struct lsn *next; /* hash chain */
+};
+
+struct conn {
+	struct dmn_ev ev;
+	int fd;
+	struct lsn *l;
+	uint8_t *in, *out;
+	size_t in_len, in_cap, out_len, out_off;
+	unsigned int pending;
+	uint64_t last;
+	bool eof, dead, kick;
+	struct conn *prev, *next; /* by last activity, oldest first */
+};
+
+struct fwd {
+	bool used, tcp_client, client_edns, tcp_up, treading;
+	uint16_t qid, cid;
+	struct lsn *l;
+	struct sockaddr_storage peer;
+	socklen_t plen;
+	struct conn *conn;
+	uint8_t *q;
+	size_t qlen, limit;
+	struct dns_name qname;
+	uint16_t qtype, qclass;
+	int srv, tries;
+	unsigned int sent_mask;
+	uint64_t deadline;
+	int prev, next; /* deadline list */
+	/* TCP retry */
+	int tfd;
+	struct dmn_ev tev;
+	uint8_t *tbuf;
+	size_t tlen, toff;
+};
+
+struct upstream {
+	struct sockaddr_storage sa;
+	socklen_t len;
+};
+
+/*
+ * UDP queries and the answers made while reading them move in batches: one recvmmsg() and one
+ * sendmmsg() for up to UDP_BATCH queries instead of a recvfrom() and a sendto() each. A query
+ * larger than a slot (only EDNS options could make one) is dropped; answers to forwarded queries
+ * leave one by one, when the upstream's reply comes.
+ */
+#define UDP_BATCH 16
+#define UDP_QSLOT 4096
+struct udp_batch {
+	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
+	struct iovec iin[UDP_BATCH], iout[UDP_BATCH];
+	struct sockaddr_storage peer[UDP_BATCH];
+	uint8_t q[UDP_BATCH][UDP_QSLOT];
+	uint8_t r[UDP_BATCH][DNS_EDNS_CAP];
+	unsigned int nout;
+};
+
+/* A control connection waiting for its request: one message, one reply, closed. */
+struct ctlc {
+	struct dmn_ev ev;
+	int fd;
+	uint64_t deadline;
+	struct ctlc *prev, *next; /* by deadline (= by age), oldest first */
+};
+
+/*
+ * The daemon's whole state: one per process, made by dn_daemon_main() and passed to every
+ * function that reads or changes it (no globals).
+ */
+struct dn_ctx {
+	const char *run_dir, *resolv_conf;
+	struct dmn_loop loop;
+	int ctl, sig, ino, wd_nets, wd_resolv, netsfd;
+	char resolv_base[NAME_MAX + 1];
+	struct snap *snap;
+	struct lsn *lsn[LSN_BUCKETS];
+	size_t n_lsn;
+	struct conn *conn_head, *conn_tail;
+	unsigned int n_conn, n_kick;
+	struct ctlc *ctl_head, *ctl_tail;
+	unsigned int n_ctlc;
+	struct fwd *fwd;
+	uint16_t idtab[IDTAB]; /* fwd index + 1, at the ID's home or after it (linear probing) */
+	int fwd_head, fwd_tail;
+	unsigned int n_fwd, fwd_lsns; /* forwards in flight, listeners that have some */
+	struct upstream up[UP_MAX];
+	int n_up;
+	int usock[2][UP_SOCKS];
+	struct dmn_ev uev[2][UP_SOCKS];
+	struct dmn_ev ctl_ev, sig_ev, ino_ev;
+	uint8_t rnd[256];
+	size_t rnd_left;
+	uint64_t self_dev, self_ino;
+	char last_err[256];
+	bool quit;
+	bool exit_idle;  /* --exit-idle (not with systemd's socket: systemd starts us again) */
+	bool activated;  /* the control socket is systemd's */
+	bool idle_check; /* a reload left no network file */
+	int idle_lock;	 /* start.lock, held from the decision to exit to the exit */
+	int spare;	 /* /dev/null, given up to shed a connection when descriptors run out */
+	uint8_t buf[65536 + 2];
+	struct udp_batch B;
+	int batch_fd;	      /* the listener whose batch is open, -1 when none */
+	uint32_t snap_serial; /* of the last snapshot loaded */
+};
+
+/* Where a reply goes: a UDP peer through its listener's socket, or a TCP connection. */
+struct dest {
+	struct lsn *l; /* UDP: reply through l->udp to peer */
+	const struct sockaddr_storage *peer;
+	socklen_t plen;
+	struct conn *conn; /* TCP */
+};
+
+/* ---- helpers of several files ------------------------------------------------------------------ */
+
+void dn_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static inline uint64_t dn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The hash of names and addresses, the same for the snapshot's indexes and their lookups. */
+static inline uint32_t dn_hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static inline uint32_t dn_hash_addr(const struct dn_addr *a)
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < (a->family == AF_INET ? 4 : 16); i++)
+		h = (h ^ a->a[i]) * 16777619u;
+	return h;
+}
+
+/* ---- snapshot.c --------------------------------------------------------------------------------- */
+
+void dn_snap_free(struct snap *s);
+/*
+ * dn_reload() - read every network file into a new snapshot, open the listeners of new netns,
+ * close those no record needs any more, swap the snapshot in. On a failure of ours (fds, memory)
+ * the old snapshot stays and d->last_err says why.
+ */
+void dn_reload(struct dn_ctx *d);
+
+/* ---- listen.c ----------------------------------------------------------------------------------- */
+
+/* A listener and its rewrite in the netns of record @r, or NULL (d->last_err says why). */
+struct lsn *dn_lsn_open(struct dn_ctx *d, const struct dn_rec *r);
+/* Close @l: its connections, its forwards' link to it, its rewrite, its sockets. */
+void dn_lsn_close(struct dn_ctx *d, struct lsn *l);
+struct lsn *dn_lsn_find(struct dn_ctx *d, uint64_t dev, uint64_t ino);
+void dn_lsn_view_add(struct lsn *l, uint16_t i);
+/* The port 53 rewrite of @l's netns added again (@add) or deleted: 0 or -errno (d->last_err). */
+int dn_lsn_rewrite(struct dn_ctx *d, const struct lsn *l, bool add);
+
+/* ---- answer.c ----------------------------------------------------------------------------------- */
+
+void dn_on_udp(struct dn_ctx *d, struct lsn *l);
+/* One query from the netns of @l: answered here, or forwarded (dn_forward()). */
+void dn_handle_query(struct dn_ctx *d, struct lsn *l, const struct dest *to, const uint8_t *msg,
+		     size_t len);
+void dn_send_reply(struct dn_ctx *d, const struct dest *to, const uint8_t *msg, size_t len);
+void dn_send_short(struct dn_ctx *d, const struct dest *to, const struct dns_msg *q,
+		   uint16_t flags, unsigned int rcode);
+
+/* ---- forward.c ---------------------------------------------------------------------------------- */
+
+/* The upstreams from resolv.conf (none: forwarding answers SERVFAIL). */
+void dn_load_resolv(struct dn_ctx *d);
+void dn_forward(struct dn_ctx *d, const struct dest *to, const uint8_t *msg, size_t len,
+		const struct dns_msg *q);
+void dn_fwd_free(struct dn_ctx *d, int i);
+void dn_on_upstream_udp(struct dn_ctx *d, int fd);
+void dn_on_upstream_tcp(struct dn_ctx *d, int i, uint32_t events);
+void dn_fwd_timeouts(struct dn_ctx *d, uint64_t now);
+
+/* ---- tcp.c -------------------------------------------------------------------------------------- */
+
+void dn_on_tcp_accept(struct dn_ctx *d, struct lsn *l);
+void dn_on_conn(struct dn_ctx *d, struct conn *c, uint32_t events);
+/* Queue a reply on @c (the connection may be marked dead: closed after the batch). */
+void dn_conn_send(struct dn_ctx *d, struct conn *c, const uint8_t *msg, size_t len);
+/* Mark @c to be resumed (or closed) after the batch of events: dn_conn_kicked(). */
+void dn_conn_kick(struct dn_ctx *d, struct conn *c);
+void dn_conn_kicked(struct dn_ctx *d);
+void dn_conn_close(struct dn_ctx *d, struct conn *c);
+void dn_conn_timeouts(struct dn_ctx *d, uint64_t now);
+
+/* ---- control.c ---------------------------------------------------------------------------------- */
+
+/* The control socket: systemd's (d->activated) or RUN_DIR/dnsname.sock. Returns it or -errno. */
+int dn_ctl_open(struct dn_ctx *d);
+void dn_on_ctl(struct dn_ctx *d);
+void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c);
+void dn_ctlc_close(struct dn_ctx *d, struct ctlc *c);
+void dn_ctl_timeouts(struct dn_ctx *d, uint64_t now);
+
+#endif

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Per-container listeners: a UDP socket and a TCP listener on 127.0.0.11:61053 inside each
+ * container netns that a record names, made by a short-lived helper thread that enters the netns
+ * (the loop thread never changes netns), with the nftables rewrite of port 53 to them beside
+ * them; the rewrite is deleted with the listener. Listeners are found by the netns' device and
+ * inode; each carries its view (the networks of the snapshot that name its netns).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "dnsport.h"
+
+struct mk {
+	const char *path;
+	uint64_t dev, ino;
+	int udp, tcp, err;
+	struct cni_err e; /* the rewrite's failure */
+};
+
+static int bind_resolver(int type)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(DN_RESOLVER_PORT)};
+	int one = 1, fd;
+
+	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	inet_pton(AF_INET, DN_RESOLVER_ADDR, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* 127.0.0.0/8 is local only once lo is up; bind now, serve when it is */
+	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    (type == SOCK_STREAM && listen(fd, 64))) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Runs on its own thread: enters the container netns, makes the two sockets, exits there. */
+static void *mk_thread(void *arg)
+{
+	struct mk *m = arg;
+	struct stat st;
+	int fd;
+
+	m->udp = m->tcp = -1;
+	fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		m->err = -errno;
+		return NULL;
+	}
+	if (fstat(fd, &st) || (uint64_t)st.st_dev != m->dev || (uint64_t)st.st_ino != m->ino) {
+		m->err = -ESTALE; /* the path now names another netns (or none) */
+		close(fd);
+		return NULL;
+	}
+	if (setns(fd, CLONE_NEWNET)) {
+		m->err = -errno;
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	m->udp = bind_resolver(SOCK_DGRAM);
+	if (m->udp < 0) {
+		m->err = m->udp;
+		return NULL;
+	}
+	m->tcp = bind_resolver(SOCK_STREAM);
+	if (m->tcp < 0)
+		m->err = m->tcp;
+	else
+		m->err = nu_nft_dnsport_add(DN_RESOLVER_ADDR, DN_RESOLVER_PORT, DN_REWRITE_OWNER,
+					    &m->e);
+	if (m->err) {
+		close(m->udp);
+		if (m->tcp >= 0)
+			close(m->tcp);
+		m->udp = m->tcp = -1;
+	}
+	return NULL;
+}
+
+/*
+ * The port 53 rewrite of a listener's netns, added again (@add) or deleted, on a thread that
+ * enters the netns of the listener's socket (SIOCGSKNS: the socket holds the netns, whatever
+ * became of its path).
+ */
+struct rw {
+	int sock;
+	bool add;
+	int err;
+	struct cni_err e;
+};
+
+static void *rw_thread(void *arg)
+{
+	struct rw *w = arg;
+	int fd = ioctl(w->sock, SIOCGSKNS);
+
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		w->err = cni_fail(&w->e, -errno, 0, "entering the listener's netns: %m");
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	close(fd);
+	w->err = w->add ? nu_nft_dnsport_add(DN_RESOLVER_ADDR, DN_RESOLVER_PORT, DN_REWRITE_OWNER,
+					     &w->e)
+			: nu_nft_dnsport_del(&w->e);
+	return NULL;
+}
+
+int dn_lsn_rewrite(struct dn_ctx *d, const struct lsn *l, bool add)
+{
+	struct rw w = {.sock = l->udp, .add = add};
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, rw_thread, &w))
+		return cni_fail(&w.e, -EAGAIN, 0, "cannot start a thread");
+	pthread_join(t, NULL);
+	if (w.err)
+		snprintf(d->last_err, sizeof(d->last_err), "%s", w.e.msg);
+	return w.err;
+}
+
+static struct lsn **lsn_slot(struct dn_ctx *d, uint64_t dev, uint64_t ino)
+{
+	struct lsn **p = &d->lsn[(ino ^ dev * 31) % LSN_BUCKETS];
+
+	while (*p && ((*p)->dev != dev || (*p)->ino != ino))
+		p = &(*p)->next;
+	return p;
+}
+
+struct lsn *dn_lsn_find(struct dn_ctx *d, uint64_t dev, uint64_t ino)
+{
+	return *lsn_slot(d, dev, ino);
+}
+
+struct lsn *dn_lsn_open(struct dn_ctx *d, const struct dn_rec *r)
+{
+	struct mk m = {.path = r->netns, .dev = r->ns_dev, .ino = r->ns_ino};
+	struct lsn *l;
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, mk_thread, &m)) {
+		snprintf(d->last_err, sizeof(d->last_err), "cannot start a thread");
+		return NULL;
+	}
+	pthread_join(t, NULL);
+	if (m.err) {
+		snprintf(d->last_err, sizeof(d->last_err), "listener in %s: %s", r->netns,
+			 m.e.msg[0] ? m.e.msg : strerror(-m.err));
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		close(m.udp);
+		close(m.tcp);
+		return NULL;
+	}
+	l->dev = r->ns_dev;
+	l->ino = r->ns_ino;
+	l->view = l->view_in;
+	l->cap_view = (uint16_t)(sizeof(l->view_in) / sizeof(l->view_in[0]));
+	l->udp = m.udp;
+	l->tcp = m.tcp;
+	l->fresh = true;
+	l->uev = (struct dmn_ev){EV_UDP, l};
+	l->tev = (struct dmn_ev){EV_TCPL, l};
+	dmn_loop_add(&d->loop, l->udp, &l->uev, EPOLLIN);
+	dmn_loop_add(&d->loop, l->tcp, &l->tev, EPOLLIN);
+	*lsn_slot(d, l->dev, l->ino) = l;
+	d->n_lsn++;
+	return l;
+}
+
+/* Add network @i to the view of @l (once); beyond VIEW_MAX, or out of memory, it stays unseen. */
+void dn_lsn_view_add(struct lsn *l, uint16_t i)
+{
+	for (size_t v = 0; v < l->n_view; v++)
+		if (l->view[v] == i)
+			return;
+	if (l->n_view == l->cap_view) {
+		uint16_t cap = (uint16_t)(l->cap_view * 2), *v;
+
+		if (l->cap_view >= VIEW_MAX)
+			return;
+		if (cap > VIEW_MAX)
+			cap = VIEW_MAX;
+		if (l->view == l->view_in)
+			v = malloc(cap * sizeof(*v));
+		else
+			v = realloc(l->view, cap * sizeof(*v));
+		if (!v)
+			return;
+		if (l->view == l->view_in)
+			memcpy(v, l->view_in, sizeof(l->view_in));
+		l->view = v;
+		l->cap_view = cap;
+	}
+	l->view[l->n_view++] = i;
+}
+
+void dn_lsn_close(struct dn_ctx *d, struct lsn *l)
+{
+	struct conn *c, *nx;
+
+	for (c = d->conn_head; c; c = nx) {
+		nx = c->next;
+		if (c->l == l)
+			dn_conn_close(d, c);
+	}
+	for (int i = 0; i < FWD_MAX; i++)
+		if (d->fwd[i].used && d->fwd[i].l == l)
+			d->fwd[i].l = NULL;
+	if (l->n_fwd)
+		d->fwd_lsns--;
+	/* no record names the netns any more (or we exit): its port 53 is its own again */
+	if (dn_lsn_rewrite(d, l, false))
+		dn_logf("%s", d->last_err);
+	close(l->udp);
+	close(l->tcp);
+	*lsn_slot(d, l->dev, l->ino) = l->next;
+	d->n_lsn--;
+	if (l->view != l->view_in)
+		free(l->view);
+	free(l);
+}
