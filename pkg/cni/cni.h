@@ -216,6 +216,11 @@ struct cni_route *cni_result_add_route(struct cni_result *r, const struct cni_pr
  * index into @r's interfaces; -1: none), and every route of @src as it is. DNS is left alone.
  */
 void cni_result_add_ips(struct cni_result *r, const struct cni_result *src, int iface);
+/*
+ * cni_result_addrs() - the addresses of @res on interface @iface (-1: every address), in the arena
+ * (room for one more), their number in *@n.
+ */
+struct cni_prefix *cni_result_addrs(const struct cni_result *res, int iface, size_t *n);
 /* Deep copy into the arena. */
 struct cni_result *cni_result_copy(const struct cni_result *r);
 bool cni_dns_empty(const struct cni_dns *d);

@@ -438,6 +438,19 @@ static void test_results(void)
 	}
 	d = cni_result_copy(r);
 	CHECK_STR(cni_result_encode(d, CNI_V110, &e), cni_result_encode(r, CNI_V110, &e));
+	/* cni_result_addrs(): one interface's addresses, or all of them in order. */
+	{
+		char b[CNI_PREFIX_STRLEN];
+		size_t n;
+		struct cni_prefix *a = cni_result_addrs(r, 1, &n);
+
+		CHECK(n == 1 && !strcmp(cni_prefix_str(&a[0], b), "10.1.0.2/24"));
+		a = cni_result_addrs(r, -1, &n);
+		CHECK(n == 3 && !strcmp(cni_prefix_str(&a[1], b), "10.2.0.2/24") &&
+		      !strcmp(cni_prefix_str(&a[2], b), "fd00::2/64"));
+		cni_result_addrs(r, 5, &n);
+		CHECK(n == 0);
+	}
 }
 
 /* Golden values verified against the reference plugins' names (cni-anchors appendix A). */

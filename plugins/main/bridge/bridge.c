@@ -45,7 +45,7 @@ struct bridge_conf {
 	bool vlan_filtering;
 	uint16_t vids[4095]; /* trunk VLANs, sorted, unique */
 	size_t n_vids;
-	bool masq_iptables;
+	enum nu_masq_layout masq;
 };
 
 static const struct cni_field trunk_fields[] = {
@@ -157,7 +157,8 @@ static int bridge_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 				"invalid ipMasqBackend \"%s\": must be \"iptables\" or \"nftables\"",
 				c->ip_masq_backend);
 	/* Our default is native nftables; the iptables layout only when asked for. */
-	c->masq_iptables = c->ip_masq_backend && !strcmp(c->ip_masq_backend, "iptables");
+	c->masq = c->ip_masq_backend && !strcmp(c->ip_masq_backend, "iptables") ? NU_MASQ_IPTABLES
+										 : NU_MASQ_NFT;
 	/* The runtime's MAC: runtimeConfig over args over CNI_ARGS. */
 	return pl_mac_decide(&pl_mac_bridge, &c->mac_keys, &ctx->args, &c->mac, e);
 }
@@ -444,16 +445,11 @@ static int setup_l3(struct add_state *s, struct cni_result *res, struct cni_err 
 		}
 	}
 	if (c->ip_masq) {
-		struct cni_prefix *ips = cni_alloc(res->n_ips * sizeof(*ips));
+		size_t n;
+		struct cni_prefix *ips = cni_result_addrs(res, -1, &n);
 
-		for (size_t i = 0; i < res->n_ips; i++)
-			ips[i] = res->ips[i].address;
-		if (c->masq_iptables)
-			r = nu_nft_masq_add_iptables(ctx->net.name, ctx->env.container_id, ips,
-						     res->n_ips, e);
-		else
-			r = nu_nft_masq_add(ctx->net.name, ctx->env.ifname, ctx->env.container_id,
-					    ips, res->n_ips, e);
+		r = nu_nft_masq_add_as(c->masq, ctx->net.name, ctx->env.ifname,
+				       ctx->env.container_id, ips, n, e);
 		if (r < 0)
 			return cni_wrap(e, r, "failed to set up IP masquerade");
 	}
@@ -687,18 +683,11 @@ static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
 	if (r < 0)
 		return r;
 	if (c->ip_masq) {
-		struct cni_prefix *ips = cni_alloc((prev->n_ips + 1) * sizeof(*ips));
-		size_t n = 0;
+		size_t n;
+		struct cni_prefix *ips = cni_result_addrs(prev, cont_idx, &n);
 
-		for (size_t i = 0; i < prev->n_ips; i++)
-			if (prev->ips[i].iface == cont_idx)
-				ips[n++] = prev->ips[i].address;
-		if (c->masq_iptables)
-			r = nu_nft_masq_check_iptables(ctx->net.name, ctx->env.container_id, ips,
-						       n, e);
-		else
-			r = nu_nft_masq_check(ctx->net.name, ctx->env.ifname,
-					      ctx->env.container_id, ips, n, e);
+		r = nu_nft_masq_check_as(c->masq, ctx->net.name, ctx->env.ifname,
+					 ctx->env.container_id, ips, n, e);
 		if (r < 0)
 			return r;
 	}

@@ -41,7 +41,7 @@ struct ptp_conf {
 	struct ptp_dns dns;
 
 	/* derived by ptp_validate() */
-	bool masq_iptables;
+	enum nu_masq_layout masq;
 	bool dns_set;
 };
 
@@ -78,33 +78,21 @@ static int ptp_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 				"invalid ipMasqBackend \"%s\": must be \"iptables\" or \"nftables\"",
 				c->ip_masq_backend);
 	/* Our default is native nftables; the iptables layout only when asked for. */
-	c->masq_iptables = c->ip_masq_backend && !strcmp(c->ip_masq_backend, "iptables");
+	c->masq = c->ip_masq_backend && !strcmp(c->ip_masq_backend, "iptables") ? NU_MASQ_IPTABLES
+										 : NU_MASQ_NFT;
 	c->dns_set = c->dns.ns_seen || c->dns.search_seen || c->dns.opts_seen ||
 		     (c->dns.d.domain && *c->dns.d.domain);
 	return 0;
-}
-
-/* The container addresses of @res, for the masquerade functions (arena memory). */
-static struct cni_prefix *res_addrs(const struct cni_result *res, int iface, size_t *n)
-{
-	struct cni_prefix *ips = cni_alloc((res->n_ips + 1) * sizeof(*ips));
-
-	*n = 0;
-	for (size_t i = 0; i < res->n_ips; i++)
-		if (iface < 0 || res->ips[i].iface == iface)
-			ips[(*n)++] = res->ips[i].address;
-	return ips;
 }
 
 static int masq_add(struct cni_ctx *ctx, const struct cni_result *res, struct cni_err *e)
 {
 	const struct ptp_conf *c = ctx->conf;
 	size_t n;
-	struct cni_prefix *ips = res_addrs(res, -1, &n);
+	struct cni_prefix *ips = cni_result_addrs(res, -1, &n);
 
-	if (c->masq_iptables)
-		return nu_nft_masq_add_iptables(ctx->net.name, ctx->env.container_id, ips, n, e);
-	return nu_nft_masq_add(ctx->net.name, ctx->env.ifname, ctx->env.container_id, ips, n, e);
+	return nu_nft_masq_add_as(c->masq, ctx->net.name, ctx->env.ifname, ctx->env.container_id,
+				  ips, n, e);
 }
 
 /* Both layouts, as the reference tries: whichever backend made them, they go. First error. */
@@ -455,14 +443,10 @@ static int ptp_check(struct cni_ctx *ctx, struct cni_err *e)
 		return r;
 	if (c->ip_masq) {
 		size_t n;
-		struct cni_prefix *ips = res_addrs(prev, cont_idx, &n);
+		struct cni_prefix *ips = cni_result_addrs(prev, cont_idx, &n);
 
-		if (c->masq_iptables)
-			r = nu_nft_masq_check_iptables(ctx->net.name, ctx->env.container_id, ips, n,
-						       e);
-		else
-			r = nu_nft_masq_check(ctx->net.name, ctx->env.ifname, ctx->env.container_id,
-					      ips, n, e);
+		r = nu_nft_masq_check_as(c->masq, ctx->net.name, ctx->env.ifname,
+					 ctx->env.container_id, ips, n, e);
 	}
 	return r;
 }
