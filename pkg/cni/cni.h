@@ -365,7 +365,10 @@ int cni_prev_iface(const struct cni_ctx *ctx, const struct cni_iface **out, stru
 const char *cni_ifname_problem(const char *name);
 bool cni_ifname_valid(const char *name);
 
-/* True when (container_id, ifname) is in the GC valid-attachments list. */
+/*
+ * True when (container_id, ifname) is in the GC valid-attachments list; with @ifname NULL, when
+ * any attachment of the container is.
+ */
 bool cni_attachment_valid(const struct cni_ctx *ctx, const char *container_id, const char *ifname);
 
 /* ---- IPAM delegation ------------------------------------------------------------------------- */

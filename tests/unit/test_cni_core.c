@@ -453,6 +453,21 @@ static void test_results(void)
 	}
 }
 
+static void test_attachments(void)
+{
+	struct cni_attachment a[] = {{"c1", "eth0"}, {"c2", NULL}, {NULL, "eth1"}};
+	struct cni_ctx ctx = {.net.valid_atts = {.v = a, .n = 3}};
+
+	CHECK(cni_attachment_valid(&ctx, "c1", "eth0"));
+	CHECK(!cni_attachment_valid(&ctx, "c1", "eth1"));
+	CHECK(!cni_attachment_valid(&ctx, "c2", "eth0")); /* no ifname: no attachment to match */
+	CHECK(cni_attachment_valid(&ctx, "c1", NULL));	   /* NULL: any of the container's */
+	CHECK(cni_attachment_valid(&ctx, "c2", NULL));
+	CHECK(!cni_attachment_valid(&ctx, "c3", NULL));
+	ctx.net.valid_atts.n = 0;
+	CHECK(!cni_attachment_valid(&ctx, "c1", NULL));
+}
+
 /* Golden values verified against the reference plugins' names (cni-anchors appendix A). */
 static void test_hash(void)
 {
@@ -534,6 +549,7 @@ int main(void)
 	test_args();
 	test_versions();
 	test_results();
+	test_attachments();
 	cni_arena_release();
 	return tap_done();
 }

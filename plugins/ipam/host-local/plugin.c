@@ -437,16 +437,8 @@ release:
 
 static bool gc_valid(void *arg, const char *cid, const char *ifname)
 {
-	const struct cni_ctx *ctx = arg;
-	const struct cni_attachment *a = ctx->net.valid_atts.v;
-
-	if (ifname)
-		return cni_attachment_valid(ctx, cid, ifname);
-	/* A legacy file names only the container: valid while any of its attachments is. */
-	for (size_t i = 0; i < ctx->net.valid_atts.n; i++)
-		if (a[i].container_id && !strcmp(a[i].container_id, cid))
-			return true;
-	return false;
+	/* A legacy file names only the container (@ifname NULL): valid while any attachment is. */
+	return cni_attachment_valid(arg, cid, ifname);
 }
 
 /* DEL releases this attachment's addresses; GC (also .gc) those of every attachment not valid. */

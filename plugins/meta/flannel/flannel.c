@@ -504,16 +504,6 @@ static int flannel_status(struct cni_ctx *ctx, struct cni_err *e)
 	return r ? r : cni_delegate(ctx, type, CNI_CMD_STATUS, text, NULL, e);
 }
 
-static bool cid_valid(const struct cni_ctx *ctx, const char *cid)
-{
-	const struct cni_attachment *a = ctx->net.valid_atts.v;
-
-	for (size_t i = 0; i < ctx->net.valid_atts.n; i++)
-		if (a[i].container_id && !strcmp(a[i].container_id, cid))
-			return true;
-	return false;
-}
-
 /*
  * Saved configurations are per container ID (the reference's layout), so one is stale when no
  * valid attachment, whatever its ifname, names its container. Only files of this network are
@@ -537,7 +527,7 @@ static int gc_saved(struct cni_ctx *ctx, struct cni_err *e)
 		struct stat st;
 		size_t len;
 
-		if (de->d_name[0] == '.' || cid_valid(ctx, de->d_name))
+		if (de->d_name[0] == '.' || cni_attachment_valid(ctx, de->d_name, NULL))
 			continue; /* temp files of a running ADD start with a dot */
 		path = cni_sprintf("%s/%s", c->data_dir, de->d_name);
 		if (lstat(path, &st) || !S_ISREG(st.st_mode))
