@@ -94,6 +94,11 @@ enum nu_masq_layout {
 /* nu_nft_masq_add() or nu_nft_masq_add_iptables(), by @layout. */
 int nu_nft_masq_add_as(enum nu_masq_layout layout, const char *net, const char *ifname,
 		       const char *cid, const struct cni_prefix *ips, size_t n, struct cni_err *e);
+/*
+ * nu_nft_masq_del_any() - nu_nft_masq_del() and nu_nft_masq_del_iptables() both, as the reference
+ * tries: whichever backend made the rules, they go. The first failure.
+ */
+int nu_nft_masq_del_any(const char *net, const char *ifname, const char *cid, struct cni_err *e);
 /* nu_nft_masq_check() or nu_nft_masq_check_iptables(), by @layout. */
 int nu_nft_masq_check_as(enum nu_masq_layout layout, const char *net, const char *ifname,
 			 const char *cid, const struct cni_prefix *ips, size_t n,

@@ -456,15 +456,6 @@ static int setup_l3(struct add_state *s, struct cni_result *res, struct cni_err 
 	return 0;
 }
 
-static void masq_teardown(struct cni_ctx *ctx, struct cni_err *e)
-{
-	struct cni_err ignored = {0};
-
-	/* Both layouts, as the reference tries: whichever backend made them, they go. */
-	nu_nft_masq_del(ctx->net.name, ctx->env.ifname, ctx->env.container_id, e ? e : &ignored);
-	nu_nft_masq_del_iptables(ctx->net.name, ctx->env.container_id, e ? e : &ignored);
-}
-
 static int bridge_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
 {
 	struct bridge_conf *c = ctx->conf;
@@ -544,7 +535,8 @@ static int bridge_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_er
 
 del_rules:
 	if (c->ip_masq)
-		masq_teardown(ctx, NULL);
+		nu_nft_masq_del_any(ctx->net.name, ctx->env.ifname, ctx->env.container_id,
+				    &(struct cni_err){0});
 	if (c->macspoofchk)
 		nu_nft_spoofchk_del(ctx->env.container_id, ctx->env.ifname, &(struct cni_err){0});
 del_veth:
@@ -563,18 +555,9 @@ static int bridge_del(struct cni_ctx *ctx, struct cni_err *e)
 {
 	const struct bridge_conf *c = ctx->conf;
 	struct cni_err one = {0};
-	int r, first = 0;
+	int first = 0;
 
-#define STEP(call)                                                                                 \
-	do {                                                                                       \
-		cni_err_clear(&one);                                                               \
-		r = (call);                                                                        \
-		if (r < 0 && !first) {                                                             \
-			first = r;                                                                 \
-			*e = one;                                                                  \
-		}                                                                                  \
-	} while (0)
-
+#define STEP(call) cni_err_keep_first((call), &one, &first, e)
 	if (ctx->net.ipam_type)
 		STEP(cni_ipam_del(ctx, &one));
 	/*
@@ -584,10 +567,8 @@ static int bridge_del(struct cni_ctx *ctx, struct cni_err *e)
 	 */
 	if (c->macspoofchk)
 		STEP(nu_nft_spoofchk_del(ctx->env.container_id, ctx->env.ifname, &one));
-	if (c->ip_masq) {
-		STEP(nu_nft_masq_del(ctx->net.name, ctx->env.ifname, ctx->env.container_id, &one));
-		STEP(nu_nft_masq_del_iptables(ctx->net.name, ctx->env.container_id, &one));
-	}
+	if (c->ip_masq)
+		STEP(nu_nft_masq_del_any(ctx->net.name, ctx->env.ifname, ctx->env.container_id, &one));
 	if (ctx->env.netns)
 		STEP(nu_link_del_netns(ctx->env.netns, ctx->env.ifname, &one));
 #undef STEP

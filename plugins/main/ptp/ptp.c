@@ -95,15 +95,9 @@ static int masq_add(struct cni_ctx *ctx, const struct cni_result *res, struct cn
 				  ips, n, e);
 }
 
-/* Both layouts, as the reference tries: whichever backend made them, they go. First error. */
 static int masq_del(struct cni_ctx *ctx, struct cni_err *e)
 {
-	struct cni_err e2 = {0};
-	int r1, r2;
-
-	r1 = nu_nft_masq_del(ctx->net.name, ctx->env.ifname, ctx->env.container_id, e);
-	r2 = nu_nft_masq_del_iptables(ctx->net.name, ctx->env.container_id, r1 < 0 ? &e2 : e);
-	return r1 < 0 ? r1 : r2;
+	return nu_nft_masq_del_any(ctx->net.name, ctx->env.ifname, ctx->env.container_id, e);
 }
 
 /* ---- ADD ------------------------------------------------------------------------------------- */
