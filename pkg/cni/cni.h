@@ -221,6 +221,12 @@ void cni_result_add_ips(struct cni_result *r, const struct cni_result *src, int 
  * (room for one more), their number in *@n.
  */
 struct cni_prefix *cni_result_addrs(const struct cni_result *res, int iface, size_t *n);
+/*
+ * cni_result_iface() - the first interface of @res named @name in sandbox @sandbox (NULL: on the
+ * host, with no or an empty sandbox), its index in *@idx unless @idx is NULL; NULL when none is.
+ */
+const struct cni_iface *cni_result_iface(const struct cni_result *res, const char *name,
+					 const char *sandbox, int *idx);
 /* Deep copy into the arena. */
 struct cni_result *cni_result_copy(const struct cni_result *r);
 bool cni_dns_empty(const struct cni_dns *d);

@@ -89,6 +89,23 @@ struct cni_prefix *cni_result_addrs(const struct cni_result *res, int iface, siz
 	return ips;
 }
 
+const struct cni_iface *cni_result_iface(const struct cni_result *res, const char *name,
+					 const char *sandbox, int *idx)
+{
+	for (size_t i = 0; i < res->n_ifaces; i++) {
+		const struct cni_iface *f = &res->ifaces[i];
+
+		if (!f->name || strcmp(f->name, name))
+			continue;
+		if (sandbox ? !f->sandbox || strcmp(f->sandbox, sandbox) : f->sandbox && *f->sandbox)
+			continue;
+		if (idx)
+			*idx = (int)i;
+		return f;
+	}
+	return NULL;
+}
+
 struct cni_result *cni_result_copy(const struct cni_result *r)
 {
 	struct cni_result *c = cni_result_new();

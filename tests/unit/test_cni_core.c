@@ -451,6 +451,23 @@ static void test_results(void)
 		cni_result_addrs(r, 5, &n);
 		CHECK(n == 0);
 	}
+	/* cni_result_iface(): by name and sandbox, NULL for the host's (no or an empty sandbox) */
+	{
+		struct cni_result *x = cni_result_new();
+		static char blank[] = "";
+		int idx = -1;
+
+		cni_result_add_iface(x, "eth0", NULL, "/run/netns/a");
+		cni_result_add_iface(x, NULL, NULL, NULL);
+		cni_result_add_iface(x, "eth0", NULL, "");
+		cni_result_add_iface(x, "eth0", NULL, "/run/netns/b");
+		CHECK(cni_result_iface(x, "eth0", "/run/netns/b", &idx) == &x->ifaces[3] && idx == 3);
+		CHECK(cni_result_iface(x, "eth0", NULL, &idx) == &x->ifaces[2] && idx == 2);
+		CHECK(cni_result_iface(x, "eth0", "/run/netns/c", NULL) == NULL);
+		CHECK(cni_result_iface(x, "eth1", NULL, NULL) == NULL);
+		x->ifaces[2].sandbox = blank;
+		CHECK(cni_result_iface(x, "eth0", NULL, NULL) == &x->ifaces[2]);
+	}
 }
 
 static void test_attachments(void)

@@ -575,25 +575,6 @@ static int bridge_del(struct cni_ctx *ctx, struct cni_err *e)
 	return first;
 }
 
-static const struct cni_iface *find_iface(const struct cni_result *r, const char *name,
-					  const char *sandbox, int *idx)
-{
-	for (size_t i = 0; i < r->n_ifaces; i++) {
-		const struct cni_iface *f = &r->ifaces[i];
-
-		if (strcmp(f->name, name))
-			continue;
-		if (sandbox && (!f->sandbox || strcmp(f->sandbox, sandbox)))
-			continue;
-		if (!sandbox && f->sandbox && *f->sandbox)
-			continue;
-		if (idx)
-			*idx = (int)i;
-		return f;
-	}
-	return NULL;
-}
-
 static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
 {
 	const struct bridge_conf *c = ctx->conf;
@@ -612,10 +593,10 @@ static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
 	}
 	if (!prev)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	br_if = find_iface(prev, c->bridge, NULL, NULL);
+	br_if = cni_result_iface(prev, c->bridge, NULL, NULL);
 	if (!br_if)
 		return cni_fail(e, -ENOENT, 0, "bridge \"%s\" not found in prevResult", c->bridge);
-	cont_if = find_iface(prev, ctx->env.ifname, ctx->env.netns, &cont_idx);
+	cont_if = cni_result_iface(prev, ctx->env.ifname, ctx->env.netns, &cont_idx);
 	if (!cont_if)
 		return cni_fail(e, -ENOENT, 0,
 				"interface \"%s\" with sandbox \"%s\" not found in prevResult",

@@ -324,20 +324,6 @@ static int ptp_del(struct cni_ctx *ctx, struct cni_err *e)
 	return first;
 }
 
-static const struct cni_iface *find_iface(const struct cni_result *r, const char *name,
-					  const char *sandbox, int *idx)
-{
-	for (size_t i = 0; i < r->n_ifaces; i++) {
-		const struct cni_iface *f = &r->ifaces[i];
-
-		if (!f->name || strcmp(f->name, name) || !f->sandbox || strcmp(f->sandbox, sandbox))
-			continue;
-		*idx = (int)i;
-		return f;
-	}
-	return NULL;
-}
-
 /* The routes ADD put in the container for each address, and the gateways on the host end. */
 static int check_ptp_routes(struct nu_nl *cont, struct nu_nl *host, const struct nu_link_info *cl,
 			    int host_index, const struct cni_result *prev, int cont_idx,
@@ -397,7 +383,7 @@ static int ptp_check(struct cni_ctx *ctx, struct cni_err *e)
 		return r;
 	if (!prev)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	cont_if = find_iface(prev, ctx->env.ifname, ctx->env.netns, &cont_idx);
+	cont_if = cni_result_iface(prev, ctx->env.ifname, ctx->env.netns, &cont_idx);
 	if (!cont_if)
 		return cni_fail(e, -ENOENT, 0,
 				"interface \"%s\" with sandbox \"%s\" not found in prevResult",

@@ -178,12 +178,8 @@ static int host_iface(struct cni_ctx *ctx, struct nu_nl **host, struct nu_link_i
 	r = nu_link_get(*host, NULL, cl.link, out, e);
 	if (r < 0 || strcmp(out->kind, "veth") || out->link != cl.ifindex)
 		return cni_fail(e, -ENODEV, 0, "veth peer with index %d is not in host ns", cl.link);
-	for (size_t i = 0; i < prev->n_ifaces; i++) {
-		const struct cni_iface *f = &prev->ifaces[i];
-
-		if ((!f->sandbox || !*f->sandbox) && f->name && !strcmp(f->name, out->name))
-			return 0;
-	}
+	if (cni_result_iface(prev, out->name, NULL, NULL))
+		return 0;
 	return cni_fail(e, -ENOENT, 0, "no veth peer of container interface found in host ns");
 }
 
