@@ -396,10 +396,15 @@ int cni_ipam_status(struct cni_ctx *ctx, struct cni_err *e);
 int cni_ipam_gc(struct cni_ctx *ctx, struct cni_err *e);
 
 /*
- * cni_ipam_add_ips() - cni_ipam_add(), then IPAM's addresses into @res on interface @iface and
- * its routes (cni_result_add_ips()). A result without any address is -EINVAL ("IPAM plugin
- * returned missing IP config"). *@ipam, when @ipam is not NULL, gets IPAM's own result (its
- * DNS, say). Returns 0 or a negative errno; after a failure the dispatcher releases IPAM.
+ * cni_ipam_add_addrs() - cni_ipam_add() where a result without any address is -EINVAL ("IPAM
+ * plugin returned missing IP config"); *@out is set either way once IPAM answered.
+ */
+int cni_ipam_add_addrs(struct cni_ctx *ctx, struct cni_result **out, struct cni_err *e);
+
+/*
+ * cni_ipam_add_ips() - cni_ipam_add_addrs(), then IPAM's addresses into @res on interface @iface
+ * and its routes (cni_result_add_ips()). *@ipam, when @ipam is not NULL, gets IPAM's own result
+ * (its DNS, say). Returns 0 or a negative errno; after a failure the dispatcher releases IPAM.
  */
 int cni_ipam_add_ips(struct cni_ctx *ctx, struct cni_result *res, int iface,
 		     struct cni_result **ipam, struct cni_err *e);

@@ -351,11 +351,9 @@ static int setup_l3(struct add_state *s, struct cni_result *res, struct cni_err 
 	char key[96];
 	int r;
 
-	r = cni_ipam_add(ctx, &ipam, e);
+	r = cni_ipam_add_addrs(ctx, &ipam, e);
 	if (r < 0)
 		return r;
-	if (!ipam->n_ips)
-		return cni_fail(e, -EINVAL, 0, "IPAM plugin returned missing IP config");
 	for (size_t i = 0; i < ipam->n_ips; i++) {
 		struct cni_ipcfg ipc = ipam->ips[i];
 		struct cni_prefix *gw = ipc.address.ip.family == AF_INET ? &gw4 : &gw6;

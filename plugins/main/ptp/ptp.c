@@ -201,11 +201,9 @@ static int ptp_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *
 	bool v4 = false, v6 = false;
 	int r, host_index;
 
-	r = cni_ipam_add(ctx, &ipam, e);
+	r = cni_ipam_add_addrs(ctx, &ipam, e);
 	if (r < 0)
 		return r;
-	if (!ipam->n_ips)
-		return cni_fail(e, -EINVAL, 0, "IPAM plugin returned missing IP config");
 	for (size_t i = 0; i < ipam->n_ips; i++) {
 		const struct cni_ipcfg *ipc = &ipam->ips[i];
 
