@@ -636,10 +636,7 @@ static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
 		return cni_fail(e, -ENOENT, 0,
 				"no host veth of prevResult is the peer of \"%s\" on bridge \"%s\"",
 				ctx->env.ifname, c->bridge);
-	r = nu_iface_check_ips(cont, ctx->env.ifname, prev, e);
-	if (r < 0)
-		return r;
-	r = nu_iface_check_routes(cont, prev, e);
+	r = nu_iface_check_result(cont, ctx->env.ifname, prev, e);
 	if (r < 0)
 		return r;
 	if (c->ip_masq) {

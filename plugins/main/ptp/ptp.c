@@ -410,10 +410,7 @@ static int ptp_check(struct cni_ctx *ctx, struct cni_err *e)
 	if (!host_index)
 		return cni_fail(e, -ENOENT, 0, "no host veth of prevResult is the peer of \"%s\"",
 				ctx->env.ifname);
-	r = nu_iface_check_ips(cont, ctx->env.ifname, prev, e);
-	if (r < 0)
-		return r;
-	r = nu_iface_check_routes(cont, prev, e);
+	r = nu_iface_check_result(cont, ctx->env.ifname, prev, e);
 	if (r < 0)
 		return r;
 	r = check_ptp_routes(cont, host, &cl, host_index, prev, cont_idx, e);
