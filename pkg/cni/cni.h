@@ -216,6 +216,17 @@ struct cni_route *cni_result_add_route(struct cni_result *r, const struct cni_pr
  * index into @r's interfaces; -1: none), and every route of @src as it is. DNS is left alone.
  */
 void cni_result_add_ips(struct cni_result *r, const struct cni_result *src, int iface);
+/*
+ * cni_result_addrs() - the addresses of @res on interface @iface (-1: every address), in the arena
+ * (room for one more), their number in *@n.
+ */
+struct cni_prefix *cni_result_addrs(const struct cni_result *res, int iface, size_t *n);
+/*
+ * cni_result_iface() - the first interface of @res named @name in sandbox @sandbox (NULL: on the
+ * host, with no or an empty sandbox), its index in *@idx unless @idx is NULL; NULL when none is.
+ */
+const struct cni_iface *cni_result_iface(const struct cni_result *res, const char *name,
+					 const char *sandbox, int *idx);
 /* Deep copy into the arena. */
 struct cni_result *cni_result_copy(const struct cni_result *r);
 bool cni_dns_empty(const struct cni_dns *d);
@@ -360,7 +371,10 @@ int cni_prev_iface(const struct cni_ctx *ctx, const struct cni_iface **out, stru
 const char *cni_ifname_problem(const char *name);
 bool cni_ifname_valid(const char *name);
 
-/* True when (container_id, ifname) is in the GC valid-attachments list. */
+/*
+ * True when (container_id, ifname) is in the GC valid-attachments list; with @ifname NULL, when
+ * any attachment of the container is.
+ */
 bool cni_attachment_valid(const struct cni_ctx *ctx, const char *container_id, const char *ifname);
 
 /* ---- IPAM delegation ------------------------------------------------------------------------- */
@@ -382,10 +396,15 @@ int cni_ipam_status(struct cni_ctx *ctx, struct cni_err *e);
 int cni_ipam_gc(struct cni_ctx *ctx, struct cni_err *e);
 
 /*
- * cni_ipam_add_ips() - cni_ipam_add(), then IPAM's addresses into @res on interface @iface and
- * its routes (cni_result_add_ips()). A result without any address is -EINVAL ("IPAM plugin
- * returned missing IP config"). *@ipam, when @ipam is not NULL, gets IPAM's own result (its
- * DNS, say). Returns 0 or a negative errno; after a failure the dispatcher releases IPAM.
+ * cni_ipam_add_addrs() - cni_ipam_add() where a result without any address is -EINVAL ("IPAM
+ * plugin returned missing IP config"); *@out is set either way once IPAM answered.
+ */
+int cni_ipam_add_addrs(struct cni_ctx *ctx, struct cni_result **out, struct cni_err *e);
+
+/*
+ * cni_ipam_add_ips() - cni_ipam_add_addrs(), then IPAM's addresses into @res on interface @iface
+ * and its routes (cni_result_add_ips()). *@ipam, when @ipam is not NULL, gets IPAM's own result
+ * (its DNS, say). Returns 0 or a negative errno; after a failure the dispatcher releases IPAM.
  */
 int cni_ipam_add_ips(struct cni_ctx *ctx, struct cni_result *res, int iface,
 		     struct cni_result **ipam, struct cni_err *e);

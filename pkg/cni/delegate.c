@@ -335,18 +335,25 @@ int cni_ipam_add(struct cni_ctx *ctx, struct cni_result **out, struct cni_err *e
 	return r;
 }
 
+int cni_ipam_add_addrs(struct cni_ctx *ctx, struct cni_result **out, struct cni_err *e)
+{
+	int r = cni_ipam_add(ctx, out, e);
+
+	if (r == 0 && !(*out)->n_ips)
+		return cni_fail(e, -EINVAL, 0, "IPAM plugin returned missing IP config");
+	return r;
+}
+
 int cni_ipam_add_ips(struct cni_ctx *ctx, struct cni_result *res, int iface,
 		     struct cni_result **ipam, struct cni_err *e)
 {
 	struct cni_result *got = NULL;
-	int r = cni_ipam_add(ctx, &got, e);
+	int r = cni_ipam_add_addrs(ctx, &got, e);
 
+	if (ipam && got)
+		*ipam = got;
 	if (r < 0)
 		return r;
-	if (ipam)
-		*ipam = got;
-	if (!got->n_ips)
-		return cni_fail(e, -EINVAL, 0, "IPAM plugin returned missing IP config");
 	cni_result_add_ips(res, got, iface);
 	return 0;
 }

@@ -78,6 +78,34 @@ void cni_result_add_ips(struct cni_result *r, const struct cni_result *src, int 
 		*cni_result_add_route(r, &src->routes[i].dst, NULL) = src->routes[i];
 }
 
+struct cni_prefix *cni_result_addrs(const struct cni_result *res, int iface, size_t *n)
+{
+	struct cni_prefix *ips = cni_alloc((res->n_ips + 1) * sizeof(*ips));
+
+	*n = 0;
+	for (size_t i = 0; i < res->n_ips; i++)
+		if (iface < 0 || res->ips[i].iface == iface)
+			ips[(*n)++] = res->ips[i].address;
+	return ips;
+}
+
+const struct cni_iface *cni_result_iface(const struct cni_result *res, const char *name,
+					 const char *sandbox, int *idx)
+{
+	for (size_t i = 0; i < res->n_ifaces; i++) {
+		const struct cni_iface *f = &res->ifaces[i];
+
+		if (!f->name || strcmp(f->name, name))
+			continue;
+		if (sandbox ? !f->sandbox || strcmp(f->sandbox, sandbox) : f->sandbox && *f->sandbox)
+			continue;
+		if (idx)
+			*idx = (int)i;
+		return f;
+	}
+	return NULL;
+}
+
 struct cni_result *cni_result_copy(const struct cni_result *r)
 {
 	struct cni_result *c = cni_result_new();

@@ -315,8 +315,8 @@ bool cni_attachment_valid(const struct cni_ctx *ctx, const char *container_id, c
 	const struct cni_attachment *a = ctx->net.valid_atts.v;
 
 	for (size_t i = 0; i < ctx->net.valid_atts.n; i++)
-		if (a[i].container_id && a[i].ifname && !strcmp(a[i].container_id, container_id) &&
-		    !strcmp(a[i].ifname, ifname))
+		if (a[i].container_id && !strcmp(a[i].container_id, container_id) &&
+		    (!ifname || (a[i].ifname && !strcmp(a[i].ifname, ifname))))
 			return true;
 	return false;
 }

@@ -296,3 +296,11 @@ int nu_iface_check_mac_ref(const char *want, const struct nu_link_info *li, cons
 				mac);
 	return 0;
 }
+
+int nu_iface_check_result(struct nu_nl *nl, const char *ifname, const struct cni_result *res,
+			  struct cni_err *e)
+{
+	int r = nu_iface_check_ips(nl, ifname, res, e);
+
+	return r < 0 ? r : nu_iface_check_routes(nl, res, e);
+}

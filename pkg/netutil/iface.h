@@ -70,6 +70,10 @@ int nu_iface_check_ips(struct nu_nl *nl, const char *ifname, const struct cni_re
  */
 int nu_iface_check_routes(struct nu_nl *nl, const struct cni_result *res, struct cni_err *e);
 
+/* nu_iface_check_result() - nu_iface_check_ips(), then nu_iface_check_routes(): CHECK's L3 part. */
+int nu_iface_check_result(struct nu_nl *nl, const char *ifname, const struct cni_result *res,
+			  struct cni_err *e);
+
 /*
  * nu_iface_check_mac() - link @li (named @name in the message) has MAC @want, compared without
  * case; a NULL or empty @want (a result without "mac") matches any. Returns 0 or -EINVAL.

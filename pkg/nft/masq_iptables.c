@@ -361,3 +361,29 @@ int nu_nft_masq_check_iptables(const char *net, const char *cid, const struct cn
 		return cni_wrap(e, ret, "checking iptables masquerade for %s", cid);
 	return 0;
 }
+
+int nu_nft_masq_add_as(enum nu_masq_layout layout, const char *net, const char *ifname,
+		       const char *cid, const struct cni_prefix *ips, size_t n, struct cni_err *e)
+{
+	if (layout == NU_MASQ_IPTABLES)
+		return nu_nft_masq_add_iptables(net, cid, ips, n, e);
+	return nu_nft_masq_add(net, ifname, cid, ips, n, e);
+}
+
+int nu_nft_masq_check_as(enum nu_masq_layout layout, const char *net, const char *ifname,
+			 const char *cid, const struct cni_prefix *ips, size_t n,
+			 struct cni_err *e)
+{
+	if (layout == NU_MASQ_IPTABLES)
+		return nu_nft_masq_check_iptables(net, cid, ips, n, e);
+	return nu_nft_masq_check(net, ifname, cid, ips, n, e);
+}
+
+int nu_nft_masq_del_any(const char *net, const char *ifname, const char *cid, struct cni_err *e)
+{
+	struct cni_err e2 = {0};
+	int r1 = nu_nft_masq_del(net, ifname, cid, e);
+	int r2 = nu_nft_masq_del_iptables(net, cid, r1 < 0 ? &e2 : e);
+
+	return r1 < 0 ? r1 : r2;
+}

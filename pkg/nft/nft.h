@@ -85,6 +85,25 @@ int nu_nft_masq_add_iptables(const char *net, const char *cid, const struct cni_
 int nu_nft_masq_check_iptables(const char *net, const char *cid, const struct cni_prefix *ips,
 			       size_t n, struct cni_err *e);
 
+/* The masquerade layout ipMasqBackend chose: native nftables (our default), or the reference's. */
+enum nu_masq_layout {
+	NU_MASQ_NFT,
+	NU_MASQ_IPTABLES,
+};
+
+/* nu_nft_masq_add() or nu_nft_masq_add_iptables(), by @layout. */
+int nu_nft_masq_add_as(enum nu_masq_layout layout, const char *net, const char *ifname,
+		       const char *cid, const struct cni_prefix *ips, size_t n, struct cni_err *e);
+/*
+ * nu_nft_masq_del_any() - nu_nft_masq_del() and nu_nft_masq_del_iptables() both, as the reference
+ * tries: whichever backend made the rules, they go. The first failure.
+ */
+int nu_nft_masq_del_any(const char *net, const char *ifname, const char *cid, struct cni_err *e);
+/* nu_nft_masq_check() or nu_nft_masq_check_iptables(), by @layout. */
+int nu_nft_masq_check_as(enum nu_masq_layout layout, const char *net, const char *ifname,
+			 const char *cid, const struct cni_prefix *ips, size_t n,
+			 struct cni_err *e);
+
 /*
  * nu_nft_spoofchk_add() - drop frames entering the bridge from @host_veth whose source MAC is not
  * @mac, for attachment (@cid, @ifname). Creates table bridge nat and its PREROUTING chain when

@@ -635,6 +635,18 @@ static void test_masq_iptables_add(void)
 	CHECK_R(nu_nft_masq_del_iptables(longname, "cid1", &e), 0);
 	check_output("iptables: a cut comment's rules are deleted", IPT_LIST,
 		     IPT_POLICIES "-A POSTROUTING -s 10.9.0.0/16 -j MASQUERADE\n" IPT_POLICIES);
+
+	/* by layout: _as picks the writer and the checker; _del_any removes either layout */
+	CHECK_R(nu_nft_masq_add_as(NU_MASQ_IPTABLES, "pm", "eth0", "cid1", dual, 2, &e), 0);
+	CHECK_R(nu_nft_masq_check_as(NU_MASQ_IPTABLES, "pm", "eth0", "cid1", dual, 2, &e), 0);
+	CHECK_R(nu_nft_masq_check_as(NU_MASQ_NFT, "pm", "eth0", "cid1", dual, 2, &e), -ENOENT);
+	CHECK_R(nu_nft_masq_add_as(NU_MASQ_NFT, "pm", "eth0", "cid1", dual, 2, &e), 0);
+	CHECK_R(nu_nft_masq_check_as(NU_MASQ_NFT, "pm", "eth0", "cid1", dual, 2, &e), 0);
+	CHECK_R(nu_nft_masq_del_any("pm", "eth0", "cid1", &e), 0);
+	CHECK_R(nu_nft_masq_check_as(NU_MASQ_IPTABLES, "pm", "eth0", "cid1", dual, 2, &e), -ENOENT);
+	CHECK_R(nu_nft_masq_check_as(NU_MASQ_NFT, "pm", "eth0", "cid1", dual, 2, &e), -ENOENT);
+	check_output("masq: _del_any removed both layouts", IPT_LIST,
+		     IPT_POLICIES "-A POSTROUTING -s 10.9.0.0/16 -j MASQUERADE\n" IPT_POLICIES);
 	unsetenv("CMT");
 }
 

@@ -438,6 +438,51 @@ static void test_results(void)
 	}
 	d = cni_result_copy(r);
 	CHECK_STR(cni_result_encode(d, CNI_V110, &e), cni_result_encode(r, CNI_V110, &e));
+	/* cni_result_addrs(): one interface's addresses, or all of them in order. */
+	{
+		char b[CNI_PREFIX_STRLEN];
+		size_t n;
+		struct cni_prefix *a = cni_result_addrs(r, 1, &n);
+
+		CHECK(n == 1 && !strcmp(cni_prefix_str(&a[0], b), "10.1.0.2/24"));
+		a = cni_result_addrs(r, -1, &n);
+		CHECK(n == 3 && !strcmp(cni_prefix_str(&a[1], b), "10.2.0.2/24") &&
+		      !strcmp(cni_prefix_str(&a[2], b), "fd00::2/64"));
+		cni_result_addrs(r, 5, &n);
+		CHECK(n == 0);
+	}
+	/* cni_result_iface(): by name and sandbox, NULL for the host's (no or an empty sandbox) */
+	{
+		struct cni_result *x = cni_result_new();
+		static char blank[] = "";
+		int idx = -1;
+
+		cni_result_add_iface(x, "eth0", NULL, "/run/netns/a");
+		cni_result_add_iface(x, NULL, NULL, NULL);
+		cni_result_add_iface(x, "eth0", NULL, "");
+		cni_result_add_iface(x, "eth0", NULL, "/run/netns/b");
+		CHECK(cni_result_iface(x, "eth0", "/run/netns/b", &idx) == &x->ifaces[3] && idx == 3);
+		CHECK(cni_result_iface(x, "eth0", NULL, &idx) == &x->ifaces[2] && idx == 2);
+		CHECK(cni_result_iface(x, "eth0", "/run/netns/c", NULL) == NULL);
+		CHECK(cni_result_iface(x, "eth1", NULL, NULL) == NULL);
+		x->ifaces[2].sandbox = blank;
+		CHECK(cni_result_iface(x, "eth0", NULL, NULL) == &x->ifaces[2]);
+	}
+}
+
+static void test_attachments(void)
+{
+	struct cni_attachment a[] = {{"c1", "eth0"}, {"c2", NULL}, {NULL, "eth1"}};
+	struct cni_ctx ctx = {.net.valid_atts = {.v = a, .n = 3}};
+
+	CHECK(cni_attachment_valid(&ctx, "c1", "eth0"));
+	CHECK(!cni_attachment_valid(&ctx, "c1", "eth1"));
+	CHECK(!cni_attachment_valid(&ctx, "c2", "eth0")); /* no ifname: no attachment to match */
+	CHECK(cni_attachment_valid(&ctx, "c1", NULL));	   /* NULL: any of the container's */
+	CHECK(cni_attachment_valid(&ctx, "c2", NULL));
+	CHECK(!cni_attachment_valid(&ctx, "c3", NULL));
+	ctx.net.valid_atts.n = 0;
+	CHECK(!cni_attachment_valid(&ctx, "c1", NULL));
 }
 
 /* Golden values verified against the reference plugins' names (cni-anchors appendix A). */
@@ -521,6 +566,7 @@ int main(void)
 	test_args();
 	test_versions();
 	test_results();
+	test_attachments();
 	cni_arena_release();
 	return tap_done();
 }

@@ -89,6 +89,9 @@ struct dhcp_tlv_iter {
 	size_t len, pos;
 };
 
+/* The big-endian 32-bit number at @v (a frame's length prefix, a u32 TLV's value). */
+uint32_t dhcp_u32(const uint8_t *v);
+
 /* Check the magic and version; 0 or -EPROTO. */
 int dhcp_tlv_begin(struct dhcp_tlv_iter *it, const uint8_t *body, size_t len);
 /* Next TLV: 1 with *type, *v and *vlen set, 0 at the end, -EPROTO when truncated. */

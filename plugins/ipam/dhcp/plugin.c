@@ -310,8 +310,7 @@ static int dhcp_call(const char *path, struct dhcp_buf *b, long long wait_ms, ui
 		}
 		got += (size_t)n;
 		if (!buf && got == 4) {
-			size_t len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
-				     (size_t)hdr[2] << 8 | hdr[3];
+			size_t len = dhcp_u32(hdr);
 
 			if (len > DHCP_PROTO_MAX || len < 5)
 				return cni_fail(e, -EPROTO, CNI_ERR_IO,
@@ -385,8 +384,7 @@ static int dhcp_reply_decode(const uint8_t *body, size_t len, struct dhcp_reply 
 		case DHCP_T_ERRNO:
 			if (vl != 4)
 				return -EPROTO;
-			rep->err = (int)((uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 |
-					 (uint32_t)v[2] << 8 | v[3]);
+			rep->err = (int)dhcp_u32(v);
 			break;
 		case DHCP_T_MESSAGE:
 			snprintf(rep->msg, sizeof(rep->msg), "%.*s", (int)vl, (const char *)v);
@@ -417,8 +415,7 @@ static int dhcp_reply_decode(const uint8_t *body, size_t len, struct dhcp_reply 
 		}
 		case DHCP_T_LEASE:
 			if (vl == 4)
-				rep->lease.lease_secs = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 |
-							(uint32_t)v[2] << 8 | v[3];
+				rep->lease.lease_secs = dhcp_u32(v);
 			break;
 		default:
 			break;
@@ -490,14 +487,20 @@ static int dhcp_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err 
 	return 0;
 }
 
-static int dhcp_del(struct cni_ctx *ctx, struct cni_err *e)
+/* An exchange of @verb with the common TLVs only (DEL, CHECK, STATUS); the reply is not used. */
+static int dhcp_verb(struct cni_ctx *ctx, int verb, struct cni_err *e)
 {
 	struct dhcp_reply rep;
 	struct dhcp_buf b;
-	int r;
 
-	dhcp_req_common(ctx, &b, DHCP_V_DEL);
-	r = dhcp_exchange(ctx, &b, &rep, e);
+	dhcp_req_common(ctx, &b, verb);
+	return dhcp_exchange(ctx, &b, &rep, e);
+}
+
+static int dhcp_del(struct cni_ctx *ctx, struct cni_err *e)
+{
+	int r = dhcp_verb(ctx, DHCP_V_DEL, e);
+
 	if (r == -ENOENT || r == -ECONNREFUSED) {
 		/* No daemon: nothing to release now; a restarted daemon drops leases of dead netns. */
 		fprintf(stderr, "dhcp: %s; DEL succeeds without a release\n", e->msg);
@@ -509,21 +512,13 @@ static int dhcp_del(struct cni_ctx *ctx, struct cni_err *e)
 
 static int dhcp_check(struct cni_ctx *ctx, struct cni_err *e)
 {
-	struct dhcp_reply rep;
-	struct dhcp_buf b;
-
-	dhcp_req_common(ctx, &b, DHCP_V_CHECK);
-	return dhcp_exchange(ctx, &b, &rep, e);
+	return dhcp_verb(ctx, DHCP_V_CHECK, e);
 }
 
 static int dhcp_status(struct cni_ctx *ctx, struct cni_err *e)
 {
-	struct dhcp_reply rep;
-	struct dhcp_buf b;
-	int r;
+	int r = dhcp_verb(ctx, DHCP_V_STATUS, e);
 
-	dhcp_req_common(ctx, &b, DHCP_V_STATUS);
-	r = dhcp_exchange(ctx, &b, &rep, e);
 	if (r)
 		e->code = CNI_ERR_NOT_AVAILABLE;
 	return r;

@@ -145,7 +145,7 @@ static int dhcp_copy_str(char *dst, size_t cap, const uint8_t *v, size_t len)
 	return 0;
 }
 
-static uint32_t dhcp_u32(const uint8_t *v)
+uint32_t dhcp_u32(const uint8_t *v)
 {
 	return (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
 }

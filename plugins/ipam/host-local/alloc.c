@@ -10,6 +10,18 @@
 
 #include "hostlocal.h"
 
+/* Whether @bound, one of @r's own start and end, is in @r judged without it. */
+static bool bound_inside(struct hl_range *r, struct cni_ip *bound)
+{
+	struct cni_ip x = *bound;
+	bool in;
+
+	memset(bound, 0, sizeof(*bound));
+	in = hl_range_contains(r, &x);
+	*bound = x;
+	return in;
+}
+
 int hl_range_canonicalize(struct hl_range *r, struct cni_err *e)
 {
 	char sub[CNI_PREFIX_STRLEN], a[CNI_IP_STRLEN];
@@ -34,25 +46,17 @@ int hl_range_canonicalize(struct hl_range *r, struct cni_err *e)
 	}
 	/* Membership below checks start/end only once they are set: validate in this order. */
 	if (r->start.family) {
-		struct cni_ip s = r->start;
-
-		memset(&r->start, 0, sizeof(r->start));
-		if (!hl_range_contains(r, &s))
+		if (!bound_inside(r, &r->start))
 			return cni_fail(e, -EINVAL, 0, "RangeStart %s not in network %s",
-					cni_ip_str(&s, a), sub);
-		r->start = s;
+					cni_ip_str(&r->start, a), sub);
 	} else {
 		r->start = net;
 		cni_ip_next(&r->start);
 	}
 	if (r->end.family) {
-		struct cni_ip x = r->end;
-
-		memset(&r->end, 0, sizeof(r->end));
-		if (!hl_range_contains(r, &x))
+		if (!bound_inside(r, &r->end))
 			return cni_fail(e, -EINVAL, 0, "RangeEnd %s not in network %s",
-					cni_ip_str(&x, a), sub);
-		r->end = x;
+					cni_ip_str(&r->end, a), sub);
 	} else {
 		r->end = cni_prefix_last(&r->subnet);
 		if (r->end.family == AF_INET)

@@ -435,6 +435,13 @@ release:
 	return r;
 }
 
+static bool gc_valid(void *arg, const char *cid, const char *ifname)
+{
+	/* A legacy file names only the container (@ifname NULL): valid while any attachment is. */
+	return cni_attachment_valid(arg, cid, ifname);
+}
+
+/* DEL releases this attachment's addresses; GC (also .gc) those of every attachment not valid. */
 static int hl_del(struct cni_ctx *ctx, struct cni_err *e)
 {
 	const struct hl_conf *c = ctx->conf;
@@ -444,7 +451,10 @@ static int hl_del(struct cni_ctx *ctx, struct cni_err *e)
 	r = hl_store_open(&st, c->dir, ctx->net.name, e);
 	if (r)
 		return r;
-	r = hl_store_release(&st, ctx->env.container_id, ctx->env.ifname, c->n_sets, e);
+	if (ctx->env.cmd == CNI_CMD_GC)
+		r = hl_store_gc(&st, gc_valid, ctx, e);
+	else
+		r = hl_store_release(&st, ctx->env.container_id, ctx->env.ifname, c->n_sets, e);
 	hl_store_close(&st);
 	return r < 0 ? r : 0;
 }
@@ -500,34 +510,6 @@ static int hl_status(struct cni_ctx *ctx, struct cni_err *e)
 			"no IP addresses available in any range set: %s", msg);
 }
 
-static bool gc_valid(void *arg, const char *cid, const char *ifname)
-{
-	const struct cni_ctx *ctx = arg;
-	const struct cni_attachment *a = ctx->net.valid_atts.v;
-
-	if (ifname)
-		return cni_attachment_valid(ctx, cid, ifname);
-	/* A legacy file names only the container: valid while any of its attachments is. */
-	for (size_t i = 0; i < ctx->net.valid_atts.n; i++)
-		if (a[i].container_id && !strcmp(a[i].container_id, cid))
-			return true;
-	return false;
-}
-
-static int hl_gc(struct cni_ctx *ctx, struct cni_err *e)
-{
-	const struct hl_conf *c = ctx->conf;
-	struct hl_store st;
-	int r;
-
-	r = hl_store_open(&st, c->dir, ctx->net.name, e);
-	if (r)
-		return r;
-	r = hl_store_gc(&st, gc_valid, ctx, e);
-	hl_store_close(&st);
-	return r < 0 ? r : 0;
-}
-
 static const char *const hl_args_keys[] = {"IP", NULL};
 
 const struct cni_plugin cni_hostlocal_plugin = {
@@ -537,5 +519,5 @@ const struct cni_plugin cni_hostlocal_plugin = {
     .args_keys = hl_args_keys,
     CNI_VERBS(hl),
     .status = hl_status,
-    .gc = hl_gc,
+    .gc = hl_del,
 };

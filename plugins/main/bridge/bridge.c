@@ -45,7 +45,7 @@ struct bridge_conf {
 	bool vlan_filtering;
 	uint16_t vids[4095]; /* trunk VLANs, sorted, unique */
 	size_t n_vids;
-	bool masq_iptables;
+	enum nu_masq_layout masq;
 };
 
 static const struct cni_field trunk_fields[] = {
@@ -157,7 +157,8 @@ static int bridge_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 				"invalid ipMasqBackend \"%s\": must be \"iptables\" or \"nftables\"",
 				c->ip_masq_backend);
 	/* Our default is native nftables; the iptables layout only when asked for. */
-	c->masq_iptables = c->ip_masq_backend && !strcmp(c->ip_masq_backend, "iptables");
+	c->masq = c->ip_masq_backend && !strcmp(c->ip_masq_backend, "iptables") ? NU_MASQ_IPTABLES
+										 : NU_MASQ_NFT;
 	/* The runtime's MAC: runtimeConfig over args over CNI_ARGS. */
 	return pl_mac_decide(&pl_mac_bridge, &c->mac_keys, &ctx->args, &c->mac, e);
 }
@@ -350,11 +351,9 @@ static int setup_l3(struct add_state *s, struct cni_result *res, struct cni_err 
 	char key[96];
 	int r;
 
-	r = cni_ipam_add(ctx, &ipam, e);
+	r = cni_ipam_add_addrs(ctx, &ipam, e);
 	if (r < 0)
 		return r;
-	if (!ipam->n_ips)
-		return cni_fail(e, -EINVAL, 0, "IPAM plugin returned missing IP config");
 	for (size_t i = 0; i < ipam->n_ips; i++) {
 		struct cni_ipcfg ipc = ipam->ips[i];
 		struct cni_prefix *gw = ipc.address.ip.family == AF_INET ? &gw4 : &gw6;
@@ -444,29 +443,15 @@ static int setup_l3(struct add_state *s, struct cni_result *res, struct cni_err 
 		}
 	}
 	if (c->ip_masq) {
-		struct cni_prefix *ips = cni_alloc(res->n_ips * sizeof(*ips));
+		size_t n;
+		struct cni_prefix *ips = cni_result_addrs(res, -1, &n);
 
-		for (size_t i = 0; i < res->n_ips; i++)
-			ips[i] = res->ips[i].address;
-		if (c->masq_iptables)
-			r = nu_nft_masq_add_iptables(ctx->net.name, ctx->env.container_id, ips,
-						     res->n_ips, e);
-		else
-			r = nu_nft_masq_add(ctx->net.name, ctx->env.ifname, ctx->env.container_id,
-					    ips, res->n_ips, e);
+		r = nu_nft_masq_add_as(c->masq, ctx->net.name, ctx->env.ifname,
+				       ctx->env.container_id, ips, n, e);
 		if (r < 0)
 			return cni_wrap(e, r, "failed to set up IP masquerade");
 	}
 	return 0;
-}
-
-static void masq_teardown(struct cni_ctx *ctx, struct cni_err *e)
-{
-	struct cni_err ignored = {0};
-
-	/* Both layouts, as the reference tries: whichever backend made them, they go. */
-	nu_nft_masq_del(ctx->net.name, ctx->env.ifname, ctx->env.container_id, e ? e : &ignored);
-	nu_nft_masq_del_iptables(ctx->net.name, ctx->env.container_id, e ? e : &ignored);
 }
 
 static int bridge_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
@@ -548,7 +533,8 @@ static int bridge_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_er
 
 del_rules:
 	if (c->ip_masq)
-		masq_teardown(ctx, NULL);
+		nu_nft_masq_del_any(ctx->net.name, ctx->env.ifname, ctx->env.container_id,
+				    &(struct cni_err){0});
 	if (c->macspoofchk)
 		nu_nft_spoofchk_del(ctx->env.container_id, ctx->env.ifname, &(struct cni_err){0});
 del_veth:
@@ -567,18 +553,9 @@ static int bridge_del(struct cni_ctx *ctx, struct cni_err *e)
 {
 	const struct bridge_conf *c = ctx->conf;
 	struct cni_err one = {0};
-	int r, first = 0;
+	int first = 0;
 
-#define STEP(call)                                                                                 \
-	do {                                                                                       \
-		cni_err_clear(&one);                                                               \
-		r = (call);                                                                        \
-		if (r < 0 && !first) {                                                             \
-			first = r;                                                                 \
-			*e = one;                                                                  \
-		}                                                                                  \
-	} while (0)
-
+#define STEP(call) cni_err_keep_first((call), &one, &first, e)
 	if (ctx->net.ipam_type)
 		STEP(cni_ipam_del(ctx, &one));
 	/*
@@ -588,33 +565,12 @@ static int bridge_del(struct cni_ctx *ctx, struct cni_err *e)
 	 */
 	if (c->macspoofchk)
 		STEP(nu_nft_spoofchk_del(ctx->env.container_id, ctx->env.ifname, &one));
-	if (c->ip_masq) {
-		STEP(nu_nft_masq_del(ctx->net.name, ctx->env.ifname, ctx->env.container_id, &one));
-		STEP(nu_nft_masq_del_iptables(ctx->net.name, ctx->env.container_id, &one));
-	}
+	if (c->ip_masq)
+		STEP(nu_nft_masq_del_any(ctx->net.name, ctx->env.ifname, ctx->env.container_id, &one));
 	if (ctx->env.netns)
 		STEP(nu_link_del_netns(ctx->env.netns, ctx->env.ifname, &one));
 #undef STEP
 	return first;
-}
-
-static const struct cni_iface *find_iface(const struct cni_result *r, const char *name,
-					  const char *sandbox, int *idx)
-{
-	for (size_t i = 0; i < r->n_ifaces; i++) {
-		const struct cni_iface *f = &r->ifaces[i];
-
-		if (strcmp(f->name, name))
-			continue;
-		if (sandbox && (!f->sandbox || strcmp(f->sandbox, sandbox)))
-			continue;
-		if (!sandbox && f->sandbox && *f->sandbox)
-			continue;
-		if (idx)
-			*idx = (int)i;
-		return f;
-	}
-	return NULL;
 }
 
 static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
@@ -635,10 +591,10 @@ static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
 	}
 	if (!prev)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	br_if = find_iface(prev, c->bridge, NULL, NULL);
+	br_if = cni_result_iface(prev, c->bridge, NULL, NULL);
 	if (!br_if)
 		return cni_fail(e, -ENOENT, 0, "bridge \"%s\" not found in prevResult", c->bridge);
-	cont_if = find_iface(prev, ctx->env.ifname, ctx->env.netns, &cont_idx);
+	cont_if = cni_result_iface(prev, ctx->env.ifname, ctx->env.netns, &cont_idx);
 	if (!cont_if)
 		return cni_fail(e, -ENOENT, 0,
 				"interface \"%s\" with sandbox \"%s\" not found in prevResult",
@@ -680,25 +636,15 @@ static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
 		return cni_fail(e, -ENOENT, 0,
 				"no host veth of prevResult is the peer of \"%s\" on bridge \"%s\"",
 				ctx->env.ifname, c->bridge);
-	r = nu_iface_check_ips(cont, ctx->env.ifname, prev, e);
-	if (r < 0)
-		return r;
-	r = nu_iface_check_routes(cont, prev, e);
+	r = nu_iface_check_result(cont, ctx->env.ifname, prev, e);
 	if (r < 0)
 		return r;
 	if (c->ip_masq) {
-		struct cni_prefix *ips = cni_alloc((prev->n_ips + 1) * sizeof(*ips));
-		size_t n = 0;
+		size_t n;
+		struct cni_prefix *ips = cni_result_addrs(prev, cont_idx, &n);
 
-		for (size_t i = 0; i < prev->n_ips; i++)
-			if (prev->ips[i].iface == cont_idx)
-				ips[n++] = prev->ips[i].address;
-		if (c->masq_iptables)
-			r = nu_nft_masq_check_iptables(ctx->net.name, ctx->env.container_id, ips,
-						       n, e);
-		else
-			r = nu_nft_masq_check(ctx->net.name, ctx->env.ifname,
-					      ctx->env.container_id, ips, n, e);
+		r = nu_nft_masq_check_as(c->masq, ctx->net.name, ctx->env.ifname,
+					 ctx->env.container_id, ips, n, e);
 		if (r < 0)
 			return r;
 	}

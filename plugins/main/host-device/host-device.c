@@ -537,10 +537,7 @@ static int hostdev_check(struct cni_ctx *ctx, struct cni_err *e)
 	r = nu_iface_check_mac(cont_if->mac, &cl, ctx->env.ifname, e);
 	if (r < 0)
 		return r;
-	r = nu_iface_check_ips(cont, ctx->env.ifname, prev, e);
-	if (r < 0)
-		return r;
-	return nu_iface_check_routes(cont, prev, e);
+	return nu_iface_check_result(cont, ctx->env.ifname, prev, e);
 }
 
 const struct cni_plugin cni_main_plugin = {

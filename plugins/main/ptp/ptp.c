@@ -41,7 +41,7 @@ struct ptp_conf {
 	struct ptp_dns dns;
 
 	/* derived by ptp_validate() */
-	bool masq_iptables;
+	enum nu_masq_layout masq;
 	bool dns_set;
 };
 
@@ -78,44 +78,26 @@ static int ptp_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 				"invalid ipMasqBackend \"%s\": must be \"iptables\" or \"nftables\"",
 				c->ip_masq_backend);
 	/* Our default is native nftables; the iptables layout only when asked for. */
-	c->masq_iptables = c->ip_masq_backend && !strcmp(c->ip_masq_backend, "iptables");
+	c->masq = c->ip_masq_backend && !strcmp(c->ip_masq_backend, "iptables") ? NU_MASQ_IPTABLES
+										 : NU_MASQ_NFT;
 	c->dns_set = c->dns.ns_seen || c->dns.search_seen || c->dns.opts_seen ||
 		     (c->dns.d.domain && *c->dns.d.domain);
 	return 0;
-}
-
-/* The container addresses of @res, for the masquerade functions (arena memory). */
-static struct cni_prefix *res_addrs(const struct cni_result *res, int iface, size_t *n)
-{
-	struct cni_prefix *ips = cni_alloc((res->n_ips + 1) * sizeof(*ips));
-
-	*n = 0;
-	for (size_t i = 0; i < res->n_ips; i++)
-		if (iface < 0 || res->ips[i].iface == iface)
-			ips[(*n)++] = res->ips[i].address;
-	return ips;
 }
 
 static int masq_add(struct cni_ctx *ctx, const struct cni_result *res, struct cni_err *e)
 {
 	const struct ptp_conf *c = ctx->conf;
 	size_t n;
-	struct cni_prefix *ips = res_addrs(res, -1, &n);
+	struct cni_prefix *ips = cni_result_addrs(res, -1, &n);
 
-	if (c->masq_iptables)
-		return nu_nft_masq_add_iptables(ctx->net.name, ctx->env.container_id, ips, n, e);
-	return nu_nft_masq_add(ctx->net.name, ctx->env.ifname, ctx->env.container_id, ips, n, e);
+	return nu_nft_masq_add_as(c->masq, ctx->net.name, ctx->env.ifname, ctx->env.container_id,
+				  ips, n, e);
 }
 
-/* Both layouts, as the reference tries: whichever backend made them, they go. First error. */
 static int masq_del(struct cni_ctx *ctx, struct cni_err *e)
 {
-	struct cni_err e2 = {0};
-	int r1, r2;
-
-	r1 = nu_nft_masq_del(ctx->net.name, ctx->env.ifname, ctx->env.container_id, e);
-	r2 = nu_nft_masq_del_iptables(ctx->net.name, ctx->env.container_id, r1 < 0 ? &e2 : e);
-	return r1 < 0 ? r1 : r2;
+	return nu_nft_masq_del_any(ctx->net.name, ctx->env.ifname, ctx->env.container_id, e);
 }
 
 /* ---- ADD ------------------------------------------------------------------------------------- */
@@ -219,11 +201,9 @@ static int ptp_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *
 	bool v4 = false, v6 = false;
 	int r, host_index;
 
-	r = cni_ipam_add(ctx, &ipam, e);
+	r = cni_ipam_add_addrs(ctx, &ipam, e);
 	if (r < 0)
 		return r;
-	if (!ipam->n_ips)
-		return cni_fail(e, -EINVAL, 0, "IPAM plugin returned missing IP config");
 	for (size_t i = 0; i < ipam->n_ips; i++) {
 		const struct cni_ipcfg *ipc = &ipam->ips[i];
 
@@ -342,20 +322,6 @@ static int ptp_del(struct cni_ctx *ctx, struct cni_err *e)
 	return first;
 }
 
-static const struct cni_iface *find_iface(const struct cni_result *r, const char *name,
-					  const char *sandbox, int *idx)
-{
-	for (size_t i = 0; i < r->n_ifaces; i++) {
-		const struct cni_iface *f = &r->ifaces[i];
-
-		if (!f->name || strcmp(f->name, name) || !f->sandbox || strcmp(f->sandbox, sandbox))
-			continue;
-		*idx = (int)i;
-		return f;
-	}
-	return NULL;
-}
-
 /* The routes ADD put in the container for each address, and the gateways on the host end. */
 static int check_ptp_routes(struct nu_nl *cont, struct nu_nl *host, const struct nu_link_info *cl,
 			    int host_index, const struct cni_result *prev, int cont_idx,
@@ -415,7 +381,7 @@ static int ptp_check(struct cni_ctx *ctx, struct cni_err *e)
 		return r;
 	if (!prev)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	cont_if = find_iface(prev, ctx->env.ifname, ctx->env.netns, &cont_idx);
+	cont_if = cni_result_iface(prev, ctx->env.ifname, ctx->env.netns, &cont_idx);
 	if (!cont_if)
 		return cni_fail(e, -ENOENT, 0,
 				"interface \"%s\" with sandbox \"%s\" not found in prevResult",
@@ -444,10 +410,7 @@ static int ptp_check(struct cni_ctx *ctx, struct cni_err *e)
 	if (!host_index)
 		return cni_fail(e, -ENOENT, 0, "no host veth of prevResult is the peer of \"%s\"",
 				ctx->env.ifname);
-	r = nu_iface_check_ips(cont, ctx->env.ifname, prev, e);
-	if (r < 0)
-		return r;
-	r = nu_iface_check_routes(cont, prev, e);
+	r = nu_iface_check_result(cont, ctx->env.ifname, prev, e);
 	if (r < 0)
 		return r;
 	r = check_ptp_routes(cont, host, &cl, host_index, prev, cont_idx, e);
@@ -455,14 +418,10 @@ static int ptp_check(struct cni_ctx *ctx, struct cni_err *e)
 		return r;
 	if (c->ip_masq) {
 		size_t n;
-		struct cni_prefix *ips = res_addrs(prev, cont_idx, &n);
+		struct cni_prefix *ips = cni_result_addrs(prev, cont_idx, &n);
 
-		if (c->masq_iptables)
-			r = nu_nft_masq_check_iptables(ctx->net.name, ctx->env.container_id, ips, n,
-						       e);
-		else
-			r = nu_nft_masq_check(ctx->net.name, ctx->env.ifname, ctx->env.container_id,
-					      ips, n, e);
+		r = nu_nft_masq_check_as(c->masq, ctx->net.name, ctx->env.ifname,
+					 ctx->env.container_id, ips, n, e);
 	}
 	return r;
 }

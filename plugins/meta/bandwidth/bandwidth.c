@@ -150,23 +150,23 @@ static bool tbf_eq(const struct nu_tbf *a, const struct nu_tbf *b)
 /*
  * The host end of the container's veth: the peer (IFLA_LINK) of CNI_IFNAME, which must be a veth
  * here pointing back at it and be listed in prevResult without a sandbox, so a prevResult with
- * several host interfaces (a bridge, its gateway veth, ...) resolves to the right one.
+ * several host interfaces (a bridge, its gateway veth, ...) resolves to the right one. The
+ * socket of this (the host's) netns goes to *@host, the caller's to close.
  */
-static int host_iface(struct cni_ctx *ctx, struct nu_nl *host, struct nu_link_info *out,
+static int host_iface(struct cni_ctx *ctx, struct nu_nl **host, struct nu_link_info *out,
 		      struct cni_err *e)
 {
 	const struct cni_result *prev = ctx->net.prev;
 	_nu_nl_cleanup_ struct nu_nl *cont = NULL;
 	_nu_fd_cleanup_ int netns_fd = -1;
 	struct nu_link_info cl;
-	int r;
+	int r = nu_nl_open(host, -1, e);
 
+	if (r < 0)
+		return r;
 	if (!prev->n_ifaces)
 		return cni_fail(e, -EINVAL, 0, "no interfaces provided");
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
-	r = nu_nl_open(&cont, netns_fd, e);
+	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
 	if (r < 0)
 		return r;
 	r = nu_link_get(cont, ctx->env.ifname, 0, &cl, e);
@@ -175,15 +175,11 @@ static int host_iface(struct cni_ctx *ctx, struct nu_nl *host, struct nu_link_in
 	if (strcmp(cl.kind, "veth") || cl.link <= 0)
 		return cni_fail(e, -EINVAL, 0, "container interface %s has no veth peer",
 				ctx->env.ifname);
-	r = nu_link_get(host, NULL, cl.link, out, e);
+	r = nu_link_get(*host, NULL, cl.link, out, e);
 	if (r < 0 || strcmp(out->kind, "veth") || out->link != cl.ifindex)
 		return cni_fail(e, -ENODEV, 0, "veth peer with index %d is not in host ns", cl.link);
-	for (size_t i = 0; i < prev->n_ifaces; i++) {
-		const struct cni_iface *f = &prev->ifaces[i];
-
-		if ((!f->sandbox || !*f->sandbox) && f->name && !strcmp(f->name, out->name))
-			return 0;
-	}
+	if (cni_result_iface(prev, out->name, NULL, NULL))
+		return 0;
 	return cni_fail(e, -ENOENT, 0, "no veth peer of container interface found in host ns");
 }
 
@@ -209,10 +205,7 @@ static int bw_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e
 		return r;
 	if (shapes_egress(b) && (r = tbf_of(b->egress_rate, b->egress_burst, &tout, e)) < 0)
 		return r;
-	r = nu_nl_open(&host, -1, e);
-	if (r < 0)
-		return r;
-	r = host_iface(ctx, host, &hl, e);
+	r = host_iface(ctx, &host, &hl, e);
 	if (r < 0)
 		return r;
 
@@ -332,10 +325,7 @@ static int bw_check(struct cni_ctx *ctx, struct cni_err *e)
 	if (!ctx->net.prev)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 				"must be called as a chained plugin");
-	r = nu_nl_open(&host, -1, e);
-	if (r < 0)
-		return r;
-	r = host_iface(ctx, host, &hl, e);
+	r = host_iface(ctx, &host, &hl, e);
 	if (r < 0)
 		return r;
 	if (shapes_ingress(b)) {

@@ -435,6 +435,14 @@ static int check_env(struct cni_ctx *ctx, struct cni_err *e)
 	return 0;
 }
 
+/* ADD and CHECK: prevResult, then check_env(). */
+static int check_chained(struct cni_ctx *ctx, struct cni_err *e)
+{
+	if (!ctx->net.prev)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
+	return check_env(ctx, e);
+}
+
 /*
  * CHECK of the port 53 rewrite in the container's netns: the daemon's (dnsname.h), for the port
  * the running daemon serves; none to check when that is 53 (a daemon of an older build) or when
@@ -485,9 +493,7 @@ static int dn_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e
 	struct dn_rec rec = {.addrs = addrs};
 	int r;
 
-	if (!ctx->net.prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	r = check_env(ctx, e);
+	r = check_chained(ctx, e);
 	if (r)
 		return r;
 	if (!ctx->env.netns || !*ctx->env.netns || !dn_token_valid(ctx->env.netns))
@@ -679,9 +685,7 @@ static int dn_check(struct cni_ctx *ctx, struct cni_err *e)
 	bool found = false;
 	int r;
 
-	if (!ctx->net.prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	r = check_env(ctx, e);
+	r = check_chained(ctx, e);
 	if (r)
 		return r;
 	r = open_locked(c, "lock", &lockfd, &dirfd, e);

@@ -394,19 +394,23 @@ static int fw_from_ctx(struct cni_ctx *ctx, struct nu_fw *f, bool need_bridge, s
 	return 0;
 }
 
+/* ADD and CHECK: prevResult, then the attachment with its bridge. */
+static int fw_chained(struct cni_ctx *ctx, struct nu_fw *f, struct cni_err *e)
+{
+	if (!ctx->net.prev)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"missing prevResult from earlier plugin");
+	return fw_from_ctx(ctx, f, true, e);
+}
+
 static int fw_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
 {
 	const struct fw_conf *c = ctx->conf;
 	struct nu_fw f;
-	int r;
+	int r = fw_chained(ctx, &f, e);
 
-	if (!ctx->net.prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-				"missing prevResult from earlier plugin");
-	r = fw_from_ctx(ctx, &f, true, e);
-	if (r < 0)
-		return r;
-	r = c->fwd != FW_FWD_NO ? fw_fwd_add(c, &f, e) : c->ops->add(&f, e);
+	if (r == 0)
+		r = c->fwd != FW_FWD_NO ? fw_fwd_add(c, &f, e) : c->ops->add(&f, e);
 	if (r < 0)
 		return r;
 	*res = *ctx->net.prev;
@@ -428,12 +432,8 @@ static int fw_check(struct cni_ctx *ctx, struct cni_err *e)
 {
 	const struct fw_conf *c = ctx->conf;
 	struct nu_fw f;
-	int r;
+	int r = fw_chained(ctx, &f, e);
 
-	if (!ctx->net.prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-				"missing prevResult from earlier plugin");
-	r = fw_from_ctx(ctx, &f, true, e);
 	if (r < 0)
 		return r;
 	return c->fwd != FW_FWD_NO ? fw_fwd_check(c, &f, e) : c->ops->check(&f, e);

@@ -777,16 +777,27 @@ static int ipt_check_ipt(const struct nu_fw *f, struct cni_err *e)
 	return check_ips(f, e);
 }
 
-int nu_fw_ipt_add(const struct nu_fw *f, struct cni_err *e)
+/* nft_run(@once) for each family @f has addresses in, up to the first failure. */
+static int ipt_run(const struct nu_fw *f, int (*once)(struct nft *c, void *arg, struct cni_err *e),
+		   struct cni_err *e)
 {
-	int r = ipt_check_ipt(f, e);
+	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < 2; i++) {
 		struct ipt_fw a = {f, ipt_families[i]};
 
 		if (family_used(f, a.family))
-			r = nft_run(ipt_add_once, &a, e);
+			r = nft_run(once, &a, e);
 	}
+	return r;
+}
+
+int nu_fw_ipt_add(const struct nu_fw *f, struct cni_err *e)
+{
+	int r = ipt_check_ipt(f, e);
+
+	if (r == 0)
+		r = ipt_run(f, ipt_add_once, e);
 	if (r < 0) {
 		struct cni_err ignored = {0};
 
@@ -838,12 +849,8 @@ int nu_fw_ipt_del(const struct nu_fw *f, struct cni_err *e)
 {
 	int r = check_ips(f, e);
 
-	for (size_t i = 0; r == 0 && i < 2; i++) {
-		struct ipt_fw a = {f, ipt_families[i]};
-
-		if (family_used(f, a.family))
-			r = nft_run(ipt_del_once, &a, e);
-	}
+	if (r == 0)
+		r = ipt_run(f, ipt_del_once, e);
 	if (r < 0)
 		return cni_wrap(e, r, "removing iptables firewall rules of %s", f->cid);
 	return 0;

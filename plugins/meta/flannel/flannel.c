@@ -308,12 +308,12 @@ static int load_subnet_env(const char *file, struct subnet_env *env, struct cni_
 static const char *const gc_keys[] = {"cni.dev/valid-attachments", "cni.dev/attachments"};
 
 /*
- * Render the delegate configuration from the input and subnet.env, key for key as upstream's
- * cmdAdd/doCmdAdd/getDelegateIPAM. @gc also forwards the valid attachments. Returns 0 with the
- * text and the delegate's type, or a negative errno.
+ * Render the delegate configuration from the input and subnet.env (read here: STATUS fails with
+ * code 50 without it), key for key as upstream's cmdAdd/doCmdAdd/getDelegateIPAM. GC also
+ * forwards the valid attachments. Returns 0 with the text and the delegate's type, or a
+ * negative errno.
  */
-static int render_delegate(struct cni_ctx *ctx, const struct subnet_env *env, bool gc,
-			   char **text, char **type, struct cni_err *e)
+static int render_delegate(struct cni_ctx *ctx, char **text, char **type, struct cni_err *e)
 {
 	static const char *const refused[] = {"name", "ipam"};
 	const struct flannel_conf *c = ctx->conf;
@@ -322,8 +322,18 @@ static int render_delegate(struct cni_ctx *ctx, const struct subnet_env *env, bo
 	struct cni_route *routes;
 	enum cni_render_kind kind;
 	size_t n_sub = 0, n_rt = 0;
-	int r;
+	struct subnet_env senv;
+	const struct subnet_env *env = &senv;
+	bool gc = ctx->env.cmd == CNI_CMD_GC;
+	int r = load_subnet_env(c->subnet_file, &senv, e);
 
+	if (r && ctx->env.cmd == CNI_CMD_STATUS) {
+		char *why = cni_strdup(e->msg);
+
+		return cni_fail(e, r, CNI_ERR_NOT_AVAILABLE, "flannel is not ready: %s", why);
+	}
+	if (r)
+		return cni_wrap(e, r, "loadFlannelSubnetEnv failed");
 	r = cni_render_new(&d, ctx->stdin_buf, ctx->stdin_len, e);
 	if (r)
 		return r;
@@ -416,14 +426,10 @@ static int flannel_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_e
 {
 	const struct flannel_conf *c = ctx->conf;
 	struct cni_result *dres = NULL;
-	struct subnet_env env;
 	char *text, *type;
 	int r;
 
-	r = load_subnet_env(c->subnet_file, &env, e);
-	if (r)
-		return cni_wrap(e, r, "loadFlannelSubnetEnv failed");
-	r = render_delegate(ctx, &env, false, &text, &type, e);
+	r = render_delegate(ctx, &text, &type, e);
 	if (r)
 		return r;
 	/* Saved first: whatever the delegate does from here on, DEL can undo it. */
@@ -489,34 +495,13 @@ static int flannel_check(struct cni_ctx *ctx, struct cni_err *e)
 	return cni_delegate(ctx, type, CNI_CMD_CHECK, text, NULL, e);
 }
 
+/* No (complete) subnet.env: flanneld is not up yet, no ADD can succeed. */
 static int flannel_status(struct cni_ctx *ctx, struct cni_err *e)
 {
-	const struct flannel_conf *c = ctx->conf;
-	struct subnet_env env;
 	char *text, *type;
-	int r;
+	int r = render_delegate(ctx, &text, &type, e);
 
-	/* No (complete) subnet.env: flanneld is not up yet, no ADD can succeed. */
-	r = load_subnet_env(c->subnet_file, &env, e);
-	if (r) {
-		char *why = cni_strdup(e->msg);
-
-		return cni_fail(e, r, CNI_ERR_NOT_AVAILABLE, "flannel is not ready: %s", why);
-	}
-	r = render_delegate(ctx, &env, false, &text, &type, e);
-	if (r)
-		return r;
-	return cni_delegate(ctx, type, CNI_CMD_STATUS, text, NULL, e);
-}
-
-static bool cid_valid(const struct cni_ctx *ctx, const char *cid)
-{
-	const struct cni_attachment *a = ctx->net.valid_atts.v;
-
-	for (size_t i = 0; i < ctx->net.valid_atts.n; i++)
-		if (a[i].container_id && !strcmp(a[i].container_id, cid))
-			return true;
-	return false;
+	return r ? r : cni_delegate(ctx, type, CNI_CMD_STATUS, text, NULL, e);
 }
 
 /*
@@ -542,7 +527,7 @@ static int gc_saved(struct cni_ctx *ctx, struct cni_err *e)
 		struct stat st;
 		size_t len;
 
-		if (de->d_name[0] == '.' || cid_valid(ctx, de->d_name))
+		if (de->d_name[0] == '.' || cni_attachment_valid(ctx, de->d_name, NULL))
 			continue; /* temp files of a running ADD start with a dot */
 		path = cni_sprintf("%s/%s", c->data_dir, de->d_name);
 		if (lstat(path, &st) || !S_ISREG(st.st_mode))
@@ -565,15 +550,10 @@ static int gc_saved(struct cni_ctx *ctx, struct cni_err *e)
 
 static int flannel_gc(struct cni_ctx *ctx, struct cni_err *e)
 {
-	const struct flannel_conf *c = ctx->conf;
-	struct subnet_env env;
 	char *text, *type;
 	int r;
 
-	r = load_subnet_env(c->subnet_file, &env, e);
-	if (r)
-		return cni_wrap(e, r, "loadFlannelSubnetEnv failed");
-	r = render_delegate(ctx, &env, true, &text, &type, e);
+	r = render_delegate(ctx, &text, &type, e);
 	if (r)
 		return r;
 	/* The delegate first: a saved configuration stays as long as DEL may still need it. */

@@ -457,6 +457,26 @@ static int apply(struct cni_ctx *ctx, struct nu_nl *nl, int ifindex, struct cni_
 	return r;
 }
 
+/*
+ * What ADD and CHECK start with: the configuration's checks (the allowlist for ADD only, as the
+ * reference), prevResult, and the container's netns opened into *@netns_fd.
+ */
+static int open_chained(struct cni_ctx *ctx, int *netns_fd, struct cni_err *e)
+{
+	int r = check_dup_keys(ctx, e);
+
+	if (r == 0 && ctx->env.cmd == CNI_CMD_ADD)
+		r = check_allowlist(ctx->conf, e);
+	if (r < 0)
+		return r;
+	if (!ctx->net.prev)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
+	r = nu_netns_open(ctx->env.netns, netns_fd, e);
+	if (r < 0)
+		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
+	return 0;
+}
+
 static int tun_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
 {
 	const struct tun_conf *c = ctx->conf;
@@ -467,16 +487,9 @@ static int tun_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *
 	char name[512];
 	int r;
 
-	r = check_dup_keys(ctx, e);
-	if (r == 0)
-		r = check_allowlist(c, e);
+	r = open_chained(ctx, &netns_fd, e);
 	if (r < 0)
 		return r;
-	if (!ctx->net.prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
 	for (size_t i = 0; i < c->sysctl.n; i++) {
 		r = sysctl_name(c->sysctl.v[i].key, ctx->env.ifname, name, sizeof(name), e);
 		if (r == 0)
@@ -551,14 +564,9 @@ static int tun_check(struct cni_ctx *ctx, struct cni_err *e)
 	char name[512], cur[256], mac[3 * 32];
 	int r;
 
-	r = check_dup_keys(ctx, e);
+	r = open_chained(ctx, &netns_fd, e);
 	if (r < 0)
 		return r;
-	if (!ctx->net.prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	r = nu_netns_open(ctx->env.netns, &netns_fd, e);
-	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
 	for (size_t i = 0; i < c->sysctl.n; i++) {
 		const char *want = c->sysctl.v[i].value;
 

@@ -47,14 +47,26 @@ static int vrf_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	return 0;
 }
 
+/* A socket in the container's netns; either failure as "failed to open netns "PATH"". */
 static int open_netns(struct cni_ctx *ctx, struct nu_nl **nl, struct cni_err *e)
 {
 	_nu_fd_cleanup_ int netns_fd = -1;
 	int r = nu_netns_open(ctx->env.netns, &netns_fd, e);
 
+	if (r == 0)
+		r = nu_nl_open(nl, netns_fd, e);
 	if (r < 0)
-		return r;
-	return nu_nl_open(nl, netns_fd, e);
+		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
+	return 0;
+}
+
+/* ADD and CHECK: prevResult, then open_netns(). */
+static int open_chained(struct cni_ctx *ctx, struct nu_nl **nl, struct cni_err *e)
+{
+	if (!ctx->net.prev)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"missing prevResult from earlier plugin");
+	return open_netns(ctx, nl, e);
 }
 
 static int vrf_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)
@@ -67,12 +79,9 @@ static int vrf_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *
 	unsigned int members;
 	int r, vrf;
 
-	if (!ctx->net.prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-				"missing prevResult from earlier plugin");
-	r = open_netns(ctx, &nl, e);
+	r = open_chained(ctx, &nl, e);
 	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
+		return r;
 	r = nu_link_get(nl, ctx->env.ifname, 0, &li, e);
 	if (r < 0)
 		return cni_wrap(e, r, "failed to find interface \"%s\"", ctx->env.ifname);
@@ -138,7 +147,7 @@ static int vrf_del(struct cni_ctx *ctx, struct cni_err *e)
 		return 0; /* the netns is gone, and the VRF with it */
 	}
 	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
+		return r;
 	r = nu_vrf_get(nl, c->vrfname, &vrf, &table, e);
 	if (r == -ENODEV || r == -EMEDIUMTYPE) {
 		cni_err_clear(e);
@@ -170,12 +179,9 @@ static int vrf_check(struct cni_ctx *ctx, struct cni_err *e)
 	uint32_t table;
 	int r, vrf;
 
-	if (!ctx->net.prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-				"missing prevResult from earlier plugin");
-	r = open_netns(ctx, &nl, e);
+	r = open_chained(ctx, &nl, e);
 	if (r < 0)
-		return cni_wrap(e, r, "failed to open netns \"%s\"", ctx->env.netns);
+		return r;
 	r = nu_vrf_get(nl, c->vrfname, &vrf, &table, e);
 	if (r < 0)
 		return cni_wrap(e, r, "failed to find VRF %s", c->vrfname);
