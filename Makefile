@@ -206,6 +206,12 @@ $(WIRE_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBWIRE)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBWIRE)
 
+# dnsname's cache of forwarded answers: its cache.c and the DNS codec.
+$(BUILD)/tests/test_dnsname_cache: $(BUILD)/obj/tests/unit/test_dnsname_cache.o $(call obj,plugins/meta/dnsname/cache.c) $(LIBWIRE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWIRE)
+
 # dnsname's network files: its records.c alone.
 $(BUILD)/tests/test_dnsname_records: $(BUILD)/obj/tests/unit/test_dnsname_records.o $(call obj,plugins/meta/dnsname/records.c)
 	@mkdir -p $(dir $@)
