@@ -246,6 +246,8 @@ void dn_handle_query(struct dn_ctx *d, struct lsn *l, const struct dest *to, con
 
 	if (dns_msg_parse(msg, len, true, &q) || (q.flags & DNS_F_QR))
 		return; /* not even a header, or a reply: silence */
+	if (l && l->st)
+		l->st->queries++;
 	if (q.rcode) {
 		if (q.rcode == DNS_RC_FORMERR)
 			q.edns = false; /* the OPT itself may be what is broken */

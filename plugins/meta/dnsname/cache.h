@@ -24,6 +24,7 @@
 #define DC_B_EDNS 1u
 #define DC_B_DO 2u
 #define DC_B_CD 4u
+#define DC_B_RD 8u
 
 struct dc_key {
 	uint32_t set; /* the upstream set's id */

@@ -2,7 +2,8 @@
 /*
  * The control socket (SOCK_SEQPACKET, RUN_DIR/dnsname.sock or systemd's): "ping" answers the
  * number of listeners and the port; "sync [DEV INO]" reloads now and, for a container's netns,
- * says whether it has a listener and restores its port 53 rewrite. One request per connection.
+ * says whether it has a listener and restores its port 53 rewrite; "status" and "status json" the
+ * per-network counters (upstream.c). One request per connection.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -102,6 +103,19 @@ void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c)
 			snprintf(reply, sizeof(reply), "err %s", d->last_err);
 		else
 			snprintf(reply, sizeof(reply), "ok port %u", DN_RESOLVER_PORT);
+	} else if (!strcmp(req, "status") || !strcmp(req, "status json")) {
+		char *s = dn_status_render(d, req[6] != 0);
+
+		if (s) {
+			/* one message: a blocking send of a report larger than the socket buffer */
+			int sz = (int)strlen(s) + 4096;
+
+			setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+			send(c->fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT);
+			free(s);
+			return dn_ctlc_close(d, c);
+		}
+		snprintf(reply, sizeof(reply), "err out of memory");
 	} else {
 		snprintf(reply, sizeof(reply), "err unknown request");
 	}

@@ -326,7 +326,7 @@ int dn_daemon_main(int argc, char **argv)
 	dn_reload(d);
 	dn_load_resolv(d);
 	dn_logf("serving %zu networks, %zu containers, %d upstreams", d->snap->n, d->n_lsn,
-		d->n_up);
+		d->resolv_ups ? d->resolv_ups->n : 0);
 	if (ready >= 0) {
 		if (write(ready, "1", 1) != 1)
 			dn_logf("readiness pipe: %m");
@@ -369,6 +369,7 @@ int dn_daemon_main(int argc, char **argv)
 		for (int i = 0; i < UP_SOCKS; i++)
 			if (d->usock[f][i] >= 0)
 				close(d->usock[f][i]);
+	dn_ups_cleanup(d);
 	dn_snap_free(d->snap);
 	free(d->fwd);
 	snprintf(path, sizeof(path), "%s/dnsname.sock", d->run_dir);

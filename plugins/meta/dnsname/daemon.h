@@ -13,7 +13,11 @@
  *   forward.c   the upstreams (resolv.conf) and forwarding: the query-ID table, retries, the TCP
  *               retry of a truncated reply, the fair share of the forward table
  *   tcp.c       TCP clients: pipelined connections, their buffers, back-pressure and timeouts
- *   control.c   the control socket ("ping", "sync [DEV INO]")
+ *   upstream.c  upstream sets (resolv.conf's, a network's dnsServers, a container's
+ *               runtimeConfig.dns) shared by reference, each listener's choice of one, the
+ *               per-network counters and latency histograms, the "status" report
+ *   cache.c     the cache of forwarded answers (cache.h: no daemon state, unit-tested alone)
+ *   control.c   the control socket ("ping", "sync [DEV INO]", "status [json]")
  * A function called from another file carries the dn_ prefix and is declared here; the rest
  * stays static in its file.
  */
@@ -29,6 +33,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "cache.h"
 #include "daemon/daemon.h"
 #include "dnsname.h"
 #include "wire/dns_wire.h"
@@ -88,6 +93,38 @@ struct snap {
 	int err; /* -errno: the directory or a file could not be read for want of fds or memory */
 };
 
+/* ---- upstream sets, counters ------------------------------------------------------------------ */
+
+struct upstream {
+	struct sockaddr_storage sa;
+	socklen_t len;
+};
+
+/*
+ * A list of upstreams: resolv.conf's (d->resolv_ups) or one named by a network file (its text,
+ * interned in d->sets). Held by the listeners that use it and by the forwards in flight through
+ * it, so a change of a network's upstreams loses no query; its cached answers go with it.
+ */
+struct upset {
+	uint32_t id; /* the cache's key, never reused */
+	unsigned int refs;
+	int n;
+	struct upstream up[UP_MAX];
+	char *text; /* NULL: resolv.conf's */
+	struct upset *next;
+};
+
+#define HIST_N 112 /* latency buckets: 4 per power of two of microseconds, up to 2^28 us */
+
+/* A network's counters (by name: they outlive reloads). */
+struct nstat {
+	char *name;
+	uint64_t queries, forwarded, hits, errors;
+	uint32_t hist[HIST_N];
+	bool keep;
+	struct nstat *next;
+};
+
 /* ---- listeners, connections, forwards --------------------------------------------------------- */
 
 struct lsn {
@@ -103,6 +140,8 @@ struct lsn {
 	unsigned int n_fwd; /* forwards in flight for this netns */
 	bool keep;
 	bool fresh; /* opened by the reload under way (its rewrite is new) */
+	struct upset *ups; /* its upstreams; NULL: resolv.conf's */
+	struct nstat *st;  /* the counters it adds to (the network of its upstreams, or its first) */
 	struct lsn *next; /* hash chain */
 };
 
@@ -131,6 +170,10 @@ struct fwd {
 	uint16_t qtype, qclass;
 	int srv, tries;
 	unsigned int sent_mask;
+	struct upset *ups; /* a reference */
+	struct nstat *st;
+	uint8_t cbits;	  /* DC_B_* of the question */
+	uint64_t start_us;
 	uint64_t deadline;
 	int prev, next; /* deadline list */
 	/* TCP retry */
@@ -138,11 +181,6 @@ struct fwd {
 	struct dmn_ev tev;
 	uint8_t *tbuf;
 	size_t tlen, toff;
-};
-
-struct upstream {
-	struct sockaddr_storage sa;
-	socklen_t len;
 };
 
 /*
@@ -190,8 +228,11 @@ struct dn_ctx {
 	uint16_t idtab[IDTAB]; /* fwd index + 1, at the ID's home or after it (linear probing) */
 	int fwd_head, fwd_tail;
 	unsigned int n_fwd, fwd_lsns; /* forwards in flight, listeners that have some */
-	struct upstream up[UP_MAX];
-	int n_up;
+	struct upset *resolv_ups; /* resolv.conf's (a reference) */
+	struct upset *sets;	  /* the networks' and containers' sets in use */
+	uint32_t set_serial;
+	struct dcache *cache;
+	struct nstat *stats;
 	int usock[2][UP_SOCKS];
 	struct dmn_ev uev[2][UP_SOCKS];
 	struct dmn_ev ctl_ev, sig_ev, ino_ev;
@@ -291,6 +332,31 @@ void dn_fwd_free(struct dn_ctx *d, int i);
 void dn_on_upstream_udp(struct dn_ctx *d, int fd);
 void dn_on_upstream_tcp(struct dn_ctx *d, int i, uint32_t events);
 void dn_fwd_timeouts(struct dn_ctx *d, uint64_t now);
+
+/* ---- upstream.c --------------------------------------------------------------------------------- */
+
+static inline uint64_t dn_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Parse resolv.conf-style or dnsServers text into @u (at most UP_MAX). */
+struct upset *dn_ups_new(struct dn_ctx *d, const char *text);
+void dn_ups_put(struct dn_ctx *d, struct upset *u);
+/* The upstreams a query of @l goes to. */
+static inline struct upset *dn_ups_of(struct dn_ctx *d, const struct lsn *l)
+{
+	return l && l->ups ? l->ups : d->resolv_ups;
+}
+/* After a reload: each listener's upstream set and counters (the snapshot d->snap). */
+void dn_ups_assign(struct dn_ctx *d);
+void dn_stat_latency(struct nstat *st, uint64_t us);
+/* The "status" report into a malloc'ed string (text, or JSON with @json). */
+char *dn_status_render(struct dn_ctx *d, bool json);
+void dn_ups_cleanup(struct dn_ctx *d);
 
 /* ---- tcp.c -------------------------------------------------------------------------------------- */
 

@@ -19,7 +19,11 @@
  *   domain <domain>
  *   ttl <seconds>
  *   rec <container id> <ifname> <netns path> <netns dev> <netns inode> <ips|-> <names|->
+ *   servers <upstreams>                        (the network's dnsServers; absent: resolv.conf)
+ *   cdns <container id> <ifname> <netns dev> <netns inode> <upstreams>   (runtimeConfig.dns)
  * ips and names are comma separated; names[0] is the canonical name of the record (PTR).
+ * Upstreams are comma separated, each "1.2.3.4:53" or "[2001:db8::1]:53" (dn_upstreams_norm()).
+ * A daemon or plugin of a build before them skips "servers" and "cdns" lines (unknown keys).
  */
 #ifndef DNSNAME_H
 #define DNSNAME_H
@@ -72,12 +76,37 @@ struct dn_rec {
 	void *mem;
 };
 
+/* A container's own upstreams (runtimeConfig.dns.servers), by attachment and netns. */
+struct dn_cdns {
+	char *cid, *ifname, *servers;
+	uint64_t ns_dev, ns_ino;
+};
+
 struct dn_netfile {
 	char *domain; /* lower case, no trailing dot */
 	unsigned int ttl;
 	struct dn_rec *recs;
 	size_t n, cap;
+	char *servers; /* the network's upstreams (normalised text), NULL: resolv.conf */
+	struct dn_cdns *cdns;
+	size_t n_cdns;
 };
+
+#define DN_MAX_UPSTREAMS 3 /* as glibc's resolv.conf */
+
+/*
+ * dn_upstreams_norm() - @n addresses ("1.2.3.4", "1.2.3.4:5353", "2001:db8::1",
+ * "[2001:db8::1]:53") into the file's normalised text (@out, @cap bytes). Returns 0, or the index
+ * + 1 of the first invalid one (-1 - index when there are more than DN_MAX_UPSTREAMS).
+ */
+int dn_upstreams_norm(const char *const *addrs, size_t n, char *out, size_t cap);
+
+/* dn_upstream_parse() - one normalised or user-given address into @sa: 0 or -EINVAL. */
+struct sockaddr_storage;
+int dn_upstream_parse(const char *s, struct sockaddr_storage *sa, unsigned int *salen);
+
+/* Add (replacing) or, with @servers NULL, drop the container's own upstreams. 0 or -ENOMEM. */
+int dn_netfile_set_cdns(struct dn_netfile *f, const struct dn_cdns *c);
 
 /*
  * dn_name_valid() - a host name we serve: labels of [A-Za-z0-9_-], 1..63 bytes, <= 253 bytes in
@@ -126,6 +155,8 @@ int dn_netfiles_any(int dirfd);
 
 /* The daemon ("dnsname daemon ARGS"): returns the process exit status. */
 int dn_daemon_main(int argc, char **argv);
+/* "dnsname status [--json] [--run-dir DIR]" (status.c): returns the process exit status. */
+int dn_status_main(int argc, char **argv);
 
 /*
  * dn_ctl() - one request on the control socket of @run_dir with a reply (bounded by @timeout_ms)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Forwarding to the host's resolvers: the nameservers of resolv.conf (at most three, as glibc;
- * never our own address), a few persistent unbound UDP sockets per family, a random query ID per
+ * Forwarding to the upstreams of the requester's set (upstream.c: a container's or network's own,
+ * else the nameservers of resolv.conf, at most three, as glibc; never our own address), answers
+ * from the cache when it has them (cache.c, keyed by the set) and kept there when they come, a few persistent unbound UDP sockets per family, a random query ID per
  * forward found again through an open-addressing table, the next server after FWD_TRY_MS, a TCP
  * retry of a truncated reply, SERVFAIL when every try failed, and the forward table shared fairly
  * among the containers when it is full (fwd_room).
@@ -109,11 +110,21 @@ void dn_load_resolv(struct dn_ctx *d)
 {
 	char line[512];
 	FILE *f = fopen(d->resolv_conf, "re");
+	struct upset *set = calloc(1, sizeof(*set));
 	int n = 0;
 
+	if (!set) {
+		dn_logf("reading %s: out of memory, keeping its old servers", d->resolv_conf);
+		return;
+	}
+	set->id = ++d->set_serial;
+	set->refs = 1;
+	if (!d->cache)
+		d->cache = dc_new(DC_ENTRIES, DC_BYTES); /* none: no caching, still forwarding */
+	dn_ups_put(d, d->resolv_ups); /* its cached answers go when its last forward ends */
+	d->resolv_ups = set;
 	if (!f) {
 		dn_logf("cannot read %s: %m; forwarding disabled", d->resolv_conf);
-		d->n_up = 0;
 		return;
 	}
 	while (fgets(line, sizeof(line), f) && n < UP_MAX) {
@@ -162,10 +173,10 @@ void dn_load_resolv(struct dn_ctx *d)
 		}
 		if (is_own_addr(d, &u.sa))
 			continue;
-		d->up[n++] = u;
+		set->up[n++] = u;
 	}
 	fclose(f);
-	d->n_up = n;
+	set->n = n;
 }
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -263,6 +274,7 @@ void dn_fwd_free(struct dn_ctx *d, int i)
 	}
 	if (f->l && !--f->l->n_fwd)
 		d->fwd_lsns--;
+	dn_ups_put(d, f->ups);
 	free(f->q);
 	memset(f, 0, sizeof(*f));
 	f->prev = f->next = -1;
@@ -287,6 +299,8 @@ static void fwd_fail(struct dn_ctx *d, int i)
 			    .qclass = f->qclass, .q_end = 1, .edns = f->client_edns};
 
 	q.flags = (uint16_t)(f->q[2] << 8 | f->q[3]);
+	if (f->st)
+		f->st->errors++;
 	if (dst.conn || dst.l)
 		dn_send_short(d, &dst, &q, 0, DNS_RC_SERVFAIL);
 	dn_fwd_free(d, i);
@@ -297,12 +311,12 @@ static void fwd_next(struct dn_ctx *d, int i)
 {
 	struct fwd *f = &d->fwd[i];
 
-	while (f->tries < d->n_up * FWD_ROUNDS) {
+	while (f->tries < f->ups->n * FWD_ROUNDS) {
 		struct upstream *u;
 		int fd;
 
-		f->srv = f->tries++ % d->n_up;
-		u = &d->up[f->srv];
+		f->srv = f->tries++ % f->ups->n;
+		u = &f->ups->up[f->srv];
 		fd = usock_get(d, u->sa.ss_family);
 		if (fd < 0 || sendto(fd, f->q, f->qlen, MSG_DONTWAIT | MSG_NOSIGNAL,
 				     (struct sockaddr *)&u->sa, u->len) < 0)
@@ -342,11 +356,35 @@ void dn_forward(struct dn_ctx *d, const struct dest *to, const uint8_t *msg, siz
 		const struct dns_msg *q)
 {
 	struct lsn *l = to->conn ? to->conn->l : to->l;
+	struct upset *ups = dn_ups_of(d, l);
+	unsigned int bits = (q->edns ? DC_B_EDNS : 0) | (q->edns_do ? DC_B_DO : 0) |
+			    (q->flags & DNS_F_CD ? DC_B_CD : 0) | (q->flags & DNS_F_RD ? DC_B_RD : 0);
 	struct fwd *f;
 	int i;
 
-	if (!d->n_up)
+	if (!ups || !ups->n)
 		return dn_send_short(d, to, q, 0, DNS_RC_SERVFAIL);
+	if (d->cache && (size_t)q->qname.len + DNS_HDR_LEN <= len) {
+		uint8_t out[DC_MSG_MAX];
+		struct dc_key k;
+		size_t n;
+
+		dc_key_make(&k, ups->id, &q->qname, q->qtype, q->qclass, bits);
+		n = dc_get(d->cache, &k, q->id, out, sizeof(out), dn_now_ms());
+		if (n) {
+			if (l && l->st)
+				l->st->hits++;
+			/* the question as the client wrote it (its case: 0x20 clients compare) */
+			memcpy(out + DNS_HDR_LEN, msg + DNS_HDR_LEN, q->qname.len);
+			if (!to->conn && n > dns_udp_limit(q)) {
+				struct dns_msg tq = *q;
+
+				tq.flags = (uint16_t)(out[2] << 8 | out[3]);
+				return dn_send_short(d, to, &tq, DNS_F_TC, DNS_RCODE(out[3]));
+			}
+			return dn_send_reply(d, to, out, n);
+		}
+	}
 	if ((d->n_fwd >= FWD_MAX && !fwd_room(d, l)) ||
 	    (to->conn && to->conn->pending >= CONN_PIPELINE * 4))
 		return dn_send_short(d, to, q, 0, DNS_RC_REFUSED);
@@ -381,6 +419,13 @@ void dn_forward(struct dn_ctx *d, const struct dest *to, const uint8_t *msg, siz
 	f->l = l;
 	if (!l->n_fwd++)
 		d->fwd_lsns++;
+	f->ups = ups;
+	ups->refs++;
+	f->st = l->st;
+	if (f->st)
+		f->st->forwarded++;
+	f->cbits = (uint8_t)bits;
+	f->start_us = dn_now_us();
 	if (to->peer) {
 		memcpy(&f->peer, to->peer, to->plen);
 		f->plen = to->plen;
@@ -396,6 +441,13 @@ static void fwd_deliver(struct dn_ctx *d, int i, uint8_t *msg, size_t len)
 	struct fwd *f = &d->fwd[i];
 	struct dest dst = fwd_dest(f);
 
+	if (d->cache) {
+		struct dc_key k;
+
+		dc_key_make(&k, f->ups->id, &f->qname, f->qtype, f->qclass, f->cbits);
+		dc_put(d->cache, &k, msg, len, dn_now_ms());
+	}
+	dn_stat_latency(f->st, dn_now_us() - f->start_us);
 	msg[0] = (uint8_t)(f->cid >> 8);
 	msg[1] = (uint8_t)f->cid;
 	if (!dst.conn && dst.l && len > f->limit) {
@@ -413,7 +465,7 @@ static void fwd_deliver(struct dn_ctx *d, int i, uint8_t *msg, size_t len)
 static void fwd_tcp_start(struct dn_ctx *d, int i)
 {
 	struct fwd *f = &d->fwd[i];
-	struct upstream *u = &d->up[f->srv];
+	struct upstream *u = &f->ups->up[f->srv];
 
 	f->tfd = socket(u->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	f->tbuf = malloc(2 + 65535);
@@ -448,8 +500,9 @@ static int fwd_match(struct dn_ctx *d, const uint8_t *msg, size_t len,
 	if (from) {
 		bool ok = false;
 
-		for (int s = 0; s < d->n_up; s++)
-			ok |= (d->fwd[i].sent_mask & (1u << s)) && same_addr(from, &d->up[s].sa);
+		for (int s = 0; s < d->fwd[i].ups->n; s++)
+			ok |= (d->fwd[i].sent_mask & (1u << s)) &&
+			      same_addr(from, &d->fwd[i].ups->up[s].sa);
 		if (!ok)
 			return -1;
 	}
@@ -476,15 +529,15 @@ void dn_on_upstream_udp(struct dn_ctx *d, int fd)
 			continue;
 		if (m.flags & DNS_F_TC) {
 			/* the server has more: ask it again over TCP ourselves */
-			for (int s = 0; s < d->n_up; s++)
-				if (same_addr(&from, &d->up[s].sa))
+			for (int s = 0; s < d->fwd[i].ups->n; s++)
+				if (same_addr(&from, &d->fwd[i].ups->up[s].sa))
 					d->fwd[i].srv = s;
 			fwd_tcp_start(d, i);
 			continue;
 		}
 		if ((DNS_RCODE(m.flags) == DNS_RC_SERVFAIL ||
 		     DNS_RCODE(m.flags) == DNS_RC_REFUSED) &&
-		    d->fwd[i].tries < d->n_up) {
+		    d->fwd[i].tries < d->fwd[i].ups->n) {
 			fwd_next(d, i);
 			continue;
 		}

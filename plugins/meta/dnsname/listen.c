@@ -239,6 +239,7 @@ void dn_lsn_close(struct dn_ctx *d, struct lsn *l)
 		dn_logf("%s", d->last_err);
 	close(l->udp);
 	close(l->tcp);
+	dn_ups_put(d, l->ups);
 	*lsn_slot(d, l->dev, l->ino) = l->next;
 	d->n_lsn--;
 	if (l->view != l->view_in)

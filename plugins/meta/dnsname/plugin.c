@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,14 +40,25 @@
 #include "netutil/netutil.h"
 #include "dnsport.h"
 
+/* The "dns" capability (CNI conventions): what runtimes pass from their --dns options. */
+struct dn_rc_dns {
+	struct cni_strv servers, searches, options;
+};
+
+struct dn_rc {
+	char *aliases; /* JSON text of the network name -> names map */
+	struct dn_rc_dns dns;
+};
+
 struct dn_conf {
 	char *domain;
 	int ttl;
 	char *run_dir;
 	char *resolv_conf;
-	struct {
-		char *aliases; /* JSON text of the network name -> names map */
-	} rc;
+	struct cni_strv dns_servers; /* the network's upstreams */
+	char *servers;		     /* ... normalised (dnsname.h), NULL: resolv.conf's */
+	char *rc_servers;	     /* runtimeConfig.dns.servers normalised, NULL: none */
+	struct dn_rc rc;
 	struct {
 		struct {
 			struct cni_strv aliases;
@@ -54,8 +66,15 @@ struct dn_conf {
 	} args;
 };
 
+static const struct cni_field rc_dns_fields[] = {
+	{.key = "servers", .type = CNI_F_STRV, .off = offsetof(struct dn_rc_dns, servers)},
+	{.key = "searches", .type = CNI_F_STRV, .off = offsetof(struct dn_rc_dns, searches)},
+	{.key = "options", .type = CNI_F_STRV, .off = offsetof(struct dn_rc_dns, options)},
+	CNI_FIELD_END,
+};
 static const struct cni_field rc_fields[] = {
-	{.key = "aliases", .type = CNI_F_JSON, .off = 0},
+	{.key = "aliases", .type = CNI_F_JSON, .off = offsetof(struct dn_rc, aliases)},
+	{.key = "dns", .type = CNI_F_OBJ, .sub = rc_dns_fields, .off = offsetof(struct dn_rc, dns)},
 	CNI_FIELD_END,
 };
 static const struct cni_field cni_args_fields[] = {
@@ -73,6 +92,7 @@ static const struct cni_field fields[] = {
 	F("ttl", CNI_F_INT, ttl, .min = 0, .max = DN_MAX_TTL),
 	F("runDir", CNI_F_STR, run_dir),
 	F("resolvConf", CNI_F_STR, resolv_conf),
+	F("dnsServers", CNI_F_STRV, dns_servers),
 	F("runtimeConfig", CNI_F_OBJ, rc, .sub = rc_fields),
 	F("args", CNI_F_OBJ, args, .sub = args_fields),
 	CNI_FIELD_END,
@@ -108,6 +128,37 @@ static int dn_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 	if (!c->resolv_conf || c->resolv_conf[0] != '/')
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 				"resolvConf must be an absolute path");
+	if (c->dns_servers.n) {
+		char buf[256];
+		int r = dn_upstreams_norm((const char *const *)c->dns_servers.v, c->dns_servers.n,
+					  buf, sizeof(buf));
+
+		if (r < 0)
+			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+					"dnsServers: at most %d servers, got %zu", DN_MAX_UPSTREAMS,
+					c->dns_servers.n);
+		if (r > 0)
+			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+					"invalid dnsServers \"%s\": an IPv4 or IPv6 address, with an "
+					"optional port (1.2.3.4:53, [2001:db8::1]:53)",
+					c->dns_servers.v[r - 1]);
+		c->servers = cni_strdup(buf);
+	}
+	if (c->rc.dns.servers.n) {
+		/* as glibc: the first DN_MAX_UPSTREAMS */
+		size_t n = c->rc.dns.servers.n < DN_MAX_UPSTREAMS ? c->rc.dns.servers.n
+								   : DN_MAX_UPSTREAMS;
+		char buf[256];
+		int r = dn_upstreams_norm((const char *const *)c->rc.dns.servers.v, n, buf,
+					  sizeof(buf));
+
+		if (r > 0)
+			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+					"invalid runtimeConfig.dns.servers \"%s\": an IPv4 or IPv6 "
+					"address, with an optional port",
+					c->rc.dns.servers.v[r - 1]);
+		c->rc_servers = cni_strdup(buf);
+	}
 	return 0;
 }
 
@@ -397,9 +448,17 @@ static int update_file(struct cni_ctx *ctx, const struct dn_conf *c, const struc
 	free(f.domain);
 	f.domain = strdup(c->domain);
 	f.ttl = (unsigned int)c->ttl;
+	free(f.servers);
+	f.servers = c->servers ? strdup(c->servers) : NULL;
 	dn_netfile_remove(&f, ctx->env.container_id, ctx->env.ifname);
 	if (add)
 		r = dn_netfile_add(&f, add);
+	if (add && !r && c->rc_servers)
+		r = dn_netfile_set_cdns(&f, &(struct dn_cdns){.cid = add->cid,
+							      .ifname = add->ifname,
+							      .servers = c->rc_servers,
+							      .ns_dev = add->ns_dev,
+							      .ns_ino = add->ns_ino});
 	if (!r)
 		r = dn_netfile_write(dirfd, ctx->net.name, &f);
 	dn_netfile_free(&f);
@@ -473,6 +532,26 @@ static int rewrite_check(struct cni_ctx *ctx, const struct dn_conf *c, struct cn
 
 /* ---- ADD ------------------------------------------------------------------------------------- */
 
+/* @v followed by the strings of @more it does not hold yet. */
+static char **strv_merge(const struct cni_strv *v, const struct cni_strv *more, size_t *n)
+{
+	char **out = cni_alloc((v->n + more->n + 1) * sizeof(char *));
+	size_t k = 0;
+
+	for (size_t i = 0; i < v->n; i++)
+		out[k++] = v->v[i];
+	for (size_t i = 0; i < more->n; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < k && !dup; j++)
+			dup = !strcmp(out[j], more->v[i]);
+		if (!dup)
+			out[k++] = more->v[i];
+	}
+	*n = k;
+	return out;
+}
+
 static char **strv_prepend(const struct cni_strv *v, const char *first, size_t *n)
 {
 	char **out = cni_alloc((v->n + 1) * sizeof(char *));
@@ -529,6 +608,17 @@ static int dn_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e
 	res->dns.nameservers.v =
 		strv_prepend(&ctx->net.prev->dns.nameservers, DN_RESOLVER_ADDR, &res->dns.nameservers.n);
 	res->dns.search.v = strv_prepend(&ctx->net.prev->dns.search, c->domain, &res->dns.search.n);
+	/* the runtime's --dns-search and --dns-option (the "dns" capability) after prevResult's */
+	if (c->rc.dns.searches.n) {
+		struct cni_strv s = res->dns.search;
+
+		res->dns.search.v = strv_merge(&s, &c->rc.dns.searches, &res->dns.search.n);
+	}
+	if (c->rc.dns.options.n) {
+		struct cni_strv o = res->dns.options;
+
+		res->dns.options.v = strv_merge(&o, &c->rc.dns.options, &res->dns.options.n);
+	}
 	return 0;
 }
 
@@ -750,5 +840,7 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "daemon"))
 		return dn_daemon_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "status"))
+		return dn_status_main(argc - 1, argv + 1);
 	return cni_main(&dnsname, argc, argv);
 }

@@ -66,7 +66,168 @@ void dn_netfile_free(struct dn_netfile *f)
 		dn_rec_free(&f->recs[i]);
 	free(f->recs);
 	free(f->domain);
+	free(f->servers);
+	for (size_t i = 0; i < f->n_cdns; i++) {
+		free(f->cdns[i].cid);
+		free(f->cdns[i].ifname);
+		free(f->cdns[i].servers);
+	}
+	free(f->cdns);
 	memset(f, 0, sizeof(*f));
+}
+
+/* ---- upstreams ------------------------------------------------------------------------------ */
+
+int dn_upstream_parse(const char *s, struct sockaddr_storage *sa, unsigned int *salen)
+{
+	char host[64];
+	const char *port = NULL;
+	unsigned long p = 53;
+	size_t hl;
+
+	memset(sa, 0, sizeof(*sa));
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+
+		if (!e || (e[1] && e[1] != ':') || (e[1] == ':' && !e[2]))
+			return -EINVAL;
+		hl = (size_t)(e - s - 1);
+		if (hl >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, hl);
+		host[hl] = 0;
+		port = e[1] ? e + 2 : NULL;
+	} else {
+		const char *c = strchr(s, ':');
+
+		if (c && !strchr(c + 1, ':')) { /* one colon: IPv4 with a port */
+			hl = (size_t)(c - s);
+			port = c + 1;
+		} else {
+			hl = strlen(s);
+		}
+		if (hl >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s, hl);
+		host[hl] = 0;
+	}
+	if (port) {
+		char *end;
+
+		if (!*port || *port < '0' || *port > '9')
+			return -EINVAL;
+		p = strtoul(port, &end, 10);
+		if (*end || !p || p > 65535)
+			return -EINVAL;
+	}
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)sa)->sin_addr) == 1) {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)sa;
+
+		if (s[0] == '[')
+			return -EINVAL;
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)p);
+		*salen = sizeof(*v4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)sa)->sin6_addr) == 1) {
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)sa;
+
+		if (port && s[0] != '[')
+			return -EINVAL;
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)p);
+		*salen = sizeof(*v6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int dn_upstreams_norm(const char *const *addrs, size_t n, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	if (cap)
+		out[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct sockaddr_storage sa;
+		unsigned int sl;
+		char ip[INET6_ADDRSTRLEN];
+		int w;
+
+		if (i >= DN_MAX_UPSTREAMS)
+			return -1 - (int)i;
+		if (dn_upstream_parse(addrs[i], &sa, &sl))
+			return (int)i + 1;
+		if (sa.ss_family == AF_INET)
+			w = snprintf(out + len, cap - len, "%s%s:%u", i ? "," : "",
+				     inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, ip,
+					       sizeof(ip)),
+				     ntohs(((struct sockaddr_in *)&sa)->sin_port));
+		else
+			w = snprintf(out + len, cap - len, "%s[%s]:%u", i ? "," : "",
+				     inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, ip,
+					       sizeof(ip)),
+				     ntohs(((struct sockaddr_in6 *)&sa)->sin6_port));
+		if (w < 0 || (size_t)w >= cap - len)
+			return (int)i + 1;
+		len += (size_t)w;
+	}
+	return 0;
+}
+
+static bool upstreams_valid(const char *s)
+{
+	char buf[256], *save = NULL;
+	int n = 0;
+
+	if (strlen(s) >= sizeof(buf) || !*s)
+		return false;
+	strcpy(buf, s);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		struct sockaddr_storage sa;
+		unsigned int sl;
+
+		if (++n > DN_MAX_UPSTREAMS || dn_upstream_parse(t, &sa, &sl))
+			return false;
+	}
+	return n > 0;
+}
+
+int dn_netfile_set_cdns(struct dn_netfile *f, const struct dn_cdns *c)
+{
+	struct dn_cdns n = {0};
+	void *v;
+
+	for (size_t i = 0; i < f->n_cdns; i++) {
+		if (strcmp(f->cdns[i].cid, c->cid) || strcmp(f->cdns[i].ifname, c->ifname))
+			continue;
+		free(f->cdns[i].cid);
+		free(f->cdns[i].ifname);
+		free(f->cdns[i].servers);
+		f->cdns[i] = f->cdns[--f->n_cdns];
+		break;
+	}
+	if (!c->servers)
+		return 0;
+	if (f->n_cdns >= DN_MAX_RECS)
+		return -E2BIG;
+	v = realloc(f->cdns, (f->n_cdns + 1) * sizeof(*f->cdns));
+	if (!v)
+		return -ENOMEM;
+	f->cdns = v;
+	n = *c;
+	n.cid = strdup(c->cid);
+	n.ifname = strdup(c->ifname);
+	n.servers = strdup(c->servers);
+	if (!n.cid || !n.ifname || !n.servers) {
+		free(n.cid);
+		free(n.ifname);
+		free(n.servers);
+		return -ENOMEM;
+	}
+	f->cdns[f->n_cdns++] = n;
+	return 0;
 }
 
 static char *lower_dup(const char *s)
@@ -156,6 +317,7 @@ size_t dn_netfile_remove(struct dn_netfile *f, const char *cid, const char *ifna
 		f->recs[k++] = f->recs[i];
 	}
 	f->n = k;
+	dn_netfile_set_cdns(f, &(struct dn_cdns){.cid = (char *)cid, .ifname = (char *)ifname});
 	return gone;
 }
 
@@ -284,6 +446,21 @@ static int read_line(char *line, int lineno, struct dn_netfile *f, unsigned int 
 		if (flags & DN_READ_SERVE)
 			rec.cid = rec.ifname = "";
 		return dn_netfile_add(f, &rec);
+	} else if (!strncmp(line, "servers ", 8)) {
+		/* a writer's own check made it valid: a broken one is ignored, not the network */
+		free(f->servers);
+		f->servers = upstreams_valid(line + 8) ? strdup(line + 8) : NULL;
+	} else if (!strncmp(line, "cdns ", 5)) {
+		char *t[6], *save = NULL;
+		int n = 0;
+
+		for (char *x = strtok_r(line, " ", &save); x && n < 6; x = strtok_r(NULL, " ", &save))
+			t[n++] = x;
+		if (n == 6 && upstreams_valid(t[5]))
+			return dn_netfile_set_cdns(
+			    f, &(struct dn_cdns){.cid = t[1], .ifname = t[2], .servers = t[5],
+						 .ns_dev = strtoull(t[3], NULL, 10),
+						 .ns_ino = strtoull(t[4], NULL, 10)});
 	} /* unknown lines: a newer writer's keys, ignored */
 	return 0;
 }
@@ -483,6 +660,12 @@ int dn_netfile_write(int dirfd, const char *name, const struct dn_netfile *f)
 			fprintf(m, "%s%s", k ? "," : "", rec->names[k]);
 		fputs(rec->n_names ? "\n" : "-\n", m);
 	}
+	if (f->servers)
+		fprintf(m, "servers %s\n", f->servers);
+	for (size_t i = 0; i < f->n_cdns; i++)
+		fprintf(m, "cdns %s %s %llu %llu %s\n", f->cdns[i].cid, f->cdns[i].ifname,
+			(unsigned long long)f->cdns[i].ns_dev, (unsigned long long)f->cdns[i].ns_ino,
+			f->cdns[i].servers);
 	if (fclose(m)) {
 		free(text);
 		return -ENOMEM;

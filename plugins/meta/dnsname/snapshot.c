@@ -193,6 +193,7 @@ void dn_reload(struct dn_ctx *d)
 	}
 	old = d->snap;
 	d->snap = s;
+	dn_ups_assign(d); /* upstream sets and counters by the new views */
 	dn_snap_free(old);
 	d->idle_check = d->exit_idle && !s->files;
 	malloc_trim(0); /* the old snapshot's pages back to the kernel, not kept as free heap */
