@@ -11,7 +11,8 @@
 #                  127.0.0.12 (run inside C, so its path is loopback like ours);
 #   999 more container netns, empty, so the daemon holds 1000 listeners as with 1000 containers.
 # The network file is written directly in the daemon's format (no 1000 CNI ADDs).
-# Runs: local A, A+AAAA mix, forwarded A, local A over TCP (dnsperf -c4 -q100 -l$BENCH_DNS_SECS);
+# Runs: local A, A+AAAA mix, forwarded A, forwarded and cached A (100 names of TTL 300 s from a
+# second upstream on 127.0.0.54 of H, relayed by the first; aardvark has no cache), local A over TCP (dnsperf -c4 -q100 -l$BENCH_DNS_SECS);
 # reload: -Q 5000 -l8 of local A while the records are rewritten every 50 ms (ours: atomic
 # rename, picked up by inotify; dnsmasq and aardvark: rewrite + SIGHUP, as their managers do);
 # VmHWM of every server after all runs.
@@ -99,7 +100,13 @@ EOF
 # ---- the fake upstream ----------------------------------------------------------------------------
 ip netns exec "$H" dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root --port=53 \
 	--listen-address=192.0.2.53 --bind-interfaces --pid-file= --cache-size=0 \
-	--address=/example.test/192.0.2.7 --address=/#/ >"$WORK/up.log" 2>&1 &
+	--address=/example.test/192.0.2.7 --address=/#/ --server=/cached.test/127.0.0.54 >"$WORK/up.log" 2>&1 &
+PIDS="$PIDS $!"
+# cached.test: relayed by the fake upstream from a second dnsmasq on H's loopback whose answers
+# carry a TTL of 300 s (the first one's have none: "forwarded A" stays uncached).
+ip netns exec "$H" dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root --port=53 \
+	--listen-address=127.0.0.54 --bind-interfaces --pid-file= --cache-size=0 --local-ttl=300 \
+	--address=/cached.test/192.0.2.8 >"$WORK/up2.log" 2>&1 &
 PIDS="$PIDS $!"
 printf 'nameserver 192.0.2.53\n' >"$WORK/resolv.conf"
 # aardvark-dns reads /etc/resolv.conf: ip netns exec bind-mounts /etc/netns/H/resolv.conf over it.
@@ -166,6 +173,8 @@ ready 127.0.0.11 || die "our daemon does not answer: $(cat "$WORK/dnsname.log")"
 ready 127.0.0.12 || die "dnsmasq does not answer: $(cat "$WORK/dnsmasq.log")"
 inc dig +time=1 +tries=1 +short @127.0.0.11 www.example.test | grep -qx 192.0.2.7 ||
 	die "forwarding does not work: $(cat "$WORK/up.log")"
+inc dig +time=1 +tries=1 +short @127.0.0.11 www1.cached.test | grep -qx 192.0.2.8 ||
+	die "forwarding to the second upstream does not work: $(cat "$WORK/up.log" "$WORK/up2.log")"
 if [ -n "$AVPID" ]; then
 	for _ in $(seq 30); do ready 10.99.0.1 && break; sleep 0.1; done
 	if ready 10.99.0.1 && inc dig +time=1 +tries=1 +short @10.99.0.1 www.example.test | grep -qx 192.0.2.7; then
@@ -182,6 +191,7 @@ fi
 for i in $(seq 1 "$NREC"); do printf 'ctr%04d.dns.podman A\n' "$i"; done >"$WORK/q-a"
 for i in $(seq 1 "$NREC"); do printf 'ctr%04d.dns.podman A\na%04d.dns.podman AAAA\n' "$i" "$i"; done >"$WORK/q-mix"
 for i in $(seq 1 "$NREC"); do printf 'www%d.example.test A\n' "$i"; done >"$WORK/q-fwd"
+for i in $(seq 1 100); do printf 'www%d.cached.test A\n' "$i"; done >"$WORK/q-fwdc"
 
 SERVERS="ours:127.0.0.11 dnsmasq:127.0.0.12"
 [ "$HAVE_AV" = 1 ] && SERVERS="$SERVERS aardvark:10.99.0.1"
@@ -221,6 +231,7 @@ for s in $SERVERS; do
 	perf local-a "$srv" "$addr" -d "$WORK/q-a" -c4 -q100 -l"$SECS"
 	perf mix "$srv" "$addr" -d "$WORK/q-mix" -c4 -q100 -l"$SECS"
 	perf forward "$srv" "$addr" -d "$WORK/q-fwd" -c4 -q100 -l"$SECS"
+	perf fwd-cached "$srv" "$addr" -d "$WORK/q-fwdc" -c4 -q100 -l"$SECS"
 	perf tcp "$srv" "$addr" -d "$WORK/q-a" -c4 -q100 -l"$SECS" -m tcp
 done
 for s in $SERVERS; do
@@ -290,10 +301,10 @@ jq -r '
 	"\(.env.records) records, dnsperf -c4 -q100 -l\(.env.seconds) from the client container netns, \(.env.cpus) CPUs, kernel \(.env.kernel); dnsmasq \(.env.dnsmasq), aardvark-dns \(.env.aardvark), dnsperf \(.env.dnsperf); commit \(.env.commit)\n",
 	"| run (queries/s; reload: lost) | ours 127.0.0.11 | dnsmasq 127.0.0.12 | aardvark-dns 10.99.0.1 | ours / dnsmasq |",
 	"| --- | ---: | ---: | ---: | ---: |",
-	( . as $d | ["local-a", "mix", "forward", "tcp", "reload"][] as $r |
+	( . as $d | ["local-a", "mix", "forward", "fwd-cached", "tcp", "reload"][] as $r |
 	  ([$d.runs[] | select(.run == $r and .server == "ours")] | first) as $o |
 	  ([$d.runs[] | select(.run == $r and .server == "dnsmasq")] | first) as $m |
-	  "| \({"local-a":"local A","mix":"A + AAAA mix","forward":"forwarded A","tcp":"local A over TCP","reload":"local A at 5000 q/s, rewrite every 50 ms"}[$r]) | \($d | cell($r;"ours")) | \($d | cell($r;"dnsmasq")) | \($d | cell($r;"aardvark")) | \(if $r == "reload" or $o == null or $m == null or $m.qps == 0 then "–" else "\(($o.qps / $m.qps * 100 | round) / 100)×" end) |"),
+	  "| \({"local-a":"local A","mix":"A + AAAA mix","forward":"forwarded A","fwd-cached":"forwarded, cached (100 names, TTL 300)","tcp":"local A over TCP","reload":"local A at 5000 q/s, rewrite every 50 ms"}[$r]) | \($d | cell($r;"ours")) | \($d | cell($r;"dnsmasq")) | \($d | cell($r;"aardvark")) | \(if $r == "reload" or $o == null or $m == null or $m.qps == 0 then "–" else "\(($o.qps / $m.qps * 100 | round) / 100)×" end) |"),
 	"| VmHWM (kB) | \(.memory_kb.ours.vmhwm) (now: anon \(.memory_kb.ours.rss_anon), file \(.memory_kb.ours.rss_file)) | \(.memory_kb.dnsmasq.vmhwm) | \(f(.memory_kb.aardvark.vmhwm)) | |",
 	"",
 	(if .aardvark != "ok" then "aardvark-dns skipped: \(.aardvark.skipped)\n" else empty end),
