@@ -220,6 +220,75 @@ static void test_each(void)
 	CHECK_INT(dn_netfiles_each(-1, count_name, &s), -EBADF);
 }
 
+/* #21: upstreams normalised and checked; the "servers" and "cdns" lines written, read back,
+ * dropped with their record; broken ones ignored, not the file. */
+static void test_upstreams(void)
+{
+	char out[256];
+	struct dn_netfile f = {0}, g;
+	struct dn_addr a = {.family = AF_INET, .a = {10, 0, 0, 2}};
+	char *names[] = {"web"};
+	struct dn_rec r = {.cid = "c1", .ifname = "eth0", .netns = "/run/netns/x", .ns_dev = 4,
+			   .ns_ino = 5, .addrs = &a, .n_addrs = 1, .names = names, .n_names = 1};
+
+	CHECK_INT(dn_upstreams_norm((const char *const[]){"1.2.3.4", "1.2.3.4:5353",
+							  "2001:db8::1"},
+				    3, out, sizeof(out)),
+		  0);
+	CHECK_STR(out, "1.2.3.4:53,1.2.3.4:5353,[2001:db8::1]:53");
+	CHECK_INT(dn_upstreams_norm((const char *const[]){"[2001:DB8::1]:54"}, 1, out, sizeof(out)),
+		  0);
+	CHECK_STR(out, "[2001:db8::1]:54");
+	CHECK_INT(dn_upstreams_norm((const char *const[]){"1.2.3.4", "1.2.3"}, 2, out, sizeof(out)),
+		  2);
+	for (const char *const *b = (const char *const[]){"", "1.2.3.4:", "1.2.3.4:0",
+							  "1.2.3.4:65536", "[1.2.3.4]:53",
+							  "2001:db8::1]:53", "[2001:db8::1]53",
+							  "host.example", "1.2.3.4:53:53", " 1.2.3.4",
+							  NULL};
+	     *b; b++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "upstream \"%s\" rejected", *b);
+		if (dn_upstreams_norm(b, 1, out, sizeof(out)) == 1)
+			TAP_OK(name);
+		else
+			TAP_FAIL(name, "accepted as %s", out);
+	}
+	CHECK_INT(dn_upstreams_norm((const char *const[]){"1.1.1.1", "1.1.1.2", "1.1.1.3",
+							  "1.1.1.4"},
+				    4, out, sizeof(out)),
+		  -4);
+
+	f.domain = strdup("dns.podman");
+	f.servers = strdup("198.18.0.1:53,[::1]:5353");
+	CHECK_INT(dn_netfile_add(&f, &r), 0);
+	CHECK_INT(dn_netfile_set_cdns(&f, &(struct dn_cdns){.cid = "c1", .ifname = "eth0",
+							     .servers = "127.0.0.62:53",
+							     .ns_dev = 4, .ns_ino = 5}),
+		  0);
+	CHECK_INT(dn_netfile_write(dir, "ups", &f), 0);
+	CHECK_INT(dn_netfile_read(dir, "ups", &g, DN_READ_SERVE), 0);
+	CHECK_STR(g.servers, "198.18.0.1:53,[::1]:5353");
+	CHECK_INT(g.n_cdns, 1);
+	CHECK(g.n_cdns == 1 && g.cdns[0].ns_dev == 4 && g.cdns[0].ns_ino == 5 &&
+	      !strcmp(g.cdns[0].servers, "127.0.0.62:53"));
+	dn_netfile_free(&g);
+	/* the record's DEL takes its own upstreams with it */
+	CHECK_INT(dn_netfile_remove(&f, "c1", "eth0"), 1);
+	CHECK_INT(f.n_cdns, 0);
+	dn_netfile_free(&f);
+	/* broken lines: ignored, the records still served */
+	put("upsbad", "cnic-dnsname 1\ndomain d\nttl 5\nservers 1.2.3.4:99999\n"
+		      "cdns c1 eth0 4 5 nope\ncdns short\n"
+		      "rec c1 eth0 /run/netns/x 4 5 10.0.0.2 web\n");
+	CHECK_INT(dn_netfile_read(dir, "upsbad", &g, 0), 0);
+	CHECK(g.n == 1 && !g.servers && !g.n_cdns);
+	dn_netfile_free(&g);
+	unlinkat(dir, "ups", 0);
+	unlinkat(dir, "upsbad", 0);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/cnic-dnsrec.XXXXXX";
@@ -230,6 +299,7 @@ int main(void)
 	test_roundtrip();
 	test_blocks();
 	test_malformed();
+	test_upstreams();
 	for (const char *const *n =
 		 (const char *const[]){"net2", "bad1", "bad2", "bad3", "bad4", "bad5", "bad6",
 				       "bad7", "nodomain", "empty", NULL};
