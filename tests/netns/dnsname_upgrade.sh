@@ -8,7 +8,8 @@
 # is put where nothing listens on 61053); a container the old build ADDed keeps resolving when
 # the new daemon takes over, started by the plugin or by systemd; a stopped new daemon leaves no
 # rewrite, so an old daemon started after it (downgrade) serves every container; an old
-# plugin's DEL served by the new daemon removes the rewrite.
+# plugin's DEL served by the new daemon removes the rewrite. The new plugin's containers carry
+# dnsServers and runtimeConfig.dns (#21): an old daemon serves them from the same file.
 . "$(dirname "$0")/lib.sh"
 need_root dnsname_upgrade
 OLD_REV=48d521f # "dnsname: one walk of the networks directory ...", before the port 53 work
@@ -55,8 +56,10 @@ attach() {
 	NS[$n]=$v
 	hrun "$H" "$BIN/bridge" ADD "$v" eth0 "$n" "$NET"
 	[ "$RC" = 0 ] || { fail "$n: bridge ADD" "$OUT"; return 1; }
-	DCONF[$n]=$(jq -cn --argjson p "$OUT" --arg run "$RUN" \
-		'{cniVersion:"1.0.0",name:"upg",type:"dnsname",runDir:$run,resolvConf:($run+"/resolv.conf"),prevResult:$p}')
+	# the new plugin's containers name upstreams (#21): lines an old daemon or plugin skips
+	DCONF[$n]=$(jq -cn --argjson p "$OUT" --arg run "$RUN" --argjson new "$([ "$plugin" = "$P" ] && echo true || echo false)" \
+		'{cniVersion:"1.0.0",name:"upg",type:"dnsname",runDir:$run,resolvConf:($run+"/resolv.conf"),prevResult:$p}
+		 + (if $new then {dnsServers:["127.0.0.1:5353"],runtimeConfig:{dns:{servers:["127.0.0.1:5354"]}}} else {} end)')
 	hrun "$H" "$plugin" ADD "$v" eth0 "$n" "${DCONF[$n]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-$n"
 	check_eq "$n: ADD by the $([ "$plugin" = "$P" ] && echo new || echo old) plugin" "$RC" 0
 }
@@ -109,6 +112,7 @@ check_eq "  it listens on 127.0.0.11:53 in the container" "$(in_ns "${NS[a]}" ss
 # 2. Upgrade, the old daemon still running: the new plugin puts no rewrite where nothing
 #    listens on 61053, and the old daemon serves its container.
 attach b "$P"
+check_eq "  the new plugin wrote the servers and cdns lines" "$(grep -c '^servers \|^cdns ' "$RUN/networks/upg")" 2
 all_resolve "old daemon, new ADD" a b
 check_eq "  no rewrite in either container" "$(rewrites a b)" nn
 hrun "$H" "$P" CHECK "${NS[b]}" eth0 b "${DCONF[b]}"
