@@ -209,4 +209,5 @@ for k in c1 c2 c4a c4d; do
 	check_eq "DEL $k" "$RC" 0
 done
 check_eq "no network file left" "$(ls "$RUN/networks" | wc -l)" 0
+check_eq "no sanitizer report from the daemon" "$(cat "$RUN"/dnsname.log* 2>/dev/null | grep -c 'Sanitizer')" 0
 finish
