@@ -104,7 +104,7 @@ man: $(MANPAGES)
 $(BUILD)/man/%: man/%.scd
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  SCDOC   $@")
-	$(Q)$(SCDOC) <$< >$@.tmp && mv $@.tmp $@
+	$(Q)$(SCDOC) <$< >$@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
 # The suite id: a digest of every source, written only when it changes. Plugins carry it in an ELF
 # note; a plugin runs an IPAM plugin in-process only when CNI_PATH's binary carries the same id.

@@ -82,6 +82,24 @@ for p in plugins:
         check_present(f"cnic-{p}.8 names every key of {p}'s field table", text, ks, "*{}*")
     else:
         ok(f"cnic-{p}.8: {p} reads no configuration key")
+    # The reverse: a key the page documents (a definition line of CONFIGURATION starts with
+    # it) is one the plugin reads, so a key dropped from the table cannot stay documented.
+    known = set(ks)
+    for k in ks:  # and the objects above each path
+        for i, ch in enumerate(k):
+            if ch in ".[":
+                known.add(k[:i])
+    doc = set()
+    for line in section(text, "CONFIGURATION").splitlines():
+        if line.startswith("*"):
+            doc.update(re.findall(r"\*([A-Za-z][\w.\[\]]*)\*", line))
+    # an object whose members its table keeps elsewhere (pkg/plugin's "mac" pair): its paths
+    opaque = [k for k, t in table.get(p, []) if t == "OBJ" and not any(x.startswith(k + ".") for x in ks)]
+    extra = sorted(d for d in doc - known if not any(d.startswith(o + ".") for o in opaque))
+    if extra:
+        fail(f"cnic-{p}.8 documents only keys {p} reads", "not in its field table: " + ", ".join(extra))
+    else:
+        ok(f"cnic-{p}.8 documents only keys {p} reads ({len(doc)})")
     ex = section(text, "EXAMPLE")
     conf = sorted(glob.glob(os.path.join(TOP, "conf/examples", p + ".*")))
     bs = [b for b in blocks(ex) if b.lstrip().startswith("{")]
