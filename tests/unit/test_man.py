@@ -117,11 +117,17 @@ for p in plugins:
         ok(f"cnic-{p}.8 EXAMPLE: {len(bs)} JSON block(s) valid" + (", the first is conf/examples'" if conf else ""))
 
 # The daemons' flags, as their parsers name them.
+# The daemons' flags: those their parsers compare with, and those their usage text shows.
+def usage_flags(src):
+    return re.findall(r"\[--?([a-z][\w-]*)", "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', src)))
+
+
 src = open(os.path.join(TOP, "plugins/ipam/dhcp/daemon.c"), encoding="utf-8").read()
-flags = sorted(set(re.findall(r'_flag\s*\(\s*argc\s*,\s*argv\s*,\s*&\s*i\s*,\s*"([\w-]+)"', src)))
+flags = re.findall(r'_flag\s*\(\s*argc\s*,\s*argv\s*,\s*&\s*i\s*,\s*"([\w-]+)"', src)
+flags = sorted(set(flags + usage_flags(src)))
 check_present("cnic-dhcp.8 names every dhcp daemon flag", page("cnic-dhcp.8") or "", flags, "*-{}*")
 src = open(os.path.join(TOP, "plugins/meta/dnsname/daemon.c"), encoding="utf-8").read()
-flags = sorted(set(re.findall(r'"--([a-z][\w-]+)"', src)))
+flags = sorted(set(re.findall(r'"--([a-z][\w-]+)"', src) + usage_flags(src)))
 check_present("cnic-dnsname.8 names every dnsname daemon flag", page("cnic-dnsname.8") or "", flags, "*--{}*")
 
 # cnitool: the commands of its usage and every environment variable it reads.
@@ -157,6 +163,10 @@ else:
             head = open(s, encoding="utf-8").readline()
             if not head.startswith(name.rsplit(".", 1)[0] + "(" + name.rsplit(".", 1)[1] + ")"):
                 fail(f"{name} renders with scdoc", f"its title line is {head.strip()!r}")
+                continue
+            whatis = section(open(s, encoding="utf-8").read(), "NAME").strip()
+            if not whatis.startswith(name.rsplit(".", 1)[0] + " - "):
+                fail(f"{name} renders with scdoc", f"its NAME line does not start with the page's name: {whatis[:60]!r}")
                 continue
             if not groff:
                 ok(f"{name} renders with scdoc")
