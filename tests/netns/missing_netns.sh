@@ -60,8 +60,13 @@ for d in "$TOP"/plugins/*/*/; do
 		continue
 	fi
 	conf=$(printf '%s' "${CONF[$p]}" | jq -c '. + {cniVersion:"1.1.0",name:"missing-netns"}')
+	links=$(ip -n "$H" -o link show | awk -F': ' '{print $2}' | sort)
 	run "$p" ADD "$conf"
 	want=${WANT[$p]:-999}
+	if [ "$want" != 0 ]; then # a failed ADD leaves no link behind (bridge made its bridge first)
+		check_eq "$p's failed ADD leaves no link in the host" \
+			"$(ip -n "$H" -o link show | awk -F': ' '{print $2}' | sort)" "$links"
+	fi
 	if [ "$want" = 0 ]; then
 		check_eq "$p ADD with a missing netns succeeds (never enters it)" "$RC" 0
 	else
