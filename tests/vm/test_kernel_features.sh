@@ -79,9 +79,47 @@ for f in "$@"; do
 	[ "$s" = 0 ] || { rc=1; echo "# vm/$n exited with status $s"; }
 done
 exit $rc'
+# Progress: one line per file as it ends in the VM ("vm/<file>: N passed ... (S s)") on
+# CNIC_PROGRESS_FD (tests/run.sh passes its terminal as fd 3: this script's stdout is a log file
+# then), else on stderr. Never "ok -"-shaped, so nothing counts it twice.
+pfd=${CNIC_PROGRESS_FD:-2}
+case $pfd in [0-9]) ;; *) pfd=2 ;; esac
+{ true >&"$pfd"; } 2>/dev/null || pfd=2
+progress() {
+	local line n p=0 f=0 s=0 t0=$SECONDS
+	declare -A P F S
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case $line in
+		"ok - vm/"*:*) n=${line#ok - vm/} && n=${n%%:*} && P[$n]=$((${P[$n]:-0} + 1)) ;;
+		"not ok - vm/"*:*) n=${line#not ok - vm/} && n=${n%%:*} && F[$n]=$((${F[$n]:-0} + 1)) ;;
+		"skip - vm/"*:*) n=${line#skip - vm/} && n=${n%%:*} && S[$n]=$((${S[$n]:-0} + 1)) ;;
+		"# vm/"*": "*" s")
+			n=${line#\# vm/} && n=${n%%:*}
+			p=$((p + ${P[$n]:-0})) f=$((f + ${F[$n]:-0})) s=$((s + ${S[$n]:-0}))
+			printf '  %-26s %4d passed %3d failed %3d skipped  (%s in the VM; %d min so far)\n' \
+				"vm/$n" "${P[$n]:-0}" "${F[$n]:-0}" "${S[$n]:-0}" "${line##*: }" \
+				$(((SECONDS - t0) / 60)) >&"$pfd"
+			;;
+		esac
+	done
+}
+nfiles=$(echo $files | wc -w)
+echo "  vm: booting a VM for $nfiles files (about 10 min under TCG; a line per file as it ends)" >&"$pfd"
 out=$(mktemp /tmp/cnic-vm.XXXXXX)
 trap 'rm -f "$out"' EXIT
-BUILD=${BUILD:-build} bash "$TOP/tests/vm/run-in-vm.sh" bash -c "$script" vm $files | tee "$out"
+# The VM's qemu does not keep the terminal (fd 3) open. CNIC_VM_RUNNER: a stand-in for
+# run-in-vm.sh (tests of this script).
+vm_run() {
+	if [ "$pfd" = 2 ]; then
+		"$@"
+	else
+		"$@" {pfd}>&-
+	fi
+}
+# shellcheck disable=SC2086
+BUILD=${BUILD:-build} vm_run bash "${CNIC_VM_RUNNER:-$TOP/tests/vm/run-in-vm.sh}" bash -c "$script" vm $files |
+	progress | tee "$out"
 rc=${PIPESTATUS[0]}
 # A VM that died (timeout, no status) or a file that crashed without a "not ok" line still fails.
 if [ "$rc" != 0 ] && ! grep -q '^not ok - ' "$out"; then
