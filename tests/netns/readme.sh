@@ -74,7 +74,9 @@ if $RB snippet conflist | jq --arg d "$rtmp" '.plugins[0].ipam.dataDir = $d + "/
 		fail "README conflist: cnitool add" "$out"
 	fi
 	out=$(ct del "$name" "/run/netns/$rdemo" 2>&1)
-	check_eq "README conflist: cnitool del" "$?:$(ls "$rtmp/ipam/$name" 2>/dev/null | grep -c '^10\.')" 0:0
+	rc=$?
+	check_eq "README conflist: cnitool del releases the address" \
+		"$rc:$(find "$rtmp/ipam/$name" -maxdepth 1 -name '10.*' 2>/dev/null | wc -l)" 0:0
 else
 	fail "README conflist snippet is JSON" "$($RB snippet conflist 2>&1 | head -3)"
 fi
