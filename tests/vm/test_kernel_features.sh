@@ -85,25 +85,7 @@ exit $rc'
 pfd=${CNIC_PROGRESS_FD:-2}
 case $pfd in [0-9]) ;; *) pfd=2 ;; esac
 { true >&"$pfd"; } 2>/dev/null || pfd=2
-progress() {
-	local line n p=0 f=0 s=0 t0=$SECONDS
-	declare -A P F S
-	while IFS= read -r line; do
-		printf '%s\n' "$line"
-		case $line in
-		"ok - vm/"*:*) n=${line#ok - vm/} && n=${n%%:*} && P[$n]=$((${P[$n]:-0} + 1)) ;;
-		"not ok - vm/"*:*) n=${line#not ok - vm/} && n=${n%%:*} && F[$n]=$((${F[$n]:-0} + 1)) ;;
-		"skip - vm/"*:*) n=${line#skip - vm/} && n=${n%%:*} && S[$n]=$((${S[$n]:-0} + 1)) ;;
-		"# vm/"*": "*" s")
-			n=${line#\# vm/} && n=${n%%:*}
-			p=$((p + ${P[$n]:-0})) f=$((f + ${F[$n]:-0})) s=$((s + ${S[$n]:-0}))
-			printf '  %-26s %4d passed %3d failed %3d skipped  (%s in the VM; %d min so far)\n' \
-				"vm/$n" "${P[$n]:-0}" "${F[$n]:-0}" "${S[$n]:-0}" "${line##*: }" \
-				$(((SECONDS - t0) / 60)) >&"$pfd"
-			;;
-		esac
-	done
-}
+. "$TOP/tests/vm/progress.sh"
 nfiles=$(echo $files | wc -w)
 echo "  vm: booting a VM for $nfiles files (about 10 min under TCG; a line per file as it ends)" >&"$pfd"
 out=$(mktemp /tmp/cnic-vm.XXXXXX)
@@ -119,7 +101,7 @@ vm_run() {
 }
 # shellcheck disable=SC2086
 BUILD=${BUILD:-build} vm_run bash "${CNIC_VM_RUNNER:-$TOP/tests/vm/run-in-vm.sh}" bash -c "$script" vm $files |
-	progress | tee "$out"
+	vm_progress "$pfd" | tee "$out"
 rc=${PIPESTATUS[0]}
 # A VM that died (timeout, no status) or a file that crashed without a "not ok" line still fails.
 if [ "$rc" != 0 ] && ! grep -q '^not ok - ' "$out"; then
