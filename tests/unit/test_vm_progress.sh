@@ -43,3 +43,24 @@ if grep -Eq '^(ok|not ok|skip) - ' "$tmp/progress"; then
 else
 	echo "ok - vm progress: no progress line is counted as a result"
 fi
+# A file quiet for longer than CNIC_VM_HEARTBEAT: a "still running" line with its counts so far;
+# a line that arrives in two parts around the wait is passed on whole.
+(
+	printf 'ok - vm/slow: one\nok - vm/sl'
+	sleep 7
+	printf 'ow: two\n# vm/slow: 9 s\n'
+) | CNIC_VM_HEARTBEAT=1 bash -c '. "$1/tests/vm/progress.sh" && vm_progress 3 >"$2/out2" 3>"$2/progress2"' sh "$TOP" "$tmp"
+if [ "$(cat "$tmp/out2")" = "ok - vm/slow: one
+ok - vm/slow: two
+# vm/slow: 9 s" ]; then
+	echo "ok - vm progress: a line split by a wait passes through whole"
+else
+	echo "not ok - vm progress: split line: $(tr '\n' '|' <"$tmp/out2")"
+fi
+got=$(sed -e 's/  *(.*//' -e 's/  */ /g' "$tmp/progress2" | tr '\n' '|')
+want=" vm/slow 1 passed 0 failed 0 skipped so far, still running| vm/slow 2 passed 0 failed 0 skipped|"
+if [ "$got" = "$want" ]; then
+	echo "ok - vm progress: a quiet file gets a still-running line with its counts so far"
+else
+	echo "not ok - vm progress: heartbeat: got '$got', want '$want'"
+fi
