@@ -87,7 +87,7 @@ case $pfd in [0-9]) ;; *) pfd=2 ;; esac
 { true >&"$pfd"; } 2>/dev/null || pfd=2
 . "$TOP/tests/vm/progress.sh"
 nfiles=$(echo $files | wc -w)
-echo "  vm: booting a VM for $nfiles files (about 10 min under TCG; a line per file as it ends, one every 2 min while it runs)" >&"$pfd"
+echo "  vm: booting a VM for $nfiles files (~10 min under TCG; a line per file, and every 2 min)" >&"$pfd"
 out=$(mktemp /tmp/cnic-vm.XXXXXX)
 trap 'rm -f "$out"' EXIT
 # The VM's qemu does not keep the terminal (fd 3) open. CNIC_VM_RUNNER: a stand-in for
