@@ -734,7 +734,7 @@ static int dn_check(struct cni_ctx *ctx, struct cni_err *e)
 	return probe(ctx->env.netns, name, qtype, e);
 }
 
-static const struct cni_plugin dnsname = {
+const struct cni_plugin dn_plugin = {
 	.name = "dnsname",
 	.min_version = CNI_V010,
 	CNI_CONF(fields, struct dn_conf),
@@ -750,5 +750,5 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "daemon"))
 		return dn_daemon_main(argc - 1, argv + 1);
-	return cni_main(&dnsname, argc, argv);
+	return cni_main(&dn_plugin, argc, argv);
 }
