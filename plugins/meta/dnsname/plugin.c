@@ -55,26 +55,35 @@ struct dn_conf {
 };
 
 static const struct cni_field rc_fields[] = {
-	{.key = "aliases", .type = CNI_F_JSON, .off = 0},
+	{.key = "aliases", .type = CNI_F_JSON, .off = 0,
+	  .help = "capability aliases: {network name: [extra names of the container]}"},
 	CNI_FIELD_END,
 };
 static const struct cni_field cni_args_fields[] = {
-	{.key = "aliases", .type = CNI_F_STRV, .off = 0},
+	{.key = "aliases", .type = CNI_F_STRV, .off = 0,
+	  .help = "extra names of the container on this network"},
 	CNI_FIELD_END,
 };
 static const struct cni_field args_fields[] = {
-	{.key = "cni", .type = CNI_F_OBJ, .sub = cni_args_fields, .off = 0},
+	{.key = "cni", .type = CNI_F_OBJ, .sub = cni_args_fields, .off = 0,
+	  .help = "the args of the CNI conventions (only aliases is read)"},
 	CNI_FIELD_END,
 };
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct dn_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("domainName", CNI_F_STR, domain),
-	F("ttl", CNI_F_INT, ttl, .min = 0, .max = DN_MAX_TTL),
-	F("runDir", CNI_F_STR, run_dir),
-	F("resolvConf", CNI_F_STR, resolv_conf),
-	F("runtimeConfig", CNI_F_OBJ, rc, .sub = rc_fields),
-	F("args", CNI_F_OBJ, args, .sub = args_fields),
+	F("domainName", CNI_F_STR, domain,
+	  .help = "domain of the network's names (default dns.podman)"),
+	F("ttl", CNI_F_INT, ttl, .min = 0, .max = DN_MAX_TTL,
+	  .help = "TTL of the local answers, seconds"),
+	F("runDir", CNI_F_STR, run_dir,
+	  .help = "the daemon's record files and control socket (default /run/cni/dnsname)"),
+	F("resolvConf", CNI_F_STR, resolv_conf,
+	  .help = "upstream servers for other names (default /etc/resolv.conf)"),
+	F("runtimeConfig", CNI_F_OBJ, rc, .sub = rc_fields,
+	  .help = "the runtime's capability arguments (only aliases is read)"),
+	F("args", CNI_F_OBJ, args, .sub = args_fields,
+	  .help = "the runtime's args (only args.cni.aliases is read)"),
 	CNI_FIELD_END,
 };
 
@@ -736,6 +745,8 @@ static int dn_check(struct cni_ctx *ctx, struct cni_err *e)
 
 const struct cni_plugin dn_plugin = {
 	.name = "dnsname",
+	.help = "Chained: the container's names and addresses for the network's resolver, a daemon\n"
+		"the plugin starts when needed (dnsname daemon --help).",
 	.min_version = CNI_V010,
 	CNI_CONF(fields, struct dn_conf),
 	.conf_defaults = dn_defaults,
