@@ -65,7 +65,7 @@ static const struct cni_field fields[] = {
 		  CNI_SEEN(struct static_conf, ipam_seen),
 		    .help = "the IPAM section (type static)"),
 	CNI_FIELD("args", struct static_conf, CNI_F_OBJ, args, .sub = args_fields,
-	  .help = "the runtime's args (args.cni.ips; CNI_ARGS IP too)"),
+	  .help = "the runtime's args (args.cni.ips; also CNI_ARGS IP, GATEWAY)"),
 	CNI_FIELD("runtimeConfig", struct static_conf, CNI_F_OBJ, rc, .sub = ips_fields,
 	  .help = "capability ips: addresses that replace all others"),
 	CNI_FIELD_END,

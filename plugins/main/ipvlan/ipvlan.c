@@ -39,7 +39,7 @@ struct ipvlan_conf {
 #define F(k, t, m, ...) CNI_FIELD(k, struct ipvlan_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
 	F("master", CNI_F_STR, link.master,
-	  .help = "parent interface (default: the default route's interface)"),
+	  .help = "parent interface (default: prevResult's chained, else the default route's)"),
 	F("mode", CNI_F_STR, mode, .help = "ipvlan mode: l2 (default), l3 or l3s"),
 	F("flag", CNI_F_STR, flag, .help = "ipvlan flag: bridge (default), private or vepa"),
 	F("mtu", CNI_F_INT, link.mtu, .min = 0, .max = 65535,

@@ -45,7 +45,7 @@ static const struct cni_field fields[] = {
 	F("mtu", CNI_F_INT, link.mtu, .min = 0, .max = 65535,
 	  .help = "MTU of the macvlan interface, at most master's (default: the kernel's)"),
 	F("mac", CNI_F_STR, mac.conf,
-	  .help = "container MAC address (default random); args, CNI_ARGS MAC override it"),
+	  .help = "container MAC (default random); runtimeConfig, args, CNI_ARGS MAC win"),
 	F("linkInContainer", CNI_F_BOOL, link.link_in_container,
 	  .help = "master is in the container's netns, not the host's"),
 	F("bcqueuelen", CNI_F_I64, bcqueuelen, .min = 0, .max = UINT32_MAX,

@@ -44,7 +44,7 @@ struct tap_conf {
 #define F(k, t, m, ...) CNI_FIELD(k, struct tap_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
 	F("mac", CNI_F_STR, mac.conf,
-	  .help = "tap MAC address (default random); args, CNI_ARGS MAC override it"),
+	  .help = "tap MAC (default random); runtimeConfig, args, CNI_ARGS MAC win"),
 	F("mtu", CNI_F_INT, mtu, .min = 0, .max = 65535,
 	  .help = "MTU of the tap (default: the kernel's)"),
 	F("selinuxContext", CNI_F_STR, selinux_context,

@@ -75,7 +75,7 @@ static const struct cni_field fields[] = {
 	F("domainName", CNI_F_STR, domain,
 	  .help = "domain of the network's names (default dns.podman)"),
 	F("ttl", CNI_F_INT, ttl, .min = 0, .max = DN_MAX_TTL,
-	  .help = "TTL of the local answers, seconds"),
+	  .help = "TTL of the local answers, seconds (default 0)"),
 	F("runDir", CNI_F_STR, run_dir,
 	  .help = "the daemon's record files and control socket (default /run/cni/dnsname)"),
 	F("resolvConf", CNI_F_STR, resolv_conf,
