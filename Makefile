@@ -118,8 +118,11 @@ ARCHIVE_INFO := $(shell grep -v '[$$]Format' .version-info 2>/dev/null | cut -c1
 GIT_COMMIT ?= $(or $(if $(IN_GIT),$(shell git describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null)),$(firstword $(ARCHIVE_INFO)),unknown)
 COMMIT_EPOCH := $(or $(if $(IN_GIT),$(shell git log -1 --format=%ct 2>/dev/null)),$(word 2,$(ARCHIVE_INFO)))
 BUILD_DATE ?= $(or $(shell e='$(or $(SOURCE_DATE_EPOCH),$(COMMIT_EPOCH))'; [ -n "$$e" ] && date -u -d "@$$e" +%F 2>/dev/null),unknown)
-$(shell printf '#define CNIC_VERSION "%s"\n#define CNIC_COMMIT "%s"\n#define CNIC_BUILD_DATE "%s"\n' '$(VERSION)' '$(GIT_COMMIT)' '$(BUILD_DATE)' >$(BUILD)/gen/version.h.tmp && \
-	{ cmp -s $(BUILD)/gen/version.h.tmp $(BUILD)/gen/version.h || mv $(BUILD)/gen/version.h.tmp $(BUILD)/gen/version.h; }; rm -f $(BUILD)/gen/version.h.tmp)
+# A git tree that git refuses to read (`sudo make install` in a user's checkout: "dubious
+# ownership") keeps the version.h its owner's build wrote rather than relink everything "unknown".
+$(shell [ -e .git ] && [ '$(GIT_COMMIT)' = unknown ] && [ -e $(BUILD)/gen/version.h ] || { \
+	printf '#define CNIC_VERSION "%s"\n#define CNIC_COMMIT "%s"\n#define CNIC_BUILD_DATE "%s"\n' '$(VERSION)' '$(GIT_COMMIT)' '$(BUILD_DATE)' >$(BUILD)/gen/version.h.tmp && \
+	{ cmp -s $(BUILD)/gen/version.h.tmp $(BUILD)/gen/version.h || mv $(BUILD)/gen/version.h.tmp $(BUILD)/gen/version.h; }; rm -f $(BUILD)/gen/version.h.tmp; })
 $(BUILD)/obj/pkg/cni/about.o: $(BUILD)/gen/version.h
 $(call obj,$(CNI_SRC) $(NU_SRC) $(NFT_SRC) $(WIRE_SRC) $(RT_SRC) $(wildcard plugins/*/*/*.c cmd/*/*.c contrib/*/*.c) $(UNIT_SRC) $(KERNEL_SRC)): $(FLAGS_STAMP)
 

@@ -254,6 +254,11 @@ else
 	case $h in *"CNIC_COMMIT \"${head%"${head#????????????}"}"*"CNIC_BUILD_DATE \"$day\""*)
 		ok "version.h in git: HEAD's hash and HEAD's date ($day), not today's" ;;
 	*) fail "version.h in git: HEAD's hash and date" "$h" ;; esac
+	cp "$T/b1/gen/version.h" "$T/h1"
+	gen "$top" "$T/b1" GIT_COMMIT=unknown >/dev/null
+	cmp -s "$T/h1" "$T/b1/gen/version.h" &&
+		ok "version.h in a git tree git will not read (GIT_COMMIT unknown): the last one kept" ||
+		fail "version.h kept when git cannot say" "$(cat "$T/b1/gen/version.h")"
 	h=$(gen "$top" "$T/b2" SOURCE_DATE_EPOCH=86400)
 	case $h in *'CNIC_BUILD_DATE "1970-01-02"'*) ok "version.h: SOURCE_DATE_EPOCH wins" ;;
 	*) fail "version.h: SOURCE_DATE_EPOCH wins" "$h" ;; esac
