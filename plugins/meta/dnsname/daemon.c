@@ -171,8 +171,9 @@ static int dn_flags(struct dn_ctx *d, int argc, char **argv, int *ready)
 		if (errno || end == fd || *end || v < 0 || v > INT_MAX) {
 			snprintf(err, sizeof(err), "flag -ready-fd: \"%s\" is not a descriptor", fd);
 			r = -EINVAL;
+		} else {
+			*ready = (int)v;
 		}
-		*ready = (int)v;
 	}
 	if (r == DMN_FLAGS_RUN)
 		d->exit_idle = dmn_flag_true(idle);
