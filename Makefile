@@ -83,8 +83,28 @@ TOOLS := $(addprefix $(BUILD)/bin/,$(notdir $(patsubst %/,%,$(TOOL_DIRS))))
 EXAMPLES := $(BUILD)/contrib/cnic-run
 
 .SECONDARY:
-.PHONY: all deps check layers unit kernel netns e2e vm demo bench size install clean fuzz fault format
+.PHONY: all deps check layers unit kernel netns e2e vm demo bench size install clean fuzz fault format man
 all: $(BINS) $(TOOLS) $(UNIT_BINS) $(KERNEL_BINS) $(EXAMPLES)
+
+# The man pages: man/<name>.<section>.scd, written in scdoc, built to $(BUILD)/man/<name>.<section>
+# (MANPAGES: what `make install` puts in $(MANDIR)/man<section>). Without scdoc, `all` says once
+# that they were skipped and succeeds; `make man` needs it.
+SCDOC ?= scdoc
+MAN_SRC := $(wildcard man/*.scd)
+MANPAGES := $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+ifneq ($(shell command -v $(SCDOC) 2>/dev/null),)
+all: $(MANPAGES)
+else
+all: man-skipped
+.PHONY: man-skipped
+man-skipped:
+	@echo "  MAN     skipped: $(SCDOC) is not installed (apt-get install scdoc)"
+endif
+man: $(MANPAGES)
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  SCDOC   $@")
+	$(Q)$(SCDOC) <$< >$@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
 # The suite id: a digest of every source, written only when it changes. Plugins carry it in an ELF
 # note; a plugin runs an IPAM plugin in-process only when CNI_PATH's binary carries the same id.

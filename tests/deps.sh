@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages the build and the tests need, only those missing.
 set -eu
-need="build-essential pkg-config clang libnl-route-3-dev libmnl-dev libnftnl-dev libjansson-dev libmd-dev libsystemd-dev libip4tc-dev libip6tc-dev
+need="build-essential pkg-config clang scdoc libnl-route-3-dev libmnl-dev libnftnl-dev libjansson-dev libmd-dev libsystemd-dev libip4tc-dev libip6tc-dev
 iproute2 nftables iptables jq strace socat conntrack qemu-system-x86 busybox-static dnsmasq-base dnsutils knot-dnsutils valgrind python3 containernetworking-plugins procps iputils-ping util-linux
 containerd runc python3-grpcio python3-grpc-tools python3-protobuf podman conmon file git dbus-daemon dbus-bin python3-dbus python3-gi"
 # firewalld (tests/netns/firewalld.sh runs a real one in a private netns on a private bus): only
