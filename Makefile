@@ -124,14 +124,26 @@ Q := $(if $(filter 1,$(V)),,@)
 FLAGS_STAMP := $(BUILD)/gen/flags
 $(shell mkdir -p $(BUILD)/gen && printf '%s\n' '$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS)' >$(FLAGS_STAMP).tmp && \
 	{ cmp -s $(FLAGS_STAMP).tmp $(FLAGS_STAMP) || mv $(FLAGS_STAMP).tmp $(FLAGS_STAMP); }; rm -f $(FLAGS_STAMP).tmp)
-# The release (VERSION, set when packaging) and the commit built (git describe of HEAD's hash,
-# "-dirty" with local changes; "unknown" outside git), for `cnitool --version`: build/gen/version.h,
-# rewritten only when one of them changes, so only cnitool's object is rebuilt.
+# The release (VERSION, set when packaging), the commit built and the build date, for every
+# binary's --version (pkg/cni/about.c): build/gen/version.h, rewritten only when one of them
+# changes, so only about.o is rebuilt (and the binaries relinked). The commit is git describe of
+# HEAD's hash ("-dirty" with local changes) when this directory is the top of a git work tree;
+# else the first word of .version-info, which `git archive` fills in (export-subst, see
+# .gitattributes); else "unknown". The date is reproducible, never the clock: SOURCE_DATE_EPOCH
+# when set (dpkg-buildpackage sets it from debian/changelog), else the commit's date, else
+# "unknown". Packagers may set GIT_COMMIT and BUILD_DATE themselves.
 VERSION ?= 0.1.0
-GIT_COMMIT ?= $(or $(shell git describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null),unknown)
-$(shell printf '#define CNIC_VERSION "%s"\n#define CNIC_COMMIT "%s"\n' '$(VERSION)' '$(GIT_COMMIT)' >$(BUILD)/gen/version.h.tmp && \
-	{ cmp -s $(BUILD)/gen/version.h.tmp $(BUILD)/gen/version.h || mv $(BUILD)/gen/version.h.tmp $(BUILD)/gen/version.h; }; rm -f $(BUILD)/gen/version.h.tmp)
-$(BUILD)/obj/cmd/cnitool/cnitool.o: $(BUILD)/gen/version.h
+IN_GIT := $(filter $(abspath $(CURDIR)),$(abspath $(shell git rev-parse --show-toplevel 2>/dev/null)))
+ARCHIVE_INFO := $(shell grep -v '[$$]Format' .version-info 2>/dev/null | cut -c1-12,41-)
+GIT_COMMIT ?= $(or $(if $(IN_GIT),$(shell git describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null)),$(firstword $(ARCHIVE_INFO)),unknown)
+COMMIT_EPOCH := $(or $(if $(IN_GIT),$(shell git log -1 --format=%ct 2>/dev/null)),$(word 2,$(ARCHIVE_INFO)))
+BUILD_DATE ?= $(or $(shell e='$(or $(SOURCE_DATE_EPOCH),$(COMMIT_EPOCH))'; [ -n "$$e" ] && date -u -d "@$$e" +%F 2>/dev/null),unknown)
+# A git tree that git refuses to read (`sudo make install` in a user's checkout: "dubious
+# ownership") keeps the version.h its owner's build wrote rather than relink everything "unknown".
+$(shell [ -e .git ] && [ '$(GIT_COMMIT)' = unknown ] && [ -e $(BUILD)/gen/version.h ] || { \
+	printf '#define CNIC_VERSION "%s"\n#define CNIC_COMMIT "%s"\n#define CNIC_BUILD_DATE "%s"\n' '$(VERSION)' '$(GIT_COMMIT)' '$(BUILD_DATE)' >$(BUILD)/gen/version.h.tmp && \
+	{ cmp -s $(BUILD)/gen/version.h.tmp $(BUILD)/gen/version.h || mv $(BUILD)/gen/version.h.tmp $(BUILD)/gen/version.h; }; rm -f $(BUILD)/gen/version.h.tmp; })
+$(BUILD)/obj/pkg/cni/about.o: $(BUILD)/gen/version.h
 $(call obj,$(CNI_SRC) $(NU_SRC) $(NFT_SRC) $(WIRE_SRC) $(RT_SRC) $(wildcard plugins/*/*/*.c cmd/*/*.c contrib/*/*.c) $(UNIT_SRC) $(KERNEL_SRC)): $(FLAGS_STAMP)
 
 $(BUILD)/obj/%.o: %.c
@@ -348,7 +360,7 @@ $(LIBDAEMON): $(call obj,$(DAEMON_SRC))
 $(BUILD)/bin/dnsname $(BUILD)/bin/dhcp: $(LIBDAEMON)
 LDLIBS_dnsname += $(LIBDAEMON)
 LDLIBS_dhcp += $(LIBDAEMON)
-$(BUILD)/tests/test_daemon: $(BUILD)/obj/tests/unit/test_daemon.o $(LIBDAEMON)
+$(BUILD)/tests/test_daemon $(BUILD)/tests/test_daemon_flags: $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBDAEMON)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBDAEMON)

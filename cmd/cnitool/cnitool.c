@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cni/about.h" /* cni_print_version(): every binary's --version */
 #include "runtime/cnic-runtime.h"
-#include "version.h" /* CNIC_VERSION, CNIC_COMMIT: written by the Makefile (build/gen/) */
 
 #define MAX_ARGS 64
 
@@ -34,7 +34,7 @@ static void usage(FILE *f, const char *exe)
 		"  %s version <net>   (each plugin of <net>: the spec versions it supports)\n"
 		"  %s ls              (the networks of NETCONFPATH: name, cniVersion, plugins, file;\n"
 		"                         files that do not load, with their error)\n"
-		"  %s --version       (cnitool's release, commit and CNI spec versions)\n"
+		"  %s --version       (cnitool's release, commit, build date and CNI spec versions)\n"
 		"  %s -h | --help\n"
 		"Environment: NETCONFPATH (default /etc/cni/net.d), CNI_PATH, CNI_IFNAME (default eth0),\n"
 		"CNI_ARGS (K=V;K=V), CAP_ARGS (JSON object), CNITOOL_TIMEOUT (seconds per plugin, 60),\n"
@@ -51,15 +51,6 @@ static int fail(const struct cnr_err *e)
 	if (e->details[0])
 		fprintf(stderr, "cnitool: details: %s\n", e->details);
 	return 1;
-}
-
-static int print_version(void)
-{
-	printf("cnitool (cnic) %s\ncommit: %s\nCNI spec versions:", CNIC_VERSION, CNIC_COMMIT);
-	for (size_t i = 0; cnr_spec_version(i); i++)
-		printf("%s %s", i ? "," : "", cnr_spec_version(i));
-	printf("\n");
-	return 0;
 }
 
 /*
@@ -169,10 +160,11 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && (!strcmp(cmd, "-h") || !strcmp(cmd, "--help"))) {
 		usage(stdout, exe);
-		return 0;
+		putchar('\n');
+		return cni_print_version("cnitool", 0);
 	}
 	if (argc == 2 && !strcmp(cmd, "--version"))
-		return print_version();
+		return cni_print_version("cnitool", 0);
 	if (argc == 2 && !strcmp(cmd, "ls"))
 		return list_networks(dir && *dir ? dir : "/etc/cni/net.d");
 	if (((status || gc || version) && argc != 3) ||

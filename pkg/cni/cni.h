@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "err.h"
 #include "ip.h"
@@ -143,6 +144,12 @@ struct cni_field {
 	size_t seen; /* offsetof(bool flag) + 1 set when the key is present; 0 = not tracked */
 	unsigned int flags;
 	void (*init)(void *elem); /* ARRAY: defaults of each element before it is parsed */
+	/*
+	 * One line for --help: what the key means (defaults, units, the reference's semantics).
+	 * Every key of a plugin's table has one (tests/unit/test_version.sh); an ARRAY's element
+	 * descriptor needs none.
+	 */
+	const char *help;
 };
 
 #define CNI_FIELD(k, t, type_, member, ...)                                                        \
@@ -160,6 +167,13 @@ struct cni_field {
  */
 int cni_conf_parse(const char *json, size_t len, const struct cni_field *fields, void *dst,
 		   struct cni_err *e);
+
+/*
+ * cni_help_fields() - --help's key lines of @fields (and of the tables under them) on @out, each
+ * path prefixed with @prefix: "  <path>  <type and bounds>  <.help>". With @out NULL, only
+ * counts. The number of keys in *@keys (unless NULL). Returns how many keys have no .help.
+ */
+int cni_help_fields(FILE *out, const struct cni_field *fields, const char *prefix, int *keys);
 
 /* ---- results --------------------------------------------------------------------------------- */
 
@@ -313,6 +327,7 @@ struct cni_plugin {
 	 */
 	const struct cni_plugin *const *inproc;
 	const void *ops; /* the plugin's own table, for callbacks shared by a family (pkg/plugin) */
+	const char *help; /* --help's paragraph: what the plugin does, in a few lines */
 };
 
 /*
@@ -347,6 +362,13 @@ struct cni_ctx {
  * stdout (a result or an error object). Returns the process exit status.
  */
 int cni_main(const struct cni_plugin *p, int argc, char **argv);
+
+/*
+ * cni_print_help() - a plugin's --help on stdout: usage, the environment, its CNI_ARGS keys, every
+ * key of its tables (cni_help_fields()), the spec versions. Returns the exit status (0, or 1
+ * when stdout could not be written).
+ */
+int cni_print_help(const struct cni_plugin *p);
 
 /*
  * cni_main_plugin - the plugin's table, for the main() of libcni.a (pkg/cni/main.c): a plugin

@@ -352,21 +352,27 @@ int cni_conf_parse(const char *json, size_t len, const struct cni_field *fields,
 }
 
 const struct cni_field cni_dns_fields[] = {
-	CNI_FIELD("nameservers", struct cni_dns, CNI_F_STRV, nameservers),
-	CNI_FIELD("domain", struct cni_dns, CNI_F_STR, domain),
-	CNI_FIELD("search", struct cni_dns, CNI_F_STRV, search),
-	CNI_FIELD("options", struct cni_dns, CNI_F_STRV, options),
+	CNI_FIELD("nameservers", struct cni_dns, CNI_F_STRV, nameservers, .help = "DNS servers"),
+	CNI_FIELD("domain", struct cni_dns, CNI_F_STR, domain, .help = "DNS domain"),
+	CNI_FIELD("search", struct cni_dns, CNI_F_STRV, search, .help = "DNS search domains"),
+	CNI_FIELD("options", struct cni_dns, CNI_F_STRV, options, .help = "resolver options"),
 	CNI_FIELD_END,
 };
 
 static const struct cni_field route_fields[] = {
-	CNI_FIELD("dst", struct cni_route, CNI_F_PREFIX, dst, .flags = CNI_FF_REQUIRED),
-	CNI_FIELD("gw", struct cni_route, CNI_F_IP, gw),
-	CNI_FIELD("mtu", struct cni_route, CNI_F_INT, mtu, .min = 0, .max = 65535),
-	CNI_FIELD("advmss", struct cni_route, CNI_F_INT, advmss, .min = 0, .max = 65535),
-	CNI_FIELD("priority", struct cni_route, CNI_F_INT, priority, .min = 0, .max = 0x7fffffffLL),
-	CNI_FIELD("table", struct cni_route, CNI_F_INT, table, .min = 0, .max = 0x7fffffffLL),
-	CNI_FIELD("scope", struct cni_route, CNI_F_INT, scope, .min = 0, .max = 255),
+	CNI_FIELD("dst", struct cni_route, CNI_F_PREFIX, dst, .flags = CNI_FF_REQUIRED,
+	  .help = "destination of a route"),
+	CNI_FIELD("gw", struct cni_route, CNI_F_IP, gw, .help = "the route's gateway"),
+	CNI_FIELD("mtu", struct cni_route, CNI_F_INT, mtu, .min = 0, .max = 65535,
+	  .help = "the route's MTU"),
+	CNI_FIELD("advmss", struct cni_route, CNI_F_INT, advmss, .min = 0, .max = 65535,
+	  .help = "the route's advertised MSS"),
+	CNI_FIELD("priority", struct cni_route, CNI_F_INT, priority, .min = 0, .max = 0x7fffffffLL,
+	  .help = "the route's metric"),
+	CNI_FIELD("table", struct cni_route, CNI_F_INT, table, .min = 0, .max = 0x7fffffffLL,
+	  .help = "the route's table"),
+	CNI_FIELD("scope", struct cni_route, CNI_F_INT, scope, .min = 0, .max = 255,
+	  .help = "the route's scope"),
 	CNI_FIELD_END,
 };
 

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "about.h"
 #include "internal.h"
 #include "suite_id.h"
 
@@ -558,8 +559,11 @@ int cni_main(const struct cni_plugin *p, int argc, char **argv)
 	char *text = NULL;
 	int r;
 
-	(void)argc;
-	(void)argv;
+	/* No runtime passes arguments (libcni runs the plugin with argv[0] alone). */
+	if (argc > 1 && !strcmp(argv[1], "--version"))
+		return cni_print_version(p->name, (int)p->min_version);
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return cni_print_help(p);
 	if (!cmd) {
 		print_about(p);
 		return 0;

@@ -36,11 +36,12 @@ const struct pl_mac_order pl_mac_tuning = {
 
 /* Both objects hold one string at offset 0: "mac", and "cni" with "mac" in it. */
 const struct cni_field pl_mac_rc_fields[] = {
-	{.key = "mac", .type = CNI_F_STR},
+	{.key = "mac", .type = CNI_F_STR, .help = "MAC address of the container's interface"},
 	CNI_FIELD_END,
 };
 const struct cni_field pl_mac_args_fields[] = {
-	{.key = "cni", .type = CNI_F_OBJ, .sub = pl_mac_rc_fields},
+	{.key = "cni", .type = CNI_F_OBJ, .sub = pl_mac_rc_fields,
+	  .help = "the args of the CNI conventions (only mac is read)"},
 	CNI_FIELD_END,
 };
 const char *const pl_mac_args_keys[] = {"MAC", NULL};

@@ -56,8 +56,10 @@ struct pl_mac_keys {
  */
 extern const struct cni_field pl_mac_args_fields[], pl_mac_rc_fields[];
 #define PL_MAC_FIELDS(t, k)                                                                        \
-	CNI_FIELD("args", t, CNI_F_OBJ, k.args, .sub = pl_mac_args_fields),                       \
-	    CNI_FIELD("runtimeConfig", t, CNI_F_OBJ, k.runtime, .sub = pl_mac_rc_fields)
+	CNI_FIELD("args", t, CNI_F_OBJ, k.args, .sub = pl_mac_args_fields,                        \
+		  .help = "the runtime's args (only args.cni.mac is read)"),                       \
+	    CNI_FIELD("runtimeConfig", t, CNI_F_OBJ, k.runtime, .sub = pl_mac_rc_fields,          \
+		      .help = "the runtime's capability arguments (only mac is read)")
 
 /* The CNI_ARGS keys of such a plugin, for its .args_keys. */
 extern const char *const pl_mac_args_keys[];

@@ -3,7 +3,7 @@
 """Every configuration key of every plugin, read from the plugins' `struct cni_field` tables.
 
 The list is generated from plugins/*/*/*.c on every run, so a key added to a table is in the
-input matrix without anyone editing a list. Output (one line per key, or JSON with --json):
+input matrix without anyone editing a list. Output (one line per key, or JSON with --json; --all adds the keys of pkg/plugin's shared tables):
     PLUGIN <TAB> PATH <TAB> TYPE
 PATH is dotted, with [] for an array element ("ipam.ranges[][].subnet"); TYPE is the CNI_F_
 type without its prefix (STR, INT, BOOL, ...). A plugin's IPAM keys come from the IPAM plugin's
@@ -107,7 +107,10 @@ def collect():
     result = {}
     ipam = {}
     shared = {}  # tables of pkg/cni (routes, dns) that plugins point into
-    for path in sorted(glob.glob(os.path.join(TOP, "pkg/cni/*.c"))):
+    # --all: pkg/plugin's too (the MAC keys args.cni.mac, runtimeConfig.mac), as --help lists them;
+    # the fault lane's input matrix keeps to the plugins' own tables (192 keys).
+    extra = ["pkg/plugin/*.c"] if "--all" in sys.argv else []
+    for path in sorted(p for g in ["pkg/cni/*.c"] + extra for p in glob.glob(os.path.join(TOP, g))):
         if "cni_field" in open(path, encoding="utf-8").read():
             shared.update(parse_file(path)[0])
     for path in sorted(glob.glob(os.path.join(TOP, "plugins/*/*/*.c"))):

@@ -116,18 +116,17 @@ for p in plugins:
     else:
         ok(f"cnic-{p}.8 EXAMPLE: {len(bs)} JSON block(s) valid" + (", the first is conf/examples'" if conf else ""))
 
-# The daemons' flags, as their parsers name them.
-# The daemons' flags: those their parsers compare with, and those their usage text shows.
-def usage_flags(src):
-    return re.findall(r"\[--?([a-z][\w-]*)", "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', src)))
+# The daemons' flags, as their tables for the one parser name them (struct dmn_flag of
+# pkg/daemon/flags.h: {"name", "ARG" or NULL, "meaning", &value}).
+def table_flags(src):
+    return re.findall(r'\{\s*"([a-z][\w-]*)"\s*,\s*(?:"[A-Z]+"|NULL)\s*,', src)
 
 
 src = open(os.path.join(TOP, "plugins/ipam/dhcp/daemon.c"), encoding="utf-8").read()
-flags = re.findall(r'_flag\s*\(\s*argc\s*,\s*argv\s*,\s*&\s*i\s*,\s*"([\w-]+)"', src)
-flags = sorted(set(flags + usage_flags(src)))
+flags = sorted(set(table_flags(src)))
 check_present("cnic-dhcp.8 names every dhcp daemon flag", page("cnic-dhcp.8") or "", flags, "*-{}*")
 src = open(os.path.join(TOP, "plugins/meta/dnsname/daemon.c"), encoding="utf-8").read()
-flags = sorted(set(re.findall(r'"--([a-z][\w-]+)"', src) + usage_flags(src)))
+flags = sorted(set(table_flags(src)))
 check_present("cnic-dnsname.8 names every dnsname daemon flag", page("cnic-dnsname.8") or "", flags, "*--{}*")
 
 # cnitool: the commands of its usage and every environment variable it reads.

@@ -23,9 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cni/about.h"
 #include "cni/cni.h"
 #include "daemon.h"
 #include "daemon/daemon.h"
+#include "daemon/flags.h"
 
 static struct dmn_loop dhcp_loop = {.ep = -1};
 int dhcp_epfd = -1; /* dhcp_loop's, for client.c */
@@ -548,38 +550,7 @@ static void dhcp_resume_one(struct dhcp_client *c)
 	dhcp_client_resume(c);
 }
 
-static int dhcp_usage(void)
-{
-	fprintf(stderr, "usage: dhcp daemon [-socketpath PATH] [-pidfile FILE] [-hostprefix PREFIX]\n"
-			"                   [-statedir DIR] [-broadcast] [-timeout DURATION]\n"
-			"                   [-resendmax DURATION] [-resendtimeout DURATION]\n"
-			"                   [-idletimeout DURATION]\n");
-	return 2;
-}
-
-/* Go's flag syntax: -name value, -name=value, --name, and bare booleans. */
-static const char *dhcp_flag(int argc, char **argv, int *i, const char *name, bool boolean,
-			     bool *bad)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(name);
-
-	if (a[0] != '-')
-		return NULL;
-	a += a[1] == '-' ? 2 : 1;
-	if (strncmp(a, name, n) || (a[n] && a[n] != '='))
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (boolean)
-		return "true";
-	if (*i + 1 >= argc) {
-		*bad = true;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
+/* A duration flag's text (Go's: "10s", "1m30s", "500ms") into *@out ms; false if it is not one. */
 static bool dhcp_dur_flag(const char *v, uint32_t *out)
 {
 	long long ms = dhcp_duration_ms(v);
@@ -627,6 +598,60 @@ static bool dhcp_on_event(void *arg, struct dmn_ev *ev, uint32_t events)
 	return true;
 }
 
+/*
+ * The daemon's flags (the reference's names, both styles: daemon/flags.h). Returns DMN_FLAGS_RUN;
+ * or _HELP/_VERSION, printed; or -EINVAL, said on stderr with the flag.
+ */
+static int dhcp_flags(int argc, char **argv, const char **socketpath, const char **pidfile)
+{
+	const char *broadcast = NULL, *dur[4] = {NULL};
+	uint32_t *const dur_dst[4] = {&dhcp_def_timeout, &dhcp_def_resend_max,
+				      &dhcp_def_resend_timeout, &dhcp_idle_ms};
+	static const char *const dur_name[4] = {"timeout", "resendmax", "resendtimeout",
+						"idletimeout"};
+	const struct dmn_flag flags[] = {
+		{"socketpath", "PATH", "the plugin's unix socket, under -hostprefix "
+				       "(default " DHCP_DEFAULT_SOCKET ")", socketpath},
+		{"pidfile", "FILE", "write the daemon's pid there (default: none)", pidfile},
+		{"hostprefix", "PREFIX", "prefix of the socket, the state dir and every CNI_NETNS "
+					 "(the daemon in a container with the host's / there)",
+		 &dhcp_hostprefix},
+		{"statedir", "DIR", "leases kept across restarts, under -hostprefix (default "
+				    DHCP_DEFAULT_STATEDIR ")", &dhcp_statedir},
+		{"broadcast", NULL, "ask servers to broadcast their replies (BOOTP broadcast flag) "
+				    "for every lease", &broadcast},
+		{"timeout", "DURATION", "one DHCP exchange's timeout, unless the network sets "
+					"ipam.timeout (default 10s)", &dur[0]},
+		{"resendmax", "DURATION", "longest wait between retransmissions, unless the "
+					  "network sets ipam.resendMax (default 62s)", &dur[1]},
+		{"resendtimeout", "DURATION", "give up acquiring a lease after this long, unless the "
+					      "network sets ipam.resendTimeout (default 208s)",
+		 &dur[2]},
+		{"idletimeout", "DURATION", "close a plugin connection that has not sent its whole "
+					    "request by then (default 30s)", &dur[3]},
+		{NULL},
+	};
+	char err[256];
+	int r = dmn_flags_parse(flags, argc, argv, err, sizeof(err));
+
+	for (int i = 0; r == DMN_FLAGS_RUN && i < 4; i++)
+		if (dur[i] && !dhcp_dur_flag(dur[i], dur_dst[i])) {
+			snprintf(err, sizeof(err), "flag -%s: \"%s\" is not a duration (10s, 1m30s)",
+				 dur_name[i], dur[i]);
+			r = -EINVAL;
+		}
+	if (r == DMN_FLAGS_RUN && broadcast)
+		dhcp_def_broadcast = dmn_flag_true(broadcast);
+	if (r == DMN_FLAGS_HELP)
+		dmn_flags_usage(stdout, "dhcp daemon [flags]   (the DHCP client daemon the dhcp "
+					"plugin talks to)", flags);
+	else if (r == DMN_FLAGS_VERSION)
+		r = cni_print_version(dhcp_cni_plugin.name, (int)dhcp_cni_plugin.min_version) ? -EIO : r;
+	else if (r < 0)
+		fprintf(stderr, "dhcp daemon: %s (see dhcp daemon --help)\n", err);
+	return r;
+}
+
 int dhcp_daemon_main(int argc, char **argv)
 {
 	static const int sigs[] = {SIGTERM, SIGINT};
@@ -634,42 +659,12 @@ int dhcp_daemon_main(int argc, char **argv)
 	char sockfull[4096 + 256], statefull[4096 + 256];
 	struct dmn_ev lev = {.kind = DHCP_EV_LISTEN}, sev = {.kind = DHCP_EV_SIGNAL};
 	struct dhcp_turn t = {0};
-	bool activated, bad = false;
+	bool activated;
 	int lfd, sfd, r;
 
-	for (int i = 1; i < argc; i++) {
-		const char *v;
-
-		if ((v = dhcp_flag(argc, argv, &i, "socketpath", false, &bad)))
-			socketpath = v;
-		else if ((v = dhcp_flag(argc, argv, &i, "pidfile", false, &bad)))
-			pidfile = v;
-		else if ((v = dhcp_flag(argc, argv, &i, "hostprefix", false, &bad)))
-			dhcp_hostprefix = v;
-		else if ((v = dhcp_flag(argc, argv, &i, "statedir", false, &bad)))
-			dhcp_statedir = v;
-		else if ((v = dhcp_flag(argc, argv, &i, "broadcast", true, &bad)))
-			dhcp_def_broadcast = strcmp(v, "false") && strcmp(v, "0");
-		else if ((v = dhcp_flag(argc, argv, &i, "timeout", false, &bad))) {
-			if (!dhcp_dur_flag(v, &dhcp_def_timeout))
-				bad = true;
-		} else if ((v = dhcp_flag(argc, argv, &i, "resendmax", false, &bad))) {
-			if (!dhcp_dur_flag(v, &dhcp_def_resend_max))
-				bad = true;
-		} else if ((v = dhcp_flag(argc, argv, &i, "resendtimeout", false, &bad))) {
-			if (!dhcp_dur_flag(v, &dhcp_def_resend_timeout))
-				bad = true;
-		} else if ((v = dhcp_flag(argc, argv, &i, "idletimeout", false, &bad))) {
-			if (!dhcp_dur_flag(v, &dhcp_idle_ms))
-				bad = true;
-		} else {
-			bad = true;
-		}
-		if (bad) {
-			fprintf(stderr, "dhcp: bad argument \"%s\"\n", argv[i]);
-			return dhcp_usage();
-		}
-	}
+	r = dhcp_flags(argc, argv, &socketpath, &pidfile);
+	if (r != DMN_FLAGS_RUN)
+		return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
 	snprintf(sockfull, sizeof(sockfull), "%s%s", dhcp_hostprefix, socketpath);
 	snprintf(statefull, sizeof(statefull), "%s%s", dhcp_hostprefix, dhcp_statedir);
 	dhcp_statedir = statefull;

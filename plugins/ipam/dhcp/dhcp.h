@@ -145,6 +145,9 @@ int dhcp_lease_routes(const struct nu_dhcp_msg *ack, struct dhcp_lease_info *inf
 
 /* `dhcp daemon [flags]`: argv[0] is "daemon". Returns the exit status. */
 int dhcp_daemon_main(int argc, char **argv);
+/* The IPAM plugin's table (plugin.c): its name and spec versions for the daemon's --version too. */
+struct cni_plugin;
+extern const struct cni_plugin dhcp_cni_plugin;
 
 /* Go-style durations: "10s", "1m30s", "500ms", "2h", or a bare number of seconds. ms or -EINVAL. */
 long long dhcp_duration_ms(const char *s);

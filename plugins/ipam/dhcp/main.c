@@ -8,8 +8,6 @@
 #include "cni/cni.h"
 #include "dhcp.h"
 
-extern const struct cni_plugin dhcp_cni_plugin;
-
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "daemon"))

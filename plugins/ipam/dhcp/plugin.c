@@ -57,38 +57,50 @@ struct dhcp_conf {
 #define IPAM_T typeof(((struct dhcp_conf *)0)->ipam)
 
 static const struct cni_field dhcp_req_fields[] = {
-    CNI_FIELD("skipDefault", struct dhcp_req_opt, CNI_F_BOOL, skip_default),
-    CNI_FIELD("option", struct dhcp_req_opt, CNI_F_JSON, option),
+    CNI_FIELD("skipDefault", struct dhcp_req_opt, CNI_F_BOOL, skip_default,
+      .help = "leave out the default request list (routers, subnet-mask)"),
+    CNI_FIELD("option", struct dhcp_req_opt, CNI_F_JSON, option,
+      .help = "option to request: a name (routers...) or a number 0..255"),
     CNI_FIELD_END,
 };
 static const struct cni_field dhcp_req_elem = {.type = CNI_F_OBJ, .sub = dhcp_req_fields};
 
 static const struct cni_field dhcp_prov_fields[] = {
-    CNI_FIELD("option", struct dhcp_prov_opt, CNI_F_JSON, option),
+    CNI_FIELD("option", struct dhcp_prov_opt, CNI_F_JSON, option,
+      .help = "option to send: a name (host-name...) or a number 0..255"),
     CNI_FIELD("value", struct dhcp_prov_opt, CNI_F_STR, value,
-	      CNI_SEEN(struct dhcp_prov_opt, value_seen)),
-    CNI_FIELD("fromArg", struct dhcp_prov_opt, CNI_F_STR, from_arg),
+	      CNI_SEEN(struct dhcp_prov_opt, value_seen),
+	        .help = "the option's value (at most 255 bytes)"),
+    CNI_FIELD("fromArg", struct dhcp_prov_opt, CNI_F_STR, from_arg,
+      .help = "a CNI_ARGS key whose value is sent (K8S_POD_NAME)"),
     CNI_FIELD_END,
 };
 static const struct cni_field dhcp_prov_elem = {.type = CNI_F_OBJ, .sub = dhcp_prov_fields};
 
 static const struct cni_field dhcp_ipam_fields[] = {
-    CNI_FIELD("daemonSocketPath", IPAM_T, CNI_F_STR, socket),
+    CNI_FIELD("daemonSocketPath", IPAM_T, CNI_F_STR, socket,
+      .help = "the daemon's socket (default /run/cni/dhcp.sock)"),
     CNI_FIELD("request", IPAM_T, CNI_F_ARRAY, request, .sub = &dhcp_req_elem,
-	      .elem_size = sizeof(struct dhcp_req_opt)),
+	      .elem_size = sizeof(struct dhcp_req_opt),
+	        .help = "options asked of the server (parameter request list)"),
     CNI_FIELD("provide", IPAM_T, CNI_F_ARRAY, provide, .sub = &dhcp_prov_elem,
-	      .elem_size = sizeof(struct dhcp_prov_opt)),
-    CNI_FIELD("priority", IPAM_T, CNI_F_I64, priority, .min = 0, .max = 0xffffffffLL),
-    CNI_FIELD("broadcast", IPAM_T, CNI_F_BOOL, broadcast),
-    CNI_FIELD("timeout", IPAM_T, CNI_F_JSON, timeout),
-    CNI_FIELD("resendMax", IPAM_T, CNI_F_JSON, resend_max),
-    CNI_FIELD("resendTimeout", IPAM_T, CNI_F_JSON, resend_timeout),
+	      .elem_size = sizeof(struct dhcp_prov_opt), .help = "options sent to the server"),
+    CNI_FIELD("priority", IPAM_T, CNI_F_I64, priority, .min = 0, .max = 0xffffffffLL,
+      .help = "metric of every route of the lease"),
+    CNI_FIELD("broadcast", IPAM_T, CNI_F_BOOL, broadcast,
+      .help = "ask the server to broadcast its replies"),
+    CNI_FIELD("timeout", IPAM_T, CNI_F_JSON, timeout,
+      .help = "one exchange's timeout, a duration (\"10s\"; default: the daemon's)"),
+    CNI_FIELD("resendMax", IPAM_T, CNI_F_JSON, resend_max,
+      .help = "longest wait between retransmissions (default: the daemon's)"),
+    CNI_FIELD("resendTimeout", IPAM_T, CNI_F_JSON, resend_timeout,
+      .help = "give up acquiring after this long (default: the daemon's)"),
     CNI_FIELD_END,
 };
 
 static const struct cni_field dhcp_conf_fields[] = {
     CNI_FIELD("ipam", struct dhcp_conf, CNI_F_OBJ, ipam, .sub = dhcp_ipam_fields,
-	      CNI_SEEN(struct dhcp_conf, ipam_seen)),
+	      CNI_SEEN(struct dhcp_conf, ipam_seen), .help = "the IPAM section (type dhcp)"),
     CNI_FIELD_END,
 };
 
@@ -544,6 +556,8 @@ static int dhcp_gc(struct cni_ctx *ctx, struct cni_err *e)
 
 const struct cni_plugin dhcp_cni_plugin = {
     .name = "dhcp",
+    .help = "IPAM by DHCP: every verb goes to the daemon, which holds the leases (dhcp daemon\n"
+	    "--help; it must run, as a systemd unit or by hand).",
     CNI_CONF(dhcp_conf_fields, struct dhcp_conf),
     .conf_validate = dhcp_validate,
     CNI_VERBS(dhcp),

@@ -56,10 +56,14 @@ struct hl_conf {
 };
 
 static const struct cni_field range_fields[] = {
-    CNI_FIELD("subnet", struct hl_range, CNI_F_PREFIX, subnet),
-    CNI_FIELD("rangeStart", struct hl_range, CNI_F_IP, start),
-    CNI_FIELD("rangeEnd", struct hl_range, CNI_F_IP, end),
-    CNI_FIELD("gateway", struct hl_range, CNI_F_IP, gw),
+    CNI_FIELD("subnet", struct hl_range, CNI_F_PREFIX, subnet,
+      .help = "the range's subnet, a network address (required)"),
+    CNI_FIELD("rangeStart", struct hl_range, CNI_F_IP, start,
+      .help = "first address handed out (default: subnet's second)"),
+    CNI_FIELD("rangeEnd", struct hl_range, CNI_F_IP, end,
+      .help = "last address handed out (default: IPv4 broadcast-1, IPv6 last)"),
+    CNI_FIELD("gateway", struct hl_range, CNI_F_IP, gw,
+      .help = "gateway of the result, never handed out (default: subnet's first)"),
     CNI_FIELD_END,
 };
 static const struct cni_field range_elem = {.type = CNI_F_OBJ, .sub = range_fields};
@@ -67,57 +71,74 @@ static const struct cni_field set_elem = {
     .type = CNI_F_ARRAY, .sub = &range_elem, .elem_size = sizeof(struct hl_range)};
 
 static const struct cni_field route_fields[] = {
-    CNI_FIELD("dst", struct hl_route, CNI_F_PREFIX, dst, .flags = CNI_FF_REQUIRED),
-    CNI_FIELD("gw", struct hl_route, CNI_F_IP, gw),
-    CNI_FIELD("mtu", struct hl_route, CNI_F_INT, mtu),
-    CNI_FIELD("advmss", struct hl_route, CNI_F_INT, advmss),
-    CNI_FIELD("priority", struct hl_route, CNI_F_INT, priority),
-    CNI_FIELD("table", struct hl_route, CNI_F_INT, table, CNI_SEEN(struct hl_route, table_seen)),
-    CNI_FIELD("scope", struct hl_route, CNI_F_INT, scope, CNI_SEEN(struct hl_route, scope_seen)),
+    CNI_FIELD("dst", struct hl_route, CNI_F_PREFIX, dst, .flags = CNI_FF_REQUIRED,
+      .help = "destination of a route of the result"),
+    CNI_FIELD("gw", struct hl_route, CNI_F_IP, gw, .help = "the route's gateway"),
+    CNI_FIELD("mtu", struct hl_route, CNI_F_INT, mtu, .help = "the route's MTU"),
+    CNI_FIELD("advmss", struct hl_route, CNI_F_INT, advmss, .help = "the route's advertised MSS"),
+    CNI_FIELD("priority", struct hl_route, CNI_F_INT, priority, .help = "the route's metric"),
+    CNI_FIELD("table", struct hl_route, CNI_F_INT, table, CNI_SEEN(struct hl_route, table_seen),
+      .help = "the route's table"),
+    CNI_FIELD("scope", struct hl_route, CNI_F_INT, scope, CNI_SEEN(struct hl_route, scope_seen),
+      .help = "the route's scope"),
     CNI_FIELD_END,
 };
 static const struct cni_field route_elem = {.type = CNI_F_OBJ, .sub = route_fields};
 static const struct cni_field ip_elem = {.type = CNI_F_IPPREFIX};
 
 static const struct cni_field ipam_fields[] = {
-    CNI_FIELD("subnet", struct hl_ipam, CNI_F_PREFIX, legacy.subnet),
-    CNI_FIELD("rangeStart", struct hl_ipam, CNI_F_IP, legacy.start),
-    CNI_FIELD("rangeEnd", struct hl_ipam, CNI_F_IP, legacy.end),
-    CNI_FIELD("gateway", struct hl_ipam, CNI_F_IP, legacy.gw),
+    CNI_FIELD("subnet", struct hl_ipam, CNI_F_PREFIX, legacy.subnet,
+      .help = "old single-range form: a range set of its own before ranges"),
+    CNI_FIELD("rangeStart", struct hl_ipam, CNI_F_IP, legacy.start,
+      .help = "old single-range form: first address"),
+    CNI_FIELD("rangeEnd", struct hl_ipam, CNI_F_IP, legacy.end,
+      .help = "old single-range form: last address"),
+    CNI_FIELD("gateway", struct hl_ipam, CNI_F_IP, legacy.gw,
+      .help = "old single-range form: gateway"),
     CNI_FIELD("ranges", struct hl_ipam, CNI_F_ARRAY, ranges, .sub = &set_elem,
-	      .elem_size = sizeof(struct hl_set)),
+	      .elem_size = sizeof(struct hl_set),
+	        .help = "range sets: one address is allocated from each set"),
     CNI_FIELD("routes", struct hl_ipam, CNI_F_ARRAY, routes, .sub = &route_elem,
-	      .elem_size = sizeof(struct hl_route)),
-    CNI_FIELD("dataDir", struct hl_ipam, CNI_F_STR, data_dir),
-    CNI_FIELD("resolvConf", struct hl_ipam, CNI_F_STR, resolv_conf),
+	      .elem_size = sizeof(struct hl_route), .help = "routes of the result"),
+    CNI_FIELD("dataDir", struct hl_ipam, CNI_F_STR, data_dir,
+      .help = "the allocations (default /var/lib/cni/networks)"),
+    CNI_FIELD("resolvConf", struct hl_ipam, CNI_F_STR, resolv_conf,
+      .help = "a resolv.conf file read into the result's DNS"),
     CNI_FIELD_END,
 };
 
 static const struct cni_field rt_fields[] = {
     CNI_FIELD("ipRanges", typeof(((struct hl_conf *)0)->rt), CNI_F_ARRAY, ip_ranges,
-	      .sub = &set_elem, .elem_size = sizeof(struct hl_set)),
+	      .sub = &set_elem, .elem_size = sizeof(struct hl_set),
+	        .help = "capability ipRanges: range sets put before ranges"),
     CNI_FIELD("ips", typeof(((struct hl_conf *)0)->rt), CNI_F_ARRAY, ips, .sub = &ip_elem,
-	      .elem_size = sizeof(struct cni_prefix)),
+	      .elem_size = sizeof(struct cni_prefix),
+	        .help = "capability ips: the addresses asked for"),
     CNI_FIELD_END,
 };
 
 static const struct cni_field args_cni_fields[] = {
     CNI_FIELD("ips", typeof(((struct hl_conf *)0)->args.cni), CNI_F_ARRAY, ips, .sub = &ip_elem,
-	      .elem_size = sizeof(struct cni_prefix)),
+	      .elem_size = sizeof(struct cni_prefix),
+	        .help = "the addresses asked for (with CNI_ARGS IP and runtimeConfig.ips)"),
     CNI_FIELD_END,
 };
 
 static const struct cni_field args_fields[] = {
-    CNI_FIELD("cni", typeof(((struct hl_conf *)0)->args), CNI_F_OBJ, cni, .sub = args_cni_fields),
+    CNI_FIELD("cni", typeof(((struct hl_conf *)0)->args), CNI_F_OBJ, cni, .sub = args_cni_fields,
+      .help = "the args of the CNI conventions (only ips is read)"),
     CNI_FIELD_END,
 };
 
 static const struct cni_field conf_fields[] = {
-    CNI_FIELD("cniVersion", struct hl_conf, CNI_F_STR, cni_version),
+    CNI_FIELD("cniVersion", struct hl_conf, CNI_F_STR, cni_version,
+      .help = "spec version (before 0.3.0: at most one range set per family)"),
     CNI_FIELD("ipam", struct hl_conf, CNI_F_OBJ, ipam, .sub = ipam_fields,
-	      CNI_SEEN(struct hl_conf, ipam_seen)),
-    CNI_FIELD("runtimeConfig", struct hl_conf, CNI_F_OBJ, rt, .sub = rt_fields),
-    CNI_FIELD("args", struct hl_conf, CNI_F_OBJ, args, .sub = args_fields),
+	      CNI_SEEN(struct hl_conf, ipam_seen), .help = "the IPAM section (type host-local)"),
+    CNI_FIELD("runtimeConfig", struct hl_conf, CNI_F_OBJ, rt, .sub = rt_fields,
+      .help = "the runtime's capability arguments"),
+    CNI_FIELD("args", struct hl_conf, CNI_F_OBJ, args, .sub = args_fields,
+      .help = "the runtime's args (only args.cni.ips is read)"),
     CNI_FIELD_END,
 };
 

@@ -34,8 +34,9 @@ struct static_conf {
 };
 
 static const struct cni_field addr_fields[] = {
-	CNI_FIELD("address", struct static_addr, CNI_F_PREFIX, address, .flags = CNI_FF_REQUIRED),
-	CNI_FIELD("gateway", struct static_addr, CNI_F_IP, gateway),
+	CNI_FIELD("address", struct static_addr, CNI_F_PREFIX, address, .flags = CNI_FF_REQUIRED,
+	  .help = "an address with its prefix length"),
+	CNI_FIELD("gateway", struct static_addr, CNI_F_IP, gateway, .help = "its gateway"),
 	CNI_FIELD_END,
 };
 static const struct cni_field addr_elem = {.type = CNI_F_OBJ, .sub = addr_fields};
@@ -43,25 +44,30 @@ static const struct cni_field addr_elem = {.type = CNI_F_OBJ, .sub = addr_fields
 #define IPAM(m) offsetof(struct static_conf, ipam.m) - offsetof(struct static_conf, ipam)
 static const struct cni_field ipam_fields[] = {
 	{.key = "addresses", .type = CNI_F_ARRAY, .off = IPAM(addresses), .sub = &addr_elem,
-	 .elem_size = sizeof(struct static_addr)},
+	 .elem_size = sizeof(struct static_addr), .help = "the addresses of the result"},
 	{.key = "routes", .type = CNI_F_ARRAY, .off = IPAM(routes), .sub = &cni_route_elem,
-	 .elem_size = sizeof(struct cni_route)},
-	{.key = "dns", .type = CNI_F_OBJ, .off = IPAM(dns), .sub = cni_dns_fields},
+	 .elem_size = sizeof(struct cni_route), .help = "routes of the result"},
+	{.key = "dns", .type = CNI_F_OBJ, .off = IPAM(dns), .sub = cni_dns_fields,
+	  .help = "DNS of the result"},
 	CNI_FIELD_END,
 };
 static const struct cni_field ips_fields[] = {
-	{.key = "ips", .type = CNI_F_STRV},
+	{.key = "ips", .type = CNI_F_STRV, .help = "addresses (CIDR) that replace ipam.addresses"},
 	CNI_FIELD_END,
 };
 static const struct cni_field args_fields[] = {
-	{.key = "cni", .type = CNI_F_OBJ, .sub = ips_fields},
+	{.key = "cni", .type = CNI_F_OBJ, .sub = ips_fields,
+	  .help = "the args of the CNI conventions (only ips is read)"},
 	CNI_FIELD_END,
 };
 static const struct cni_field fields[] = {
 	CNI_FIELD("ipam", struct static_conf, CNI_F_OBJ, ipam, .sub = ipam_fields,
-		  CNI_SEEN(struct static_conf, ipam_seen)),
-	CNI_FIELD("args", struct static_conf, CNI_F_OBJ, args, .sub = args_fields),
-	CNI_FIELD("runtimeConfig", struct static_conf, CNI_F_OBJ, rc, .sub = ips_fields),
+		  CNI_SEEN(struct static_conf, ipam_seen),
+		    .help = "the IPAM section (type static)"),
+	CNI_FIELD("args", struct static_conf, CNI_F_OBJ, args, .sub = args_fields,
+	  .help = "the runtime's args (args.cni.ips; also CNI_ARGS IP, GATEWAY)"),
+	CNI_FIELD("runtimeConfig", struct static_conf, CNI_F_OBJ, rc, .sub = ips_fields,
+	  .help = "capability ips: addresses that replace all others"),
 	CNI_FIELD_END,
 };
 

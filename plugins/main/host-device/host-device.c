@@ -46,17 +46,22 @@ struct hostdev_conf {
 };
 
 static const struct cni_field rc_fields[] = {
-	CNI_FIELD("deviceID", struct hostdev_conf, CNI_F_STR, rc.device_id),
+	CNI_FIELD("deviceID", struct hostdev_conf, CNI_F_STR, rc.device_id,
+	  .help = "capability deviceID: a PCI address or auxiliary device, over the keys above"),
 	CNI_FIELD_END,
 };
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct hostdev_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("device", CNI_F_STR, device),
-	F("hwaddr", CNI_F_STR, hwaddr),
-	F("kernelpath", CNI_F_STR, kernelpath),
-	F("pciBusID", CNI_F_STR, pci_bus_id),
-	{.key = "runtimeConfig", .type = CNI_F_OBJ, .off = 0, .sub = rc_fields},
+	F("device", CNI_F_STR, device,
+	  .help = "the host interface to move into the container, by name"),
+	F("hwaddr", CNI_F_STR, hwaddr, .help = "... or the host interface with this MAC address"),
+	F("kernelpath", CNI_F_STR, kernelpath,
+	  .help = "... or the first interface under this /sys/devices/ path"),
+	F("pciBusID", CNI_F_STR, pci_bus_id,
+	  .help = "... or the first interface of this PCI device (0000:00:1f.6)"),
+	{.key = "runtimeConfig", .type = CNI_F_OBJ, .off = 0, .sub = rc_fields,
+	  .help = "the runtime's capability arguments (only deviceID is read)"},
 	CNI_FIELD_END,
 };
 

@@ -38,11 +38,14 @@ struct ipvlan_conf {
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct ipvlan_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("master", CNI_F_STR, link.master),
-	F("mode", CNI_F_STR, mode),
-	F("flag", CNI_F_STR, flag),
-	F("mtu", CNI_F_INT, link.mtu, .min = 0, .max = 65535),
-	F("linkInContainer", CNI_F_BOOL, link.link_in_container),
+	F("master", CNI_F_STR, link.master,
+	  .help = "parent interface (default: prevResult's chained, else the default route's)"),
+	F("mode", CNI_F_STR, mode, .help = "ipvlan mode: l2 (default), l3 or l3s"),
+	F("flag", CNI_F_STR, flag, .help = "ipvlan flag: bridge (default), private or vepa"),
+	F("mtu", CNI_F_INT, link.mtu, .min = 0, .max = 65535,
+	  .help = "MTU of the ipvlan interface (default: the kernel's)"),
+	F("linkInContainer", CNI_F_BOOL, link.link_in_container,
+	  .help = "master is in the container's netns, not the host's"),
 	CNI_FIELD_END,
 };
 

@@ -38,12 +38,18 @@ struct macvlan_conf {
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct macvlan_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("master", CNI_F_STR, link.master),
-	F("mode", CNI_F_STR, mode),
-	F("mtu", CNI_F_INT, link.mtu, .min = 0, .max = 65535),
-	F("mac", CNI_F_STR, mac.conf),
-	F("linkInContainer", CNI_F_BOOL, link.link_in_container),
-	F("bcqueuelen", CNI_F_I64, bcqueuelen, .min = 0, .max = UINT32_MAX),
+	F("master", CNI_F_STR, link.master,
+	  .help = "parent interface (default: the default route's interface)"),
+	F("mode", CNI_F_STR, mode,
+	  .help = "macvlan mode: bridge (default), private, vepa or passthru"),
+	F("mtu", CNI_F_INT, link.mtu, .min = 0, .max = 65535,
+	  .help = "MTU of the macvlan interface, at most master's (default: the kernel's)"),
+	F("mac", CNI_F_STR, mac.conf,
+	  .help = "container MAC (default random); runtimeConfig, args, CNI_ARGS MAC win"),
+	F("linkInContainer", CNI_F_BOOL, link.link_in_container,
+	  .help = "master is in the container's netns, not the host's"),
+	F("bcqueuelen", CNI_F_I64, bcqueuelen, .min = 0, .max = UINT32_MAX,
+	  .help = "broadcast queue length of the macvlan (default: the kernel's)"),
 	PL_MAC_FIELDS(struct macvlan_conf, mac),
 	CNI_FIELD_END,
 };

@@ -47,21 +47,28 @@ struct ptp_conf {
 
 static const struct cni_field dns_fields[] = {
 	CNI_FIELD("nameservers", struct ptp_dns, CNI_F_STRV, d.nameservers,
-		  CNI_SEEN(struct ptp_dns, ns_seen)),
-	CNI_FIELD("domain", struct ptp_dns, CNI_F_STR, d.domain),
+		  CNI_SEEN(struct ptp_dns, ns_seen),
+		    .help = "DNS servers for the result (replaces IPAM's)"),
+	CNI_FIELD("domain", struct ptp_dns, CNI_F_STR, d.domain,
+	  .help = "DNS domain for the result"),
 	CNI_FIELD("search", struct ptp_dns, CNI_F_STRV, d.search,
-		  CNI_SEEN(struct ptp_dns, search_seen)),
+		  CNI_SEEN(struct ptp_dns, search_seen),
+		    .help = "DNS search domains for the result"),
 	CNI_FIELD("options", struct ptp_dns, CNI_F_STRV, d.options,
-		  CNI_SEEN(struct ptp_dns, opts_seen)),
+		  CNI_SEEN(struct ptp_dns, opts_seen), .help = "resolver options for the result"),
 	CNI_FIELD_END,
 };
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct ptp_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("ipMasq", CNI_F_BOOL, ip_masq),
-	F("ipMasqBackend", CNI_F_STR, ip_masq_backend),
-	F("mtu", CNI_F_INT, mtu, .min = 0, .max = 65535),
-	F("dns", CNI_F_OBJ, dns, .sub = dns_fields),
+	F("ipMasq", CNI_F_BOOL, ip_masq,
+	  .help = "masquerade traffic from the container's IPs leaving their subnet"),
+	F("ipMasqBackend", CNI_F_STR, ip_masq_backend,
+	  .help = "\"nftables\" (default) or \"iptables\" for the masquerade rules"),
+	F("mtu", CNI_F_INT, mtu, .min = 0, .max = 65535,
+	  .help = "MTU of both veth ends (default: the kernel's)"),
+	F("dns", CNI_F_OBJ, dns, .sub = dns_fields,
+	  .help = "DNS of the result; when any key is set it overrides IPAM's DNS"),
 	CNI_FIELD_END,
 };
 

@@ -43,16 +43,22 @@ struct tap_conf {
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct tap_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("mac", CNI_F_STR, mac.conf),
-	F("mtu", CNI_F_INT, mtu, .min = 0, .max = 65535),
-	F("selinuxContext", CNI_F_STR, selinux_context),
-	F("multiQueue", CNI_F_BOOL, multi_queue),
+	F("mac", CNI_F_STR, mac.conf,
+	  .help = "tap MAC (default random); runtimeConfig, args, CNI_ARGS MAC win"),
+	F("mtu", CNI_F_INT, mtu, .min = 0, .max = 65535,
+	  .help = "MTU of the tap (default: the kernel's)"),
+	F("selinuxContext", CNI_F_STR, selinux_context,
+	  .help = "SELinux context the tap is created under (the reference's exec label)"),
+	F("multiQueue", CNI_F_BOOL, multi_queue, .help = "a multi-queue tap (IFF_MULTI_QUEUE)"),
 	/* uid/gid -1 is the kernel's "nobody": not a value to configure */
 	F("owner", CNI_F_I64, owner, .min = 0, .max = UINT32_MAX - 1,
-	  CNI_SEEN(struct tap_conf, owner_seen)),
+	  CNI_SEEN(struct tap_conf, owner_seen),
+	    .help = "uid owning the tap device (default: none)"),
 	F("group", CNI_F_I64, group, .min = 0, .max = UINT32_MAX - 1,
-	  CNI_SEEN(struct tap_conf, group_seen)),
-	F("bridge", CNI_F_STR, bridge),
+	  CNI_SEEN(struct tap_conf, group_seen),
+	    .help = "gid owning the tap device (default: none)"),
+	F("bridge", CNI_F_STR, bridge,
+	  .help = "enslave the tap to this existing bridge in the container's netns"),
 	PL_MAC_FIELDS(struct tap_conf, mac),
 	CNI_FIELD_END,
 };

@@ -31,10 +31,12 @@ struct vlan_conf {
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct vlan_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("master", CNI_F_STR, link.master),
-	F("vlanId", CNI_F_INT, vlan_id),
-	F("mtu", CNI_F_INT, link.mtu),
-	F("linkInContainer", CNI_F_BOOL, link.link_in_container),
+	F("master", CNI_F_STR, link.master, .help = "parent interface of the VLAN (required)"),
+	F("vlanId", CNI_F_INT, vlan_id, .help = "VLAN id, 0..4094 (required)"),
+	F("mtu", CNI_F_INT, link.mtu,
+	  .help = "MTU of the VLAN interface, at most master's (default: the kernel's)"),
+	F("linkInContainer", CNI_F_BOOL, link.link_in_container,
+	  .help = "master is in the container's netns, not the host's"),
 	CNI_FIELD_END,
 };
 

@@ -49,13 +49,13 @@ struct bw_conf {
 
 #define BW_FIELDS(T, p)                                                                            \
 	CNI_FIELD("ingressRate", T, CNI_F_I64, p ingress_rate, .min = 0, .max = INT64_MAX,         \
-		  CNI_SEEN(T, p ir_seen)),                                                         \
+		  CNI_SEEN(T, p ir_seen), .help = "rate of traffic to the container, bits/s"),     \
 	    CNI_FIELD("ingressBurst", T, CNI_F_I64, p ingress_burst, .min = 0, .max = INT64_MAX,   \
-		      CNI_SEEN(T, p ib_seen)),                                                     \
+		      CNI_SEEN(T, p ib_seen), .help = "burst to the container, bits"),             \
 	    CNI_FIELD("egressRate", T, CNI_F_I64, p egress_rate, .min = 0, .max = INT64_MAX,       \
-		      CNI_SEEN(T, p er_seen)),                                                     \
+		      CNI_SEEN(T, p er_seen), .help = "rate of traffic from the container, bits/s"),\
 	    CNI_FIELD("egressBurst", T, CNI_F_I64, p egress_burst, .min = 0, .max = INT64_MAX,     \
-		      CNI_SEEN(T, p eb_seen))
+		      CNI_SEEN(T, p eb_seen), .help = "burst from the container, bits")
 
 static const struct cni_field bw_fields[] = {
 	BW_FIELDS(struct bw, ),
@@ -66,12 +66,14 @@ static const struct cni_field rc_fields[] = {
 	 .type = CNI_F_OBJ,
 	 .off = 0,
 	 .sub = bw_fields,
-	 .seen = offsetof(struct bw_conf, rc.bw_seen) - offsetof(struct bw_conf, rc) + 1},
+	 .seen = offsetof(struct bw_conf, rc.bw_seen) - offsetof(struct bw_conf, rc) + 1,
+	   .help = "capability bandwidth: the four keys above, used when none is set at top level"},
 	CNI_FIELD_END,
 };
 static const struct cni_field fields[] = {
 	BW_FIELDS(struct bw_conf, top.),
-	CNI_FIELD("runtimeConfig", struct bw_conf, CNI_F_OBJ, rc, .sub = rc_fields),
+	CNI_FIELD("runtimeConfig", struct bw_conf, CNI_F_OBJ, rc, .sub = rc_fields,
+	  .help = "the runtime's capability arguments (only bandwidth is read)"),
 	CNI_FIELD_END,
 };
 

@@ -53,7 +53,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cni/about.h"
+#include "cni/cni.h"
 #include "daemon.h"
+#include "daemon/flags.h"
 
 void dn_logf(const char *fmt, ...)
 {
@@ -141,11 +144,47 @@ static void on_signal(struct dn_ctx *d)
 
 /* ---- start-up and the loop ------------------------------------------------------------------ */
 
-static int usage(void)
+/*
+ * The daemon's flags (both styles: daemon/flags.h). DMN_FLAGS_RUN; or _HELP/_VERSION, printed;
+ * or -EINVAL, said on stderr with the flag.
+ */
+static int dn_flags(struct dn_ctx *d, int argc, char **argv, int *ready)
 {
-	fprintf(stderr, "usage: dnsname daemon [--run-dir DIR] [--resolv-conf FILE] "
-			"[--ready-fd FD] [--exit-idle]\n");
-	return 2;
+	const char *fd = NULL, *idle = NULL;
+	const struct dmn_flag flags[] = {
+		{"run-dir", "DIR", "the networks' record files and the control socket (default "
+				   DN_RUN_DIR ")", &d->run_dir},
+		{"resolv-conf", "FILE", "the upstream servers for names not of a network (default "
+					"/etc/resolv.conf, watched)", &d->resolv_conf},
+		{"ready-fd", "FD", "write one byte there once the records are loaded", &fd},
+		{"exit-idle", NULL, "exit once no network file is left (how the plugin starts it)",
+		 &idle},
+		{NULL},
+	};
+	char err[256], *end;
+	int r = dmn_flags_parse(flags, argc, argv, err, sizeof(err));
+	long v;
+
+	if (r == DMN_FLAGS_RUN && fd) {
+		errno = 0;
+		v = strtol(fd, &end, 10);
+		if (errno || end == fd || *end || v < 0 || v > INT_MAX) {
+			snprintf(err, sizeof(err), "flag -ready-fd: \"%s\" is not a descriptor", fd);
+			r = -EINVAL;
+		} else {
+			*ready = (int)v;
+		}
+	}
+	if (r == DMN_FLAGS_RUN)
+		d->exit_idle = dmn_flag_true(idle);
+	if (r == DMN_FLAGS_HELP)
+		dmn_flags_usage(stdout, "dnsname daemon [flags]   (the resolver of the dnsname "
+					"plugin's networks)", flags);
+	else if (r == DMN_FLAGS_VERSION)
+		r = cni_print_version(dn_plugin.name, (int)dn_plugin.min_version) ? -EIO : r;
+	else if (r < 0)
+		fprintf(stderr, "dnsname daemon: %s (see dnsname daemon --help)\n", err);
+	return r;
 }
 
 /*
@@ -211,17 +250,10 @@ int dn_daemon_main(int argc, char **argv)
 	d->spare = -1;
 	d->loop.ep = -1;
 	d->resolv_conf = "/etc/resolv.conf";
-	for (int i = 1; i < argc; i++) {
-		if (i + 1 < argc && !strcmp(argv[i], "--run-dir"))
-			d->run_dir = argv[++i];
-		else if (i + 1 < argc && !strcmp(argv[i], "--resolv-conf"))
-			d->resolv_conf = argv[++i];
-		else if (i + 1 < argc && !strcmp(argv[i], "--ready-fd"))
-			ready = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--exit-idle"))
-			d->exit_idle = true;
-		else
-			return usage();
+	r = dn_flags(d, argc, argv, &ready);
+	if (r != DMN_FLAGS_RUN) {
+		free(d);
+		return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
 	}
 	if (getenv("LISTEN_FDS"))
 		keep = 2 + atoi(getenv("LISTEN_FDS"));

@@ -157,6 +157,9 @@ int dn_netfiles_any(int dirfd);
 int dn_daemon_main(int argc, char **argv);
 /* "dnsname status [--json] [--run-dir DIR]" (status.c): returns the process exit status. */
 int dn_status_main(int argc, char **argv);
+/* The plugin's table (plugin.c): its name and spec versions for the daemon's --version too. */
+struct cni_plugin;
+extern const struct cni_plugin dn_plugin;
 
 /*
  * dn_ctl() - one request on the control socket of @run_dir with a reply (bounded by @timeout_ms)

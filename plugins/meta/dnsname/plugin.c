@@ -67,34 +67,48 @@ struct dn_conf {
 };
 
 static const struct cni_field rc_dns_fields[] = {
-	{.key = "servers", .type = CNI_F_STRV, .off = offsetof(struct dn_rc_dns, servers)},
-	{.key = "searches", .type = CNI_F_STRV, .off = offsetof(struct dn_rc_dns, searches)},
-	{.key = "options", .type = CNI_F_STRV, .off = offsetof(struct dn_rc_dns, options)},
+	{.key = "servers", .type = CNI_F_STRV, .off = offsetof(struct dn_rc_dns, servers),
+	 .help = "the container's upstream servers (win over dnsServers)"},
+	{.key = "searches", .type = CNI_F_STRV, .off = offsetof(struct dn_rc_dns, searches),
+	 .help = "search domains added to the result's dns"},
+	{.key = "options", .type = CNI_F_STRV, .off = offsetof(struct dn_rc_dns, options),
+	 .help = "resolver options added to the result's dns"},
 	CNI_FIELD_END,
 };
 static const struct cni_field rc_fields[] = {
-	{.key = "aliases", .type = CNI_F_JSON, .off = offsetof(struct dn_rc, aliases)},
-	{.key = "dns", .type = CNI_F_OBJ, .sub = rc_dns_fields, .off = offsetof(struct dn_rc, dns)},
+	{.key = "aliases", .type = CNI_F_JSON, .off = offsetof(struct dn_rc, aliases),
+	  .help = "capability aliases: {network name: [extra names of the container]}"},
+	{.key = "dns", .type = CNI_F_OBJ, .sub = rc_dns_fields, .off = offsetof(struct dn_rc, dns),
+	  .help = "capability dns: the container's upstream servers, searches and options"},
 	CNI_FIELD_END,
 };
 static const struct cni_field cni_args_fields[] = {
-	{.key = "aliases", .type = CNI_F_STRV, .off = 0},
+	{.key = "aliases", .type = CNI_F_STRV, .off = 0,
+	  .help = "extra names of the container on this network"},
 	CNI_FIELD_END,
 };
 static const struct cni_field args_fields[] = {
-	{.key = "cni", .type = CNI_F_OBJ, .sub = cni_args_fields, .off = 0},
+	{.key = "cni", .type = CNI_F_OBJ, .sub = cni_args_fields, .off = 0,
+	  .help = "the args of the CNI conventions (only aliases is read)"},
 	CNI_FIELD_END,
 };
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct dn_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("domainName", CNI_F_STR, domain),
-	F("ttl", CNI_F_INT, ttl, .min = 0, .max = DN_MAX_TTL),
-	F("runDir", CNI_F_STR, run_dir),
-	F("resolvConf", CNI_F_STR, resolv_conf),
-	F("dnsServers", CNI_F_STRV, dns_servers),
-	F("runtimeConfig", CNI_F_OBJ, rc, .sub = rc_fields),
-	F("args", CNI_F_OBJ, args, .sub = args_fields),
+	F("domainName", CNI_F_STR, domain,
+	  .help = "domain of the network's names (default dns.podman)"),
+	F("ttl", CNI_F_INT, ttl, .min = 0, .max = DN_MAX_TTL,
+	  .help = "TTL of the local answers, seconds (default 0)"),
+	F("runDir", CNI_F_STR, run_dir,
+	  .help = "the daemon's record files and control socket (default /run/cni/dnsname)"),
+	F("resolvConf", CNI_F_STR, resolv_conf,
+	  .help = "upstream servers for other names when dnsServers is empty (default /etc/resolv.conf)"),
+	F("dnsServers", CNI_F_STRV, dns_servers,
+	  .help = "the network's upstream servers (IPv4/IPv6, optional port; at most 3)"),
+	F("runtimeConfig", CNI_F_OBJ, rc, .sub = rc_fields,
+	  .help = "the runtime's capability arguments (aliases and dns are read)"),
+	F("args", CNI_F_OBJ, args, .sub = args_fields,
+	  .help = "the runtime's args (only args.cni.aliases is read)"),
 	CNI_FIELD_END,
 };
 
@@ -824,8 +838,10 @@ static int dn_check(struct cni_ctx *ctx, struct cni_err *e)
 	return probe(ctx->env.netns, name, qtype, e);
 }
 
-static const struct cni_plugin dnsname = {
+const struct cni_plugin dn_plugin = {
 	.name = "dnsname",
+	.help = "Chained: the container's names and addresses for the network's resolver, a daemon\n"
+		"the plugin starts when needed (dnsname daemon --help).",
 	.min_version = CNI_V010,
 	CNI_CONF(fields, struct dn_conf),
 	.conf_defaults = dn_defaults,
@@ -842,5 +858,5 @@ int main(int argc, char **argv)
 		return dn_daemon_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "status"))
 		return dn_status_main(argc - 1, argv + 1);
-	return cni_main(&dnsname, argc, argv);
+	return cni_main(&dn_plugin, argc, argv);
 }

@@ -185,10 +185,14 @@ struct fw_conf {
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct fw_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("backend", CNI_F_STR, backend),
-	F("iptablesAdminChainName", CNI_F_STR, admin_chain),
-	F("firewalldZone", CNI_F_STR, zone),
-	F("ingressPolicy", CNI_F_STR, ingress_policy),
+	F("backend", CNI_F_STR, backend,
+	  .help = "nftables, iptables, firewalld; absent: nftables and CNI-FORWARD accepts if needed"),
+	F("iptablesAdminChainName", CNI_F_STR, admin_chain,
+	  .help = "iptables backend: the admin chain evaluated first (default CNI-ADMIN)"),
+	F("firewalldZone", CNI_F_STR, zone,
+	  .help = "firewalld: the zone the container's IPs join (default trusted)"),
+	F("ingressPolicy", CNI_F_STR, ingress_policy,
+	  .help = "open (default), same-bridge or isolated: who may reach the container"),
 	CNI_FIELD_END,
 };
 

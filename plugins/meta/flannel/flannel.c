@@ -35,11 +35,13 @@ struct flannel_conf {
 	char *cni_version; /* as given: the delegate gets it only when set, as upstream */
 };
 
-#define F(k, m) CNI_FIELD(k, struct flannel_conf, CNI_F_STR, m)
+#define F(k, m, ...) CNI_FIELD(k, struct flannel_conf, CNI_F_STR, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("subnetFile", subnet_file),
-	F("dataDir", data_dir),
-	F("cniVersion", cni_version),
+	F("subnetFile", subnet_file,
+	  .help = "flanneld's subnet file (default /run/flannel/subnet.env)"),
+	F("dataDir", data_dir,
+	  .help = "the delegate configurations kept per container (default /var/lib/cni/flannel)"),
+	F("cniVersion", cni_version, .help = "spec version, passed on to the delegate"),
 	CNI_FIELD_END,
 };
 

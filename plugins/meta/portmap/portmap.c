@@ -60,10 +60,14 @@ struct portmap_conf {
 };
 
 static const struct cni_field entry_fields[] = {
-	CNI_FIELD("hostPort", struct pm_entry, CNI_F_INT, host_port),
-	CNI_FIELD("containerPort", struct pm_entry, CNI_F_INT, cont_port),
-	CNI_FIELD("protocol", struct pm_entry, CNI_F_STR, protocol),
-	CNI_FIELD("hostIP", struct pm_entry, CNI_F_STR, host_ip),
+	CNI_FIELD("hostPort", struct pm_entry, CNI_F_INT, host_port,
+	  .help = "port on the host (1..65535)"),
+	CNI_FIELD("containerPort", struct pm_entry, CNI_F_INT, cont_port,
+	  .help = "port in the container (1..65535)"),
+	CNI_FIELD("protocol", struct pm_entry, CNI_F_STR, protocol,
+	  .help = "tcp (default), udp or sctp"),
+	CNI_FIELD("hostIP", struct pm_entry, CNI_F_STR, host_ip,
+	  .help = "only traffic to this host address (default: any)"),
 	CNI_FIELD_END,
 };
 static const struct cni_field entry_elem = {.type = CNI_F_OBJ, .sub = entry_fields};
@@ -72,21 +76,29 @@ static const struct cni_field rc_fields[] = {
 	 .type = CNI_F_ARRAY,
 	 .off = 0,
 	 .sub = &entry_elem,
-	 .elem_size = sizeof(struct pm_entry)},
+	 .elem_size = sizeof(struct pm_entry),
+	   .help = "capability portMappings: the ports to forward"},
 	CNI_FIELD_END,
 };
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct portmap_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("snat", CNI_F_BOOL, snat),
-	F("masqAll", CNI_F_BOOL, masq_all),
-	F("markMasqBit", CNI_F_INT, mark_bit, CNI_SEEN(struct portmap_conf, mark_seen)),
+	F("snat", CNI_F_BOOL, snat,
+	  .help = "masquerade hairpin and localhost traffic to the ports (default true)"),
+	F("masqAll", CNI_F_BOOL, masq_all,
+	  .help = "masquerade every source to the ports, not only hairpin/localhost"),
+	F("markMasqBit", CNI_F_INT, mark_bit, CNI_SEEN(struct portmap_conf, mark_seen),
+	  .help = "iptables mark bit 0..31 that asks for masquerade (default 13)"),
 	F("externalSetMarkChain", CNI_F_STR, ext_mark,
-	  CNI_SEEN(struct portmap_conf, ext_mark_seen)),
-	F("conditionsV4", CNI_F_STRV, cond[0], CNI_SEEN(struct portmap_conf, cond_seen[0])),
-	F("conditionsV6", CNI_F_STRV, cond[1], CNI_SEEN(struct portmap_conf, cond_seen[1])),
-	F("backend", CNI_F_STR, backend),
-	F("runtimeConfig", CNI_F_OBJ, rc, .sub = rc_fields),
+	  CNI_SEEN(struct portmap_conf, ext_mark_seen),
+	    .help = "iptables: an existing chain that sets the masquerade mark"),
+	F("conditionsV4", CNI_F_STRV, cond[0], CNI_SEEN(struct portmap_conf, cond_seen[0]),
+	  .help = "extra matches on the IPv4 entry rule (iptables syntax if first starts - or !)"),
+	F("conditionsV6", CNI_F_STRV, cond[1], CNI_SEEN(struct portmap_conf, cond_seen[1]),
+	  .help = "extra matches on the IPv6 entry rule (iptables syntax if first starts - or !)"),
+	F("backend", CNI_F_STR, backend, .help = "\"iptables\" or \"nftables\" for the rules"),
+	F("runtimeConfig", CNI_F_OBJ, rc, .sub = rc_fields,
+	  .help = "the runtime's capability arguments (only portMappings is read)"),
 	CNI_FIELD_END,
 };
 

@@ -47,9 +47,12 @@ static const struct cni_field gw_elem = {.type = CNI_F_IP};
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct sbr_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("table", CNI_F_INT, table, .min = 1, .max = INT_MAX, CNI_SEEN(struct sbr_conf, table_seen)),
-	F("gateways", CNI_F_ARRAY, gateways, .sub = &gw_elem, .elem_size = sizeof(struct cni_ip)),
-	F("addSourceHints", CNI_F_BOOL, add_source_hints),
+	F("table", CNI_F_INT, table, .min = 1, .max = INT_MAX, CNI_SEEN(struct sbr_conf, table_seen),
+	  .help = "only add source rules, to this routing table (routes untouched)"),
+	F("gateways", CNI_F_ARRAY, gateways, .sub = &gw_elem, .elem_size = sizeof(struct cni_ip),
+	  .help = "gateway per family (at most one IPv4, one IPv6) over prevResult's"),
+	F("addSourceHints", CNI_F_BOOL, add_source_hints,
+	  .help = "keep the subnet routes in main with a source hint"),
 	CNI_FIELD_END,
 };
 

@@ -71,34 +71,46 @@ struct tun_conf {
 
 #define A(k, t, m, ...) CNI_FIELD(k, struct tun_args, t, m, __VA_ARGS__)
 static const struct cni_field cni_args_fields[] = {
-	A("sysctl", CNI_F_STRMAP, sysctl, CNI_SEEN(struct tun_args, sysctl_seen)),
-	A("mac", CNI_F_STR, mac),
-	A("promisc", CNI_F_BOOL, promisc, CNI_SEEN(struct tun_args, promisc_seen)),
-	A("mtu", CNI_F_INT, mtu, CNI_SEEN(struct tun_args, mtu_seen)),
-	A("allmulti", CNI_F_BOOL, allmulti, CNI_SEEN(struct tun_args, allmulti_seen)),
-	A("txQLen", CNI_F_INT, txqlen, CNI_SEEN(struct tun_args, txqlen_seen)),
+	A("sysctl", CNI_F_STRMAP, sysctl, CNI_SEEN(struct tun_args, sysctl_seen),
+	  .help = "as sysctl, applied last"),
+	A("mac", CNI_F_STR, mac, .help = "as mac, applied last"),
+	A("promisc", CNI_F_BOOL, promisc, CNI_SEEN(struct tun_args, promisc_seen),
+	  .help = "as promisc, applied last"),
+	A("mtu", CNI_F_INT, mtu, CNI_SEEN(struct tun_args, mtu_seen),
+	  .help = "as mtu, applied last"),
+	A("allmulti", CNI_F_BOOL, allmulti, CNI_SEEN(struct tun_args, allmulti_seen),
+	  .help = "as allmulti, applied last"),
+	A("txQLen", CNI_F_INT, txqlen, CNI_SEEN(struct tun_args, txqlen_seen),
+	  .help = "as txQLen, applied last"),
 	CNI_FIELD_END,
 };
 static const struct cni_field args_fields[] = {
-	{.key = "cni", .type = CNI_F_OBJ, .sub = cni_args_fields},
+	{.key = "cni", .type = CNI_F_OBJ, .sub = cni_args_fields,
+	  .help = "the args of the CNI conventions (the keys below)"},
 	CNI_FIELD_END,
 };
 static const struct cni_field mac_fields[] = {
-	{.key = "mac", .type = CNI_F_STR},
+	{.key = "mac", .type = CNI_F_STR, .help = "capability mac: the interface's MAC address"},
 	CNI_FIELD_END,
 };
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct tun_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("dataDir", CNI_F_STR, data_dir),
-	F("sysctl", CNI_F_STRMAP, sysctl),
-	F("mac", CNI_F_STR, mac),
-	F("promisc", CNI_F_BOOL, promisc),
-	F("mtu", CNI_F_INT, mtu),
-	F("allmulti", CNI_F_BOOL, allmulti, CNI_SEEN(struct tun_conf, allmulti_seen)),
-	F("txQLen", CNI_F_INT, txqlen, CNI_SEEN(struct tun_conf, txqlen_seen)),
-	F("runtimeConfig", CNI_F_OBJ, rc, .sub = mac_fields),
-	F("args", CNI_F_OBJ, args, .sub = args_fields),
+	F("dataDir", CNI_F_STR, data_dir,
+	  .help = "where the original values are saved for DEL (default /run/cni/tuning)"),
+	F("sysctl", CNI_F_STRMAP, sysctl,
+	  .help = "sysctls under /proc/sys/net of the container (IFNAME: the interface)"),
+	F("mac", CNI_F_STR, mac, .help = "MAC address of the interface"),
+	F("promisc", CNI_F_BOOL, promisc, .help = "promiscuous mode on (false leaves it as it is)"),
+	F("mtu", CNI_F_INT, mtu, .help = "MTU of the interface"),
+	F("allmulti", CNI_F_BOOL, allmulti, CNI_SEEN(struct tun_conf, allmulti_seen),
+	  .help = "all-multicast mode on or off"),
+	F("txQLen", CNI_F_INT, txqlen, CNI_SEEN(struct tun_conf, txqlen_seen),
+	  .help = "transmit queue length of the interface"),
+	F("runtimeConfig", CNI_F_OBJ, rc, .sub = mac_fields,
+	  .help = "the runtime's capability arguments (only mac is read)"),
+	F("args", CNI_F_OBJ, args, .sub = args_fields,
+	  .help = "the runtime's args (only args.cni is read)"),
 	CNI_FIELD_END,
 };
 

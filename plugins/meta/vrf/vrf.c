@@ -27,8 +27,10 @@ struct vrf_conf {
 
 #define F(k, t, m, ...) CNI_FIELD(k, struct vrf_conf, t, m, __VA_ARGS__)
 static const struct cni_field fields[] = {
-	F("vrfname", CNI_F_STR, vrfname),
-	F("table", CNI_F_I64, table, .min = 0, .max = UINT32_MAX),
+	F("vrfname", CNI_F_STR, vrfname,
+	  .help = "the VRF device in the container's netns, created if missing (required)"),
+	F("table", CNI_F_I64, table, .min = 0, .max = UINT32_MAX,
+	  .help = "routing table of a new VRF (default: the lowest no VRF uses)"),
 	CNI_FIELD_END,
 };
 
