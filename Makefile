@@ -297,8 +297,9 @@ programs: $(BINS) $(TOOLS) $(LIBRT) $(MANPAGES)
 # The runtime library for C runtimes: the archive, its header and pkg-config file (cnic-runtime,
 # written here with the paths of this install). The units are written here too, from
 # contrib/systemd/*.in, with this install's CNI_BIN_DIR. `make uninstall` removes exactly these
-# files (the same lists), then the directories left empty: under DESTDIR all of them, without
-# DESTDIR only CNI_BIN_DIR and its parent (never /usr/local/bin and the like).
+# files (the same lists), then the directories left empty: under DESTDIR all of them up to
+# DESTDIR, without DESTDIR only CNI_BIN_DIR (and /opt/cni of /opt/cni/bin), never /usr/local/bin
+# and the like.
 UNIT_IN := $(sort $(wildcard contrib/systemd/*.in))
 UNITS := $(sort $(patsubst %.in,%,$(notdir $(UNIT_IN))) $(notdir $(wildcard contrib/systemd/*.socket)))
 MAN_SECTIONS = $(sort $(patsubst .%,%,$(suffix $(MANPAGES))))
@@ -327,11 +328,15 @@ install: programs
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES))
-	for d in $(if $(DESTDIR),$(INSTALL_DIRS),$(CNI_BIN_DIR) $(dir $(CNI_BIN_DIR))); do \
+ifneq ($(DESTDIR),)
+	for d in $(INSTALL_DIRS); do \
 		d=$(DESTDIR)$$d; \
 		while [ "$$d" != "$(DESTDIR)" ] && [ "$$d" != "$(DESTDIR)/" ] && [ "$$d" != / ] && \
 			[ -d "$$d" ] && rmdir "$$d" 2>/dev/null; do d=$${d%/*}; done; \
 	done; true
+else
+	-rmdir $(CNI_BIN_DIR) 2>/dev/null; case "$(CNI_BIN_DIR)" in */cni/bin) rmdir $(dir $(CNI_BIN_DIR)) 2>/dev/null;; esac; true
+endif
 
 # The Debian package (debian/): dpkg-buildpackage -us -uc -b in a copy of this tree
 # ($(BUILD)/deb/src/, so that debian/rules' clean never touches this tree's build/), then lintian.
