@@ -351,10 +351,10 @@ deb:
 	mv $(BUILD)/deb/src/*.deb $(BUILD)/deb/src/*.changes $(BUILD)/deb/src/*.buildinfo $(BUILD)/deb/
 	rm -rf $(BUILD)/deb/src
 
-# tests/deb/install.sh: the package in a throwaway Debian 12 root (debootstrap): install, run,
+# tests/e2e/deb.sh: the package in a throwaway Debian 12 root (debootstrap): install, run,
 # upgrade, replace containernetworking-plugins and back, purge. `make check` runs it too.
 deb-test: deb
-	@BUILD=$(BUILD) bash tests/deb/install.sh
+	@BUILD=$(BUILD) DEB_BUILD=0 bash tests/e2e/deb.sh
 
 # Coverage-guided fuzzing of every parser of untrusted bytes (tests/fuzz/fuzz_*.c), with clang.
 fuzz:
