@@ -93,8 +93,28 @@ TOOLS := $(addprefix $(BUILD)/bin/,$(notdir $(patsubst %/,%,$(TOOL_DIRS))))
 EXAMPLES := $(BUILD)/contrib/cnic-run
 
 .SECONDARY:
-.PHONY: all deps check layers unit kernel netns e2e vm demo bench size install uninstall programs deb deb-test clean fuzz fault format
+.PHONY: all deps check layers unit kernel netns e2e vm demo bench size install uninstall programs deb deb-test clean fuzz fault format man
 all: $(BINS) $(TOOLS) $(UNIT_BINS) $(KERNEL_BINS) $(EXAMPLES)
+
+# The man pages: man/<name>.<section>.scd, written in scdoc, built to $(BUILD)/man/<name>.<section>
+# (MANPAGES: what `make install` puts in $(MANDIR)/man<section>). Without scdoc, `all` says once
+# that they were skipped and succeeds; `make man` needs it.
+SCDOC ?= scdoc
+MAN_SRC := $(wildcard man/*.scd)
+MANPAGES := $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+ifneq ($(shell command -v $(SCDOC) 2>/dev/null),)
+all: $(MANPAGES)
+else
+all: man-skipped
+.PHONY: man-skipped
+man-skipped:
+	@echo "  MAN     skipped: $(SCDOC) is not installed (apt-get install scdoc)"
+endif
+man: $(MANPAGES)
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  SCDOC   $@")
+	$(Q)$(SCDOC) <$< >$@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
 # The suite id: a digest of every source, written only when it changes. Plugins carry it in an ELF
 # note; a plugin runs an IPAM plugin in-process only when CNI_PATH's binary carries the same id.
@@ -291,8 +311,10 @@ size: all
 	@sh bench/abbuild.sh $(BENCH_AB_SIZE) $(BUILD)/size-old >/dev/null && \
 		sh bench/size.sh $(BUILD)/size-old $(BUILD)/bin; rc=$$?; rm -rf $(BUILD)/size-old $(BUILD)/size-old.log; exit $$rc
 
-# What `make install` installs, built: the plugins, the tools, the runtime library, the man pages.
-programs: $(BINS) $(TOOLS) $(LIBRT) $(MANPAGES)
+# What `make install` installs, built: the plugins, the tools, the runtime library, the man pages
+# (without scdoc, those already built: none on a fresh tree, as `all` skips them).
+INSTALL_MAN = $(if $(shell command -v $(SCDOC) 2>/dev/null),$(MANPAGES),$(wildcard $(MANPAGES)))
+programs: $(BINS) $(TOOLS) $(LIBRT) $(INSTALL_MAN)
 
 # The runtime library for C runtimes: the archive, its header and pkg-config file (cnic-runtime,
 # written here with the paths of this install). The units are written here too, from
@@ -302,10 +324,10 @@ programs: $(BINS) $(TOOLS) $(LIBRT) $(MANPAGES)
 # and the like.
 UNIT_IN := $(sort $(wildcard contrib/systemd/*.in))
 UNITS := $(sort $(patsubst %.in,%,$(notdir $(UNIT_IN))) $(notdir $(wildcard contrib/systemd/*.socket)))
-MAN_SECTIONS = $(sort $(patsubst .%,%,$(suffix $(MANPAGES))))
+MAN_SECTIONS = $(sort $(patsubst .%,%,$(suffix $(INSTALL_MAN))))
 INSTALL_FILES = $(addprefix $(CNI_BIN_DIR)/,$(notdir $(BINS))) $(addprefix $(BINDIR)/,$(notdir $(TOOLS))) \
 	$(addprefix $(SYSTEMDUNITDIR)/,$(UNITS)) $(LIBDIR)/$(notdir $(LIBRT)) $(LIBDIR)/pkgconfig/cnic-runtime.pc \
-	$(INCLUDEDIR)/cnic-runtime.h $(foreach m,$(MANPAGES),$(MANDIR)/man$(patsubst .%,%,$(suffix $(m)))/$(notdir $(m)))
+	$(INCLUDEDIR)/cnic-runtime.h $(foreach m,$(INSTALL_MAN),$(MANDIR)/man$(patsubst .%,%,$(suffix $(m)))/$(notdir $(m)))
 INSTALL_DIRS = $(CNI_BIN_DIR) $(BINDIR) $(SYSTEMDUNITDIR) $(LIBDIR)/pkgconfig $(INCLUDEDIR) \
 	$(addprefix $(MANDIR)/man,$(MAN_SECTIONS))
 install: programs
@@ -322,7 +344,7 @@ install: programs
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' pkg/runtime/cnic-runtime.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/cnic-runtime.pc
 	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/cnic-runtime.pc
-	for m in $(MANPAGES); do \
+	for m in $(INSTALL_MAN); do \
 		s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
 	done
 

@@ -74,7 +74,8 @@ set -- tests/vm/test_*.sh
 if [ "$level" = all ] && [ "${CNIC_VM_PARALLEL:-0}" = 1 ] && [ "$(nproc 2>/dev/null || echo 1)" -ge 2 ] &&
 	[ $# = 1 ] && [ -e "$1" ]; then
 	vm_bg=1
-	RUN_TIMEOUT=1800 start_bg "vm/$(basename "$1" .sh)" bash "$1"
+	# fd 3: this terminal, for the batch's progress lines (one per file as it ends in the VM).
+	RUN_TIMEOUT=1800 start_bg "vm/$(basename "$1" .sh)" env CNIC_PROGRESS_FD=3 bash "$1" 3>&1
 fi
 
 if [ "$level" = unit ] || [ "$level" = all ]; then
@@ -151,7 +152,8 @@ if [ "$vm_bg" = 1 ]; then
 elif [ "$level" = vm ] || [ "$level" = all ]; then # the VM batch skips itself when the host kernel has every feature
 	for t in tests/vm/test_*.sh; do
 		[ -e "$t" ] || continue
-		RUN_TIMEOUT=1800 run_one "vm/$(basename "$t" .sh)" bash "$t" # one boot runs every file
+		# One boot runs every file; fd 3 is this terminal, for a progress line per file.
+		RUN_TIMEOUT=1800 run_one "vm/$(basename "$t" .sh)" env CNIC_PROGRESS_FD=3 bash "$t" 3>&1
 	done
 fi
 

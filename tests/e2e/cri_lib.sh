@@ -76,8 +76,19 @@ cri() {
 
 # ---- nodes -----------------------------------------------------------------------------------------
 # node_config NODE: containerd's configuration, every path private to the node.
+# Its CNI table is README.md's containerd snippet (version = 2 dropped: it is the first line
+# here), its paths moved to build/bin and the node's net.d.
 node_config() {
-	local d=${NODE_DIR[$1]}
+	local d=${NODE_DIR[$1]} cni
+	cni=$(/usr/bin/python3 "$TOP/tests/readme_blocks.py" snippet containerd | grep -v '^version = 2$' |
+		sed -e "s|\"/usr/lib/cni\"|\"$BIN\"|" -e "s|\"/etc/cni/net.d\"|\"$d/net.d\"|")
+	case $cni in
+	*'[plugins."io.containerd.grpc.v1.cri".cni]'*"\"$BIN\""*"\"$d/net.d\""*) ;;
+	*)
+		fail "README's containerd snippet" "no CRI cni table with /usr/lib/cni and /etc/cni/net.d: $cni"
+		return 1
+		;;
+	esac
 	cat >"$d/config.toml" <<EOF
 version = 2
 root = "$d/root"
@@ -102,9 +113,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "$BIN"
-    conf_dir = "$d/net.d"
+$cni
     max_conf_num = 1
 EOF
 }
@@ -114,7 +123,7 @@ node_new() {
 	NODE_DIR[$1]=$W/$1
 	NODE_HOST[$1]=$2
 	mkdir -p "$W/$1/net.d" "$W/$1/logs"
-	node_config "$1"
+	node_config "$1" || exit 1
 	E2E_NODES="$E2E_NODES $1"
 	[ -n "${E2E_CLEANUP_SET:-}" ] || on_exit 'e2e_cleanup'
 	E2E_CLEANUP_SET=1

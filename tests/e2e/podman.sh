@@ -20,14 +20,21 @@ clients_need podman podman conmon runc
 tmpdir W
 mkhost H
 
+# [network]: README.md's containers.conf snippet, its paths moved to build/bin and $W/net.d.
+README_NET=$(/usr/bin/python3 "$TOP/tests/readme_blocks.py" snippet podman |
+	sed -e "s|\"/usr/lib/cni\"|\"$BIN\"|" -e "s|\"/etc/cni/net.d\"|\"$W/net.d\"|")
+case $README_NET in
+*"[network]"*"\"$BIN\""*"\"$W/net.d\""*) ;;
+*)
+	fail "README's podman snippet" "no [network] with /usr/lib/cni and /etc/cni/net.d: $README_NET"
+	exit 1
+	;;
+esac
 cat >"$W/containers.conf" <<EOF
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 log_driver = "k8s-file"
-[network]
-network_backend = "cni"
-cni_plugin_dirs = ["$BIN"]
-network_config_dir = "$W/net.d"
+$README_NET
 default_subnet = "198.18.70.0/24"
 [engine]
 runtime = "runc"

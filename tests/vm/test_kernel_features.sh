@@ -79,9 +79,29 @@ for f in "$@"; do
 	[ "$s" = 0 ] || { rc=1; echo "# vm/$n exited with status $s"; }
 done
 exit $rc'
+# Progress: one line per file as it ends in the VM ("vm/<file>: N passed ... (S s)") on
+# CNIC_PROGRESS_FD (tests/run.sh passes its terminal as fd 3: this script's stdout is a log file
+# then), else on stderr. Never "ok -"-shaped, so nothing counts it twice.
+pfd=${CNIC_PROGRESS_FD:-2}
+case $pfd in [0-9]) ;; *) pfd=2 ;; esac
+{ true >&"$pfd"; } 2>/dev/null || pfd=2
+. "$TOP/tests/vm/progress.sh"
+nfiles=$(echo $files | wc -w)
+echo "  vm: booting a VM for $nfiles files (~10 min under TCG; a line per file, and every 2 min)" >&"$pfd"
 out=$(mktemp /tmp/cnic-vm.XXXXXX)
 trap 'rm -f "$out"' EXIT
-BUILD=${BUILD:-build} bash "$TOP/tests/vm/run-in-vm.sh" bash -c "$script" vm $files | tee "$out"
+# The VM's qemu does not keep the terminal (fd 3) open. CNIC_VM_RUNNER: a stand-in for
+# run-in-vm.sh (tests of this script).
+vm_run() {
+	if [ "$pfd" = 2 ]; then
+		"$@"
+	else
+		"$@" {pfd}>&-
+	fi
+}
+# shellcheck disable=SC2086
+BUILD=${BUILD:-build} vm_run bash "${CNIC_VM_RUNNER:-$TOP/tests/vm/run-in-vm.sh}" bash -c "$script" vm $files |
+	vm_progress "$pfd" | tee "$out"
 rc=${PIPESTATUS[0]}
 # A VM that died (timeout, no status) or a file that crashed without a "not ok" line still fails.
 if [ "$rc" != 0 ] && ! grep -q '^not ok - ' "$out"; then

@@ -463,6 +463,10 @@ static int bridge_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_er
 	char mac[3 * 32];
 	int r;
 
+	/* The container's netns first: a missing one leaves no bridge behind. */
+	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
+	if (r < 0)
+		return r;
 	r = nu_nl_open(&host, -1, e);
 	if (r < 0)
 		return r;
@@ -473,10 +477,6 @@ static int bridge_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_er
 	s.br_index = s.br.ifindex;
 	if (nu_link_accept_ra_off(host, -1, c->bridge, e) < 0)
 		cni_err_clear(e); /* no IPv6 on this host */
-
-	r = nu_nl_open_netns(ctx->env.netns, &netns_fd, &cont, e);
-	if (r < 0)
-		return r;
 	s.host = host;
 	s.cont = cont;
 	s.netns_fd = netns_fd;
