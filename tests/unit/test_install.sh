@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # `make install` and `make uninstall` into scratch DESTDIRs, without root: the default paths
-# (PREFIX=/usr/local, CNI_BIN_DIR=/opt/cni/bin) and Debian's (PREFIX=/usr, the flat
+# (PREFIX=/usr/local, CNI_BIN_DIR=/opt/cni/bin, the pages `make` built) and Debian's (PREFIX=/usr, the flat
 # CNI_BIN_DIR=/usr/lib/cni) with two man pages given as MANPAGES: every plugin in CNI_BIN_DIR,
 # cnitool in BINDIR, the units' ExecStart= at CNI_BIN_DIR, the pages by suffix in MANDIR/man<N>,
 # nothing else; uninstall leaves the DESTDIR empty. And debian/changelog's upstream version is
@@ -68,8 +68,11 @@ expect() {
 
 D=$T/default
 run "defaults" "$D"
+# the man pages `make` built (none without scdoc), by their suffix
+pages=$(for m in "$BUILD"/man/*.[0-9]; do [ -f "$m" ] && echo "/usr/local/share/man/man${m##*.}/${m##*/}"; done)
+# shellcheck disable=SC2086
 check_eq "defaults: plugins in /opt/cni/bin, the rest under /usr/local, nothing else" "$(cat "$T/files")" \
-	"$(expect /usr/local/bin /opt/cni/bin /usr/local/lib/systemd/system /usr/local/lib /usr/local/include)"
+	"$(expect /usr/local/bin /opt/cni/bin /usr/local/lib/systemd/system /usr/local/lib /usr/local/include $pages)"
 check_eq "defaults: the units run /opt/cni/bin's daemons" \
 	"$(grep -h ^ExecStart= "$D"/usr/local/lib/systemd/system/*.service 2>&1 | cut -d' ' -f1)" \
 	"$(printf 'ExecStart=/opt/cni/bin/dhcp\nExecStart=/opt/cni/bin/dnsname')"
