@@ -113,7 +113,7 @@ chmod 0644 "$R/tmp/"*.deb
 if apt_in install ./tmp/cnic.deb; then ok "apt-get install ./cnic.deb"; else fail "apt-get install ./cnic.deb" "$(tail -5 "$R/tmp/apt.log")"; exit 1; fi
 check_eq "cnic $VERSION is installed" "$(status cnic)" "install ok installed $VERSION"
 for f in /usr/lib/cni/bridge /usr/lib/cni/loopback /usr/lib/cni/host-local /usr/lib/cni/dhcp /usr/lib/cni/dnsname /usr/bin/cnitool \
-	/lib/systemd/system/cni-dhcp.socket /lib/systemd/system/cni-dnsname.service; do
+	/lib/systemd/system/cni-dhcp.socket /lib/systemd/system/cni-dnsname.service /usr/share/man/man7/cnic.7.gz /usr/share/man/man1/cnitool.1.gz; do
 	check_eq "$f is cnic's" "$(owner "$f")" cnic
 done
 check_eq "the units run the plugins from /usr/lib/cni" \
