@@ -18,10 +18,20 @@ ifneq ($(filter clean,$(MAKECMDGOALS)),)
 endif
 
 CC ?= cc
-PREFIX ?= /opt/cni
+# Install paths (`make install`; README "Install"): the plugins and the two daemons in
+# CNI_BIN_DIR (the CNI convention and containerd's default; Debian's package uses the flat
+# /usr/lib/cni), cnitool in BINDIR, the runtime library in LIBDIR/INCLUDEDIR, the man pages
+# (MANPAGES, built under $(BUILD)/man/, by their suffix) in MANDIR/man<N>, the systemd units
+# (contrib/systemd/, ExecStart= pointing at CNI_BIN_DIR) in SYSTEMDUNITDIR.
+PREFIX ?= /usr/local
+CNI_BIN_DIR ?= /opt/cni/bin
+BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
-SYSTEMDUNITDIR ?= /lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+# `install -s`; the Debian package leaves stripping to dh_strip (debug symbols package).
+INSTALL_STRIP ?= -s
 FUZZ_SECONDS ?= 60
 DESTDIR ?=
 BUILD ?= build
@@ -83,7 +93,7 @@ TOOLS := $(addprefix $(BUILD)/bin/,$(notdir $(patsubst %/,%,$(TOOL_DIRS))))
 EXAMPLES := $(BUILD)/contrib/cnic-run
 
 .SECONDARY:
-.PHONY: all deps check layers unit kernel netns e2e vm demo bench size install clean fuzz fault format man
+.PHONY: all deps check layers unit kernel netns e2e vm demo bench size install uninstall programs deb deb-test clean fuzz fault format man
 all: $(BINS) $(TOOLS) $(UNIT_BINS) $(KERNEL_BINS) $(EXAMPLES)
 
 # The man pages: man/<name>.<section>.scd, written in scdoc, built to $(BUILD)/man/<name>.<section>
@@ -302,8 +312,10 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) sh tests/run.sh all
 
-demo: deps
-	@$(MAKE) --no-print-directory all
+# The demo installs only what it runs (tests/deps.sh demo) and builds only what it runs.
+demo:
+	@sh tests/deps.sh demo
+	@$(MAKE) --no-print-directory $(BINS) $(TOOLS)
 	@BUILD=$(BUILD) sh tests/demo.sh
 
 bench: deps
@@ -317,18 +329,72 @@ size: all
 	@sh bench/abbuild.sh $(BENCH_AB_SIZE) $(BUILD)/size-old >/dev/null && \
 		sh bench/size.sh $(BUILD)/size-old $(BUILD)/bin; rc=$$?; rm -rf $(BUILD)/size-old $(BUILD)/size-old.log; exit $$rc
 
+# What `make install` installs, built: the plugins, the tools, the runtime library, the man pages
+# (without scdoc, those already built: none on a fresh tree, as `all` skips them).
+INSTALL_MAN = $(if $(shell command -v $(SCDOC) 2>/dev/null),$(MANPAGES),$(wildcard $(MANPAGES)))
+programs: $(BINS) $(TOOLS) $(LIBRT) $(INSTALL_MAN)
+
 # The runtime library for C runtimes: the archive, its header and pkg-config file (cnic-runtime,
-# written here with the paths of this install).
-install: $(BINS) $(TOOLS) $(LIBRT)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSTEMDUNITDIR)
-	install -m 0755 -s $(BINS) $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 $(wildcard contrib/systemd/*.service contrib/systemd/*.socket) $(DESTDIR)$(SYSTEMDUNITDIR)/
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+# written here with the paths of this install). The units are written here too, from
+# contrib/systemd/*.in, with this install's CNI_BIN_DIR. `make uninstall` removes exactly these
+# files (the same lists), then the directories left empty: under DESTDIR all of them up to
+# DESTDIR, without DESTDIR only CNI_BIN_DIR (and /opt/cni of /opt/cni/bin), never /usr/local/bin
+# and the like.
+UNIT_IN := $(sort $(wildcard contrib/systemd/*.in))
+UNITS := $(sort $(patsubst %.in,%,$(notdir $(UNIT_IN))) $(notdir $(wildcard contrib/systemd/*.socket)))
+MAN_SECTIONS = $(sort $(patsubst .%,%,$(suffix $(INSTALL_MAN))))
+INSTALL_FILES = $(addprefix $(CNI_BIN_DIR)/,$(notdir $(BINS))) $(addprefix $(BINDIR)/,$(notdir $(TOOLS))) \
+	$(addprefix $(SYSTEMDUNITDIR)/,$(UNITS)) $(LIBDIR)/$(notdir $(LIBRT)) $(LIBDIR)/pkgconfig/cnic-runtime.pc \
+	$(INCLUDEDIR)/cnic-runtime.h $(foreach m,$(INSTALL_MAN),$(MANDIR)/man$(patsubst .%,%,$(suffix $(m)))/$(notdir $(m)))
+INSTALL_DIRS = $(CNI_BIN_DIR) $(BINDIR) $(SYSTEMDUNITDIR) $(LIBDIR)/pkgconfig $(INCLUDEDIR) \
+	$(addprefix $(MANDIR)/man,$(MAN_SECTIONS))
+install: programs
+	install -d $(addprefix $(DESTDIR),$(INSTALL_DIRS))
+	install -m 0755 $(INSTALL_STRIP) $(BINS) $(DESTDIR)$(CNI_BIN_DIR)/
+	install -m 0755 $(INSTALL_STRIP) $(TOOLS) $(DESTDIR)$(BINDIR)/
+	for u in $(UNIT_IN); do \
+		n=$${u##*/}; sed -e 's|@CNI_BIN_DIR@|$(CNI_BIN_DIR)|g' $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${n%.in} && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${n%.in} || exit 1; \
+	done
+	install -m 0644 $(wildcard contrib/systemd/*.socket) $(DESTDIR)$(SYSTEMDUNITDIR)/
 	install -m 0644 $(LIBRT) $(DESTDIR)$(LIBDIR)/
 	install -m 0644 pkg/runtime/cnic-runtime.h $(DESTDIR)$(INCLUDEDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' pkg/runtime/cnic-runtime.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/cnic-runtime.pc
 	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/cnic-runtime.pc
+	for m in $(INSTALL_MAN); do \
+		s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
+	done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES))
+ifneq ($(DESTDIR),)
+	for d in $(INSTALL_DIRS); do \
+		d=$(DESTDIR)$$d; \
+		while [ "$$d" != "$(DESTDIR)" ] && [ "$$d" != "$(DESTDIR)/" ] && [ "$$d" != / ] && \
+			[ -d "$$d" ] && rmdir "$$d" 2>/dev/null; do d=$${d%/*}; done; \
+	done; true
+else
+	-rmdir $(CNI_BIN_DIR) 2>/dev/null; case "$(CNI_BIN_DIR)" in */cni/bin) rmdir $(dir $(CNI_BIN_DIR)) 2>/dev/null;; esac; true
+endif
+
+# The Debian package (debian/): dpkg-buildpackage -us -uc -b in a copy of this tree
+# ($(BUILD)/deb/src/, so that debian/rules' clean never touches this tree's build/), then lintian.
+# The .deb files, .changes and .buildinfo land in $(BUILD)/deb/.
+DEB_SRC = $(BUILD)/deb/src/cnic-$(VERSION)
+deb:
+	@sh tests/deps.sh deb
+	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
+	tar -cf - --exclude=./build --exclude=./.git --exclude='./debian/.debhelper' . | tar -C $(DEB_SRC) -xf -
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL GIT_COMMIT=$(GIT_COMMIT) dpkg-buildpackage -us -uc -b -Jauto
+	if command -v lintian >/dev/null; then lintian --fail-on error,warning --display-info $(BUILD)/deb/src/*.changes; fi
+	mv $(BUILD)/deb/src/*.deb $(BUILD)/deb/src/*.changes $(BUILD)/deb/src/*.buildinfo $(BUILD)/deb/
+	rm -rf $(BUILD)/deb/src
+
+# tests/e2e/deb.sh: the package in a throwaway Debian 12 root (debootstrap): install, run,
+# upgrade, replace containernetworking-plugins and back, purge. `make check` runs it too.
+deb-test: deb
+	@BUILD=$(BUILD) DEB_BUILD=0 bash tests/e2e/deb.sh
 
 # Coverage-guided fuzzing of every parser of untrusted bytes (tests/fuzz/fuzz_*.c), with clang.
 fuzz:

@@ -1,13 +1,32 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages the build and the tests need, only those missing.
+#   tests/deps.sh [all]   everything `make check` needs (the default)
+#   tests/deps.sh build   what `make` and `make install` need (compiler, libraries, scdoc)
+#   tests/deps.sh demo    build + what `make demo` runs (ip, nft, jq, ping)
+#   tests/deps.sh deb     build + what `make deb` and `make deb-test` need (debhelper, lintian,
+#                         debootstrap)
 set -eu
-need="build-essential pkg-config clang scdoc libnl-route-3-dev libmnl-dev libnftnl-dev libjansson-dev libmd-dev libsystemd-dev libip4tc-dev libip6tc-dev
-iproute2 nftables iptables jq strace socat conntrack qemu-system-x86 busybox-static dnsmasq-base dnsutils knot-dnsutils valgrind python3 containernetworking-plugins procps iputils-ping util-linux
+build="build-essential pkg-config libnl-route-3-dev libmnl-dev libnftnl-dev libjansson-dev libmd-dev libsystemd-dev libip4tc-dev libip6tc-dev scdoc"
+demo="iproute2 nftables jq iputils-ping util-linux"
+deb="dpkg-dev debhelper lintian debootstrap"
+case ${1:-all} in
+build) need=$build ;;
+demo) need="$build $demo" ;;
+deb) need="$build $deb" ;;
+all)
+	need="$build $demo $deb clang
+iptables strace socat conntrack qemu-system-x86 busybox-static dnsmasq-base dnsutils knot-dnsutils valgrind python3 containernetworking-plugins procps
 containerd runc python3-grpcio python3-grpc-tools python3-protobuf podman conmon file git dbus-daemon dbus-bin python3-dbus python3-gi"
-# firewalld (tests/netns/firewalld.sh runs a real one in a private netns on a private bus): only
-# where systemd is not PID 1, since on a systemd host its package starts it on the host's network.
-[ -d /run/systemd/system ] || need="$need firewalld"
+	# firewalld (tests/netns/firewalld.sh runs a real one in a private netns on a private bus): only
+	# where systemd is not PID 1, since on a systemd host its package starts it on the host's network.
+	[ -d /run/systemd/system ] || need="$need firewalld"
+	;;
+*)
+	echo "usage: tests/deps.sh [all|build|demo|deb]" >&2
+	exit 2
+	;;
+esac
 missing=""
 for p in $need; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
