@@ -2,7 +2,8 @@
 /*
  * The control socket (SOCK_SEQPACKET, RUN_DIR/dnsname.sock or systemd's): "ping" answers the
  * number of listeners and the port; "sync [DEV INO]" reloads now and, for a container's netns,
- * says whether it has a listener and restores its port 53 rewrite. One request per connection.
+ * says whether it has a listener and restores its port 53 rewrite; "handoff" sends our sockets to
+ * a new daemon (handoff.c). One request per connection (a handoff's confirmation but).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -81,10 +82,15 @@ void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c)
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n >= 0)
+		req[n] = 0;
+	if (c->handoff)
+		return dn_handoff_reply(d, c, req, n);
 	if (n <= 0)
 		return dn_ctlc_close(d, c);
-	req[n] = 0;
-	if (!strcmp(req, "ping")) {
+	if (!strcmp(req, "handoff")) {
+		return dn_handoff_give(d, c); /* handoff.c: the sockets to a new daemon */
+	} else if (!strcmp(req, "ping")) {
 		snprintf(reply, sizeof(reply), "ok %zu listeners port %u", d->n_lsn,
 			 DN_RESOLVER_PORT);
 	} else if (!strncmp(req, "sync", 4)) {

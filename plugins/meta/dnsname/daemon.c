@@ -66,6 +66,22 @@ void dn_logf(const char *fmt, ...)
 	va_end(ap);
 }
 
+void dn_logk(struct dn_ctx *d, enum dn_logkind k, const char *fmt, ...)
+{
+	uint32_t dropped;
+	va_list ap;
+
+	if (!dn_rl_admit(&d->logrl[k], dn_now_ms(), &dropped))
+		return;
+	if (dropped)
+		fprintf(stderr, "dnsname: suppressed %u messages\n", dropped);
+	va_start(ap, fmt);
+	fputs("dnsname: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
 /* ---- exit when idle ------------------------------------------------------------------------- */
 
 /*
@@ -119,6 +135,8 @@ static void on_inotify(struct dn_ctx *d)
 			p += sizeof(*ie) + ie->len;
 		}
 	}
+	if (d->handed)
+		return; /* the sockets are the new daemon's: a reload here would close them */
 	if (nets)
 		dn_reload(d);
 	if (resolv)
@@ -130,7 +148,9 @@ static void on_signal(struct dn_ctx *d)
 	int sig;
 
 	while ((sig = dmn_signal_next(d->sig))) {
-		if (sig == SIGHUP) {
+		if (sig == SIGHUP && d->handed) {
+			continue;
+		} else if (sig == SIGHUP) {
 			dn_reload(d);
 			dn_load_resolv(d);
 		} else {
@@ -141,10 +161,36 @@ static void on_signal(struct dn_ctx *d)
 
 /* ---- start-up and the loop ------------------------------------------------------------------ */
 
+/* The pid file locked for our life (dmn_pidfile_lock) and our pid written in it: 0, or 1. */
+static int pid_take(struct dn_ctx *d)
+{
+	char path[PATH_MAX + 32];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/dnsname.pid", d->run_dir);
+	d->pidfd = dmn_pidfile_lock(path);
+	if (d->pidfd == -EWOULDBLOCK) {
+		dn_logf("another daemon holds %s", path);
+		return 1;
+	}
+	if (d->pidfd < 0) {
+		errno = -d->pidfd;
+		dn_logf("cannot open %s: %m", path);
+		return 1;
+	}
+	r = dmn_pidfile_put(d->pidfd);
+	if (r) {
+		errno = -r;
+		dn_logf("cannot write %s: %m", path);
+	}
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: dnsname daemon [--run-dir DIR] [--resolv-conf FILE] "
-			"[--ready-fd FD] [--exit-idle]\n");
+			"[--ready-fd FD] [--exit-idle] [--takeover]\n"
+			"       dnsname restart [--run-dir DIR] [--resolv-conf FILE]\n");
 	return 2;
 }
 
@@ -198,14 +244,19 @@ int dn_daemon_main(int argc, char **argv)
 {
 	char path[PATH_MAX + 32];
 	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
-	int ready = -1, pidfd, keep = 2, r;
+	int ready = -1, keep = 2, r, took = 1;
+	bool takeover = false;
 	struct stat st;
 	/* zero pages until used (the forward table and the UDP batch are most of it) */
 	struct dn_ctx *d = calloc(1, sizeof(*d));
 
 	if (!d)
 		return 1;
-	d->run_dir = DN_RUN_DIR;
+	d->run_dir = dn_run_dir_default();
+	d->pidfd = -1;
+	d->ho_fd = -1;
+	for (int k = 0; k < DN_LOG_KINDS; k++)
+		dn_rl_init(&d->logrl[k], DN_LOG_RATE, DN_LOG_BURST);
 	d->batch_fd = -1;
 	d->idle_lock = -1;
 	d->spare = -1;
@@ -220,6 +271,8 @@ int dn_daemon_main(int argc, char **argv)
 			ready = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--exit-idle"))
 			d->exit_idle = true;
+		else if (!strcmp(argv[i], "--takeover"))
+			takeover = true;
 		else
 			return usage();
 	}
@@ -258,23 +311,20 @@ int dn_daemon_main(int argc, char **argv)
 	d->netsfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d->netsfd >= 0 && !fstat(d->netsfd, &st) && (st.st_mode & 077))
 		fchmod(d->netsfd, st.st_mode & 07700);
-	snprintf(path, sizeof(path), "%s/dnsname.pid", d->run_dir);
-	pidfd = dmn_pidfile_lock(path);
-	if (d->netsfd < 0 || (pidfd < 0 && pidfd != -EWOULDBLOCK)) {
-		if (d->netsfd >= 0)
-			errno = -pidfd;
+	if (d->netsfd < 0) {
 		dn_logf("cannot open %s: %m", d->run_dir);
 		return 1;
 	}
-	if (pidfd < 0) {
-		dn_logf("another daemon holds %s", path);
+	if (takeover) { /* the running daemon's sockets, before anything of ours (handoff.c) */
+		took = dn_handoff_take(d);
+		if (took < 0) {
+			dn_logf("takeover: %s", d->last_err);
+			return 1;
+		}
+	}
+	/* taking over, the old daemon releases the pid file once we serve (dn_handoff_confirm) */
+	if (took > 0 && pid_take(d))
 		return 1;
-	}
-	r = dmn_pidfile_put(pidfd);
-	if (r) {
-		errno = -r;
-		dn_logf("cannot write %s: %m", path);
-	}
 	if (!stat("/proc/self/ns/net", &st)) {
 		d->self_dev = st.st_dev;
 		d->self_ino = st.st_ino;
@@ -292,7 +342,8 @@ int dn_daemon_main(int argc, char **argv)
 			d->usock[f][i] = -1;
 	r = dmn_loop_open(&d->loop);
 	d->ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	d->ctl = dn_ctl_open(d);
+	if (took > 0)
+		d->ctl = dn_ctl_open(d);
 	if (r < 0 || d->sig < 0 || d->ino < 0 || d->ctl < 0) {
 		if (d->ctl < 0 || d->sig < 0 || r < 0)
 			errno = d->ctl < 0 ? -d->ctl : d->sig < 0 ? -d->sig : -r;
@@ -325,6 +376,15 @@ int dn_daemon_main(int argc, char **argv)
 	dmn_loop_add(&d->loop, d->ino, &d->ino_ev, EPOLLIN);
 	dn_reload(d);
 	dn_load_resolv(d);
+	if (!took) {
+		if (dn_handoff_confirm(d)) {
+			dn_logf("takeover: %s", d->last_err);
+			return 1;
+		}
+		if (pid_take(d))
+			return 1;
+		dn_logf("took over from the daemon before");
+	}
 	dn_logf("serving %zu networks, %zu containers, %d upstreams", d->snap->n, d->n_lsn,
 		d->n_up);
 	if (ready >= 0) {
@@ -345,6 +405,8 @@ int dn_daemon_main(int argc, char **argv)
 			next = d->ctl_head->deadline;
 		if (d->idle_check && now + 1000 < next)
 			next = now + 1000;
+		if (d->handed && d->drain_until < next)
+			next = d->drain_until;
 		timeout = next > now && !d->n_kick ? (int)(next - now) : 0;
 		dmn_loop_turn(&d->loop, timeout, 64, on_event, d);
 		now = dn_now_ms();
@@ -354,6 +416,8 @@ int dn_daemon_main(int argc, char **argv)
 		dn_ctl_timeouts(d, now);
 		if (d->idle_check)
 			idle_exit(d);
+		if (dn_handoff_drained(d, now))
+			d->quit = true;
 	}
 
 	/* clean exit: everything closed and freed (valgrind-clean) */
@@ -372,10 +436,11 @@ int dn_daemon_main(int argc, char **argv)
 	dn_snap_free(d->snap);
 	free(d->fwd);
 	snprintf(path, sizeof(path), "%s/dnsname.sock", d->run_dir);
-	if (d->ctl >= 0 && !d->activated)
+	if (d->ctl >= 0 && !d->activated && !d->handed)
 		unlink(path);
 	snprintf(path, sizeof(path), "%s/dnsname.pid", d->run_dir);
-	unlink(path);
+	if (!d->handed) /* else the new daemon's */
+		unlink(path);
 	if (d->ctl >= 0)
 		close(d->ctl);
 	dmn_loop_close(&d->loop);
@@ -384,8 +449,9 @@ int dn_daemon_main(int argc, char **argv)
 	close(d->netsfd);
 	if (d->spare >= 0)
 		close(d->spare);
-	close(pidfd);
-	dn_logf("stopped");
+	if (d->pidfd >= 0)
+		close(d->pidfd);
+	dn_logf(d->handed ? "stopped (handed over)" : "stopped");
 	if (d->idle_lock >= 0)
 		close(d->idle_lock); /* a plugin waiting to start a daemon may now */
 	free(d);

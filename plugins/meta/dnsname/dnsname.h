@@ -133,4 +133,15 @@ int dn_daemon_main(int argc, char **argv);
  */
 int dn_ctl(const char *run_dir, const char *req, char *reply, size_t len, int timeout_ms);
 
+/*
+ * dn_run_dir_default() - the run directory when none is given, the same for the plugin (runDir)
+ * and the daemon (--run-dir): DN_RUN_DIR, or $XDG_RUNTIME_DIR/cni/dnsname when /run/cni cannot
+ * be written (a rootless runtime that does not remap /run) and XDG_RUNTIME_DIR is an absolute
+ * path short enough (runDir's 80 bytes). One buffer for the process.
+ */
+const char *dn_run_dir_default(void);
+
+/* "dnsname restart" (handoff.c): a new daemon takes the running one's sockets over. */
+int dn_restart_main(int argc, char **argv);
+
 #endif

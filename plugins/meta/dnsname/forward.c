@@ -112,7 +112,7 @@ void dn_load_resolv(struct dn_ctx *d)
 	int n = 0;
 
 	if (!f) {
-		dn_logf("cannot read %s: %m; forwarding disabled", d->resolv_conf);
+		dn_logk(d, DN_LOG_RESOLV, "cannot read %s: %m; forwarding disabled", d->resolv_conf);
 		d->n_up = 0;
 		return;
 	}

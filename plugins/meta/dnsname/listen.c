@@ -35,7 +35,7 @@ struct mk {
 static int bind_resolver(int type)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(DN_RESOLVER_PORT)};
-	int one = 1, fd;
+	int one = 1, rcvbuf = DN_UDP_RCVBUF, fd;
 
 	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -44,6 +44,15 @@ static int bind_resolver(int type)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	/* 127.0.0.0/8 is local only once lo is up; bind now, serve when it is */
 	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	/*
+	 * A deeper UDP queue than rmem_default's ~200 datagrams: a burst while the loop is not
+	 * scheduled (a loaded host) or a restart's handoff waits in it instead of being dropped
+	 * (charged only while queued). FORCE needs CAP_NET_ADMIN, which the daemon has; without
+	 * it rmem_max caps the plain request.
+	 */
+	if (type == SOCK_DGRAM && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+					     sizeof(rcvbuf)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    (type == SOCK_STREAM && listen(fd, 64))) {
 		int r = -errno;
@@ -161,11 +170,14 @@ struct lsn *dn_lsn_open(struct dn_ctx *d, const struct dn_rec *r)
 	struct lsn *l;
 	pthread_t t;
 
-	if (pthread_create(&t, NULL, mk_thread, &m)) {
+	if (d->n_adopt && dn_handoff_adopt(d, r->ns_dev, r->ns_ino, &m.udp, &m.tcp)) {
+		/* the old daemon's (handoff.c): its rewrite is in place */
+	} else if (pthread_create(&t, NULL, mk_thread, &m)) {
 		snprintf(d->last_err, sizeof(d->last_err), "cannot start a thread");
 		return NULL;
+	} else {
+		pthread_join(t, NULL);
 	}
-	pthread_join(t, NULL);
 	if (m.err) {
 		snprintf(d->last_err, sizeof(d->last_err), "listener in %s: %s", r->netns,
 			 m.e.msg[0] ? m.e.msg : strerror(-m.err));
@@ -234,9 +246,10 @@ void dn_lsn_close(struct dn_ctx *d, struct lsn *l)
 			d->fwd[i].l = NULL;
 	if (l->n_fwd)
 		d->fwd_lsns--;
-	/* no record names the netns any more (or we exit): its port 53 is its own again */
-	if (dn_lsn_rewrite(d, l, false))
-		dn_logf("%s", d->last_err);
+	/* no record names the netns any more (or we exit): its port 53 is its own again, unless
+	 * the listener is a new daemon's now (handoff.c) */
+	if (!d->handed && dn_lsn_rewrite(d, l, false))
+		dn_logk(d, DN_LOG_LSN, "%s", d->last_err);
 	close(l->udp);
 	close(l->tcp);
 	*lsn_slot(d, l->dev, l->ino) = l->next;

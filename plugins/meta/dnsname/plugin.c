@@ -86,7 +86,7 @@ static void dn_defaults(void *conf)
 	struct dn_conf *c = conf;
 
 	c->domain = DN_DOMAIN;
-	c->run_dir = DN_RUN_DIR;
+	c->run_dir = (char *)dn_run_dir_default();
 	c->resolv_conf = "/etc/resolv.conf";
 }
 
@@ -750,5 +750,7 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "daemon"))
 		return dn_daemon_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "restart"))
+		return dn_restart_main(argc - 1, argv + 1);
 	return cni_main(&dnsname, argc, argv);
 }
