@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """A slow fake upstream for the dnsname tests: on ADDR:53, UDP and TCP, every A question gets
-192.0.2.7 after a delay: names starting with "slow" wait SLOW ms, the others FAST ms (so a
+192.0.2.7 (or ANSWER, the 4th argument) after a delay: names starting with "slow" wait SLOW ms, the others FAST ms (so a
 forwarded query can be in flight across a daemon restart). Prints "ready" once bound."""
 import socket, struct, sys, threading, time
 
 addr = sys.argv[1]
 fast, slow = float(sys.argv[2]) / 1000, float(sys.argv[3]) / 1000
+ans = sys.argv[4] if len(sys.argv) > 4 else "192.0.2.7"
 
 
 def answer(q):
@@ -17,7 +18,7 @@ def answer(q):
         i += q[i] + 1
     question = q[12:i + 5]
     r = struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0) + question
-    r += b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton("192.0.2.7")
+    r += b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton(ans)
     return r, (slow if name and name[0].startswith("slow") else fast)
 
 
