@@ -107,7 +107,7 @@ void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c)
 			 dn_lsn_rewrite(d, l, true)) /* an ADD again restores it */
 			snprintf(reply, sizeof(reply), "err %s", d->last_err);
 		else
-			snprintf(reply, sizeof(reply), "ok port %u", DN_RESOLVER_PORT);
+			snprintf(reply, sizeof(reply), "ok port %u", l ? l->port : DN_RESOLVER_PORT);
 	} else {
 		snprintf(reply, sizeof(reply), "err unknown request");
 	}

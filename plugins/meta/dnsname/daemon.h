@@ -106,6 +106,7 @@ struct lsn {
 	uint16_t view_in[4];
 	unsigned int nconn;
 	unsigned int n_fwd; /* forwards in flight for this netns */
+	uint16_t port;	    /* DN_RESOLVER_PORT behind the rewrite, or 53 where none is allowed */
 	bool keep;
 	bool fresh; /* opened by the reload under way (its rewrite is new) */
 	struct lsn *next; /* hash chain */

@@ -285,7 +285,7 @@ int dn_handoff_confirm(struct dn_ctx *d)
 
 	/* no record names these netns any more: their rewrite goes with them */
 	for (size_t i = 0; i < d->n_adopt; i++) {
-		struct lsn tmp = {.udp = d->adopt[i].udp};
+		struct lsn tmp = {.udp = d->adopt[i].udp, .port = DN_RESOLVER_PORT};
 
 		if (tmp.udp < 0)
 			continue;

@@ -29,12 +29,13 @@ struct mk {
 	const char *path;
 	uint64_t dev, ino;
 	int udp, tcp, err;
+	uint16_t port;
 	struct cni_err e; /* the rewrite's failure */
 };
 
-static int bind_resolver(int type)
+static int bind_resolver(int type, uint16_t port)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(DN_RESOLVER_PORT)};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
 	int one = 1, rcvbuf = DN_UDP_RCVBUF, fd;
 
 	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -87,17 +88,33 @@ static void *mk_thread(void *arg)
 		return NULL;
 	}
 	close(fd);
-	m->udp = bind_resolver(SOCK_DGRAM);
+	m->port = DN_RESOLVER_PORT;
+again:
+	m->udp = bind_resolver(SOCK_DGRAM, m->port);
 	if (m->udp < 0) {
 		m->err = m->udp;
 		return NULL;
 	}
-	m->tcp = bind_resolver(SOCK_STREAM);
+	m->tcp = bind_resolver(SOCK_STREAM, m->port);
 	if (m->tcp < 0)
 		m->err = m->tcp;
-	else
+	else if (m->port == DN_RESOLVER_PORT)
 		m->err = nu_nft_dnsport_add(DN_RESOLVER_ADDR, DN_RESOLVER_PORT, DN_REWRITE_OWNER,
 					    &m->e);
+	if (m->err == -EPERM && m->port == DN_RESOLVER_PORT) {
+		/*
+		 * A netns of a user namespace whose kernel refuses payload rewrites there (rootless,
+		 * seen on 6.18): serve 127.0.0.11:53 itself, as builds before the rewrite did (the
+		 * container's own server cannot then bind the wildcard :53). The rewrite's batch is
+		 * one transaction: nothing of it is left.
+		 */
+		close(m->udp);
+		close(m->tcp);
+		m->port = 53;
+		m->err = 0;
+		m->e.msg[0] = 0;
+		goto again;
+	}
 	if (m->err) {
 		close(m->udp);
 		if (m->tcp >= 0)
@@ -142,6 +159,8 @@ int dn_lsn_rewrite(struct dn_ctx *d, const struct lsn *l, bool add)
 	struct rw w = {.sock = l->udp, .add = add};
 	pthread_t t;
 
+	if (l->port == 53)
+		return 0; /* served on port 53 itself: no rewrite (mk_thread) */
 	if (pthread_create(&t, NULL, rw_thread, &w))
 		return cni_fail(&w.e, -EAGAIN, 0, "cannot start a thread");
 	pthread_join(t, NULL);
@@ -195,6 +214,14 @@ struct lsn *dn_lsn_open(struct dn_ctx *d, const struct dn_rec *r)
 	l->cap_view = (uint16_t)(sizeof(l->view_in) / sizeof(l->view_in[0]));
 	l->udp = m.udp;
 	l->tcp = m.tcp;
+	l->port = m.port;
+	if (!l->port) { /* adopted (handoff.c): the port it is bound to */
+		struct sockaddr_in sa;
+		socklen_t len = sizeof(sa);
+
+		l->port = !getsockname(l->udp, (struct sockaddr *)&sa, &len) ? ntohs(sa.sin_port)
+									   : DN_RESOLVER_PORT;
+	}
 	l->fresh = true;
 	l->uev = (struct dmn_ev){EV_UDP, l};
 	l->tev = (struct dmn_ev){EV_TCPL, l};
