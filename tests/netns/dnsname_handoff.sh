@@ -118,12 +118,31 @@ under_load "long-running" d e "$B/v3/dnsname"
 for n in d e; do hrun "$H" "$B/v3/dnsname" DEL "${NS[$n]}" eth0 "$n" "${DCONF[$n]}"; done
 check_eq "  no --exit-idle: it stays after the last DEL" "$(ctl ping)" "ok 0 listeners port 61053"
 
-# 3. A restart with no daemon starts one; a second daemon taking over a draining one is refused
-#    by nobody: the control socket is the serving one's.
+# 3. A restart with no daemon starts one.
 kill "$(dpid)"
 poll_until 5000 eval '[ ! -e "$RUN/dnsname.pid" ]'
 out=$(ip netns exec "$H" "$B/v2/dnsname" restart --run-dir "$RUN" --resolv-conf "$RUN/resolv.conf" 2>&1)
 check_eq "restart with no daemon: starts one ($out)" "$?:$(ctl ping)" "0:ok 0 listeners port 61053"
 kill "$(dpid)"
+poll_until 5000 eval '[ ! -e "$RUN/dnsname.pid" ]'
+
+# 4. A socket-activated daemon (systemd's) is not taken over: the new one would live outside the
+#    unit. The restart says so; the old daemon never stopped serving.
+if command -v systemd-socket-activate >/dev/null; then
+	rm -f "$RUN/dnsname.sock"
+	ip netns exec "$H" systemd-socket-activate --seqpacket -l "$RUN/dnsname.sock" \
+		"$B/v1/dnsname" daemon --run-dir "$RUN" --resolv-conf "$RUN/resolv.conf" >>"$RUN/sysd.log" 2>&1 &
+	SAPID=$!
+	on_exit "kill $SAPID"
+	poll_until 5000 test -S "$RUN/dnsname.sock"
+	ctl ping >/dev/null
+	ip netns exec "$H" "$B/v2/dnsname" restart --run-dir "$RUN" --resolv-conf "$RUN/resolv.conf" >/dev/null 2>&1
+	check_eq "systemd's daemon: restart refused, it says why" "$?:$(grep -c "systemd's (socket-activated)" "$RUN/dnsname.log")" 1:1
+	check_eq "  the old daemon serves on" "$(ctl ping)" "ok 0 listeners port 61053"
+	check_eq "  and is still the one running" "$(readlink "/proc/$(dpid)/exe")" "$B/v1/dnsname"
+	kill "$SAPID"
+else
+	skip "dnsname_handoff: systemd's daemon" "systemd-socket-activate missing"
+fi
 check_eq "no sanitizer report from the daemons" "$(cat "$RUN"/*.log | grep -c 'Sanitizer')" 0
 finish

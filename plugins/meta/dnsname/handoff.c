@@ -11,7 +11,8 @@
  * once none is left (at most CONN_IDLE_MS later), leaving the sockets, the rewrites, the
  * control socket's path and the pid file to the new one. Queries that arrive meanwhile wait in
  * the shared sockets' queues: nothing is lost. If the new daemon dies before "taken", the old
- * one never stopped. The old daemon's mode (--exit-idle, systemd's control socket) carries over.
+ * one never stopped. The old daemon's --exit-idle carries over. A socket-activated (systemd)
+ * daemon is not taken over: the new one would live outside its unit (systemctl restart it).
  *
  * Messages: "handoff" -> "ok handoff N ACTIVATED EXIT_IDLE" + [control socket], then chunks of
  * "DEV INO\n" lines + [udp, tcp, ...] (HO_CHUNK listeners each) until N; "taken" -> "ok released".
@@ -229,6 +230,15 @@ int dn_handoff_take(struct dn_ctx *d)
 		snprintf(d->last_err, sizeof(d->last_err), "handoff from %s: %s", sa.sun_path,
 			 strerror((int)-r));
 		return (int)r;
+	}
+	if (act) {
+		/* a new daemon of ours would live outside the unit, which would see its main process
+		 * exit: systemd restarts its own (the old one never stopped: no "taken") */
+		close(fds[0]);
+		snprintf(d->last_err, sizeof(d->last_err),
+			 "the running daemon is systemd's (socket-activated): use systemctl restart "
+			 "cni-dnsname");
+		return -EPERM;
 	}
 	d->ctl = fds[0];
 	d->activated = act;
