@@ -2,7 +2,8 @@
 /*
  * The control socket (SOCK_SEQPACKET, RUN_DIR/dnsname.sock or systemd's): "ping" answers the
  * number of listeners and the port; "sync [DEV INO]" reloads now and, for a container's netns,
- * says whether it has a listener and restores its port 53 rewrite; "handoff" sends our sockets to
+ * says whether it has a listener and restores its port 53 rewrite; "port DEV INO" the port that
+ * netns' listener serves (53 where the rewrite was refused); "handoff" sends our sockets to
  * a new daemon (handoff.c). One request per connection (a handoff's confirmation but).
  */
 #include <errno.h>
@@ -93,6 +94,16 @@ void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c)
 	} else if (!strcmp(req, "ping")) {
 		snprintf(reply, sizeof(reply), "ok %zu listeners port %u", d->n_lsn,
 			 DN_RESOLVER_PORT);
+	} else if (!strncmp(req, "port ", 5)) { /* the port of one netns' listener, no reload */
+		unsigned long long dev, ino;
+		struct lsn *l = sscanf(req, "port %llu %llu", &dev, &ino) == 2
+					? dn_lsn_find(d, dev, ino)
+					: NULL;
+
+		if (l)
+			snprintf(reply, sizeof(reply), "ok port %u", l->port);
+		else
+			snprintf(reply, sizeof(reply), "err no listener in that netns");
 	} else if (!strncmp(req, "sync", 4)) {
 		unsigned long long dev, ino;
 		bool one = sscanf(req, "sync %llu %llu", &dev, &ino) == 2;

@@ -11,7 +11,8 @@
  *   start.lock           flock held by a plugin while it starts the daemon, and by a daemon
  *                        from its decision to exit when idle to its exit
  *   dnsname.pid          the daemon's pid, flock'ed by the daemon for its whole life
- *   dnsname.sock         the control socket (SOCK_SEQPACKET): "ping", "sync [DEV INO]";
+ *   dnsname.sock         the control socket (SOCK_SEQPACKET): "ping", "sync [DEV INO]",
+ *                        "port DEV INO", "handoff" (daemon's control.c, handoff.c);
  *                        replies "ok ... port P" or "err MESSAGE"
  *
  * Network file, one line each, fields separated by single spaces:

@@ -463,20 +463,24 @@ static int rewrite_check(struct cni_ctx *ctx, const struct dn_conf *c, struct cn
 	r = nu_netns_open(ctx->env.netns, &nsfd, e);
 	if (r)
 		return r;
+	{
+		/* this netns' listener may serve port 53 itself, where the kernel refused the
+		 * rewrite (a user namespace: listen.c); a daemon without "port" says "err" */
+		struct stat st;
+		char req[64];
+
+		if (!fstat(nsfd, &st)) {
+			snprintf(req, sizeof(req), "port %llu %llu", (unsigned long long)st.st_dev,
+				 (unsigned long long)st.st_ino);
+			if (!dn_ctl(c->run_dir, req, reply, sizeof(reply), 3000) &&
+			    !strncmp(reply, "ok", 2) && reply_port(reply) == 53)
+				return 0;
+		}
+	}
 	r = nu_netns_enter(nsfd, &orig, e);
 	if (r)
 		return r;
 	r = nu_nft_dnsport_check(DN_RESOLVER_ADDR, (uint16_t)port, DN_REWRITE_OWNER, e);
-	if (r) {
-		/* where the kernel refuses the rewrite (a user namespace), the daemon binds
-		 * 127.0.0.11:53 itself (listen.c): a socket there is as good */
-		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
-		_fd_ int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-		inet_pton(AF_INET, DN_RESOLVER_ADDR, &sa.sin_addr);
-		if (sk >= 0 && bind(sk, (struct sockaddr *)&sa, sizeof(sa)) && errno == EADDRINUSE)
-			r = 0;
-	}
 	nu_netns_leave(orig);
 	return r;
 }
