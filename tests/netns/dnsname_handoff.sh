@@ -144,5 +144,6 @@ if command -v systemd-socket-activate >/dev/null; then
 else
 	skip "dnsname_handoff: systemd's daemon" "systemd-socket-activate missing"
 fi
+grep -h -A14 'Sanitizer' "$RUN"/*.log 2>/dev/null | head -40 | sed 's/^/# /'
 check_eq "no sanitizer report from the daemons" "$(cat "$RUN"/*.log | grep -c 'Sanitizer')" 0
 finish

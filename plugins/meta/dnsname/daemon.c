@@ -244,7 +244,7 @@ int dn_daemon_main(int argc, char **argv)
 {
 	char path[PATH_MAX + 32];
 	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
-	int ready = -1, keep = 2, r, took = 1;
+	int ready = -1, keep = 2, r, took = 1, status = 0;
 	bool takeover = false;
 	struct stat st;
 	/* zero pages until used (the forward table and the UDP batch are most of it) */
@@ -317,8 +317,16 @@ int dn_daemon_main(int argc, char **argv)
 	}
 	if (takeover) { /* the running daemon's sockets, before anything of ours (handoff.c) */
 		took = dn_handoff_take(d);
-		if (took < 0) {
+		if (took < 0) { /* the old daemon serves on: what we received goes */
 			dn_logf("takeover: %s", d->last_err);
+			for (size_t i = 0; i < d->n_adopt; i++) {
+				close(d->adopt[i].udp);
+				close(d->adopt[i].tcp);
+			}
+			free(d->adopt);
+			if (d->ho_fd >= 0)
+				close(d->ho_fd);
+			free(d);
 			return 1;
 		}
 	}
@@ -376,18 +384,18 @@ int dn_daemon_main(int argc, char **argv)
 	dmn_loop_add(&d->loop, d->ino, &d->ino_ev, EPOLLIN);
 	dn_reload(d);
 	dn_load_resolv(d);
-	if (!took) {
-		if (dn_handoff_confirm(d)) {
-			dn_logf("takeover: %s", d->last_err);
-			return 1;
-		}
-		if (pid_take(d))
-			return 1;
+	if (!took && (dn_handoff_confirm(d) || pid_take(d))) {
+		/* the old daemon never stopped (or has the sockets still): leave as a handed-over
+		 * daemon does, its rewrites, control socket and pid file untouched */
+		dn_logf("takeover: %s", d->last_err);
+		d->handed = d->quit = true;
+		status = 1;
+	} else if (!took) {
 		dn_logf("took over from the daemon before");
 	}
 	dn_logf("serving %zu networks, %zu containers, %d upstreams", d->snap->n, d->n_lsn,
 		d->n_up);
-	if (ready >= 0) {
+	if (ready >= 0 && !status) {
 		if (write(ready, "1", 1) != 1)
 			dn_logf("readiness pipe: %m");
 		close(ready);
@@ -455,5 +463,5 @@ int dn_daemon_main(int argc, char **argv)
 	if (d->idle_lock >= 0)
 		close(d->idle_lock); /* a plugin waiting to start a daemon may now */
 	free(d);
-	return 0;
+	return status;
 }
