@@ -79,7 +79,9 @@ static ssize_t recv_fds(int sock, char *txt, size_t cap, int *fds, size_t max, s
 {
 	struct iovec iov = {.iov_base = txt, .iov_len = cap - 1};
 	union ho_cmsg u;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
 			    .msg_controllen = sizeof(u.buf)};
 	struct pollfd pfd = {.fd = sock, .events = POLLIN};
 	ssize_t r;
@@ -113,7 +115,8 @@ static ssize_t recv_fds(int sock, char *txt, size_t cap, int *fds, size_t max, s
 	return r;
 }
 
-/* ---- the old daemon --------------------------------------------------------------------------- */
+/* ---- the old daemon ---------------------------------------------------------------------------
+ */
 
 void dn_handoff_give(struct dn_ctx *d, struct ctlc *c)
 {
@@ -125,8 +128,7 @@ void dn_handoff_give(struct dn_ctx *d, struct ctlc *c)
 		send(c->fd, "err not serving", 15, MSG_NOSIGNAL | MSG_DONTWAIT);
 		return dn_ctlc_close(d, c);
 	}
-	snprintf(head, sizeof(head), "ok handoff %zu %d %d", d->n_lsn, d->activated,
-		 d->exit_idle);
+	snprintf(head, sizeof(head), "ok handoff %zu %d %d", d->n_lsn, d->activated, d->exit_idle);
 	r = send_fds(c->fd, head, strlen(head), &d->ctl, 1);
 	txt = malloc(HO_CHUNK * HO_LINE);
 	if (!txt && !r)
@@ -160,7 +162,8 @@ void dn_handoff_give(struct dn_ctx *d, struct ctlc *c)
 void dn_handoff_reply(struct dn_ctx *d, struct ctlc *c, const char *req, ssize_t n)
 {
 	if (n <= 0 || strcmp(req, "taken")) {
-		dn_logk(d, DN_LOG_HANDOFF, "handoff: the new daemon did not take over; still serving");
+		dn_logk(d, DN_LOG_HANDOFF,
+			"handoff: the new daemon did not take over; still serving");
 		return dn_ctlc_close(d, c);
 	}
 	/* the new daemon reads the sockets now: we stop, and finish what we have */
@@ -189,7 +192,8 @@ bool dn_handoff_drained(struct dn_ctx *d, uint64_t now)
 	return d->handed && ((!d->n_fwd && !d->conn_head && !d->ctl_head) || now >= d->drain_until);
 }
 
-/* ---- the new daemon --------------------------------------------------------------------------- */
+/* ---- the new daemon ---------------------------------------------------------------------------
+ */
 
 int dn_handoff_take(struct dn_ctx *d)
 {
@@ -232,12 +236,13 @@ int dn_handoff_take(struct dn_ctx *d)
 		return (int)r;
 	}
 	if (act) {
-		/* a new daemon of ours would live outside the unit, which would see its main process
-		 * exit: systemd restarts its own (the old one never stopped: no "taken") */
+		/* a new daemon of ours would live outside the unit, which would see its main
+		 * process exit: systemd restarts its own (the old one never stopped: no "taken") */
 		close(fds[0]);
-		snprintf(d->last_err, sizeof(d->last_err),
-			 "the running daemon is systemd's (socket-activated): use systemctl restart "
-			 "cni-dnsname");
+		snprintf(
+		    d->last_err, sizeof(d->last_err),
+		    "the running daemon is systemd's (socket-activated): use systemctl restart "
+		    "cni-dnsname");
 		return -EPERM;
 	}
 	d->ctl = fds[0];
@@ -253,8 +258,9 @@ int dn_handoff_take(struct dn_ctx *d)
 		if (r <= 0 || nf % 2) {
 			for (size_t i = 0; i < nf; i++)
 				close(fds[i]);
-			snprintf(d->last_err, sizeof(d->last_err), "handoff: listener %zu of %zu: %s",
-				 n, want, r < 0 ? strerror((int)-r) : "malformed message");
+			snprintf(d->last_err, sizeof(d->last_err),
+				 "handoff: listener %zu of %zu: %s", n, want,
+				 r < 0 ? strerror((int)-r) : "malformed message");
 			return r < 0 ? (int)r : -EPROTO;
 		}
 		for (size_t i = 0; i < nf; i += 2) {
@@ -322,7 +328,8 @@ int dn_handoff_confirm(struct dn_ctx *d)
 	return r < 0 ? (int)r : 0;
 }
 
-/* ---- dnsname restart -------------------------------------------------------------------------- */
+/* ---- dnsname restart --------------------------------------------------------------------------
+ */
 
 int dn_restart_main(int argc, char **argv)
 {
@@ -339,7 +346,8 @@ int dn_restart_main(int argc, char **argv)
 		} else if (i + 1 < argc && !strcmp(argv[i], "--resolv-conf")) {
 			resolv = argv[++i];
 		} else {
-			fprintf(stderr, "usage: dnsname restart [--run-dir DIR] [--resolv-conf FILE]\n");
+			fprintf(stderr,
+				"usage: dnsname restart [--run-dir DIR] [--resolv-conf FILE]\n");
 			return 2;
 		}
 	}
