@@ -260,6 +260,12 @@ $(BUILD)/tests/test_dnsname_records: $(BUILD)/obj/tests/unit/test_dnsname_record
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
+# dnsname's log limiter: its ratelim.c alone (the clock is the test's).
+$(BUILD)/tests/test_dnsname_ratelim: $(BUILD)/obj/tests/unit/test_dnsname_ratelim.o $(call obj,plugins/meta/dnsname/ratelim.c)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+
 # A plugin's own rule layout lives in its folder: the tests of it link that object (the generic
 # rules below link every .o prerequisite).
 $(BUILD)/tests/kernel/test_portmap_nft: $(call obj,plugins/meta/portmap/nft.c)

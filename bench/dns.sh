@@ -15,9 +15,12 @@
 # second upstream on 127.0.0.54 of H, relayed by the first; aardvark has no cache), local A over TCP (dnsperf -c4 -q100 -l$BENCH_DNS_SECS);
 # reload: -Q 5000 -l8 of local A while the records are rewritten every 50 ms (ours: atomic
 # rename, picked up by inotify; dnsmasq and aardvark: rewrite + SIGHUP, as their managers do);
+# restart (ours alone, after the memory is read): 5000 q/s of local A (tests/netns/dnsload.py,
+# 1 in 50 forwarded) for BENCH_DNS_RESTART_SECS (4) while "dnsname restart" of another copy of
+# the binary takes the daemon's sockets over: queries lost and the largest latency;
 # VmHWM of every server after all runs.
 # Writes build/bench/dns.{md,json}; prints PASS/MISS lines. Knobs: BENCH_DNS_SECS (10),
-# BENCH_DNS_RELOAD_SECS (8), BENCH_DNS_N (records, 1000).
+# BENCH_DNS_RELOAD_SECS (8), BENCH_DNS_RESTART_SECS (4), BENCH_DNS_N (records, 1000).
 set -u
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,6 +59,7 @@ AVPID=""
 cleanup() {
 	local p
 	for p in $PIDS $AVPID; do kill "$p" 2>/dev/null; done
+	[ -n "${RUN:-}" ] && kill "$(cat "$RUN/dnsname.pid" 2>/dev/null)" 2>/dev/null # after a restart
 	for p in $PIDS; do wait "$p" 2>/dev/null; done
 	[ -n "$AVPID" ] && for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e "/proc/$AVPID" ] || break; sleep 0.1; done
 	{
@@ -262,6 +266,21 @@ HWM_DQ=$(hwm "$DQ") RSS_DQ=$(rss "$DQ")
 HWM_AV=0 RSS_AV=0
 [ "$HAVE_AV" = 1 ] && HWM_AV=$(hwm "$AVPID") RSS_AV=$(rss "$AVPID")
 
+# restart under load (ours): a new copy of the binary takes the sockets over mid-stream
+RESECS=${BENCH_DNS_RESTART_SECS:-4}
+cp "$SNAP" "$SNAP.new"
+inc python3 "$TOP/tests/netns/dnsload.py" --rate 5000 --secs "$RESECS" --name ctr0002.dns.podman \
+	--ext www1.example.test --ext-every 50 --wait 3 >"$WORK/restart.out" 2>&1 &
+LOADP=$!
+for _ in $(seq 100); do grep -q started "$WORK/restart.out" && break; sleep 0.05; done
+sleep "$(awk -v s="$RESECS" 'BEGIN {print s / 2}')"
+inh "$SNAP.new" restart --run-dir "$RUN" --resolv-conf "$WORK/resolv.conf" >"$WORK/restart.log" 2>&1 ||
+	echo "dns bench: restart failed: $(cat "$WORK/restart.log")"
+wait "$LOADP"
+tail -1 "$WORK/restart.out" | jq -c '{run: "restart", server: "ours", sent, completed: .answered, lost,
+	max_ms, p99_ms}' >>"$WORK/rows.jsonl" 2>/dev/null || echo "dns bench: restart row failed: $(cat "$WORK/restart.out")"
+printf '  %-9s %-9s %s\n' restart ours "$(tail -1 "$WORK/rows.jsonl" | jq -r '"lost \(.lost) of \(.sent), max \(.max_ms) ms"')"
+
 # ---- report ----------------------------------------------------------------------------------------
 jq -n --slurpfile rows "$WORK/rows.jsonl" --arg n "$NREC" --arg secs "$SECS" --arg rsecs "$RSECS" \
 	--arg cpus "$(nproc)" --arg kernel "$(uname -r)" --arg lsn "$LSN" --arg av "$HAVE_AV" --arg avwhy "$AVWHY" \
@@ -287,6 +306,8 @@ jq -n --slurpfile rows "$WORK/rows.jsonl" --arg n "$NREC" --arg secs "$SECS" --a
 	   value: ratio(q("forward";"ours").qps; q("forward";"dnsmasq").qps), want: 1.0},
 	  {name: "reload every 50 ms: ours loses 0 queries",
 	   value: q("reload";"ours").lost, want: 0, max: true},
+	  {name: "restart under load (new binary): ours loses 0 queries",
+	   value: q("restart";"ours").lost, want: 0, max: true},
 	  {name: "daemon VmHWM < 2 MB with \($n) containers (kB)", value: $ho, want: 2048, below: true}]
 	| .targets |= map(. + {status: (if .value == null then "MISS"
 	     elif .max then (if .value <= .want then "PASS" else "MISS" end)
@@ -296,15 +317,16 @@ jq -n --slurpfile rows "$WORK/rows.jsonl" --arg n "$NREC" --arg secs "$SECS" --a
 jq -r '
 	def f(x): if x == null then "–" else (x|tostring) end;
 	def cell(r; s): ([.runs[] | select(.run == r and .server == s)] | first) as $x |
-		if $x == null then "–" elif r == "reload" then "\($x.lost) lost of \($x.sent)" else "\($x.qps | floor)" end;
+		if $x == null then "–" elif r == "reload" then "\($x.lost) lost of \($x.sent)"
+		elif r == "restart" then "\($x.lost) lost of \($x.sent), max \($x.max_ms) ms" else "\($x.qps | floor)" end;
 	"## dnsname: ours vs dnsmasq (containers/dnsname) vs aardvark-dns\n",
 	"\(.env.records) records, dnsperf -c4 -q100 -l\(.env.seconds) from the client container netns, \(.env.cpus) CPUs, kernel \(.env.kernel); dnsmasq \(.env.dnsmasq), aardvark-dns \(.env.aardvark), dnsperf \(.env.dnsperf); commit \(.env.commit)\n",
 	"| run (queries/s; reload: lost) | ours 127.0.0.11 | dnsmasq 127.0.0.12 | aardvark-dns 10.99.0.1 | ours / dnsmasq |",
 	"| --- | ---: | ---: | ---: | ---: |",
-	( . as $d | ["local-a", "mix", "forward", "fwd-cached", "tcp", "reload"][] as $r |
+	( . as $d | ["local-a", "mix", "forward", "fwd-cached", "tcp", "reload", "restart"][] as $r |
 	  ([$d.runs[] | select(.run == $r and .server == "ours")] | first) as $o |
 	  ([$d.runs[] | select(.run == $r and .server == "dnsmasq")] | first) as $m |
-	  "| \({"local-a":"local A","mix":"A + AAAA mix","forward":"forwarded A","fwd-cached":"forwarded, cached (100 names, TTL 300)","tcp":"local A over TCP","reload":"local A at 5000 q/s, rewrite every 50 ms"}[$r]) | \($d | cell($r;"ours")) | \($d | cell($r;"dnsmasq")) | \($d | cell($r;"aardvark")) | \(if $r == "reload" or $o == null or $m == null or $m.qps == 0 then "–" else "\(($o.qps / $m.qps * 100 | round) / 100)×" end) |"),
+	  "| \({"local-a":"local A","mix":"A + AAAA mix","forward":"forwarded A","fwd-cached":"forwarded, cached (100 names, TTL 300)","tcp":"local A over TCP","reload":"local A at 5000 q/s, rewrite every 50 ms","restart":"5000 q/s across dnsname restart (new binary)"}[$r]) | \($d | cell($r;"ours")) | \($d | cell($r;"dnsmasq")) | \($d | cell($r;"aardvark")) | \(if $r == "reload" or $r == "restart" or $o == null or $m == null or $m.qps == 0 then "–" else "\(($o.qps / $m.qps * 100 | round) / 100)×" end) |"),
 	"| VmHWM (kB) | \(.memory_kb.ours.vmhwm) (now: anon \(.memory_kb.ours.rss_anon), file \(.memory_kb.ours.rss_file)) | \(.memory_kb.dnsmasq.vmhwm) | \(f(.memory_kb.aardvark.vmhwm)) | |",
 	"",
 	(if .aardvark != "ok" then "aardvark-dns skipped: \(.aardvark.skipped)\n" else empty end),

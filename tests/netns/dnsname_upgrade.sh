@@ -8,7 +8,8 @@
 # is put where nothing listens on 61053); a container the old build ADDed keeps resolving when
 # the new daemon takes over, started by the plugin or by systemd; a stopped new daemon leaves no
 # rewrite, so an old daemon started after it (downgrade) serves every container; an old
-# plugin's DEL served by the new daemon removes the rewrite. The new plugin's containers carry
+# plugin's DEL served by the new daemon removes the rewrite; the new build's "restart" refuses
+# to take an old daemon over (it has no handoff) and leaves it serving. The new plugin's containers carry
 # dnsServers and runtimeConfig.dns (#21): an old daemon serves them from the same file.
 . "$(dirname "$0")/lib.sh"
 need_root dnsname_upgrade
@@ -108,6 +109,10 @@ daemon_systemd() { # BINARY: the daemon as the systemd unit runs it (no --exit-i
 attach a "$OLD"
 check_eq "old daemon: its ping reply names no port" "$(ctl ping | grep -c port)" 0
 check_eq "  it listens on 127.0.0.11:53 in the container" "$(in_ns "${NS[a]}" ss -Hlnu | grep -c '127.0.0.11:53 ')" 1
+# the new build's "restart" cannot take an old daemon's sockets: it says so, the old one serves on
+ip netns exec "$H" "$P" restart --run-dir "$RUN" --resolv-conf "$RUN/resolv.conf" >/dev/null 2>&1
+check_eq "new 'dnsname restart' against the old daemon: refused" "$?:$(grep -c 'cannot hand its sockets over' "$RUN/dnsname.log")" 1:1
+check_eq "  the old daemon serves on" "$(resolves a a)" a
 
 # 2. Upgrade, the old daemon still running: the new plugin puts no rewrite where nothing
 #    listens on 61053, and the old daemon serves its container.

@@ -2,8 +2,10 @@
 /*
  * The control socket (SOCK_SEQPACKET, RUN_DIR/dnsname.sock or systemd's): "ping" answers the
  * number of listeners and the port; "sync [DEV INO]" reloads now and, for a container's netns,
- * says whether it has a listener and restores its port 53 rewrite; "status" and "status json" the
- * per-network counters (upstream.c). One request per connection.
+ * says whether it has a listener and restores its port 53 rewrite; "port DEV INO" the port that
+ * netns' listener serves (53 where the rewrite was refused); "status" and "status json" the
+ * per-network counters (upstream.c); "handoff" sends our sockets to a new daemon (handoff.c).
+ * One request per connection (a handoff's confirmation but).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -82,12 +84,27 @@ void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c)
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n >= 0)
+		req[n] = 0;
+	if (c->handoff)
+		return dn_handoff_reply(d, c, req, n);
 	if (n <= 0)
 		return dn_ctlc_close(d, c);
-	req[n] = 0;
-	if (!strcmp(req, "ping")) {
+	if (!strcmp(req, "handoff")) {
+		return dn_handoff_give(d, c); /* handoff.c: the sockets to a new daemon */
+	} else if (!strcmp(req, "ping")) {
 		snprintf(reply, sizeof(reply), "ok %zu listeners port %u", d->n_lsn,
 			 DN_RESOLVER_PORT);
+	} else if (!strncmp(req, "port ", 5)) { /* the port of one netns' listener, no reload */
+		unsigned long long dev, ino;
+		struct lsn *l = sscanf(req, "port %llu %llu", &dev, &ino) == 2
+					? dn_lsn_find(d, dev, ino)
+					: NULL;
+
+		if (l)
+			snprintf(reply, sizeof(reply), "ok port %u", l->port);
+		else
+			snprintf(reply, sizeof(reply), "err no listener in that netns");
 	} else if (!strncmp(req, "sync", 4)) {
 		unsigned long long dev, ino;
 		bool one = sscanf(req, "sync %llu %llu", &dev, &ino) == 2;
@@ -102,7 +119,7 @@ void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c)
 			 dn_lsn_rewrite(d, l, true)) /* an ADD again restores it */
 			snprintf(reply, sizeof(reply), "err %s", d->last_err);
 		else
-			snprintf(reply, sizeof(reply), "ok port %u", DN_RESOLVER_PORT);
+			snprintf(reply, sizeof(reply), "ok port %u", l ? l->port : DN_RESOLVER_PORT);
 	} else if (!strcmp(req, "status") || !strcmp(req, "status json")) {
 		char *s = dn_status_render(d, req[6] != 0);
 

@@ -69,6 +69,22 @@ void dn_logf(const char *fmt, ...)
 	va_end(ap);
 }
 
+void dn_logk(struct dn_ctx *d, enum dn_logkind k, const char *fmt, ...)
+{
+	uint32_t dropped;
+	va_list ap;
+
+	if (!dn_rl_admit(&d->logrl[k], dn_now_ms(), &dropped))
+		return;
+	if (dropped)
+		fprintf(stderr, "dnsname: suppressed %u messages\n", dropped);
+	va_start(ap, fmt);
+	fputs("dnsname: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
 /* ---- exit when idle ------------------------------------------------------------------------- */
 
 /*
@@ -122,6 +138,8 @@ static void on_inotify(struct dn_ctx *d)
 			p += sizeof(*ie) + ie->len;
 		}
 	}
+	if (d->handed)
+		return; /* the sockets are the new daemon's: a reload here would close them */
 	if (nets)
 		dn_reload(d);
 	if (resolv)
@@ -133,7 +151,9 @@ static void on_signal(struct dn_ctx *d)
 	int sig;
 
 	while ((sig = dmn_signal_next(d->sig))) {
-		if (sig == SIGHUP) {
+		if (sig == SIGHUP && d->handed) {
+			continue;
+		} else if (sig == SIGHUP) {
 			dn_reload(d);
 			dn_load_resolv(d);
 		} else {
@@ -144,13 +164,38 @@ static void on_signal(struct dn_ctx *d)
 
 /* ---- start-up and the loop ------------------------------------------------------------------ */
 
+/* The pid file locked for our life (dmn_pidfile_lock) and our pid written in it: 0, or 1. */
+static int pid_take(struct dn_ctx *d)
+{
+	char path[PATH_MAX + 32];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/dnsname.pid", d->run_dir);
+	d->pidfd = dmn_pidfile_lock(path);
+	if (d->pidfd == -EWOULDBLOCK) {
+		dn_logf("another daemon holds %s", path);
+		return 1;
+	}
+	if (d->pidfd < 0) {
+		errno = -d->pidfd;
+		dn_logf("cannot open %s: %m", path);
+		return 1;
+	}
+	r = dmn_pidfile_put(d->pidfd);
+	if (r) {
+		errno = -r;
+		dn_logf("cannot write %s: %m", path);
+	}
+	return 0;
+}
+
 /*
  * The daemon's flags (both styles: daemon/flags.h). DMN_FLAGS_RUN; or _HELP/_VERSION, printed;
  * or -EINVAL, said on stderr with the flag.
  */
-static int dn_flags(struct dn_ctx *d, int argc, char **argv, int *ready)
+static int dn_flags(struct dn_ctx *d, int argc, char **argv, int *ready, bool *takeover)
 {
-	const char *fd = NULL, *idle = NULL;
+	const char *fd = NULL, *idle = NULL, *take = NULL;
 	const struct dmn_flag flags[] = {
 		{"run-dir", "DIR", "the networks' record files and the control socket (default "
 				   DN_RUN_DIR ")", &d->run_dir},
@@ -159,6 +204,8 @@ static int dn_flags(struct dn_ctx *d, int argc, char **argv, int *ready)
 		{"ready-fd", "FD", "write one byte there once the records are loaded", &fd},
 		{"exit-idle", NULL, "exit once no network file is left (how the plugin starts it)",
 		 &idle},
+		{"takeover", NULL, "take the sockets over from the running daemon (dnsname restart)",
+		 &take},
 		{NULL},
 	};
 	char err[256], *end;
@@ -175,8 +222,10 @@ static int dn_flags(struct dn_ctx *d, int argc, char **argv, int *ready)
 			*ready = (int)v;
 		}
 	}
-	if (r == DMN_FLAGS_RUN)
+	if (r == DMN_FLAGS_RUN) {
 		d->exit_idle = dmn_flag_true(idle);
+		*takeover = dmn_flag_true(take);
+	}
 	if (r == DMN_FLAGS_HELP)
 		dmn_flags_usage(stdout, "dnsname daemon [flags]   (the resolver of the dnsname "
 					"plugin's networks)", flags);
@@ -237,20 +286,25 @@ int dn_daemon_main(int argc, char **argv)
 {
 	char path[PATH_MAX + 32];
 	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
-	int ready = -1, pidfd, keep = 2, r;
+	int ready = -1, keep = 2, r, took = 1, status = 0;
+	bool takeover = false;
 	struct stat st;
 	/* zero pages until used (the forward table and the UDP batch are most of it) */
 	struct dn_ctx *d = calloc(1, sizeof(*d));
 
 	if (!d)
 		return 1;
-	d->run_dir = DN_RUN_DIR;
+	d->run_dir = dn_run_dir_default();
+	d->pidfd = -1;
+	d->ho_fd = -1;
+	for (int k = 0; k < DN_LOG_KINDS; k++)
+		dn_rl_init(&d->logrl[k], DN_LOG_RATE, DN_LOG_BURST);
 	d->batch_fd = -1;
 	d->idle_lock = -1;
 	d->spare = -1;
 	d->loop.ep = -1;
 	d->resolv_conf = "/etc/resolv.conf";
-	r = dn_flags(d, argc, argv, &ready);
+	r = dn_flags(d, argc, argv, &ready, &takeover);
 	if (r != DMN_FLAGS_RUN) {
 		free(d);
 		return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
@@ -290,23 +344,28 @@ int dn_daemon_main(int argc, char **argv)
 	d->netsfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d->netsfd >= 0 && !fstat(d->netsfd, &st) && (st.st_mode & 077))
 		fchmod(d->netsfd, st.st_mode & 07700);
-	snprintf(path, sizeof(path), "%s/dnsname.pid", d->run_dir);
-	pidfd = dmn_pidfile_lock(path);
-	if (d->netsfd < 0 || (pidfd < 0 && pidfd != -EWOULDBLOCK)) {
-		if (d->netsfd >= 0)
-			errno = -pidfd;
+	if (d->netsfd < 0) {
 		dn_logf("cannot open %s: %m", d->run_dir);
 		return 1;
 	}
-	if (pidfd < 0) {
-		dn_logf("another daemon holds %s", path);
+	if (takeover) { /* the running daemon's sockets, before anything of ours (handoff.c) */
+		took = dn_handoff_take(d);
+		if (took < 0) { /* the old daemon serves on: what we received goes */
+			dn_logf("takeover: %s", d->last_err);
+			for (size_t i = 0; i < d->n_adopt; i++) {
+				close(d->adopt[i].udp);
+				close(d->adopt[i].tcp);
+			}
+			free(d->adopt);
+			if (d->ho_fd >= 0)
+				close(d->ho_fd);
+			free(d);
+			return 1;
+		}
+	}
+	/* taking over, the old daemon releases the pid file once we serve (dn_handoff_confirm) */
+	if (took > 0 && pid_take(d))
 		return 1;
-	}
-	r = dmn_pidfile_put(pidfd);
-	if (r) {
-		errno = -r;
-		dn_logf("cannot write %s: %m", path);
-	}
 	if (!stat("/proc/self/ns/net", &st)) {
 		d->self_dev = st.st_dev;
 		d->self_ino = st.st_ino;
@@ -324,7 +383,8 @@ int dn_daemon_main(int argc, char **argv)
 			d->usock[f][i] = -1;
 	r = dmn_loop_open(&d->loop);
 	d->ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	d->ctl = dn_ctl_open(d);
+	if (took > 0)
+		d->ctl = dn_ctl_open(d);
 	if (r < 0 || d->sig < 0 || d->ino < 0 || d->ctl < 0) {
 		if (d->ctl < 0 || d->sig < 0 || r < 0)
 			errno = d->ctl < 0 ? -d->ctl : d->sig < 0 ? -d->sig : -r;
@@ -357,9 +417,18 @@ int dn_daemon_main(int argc, char **argv)
 	dmn_loop_add(&d->loop, d->ino, &d->ino_ev, EPOLLIN);
 	dn_reload(d);
 	dn_load_resolv(d);
+	if (!took && (dn_handoff_confirm(d) || pid_take(d))) {
+		/* the old daemon never stopped (or has the sockets still): leave as a handed-over
+		 * daemon does, its rewrites, control socket and pid file untouched */
+		dn_logf("takeover: %s", d->last_err);
+		d->handed = d->quit = true;
+		status = 1;
+	} else if (!took) {
+		dn_logf("took over from the daemon before");
+	}
 	dn_logf("serving %zu networks, %zu containers, %d upstreams", d->snap->n, d->n_lsn,
 		d->resolv_ups ? d->resolv_ups->n : 0);
-	if (ready >= 0) {
+	if (ready >= 0 && !status) {
 		if (write(ready, "1", 1) != 1)
 			dn_logf("readiness pipe: %m");
 		close(ready);
@@ -377,6 +446,8 @@ int dn_daemon_main(int argc, char **argv)
 			next = d->ctl_head->deadline;
 		if (d->idle_check && now + 1000 < next)
 			next = now + 1000;
+		if (d->handed && d->drain_until < next)
+			next = d->drain_until;
 		timeout = next > now && !d->n_kick ? (int)(next - now) : 0;
 		dmn_loop_turn(&d->loop, timeout, 64, on_event, d);
 		now = dn_now_ms();
@@ -386,6 +457,8 @@ int dn_daemon_main(int argc, char **argv)
 		dn_ctl_timeouts(d, now);
 		if (d->idle_check)
 			idle_exit(d);
+		if (dn_handoff_drained(d, now))
+			d->quit = true;
 	}
 
 	/* clean exit: everything closed and freed (valgrind-clean) */
@@ -405,10 +478,11 @@ int dn_daemon_main(int argc, char **argv)
 	dn_snap_free(d->snap);
 	free(d->fwd);
 	snprintf(path, sizeof(path), "%s/dnsname.sock", d->run_dir);
-	if (d->ctl >= 0 && !d->activated)
+	if (d->ctl >= 0 && !d->activated && !d->handed)
 		unlink(path);
 	snprintf(path, sizeof(path), "%s/dnsname.pid", d->run_dir);
-	unlink(path);
+	if (!d->handed) /* else the new daemon's */
+		unlink(path);
 	if (d->ctl >= 0)
 		close(d->ctl);
 	dmn_loop_close(&d->loop);
@@ -417,10 +491,11 @@ int dn_daemon_main(int argc, char **argv)
 	close(d->netsfd);
 	if (d->spare >= 0)
 		close(d->spare);
-	close(pidfd);
-	dn_logf("stopped");
+	if (d->pidfd >= 0)
+		close(d->pidfd);
+	dn_logf(d->handed ? "stopped (handed over)" : "stopped");
 	if (d->idle_lock >= 0)
 		close(d->idle_lock); /* a plugin waiting to start a daemon may now */
 	free(d);
-	return 0;
+	return status;
 }

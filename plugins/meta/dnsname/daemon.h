@@ -17,7 +17,11 @@
  *               runtimeConfig.dns) shared by reference, each listener's choice of one, the
  *               per-network counters and latency histograms, the "status" report
  *   cache.c     the cache of forwarded answers (cache.h: no daemon state, unit-tested alone)
- *   control.c   the control socket ("ping", "sync [DEV INO]", "status [json]")
+ *   control.c   the control socket ("ping", "sync [DEV INO]", "port DEV INO", "status [json]",
+ *               "handoff")
+ *   handoff.c   the upgrade without loss: the listeners and the control socket handed to a new
+ *               daemon (--takeover) over the control socket (SCM_RIGHTS), the old one's drain,
+ *               and "dnsname restart"
  * A function called from another file carries the dn_ prefix and is declared here; the rest
  * stays static in its file.
  */
@@ -36,6 +40,7 @@
 #include "cache.h"
 #include "daemon/daemon.h"
 #include "dnsname.h"
+#include "ratelim.h"
 #include "wire/dns_wire.h"
 
 #define FWD_MAX 1024		/* forwards in flight, shared fairly by the containers (fwd_room) */
@@ -53,6 +58,7 @@
 #define CTL_MAX 32		/* control connections open at once; beyond, the oldest goes */
 #define CTL_IDLE_MS 5000	/* for a control client to send its request */
 #define VIEW_MAX 64		/* networks per container */
+#define DN_UDP_RCVBUF (2 << 20) /* a listener's UDP receive queue, bytes (listen.c) */
 #define LSN_BUCKETS 1024
 #define IDTAB 2048		/* query ID -> forward slot, open addressing; >= 2 x FWD_MAX */
 /* at most half full: a probe always meets an empty slot, and soon */
@@ -138,6 +144,7 @@ struct lsn {
 	uint16_t view_in[4];
 	unsigned int nconn;
 	unsigned int n_fwd; /* forwards in flight for this netns */
+	uint16_t port;	    /* DN_RESOLVER_PORT behind the rewrite, or 53 where none is allowed */
 	bool keep;
 	bool fresh; /* opened by the reload under way (its rewrite is new) */
 	struct upset *ups; /* its upstreams; NULL: resolv.conf's */
@@ -205,8 +212,21 @@ struct ctlc {
 	struct dmn_ev ev;
 	int fd;
 	uint64_t deadline;
+	bool handoff; /* our sockets were sent on it: "taken" (or its end) comes next */
 	struct ctlc *prev, *next; /* by deadline (= by age), oldest first */
 };
+
+/* A listener received from the daemon we take over, until a record claims it (dn_lsn_open). */
+struct dn_adopt {
+	uint64_t dev, ino;
+	int udp, tcp;
+};
+
+/* The kinds of log lines, each with its own token bucket (ratelim.h). */
+enum dn_logkind { DN_LOG_RELOAD, DN_LOG_LSN, DN_LOG_RESOLV, DN_LOG_HANDOFF, DN_LOG_KINDS };
+#define DN_LOG_RATE 5	/* lines per second per kind, after ... */
+#define DN_LOG_BURST 20 /* ... a burst of that many */
+#define HO_WAIT_MS 10000 /* for the new daemon to confirm it serves (then we stop reading) */
 
 /*
  * The daemon's whole state: one per process, made by dn_daemon_main() and passed to every
@@ -250,6 +270,15 @@ struct dn_ctx {
 	struct udp_batch B;
 	int batch_fd;	      /* the listener whose batch is open, -1 when none */
 	uint32_t snap_serial; /* of the last snapshot loaded */
+	int pidfd;	      /* the locked pid file, -1 once handed over */
+	/* the upgrade (handoff.c): the new daemon's side ... */
+	struct dn_adopt *adopt;
+	size_t n_adopt;
+	int ho_fd; /* our connection to the old daemon, -1 when none */
+	/* ... and the old one's: its sockets are the new one's, it finishes what it has */
+	bool handed;
+	uint64_t drain_until;
+	struct dn_rl logrl[DN_LOG_KINDS];
 };
 
 /* Where a reply goes: a UDP peer through its listener's socket, or a TCP connection. */
@@ -263,6 +292,9 @@ struct dest {
 /* ---- helpers of several files ------------------------------------------------------------------ */
 
 void dn_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line for an event of kind @k, through its token bucket (a burst, then DN_LOG_RATE/s). */
+void dn_logk(struct dn_ctx *d, enum dn_logkind k, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static inline uint64_t dn_now_ms(void)
 {
@@ -378,5 +410,30 @@ void dn_on_ctl(struct dn_ctx *d);
 void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c);
 void dn_ctlc_close(struct dn_ctx *d, struct ctlc *c);
 void dn_ctl_timeouts(struct dn_ctx *d, uint64_t now);
+
+/* ---- handoff.c ---------------------------------------------------------------------------------- */
+
+/* "handoff" on control connection @c: our sockets sent to the new daemon (or, when they could
+ * not be, @c closed and nothing changed). */
+void dn_handoff_give(struct dn_ctx *d, struct ctlc *c);
+/* The next message on a handoff connection: "taken" starts our drain; anything else, or its end,
+ * leaves us serving as before. */
+void dn_handoff_reply(struct dn_ctx *d, struct ctlc *c, const char *req, ssize_t n);
+/* True once the old daemon is done draining (or its bound passed): it exits. */
+bool dn_handoff_drained(struct dn_ctx *d, uint64_t now);
+/*
+ * The new daemon's side (--takeover): asks the running daemon for its sockets. The control
+ * socket (d->ctl set, d->activated and d->exit_idle as the old one had them) and the listeners
+ * (d->adopt) are ours then; 1 when there was no daemon to take over (start as usual), 0, or
+ * -errno (d->last_err says why).
+ */
+int dn_handoff_take(struct dn_ctx *d);
+/* A received listener for netns (@dev, @ino), moved to *@udp and *@tcp: true when there was one. */
+bool dn_handoff_adopt(struct dn_ctx *d, uint64_t dev, uint64_t ino, int *udp, int *tcp);
+/*
+ * After the first reload: the received listeners no record claims are closed, "taken" is sent
+ * and the old daemon's release awaited (then its pid file is ours to lock). 0 or -errno.
+ */
+int dn_handoff_confirm(struct dn_ctx *d);
 
 #endif

@@ -11,7 +11,8 @@
  *   start.lock           flock held by a plugin while it starts the daemon, and by a daemon
  *                        from its decision to exit when idle to its exit
  *   dnsname.pid          the daemon's pid, flock'ed by the daemon for its whole life
- *   dnsname.sock         the control socket (SOCK_SEQPACKET): "ping", "sync [DEV INO]";
+ *   dnsname.sock         the control socket (SOCK_SEQPACKET): "ping", "sync [DEV INO]",
+ *                        "port DEV INO", "handoff" (daemon's control.c, handoff.c);
  *                        replies "ok ... port P" or "err MESSAGE"
  *
  * Network file, one line each, fields separated by single spaces:
@@ -166,5 +167,16 @@ extern const struct cni_plugin dn_plugin;
  * into @reply. Returns 0, -ECONNREFUSED / -ENOENT when no daemon listens, other -errno.
  */
 int dn_ctl(const char *run_dir, const char *req, char *reply, size_t len, int timeout_ms);
+
+/*
+ * dn_run_dir_default() - the run directory when none is given, the same for the plugin (runDir)
+ * and the daemon (--run-dir): DN_RUN_DIR, or $XDG_RUNTIME_DIR/cni/dnsname when /run/cni cannot
+ * be written (a rootless runtime that does not remap /run) and XDG_RUNTIME_DIR is an absolute
+ * path short enough (runDir's 80 bytes). One buffer for the process.
+ */
+const char *dn_run_dir_default(void);
+
+/* "dnsname restart" (handoff.c): a new daemon takes the running one's sockets over. */
+int dn_restart_main(int argc, char **argv);
 
 #endif

@@ -124,7 +124,7 @@ void dn_load_resolv(struct dn_ctx *d)
 	dn_ups_put(d, d->resolv_ups); /* its cached answers go when its last forward ends */
 	d->resolv_ups = set;
 	if (!f) {
-		dn_logf("cannot read %s: %m; forwarding disabled", d->resolv_conf);
+		dn_logk(d, DN_LOG_RESOLV, "cannot read %s: %m; forwarding disabled", d->resolv_conf);
 		return;
 	}
 	while (fgets(line, sizeof(line), f) && n < UP_MAX) {

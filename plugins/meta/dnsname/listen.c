@@ -29,13 +29,14 @@ struct mk {
 	const char *path;
 	uint64_t dev, ino;
 	int udp, tcp, err;
+	uint16_t port;
 	struct cni_err e; /* the rewrite's failure */
 };
 
-static int bind_resolver(int type)
+static int bind_resolver(int type, uint16_t port)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(DN_RESOLVER_PORT)};
-	int one = 1, fd;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int one = 1, rcvbuf = DN_UDP_RCVBUF, fd;
 
 	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -44,6 +45,15 @@ static int bind_resolver(int type)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	/* 127.0.0.0/8 is local only once lo is up; bind now, serve when it is */
 	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	/*
+	 * A deeper UDP queue than rmem_default's ~200 datagrams: a burst while the loop is not
+	 * scheduled (a loaded host) or a restart's handoff waits in it instead of being dropped
+	 * (charged only while queued). FORCE needs CAP_NET_ADMIN, which the daemon has; without
+	 * it rmem_max caps the plain request.
+	 */
+	if (type == SOCK_DGRAM && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+					     sizeof(rcvbuf)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    (type == SOCK_STREAM && listen(fd, 64))) {
 		int r = -errno;
@@ -78,17 +88,33 @@ static void *mk_thread(void *arg)
 		return NULL;
 	}
 	close(fd);
-	m->udp = bind_resolver(SOCK_DGRAM);
+	m->port = DN_RESOLVER_PORT;
+again:
+	m->udp = bind_resolver(SOCK_DGRAM, m->port);
 	if (m->udp < 0) {
 		m->err = m->udp;
 		return NULL;
 	}
-	m->tcp = bind_resolver(SOCK_STREAM);
+	m->tcp = bind_resolver(SOCK_STREAM, m->port);
 	if (m->tcp < 0)
 		m->err = m->tcp;
-	else
+	else if (m->port == DN_RESOLVER_PORT)
 		m->err = nu_nft_dnsport_add(DN_RESOLVER_ADDR, DN_RESOLVER_PORT, DN_REWRITE_OWNER,
 					    &m->e);
+	if (m->err == -EPERM && m->port == DN_RESOLVER_PORT) {
+		/*
+		 * A netns of a user namespace whose kernel refuses payload rewrites there (rootless,
+		 * seen on 6.18): serve 127.0.0.11:53 itself, as builds before the rewrite did (the
+		 * container's own server cannot then bind the wildcard :53). The rewrite's batch is
+		 * one transaction: nothing of it is left.
+		 */
+		close(m->udp);
+		close(m->tcp);
+		m->port = 53;
+		m->err = 0;
+		m->e.msg[0] = 0;
+		goto again;
+	}
 	if (m->err) {
 		close(m->udp);
 		if (m->tcp >= 0)
@@ -133,6 +159,8 @@ int dn_lsn_rewrite(struct dn_ctx *d, const struct lsn *l, bool add)
 	struct rw w = {.sock = l->udp, .add = add};
 	pthread_t t;
 
+	if (l->port == 53)
+		return 0; /* served on port 53 itself: no rewrite (mk_thread) */
 	if (pthread_create(&t, NULL, rw_thread, &w))
 		return cni_fail(&w.e, -EAGAIN, 0, "cannot start a thread");
 	pthread_join(t, NULL);
@@ -161,11 +189,14 @@ struct lsn *dn_lsn_open(struct dn_ctx *d, const struct dn_rec *r)
 	struct lsn *l;
 	pthread_t t;
 
-	if (pthread_create(&t, NULL, mk_thread, &m)) {
+	if (d->n_adopt && dn_handoff_adopt(d, r->ns_dev, r->ns_ino, &m.udp, &m.tcp)) {
+		/* the old daemon's (handoff.c): its rewrite is in place */
+	} else if (pthread_create(&t, NULL, mk_thread, &m)) {
 		snprintf(d->last_err, sizeof(d->last_err), "cannot start a thread");
 		return NULL;
+	} else {
+		pthread_join(t, NULL);
 	}
-	pthread_join(t, NULL);
 	if (m.err) {
 		snprintf(d->last_err, sizeof(d->last_err), "listener in %s: %s", r->netns,
 			 m.e.msg[0] ? m.e.msg : strerror(-m.err));
@@ -183,6 +214,14 @@ struct lsn *dn_lsn_open(struct dn_ctx *d, const struct dn_rec *r)
 	l->cap_view = (uint16_t)(sizeof(l->view_in) / sizeof(l->view_in[0]));
 	l->udp = m.udp;
 	l->tcp = m.tcp;
+	l->port = m.port;
+	if (!l->port) { /* adopted (handoff.c): the port it is bound to */
+		struct sockaddr_in sa;
+		socklen_t len = sizeof(sa);
+
+		l->port = !getsockname(l->udp, (struct sockaddr *)&sa, &len) ? ntohs(sa.sin_port)
+									   : DN_RESOLVER_PORT;
+	}
 	l->fresh = true;
 	l->uev = (struct dmn_ev){EV_UDP, l};
 	l->tev = (struct dmn_ev){EV_TCPL, l};
@@ -234,9 +273,10 @@ void dn_lsn_close(struct dn_ctx *d, struct lsn *l)
 			d->fwd[i].l = NULL;
 	if (l->n_fwd)
 		d->fwd_lsns--;
-	/* no record names the netns any more (or we exit): its port 53 is its own again */
-	if (dn_lsn_rewrite(d, l, false))
-		dn_logf("%s", d->last_err);
+	/* no record names the netns any more (or we exit): its port 53 is its own again, unless
+	 * the listener is a new daemon's now (handoff.c) */
+	if (!d->handed && dn_lsn_rewrite(d, l, false))
+		dn_logk(d, DN_LOG_LSN, "%s", d->last_err);
 	close(l->udp);
 	close(l->tcp);
 	dn_ups_put(d, l->ups);

@@ -120,7 +120,7 @@ static void dn_defaults(void *conf)
 	struct dn_conf *c = conf;
 
 	c->domain = DN_DOMAIN;
-	c->run_dir = DN_RUN_DIR;
+	c->run_dir = (char *)dn_run_dir_default();
 	c->resolv_conf = "/etc/resolv.conf";
 }
 
@@ -536,6 +536,20 @@ static int rewrite_check(struct cni_ctx *ctx, const struct dn_conf *c, struct cn
 	r = nu_netns_open(ctx->env.netns, &nsfd, e);
 	if (r)
 		return r;
+	{
+		/* this netns' listener may serve port 53 itself, where the kernel refused the
+		 * rewrite (a user namespace: listen.c); a daemon without "port" says "err" */
+		struct stat st;
+		char req[64];
+
+		if (!fstat(nsfd, &st)) {
+			snprintf(req, sizeof(req), "port %llu %llu", (unsigned long long)st.st_dev,
+				 (unsigned long long)st.st_ino);
+			if (!dn_ctl(c->run_dir, req, reply, sizeof(reply), 3000) &&
+			    !strncmp(reply, "ok", 2) && reply_port(reply) == 53)
+				return 0;
+		}
+	}
 	r = nu_netns_enter(nsfd, &orig, e);
 	if (r)
 		return r;
@@ -858,5 +872,7 @@ int main(int argc, char **argv)
 		return dn_daemon_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "status"))
 		return dn_status_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "restart"))
+		return dn_restart_main(argc - 1, argv + 1);
 	return cni_main(&dn_plugin, argc, argv);
 }

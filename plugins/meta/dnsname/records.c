@@ -728,3 +728,17 @@ int dn_ctl(const char *run_dir, const char *req, char *reply, size_t len, int ti
 		reply[n] = 0;
 	return r;
 }
+
+const char *dn_run_dir_default(void)
+{
+	static char buf[96];
+	const char *x = getenv("XDG_RUNTIME_DIR");
+	bool have = !access("/run/cni", F_OK);
+
+	if ((have && !access("/run/cni", W_OK)) || (!have && !access("/run", W_OK)))
+		return DN_RUN_DIR;
+	if (!x || x[0] != '/' ||
+	    (size_t)snprintf(buf, sizeof(buf), "%s/cni/dnsname", x) > 80)
+		return DN_RUN_DIR; /* nothing better: its failure will name it */
+	return buf;
+}

@@ -151,13 +151,13 @@ void dn_reload(struct dn_ctx *d)
 	struct snap *s = snap_load(d), *old;
 
 	if (!s) {
-		dn_logf("reload: out of memory, keeping the old records");
+		dn_logk(d, DN_LOG_RELOAD, "reload: out of memory, keeping the old records");
 		return;
 	}
 	if (s->err && d->snap) { /* fds or memory ran out: closing every listener would be worse */
 		snprintf(d->last_err, sizeof(d->last_err), "reading the network files: %s",
 			 strerror(-s->err));
-		dn_logf("reload: %s, keeping the old records", d->last_err);
+		dn_logk(d, DN_LOG_RELOAD, "reload: %s, keeping the old records", d->last_err);
 		dn_snap_free(s);
 		return;
 	}

@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The upgrade without loss. A new daemon started with --takeover (what "dnsname restart" runs)
+ * connects to the running one's control socket and asks "handoff". The old daemon sends, over
+ * that connection (SCM_RIGHTS), its control socket and every listener's UDP and TCP sockets with
+ * the netns (device, inode) each serves, and goes on serving. The new one adopts them as its
+ * first reload finds the records naming those netns (no new socket, the port 53 rewrite is
+ * already in place), starts reading them, then says "taken". Only then does the old daemon stop
+ * reading them and release its pid file ("ok released"); it keeps its upstream sockets and its
+ * TCP connections, answers the forwards in flight and the queries of its connections, and exits
+ * once none is left (at most CONN_IDLE_MS later), leaving the sockets, the rewrites, the
+ * control socket's path and the pid file to the new one. Queries that arrive meanwhile wait in
+ * the shared sockets' queues: nothing is lost. If the new daemon dies before "taken", the old
+ * one never stopped. The old daemon's --exit-idle carries over. A socket-activated (systemd)
+ * daemon is not taken over: the new one would live outside its unit (systemctl restart it).
+ *
+ * Messages: "handoff" -> "ok handoff N ACTIVATED EXIT_IDLE" + [control socket], then chunks of
+ * "DEV INO\n" lines + [udp, tcp, ...] (HO_CHUNK listeners each) until N; "taken" -> "ok released".
+ * A daemon of an older build answers "err unknown request": the new one says so and exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+#define HO_CHUNK 100 /* listeners per message: 200 descriptors, under SCM_MAX_FD (253) */
+#define HO_LINE 48   /* "DEV INO\n" */
+
+union ho_cmsg {
+	char buf[CMSG_SPACE(sizeof(int) * HO_CHUNK * 2)];
+	struct cmsghdr align;
+};
+
+/* One message with @n descriptors, waiting (bounded) while the peer's queue is full. */
+static int send_fds(int sock, const char *txt, size_t len, const int *fds, size_t n)
+{
+	struct iovec iov = {.iov_base = (void *)txt, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	union ho_cmsg u;
+
+	if (n) {
+		struct cmsghdr *cm;
+
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	}
+	for (;;) {
+		struct pollfd pfd = {.fd = sock, .events = POLLOUT};
+
+		if (sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		if (poll(&pfd, 1, 2000) <= 0)
+			return -ETIMEDOUT;
+	}
+}
+
+/* One message with up to @max descriptors (close-on-exec): its length, or -errno. */
+static ssize_t recv_fds(int sock, char *txt, size_t cap, int *fds, size_t max, size_t *n,
+			int timeout_ms)
+{
+	struct iovec iov = {.iov_base = txt, .iov_len = cap - 1};
+	union ho_cmsg u;
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
+	struct pollfd pfd = {.fd = sock, .events = POLLIN};
+	ssize_t r;
+
+	*n = 0;
+	r = poll(&pfd, 1, timeout_ms);
+	if (r <= 0)
+		return r ? -errno : -ETIMEDOUT;
+	r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	if (r < 0)
+		return -errno;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t k;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (*n < max)
+				fds[(*n)++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (mh.msg_flags & MSG_CTRUNC)
+		return -EMSGSIZE;
+	txt[r] = 0;
+	return r;
+}
+
+/* ---- the old daemon ---------------------------------------------------------------------------
+ */
+
+void dn_handoff_give(struct dn_ctx *d, struct ctlc *c)
+{
+	char head[96], *txt = NULL;
+	int fds[HO_CHUNK * 2], r = 0;
+	size_t k = 0, len = 0;
+
+	if (d->handed || d->quit || d->ctl < 0) {
+		send(c->fd, "err not serving", 15, MSG_NOSIGNAL | MSG_DONTWAIT);
+		return dn_ctlc_close(d, c);
+	}
+	snprintf(head, sizeof(head), "ok handoff %zu %d %d", d->n_lsn, d->activated, d->exit_idle);
+	r = send_fds(c->fd, head, strlen(head), &d->ctl, 1);
+	txt = malloc(HO_CHUNK * HO_LINE);
+	if (!txt && !r)
+		r = -ENOMEM;
+	for (size_t b = 0; b < LSN_BUCKETS && !r; b++)
+		for (struct lsn *l = d->lsn[b]; l && !r; l = l->next) {
+			len += (size_t)snprintf(txt + len, HO_LINE, "%llu %llu\n",
+						(unsigned long long)l->dev,
+						(unsigned long long)l->ino);
+			fds[k++] = l->udp;
+			fds[k++] = l->tcp;
+			if (k == HO_CHUNK * 2) {
+				r = send_fds(c->fd, txt, len, fds, k);
+				k = len = 0;
+			}
+		}
+	if (k && !r)
+		r = send_fds(c->fd, txt, len, fds, k);
+	free(txt);
+	if (r) {
+		dn_logk(d, DN_LOG_HANDOFF, "handoff: sending the sockets: %s; still serving",
+			strerror(-r));
+		return dn_ctlc_close(d, c);
+	}
+	dn_logk(d, DN_LOG_HANDOFF, "handoff: %zu listeners sent, waiting for the new daemon",
+		d->n_lsn);
+	c->handoff = true;
+	c->deadline = dn_now_ms() + HO_WAIT_MS;
+}
+
+void dn_handoff_reply(struct dn_ctx *d, struct ctlc *c, const char *req, ssize_t n)
+{
+	if (n <= 0 || strcmp(req, "taken")) {
+		dn_logk(d, DN_LOG_HANDOFF,
+			"handoff: the new daemon did not take over; still serving");
+		return dn_ctlc_close(d, c);
+	}
+	/* the new daemon reads the sockets now: we stop, and finish what we have */
+	dmn_loop_del(&d->loop, d->ctl);
+	for (size_t b = 0; b < LSN_BUCKETS; b++)
+		for (struct lsn *l = d->lsn[b]; l; l = l->next) {
+			dmn_loop_del(&d->loop, l->udp);
+			dmn_loop_del(&d->loop, l->tcp);
+		}
+	if (d->pidfd >= 0)
+		close(d->pidfd); /* the lock is the new daemon's to take */
+	d->pidfd = -1;
+	d->handed = true;
+	d->exit_idle = false;
+	d->idle_check = false;
+	d->drain_until = dn_now_ms() + CONN_IDLE_MS;
+	dn_logk(d, DN_LOG_HANDOFF,
+		"handoff: taken over; finishing %u forwards and %u connections, then exiting",
+		d->n_fwd, d->n_conn);
+	send(c->fd, "ok released", 11, MSG_NOSIGNAL | MSG_DONTWAIT);
+	dn_ctlc_close(d, c);
+}
+
+bool dn_handoff_drained(struct dn_ctx *d, uint64_t now)
+{
+	return d->handed && ((!d->n_fwd && !d->conn_head && !d->ctl_head) || now >= d->drain_until);
+}
+
+/* ---- the new daemon ---------------------------------------------------------------------------
+ */
+
+int dn_handoff_take(struct dn_ctx *d)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char txt[HO_CHUNK * HO_LINE + 1];
+	int fds[HO_CHUNK * 2], act, idle;
+	size_t n, want, nf;
+	ssize_t r;
+
+	d->ho_fd = -1;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dnsname.sock", d->run_dir);
+	d->ho_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (d->ho_fd < 0)
+		return -errno;
+	if (connect(d->ho_fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		r = -errno;
+		close(d->ho_fd);
+		d->ho_fd = -1;
+		if (r == -ENOENT || r == -ECONNREFUSED)
+			return 1; /* no daemon: nothing to take over */
+		snprintf(d->last_err, sizeof(d->last_err), "connecting to %s: %s", sa.sun_path,
+			 strerror((int)-r));
+		return (int)r;
+	}
+	if (send(d->ho_fd, "handoff", 7, MSG_NOSIGNAL) < 0)
+		return -errno;
+	r = recv_fds(d->ho_fd, txt, sizeof(txt), fds, 1, &nf, HO_WAIT_MS);
+	if (r >= 0 && (sscanf(txt, "ok handoff %zu %d %d", &want, &act, &idle) != 3 || nf != 1)) {
+		for (size_t i = 0; i < nf; i++)
+			close(fds[i]);
+		snprintf(d->last_err, sizeof(d->last_err),
+			 "the running daemon cannot hand its sockets over (%s): an older build? "
+			 "stop it, then start this one",
+			 txt);
+		return -EPROTO;
+	}
+	if (r < 0) {
+		snprintf(d->last_err, sizeof(d->last_err), "handoff from %s: %s", sa.sun_path,
+			 strerror((int)-r));
+		return (int)r;
+	}
+	if (act) {
+		/* a new daemon of ours would live outside the unit, which would see its main
+		 * process exit: systemd restarts its own (the old one never stopped: no "taken") */
+		close(fds[0]);
+		snprintf(
+		    d->last_err, sizeof(d->last_err),
+		    "the running daemon is systemd's (socket-activated): use systemctl restart "
+		    "cni-dnsname");
+		return -EPERM;
+	}
+	d->ctl = fds[0];
+	d->activated = act;
+	d->exit_idle = d->exit_idle || idle;
+	d->adopt = calloc(want ? want : 1, sizeof(*d->adopt));
+	if (!d->adopt)
+		return -ENOMEM;
+	for (n = 0; n < want;) {
+		char *p = txt;
+
+		r = recv_fds(d->ho_fd, txt, sizeof(txt), fds, HO_CHUNK * 2, &nf, HO_WAIT_MS);
+		if (r <= 0 || nf % 2) {
+			for (size_t i = 0; i < nf; i++)
+				close(fds[i]);
+			snprintf(d->last_err, sizeof(d->last_err),
+				 "handoff: listener %zu of %zu: %s", n, want,
+				 r < 0 ? strerror((int)-r) : "malformed message");
+			return r < 0 ? (int)r : -EPROTO;
+		}
+		for (size_t i = 0; i < nf; i += 2) {
+			unsigned long long dev = 0, ino = 0;
+			int used = 0;
+
+			if (n == want || sscanf(p, "%llu %llu\n%n", &dev, &ino, &used) != 2) {
+				close(fds[i]);
+				close(fds[i + 1]);
+				continue;
+			}
+			p += used;
+			d->adopt[n++] = (struct dn_adopt){dev, ino, fds[i], fds[i + 1]};
+			d->n_adopt = n;
+		}
+	}
+	return 0;
+}
+
+bool dn_handoff_adopt(struct dn_ctx *d, uint64_t dev, uint64_t ino, int *udp, int *tcp)
+{
+	for (size_t i = 0; i < d->n_adopt; i++)
+		if (d->adopt[i].udp >= 0 && d->adopt[i].dev == dev && d->adopt[i].ino == ino) {
+			*udp = d->adopt[i].udp;
+			*tcp = d->adopt[i].tcp;
+			d->adopt[i].udp = d->adopt[i].tcp = -1;
+			return true;
+		}
+	return false;
+}
+
+int dn_handoff_confirm(struct dn_ctx *d)
+{
+	char reply[64];
+	size_t nf;
+	int fd;
+	ssize_t r;
+
+	/* no record names these netns any more: their rewrite goes with them */
+	for (size_t i = 0; i < d->n_adopt; i++) {
+		struct lsn tmp = {.udp = d->adopt[i].udp, .port = DN_RESOLVER_PORT};
+
+		if (tmp.udp < 0)
+			continue;
+		if (dn_lsn_rewrite(d, &tmp, false))
+			dn_logk(d, DN_LOG_LSN, "%s", d->last_err);
+		close(d->adopt[i].udp);
+		close(d->adopt[i].tcp);
+	}
+	free(d->adopt);
+	d->adopt = NULL;
+	d->n_adopt = 0;
+	if (send(d->ho_fd, "taken", 5, MSG_NOSIGNAL) < 0) {
+		r = -errno;
+	} else {
+		r = recv_fds(d->ho_fd, reply, sizeof(reply), &fd, 0, &nf, HO_WAIT_MS);
+		if (r >= 0 && strcmp(reply, "ok released"))
+			r = -EPROTO;
+	}
+	close(d->ho_fd);
+	d->ho_fd = -1;
+	if (r < 0)
+		snprintf(d->last_err, sizeof(d->last_err), "handoff: the old daemon's release: %s",
+			 strerror((int)-r));
+	return r < 0 ? (int)r : 0;
+}
+
+/* ---- dnsname restart --------------------------------------------------------------------------
+ */
+
+int dn_restart_main(int argc, char **argv)
+{
+	const char *run_dir = dn_run_dir_default(), *resolv = "/etc/resolv.conf";
+	char exe[PATH_MAX], log[PATH_MAX + 32], byte;
+	struct pollfd pfd;
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	for (int i = 1; i < argc; i++) {
+		if (i + 1 < argc && !strcmp(argv[i], "--run-dir")) {
+			run_dir = argv[++i];
+		} else if (i + 1 < argc && !strcmp(argv[i], "--resolv-conf")) {
+			resolv = argv[++i];
+		} else {
+			fprintf(stderr,
+				"usage: dnsname restart [--run-dir DIR] [--resolv-conf FILE]\n");
+			return 2;
+		}
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		fprintf(stderr, "dnsname restart: /proc/self/exe: %m\n");
+		return 1;
+	}
+	exe[n] = 0;
+	snprintf(log, sizeof(log), "%s/dnsname.log", run_dir);
+	if (pipe2(p, O_CLOEXEC)) {
+		fprintf(stderr, "dnsname restart: pipe: %m\n");
+		return 1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "dnsname restart: fork: %m\n");
+		return 1;
+	}
+	if (pid == 0) { /* as the plugin starts it: nobody's child, its own session, a log */
+		int nul, lg;
+
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		lg = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (nul < 0)
+			_exit(1);
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(lg >= 0 ? lg : nul, 2);
+		dup2(p[1], 3);
+		execl(exe, "dnsname", "daemon", "--takeover", "--run-dir", run_dir, "--resolv-conf",
+		      resolv, "--ready-fd", "3", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	waitpid(pid, &status, 0);
+	pfd = (struct pollfd){.fd = p[0], .events = POLLIN};
+	n = poll(&pfd, 1, 30000) > 0 ? read(p[0], &byte, 1) : -1;
+	close(p[0]);
+	if (n != 1) {
+		fprintf(stderr, "dnsname restart: the new daemon did not start (see %s)\n", log);
+		return 1;
+	}
+	printf("dnsname: the new daemon serves (%s)\n", exe);
+	return 0;
+}
