@@ -4,7 +4,8 @@
 # "host" namespace: conf/examples/portmap.conflist (bridge + host-local + portmap) through add,
 # check, del, del again, gc, status, the libcni cache file appearing (upstream's container id, cniCacheV1) and
 # disappearing; a chain whose last plugin fails leaves nothing after DEL; a plugin not found and a
-# plugin printing garbage give a clear error, a non-zero exit and no cache file.
+# plugin printing garbage, killed or hanging (past CNITOOL_TIMEOUT) give a clear error, a non-zero
+# exit and no cache file; an unreadable directory or file (run as nobody) is named; validate.
 . "$(dirname "$0")/lib.sh"
 need_root cnitool
 for p in cnitool bridge host-local portmap; do
@@ -248,6 +249,26 @@ if command -v setpriv >/dev/null 2>&1; then
 else
 	skip "unreadable directory" "setpriv is not installed"
 fi
+
+# validate (libcni's ValidateNetworkList): the capabilities; a missing plugin and a plugin without
+# the list's version named, exit 1
+tool validate portmap-example
+check_eq "validate exits 0" "$RC" 0
+check_eq "validate prints the capabilities" "$OUT" portMappings
+printf '%s\n' '#!/bin/sh' 'cat >/dev/null' \
+	'[ "$CNI_COMMAND" = VERSION ] && echo "{\"cniVersion\":\"0.2.0\",\"supportedVersions\":[\"0.1.0\",\"0.2.0\"]}"' >"$D/fake/old"
+chmod 0755 "$D/fake/old"
+mk chain-validate old
+tool validate chain-validate
+check_eq "validate of an old plugin exits 1" "$RC" 1
+case $ERR in *'plugin old does not support config version "1.0.0"'*) ok "validate names the old plugin" ;; *) fail "validate names the old plugin" "$ERR" ;; esac
+mk chain-validate nosuchplugin
+tool validate chain-validate
+check_eq "validate of a missing plugin exits 1" "$RC" 1
+case $ERR in *'failed to find plugin "nosuchplugin"'*) ok "validate names the missing plugin" ;; *) fail "validate names the missing plugin" "$ERR" ;; esac
+rm -f "$D/net.d/20-chain-validate.conflist"
+tool -h
+case $OUT in *"validate <net>"*) ok "-h lists validate" ;; *) fail "-h lists validate" "$OUT" ;; esac
 
 tool add no-such-network "$C"
 check_eq "unknown network exits 1" "$RC" 1
