@@ -55,7 +55,10 @@
  *     error, CNR_ERR_OUTPUT); the cached result given to CHECK and DEL as prevResult is converted
  *     to the list's cniVersion first (cnr_result_convert: a CHECK fails when it cannot be, a DEL
  *     runs without it). A cache file from before cniCacheV1 (the result alone, libcni's legacy
- *     format) is read as that result.
+ *     format) is read as that result. Every result passed on, cached, returned or converted has a
+ *     "dns" object ({} when the plugin printed none), as Go's result types always marshal it;
+ *     otherwise a result keeps the keys the plugin printed, in its order (libcni re-marshals it
+ *     through Go's types, which drops keys they do not know and reorders the rest).
  */
 #ifndef CNIC_RUNTIME_H
 #define CNIC_RUNTIME_H
@@ -265,9 +268,10 @@ int cnr_cache_read(const char *network, const struct cnr_rt *rt, char **result, 
  * cnr_result_convert() - a result (JSON text) as spec version @version wants it, with libcni's
  * rules (GetAsVersion): the result's own "cniVersion" (0.1.0 when absent) gives its shape;
  * converting to 0.1.0/0.2.0 keeps the first address of each family and fails ("cannot convert:
- * no valid IP addresses") without one. *@out receives compact JSON text (free()). Returns 0 or
- * -EINVAL (an unknown version: CNR_ERR_OUTPUT for the result's, CNR_ERR_UNSUPPORTED for
- * @version's or an impossible conversion).
+ * no valid IP addresses") without one; "dns" is always there ({} when absent), as Go marshals
+ * it. *@out receives compact JSON text (free()). Returns 0 or -EINVAL (an unknown version:
+ * CNR_ERR_OUTPUT for the result's, CNR_ERR_UNSUPPORTED for @version's or an impossible
+ * conversion).
  */
 int cnr_result_convert(const char *result, const char *version, char **out, struct cnr_err *e);
 

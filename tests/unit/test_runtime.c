@@ -448,7 +448,7 @@ static void test_chain(void)
 
 	r = run(chain, "ADD", &rt, &res, &e);
 	CHECK_INT(r, 0);
-	CHECK_STR(res, "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"p3\"}]}");
+	CHECK_STR(res, "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"p3\"}],\"dns\":{}}");
 	free(res);
 	res = NULL;
 	CHECK_STR(slurp("log"), "p1 ADD\np2 ADD\np3 ADD\n");
@@ -456,7 +456,7 @@ static void test_chain(void)
 	s = slurp("in.p1.ADD");
 	CHECK(s && !strstr(s, "prevResult") && !strstr(s, "runtimeConfig"));
 	s = slurp("in.p2.ADD");
-	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"p1\"}]}") &&
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"p1\"}],\"dns\":{}}") &&
 	      strstr(s, "\"runtimeConfig\":{\"mac\":\"02:00:00:00:00:01\"}"));
 	s = slurp("env.p2");
 	CHECK(s && !strstr(s, "CNR_TEST_LEAK") && strstr(s, "CNI_ARGS=K=V;K2=V2\n") &&
@@ -470,14 +470,14 @@ static void test_chain(void)
 	CHECK_STR(slurp("log"), "p1 CHECK\np2 CHECK\np3 CHECK\n");
 	s = slurp("in.p1.CHECK");
 	/* the cached 1.0.0 result converted to the list's 1.1.0, as libcni's getCachedResult */
-	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"p3\"}]}"));
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.1.0\",\"dns\":{},\"interfaces\":[{\"name\":\"p3\"}]}"));
 
 	put("log", "", 0644);
 	r = run(chain, "DEL", &rt, NULL, &e);
 	CHECK_INT(r, 0);
 	CHECK_STR(slurp("log"), "p3 DEL\np2 DEL\np1 DEL\n");
 	s = slurp("in.p1.DEL");
-	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"p3\"}]}"));
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.1.0\",\"dns\":{},\"interfaces\":[{\"name\":\"p3\"}]}"));
 	CHECK(!exists("ccache/results/ch-ctr1-eth0"));
 	/* DEL again: no cache, no prevResult, success */
 	r = run(chain, "DEL", &rt, NULL, &e);
@@ -674,7 +674,7 @@ static void test_convert(void)
 	} t[] = {
 		/* within a shape only cniVersion changes (first) */
 		{ "{\"ips\":[],\"cniVersion\":\"1.0.0\",\"x\":1}", "1.1.0",
-		  "{\"cniVersion\":\"1.1.0\",\"ips\":[],\"x\":1}" },
+		  "{\"cniVersion\":\"1.1.0\",\"ips\":[],\"x\":1,\"dns\":{}}" },
 		/* 1.x to 0.4.0: version per ip, interfaces' 1.1.0 keys dropped, dns always */
 		{ "{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"eth0\",\"mac\":\"02:00:00:00:00:01\",\"mtu\":1400,"
 		  "\"sandbox\":\"/n\",\"socketPath\":\"/s\"}],\"ips\":[{\"interface\":0,\"address\":\"10.0.0.2/24\","
@@ -683,9 +683,9 @@ static void test_convert(void)
 		  "{\"cniVersion\":\"0.4.0\",\"interfaces\":[{\"name\":\"eth0\",\"mac\":\"02:00:00:00:00:01\",\"sandbox\":\"/n\"}],"
 		  "\"ips\":[{\"version\":\"4\",\"interface\":0,\"address\":\"10.0.0.2/24\",\"gateway\":\"10.0.0.1\"},"
 		  "{\"version\":\"6\",\"address\":\"fd00::2/64\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\",\"mtu\":1300}],\"dns\":{}}" },
-		/* 0.3.1 to 1.0.0: no version, an empty dns left out */
+		/* 0.3.1 to 1.0.0: no version, dns kept ({}: Go never omits it, libcni 1.1.2 passes it on) */
 		{ "{\"cniVersion\":\"0.3.1\",\"ips\":[{\"version\":\"4\",\"address\":\"10.0.0.2/24\"}],\"dns\":{}}", "1.0.0",
-		  "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}]}" },
+		  "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}],\"dns\":{}}" },
 		/* to 0.2.0: the first address of each family, routes under their family */
 		{ "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"fd00::2/64\",\"gateway\":\"fd00::1\"},{\"address\":\"10.0.0.2/24\"},"
 		  "{\"address\":\"10.0.0.3/24\"}],\"routes\":[{\"dst\":\"::/0\"},{\"dst\":\"10.1.0.0/16\",\"gw\":\"10.0.0.1\",\"mtu\":9}],"
@@ -698,7 +698,7 @@ static void test_convert(void)
 		  "\"ip6\":{\"ip\":\"fd00::2/64\"}}",
 		  "1.1.0",
 		  "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.0.0.2/24\",\"gateway\":\"10.0.0.1\"},{\"address\":\"fd00::2/64\"}],"
-		  "\"routes\":[{\"dst\":\"0.0.0.0/0\"}]}" },
+		  "\"routes\":[{\"dst\":\"0.0.0.0/0\"}],\"dns\":{}}" },
 		{ "{\"cniVersion\":\"0.2.0\",\"ip4\":{\"ip\":\"10.0.0.2/24\"}}", "0.4.0",
 		  "{\"cniVersion\":\"0.4.0\",\"ips\":[{\"version\":\"4\",\"address\":\"10.0.0.2/24\"}],\"dns\":{}}" },
 	};
@@ -741,13 +741,13 @@ static void test_chain_versions(void)
 	fake("v2", "[ \"$CNI_COMMAND\" = ADD ] && { printf '{\"ips\":[{\"address\":\"10.0.0.3/24\"}]}'; exit 0; }");
 	r = run(list, "ADD", &rt, &res, &e);
 	CHECK_INT(r, 0);
-	CHECK_STR(res ? res : "(null)", "{\"ips\":[{\"address\":\"10.0.0.3/24\"}],\"cniVersion\":\"1.0.0\"}");
+	CHECK_STR(res ? res : "(null)", "{\"ips\":[{\"address\":\"10.0.0.3/24\"}],\"cniVersion\":\"1.0.0\",\"dns\":{}}");
 	free(res);
 	res = NULL;
 	s = slurp("in.v2.ADD");
 	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"0.4.0\",\"ips\":[{\"version\":\"4\","));
 	s = slurp("vcache/results/vv-ctrv-eth0");
-	CHECK(s && strstr(s, "\"result\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.3/24\"}]}"));
+	CHECK(s && strstr(s, "\"result\":{\"cniVersion\":\"1.0.0\",\"dns\":{},\"ips\":[{\"address\":\"10.0.0.3/24\"}]}"));
 
 	/* an unknown result version fails the ADD, naming the plugin; nothing cached */
 	CHECK_INT(run(list, "DEL", &rt, NULL, &e), 0);
@@ -765,10 +765,10 @@ static void test_chain_versions(void)
 	    "{\"cniVersion\":\"0.3.1\",\"ips\":[{\"version\":\"4\",\"address\":\"10.0.0.9/24\"}],\"dns\":{}}", 0600);
 	CHECK_INT(run(list, "CHECK", &rt, NULL, &e), 0);
 	s = slurp("in.v1.CHECK");
-	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.9/24\"}]}"));
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.9/24\"}],\"dns\":{}}"));
 	CHECK_INT(run(list, "DEL", &rt, NULL, &e), 0);
 	s = slurp("in.v1.DEL");
-	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.9/24\"}]}"));
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.9/24\"}],\"dns\":{}}"));
 	CHECK(!exists("vcache/results/vv-ctrv-eth0"));
 
 	/* a cached result that cannot be converted: CHECK fails saying so, DEL runs without it */
