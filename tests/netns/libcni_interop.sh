@@ -91,7 +91,16 @@ left() {
 cache_view() {
 	jq -c '{kind, keys: keys_unsorted, containerId, ifName, networkName, config,
 		cniArgs, capabilityArgs}' "$1" 2>/dev/null
-	norm_result "$(jq -c .result "$1" 2>/dev/null)" "$2" | sed -E 's/"bwp[0-9a-f]{12}"/"IFB"/'
+	norm "$(jq -c .result "$1" 2>/dev/null)" "$2"
+}
+# norm RESULT NETNS: norm_result's placeholders (MACs, host veths, the netns, bandwidth's ifb named
+# after the container id), keys sorted, but an empty "dns" kept: libcni always writes one.
+norm() {
+	jq -cS --arg ns "$2" 'if .interfaces then .interfaces |= map(
+		(if .mac then .mac = "MAC" else . end)
+		| (if (.name | test("^veth[0-9a-f]{8}$")) then .name = "VETH" else . end)
+		| (if (.name | test("^bwp[0-9a-f]{12}$")) then .name = "IFB" else . end)
+		| (if .sandbox == $ns then .sandbox = "NETNS" else . end)) else . end' <<<"$1" 2>/dev/null
 }
 fresh_data() { rm -rf "$DATA" && mkdir -p "$DATA"; }
 cid_of() { printf 'cnitool-%s' "$(printf '%s' "$1" | sha512sum | cut -c1-20)"; }
@@ -157,9 +166,8 @@ for f in "$TOP"/conf/examples/*; do
 	fresh_data
 
 	# the results and the cache files compared
-	# bandwidth's ifb is named after the container id: "bwp" and 12 hex digits
-	nA=$(norm_result "$RA" "$CA" | sed -E 's/"bwp[0-9a-f]{12}"/"IFB"/')
-	nB=$(norm_result "$RB" "$CB" | sed -E 's/"bwp[0-9a-f]{12}"/"IFB"/')
+	nA=$(norm "$RA" "$CA")
+	nB=$(norm "$RB" "$CB")
 	[ -n "$nA" ] && [ "$nA" != null ] && check_eq "$name: same result through libcni and cnitool" "$nB" "$nA" ||
 		fail "$name: same result through libcni and cnitool" "libcni gave none"
 	check_eq "$name: libcni's cache is cniCacheV1" "$(jq -r .kind <<<"$rawA" 2>/dev/null)" cniCacheV1
@@ -214,4 +222,53 @@ for f in "$TOP"/conf/examples/*; do
 	for n in "$W" "$CA" "$CB" "$CC"; do ip netns del "$(basename "$n")"; done
 done
 check_eq "nothing left in the cache" "$(find "$CACHE" -type f 2>/dev/null | wc -l)" 0
+
+# E. What each plugin is given: a chain of two logging fake plugins, a 0.4.0 result in a 1.0.0
+# list (converted for CHECK and DEL), CNI_ARGS and capability arguments; every plugin's stdin and
+# CNI_* environment, and the cache file, the same through libcni and cnitool (but for "netns").
+FK="$D/fk"
+mkdir -p "$FK/bin" "$FK/net.d"
+printf '%s\n' '#!/bin/sh' "d=$FK" 'n=$(ls "$d" | grep -c "^in\.")' 'cat >"$d/in.$n.$CNI_COMMAND"' \
+	'env | grep "^CNI_" | sort >"$d/env.$n.$CNI_COMMAND"' \
+	'[ "$CNI_COMMAND" = VERSION ] && { echo "{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"0.4.0\",\"1.0.0\"]}"; exit 0; }' \
+	'[ "$CNI_COMMAND" = ADD ] && echo "{\"cniVersion\":\"0.4.0\",\"interfaces\":[{\"name\":\"eth0\",\"sandbox\":\"/run/netns/fk\"}],\"ips\":[{\"version\":\"4\",\"address\":\"10.1.0.2/24\",\"interface\":0}]}"' \
+	'exit 0' >"$FK/bin/fk"
+chmod 0755 "$FK/bin/fk"
+echo '{"cniVersion":"1.0.0","name":"fk","plugins":[{"type":"fk","capabilities":{"portMappings":true,"mac":true}},{"type":"fk"}]}' >"$FK/net.d/fk.conflist"
+fkid=$(cid_of /run/netns/fk)
+# fk_side NAME VERB-RUNNER: add, copy the cache file, check, del; each plugin run's stdin and env
+fk_side() {
+	local n=$1 f
+	rm -f "$FK"/in.* "$FK"/env.*
+	export CNI_PATH="$FK/bin" CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAME=p" NETCONFPATH="$FK/net.d" \
+		CAP_ARGS='{"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}],"mac":"02:00:00:00:00:09","other":1}'
+	if [ "$n" = A ]; then
+		for v in add check del; do
+			"$RUNNER" $v "$FK/net.d" fk /run/netns/fk "$fkid" eth0 "$FK/ca" >/dev/null
+			[ $v = add ] && cp "$FK/ca/results/fk-$fkid-eth0" "$FK/cache.A"
+		done
+	else
+		for v in add check del; do
+			CNITOOL_CACHE_DIR="$FK/cb" "$BIN/cnitool" $v fk /run/netns/fk >/dev/null
+			[ $v = add ] && cp "$FK/cb/results/fk-$fkid-eth0" "$FK/cache.B"
+		done
+	fi
+	export CNI_PATH="$BIN" NETCONFPATH="$D/net.d"
+	unset CNI_ARGS CAP_ARGS
+	for f in $(ls "$FK" | grep '^in\.' | sort -t. -k2n); do
+		echo "${f##*.}"
+		jq -cS . "$FK/$f"
+		cat "$FK/env.${f#in.}"
+	done >"$FK/$n.log"
+}
+fk_side A
+fk_side B
+check_eq "fake chain: six plugin runs through each" "$(grep -c '^[A-Z]*$' "$FK/A.log")/$(grep -c '^[A-Z]*$' "$FK/B.log")" 6/6
+if cmp -s "$FK/A.log" "$FK/B.log"; then ok "fake chain: every plugin's stdin and CNI_* as libcni gives them"
+else fail "fake chain: every plugin's stdin and CNI_* as libcni gives them" "$(diff "$FK/A.log" "$FK/B.log" | head -6 | tr '\n' ' ')"; fi
+# libcni < 1.2.0 writes no "netns" (>= 1.2.0 writes it after networkName, as cnitool does)
+if jq -e 'has("netns")' "$FK/cache.A" >/dev/null 2>&1; then want=$(cat "$FK/cache.A")
+else want=$(sed 's|"networkName":"fk",|&"netns":"/run/netns/fk",|' "$FK/cache.A"); fi
+check_eq "fake chain: the cache file byte for byte as libcni's" "$(cat "$FK/cache.B")" "$want"
+check_eq "fake chain: nothing cached after del" "$(find "$FK/ca" "$FK/cb" -type f | wc -l)" 0
 finish
