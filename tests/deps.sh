@@ -17,7 +17,10 @@ deb) need="$build $deb" ;;
 all)
 	need="$build $demo $deb clang
 iptables strace socat conntrack qemu-system-x86 busybox-static dnsmasq-base dnsutils knot-dnsutils valgrind python3 containernetworking-plugins procps
-containerd runc python3-grpcio python3-grpc-tools python3-protobuf podman conmon file git dbus-daemon dbus-bin python3-dbus python3-gi"
+containerd runc python3-grpcio python3-grpc-tools python3-protobuf podman conmon file git dbus-daemon dbus-bin python3-dbus python3-gi
+golang-go golang-github-appc-cni-dev"
+	# golang-go, golang-github-appc-cni-dev: tests/netns/libcni_interop.sh builds Go's libcni
+	# (offline, GOPATH mode) to run the same conflists through it and through cnitool.
 	# firewalld (tests/netns/firewalld.sh runs a real one in a private netns on a private bus): only
 	# where systemd is not PID 1, since on a systemd host its package starts it on the host's network.
 	[ -d /run/systemd/system ] || need="$need firewalld"

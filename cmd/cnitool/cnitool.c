@@ -4,6 +4,7 @@
  *   cnitool add|check|del <network> <netns-path>
  *   cnitool gc|status <network>
  *   cnitool version <network>     (not upstream: each plugin's supported spec versions)
+ *   cnitool validate <network>    (not upstream: libcni's ValidateNetworkList)
  *   cnitool ls                    (not upstream: the networks of NETCONFPATH, bad files named)
  *   cnitool --version             (this build: release, commit, spec versions)
  * Environment as upstream: NETCONFPATH (default /etc/cni/net.d), CNI_PATH, CNI_IFNAME (default
@@ -32,6 +33,8 @@ static void usage(FILE *f, const char *exe)
 		"  %s gc     <net>    (DEL every cached attachment of <net>, then GC its plugins)\n"
 		"  %s status <net>\n"
 		"  %s version <net>   (each plugin of <net>: the spec versions it supports)\n"
+		"  %s validate <net>  (every plugin of <net> found and supporting its cniVersion, as\n"
+		"                         libcni's ValidateNetworkList; prints the capabilities, one a line)\n"
 		"  %s ls              (the networks of NETCONFPATH: name, cniVersion, plugins, file;\n"
 		"                         files that do not load, with their error)\n"
 		"  %s --version       (cnitool's release, commit, build date and CNI spec versions)\n"
@@ -39,7 +42,7 @@ static void usage(FILE *f, const char *exe)
 		"Environment: NETCONFPATH (default /etc/cni/net.d), CNI_PATH, CNI_IFNAME (default eth0),\n"
 		"CNI_ARGS (K=V;K=V), CAP_ARGS (JSON object), CNITOOL_TIMEOUT (seconds per plugin, 60),\n"
 		"CNITOOL_CACHE_DIR (default /var/lib/cni).\n",
-		exe, exe, exe, exe, exe, exe, exe, exe, exe, exe);
+		exe, exe, exe, exe, exe, exe, exe, exe, exe, exe, exe);
 }
 
 static int fail(const struct cnr_err *e)
@@ -156,7 +159,7 @@ int main(int argc, char **argv)
 	struct cnr_rt rt = { 0 };
 	int r, nargs = 0, nenv = 0;
 	bool status = !strcmp(cmd, "status"), gc = !strcmp(cmd, "gc");
-	bool version = !strcmp(cmd, "version");
+	bool version = !strcmp(cmd, "version"), validate = !strcmp(cmd, "validate");
 
 	if (argc > 1 && (!strcmp(cmd, "-h") || !strcmp(cmd, "--help"))) {
 		usage(stdout, exe);
@@ -167,8 +170,8 @@ int main(int argc, char **argv)
 		return cni_print_version("cnitool", 0);
 	if (argc == 2 && !strcmp(cmd, "ls"))
 		return list_networks(dir && *dir ? dir : "/etc/cni/net.d");
-	if (((status || gc || version) && argc != 3) ||
-	    (!status && !gc && !version && (argc != 4 || (strcmp(cmd, "add") && strcmp(cmd, "check") &&
+	if (((status || gc || version || validate) && argc != 3) ||
+	    (!status && !gc && !version && !validate && (argc != 4 || (strcmp(cmd, "add") && strcmp(cmd, "check") &&
 				       strcmp(cmd, "del"))))) {
 		usage(stderr, exe);
 		return 1;
@@ -223,6 +226,18 @@ int main(int argc, char **argv)
 				break;
 			printf("%s: %s\n", cnr_list_plugin_type(l, i), info);
 			free(info);
+		}
+		goto done;
+	}
+	if (validate) {
+		char **caps = NULL;
+
+		if ((r = cnr_validate(l, &rt, &caps, &e)) >= 0) {
+			for (size_t i = 0; caps[i]; i++) {
+				printf("%s\n", caps[i]);
+				free(caps[i]);
+			}
+			free(caps);
 		}
 		goto done;
 	}

@@ -2,7 +2,7 @@
 /*
  * cnic-run: the smallest container runtime's network side on libcnic-runtime, as a C runtime
  * would write it. It attaches a container to a network, checks the attachment, prints the
- * result, and detaches it again:
+ * result and the container's addresses (read from it as C structs), and detaches it again:
  *
  *   cnic-run <config-dir> <network> <netns-path> <container-id> [ifname]
  *
@@ -62,6 +62,26 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	printf("result: %s\n", result);
+	/* 4. the result as structs: the container's addresses (those on an interface inside its
+	 * netns, or every address when the result does not say which interface holds it) */
+	struct cnr_result *res;
+
+	if (cnr_result_parse(result, &res, &e) < 0) {
+		failed("result", &e);
+		goto out;
+	}
+	for (size_t i = 0; i < res->n_ips; i++) {
+		const struct cnr_ip *ip = &res->ips[i];
+		const struct cnr_interface *f = ip->interface >= 0 ? &res->interfaces[ip->interface] : NULL;
+
+		if (f && !f->sandbox)
+			continue; /* a host-side address */
+		printf("address: %s on %s", ip->address.text, f ? f->name : rt.ifname);
+		if (ip->gateway.family)
+			printf(" gateway %s", ip->gateway.text);
+		printf("\n");
+	}
+	cnr_result_free(res);
 	if (cnr_check(net, &rt, &e) < 0) {
 		failed("check", &e);
 		goto out;

@@ -10,6 +10,9 @@
  *   3. Run a verb over the plugin chain: cnr_add, cnr_check, cnr_del, cnr_status, cnr_gc.
  *   4. On failure, a struct cnr_err says which plugin of the chain failed, with its CNI code and
  *      message.
+ *   5. Read a result as C structs (cnr_result_parse): interfaces, ips, routes, dns, whatever the
+ *      spec version the plugin printed.
+ *   6. Check a network before use (cnr_validate, libcni's ValidateNetworkList).
  *
  * Every function returns 0 (or a count) on success and a negative errno on failure, with the
  * human side of the failure in the caller's struct cnr_err. Nothing here is global: calls for
@@ -52,7 +55,10 @@
  *     error, CNR_ERR_OUTPUT); the cached result given to CHECK and DEL as prevResult is converted
  *     to the list's cniVersion first (cnr_result_convert: a CHECK fails when it cannot be, a DEL
  *     runs without it). A cache file from before cniCacheV1 (the result alone, libcni's legacy
- *     format) is read as that result.
+ *     format) is read as that result. Every result passed on, cached, returned or converted has a
+ *     "dns" object ({} when the plugin printed none), as Go's result types always marshal it;
+ *     otherwise a result keeps the keys the plugin printed, in its order (libcni re-marshals it
+ *     through Go's types, which drops keys they do not know and reorders the rest).
  */
 #ifndef CNIC_RUNTIME_H
 #define CNIC_RUNTIME_H
@@ -262,13 +268,95 @@ int cnr_cache_read(const char *network, const struct cnr_rt *rt, char **result, 
  * cnr_result_convert() - a result (JSON text) as spec version @version wants it, with libcni's
  * rules (GetAsVersion): the result's own "cniVersion" (0.1.0 when absent) gives its shape;
  * converting to 0.1.0/0.2.0 keeps the first address of each family and fails ("cannot convert:
- * no valid IP addresses") without one. *@out receives compact JSON text (free()). Returns 0 or
- * -EINVAL (an unknown version: CNR_ERR_OUTPUT for the result's, CNR_ERR_UNSUPPORTED for
- * @version's or an impossible conversion).
+ * no valid IP addresses") without one; "dns" is always there ({} when absent), as Go marshals
+ * it. *@out receives compact JSON text (free()). Returns 0 or -EINVAL (an unknown version:
+ * CNR_ERR_OUTPUT for the result's, CNR_ERR_UNSUPPORTED for @version's or an impossible
+ * conversion).
  */
 int cnr_result_convert(const char *result, const char *version, char **out, struct cnr_err *e);
 
 /* Remove the cache file; a missing one is success. */
 int cnr_cache_remove(const char *network, const struct cnr_rt *rt);
+
+/* ---- 5. Results as C structs ------------------------------------------------------------- */
+
+/*
+ * A result (cnr_add's JSON text, a cached one, or any plugin's) parsed into structs, the same for
+ * every spec version: a 0.1.0/0.2.0 result ({"ip4":{...},"ip6":{...}}) gives its ip4 then its ip6
+ * as ips[] (interface -1) and their routes in routes[]; a 0.3.x/0.4.0 result's "version" of each
+ * ip is dropped (family says it); keys a version does not have stay at their "absent" values.
+ * Every string is NUL-terminated, owned by the struct; absent strings are NULL.
+ */
+struct cnr_addr {
+	int family;		/* AF_INET or AF_INET6 (<sys/socket.h>); 0: absent */
+	unsigned char bytes[16]; /* network order: 4 bytes for AF_INET, 16 for AF_INET6 */
+	int prefix;		/* the prefix length of a CIDR ("10.1.0.2/24": 24); -1 for a plain address */
+	char text[48];		/* as in the result: "10.1.0.2/24", "fd00::1" */
+};
+
+struct cnr_interface {
+	char *name;	   /* "name" */
+	char *mac;	   /* "mac", or NULL */
+	int mtu;	   /* "mtu" (1.1.0), 0 when absent */
+	char *sandbox;	   /* "sandbox": the netns path of a container interface, NULL on the host */
+	char *socket_path; /* "socketPath" (1.1.0), or NULL */
+	char *pci_id;	   /* "pciID" (1.1.0), or NULL */
+};
+
+struct cnr_ip {
+	struct cnr_addr address; /* "address": a CIDR, always present */
+	struct cnr_addr gateway; /* "gateway" (prefix -1), family 0 when absent */
+	int interface;		 /* "interface": an index into interfaces[], -1 when absent */
+};
+
+struct cnr_route {
+	struct cnr_addr dst; /* "dst": a CIDR, always present */
+	struct cnr_addr gw;  /* "gw", family 0 when absent (the default gateway of dst's family) */
+	/* 1.1.0's optional keys, -1 when absent; scope is the kernel's number (RT_SCOPE_*) */
+	int mtu, advmss, priority, table, scope;
+};
+
+struct cnr_dns {
+	char **nameservers; /* NULL-terminated arrays, NULL when absent */
+	char *domain;	    /* or NULL */
+	char **search;
+	char **options;
+};
+
+struct cnr_result {
+	char cni_version[16]; /* the result's "cniVersion" (0.1.0 when it has none, as libcni) */
+	struct cnr_interface *interfaces;
+	size_t n_interfaces;
+	struct cnr_ip *ips;
+	size_t n_ips;
+	struct cnr_route *routes;
+	size_t n_routes;
+	struct cnr_dns dns;
+};
+
+/*
+ * cnr_result_parse() - @json (a result of any version cnr_spec_version() lists) into a struct
+ * for *@out, released with cnr_result_free(). Returns 0, or -EINVAL with CNR_ERR_OUTPUT: not a
+ * JSON object, an unknown cniVersion, or a key of the wrong type or an address that does not
+ * parse (e->msg names the key and the value: "ips[1].address: \"10.0.0.300/24\" is not a CIDR").
+ * An "interface" index outside interfaces[] is an error too.
+ */
+int cnr_result_parse(const char *json, struct cnr_result **out, struct cnr_err *e);
+void cnr_result_free(struct cnr_result *r);
+
+/* ---- 6. Validation ----------------------------------------------------------------------- */
+
+/*
+ * cnr_validate() - libcni's ValidateNetworkList: every plugin of @l is found on rt->path and
+ * answers VERSION with a supportedVersions list holding the list's cniVersion (0.1.0 when it has
+ * none). Unlike libcni, which joins every failure in one message, the first failing plugin is
+ * the one named in @e (code, plugin, plugin_index as for the verbs; CNR_ERR_UNSUPPORTED when it
+ * runs but does not support the version) and every failure is listed in e->msg ("; "-separated).
+ * On success *@caps (may be NULL) receives the capabilities some plugin declares with true,
+ * sorted, without duplicates, NULL-terminated (free each and the array; libcni gives them
+ * unordered); returns their number. Only rt->path, timeout_ms and env are used.
+ */
+int cnr_validate(const struct cnr_list *l, const struct cnr_rt *rt, char ***caps,
+		 struct cnr_err *e);
 
 #endif

@@ -7,8 +7,11 @@
  *     family (dst, gw); "cannot convert: no valid IP addresses" when there is none;
  *   - from 0.1.0/0.2.0: ip4 then ip6 as ips (no interface), their routes v4 first;
  *   - 1.x to 0.3.x/0.4.0: "version" "4"/"6" first in each ip, the interfaces' 1.1.0 keys (mtu,
- *     socketPath, pciID) dropped, dns always present; the reverse drops "version" and an empty dns.
- * Within one shape only "cniVersion" changes. Plain jansson, nothing global: pkg/cni's codecs
+ *     socketPath, pciID) dropped; the reverse drops "version";
+ *   - "dns" is always there ({} when the result has none): Go's result types hold it as a struct,
+ *     which encoding/json never omits (libcni 1.1.2 gives {} to CHECK and DEL after a 0.4.0
+ *     ADD; tests/netns/libcni_interop.sh found it).
+ * Within one shape only "cniVersion" and a missing "dns" change. Plain jansson, nothing global: pkg/cni's codecs
  * live in its per-process arena, which a runtime's threads cannot share.
  */
 #include <errno.h>
@@ -165,10 +168,8 @@ static json_t *current(json_t *r, bool v1)
 	}
 	copy_key(o, r, "routes");
 	x = json_object_get(r, "dns");
-	if (!v1)
-		json_object_set_new(o, "dns", json_is_object(x) ? json_copy(x) : json_object());
-	else if (json_object_size(x))
-		json_object_set(o, "dns", x);
+	json_object_set_new(o, "dns", json_is_object(x) ? json_copy(x) : json_object());
+	(void)v1;
 	return o;
 }
 
@@ -211,6 +212,9 @@ int cnr_result_convert(const char *result, const char *version, char **out, stru
 	o = json_pack("{ss}", "cniVersion", version);
 	json_object_del(c, "cniVersion");
 	json_object_update(o, c);
+	/* Go's result types hold dns as a struct, which encoding/json never omits */
+	if (!json_object_get(o, "dns"))
+		json_object_set_new(o, "dns", json_object());
 	json_decref(c);
 	c = o;
 	if (!(*out = json_dumps(c, JSON_COMPACT | JSON_PRESERVE_ORDER)))

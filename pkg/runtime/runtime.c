@@ -435,11 +435,16 @@ static int run_one(const struct cnr_list *l, size_t i, const char *verb, const c
 			free(o);
 			return r;
 		}
-		/* invoke's fixupResultVersion: a result without cniVersion is in the config's */
+		/* invoke's fixupResultVersion: a result without cniVersion is in the config's; and
+		 * "dns" as libcni passes on, caches and returns it (a struct in Go's result types:
+		 * encoding/json never omits it, {} when the plugin printed none) */
 		v = json_object_get(j, "cniVersion");
-		if (!json_is_string(v) || !*json_string_value(v)) {
-			json_object_set_new(j, "cniVersion",
-					    json_string(*l->version ? l->version : "0.1.0"));
+		if (!json_is_string(v) || !*json_string_value(v) || !json_object_get(j, "dns")) {
+			if (!json_is_string(v) || !*json_string_value(v))
+				json_object_set_new(j, "cniVersion",
+						    json_string(*l->version ? l->version : "0.1.0"));
+			if (!json_object_get(j, "dns"))
+				json_object_set_new(j, "dns", json_object());
 			free(o);
 			o = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 			v = json_object_get(j, "cniVersion");

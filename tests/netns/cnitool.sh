@@ -4,7 +4,8 @@
 # "host" namespace: conf/examples/portmap.conflist (bridge + host-local + portmap) through add,
 # check, del, del again, gc, status, the libcni cache file appearing (upstream's container id, cniCacheV1) and
 # disappearing; a chain whose last plugin fails leaves nothing after DEL; a plugin not found and a
-# plugin printing garbage give a clear error, a non-zero exit and no cache file.
+# plugin printing garbage, killed or hanging (past CNITOOL_TIMEOUT) give a clear error, a non-zero
+# exit and no cache file; an unreadable directory or file (run as nobody) is named; validate.
 . "$(dirname "$0")/lib.sh"
 need_root cnitool
 for p in cnitool bridge host-local portmap; do
@@ -111,7 +112,10 @@ cat >"$D/fake/garbage" <<'EOF'
 cat >/dev/null
 echo 'this is not JSON'
 EOF
-chmod 0755 "$D/fake/failer" "$D/fake/garbage"
+# killed by a signal during ADD; hanging during ADD (past CNITOOL_TIMEOUT: killed and reaped)
+printf '%s\n' '#!/bin/sh' 'cat >/dev/null' '[ "$CNI_COMMAND" = ADD ] && kill -KILL $$' 'exit 0' >"$D/fake/killer"
+printf '%s\n' '#!/bin/sh' 'cat >/dev/null' '[ "$CNI_COMMAND" = ADD ] && exec sleep 37.5' 'exit 0' >"$D/fake/hanger"
+chmod 0755 "$D/fake/failer" "$D/fake/garbage" "$D/fake/killer" "$D/fake/hanger"
 mk() { # NAME THIRD-PLUGIN-TYPE: bridge + host-local, portmap, then THIRD (none: no third)
 	jq -n --arg n "$1" --arg t "$2" --arg d "$D/ipam" '{cniVersion: "1.0.0", name: $n, plugins: [
 		{type: "bridge", bridge: "cni-f0", isGateway: true,
@@ -123,12 +127,19 @@ mk() { # NAME THIRD-PLUGIN-TYPE: bridge + host-local, portmap, then THIRD (none:
 		mv "$D/l" "$D/net.d/20-$1.conflist"
 	fi
 }
-for t in failer nosuchplugin garbage; do
+for t in failer nosuchplugin garbage killer hanger; do
 	mk "chain-$t" "$t"
 	cache="$D/cache/results/chain-$t-$CID-eth0"
-	CAP_ARGS=$caps tool add "chain-$t" "$C"
+	t0=$(date +%s)
+	CAP_ARGS=$caps CNITOOL_TIMEOUT=2 tool add "chain-$t" "$C"
 	check_eq "$t: add exits 1" "$RC" 1
+	if [ "$t" = hanger ]; then
+		check "hanger: add returns at the timeout" test "$(($(date +%s) - t0))" -lt 15
+		check_eq "hanger: the plugin is killed and reaped" "$(pgrep -fc 'sleep 37[.]5')" 0
+	fi
 	case $t in
+	killer) want='plugin type="killer" failed (ADD): killed by signal 9' ;;
+	hanger) want='plugin type="hanger" failed (ADD): timed out after 2000 ms, killed' ;;
 	failer) want='plugin type="failer" failed (ADD): the failer fails (CNI error code 7)' ;;
 	nosuchplugin) want='failed to find plugin "nosuchplugin"' ;;
 	garbage) want='plugin type="garbage" failed (ADD): its output is not a JSON result: "this is not JSON' ;;
@@ -206,6 +217,57 @@ check_eq "version: one line per plugin with 1.1.0 supported" \
 	"$(printf '%s\n' "$OUT" | while IFS= read -r line; do
 		printf '%s %s\n' "${line%%:*}" "$(printf '%s' "${line#*: }" | jq -r '.supportedVersions | index("1.1.0") != null')"
 	done)" "$(printf 'bridge true\nportmap true')"
+
+# An unreadable configuration directory (root reads every directory: the run is as nobody, in a
+# directory nobody may traverse but not list), then an unreadable file in a readable directory.
+nobody() { OUT=$(setpriv --reuid=65534 --regid=65534 --clear-groups env NETCONFPATH="$1" \
+	CNI_PATH="$BIN" CNITOOL_CACHE_DIR="$D/nobody-cache" "$BIN/cnitool" "${@:2}" 2>"$D/stderr"); RC=$?; ERR=$(cat "$D/stderr"); }
+if command -v setpriv >/dev/null 2>&1; then
+	chmod 0711 "$D"
+	mkdir -p "$D/unreadable"
+	cp "$D/net.d/10-portmap.conflist" "$D/unreadable/"
+	chmod 0755 "$D/unreadable"
+	nobody "$D/unreadable" ls
+	case $OUT in *portmap-example*) ok "nobody lists a readable directory (the control)" ;; *) fail "nobody lists a readable directory (the control)" "$OUT $ERR" ;; esac
+	chmod 0000 "$D/unreadable"
+	for v in add ls; do
+		if [ $v = add ]; then nobody "$D/unreadable" add portmap-example "$C"; else nobody "$D/unreadable" ls; fi
+		check_eq "unreadable directory: $v exits 1" "$RC" 1
+		case $ERR in *"cannot read $D/unreadable: Permission denied"*) ok "unreadable directory: $v names it" ;;
+		*) fail "unreadable directory: $v names it" "$ERR" ;; esac
+	done
+	chmod 0755 "$D/unreadable"
+	chmod 0000 "$D/unreadable/10-portmap.conflist"
+	nobody "$D/unreadable" add portmap-example "$C"
+	check_eq "unreadable file: add exits 1" "$RC" 1
+	case $ERR in *"error reading $D/unreadable/10-portmap.conflist: Permission denied"*) ok "unreadable file: add names it" ;;
+	*) fail "unreadable file: add names it" "$ERR" ;; esac
+	check_eq "unreadable: nothing cached, nothing attached" \
+		"$([ -e "$D/nobody-cache" ] && echo cache)$(has_link "$C" eth0)" no
+	chmod 0700 "$D"
+else
+	skip "unreadable directory" "setpriv is not installed"
+fi
+
+# validate (libcni's ValidateNetworkList): the capabilities; a missing plugin and a plugin without
+# the list's version named, exit 1
+tool validate portmap-example
+check_eq "validate exits 0" "$RC" 0
+check_eq "validate prints the capabilities" "$OUT" portMappings
+printf '%s\n' '#!/bin/sh' 'cat >/dev/null' \
+	'[ "$CNI_COMMAND" = VERSION ] && echo "{\"cniVersion\":\"0.2.0\",\"supportedVersions\":[\"0.1.0\",\"0.2.0\"]}"' >"$D/fake/old"
+chmod 0755 "$D/fake/old"
+mk chain-validate old
+tool validate chain-validate
+check_eq "validate of an old plugin exits 1" "$RC" 1
+case $ERR in *'plugin old does not support config version "1.0.0"'*) ok "validate names the old plugin" ;; *) fail "validate names the old plugin" "$ERR" ;; esac
+mk chain-validate nosuchplugin
+tool validate chain-validate
+check_eq "validate of a missing plugin exits 1" "$RC" 1
+case $ERR in *'failed to find plugin "nosuchplugin"'*) ok "validate names the missing plugin" ;; *) fail "validate names the missing plugin" "$ERR" ;; esac
+rm -f "$D/net.d/20-chain-validate.conflist"
+tool -h
+case $OUT in *"validate <net>"*) ok "-h lists validate" ;; *) fail "-h lists validate" "$OUT" ;; esac
 
 tool add no-such-network "$C"
 check_eq "unknown network exits 1" "$RC" 1

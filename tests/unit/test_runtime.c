@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -447,7 +448,7 @@ static void test_chain(void)
 
 	r = run(chain, "ADD", &rt, &res, &e);
 	CHECK_INT(r, 0);
-	CHECK_STR(res, "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"p3\"}]}");
+	CHECK_STR(res, "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"p3\"}],\"dns\":{}}");
 	free(res);
 	res = NULL;
 	CHECK_STR(slurp("log"), "p1 ADD\np2 ADD\np3 ADD\n");
@@ -455,7 +456,7 @@ static void test_chain(void)
 	s = slurp("in.p1.ADD");
 	CHECK(s && !strstr(s, "prevResult") && !strstr(s, "runtimeConfig"));
 	s = slurp("in.p2.ADD");
-	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"p1\"}]}") &&
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"p1\"}],\"dns\":{}}") &&
 	      strstr(s, "\"runtimeConfig\":{\"mac\":\"02:00:00:00:00:01\"}"));
 	s = slurp("env.p2");
 	CHECK(s && !strstr(s, "CNR_TEST_LEAK") && strstr(s, "CNI_ARGS=K=V;K2=V2\n") &&
@@ -469,14 +470,14 @@ static void test_chain(void)
 	CHECK_STR(slurp("log"), "p1 CHECK\np2 CHECK\np3 CHECK\n");
 	s = slurp("in.p1.CHECK");
 	/* the cached 1.0.0 result converted to the list's 1.1.0, as libcni's getCachedResult */
-	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"p3\"}]}"));
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.1.0\",\"dns\":{},\"interfaces\":[{\"name\":\"p3\"}]}"));
 
 	put("log", "", 0644);
 	r = run(chain, "DEL", &rt, NULL, &e);
 	CHECK_INT(r, 0);
 	CHECK_STR(slurp("log"), "p3 DEL\np2 DEL\np1 DEL\n");
 	s = slurp("in.p1.DEL");
-	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"p3\"}]}"));
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.1.0\",\"dns\":{},\"interfaces\":[{\"name\":\"p3\"}]}"));
 	CHECK(!exists("ccache/results/ch-ctr1-eth0"));
 	/* DEL again: no cache, no prevResult, success */
 	r = run(chain, "DEL", &rt, NULL, &e);
@@ -673,7 +674,7 @@ static void test_convert(void)
 	} t[] = {
 		/* within a shape only cniVersion changes (first) */
 		{ "{\"ips\":[],\"cniVersion\":\"1.0.0\",\"x\":1}", "1.1.0",
-		  "{\"cniVersion\":\"1.1.0\",\"ips\":[],\"x\":1}" },
+		  "{\"cniVersion\":\"1.1.0\",\"ips\":[],\"x\":1,\"dns\":{}}" },
 		/* 1.x to 0.4.0: version per ip, interfaces' 1.1.0 keys dropped, dns always */
 		{ "{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"eth0\",\"mac\":\"02:00:00:00:00:01\",\"mtu\":1400,"
 		  "\"sandbox\":\"/n\",\"socketPath\":\"/s\"}],\"ips\":[{\"interface\":0,\"address\":\"10.0.0.2/24\","
@@ -682,9 +683,9 @@ static void test_convert(void)
 		  "{\"cniVersion\":\"0.4.0\",\"interfaces\":[{\"name\":\"eth0\",\"mac\":\"02:00:00:00:00:01\",\"sandbox\":\"/n\"}],"
 		  "\"ips\":[{\"version\":\"4\",\"interface\":0,\"address\":\"10.0.0.2/24\",\"gateway\":\"10.0.0.1\"},"
 		  "{\"version\":\"6\",\"address\":\"fd00::2/64\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\",\"mtu\":1300}],\"dns\":{}}" },
-		/* 0.3.1 to 1.0.0: no version, an empty dns left out */
+		/* 0.3.1 to 1.0.0: no version, dns kept ({}: Go never omits it, libcni 1.1.2 passes it on) */
 		{ "{\"cniVersion\":\"0.3.1\",\"ips\":[{\"version\":\"4\",\"address\":\"10.0.0.2/24\"}],\"dns\":{}}", "1.0.0",
-		  "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}]}" },
+		  "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}],\"dns\":{}}" },
 		/* to 0.2.0: the first address of each family, routes under their family */
 		{ "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"fd00::2/64\",\"gateway\":\"fd00::1\"},{\"address\":\"10.0.0.2/24\"},"
 		  "{\"address\":\"10.0.0.3/24\"}],\"routes\":[{\"dst\":\"::/0\"},{\"dst\":\"10.1.0.0/16\",\"gw\":\"10.0.0.1\",\"mtu\":9}],"
@@ -697,7 +698,7 @@ static void test_convert(void)
 		  "\"ip6\":{\"ip\":\"fd00::2/64\"}}",
 		  "1.1.0",
 		  "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.0.0.2/24\",\"gateway\":\"10.0.0.1\"},{\"address\":\"fd00::2/64\"}],"
-		  "\"routes\":[{\"dst\":\"0.0.0.0/0\"}]}" },
+		  "\"routes\":[{\"dst\":\"0.0.0.0/0\"}],\"dns\":{}}" },
 		{ "{\"cniVersion\":\"0.2.0\",\"ip4\":{\"ip\":\"10.0.0.2/24\"}}", "0.4.0",
 		  "{\"cniVersion\":\"0.4.0\",\"ips\":[{\"version\":\"4\",\"address\":\"10.0.0.2/24\"}],\"dns\":{}}" },
 	};
@@ -740,13 +741,13 @@ static void test_chain_versions(void)
 	fake("v2", "[ \"$CNI_COMMAND\" = ADD ] && { printf '{\"ips\":[{\"address\":\"10.0.0.3/24\"}]}'; exit 0; }");
 	r = run(list, "ADD", &rt, &res, &e);
 	CHECK_INT(r, 0);
-	CHECK_STR(res ? res : "(null)", "{\"ips\":[{\"address\":\"10.0.0.3/24\"}],\"cniVersion\":\"1.0.0\"}");
+	CHECK_STR(res ? res : "(null)", "{\"ips\":[{\"address\":\"10.0.0.3/24\"}],\"cniVersion\":\"1.0.0\",\"dns\":{}}");
 	free(res);
 	res = NULL;
 	s = slurp("in.v2.ADD");
 	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"0.4.0\",\"ips\":[{\"version\":\"4\","));
 	s = slurp("vcache/results/vv-ctrv-eth0");
-	CHECK(s && strstr(s, "\"result\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.3/24\"}]}"));
+	CHECK(s && strstr(s, "\"result\":{\"cniVersion\":\"1.0.0\",\"dns\":{},\"ips\":[{\"address\":\"10.0.0.3/24\"}]}"));
 
 	/* an unknown result version fails the ADD, naming the plugin; nothing cached */
 	CHECK_INT(run(list, "DEL", &rt, NULL, &e), 0);
@@ -764,10 +765,10 @@ static void test_chain_versions(void)
 	    "{\"cniVersion\":\"0.3.1\",\"ips\":[{\"version\":\"4\",\"address\":\"10.0.0.9/24\"}],\"dns\":{}}", 0600);
 	CHECK_INT(run(list, "CHECK", &rt, NULL, &e), 0);
 	s = slurp("in.v1.CHECK");
-	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.9/24\"}]}"));
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.9/24\"}],\"dns\":{}}"));
 	CHECK_INT(run(list, "DEL", &rt, NULL, &e), 0);
 	s = slurp("in.v1.DEL");
-	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.9/24\"}]}"));
+	CHECK(s && strstr(s, "\"prevResult\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.9/24\"}],\"dns\":{}}"));
 	CHECK(!exists("vcache/results/vv-ctrv-eth0"));
 
 	/* a cached result that cannot be converted: CHECK fails saying so, DEL runs without it */
@@ -784,6 +785,230 @@ static void test_chain_versions(void)
 	CHECK(run(list, "CHECK", &rt, NULL, &e) < 0 && e.code == CNR_ERR_CACHE);
 	CHECK_INT(run(list, "DEL", &rt, NULL, &e), 0);
 	CHECK(!exists("vcache/results/vv-ctrv-eth0"));
+}
+
+/* cnr_result_parse: every version's shape gives the same structs. */
+static void test_result_parse(void)
+{
+	static const char *const v020[] = { "0.1.0", "0.2.0" };
+	static const char *const v030[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0" };
+	struct cnr_result *r = NULL;
+	struct cnr_err e;
+	char buf[2048];
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(buf, sizeof(buf),
+			 "{\"cniVersion\":\"%s\",\"ip4\":{\"ip\":\"10.1.0.5/24\",\"gateway\":\"10.1.0.1\","
+			 "\"routes\":[{\"dst\":\"0.0.0.0/0\"}]},\"ip6\":{\"ip\":\"fd00::5/64\","
+			 "\"routes\":[{\"dst\":\"::/0\",\"gw\":\"fd00::1\"}]},\"dns\":{\"nameservers\":"
+			 "[\"10.1.0.1\"],\"domain\":\"d.test\",\"search\":[\"a.test\",\"b.test\"]}}",
+			 v020[i]);
+		CHECK_INT(cnr_result_parse(buf, &r, &e), 0);
+		if (!r)
+			continue;
+		CHECK_STR(r->cni_version, v020[i]);
+		CHECK_INT((int)r->n_interfaces, 0);
+		CHECK_INT((int)r->n_ips, 2);
+		CHECK_INT((int)r->n_routes, 2);
+		if (r->n_ips == 2 && r->n_routes == 2) {
+			CHECK_INT(r->ips[0].address.family, AF_INET);
+			CHECK_INT(r->ips[0].address.prefix, 24);
+			CHECK(!memcmp(r->ips[0].address.bytes, "\x0a\x01\x00\x05", 4));
+			CHECK_STR(r->ips[0].address.text, "10.1.0.5/24");
+			CHECK_INT(r->ips[0].gateway.family, AF_INET);
+			CHECK_INT(r->ips[0].gateway.prefix, -1);
+			CHECK_INT(r->ips[0].interface, -1);
+			CHECK_INT(r->ips[1].address.family, AF_INET6);
+			CHECK_INT(r->ips[1].address.prefix, 64);
+			CHECK_INT(r->ips[1].gateway.family, 0);
+			CHECK_STR(r->routes[0].dst.text, "0.0.0.0/0");
+			CHECK_INT(r->routes[0].gw.family, 0);
+			CHECK_STR(r->routes[1].gw.text, "fd00::1");
+			CHECK_INT(r->routes[1].mtu, -1);
+		}
+		CHECK(r->dns.nameservers && r->dns.nameservers[0] &&
+		      !strcmp(r->dns.nameservers[0], "10.1.0.1") && !r->dns.nameservers[1]);
+		CHECK_STR(r->dns.domain, "d.test");
+		CHECK(r->dns.search && r->dns.search[1] && !strcmp(r->dns.search[1], "b.test") &&
+		      !r->dns.search[2]);
+		CHECK(!r->dns.options);
+		cnr_result_free(r);
+		r = NULL;
+	}
+	for (size_t i = 0; i < 5; i++) {
+		bool v11 = !strcmp(v030[i], "1.1.0"), v03 = v030[i][0] == '0';
+
+		snprintf(buf, sizeof(buf),
+			 "{\"cniVersion\":\"%s\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"02:00:00:00:00:01\"},"
+			 "{\"name\":\"eth0\",\"mac\":\"02:00:00:00:00:02\",\"sandbox\":\"/run/netns/x\"%s}],"
+			 "\"ips\":[{%s\"address\":\"10.1.0.5/24\",\"gateway\":\"10.1.0.1\",\"interface\":1},"
+			 "{%s\"address\":\"fd00::5/64\"}],"
+			 "\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.1.0.1\"%s}],"
+			 "\"dns\":{\"nameservers\":[\"10.1.0.1\"],\"options\":[\"ndots:2\"]}}",
+			 v030[i],
+			 v11 ? ",\"mtu\":1400,\"socketPath\":\"/run/s.sock\",\"pciID\":\"0000:00:01.0\"" : "",
+			 v03 ? "\"version\":\"4\"," : "", v03 ? "\"version\":\"6\"," : "",
+			 v11 ? ",\"mtu\":1300,\"advmss\":1260,\"priority\":10,\"table\":100,\"scope\":253" : "");
+		CHECK_INT(cnr_result_parse(buf, &r, &e), 0);
+		if (!r)
+			continue;
+		CHECK_STR(r->cni_version, v030[i]);
+		CHECK_INT((int)r->n_interfaces, 2);
+		CHECK_INT((int)r->n_ips, 2);
+		CHECK_INT((int)r->n_routes, 1);
+		if (r->n_interfaces == 2 && r->n_ips == 2 && r->n_routes == 1) {
+			CHECK_STR(r->interfaces[0].name, "cni0");
+			CHECK(!r->interfaces[0].sandbox);
+			CHECK_STR(r->interfaces[1].sandbox, "/run/netns/x");
+			CHECK_STR(r->interfaces[1].mac, "02:00:00:00:00:02");
+			CHECK_INT(r->interfaces[1].mtu, v11 ? 1400 : 0);
+			CHECK(v11 ? r->interfaces[1].socket_path && r->interfaces[1].pci_id &&
+					    !strcmp(r->interfaces[1].pci_id, "0000:00:01.0")
+				  : !r->interfaces[1].socket_path && !r->interfaces[1].pci_id);
+			CHECK_INT(r->ips[0].interface, 1);
+			CHECK_INT(r->ips[1].interface, -1);
+			CHECK_INT(r->ips[1].address.family, AF_INET6);
+			CHECK_STR(r->ips[0].gateway.text, "10.1.0.1");
+			CHECK_INT(r->routes[0].mtu, v11 ? 1300 : -1);
+			CHECK_INT(r->routes[0].advmss, v11 ? 1260 : -1);
+			CHECK_INT(r->routes[0].priority, v11 ? 10 : -1);
+			CHECK_INT(r->routes[0].table, v11 ? 100 : -1);
+			CHECK_INT(r->routes[0].scope, v11 ? 253 : -1);
+		}
+		CHECK(r->dns.options && r->dns.options[0] && !strcmp(r->dns.options[0], "ndots:2"));
+		CHECK(!r->dns.domain && !r->dns.search);
+		cnr_result_free(r);
+		r = NULL;
+	}
+	/* no cniVersion: 0.1.0's shape, as libcni */
+	CHECK_INT(cnr_result_parse("{\"ip4\":{\"ip\":\"10.2.0.2/16\"}}", &r, &e), 0);
+	if (r) {
+		CHECK_STR(r->cni_version, "0.1.0");
+		CHECK_INT((int)r->n_ips, 1);
+		CHECK(!r->dns.nameservers);
+		cnr_result_free(r);
+		r = NULL;
+	}
+	/* bad input: the key and the value named, nothing returned */
+	static const struct {
+		const char *json, *msg;
+	} bad[] = {
+		{ "[]", "not a JSON object" },
+		{ "{\"cniVersion\":\"9.9.9\"}", "9.9.9" },
+		{ "{\"cniVersion\":1}", "string cniVersion" },
+		{ "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.300/24\"}]}",
+		  "ips[0].address: \"10.0.0.300/24\" is not a CIDR" },
+		{ "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.3\"}]}", "ips[0].address" },
+		{ "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.3/33\"}]}", "ips[0].address" },
+		{ "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.3/8\",\"interface\":0}]}",
+		  "ips[0].interface: 0 is not an index into interfaces" },
+		{ "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.3/8\",\"gateway\":\"x\"}]}",
+		  "ips[0].gateway: \"x\" is not an IP address" },
+		{ "{\"cniVersion\":\"1.1.0\",\"routes\":[{\"dst\":\"::/0\",\"mtu\":\"9000\"}]}",
+		  "routes[0].mtu: \"9000\" is not a non-negative integer" },
+		{ "{\"cniVersion\":\"1.1.0\",\"routes\":[{\"gw\":\"10.0.0.1\"}]}", "routes[0].dst: null" },
+		{ "{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":7}]}", "interfaces[0].name: 7" },
+		{ "{\"cniVersion\":\"1.1.0\",\"dns\":{\"search\":[\"a\",1]}}", "dns.search[1]: 1" },
+		{ "{\"cniVersion\":\"1.1.0\",\"interfaces\":{}}", "interfaces: {} is not an array" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char name[160];
+
+		r = (struct cnr_result *)1;
+		snprintf(name, sizeof(name), "result_parse rejects %s", bad[i].json);
+		if (cnr_result_parse(bad[i].json, &r, &e) == -EINVAL && !r &&
+		    e.code == CNR_ERR_OUTPUT && strstr(e.msg, bad[i].msg))
+			TAP_OK(name);
+		else
+			TAP_FAIL(name, "msg \"%s\" code %d, want \"%s\"", e.msg, e.code, bad[i].msg);
+	}
+}
+
+/* A fake plugin answering VERSION with @versions (a JSON array) and failing nothing else. */
+static void fake_version(const char *name, const char *versions)
+{
+	char rel[128], text[1024];
+
+	snprintf(rel, sizeof(rel), "vbin/%s", name);
+	snprintf(text, sizeof(text),
+		 "#!/bin/sh\n"
+		 "[ \"$CNI_COMMAND\" = VERSION ] && printf '{\"cniVersion\":\"1.0.0\",\"supportedVersions\":%s}'\n"
+		 "exit 0\n",
+		 versions);
+	put(rel, text, 0755);
+}
+
+/* cnr_validate: libcni's ValidateNetworkList. */
+static void test_validate(void)
+{
+	char bin[512], **caps = NULL;
+	struct cnr_rt rt = { .timeout_ms = 20000 };
+	struct cnr_list *l = NULL;
+	struct cnr_err e;
+	const char *good = "{\"cniVersion\":\"1.0.0\",\"name\":\"v\",\"plugins\":[{\"type\":\"va\","
+			   "\"capabilities\":{\"portMappings\":true,\"mac\":false}},{\"type\":\"vb\","
+			   "\"capabilities\":{\"ips\":true,\"portMappings\":true}}]}";
+
+	sub("vbin");
+	snprintf(bin, sizeof(bin), "/nonexistent:%s/vbin", top);
+	rt.path = bin;
+	fake_version("va", "[\"0.4.0\",\"1.0.0\"]");
+	fake_version("vb", "[\"1.0.0\",\"1.1.0\"]");
+	fake_version("old", "[\"0.1.0\",\"0.2.0\"]");
+	put("vbin/garbage", "#!/bin/sh\necho not json\n", 0755);
+
+	CHECK_INT(cnr_load_bytes(good, strlen(good), false, "t", &l, &e), 0);
+	CHECK_INT(cnr_validate(l, &rt, &caps, &e), 2);
+	CHECK(caps && caps[0] && caps[1] && !caps[2] && !strcmp(caps[0], "ips") &&
+	      !strcmp(caps[1], "portMappings"));
+	for (size_t i = 0; caps && caps[i]; i++)
+		free(caps[i]);
+	free(caps);
+	CHECK_INT(cnr_validate(l, &rt, NULL, &e), 2);
+	cnr_list_free(l);
+
+	static const struct {
+		const char *list, *plugin, *msg;
+		int index, code, ret;
+	} bad[] = {
+		{ "{\"cniVersion\":\"1.1.0\",\"name\":\"v\",\"plugins\":[{\"type\":\"vb\"},{\"type\":\"va\"}]}",
+		  "va", "plugin va does not support config version \"1.1.0\"", 1, CNR_ERR_UNSUPPORTED,
+		  -EINVAL },
+		{ "{\"cniVersion\":\"1.0.0\",\"name\":\"v\",\"plugins\":[{\"type\":\"va\"},{\"type\":\"nope\"}]}",
+		  "nope", "failed to find plugin \"nope\"", 1, CNR_ERR_PLUGIN_MISSING, -ENOENT },
+		{ "{\"cniVersion\":\"1.0.0\",\"name\":\"v\",\"plugins\":[{\"type\":\"garbage\"}]}",
+		  "garbage", "garbage", 0, 0, -EINVAL },
+		/* no cniVersion: 0.1.0, as libcni's validatePlugin */
+		{ "{\"name\":\"v\",\"plugins\":[{\"type\":\"old\"},{\"type\":\"va\"}]}", "va",
+		  "does not support config version \"0.1.0\"", 1, CNR_ERR_UNSUPPORTED, -EINVAL },
+		/* every failure listed, the first one named */
+		{ "{\"cniVersion\":\"1.1.0\",\"name\":\"v\",\"plugins\":[{\"type\":\"nope\"},{\"type\":\"va\"}]}",
+		  "nope", "\"nope\" in path", 0, CNR_ERR_PLUGIN_MISSING, -ENOENT },
+		{ "{\"cniVersion\":\"1.1.0\",\"name\":\"v\",\"plugins\":[{\"type\":\"nope\"},{\"type\":\"va\"}]}",
+		  "nope", "; plugin va does not support config version \"1.1.0\"", 0,
+		  CNR_ERR_PLUGIN_MISSING, -ENOENT },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char name[300];
+		int r;
+
+		l = NULL;
+		caps = (char **)1;
+		snprintf(name, sizeof(name), "validate %s: %s", bad[i].list, bad[i].msg);
+		if (cnr_load_bytes(bad[i].list, strlen(bad[i].list), false, "t", &l, &e) < 0) {
+			TAP_FAIL(name, "load: %s", e.msg);
+			continue;
+		}
+		r = cnr_validate(l, &rt, &caps, &e);
+		if (r == bad[i].ret && !caps && !strcmp(e.plugin, bad[i].plugin) &&
+		    e.plugin_index == bad[i].index && (!bad[i].code || e.code == bad[i].code) &&
+		    e.code && strstr(e.msg, bad[i].msg))
+			TAP_OK(name);
+		else
+			TAP_FAIL(name, "r %d plugin \"%s\" #%d code %d msg \"%s\"", r, e.plugin,
+				 e.plugin_index, e.code, e.msg);
+		cnr_list_free(l);
+	}
 }
 
 int main(void)
@@ -805,6 +1030,8 @@ int main(void)
 	test_convert();
 	test_chain_versions();
 	test_gc();
+	test_result_parse();
+	test_validate();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	if (system(cmd) != 0)
 		TAP_FAIL("cleanup", "%s", cmd);

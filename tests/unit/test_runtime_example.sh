@@ -33,7 +33,7 @@ for p in fa fb; do
 cat >/dev/null
 echo "$p \$CNI_COMMAND \$CNI_CONTAINERID \$CNI_IFNAME" >>"$T/log"
 [ "\$CNI_COMMAND" = ADD ] && [ "$p" = fb ] && [ -e "$T/fail" ] && { echo '{"code":11,"msg":"no"}'; exit 1; }
-[ "\$CNI_COMMAND" = ADD ] && printf '{"cniVersion":"1.1.0","interfaces":[{"name":"$p"}]}'
+[ "\$CNI_COMMAND" = ADD ] && printf '{"cniVersion":"1.1.0","interfaces":[{"name":"$p"},{"name":"net1","sandbox":"/run/netns/none"}],"ips":[{"address":"10.9.0.2/24","gateway":"10.9.0.1","interface":1},{"address":"10.8.0.1/24","interface":0}]}'
 exit 0
 EOF
 	chmod 0755 "$T/bin/$p"
@@ -46,9 +46,15 @@ run_example() {
 	out=$(CNI_PATH="$T/bin" CNI_CACHE_DIR="$T/cache" "$2" "$T/net.d" ex /run/netns/none ctr1 net1 2>&1)
 	check_eq "$1: exits 0" "$?" 0
 	case $out in
-	*'network ex (cniVersion 1.1.0, 2 plugins)'*'result: {"cniVersion":"1.1.0","interfaces":[{"name":"fb"}]}'*'check: ok'*'del: ok'*)
+	*'network ex (cniVersion 1.1.0, 2 plugins)'*'result: {"cniVersion":"1.1.0","interfaces":[{"name":"fb"},'*'check: ok'*'del: ok'*)
 		ok "$1: prints the network, the result, check and del" ;;
 	*) fail "$1: prints the network, the result, check and del" "$out" ;;
+	esac
+	# the container's address (net1 in its netns), not the host side's 10.8.0.1
+	case $out in
+	*'address: 10.9.0.2/24 on net1 gateway 10.9.0.1'*) case $out in *"address: 10.8.0.1"*) fail "$1: prints the container's address only" "$out" ;;
+		*) ok "$1: prints the container's address only" ;; esac ;;
+	*) fail "$1: prints the container's address only" "$out" ;;
 	esac
 	check_eq "$1: the chain in order, DEL reversed" "$(tr '\n' ',' <"$T/log")" \
 		"fa ADD ctr1 net1,fb ADD ctr1 net1,fa CHECK ctr1 net1,fb CHECK ctr1 net1,fb DEL ctr1 net1,fa DEL ctr1 net1,"
