@@ -220,18 +220,3 @@ int nu_link_del_deferred(struct nu_nl *nl, int netns_fd, const char *name, struc
 				 r == -ETIMEDOUT ? ": the kernel did not remove it in 30 s" : "");
 	return 0;
 }
-
-int nu_link_del_netns_deferred(const char *netns, const char *name, struct cni_err *e)
-{
-	_nu_fd_cleanup_ int fd = -1;
-	_nu_nl_cleanup_ struct nu_nl *nl = NULL;
-	int r = nu_netns_open(netns, &fd, e);
-
-	if (r == -ENOENT)
-		return 0;
-	if (r == 0)
-		r = nu_nl_open(&nl, fd, e);
-	if (r == 0)
-		r = nu_link_del_deferred(nl, fd, name, e);
-	return r;
-}

@@ -182,8 +182,6 @@ int nu_link_del_netns(const char *netns, const char *name, struct cni_err *e);
  * Without fork() it deletes synchronously.
  */
 int nu_link_del_deferred(struct nu_nl *nl, int netns_fd, const char *name, struct cni_err *e);
-/* nu_link_del_netns() with nu_link_del_deferred(). */
-int nu_link_del_netns_deferred(const char *netns, const char *name, struct cni_err *e);
 
 /*
  * nu_veth_create() - a veth pair whose end @ifname is created in the netns of @nl_container and

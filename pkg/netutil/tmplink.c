@@ -143,8 +143,7 @@ int nu_tmplink_remove(const char *netns, const struct nu_tmplink *t, const char 
 	if (r == 0)
 		r = nu_nl_open(&cont, netns_fd, e);
 	if (r == 0 && !(flags & NU_TMPLINK_ONLY_OURS)) {
-		r = flags & NU_TMPLINK_DEFERRED ? nu_link_del_deferred(cont, netns_fd, ifname, e)
-						: nu_link_del(cont, ifname, e); /* absent: 0 */
+		r = nu_link_del(cont, ifname, e); /* absent: 0 */
 	} else if (r == 0) {
 		r = nu_link_get(cont, ifname, 0, &li, flags & NU_TMPLINK_LOOKUP_FAILS ? e : NULL);
 		if (r == 0 && !strcmp(li.kind, t->kind))

@@ -74,8 +74,6 @@ enum {
 	NU_TMPLINK_ONLY_OURS = 1 << 1,
 	/* with NU_TMPLINK_ONLY_OURS: a failed lookup (not an absent link) fails the DEL */
 	NU_TMPLINK_LOOKUP_FAILS = 1 << 2,
-	/* DEL without NU_TMPLINK_ONLY_OURS: nu_link_del_deferred(), not nu_link_del() */
-	NU_TMPLINK_DEFERRED = 1 << 3,
 };
 
 /* One attachment's link on a master, for nu_tmplink_on_master(). */

@@ -568,7 +568,7 @@ static int bridge_del(struct cni_ctx *ctx, struct cni_err *e)
 	if (c->ip_masq)
 		STEP(nu_nft_masq_del_any(ctx->net.name, ctx->env.ifname, ctx->env.container_id, &one));
 	if (ctx->env.netns)
-		STEP(nu_link_del_netns_deferred(ctx->env.netns, ctx->env.ifname, &one));
+		STEP(nu_link_del_netns(ctx->env.netns, ctx->env.ifname, &one));
 #undef STEP
 	return first;
 }

@@ -131,7 +131,6 @@ static const struct pl_link_ops ops = {
 		 .random_names = 9,
 		 .create = create},
 	.flags = PL_LINK_CHECK_MASTER_FIRST,
-	.del_flags = NU_TMPLINK_DEFERRED, /* the kernel frees it after DEL returns */
 	.on_master = &pl_link_master,
 	.notify = NU_NOTIFY_ARP | NU_NOTIFY_NDISC,
 	.check = check,

@@ -313,7 +313,7 @@ static int ptp_del(struct cni_ctx *ctx, struct cni_err *e)
 	if (c->ip_masq)
 		cni_err_keep_first(masq_del(ctx, &one), &one, &first, e);
 	if (ctx->env.netns && *ctx->env.netns) {
-		r = nu_link_del_netns_deferred(ctx->env.netns, ctx->env.ifname, &one);
+		r = nu_link_del_netns(ctx->env.netns, ctx->env.ifname, &one);
 		if (r < 0)
 			cni_wrap(&one, r, "failed to delete container interface %s",
 				 ctx->env.ifname);
