@@ -171,6 +171,17 @@ int nu_link_del_index(struct nu_nl *nl, int ifindex, struct cni_err *e);
  * failed (opening the netns, a socket in it, the delete) otherwise.
  */
 int nu_link_del_netns(const char *netns, const char *name, struct cni_err *e);
+/*
+ * nu_link_del_deferred() - delete link @name of @nl, a socket in the netns of @netns_fd, and
+ * return as soon as the kernel has taken it out of that netns: closed, unlisted, its addresses,
+ * routes and bridge port dropped, its name free (the RTM_DELLINK notification), without waiting
+ * for the kernel to free it (an RCU barrier and its references: half of a deletion's time or
+ * more under load). A forked child sends the request and waits for that; it keeps no file of
+ * the caller open (stdin/out/err are /dev/null) and exits on its own; a long-lived caller reaps
+ * it. A missing link is success (0); -errno of the kernel's refusal, or -ETIMEDOUT after 30 s.
+ * Without fork() it deletes synchronously.
+ */
+int nu_link_del_deferred(struct nu_nl *nl, int netns_fd, const char *name, struct cni_err *e);
 
 /*
  * nu_veth_create() - a veth pair whose end @ifname is created in the netns of @nl_container and
