@@ -106,6 +106,29 @@ const struct cni_iface *cni_result_iface(const struct cni_result *res, const cha
 	return NULL;
 }
 
+int cni_prev_container_iface(const struct cni_ctx *ctx, const struct cni_iface **out, int *idx,
+			     struct cni_err *e)
+{
+	if (!ctx->net.prev)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
+	*out = cni_result_iface(ctx->net.prev, ctx->env.ifname, ctx->env.netns, idx);
+	if (!*out)
+		return cni_fail(e, -ENOENT, 0,
+				"interface \"%s\" with sandbox \"%s\" not found in prevResult",
+				ctx->env.ifname, ctx->env.netns);
+	return 0;
+}
+
+int cni_one_addr_per_family(const struct cni_ctx *ctx, size_t nv4, size_t nv6,
+			    const char *version, struct cni_err *e)
+{
+	if ((nv4 > 1 || nv6 > 1) && ctx->net.version < CNI_V030)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"CNI version %s does not support more than 1 address per family",
+				version);
+	return 0;
+}
+
 struct cni_result *cni_result_copy(const struct cni_result *r)
 {
 	struct cni_result *c = cni_result_new();
