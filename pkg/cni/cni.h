@@ -391,6 +391,15 @@ bool cni_ifname_valid(const char *name);
  * any attachment of the container is.
  */
 bool cni_attachment_valid(const struct cni_ctx *ctx, const char *container_id, const char *ifname);
+/*
+ * cni_gc_dir() - GC of a plugin's files in @dir: each entry whose name does not start with a dot
+ * (a running ADD's temp file) and for which @stale(@ctx, @dir, name) says so is removed. An
+ * absent @dir holds nothing. Returns 0, or the first failure after trying every entry (CNI_ERR_IO:
+ * "@open_verb <dir>: <error>" or "removing <dir>/<name>: <error>").
+ */
+int cni_gc_dir(const struct cni_ctx *ctx, const char *dir, const char *open_verb,
+	       bool (*stale)(const struct cni_ctx *ctx, const char *dir, const char *name),
+	       struct cni_err *e);
 
 /* ---- IPAM delegation ------------------------------------------------------------------------- */
 
