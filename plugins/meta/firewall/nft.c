@@ -251,19 +251,17 @@ static void fw_lists_free(struct fw_lists *l)
  */
 static int fw_list(struct nft *c, struct fw_lists *l, bool all, struct cni_err *e)
 {
-	int r = 0;
+	const struct nft_rules_req q[] = {
+		{ NFPROTO_INET, FW_TABLE, FW_CONTAINERS, all ? &l->containers : NULL },
+		{ NFPROTO_INET, FW_TABLE, FW_STAGE1, &l->stage1 },
+		{ NFPROTO_INET, FW_TABLE, FW_STAGE2, &l->stage2 },
+		{ NFPROTO_BRIDGE, FW_TABLE, FW_FORWARD, all ? &l->bridge : NULL },
+		{ NFPROTO_INET, FW_TABLE, FW_FORWARD, &l->forward },
+	};
+	int r;
 
 	memset(l, 0, sizeof(*l));
-	if (all)
-		r = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_CONTAINERS, &l->containers, e);
-	if (r == 0)
-		r = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_STAGE1, &l->stage1, e);
-	if (r == 0)
-		r = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_STAGE2, &l->stage2, e);
-	if (r == 0 && all)
-		r = nft_list_rules(c, NFPROTO_BRIDGE, FW_TABLE, FW_FORWARD, &l->bridge, e);
-	if (r == 0)
-		r = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_FORWARD, &l->forward, e);
+	r = nft_list_rules_each(c, q, sizeof(q) / sizeof(q[0]), e);
 	if (r < 0)
 		fw_lists_free(l);
 	return r;
@@ -650,9 +648,10 @@ static int ipt_list(struct nft *c, uint16_t family, struct ipt_state *s, struct 
 	memset(s, 0, sizeof(*s));
 	r = nft_fwd_list(c, family, &s->l, e);
 	if (r == 0)
-		r = nft_list_rules(c, family, IPT_TABLE, IPT_STAGE1, &s->s1, e);
-	if (r == 0)
-		r = nft_list_rules(c, family, IPT_TABLE, IPT_STAGE2, &s->s2, e);
+		r = nft_list_rules_each(c, (const struct nft_rules_req[]){
+			{ family, IPT_TABLE, IPT_STAGE1, &s->s1 },
+			{ family, IPT_TABLE, IPT_STAGE2, &s->s2 },
+		}, 2, e);
 	if (r < 0)
 		ipt_state_free(s);
 	return r;
