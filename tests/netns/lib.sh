@@ -375,3 +375,18 @@ example_load() {
 	done
 	return 0
 }
+
+# add_two HOSTNS PLUGIN CONF LABEL: two containers ADDed with CONF from HOSTNS (new namespaces
+# C1 and C2, ifname eth0, container IDs c1 and c2), each ADD checked ("LABEL ADD c1", "... c2");
+# the first result in $R1, the containers' IPv4 addresses in $a1 and $a2.
+add_two() {
+	mkns C1
+	mkns C2
+	hrun "$1" "$2" ADD "$C1" eth0 c1 "$3"
+	check_eq "$4 ADD c1" "$RC" 0
+	R1=$OUT
+	hrun "$1" "$2" ADD "$C2" eth0 c2 "$3"
+	check_eq "$4 ADD c2" "$RC" 0
+	a1=$(ip_of "$C1")
+	a2=$(ip_of "$C2")
+}

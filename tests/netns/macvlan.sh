@@ -23,16 +23,8 @@ link_d() { in_ns "$1" ip -d -j link show "${2:-eth0}" 2>/dev/null | jq -c ".[0] 
 for v in $VERSIONS; do
 	mkhost H
 	mkmaster "$H" mst
-	mkns C1
-	mkns C2
 	C=$(conf "$v" "mv-$v" '[[{"subnet":"10.60.0.0/24"}]]' '"master":"mst"' '"routes":[{"dst":"0.0.0.0/0"}]')
-	hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
-	check_eq "$v ADD c1" "$RC" 0
-	R1=$OUT
-	hrun "$H" "$P" ADD "$C2" eth0 c2 "$C"
-	check_eq "$v ADD c2" "$RC" 0
-	a1=$(ip_of "$C1")
-	a2=$(ip_of "$C2")
+	add_two "$H" "$P" "$C" "$v"
 	case $v in
 	0.1.0 | 0.2.0)
 		check_eq "$v result ip4" "$(printf '%s' "$R1" | jq -c '[.ip4.ip, .ip4.gateway]')" "[\"$a1/24\",\"10.60.0.1\"]"

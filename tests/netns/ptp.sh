@@ -34,16 +34,8 @@ routes() { in_ns "$1" ip -j ${3:-} route show dev "$2" | jq -r '.[] | select(.ds
 # ---- every spec version: two containers, routes both sides, masquerade, CHECK, DEL -----------------
 for v in $VERSIONS; do
 	mkhost H
-	mkns C1
-	mkns C2
 	C=$(conf "$v" "ptp-$v" '[[{"subnet":"10.88.0.0/24"}]]' '"ipMasq":true' '"routes":[{"dst":"0.0.0.0/0"}]')
-	hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
-	check_eq "$v ADD c1" "$RC" 0
-	R1=$OUT
-	hrun "$H" "$P" ADD "$C2" eth0 c2 "$C"
-	check_eq "$v ADD c2" "$RC" 0
-	a1=$(ip_of "$C1")
-	a2=$(ip_of "$C2")
+	add_two "$H" "$P" "$C" "$v"
 	hv=$(in_ns "$H" ip -j link show type veth | jq -r --arg a "$a1" '.[].ifname' | while read -r l; do
 		in_ns "$H" ip -j route show dev "$l" | jq -e --arg a "$a1" 'any(.[]; .dst == $a)' >/dev/null && echo "$l"; done)
 	case $v in
