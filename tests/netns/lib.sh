@@ -390,3 +390,16 @@ add_two() {
 	a1=$(ip_of "$C1")
 	a2=$(ip_of "$C2")
 }
+
+# check_readd HOSTNS PLUGIN CONF LABEL: after add_two (C1, R1, a1), CHECK of c1 with its result
+# (spec 0.4.0 and later: "LABEL CHECK after ADD"), then a second ADD of c1, refused ("LABEL second
+# ADD of the same attachment refused"), that leaves c1 its address ("LABEL  and c1 keeps ...").
+check_readd() {
+	if [[ $4 == 0.4.0 || $4 == 1.* ]]; then
+		hrun "$1" "$2" CHECK "$C1" eth0 c1 "$(with_prev "$3" "$R1")"
+		check_eq "$4 CHECK after ADD" "$RC:$OUT" "0:"
+	fi
+	hrun "$1" "$2" ADD "$C1" eth0 c1 "$3"
+	check_eq "$4 second ADD of the same attachment refused" "$RC" 1
+	check_eq "$4  and c1 keeps its address" "$(ip_of "$C1")" "$a1"
+}

@@ -41,13 +41,7 @@ for v in $VERSIONS; do
 	check_eq "$v default route" "$(in_ns "$C1" ip -j route show default | jq -r '.[0].gateway')" 10.60.0.1
 	check_eq "$v no temporary name left in the host" "$(in_ns "$H" ip -j link show type macvlan | jq length)" 0
 	check "$v c1 pings c2 directly" ping_ok "$C1" "$a2"
-	if [[ $v == 0.4.0 || $v == 1.* ]]; then
-		hrun "$H" "$P" CHECK "$C1" eth0 c1 "$(with_prev "$C" "$R1")"
-		check_eq "$v CHECK after ADD" "$RC:$OUT" "0:"
-	fi
-	hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
-	check_eq "$v second ADD of the same attachment refused" "$RC" 1
-	check_eq "$v  and c1 keeps its address" "$(ip_of "$C1")" "$a1"
+	check_readd "$H" "$P" "$C" "$v"
 	hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
 	check_eq "$v DEL c1" "$RC:$OUT:$(has_link "$C1" eth0)" "0::no"
 	hrun "$H" "$P" DEL "$C1" eth0 c1 "$C"
