@@ -204,7 +204,7 @@ json_t *cni_dns_to_json(const struct cni_dns *d)
 	return o;
 }
 
-static json_t *route_json(const struct cni_route *rt, bool full)
+json_t *cni_route_to_json(const struct cni_route *rt, bool full)
 {
 	json_t *o = json_object();
 
@@ -272,7 +272,7 @@ static json_t *encode_current(const struct cni_result *r, enum cni_version v)
 	if (r->n_routes) {
 		a = json_array();
 		for (size_t i = 0; i < r->n_routes; i++)
-			json_array_append_new(a, route_json(&r->routes[i], true));
+			json_array_append_new(a, cni_route_to_json(&r->routes[i], true));
 		json_object_set_new(root, "routes", a);
 	}
 	/* The 1.x encoder omits an empty dns; 0.3.x/0.4.0 always print it. */
@@ -289,7 +289,7 @@ static json_t *legacy_ipconfig(const struct cni_result *r, const struct cni_ipcf
 	set_ip(o, "gateway", &c->gateway);
 	for (size_t i = 0; i < r->n_routes; i++)
 		if (r->routes[i].dst.ip.family == c->address.ip.family)
-			json_array_append_new(routes, route_json(&r->routes[i], false));
+			json_array_append_new(routes, cni_route_to_json(&r->routes[i], false));
 	if (json_array_size(routes))
 		json_object_set_new(o, "routes", routes);
 	else
