@@ -205,6 +205,12 @@ int nft_sync(struct nft *c, struct cni_err *e)
 	return 0;
 }
 
+/* A dump into a list of objects, restarted when interrupted. */
+struct dump {
+	void *list;
+	int (*add)(const struct nlmsghdr *nlh, void *list);
+};
+
 static int rule_add_cb(const struct nlmsghdr *nlh, void *list)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
@@ -233,115 +239,41 @@ static int chain_add_cb(const struct nlmsghdr *nlh, void *list)
 	return 0;
 }
 
-static void *rules_alloc(void)
-{
-	return nftnl_rule_list_alloc();
-}
-
-static void rules_free(void *l)
-{
-	nft_rules_free(l);
-}
-
-/* The filter of a rule dump: @table's @chain. */
-static int rules_filter(struct nlmsghdr *nlh, const char *table, const char *chain)
-{
-	struct nftnl_rule *filter = nftnl_rule_alloc();
-
-	if (!filter)
-		return -ENOMEM;
-	nftnl_rule_set_str(filter, NFTNL_RULE_TABLE, table);
-	nftnl_rule_set_str(filter, NFTNL_RULE_CHAIN, chain);
-	nftnl_rule_nlmsg_build_payload(nlh, filter);
-	nftnl_rule_free(filter);
-	return 0;
-}
-
-static void *chains_alloc(void)
-{
-	return nftnl_chain_list_alloc();
-}
-
-static void chains_free(void *l)
-{
-	nft_chains_free(l);
-}
-
-/* The filter of a chain dump: @table's chains (@chain unused). */
-static int chains_filter(struct nlmsghdr *nlh, const char *table, const char *chain)
-{
-	struct nftnl_chain *filter = nftnl_chain_alloc();
-
-	(void)chain;
-	if (!filter)
-		return -ENOMEM;
-	nftnl_chain_set_str(filter, NFTNL_CHAIN_TABLE, table);
-	nftnl_chain_nlmsg_build_payload(nlh, filter);
-	nftnl_chain_free(filter);
-	return 0;
-}
-
-/* What a dump lists: its request, its filter, and how its list is made, filled and freed. */
-struct dump_kind {
-	uint16_t msg;
-	void *(*alloc)(void);
-	void (*free)(void *list);
-	int (*filter)(struct nlmsghdr *nlh, const char *table, const char *chain);
-	int (*add)(const struct nlmsghdr *nlh, void *list);
-};
-
-static const struct dump_kind rule_dump = { NFT_MSG_GETRULE, rules_alloc, rules_free,
-					    rules_filter, rule_add_cb };
-static const struct dump_kind chain_dump = { NFT_MSG_GETCHAIN, chains_alloc, chains_free,
-					     chains_filter, chain_add_cb };
-
-/*
- * nft_dump() - a dump of @k's objects into a new list at *@out, restarted (up to
- * NFT_DUMP_RETRIES times) when the kernel flags it interrupted. Returns 0 (an absent table or
- * chain is an empty list), or -errno with *@out NULL and the kernel's extack text in @extack.
- */
-static int nft_dump(struct nft *c, const struct dump_kind *k, uint16_t family, const char *table,
-		    const char *chain, void **out, char *extack, size_t extack_len)
+int nft_list_rules(struct nft *c, uint16_t family, const char *table, const char *chain,
+		   struct nftnl_rule_list **out, struct cni_err *e)
 {
 	char buf[1024] __attribute__((aligned(NLMSG_ALIGNTO))) = { 0 }; /* padding sent as zeros */
+	char extack[256] = "";
 	int ret = -EINTR;
 
 	*out = NULL;
 	for (int i = 0; i < NFT_DUMP_RETRIES && ret == -EINTR; i++) {
+		struct nftnl_rule *filter = nftnl_rule_alloc();
 		struct nlmsghdr *nlh;
 
-		k->free(*out);
-		*out = k->alloc();
-		if (!*out) {
+		nft_rules_free(*out);
+		*out = nftnl_rule_list_alloc();
+		if (!filter || !*out) {
+			nftnl_rule_free(filter);
 			ret = -ENOMEM;
 			break;
 		}
-		nlh = nftnl_nlmsg_build_hdr(buf, k->msg, family, NLM_F_DUMP, ++c->seq);
-		ret = k->filter(nlh, table, chain);
-		if (!ret)
-			ret = nft_query(c, nlh, k->add, *out, extack, extack_len);
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, family, NLM_F_DUMP, ++c->seq);
+		nftnl_rule_set_str(filter, NFTNL_RULE_TABLE, table);
+		nftnl_rule_set_str(filter, NFTNL_RULE_CHAIN, chain);
+		nftnl_rule_nlmsg_build_payload(nlh, filter);
+		nftnl_rule_free(filter);
+		ret = nft_query(c, nlh, rule_add_cb, *out, extack, sizeof(extack));
 	}
 	/* The kernel answers a dump of an absent table or chain with ENOENT on some versions. */
 	if (ret == -ENOENT)
 		ret = 0;
 	if (ret < 0) {
-		k->free(*out);
+		nft_rules_free(*out);
 		*out = NULL;
-	}
-	return ret;
-}
-
-int nft_list_rules(struct nft *c, uint16_t family, const char *table, const char *chain,
-		   struct nftnl_rule_list **out, struct cni_err *e)
-{
-	char extack[256] = "";
-	void *l;
-	int ret = nft_dump(c, &rule_dump, family, table, chain, &l, extack, sizeof(extack));
-
-	*out = l;
-	if (ret < 0)
 		return cni_fail(e, ret, 0, "listing rules of %s %s %s: %s%s%s", family_name(family),
 				table, chain, strerror(-ret), *extack ? ": " : "", extack);
+	}
 	return 0;
 }
 
@@ -359,14 +291,36 @@ int nft_list_rules_each(struct nft *c, const struct nft_rules_req *q, size_t n,
 int nft_list_chains(struct nft *c, uint16_t family, const char *table,
 		    struct nftnl_chain_list **out, struct cni_err *e)
 {
+	char buf[1024] __attribute__((aligned(NLMSG_ALIGNTO))) = { 0 }; /* padding sent as zeros */
 	char extack[256] = "";
-	void *l;
-	int ret = nft_dump(c, &chain_dump, family, table, NULL, &l, extack, sizeof(extack));
+	int ret = -EINTR;
 
-	*out = l;
-	if (ret < 0)
+	*out = NULL;
+	for (int i = 0; i < NFT_DUMP_RETRIES && ret == -EINTR; i++) {
+		struct nftnl_chain *filter = nftnl_chain_alloc();
+		struct nlmsghdr *nlh;
+
+		nft_chains_free(*out);
+		*out = nftnl_chain_list_alloc();
+		if (!filter || !*out) {
+			nftnl_chain_free(filter);
+			ret = -ENOMEM;
+			break;
+		}
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, family, NLM_F_DUMP, ++c->seq);
+		nftnl_chain_set_str(filter, NFTNL_CHAIN_TABLE, table);
+		nftnl_chain_nlmsg_build_payload(nlh, filter);
+		nftnl_chain_free(filter);
+		ret = nft_query(c, nlh, chain_add_cb, *out, extack, sizeof(extack));
+	}
+	if (ret == -ENOENT)
+		ret = 0;
+	if (ret < 0) {
+		nft_chains_free(*out);
+		*out = NULL;
 		return cni_fail(e, ret, 0, "listing chains of %s %s: %s%s%s", family_name(family),
 				table, strerror(-ret), *extack ? ": " : "", extack);
+	}
 	return 0;
 }
 
