@@ -337,7 +337,7 @@ int cni_gc_dir(const struct cni_ctx *ctx, const char *dir, const char *open_verb
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || !stale(ctx, dir, de->d_name))
 			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && !first) {
+		if (unlink(cni_sprintf("%s/%s", dir, de->d_name)) < 0 && errno != ENOENT && !first) {
 			first = -errno;
 			cni_fail(e, first, CNI_ERR_IO, "removing %s/%s: %s", dir, de->d_name,
 				 strerror(errno));

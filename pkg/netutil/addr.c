@@ -136,6 +136,7 @@ static int addr_parse(struct nlmsghdr *nlh, void *arg)
 	x = nu__push(&d->v, &d->n, &d->cap, sizeof(*x), 8);
 	if (!x)
 		return -ENOMEM;
+	memset(x, 0, sizeof(*x));
 	x->ifindex = ifa->ifa_index;
 	x->prefix.ip.family = ifa->ifa_family;
 	memcpy(x->prefix.ip.a, nla_data(a), alen);

@@ -66,6 +66,5 @@ void *nu__push(void *vecp, size_t *n, size_t *cap, size_t elem, size_t first)
 		*cap = c;
 	}
 	x = (char *)v + (*n)++ * elem;
-	memset(x, 0, elem);
 	return x;
 }

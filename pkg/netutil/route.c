@@ -200,6 +200,7 @@ static int route_parse(struct nlmsghdr *nlh, void *arg)
 	x = nu__push(&d->v, &d->n, &d->cap, sizeof(*x), 16);
 	if (!x)
 		return -ENOMEM;
+	memset(x, 0, sizeof(*x));
 	x->dst.ip.family = rtm->rtm_family;
 	x->dst.len = rtm->rtm_dst_len;
 	if (nu__attr(tb, RTA_DST, alen))

@@ -124,6 +124,7 @@ static int rule_parse(struct nlmsghdr *nlh, void *arg)
 	x = nu__push(&d->v, &d->n, &d->cap, sizeof(*x), 16);
 	if (!x)
 		return -ENOMEM;
+	memset(x, 0, sizeof(*x));
 	alen = frh->family == AF_INET ? 4 : 16;
 	x->family = frh->family;
 	x->action = frh->action;
@@ -204,6 +205,7 @@ static int rec_parse(struct nlmsghdr *nlh, void *arg)
 	x = nu__push(&d->v, &d->n, &d->cap, sizeof(*x), 16);
 	if (!x)
 		return -ENOMEM;
+	memset(x, 0, sizeof(*x));
 	x->raw = malloc(nlh->nlmsg_len);
 	if (!x->raw) {
 		d->n--;

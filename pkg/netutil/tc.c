@@ -300,6 +300,7 @@ static int qdisc_parse(struct nlmsghdr *nlh, void *arg)
 	q = nu__push(&d->v, &d->n, &d->cap, sizeof(*q), 8);
 	if (!q)
 		return -ENOMEM;
+	memset(q, 0, sizeof(*q));
 	q->handle = tcm->tcm_handle;
 	q->parent = tcm->tcm_parent;
 	if (tb[TCA_KIND])
