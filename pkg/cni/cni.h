@@ -241,6 +241,21 @@ struct cni_prefix *cni_result_addrs(const struct cni_result *res, int iface, siz
  */
 const struct cni_iface *cni_result_iface(const struct cni_result *res, const char *name,
 					 const char *sandbox, int *idx);
+struct cni_ctx;
+/*
+ * cni_prev_container_iface() - CHECK's look-up of the container's interface (CNI_IFNAME in
+ * CNI_NETNS) in prevResult: *@out, its index in *@idx. Returns 0, -EINVAL ("Required prevResult
+ * missing", invalid config) or -ENOENT (not in prevResult), with @e filled.
+ */
+int cni_prev_container_iface(const struct cni_ctx *ctx, const struct cni_iface **out, int *idx,
+			     struct cni_err *e);
+/*
+ * cni_one_addr_per_family() - an IPAM config's check that a result before spec 0.3.0 can hold
+ * its @nv4 IPv4 and @nv6 IPv6 addresses (one per family at most). Returns 0, or -EINVAL
+ * (invalid config: "CNI version @version does not support more than 1 address per family").
+ */
+int cni_one_addr_per_family(const struct cni_ctx *ctx, size_t nv4, size_t nv6,
+			    const char *version, struct cni_err *e);
 /* Deep copy into the arena. */
 struct cni_result *cni_result_copy(const struct cni_result *r);
 bool cni_dns_empty(const struct cni_dns *d);
@@ -398,6 +413,15 @@ bool cni_ifname_valid(const char *name);
  * any attachment of the container is.
  */
 bool cni_attachment_valid(const struct cni_ctx *ctx, const char *container_id, const char *ifname);
+/*
+ * cni_gc_dir() - GC of a plugin's files in @dir: each entry whose name does not start with a dot
+ * (a running ADD's temp file) and for which @stale(@ctx, @dir, name) says so is removed. An
+ * absent @dir holds nothing. Returns 0, or the first failure after trying every entry (CNI_ERR_IO:
+ * "@open_verb <dir>: <error>" or "removing <dir>/<name>: <error>").
+ */
+int cni_gc_dir(const struct cni_ctx *ctx, const char *dir, const char *open_verb,
+	       bool (*stale)(const struct cni_ctx *ctx, const char *dir, const char *name),
+	       struct cni_err *e);
 
 /* ---- IPAM delegation ------------------------------------------------------------------------- */
 

@@ -58,6 +58,21 @@ static char *decode(const char *tok, size_t n)
 
 static int skip_value(struct scan *s, int depth);
 
+/* After a member or an element: 1 past a ',' (another follows), 0 past @close, else -EINVAL. */
+static int next(struct scan *s, char close)
+{
+	ws(s);
+	if (s->p < s->end && *s->p == ',') {
+		s->p++;
+		return 1;
+	}
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 /*
  * An object at s->p. With @keys, every key is decoded and checked against (then added to) the
  * set; a repeated one is returned in *dup. With @member, values of keys matching it are scanned
@@ -107,16 +122,9 @@ static int object(struct scan *s, int depth, const char *member, struct cni_strv
 		}
 		if (r < 0)
 			return r;
-		ws(s);
-		if (s->p < s->end && *s->p == ',') {
-			s->p++;
-			continue;
-		}
-		if (s->p < s->end && *s->p == '}') {
-			s->p++;
-			return 0;
-		}
-		return -EINVAL;
+		r = next(s, '}');
+		if (r <= 0)
+			return r;
 	}
 }
 
@@ -143,16 +151,9 @@ static int skip_value(struct scan *s, int depth)
 
 			if (r < 0)
 				return r;
-			ws(s);
-			if (s->p < s->end && *s->p == ',') {
-				s->p++;
-				continue;
-			}
-			if (s->p < s->end && *s->p == ']') {
-				s->p++;
-				return 0;
-			}
-			return -EINVAL;
+			r = next(s, ']');
+			if (r <= 0)
+				return r;
 		}
 	case '"':
 		return string_tok(s, &tok, &n);

@@ -21,6 +21,8 @@ int cni_fields_parse(json_t *obj, const struct cni_field *fields, void *dst, con
 		     struct cni_err *e);
 
 json_t *cni_dns_to_json(const struct cni_dns *d);
+/* A route as the spec writes it: "dst" and "gw"; with @full, mtu, advmss, priority, table, scope. */
+json_t *cni_route_to_json(const struct cni_route *rt, bool full);
 
 /* Load JSON text; on error fills e with CNI_ERR_DECODE and @what as prefix. */
 json_t *cni_json_load(const char *text, size_t len, const char *what, struct cni_err *e);

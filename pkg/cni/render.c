@@ -270,29 +270,6 @@ int cni_render_set_ranges(struct cni_render *r, const char *obj, const char *key
 	return set_value(r, obj, key, sets, flags, e);
 }
 
-static json_t *route_value(const struct cni_route *rt)
-{
-	char buf[CNI_PREFIX_STRLEN];
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "dst", json_string(cni_prefix_str(&rt->dst, buf)));
-	if (rt->gw.family)
-		json_object_set_new(o, "gw", json_string(cni_ip_str(&rt->gw, buf)));
-	if (rt->mtu)
-		json_object_set_new(o, "mtu", json_integer(rt->mtu));
-	if (rt->advmss)
-		json_object_set_new(o, "advmss", json_integer(rt->advmss));
-	if (rt->priority)
-		json_object_set_new(o, "priority", json_integer(rt->priority));
-	if (rt->table >= 0)
-		json_object_set_new(o, "table", json_integer(rt->table));
-	if (rt->scope >= 0)
-		json_object_set_new(o, "scope", json_integer(rt->scope));
-	return o;
-}
-
 /* A route given in the configuration: an object with a "dst" prefix and an optional "gw". */
 static int check_route(json_t *rt, const char *where, size_t i, struct cni_err *e)
 {
@@ -348,7 +325,7 @@ int cni_render_append_routes(struct cni_render *r, const char *obj, const char *
 	}
 	list = json_is_array(have) ? json_deep_copy(have) : json_array();
 	for (i = 0; list && i < n; i++) {
-		if (json_array_append_new(list, route_value(&routes[i]))) {
+		if (json_array_append_new(list, cni_route_to_json(&routes[i], true))) {
 			json_decref(list);
 			return oom(e);
 		}

@@ -106,6 +106,29 @@ const struct cni_iface *cni_result_iface(const struct cni_result *res, const cha
 	return NULL;
 }
 
+int cni_prev_container_iface(const struct cni_ctx *ctx, const struct cni_iface **out, int *idx,
+			     struct cni_err *e)
+{
+	if (!ctx->net.prev)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
+	*out = cni_result_iface(ctx->net.prev, ctx->env.ifname, ctx->env.netns, idx);
+	if (!*out)
+		return cni_fail(e, -ENOENT, 0,
+				"interface \"%s\" with sandbox \"%s\" not found in prevResult",
+				ctx->env.ifname, ctx->env.netns);
+	return 0;
+}
+
+int cni_one_addr_per_family(const struct cni_ctx *ctx, size_t nv4, size_t nv6,
+			    const char *version, struct cni_err *e)
+{
+	if ((nv4 > 1 || nv6 > 1) && ctx->net.version < CNI_V030)
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"CNI version %s does not support more than 1 address per family",
+				version);
+	return 0;
+}
+
 struct cni_result *cni_result_copy(const struct cni_result *r)
 {
 	struct cni_result *c = cni_result_new();
@@ -181,7 +204,7 @@ json_t *cni_dns_to_json(const struct cni_dns *d)
 	return o;
 }
 
-static json_t *route_json(const struct cni_route *rt, bool full)
+json_t *cni_route_to_json(const struct cni_route *rt, bool full)
 {
 	json_t *o = json_object();
 
@@ -249,7 +272,7 @@ static json_t *encode_current(const struct cni_result *r, enum cni_version v)
 	if (r->n_routes) {
 		a = json_array();
 		for (size_t i = 0; i < r->n_routes; i++)
-			json_array_append_new(a, route_json(&r->routes[i], true));
+			json_array_append_new(a, cni_route_to_json(&r->routes[i], true));
 		json_object_set_new(root, "routes", a);
 	}
 	/* The 1.x encoder omits an empty dns; 0.3.x/0.4.0 always print it. */
@@ -266,7 +289,7 @@ static json_t *legacy_ipconfig(const struct cni_result *r, const struct cni_ipcf
 	set_ip(o, "gateway", &c->gateway);
 	for (size_t i = 0; i < r->n_routes; i++)
 		if (r->routes[i].dst.ip.family == c->address.ip.family)
-			json_array_append_new(routes, route_json(&r->routes[i], false));
+			json_array_append_new(routes, cni_route_to_json(&r->routes[i], false));
 	if (json_array_size(routes))
 		json_object_set_new(o, "routes", routes);
 	else

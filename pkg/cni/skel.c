@@ -6,6 +6,7 @@
  * prints its result or error. A failed ADD that had allocated addresses gets IPAM DEL here, so
  * plugins only undo their own kernel work.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +321,31 @@ bool cni_attachment_valid(const struct cni_ctx *ctx, const char *container_id, c
 		    (!ifname || (a[i].ifname && !strcmp(a[i].ifname, ifname))))
 			return true;
 	return false;
+}
+
+int cni_gc_dir(const struct cni_ctx *ctx, const char *dir, const char *open_verb,
+	       bool (*stale)(const struct cni_ctx *ctx, const char *dir, const char *name),
+	       struct cni_err *e)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int first = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0
+				       : cni_fail(e, -errno, CNI_ERR_IO, "%s %s: %s", open_verb, dir,
+						  strerror(errno));
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !stale(ctx, dir, de->d_name))
+			continue;
+		if (unlink(cni_sprintf("%s/%s", dir, de->d_name)) < 0 && errno != ENOENT && !first) {
+			first = -errno;
+			cni_fail(e, first, CNI_ERR_IO, "removing %s/%s: %s", dir, de->d_name,
+				 strerror(errno));
+		}
+	}
+	closedir(d);
+	return first;
 }
 
 /* ---- output ------------------------------------------------------------------------------------- */

@@ -133,16 +133,9 @@ static int addr_parse(struct nlmsghdr *nlh, void *arg)
 		a = nu__attr(tb, IFA_ADDRESS, alen);
 	if (!a)
 		return 0;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 8;
-		struct nu_addr *v = realloc(d->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
-	x = &d->v[d->n++];
+	x = nu__push(&d->v, &d->n, &d->cap, sizeof(*x), 8);
+	if (!x)
+		return -ENOMEM;
 	memset(x, 0, sizeof(*x));
 	x->ifindex = ifa->ifa_index;
 	x->prefix.ip.family = ifa->ifa_family;

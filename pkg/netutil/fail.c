@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Error texts and interface-name checks every pkg/netutil file shares. Kept apart from nl.c so
- * that a plugin that never opens an rtnetlink socket (one that writes nftables only) does not
+ * Error texts, interface-name checks and the dumps' growing array every pkg/netutil file
+ * shares. Kept apart from nl.c so that a plugin that never opens an rtnetlink socket (one that writes nftables only) does not
  * load libnl: the linker keeps a shared library for any object that references it, even when
  * --gc-sections later drops the referencing code.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cni/cni.h"
@@ -48,4 +49,22 @@ int nu__failx(struct cni_err *e, int err, const char *fmt, ...)
 	vfail(NULL, e, err, fmt, ap);
 	va_end(ap);
 	return err;
+}
+
+void *nu__push(void *vecp, size_t *n, size_t *cap, size_t elem, size_t first)
+{
+	void *v, *x;
+
+	memcpy(&v, vecp, sizeof(v)); /* the caller's `T *`: same representation as void * */
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : first;
+
+		v = realloc(v, c * elem);
+		if (!v)
+			return NULL;
+		memcpy(vecp, &v, sizeof(v));
+		*cap = c;
+	}
+	x = (char *)v + (*n)++ * elem;
+	return x;
 }

@@ -160,6 +160,15 @@ int nu__link_data_get(struct nu_nl *nl, const char *name, const char *kind, cons
 		      int maxtype, void (*fn)(struct nlattr **d, void *arg), void *arg,
 		      struct cni_err *e);
 
+/*
+ * nu__push() - appends one element of @elem bytes to the growing array whose pointer is at
+ * @vecp (a `T **`), holding *@n of *@cap; the capacity doubles, from @first. Returns the new
+ * element (*@n counts it), or NULL when out of memory (the array as it was). The dumps'
+ * collector. The element is not zeroed: the caller's memset of a constant size is inlined, one
+ * of a variable size here would be a call (and a larger binary).
+ */
+void *nu__push(void *vecp, size_t *n, size_t *cap, size_t elem, size_t first);
+
 /* A payload attribute of at least @len bytes, or NULL. */
 static inline struct nlattr *nu__attr(struct nlattr **tb, int type, int len)
 {

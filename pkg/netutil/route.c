@@ -197,16 +197,9 @@ static int route_parse(struct nlmsghdr *nlh, void *arg)
 	}
 	if (d->oif && oif != d->oif)
 		return 0;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		struct nu_route *v = realloc(d->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
-	x = &d->v[d->n++];
+	x = nu__push(&d->v, &d->n, &d->cap, sizeof(*x), 16);
+	if (!x)
+		return -ENOMEM;
 	memset(x, 0, sizeof(*x));
 	x->dst.ip.family = rtm->rtm_family;
 	x->dst.len = rtm->rtm_dst_len;

@@ -121,16 +121,9 @@ static int rule_parse(struct nlmsghdr *nlh, void *arg)
 	frh = nlmsg_data(nlh);
 	if (frh->family != AF_INET && frh->family != AF_INET6)
 		return 0;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		struct nu_rule *v = realloc(d->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
-	x = &d->v[d->n++];
+	x = nu__push(&d->v, &d->n, &d->cap, sizeof(*x), 16);
+	if (!x)
+		return -ENOMEM;
 	memset(x, 0, sizeof(*x));
 	alen = frh->family == AF_INET ? 4 : 16;
 	x->family = frh->family;
@@ -209,23 +202,17 @@ static int rec_parse(struct nlmsghdr *nlh, void *arg)
 		return 0;
 	if (d->oif && (!nu__attr(tb, RTA_OIF, 4) || (int)nla_get_u32(tb[RTA_OIF]) != d->oif))
 		return 0;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		struct nu_route_rec *v = realloc(d->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
-	x = &d->v[d->n];
+	x = nu__push(&d->v, &d->n, &d->cap, sizeof(*x), 16);
+	if (!x)
+		return -ENOMEM;
 	memset(x, 0, sizeof(*x));
 	x->raw = malloc(nlh->nlmsg_len);
-	if (!x->raw)
+	if (!x->raw) {
+		d->n--;
 		return -ENOMEM;
+	}
 	memcpy(x->raw, nlh, nlh->nlmsg_len);
 	x->len = nlh->nlmsg_len;
-	d->n++;
 	alen = rtm->rtm_family == AF_INET ? 4 : 16;
 	x->r.dst.ip.family = rtm->rtm_family;
 	x->r.dst.len = rtm->rtm_dst_len;

@@ -285,37 +285,21 @@ struct qdisc_dump {
 	size_t n, cap;
 };
 
-static void *grow(void *v, size_t *cap, size_t n, size_t elem)
-{
-	size_t c;
-	void *p;
-
-	if (n < *cap)
-		return v;
-	c = *cap ? *cap * 2 : 8;
-	p = realloc(v, c * elem);
-	if (p)
-		*cap = c;
-	return p;
-}
-
 static int qdisc_parse(struct nlmsghdr *nlh, void *arg)
 {
 	struct qdisc_dump *d = arg;
 	struct nlattr *tb[TCA_MAX + 1], *ob[TCA_TBF_MAX + 1];
 	struct tcmsg *tcm;
-	struct nu_qdisc *q, *v;
+	struct nu_qdisc *q;
 
 	if (nlh->nlmsg_type != RTM_NEWQDISC || nlmsg_parse(nlh, sizeof(*tcm), tb, TCA_MAX, NULL) < 0)
 		return 0;
 	tcm = nlmsg_data(nlh);
 	if (tcm->tcm_ifindex != d->ifindex)
 		return 0;
-	v = grow(d->v, &d->cap, d->n, sizeof(*v));
-	if (!v)
+	q = nu__push(&d->v, &d->n, &d->cap, sizeof(*q), 8);
+	if (!q)
 		return -ENOMEM;
-	d->v = v;
-	q = &d->v[d->n++];
 	memset(q, 0, sizeof(*q));
 	q->handle = tcm->tcm_handle;
 	q->parent = tcm->tcm_parent;
@@ -390,11 +374,10 @@ static int actions_parse(struct target_dump *d, struct nlattr *acts)
 		    !nu__attr(mb, TCA_MIRRED_PARMS, sizeof(*m)))
 			continue;
 		m = nla_data(mb[TCA_MIRRED_PARMS]);
-		v = grow(d->v, &d->cap, d->n, sizeof(*v));
+		v = nu__push(&d->v, &d->n, &d->cap, sizeof(*v), 8);
 		if (!v)
 			return -ENOMEM;
-		d->v = v;
-		d->v[d->n++] = (int)m->ifindex;
+		*v = (int)m->ifindex;
 	}
 	return 0;
 }
@@ -517,11 +500,9 @@ static int kind_parse(struct nlmsghdr *nlh, void *arg)
 	    nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) < 0 || !li[IFLA_INFO_KIND] ||
 	    nla_strcmp(li[IFLA_INFO_KIND], d->kind))
 		return 0;
-	v = grow(d->v, &d->cap, d->n, sizeof(*v));
+	v = nu__push(&d->v, &d->n, &d->cap, sizeof(*v), 8);
 	if (!v)
 		return -ENOMEM;
-	d->v = v;
-	v = &d->v[d->n++];
 	v->ifindex = ifi->ifi_index;
 	snprintf(v->name, sizeof(v->name), "%.*s", nla_len(tb[IFLA_IFNAME]),
 		 (const char *)nla_data(tb[IFLA_IFNAME]));

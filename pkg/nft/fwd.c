@@ -283,9 +283,10 @@ int nft_fwd_list(struct nft *c, uint16_t family, struct nft_fwd_lists *l, struct
 	memset(l, 0, sizeof(*l));
 	r = nft_list_chains(c, family, TABLE, &l->chains, e);
 	if (r == 0)
-		r = nft_list_rules(c, family, TABLE, FORWARD, &l->fwd, e);
-	if (r == 0)
-		r = nft_list_rules(c, family, TABLE, PRIV, &l->priv, e);
+		r = nft_list_rules_each(c, (const struct nft_rules_req[]){
+			{ family, TABLE, FORWARD, &l->fwd },
+			{ family, TABLE, PRIV, &l->priv },
+		}, 2, e);
 	if (r < 0)
 		nft_fwd_lists_free(l);
 	return r;

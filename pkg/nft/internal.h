@@ -62,6 +62,18 @@ int nft_list_rules(struct nft *c, uint16_t family, const char *table, const char
 		   struct nftnl_rule_list **out, struct cni_err *e);
 int nft_list_chains(struct nft *c, uint16_t family, const char *table,
 		    struct nftnl_chain_list **out, struct cni_err *e);
+/* One dump of nft_list_rules_each(): @chain of @family's @table into *@out (skipped if NULL). */
+struct nft_rules_req {
+	uint16_t family;
+	const char *table, *chain;
+	struct nftnl_rule_list **out;
+};
+/*
+ * nft_list_rules_each() - nft_list_rules() for each of the @n requests in turn, up to the first
+ * failure (its -errno returned; the lists already made stay for the caller to free).
+ */
+int nft_list_rules_each(struct nft *c, const struct nft_rules_req *q, size_t n,
+			struct cni_err *e);
 /* libnftnl's list destructors do not accept NULL. */
 static inline void nft_rules_free(struct nftnl_rule_list *l)
 {

@@ -277,6 +277,17 @@ int nft_list_rules(struct nft *c, uint16_t family, const char *table, const char
 	return 0;
 }
 
+int nft_list_rules_each(struct nft *c, const struct nft_rules_req *q, size_t n,
+			struct cni_err *e)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (q[i].out)
+			r = nft_list_rules(c, q[i].family, q[i].table, q[i].chain, q[i].out, e);
+	return r;
+}
+
 int nft_list_chains(struct nft *c, uint16_t family, const char *table,
 		    struct nftnl_chain_list **out, struct cni_err *e)
 {

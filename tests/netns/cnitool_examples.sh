@@ -16,19 +16,9 @@ fi
 tmpdir D
 DATA="$D/data"
 mkdir -p "$D/net.d" "$DATA"
-mkhost H
-in_ns "$H" ip link add eth0 type veth peer name eth0-peer
-in_ns "$H" ip addr add 192.0.2.2/24 dev eth0
-in_ns "$H" ip link set eth0 up
-in_ns "$H" ip link set eth0-peer up
-in_ns "$H" ip route add default via 192.0.2.1
-in_ns "$H" ip link add eth1 type veth peer name eth1-peer # the device of host-device's example
+example_host H
 export NETCONFPATH="$D/net.d" CNI_PATH="$BIN" CNITOOL_CACHE_DIR="$D/cache"
 unset CNI_IFNAME CNI_ARGS CAP_ARGS
-
-declare -A KIND=([ipvlan]="link eth0 type ipvlan mode l2" [vlan]="link eth0 type vlan id 4000"
-	[dummy]="type dummy" [vrf]="type vrf table 4000")
-declare -A FIXTURE=([flannel]="tests/netns/flannel.sh" [dhcp]="tests/netns/dhcp.sh" [dnsname]="tests/netns/dnsname.sh")
 
 # tool ARGS...: cnitool in the host namespace; stdout in $OUT, stderr in $ERR, status in $RC.
 tool() {
@@ -48,26 +38,10 @@ cached() { [ -e "$1" ] && echo yes || echo no; }
 
 for f in "$TOP"/conf/examples/*; do
 	name=$(basename "$f")
-	list=$(jq -c 'if .plugins then . else {cniVersion, name, plugins: [.]} end' "$f" 2>/dev/null)
-	if [ -z "$list" ]; then
+	if ! example_load "$f" "$H"; then
 		fail "$name is valid JSON" "jq cannot read it"
 		continue
 	fi
-	net=$(jq -r .name <<<"$list")
-	mapfile -t types < <(jq -r '.plugins[].type' <<<"$list")
-	mapfile -t itypes < <(jq -r '.plugins[].ipam.type // empty' <<<"$list")
-	missing=""
-	for t in "${itypes[@]}" "${types[@]}"; do
-		[ -n "${FIXTURE[$t]:-}" ] && missing="needs its own fixture: exercised by ${FIXTURE[$t]}"
-	done
-	for t in "${types[@]}"; do
-		if [ -z "$missing" ] && [ -n "${KIND[$t]:-}" ]; then
-			in_ns "$H" ip link add cnic-probe ${KIND[$t]} 2>/dev/null ||
-				missing="kernel without $t: exercised by tests/netns/$t.sh in the VM lane"
-			in_ns "$H" ip link del cnic-probe 2>/dev/null
-		fi
-		[ -z "$missing" ] && [ ! -x "$BIN/$t" ] && missing="plugin $t is not built"
-	done
 	if [ -n "$missing" ]; then
 		skip "cnitool example $name" "$missing"
 		continue

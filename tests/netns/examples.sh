@@ -8,42 +8,15 @@
 . "$(dirname "$0")/lib.sh"
 need_root examples
 tmpdir DATA
-mkhost H
-in_ns "$H" ip link add eth0 type veth peer name eth0-peer
-in_ns "$H" ip addr add 192.0.2.2/24 dev eth0
-in_ns "$H" ip link set eth0 up
-in_ns "$H" ip link set eth0-peer up
-in_ns "$H" ip route add default via 192.0.2.1
-in_ns "$H" ip link add eth1 type veth peer name eth1-peer # the device of host-device's example
-
-# Link kinds this kernel may lack, with how to probe for them.
-declare -A KIND=([ipvlan]="link eth0 type ipvlan mode l2" [vlan]="link eth0 type vlan id 4000"
-	[dummy]="type dummy" [vrf]="type vrf table 4000")
-declare -A FIXTURE=([flannel]="tests/netns/flannel.sh" [dhcp]="tests/netns/dhcp.sh" [dnsname]="tests/netns/dnsname.sh")
+example_host H
 
 for f in "$TOP"/conf/examples/*; do
 	name=$(basename "$f")
-	list=$(jq -c 'if .plugins then . else {cniVersion, name, plugins: [.]} end' "$f" 2>/dev/null)
-	if [ -z "$list" ]; then
+	if ! example_load "$f" "$H"; then
 		fail "$name is valid JSON" "jq cannot read it"
 		continue
 	fi
 	v=$(jq -r .cniVersion <<<"$list")
-	net=$(jq -r .name <<<"$list")
-	mapfile -t types < <(jq -r '.plugins[].type' <<<"$list")
-	mapfile -t itypes < <(jq -r '.plugins[].ipam.type // empty' <<<"$list")
-	missing=""
-	for t in "${itypes[@]}"; do
-		[ -n "${FIXTURE[$t]:-}" ] && missing="needs its own fixture: exercised by ${FIXTURE[$t]}"
-	done
-	for t in "${types[@]}"; do
-		if [ -n "${KIND[$t]:-}" ] && ! in_ns "$H" ip link add cnic-probe ${KIND[$t]} 2>/dev/null; then
-			missing="kernel without $t: exercised by tests/netns/$t.sh in the VM lane"
-		fi
-		in_ns "$H" ip link del cnic-probe 2>/dev/null
-		[ -n "${FIXTURE[$t]:-}" ] && missing="needs its own fixture: exercised by ${FIXTURE[$t]}"
-		[ -z "$missing" ] && [ ! -x "$BIN/$t" ] && missing="plugin $t is not built"
-	done
 	if [ -n "$missing" ]; then
 		skip "example $name" "$missing"
 		continue

@@ -55,16 +55,8 @@ fi
 # ---- every spec version: two containers in l2, the switch, CHECK, DEL ---------------------------
 for v in $VERSIONS; do
 	topo
-	mkns C1
-	mkns C2
 	C=$(conf "$v" '"master":"m0"')
-	hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
-	check_eq "$v ADD c1" "$RC" 0
-	R1=$OUT
-	hrun "$H" "$P" ADD "$C2" eth0 c2 "$C"
-	check_eq "$v ADD c2" "$RC" 0
-	a1=$(ip_of "$C1")
-	a2=$(ip_of "$C2")
+	add_two "$H" "$P" "$C" "$v"
 	case $v in
 	0.1.0 | 0.2.0)
 		check_eq "$v result ip4" "$(printf '%s' "$R1" | jq -c '[.ip4.ip, .ip4.gateway]')" "[\"$a1/24\",\"10.70.0.1\"]" ;;

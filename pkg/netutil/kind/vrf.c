@@ -68,16 +68,11 @@ static int vrf_parse(struct nlmsghdr *nlh, void *arg)
 	if (v->vrf && nu__attr(tb, IFLA_MASTER, 4) && (int)nla_get_u32(tb[IFLA_MASTER]) == v->vrf)
 		v->members++;
 	if (is_vrf && table) {
-		if (v->n == v->cap) {
-			size_t cap = v->cap ? v->cap * 2 : 16;
-			uint32_t *t = realloc(v->tables, cap * sizeof(*t));
+		uint32_t *t = nu__push(&v->tables, &v->n, &v->cap, sizeof(*t), 16);
 
-			if (!t)
-				return -ENOMEM;
-			v->tables = t;
-			v->cap = cap;
-		}
-		v->tables[v->n++] = table;
+		if (!t)
+			return -ENOMEM;
+		*t = table;
 	}
 	return 0;
 }

@@ -83,19 +83,16 @@ void dhcp_put_u8(struct dhcp_buf *b, uint16_t type, uint8_t v);
 /* Fill in the length prefix: the frame is b->p[0..b->len). -ENOMEM if a put failed. */
 int dhcp_buf_finish(struct dhcp_buf *b);
 
-/* Iterate the TLVs of a frame body (after the length prefix). */
-struct dhcp_tlv_iter {
-	const uint8_t *p;
-	size_t len, pos;
-};
-
 /* The big-endian 32-bit number at @v (a frame's length prefix, a u32 TLV's value). */
 uint32_t dhcp_u32(const uint8_t *v);
 
-/* Check the magic and version; 0 or -EPROTO. */
-int dhcp_tlv_begin(struct dhcp_tlv_iter *it, const uint8_t *body, size_t len);
-/* Next TLV: 1 with *type, *v and *vlen set, 0 at the end, -EPROTO when truncated. */
-int dhcp_tlv_next(struct dhcp_tlv_iter *it, uint16_t *type, const uint8_t **v, size_t *vlen);
+/*
+ * dhcp_tlv_each() - @fn(type, value, value length, @arg) for each TLV of a frame body (after the
+ * length prefix), in order, until it returns non-zero. Returns that value, 0 at the end, or
+ * -EPROTO for a wrong magic or version, or a truncated TLV.
+ */
+int dhcp_tlv_each(const uint8_t *body, size_t len,
+		  int (*fn)(uint16_t t, const uint8_t *v, size_t vl, void *arg), void *arg);
 
 struct dhcp_provide {
 	uint8_t code;

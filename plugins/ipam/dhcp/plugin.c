@@ -380,60 +380,58 @@ struct dhcp_reply {
 	bool has_addr;
 };
 
+/* One TLV of the daemon's reply into the struct dhcp_reply at @arg: 0 or -EPROTO. */
+static int reply_tlv(uint16_t t, const uint8_t *v, size_t vl, void *arg)
+{
+	struct dhcp_reply *rep = arg;
+
+	switch (t) {
+	case DHCP_T_ERRNO:
+		if (vl != 4)
+			return -EPROTO;
+		rep->err = (int)dhcp_u32(v);
+		break;
+	case DHCP_T_MESSAGE:
+		snprintf(rep->msg, sizeof(rep->msg), "%.*s", (int)vl, (const char *)v);
+		break;
+	case DHCP_T_ADDR:
+		if (vl != 5 || v[4] > 32)
+			return -EPROTO;
+		memcpy(rep->lease.addr, v, 4);
+		rep->lease.mask_len = v[4];
+		rep->has_addr = true;
+		break;
+	case DHCP_T_GATEWAY:
+		if (vl != 4)
+			return -EPROTO;
+		memcpy(rep->lease.gw, v, 4);
+		rep->lease.has_gw = true;
+		break;
+	case DHCP_T_ROUTE: {
+		struct nu_dhcp_route *rt;
+
+		if (vl != 9 || v[4] > 32 || rep->lease.n_routes >= DHCP_MAX_ROUTES)
+			return -EPROTO;
+		rt = &rep->lease.routes[rep->lease.n_routes++];
+		memcpy(rt->dst, v, 4);
+		rt->len = v[4];
+		memcpy(rt->gw, v + 5, 4);
+		break;
+	}
+	case DHCP_T_LEASE:
+		if (vl == 4)
+			rep->lease.lease_secs = dhcp_u32(v);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
 static int dhcp_reply_decode(const uint8_t *body, size_t len, struct dhcp_reply *rep)
 {
-	struct dhcp_tlv_iter it;
-	const uint8_t *v;
-	uint16_t t;
-	size_t vl;
-	int k;
-
 	memset(rep, 0, sizeof(*rep));
-	if (dhcp_tlv_begin(&it, body, len))
-		return -EPROTO;
-	while ((k = dhcp_tlv_next(&it, &t, &v, &vl)) > 0) {
-		switch (t) {
-		case DHCP_T_ERRNO:
-			if (vl != 4)
-				return -EPROTO;
-			rep->err = (int)dhcp_u32(v);
-			break;
-		case DHCP_T_MESSAGE:
-			snprintf(rep->msg, sizeof(rep->msg), "%.*s", (int)vl, (const char *)v);
-			break;
-		case DHCP_T_ADDR:
-			if (vl != 5 || v[4] > 32)
-				return -EPROTO;
-			memcpy(rep->lease.addr, v, 4);
-			rep->lease.mask_len = v[4];
-			rep->has_addr = true;
-			break;
-		case DHCP_T_GATEWAY:
-			if (vl != 4)
-				return -EPROTO;
-			memcpy(rep->lease.gw, v, 4);
-			rep->lease.has_gw = true;
-			break;
-		case DHCP_T_ROUTE: {
-			struct nu_dhcp_route *rt;
-
-			if (vl != 9 || v[4] > 32 || rep->lease.n_routes >= DHCP_MAX_ROUTES)
-				return -EPROTO;
-			rt = &rep->lease.routes[rep->lease.n_routes++];
-			memcpy(rt->dst, v, 4);
-			rt->len = v[4];
-			memcpy(rt->gw, v + 5, 4);
-			break;
-		}
-		case DHCP_T_LEASE:
-			if (vl == 4)
-				rep->lease.lease_secs = dhcp_u32(v);
-			break;
-		default:
-			break;
-		}
-	}
-	return k < 0 ? k : 0;
+	return dhcp_tlv_each(body, len, reply_tlv, rep);
 }
 
 /* One exchange: request of @verb, reply decoded; a daemon-side error becomes @e's message. */

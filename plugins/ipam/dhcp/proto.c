@@ -108,7 +108,14 @@ int dhcp_buf_finish(struct dhcp_buf *b)
 	return 0;
 }
 
-int dhcp_tlv_begin(struct dhcp_tlv_iter *it, const uint8_t *body, size_t len)
+/* Iterate the TLVs of a frame body (after the length prefix). */
+struct dhcp_tlv_iter {
+	const uint8_t *p;
+	size_t len, pos;
+};
+
+/* Check the magic and version; 0 or -EPROTO. */
+static int dhcp_tlv_begin(struct dhcp_tlv_iter *it, const uint8_t *body, size_t len)
 {
 	if (len < sizeof(dhcp_magic) || memcmp(body, dhcp_magic, sizeof(dhcp_magic)))
 		return -EPROTO;
@@ -118,7 +125,9 @@ int dhcp_tlv_begin(struct dhcp_tlv_iter *it, const uint8_t *body, size_t len)
 	return 0;
 }
 
-int dhcp_tlv_next(struct dhcp_tlv_iter *it, uint16_t *type, const uint8_t **v, size_t *vlen)
+/* Next TLV: 1 with *type, *v and *vlen set, 0 at the end, -EPROTO when truncated. */
+static int dhcp_tlv_next(struct dhcp_tlv_iter *it, uint16_t *type, const uint8_t **v,
+			 size_t *vlen)
 {
 	size_t l;
 
@@ -150,94 +159,104 @@ uint32_t dhcp_u32(const uint8_t *v)
 	return (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
 }
 
+/* One TLV of a request into the struct dhcp_request at @arg: 0, -EPROTO or -ENAMETOOLONG. */
+static int request_tlv(uint16_t t, const uint8_t *v, size_t vl, void *arg)
+{
+	struct dhcp_request *r = arg;
+	int e = 0;
+
+	switch (t) {
+	case DHCP_T_VERB:
+		if (vl != 1)
+			return -EPROTO;
+		r->verb = v[0];
+		break;
+	case DHCP_T_CID:
+		e = dhcp_copy_str(r->cid, sizeof(r->cid), v, vl);
+		break;
+	case DHCP_T_NETNS:
+		e = dhcp_copy_str(r->netns, sizeof(r->netns), v, vl);
+		break;
+	case DHCP_T_IFNAME:
+		e = dhcp_copy_str(r->ifname, sizeof(r->ifname), v, vl);
+		break;
+	case DHCP_T_NETWORK:
+		e = dhcp_copy_str(r->network, sizeof(r->network), v, vl);
+		break;
+	case DHCP_T_REQUEST:
+		if (vl > sizeof(r->req_opts))
+			return -EPROTO;
+		memcpy(r->req_opts, v, vl);
+		r->n_req_opts = vl;
+		r->req_opts_seen = true;
+		break;
+	case DHCP_T_PROVIDE:
+		if (vl < 1 || vl > 256 || r->n_provide >= DHCP_MAX_PROVIDE)
+			return -EPROTO;
+		r->provide[r->n_provide].code = v[0];
+		r->provide[r->n_provide].len = (uint8_t)(vl - 1);
+		memcpy(r->provide[r->n_provide].data, v + 1, vl - 1);
+		r->n_provide++;
+		break;
+	case DHCP_T_BROADCAST:
+		if (vl != 1)
+			return -EPROTO;
+		r->broadcast = v[0] != 0;
+		break;
+	case DHCP_T_TIMEOUT_MS:
+	case DHCP_T_RESEND_MAX_MS:
+	case DHCP_T_RESEND_TIMEOUT_MS:
+		if (vl != 4)
+			return -EPROTO;
+		*(t == DHCP_T_TIMEOUT_MS	  ? &r->timeout_ms
+		  : t == DHCP_T_RESEND_MAX_MS ? &r->resend_max_ms
+					      : &r->resend_timeout_ms) = dhcp_u32(v);
+		break;
+	default:
+		break;
+	}
+	return e;
+}
+
 int dhcp_request_decode(const uint8_t *body, size_t len, struct dhcp_request *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->body = body;
+	r->body_len = len;
+	return dhcp_tlv_each(body, len, request_tlv, r);
+}
+
+/* The attachment "<cid>\0<ifname>" at @arg: 1 when TLV @t is a VALID entry naming it. */
+static int valid_tlv(uint16_t t, const uint8_t *v, size_t vl, void *arg)
+{
+	const char *const *att = arg;
+	size_t cl = strlen(att[0]), il = strlen(att[1]);
+
+	return t == DHCP_T_VALID && vl == cl + 1 + il && !memcmp(v, att[0], cl) && v[cl] == 0 &&
+	       !memcmp(v + cl + 1, att[1], il);
+}
+
+bool dhcp_request_valid(const struct dhcp_request *r, const char *cid, const char *ifname)
+{
+	const char *att[] = { cid, ifname };
+
+	return dhcp_tlv_each(r->body, r->body_len, valid_tlv, att) > 0;
+}
+
+int dhcp_tlv_each(const uint8_t *body, size_t len,
+		  int (*fn)(uint16_t t, const uint8_t *v, size_t vl, void *arg), void *arg)
 {
 	struct dhcp_tlv_iter it;
 	const uint8_t *v;
 	uint16_t t;
 	size_t vl;
-	int k;
+	int k, r = 0;
 
-	memset(r, 0, sizeof(*r));
 	if (dhcp_tlv_begin(&it, body, len))
 		return -EPROTO;
-	r->body = body;
-	r->body_len = len;
-	while ((k = dhcp_tlv_next(&it, &t, &v, &vl)) > 0) {
-		int e = 0;
-
-		switch (t) {
-		case DHCP_T_VERB:
-			if (vl != 1)
-				return -EPROTO;
-			r->verb = v[0];
-			break;
-		case DHCP_T_CID:
-			e = dhcp_copy_str(r->cid, sizeof(r->cid), v, vl);
-			break;
-		case DHCP_T_NETNS:
-			e = dhcp_copy_str(r->netns, sizeof(r->netns), v, vl);
-			break;
-		case DHCP_T_IFNAME:
-			e = dhcp_copy_str(r->ifname, sizeof(r->ifname), v, vl);
-			break;
-		case DHCP_T_NETWORK:
-			e = dhcp_copy_str(r->network, sizeof(r->network), v, vl);
-			break;
-		case DHCP_T_REQUEST:
-			if (vl > sizeof(r->req_opts))
-				return -EPROTO;
-			memcpy(r->req_opts, v, vl);
-			r->n_req_opts = vl;
-			r->req_opts_seen = true;
-			break;
-		case DHCP_T_PROVIDE:
-			if (vl < 1 || vl > 256 || r->n_provide >= DHCP_MAX_PROVIDE)
-				return -EPROTO;
-			r->provide[r->n_provide].code = v[0];
-			r->provide[r->n_provide].len = (uint8_t)(vl - 1);
-			memcpy(r->provide[r->n_provide].data, v + 1, vl - 1);
-			r->n_provide++;
-			break;
-		case DHCP_T_BROADCAST:
-			if (vl != 1)
-				return -EPROTO;
-			r->broadcast = v[0] != 0;
-			break;
-		case DHCP_T_TIMEOUT_MS:
-		case DHCP_T_RESEND_MAX_MS:
-		case DHCP_T_RESEND_TIMEOUT_MS:
-			if (vl != 4)
-				return -EPROTO;
-			*(t == DHCP_T_TIMEOUT_MS	  ? &r->timeout_ms
-			  : t == DHCP_T_RESEND_MAX_MS ? &r->resend_max_ms
-						      : &r->resend_timeout_ms) = dhcp_u32(v);
-			break;
-		default:
-			break;
-		}
-		if (e)
-			return e;
-	}
-	return k < 0 ? k : 0;
-}
-
-bool dhcp_request_valid(const struct dhcp_request *r, const char *cid, const char *ifname)
-{
-	struct dhcp_tlv_iter it;
-	const uint8_t *v;
-	size_t vl, cl = strlen(cid), il = strlen(ifname);
-	uint16_t t;
-
-	if (dhcp_tlv_begin(&it, r->body, r->body_len))
-		return false;
-	while (dhcp_tlv_next(&it, &t, &v, &vl) > 0) {
-		if (t != DHCP_T_VALID || vl != cl + 1 + il)
-			continue;
-		if (!memcmp(v, cid, cl) && v[cl] == 0 && !memcmp(v + cl + 1, ifname, il))
-			return true;
-	}
-	return false;
+	while (!r && (k = dhcp_tlv_next(&it, &t, &v, &vl)) > 0)
+		r = fn(t, v, vl, arg);
+	return r ? r : k;
 }
 
 int dhcp_lease_routes(const struct nu_dhcp_msg *ack, struct dhcp_lease_info *info)

@@ -264,10 +264,9 @@ static int hl_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 		else
 			nv6++;
 	}
-	if ((nv4 > 1 || nv6 > 1) && ctx->net.version < CNI_V030)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-				"CNI version %s does not support more than 1 address per family",
-				c->cni_version ? c->cni_version : "");
+	r = cni_one_addr_per_family(ctx, nv4, nv6, c->cni_version ? c->cni_version : "", e);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i + 1 < c->n_sets; i++)
 		for (size_t j = i + 1; j < c->n_sets; j++)
 			if (hl_set_overlaps(&c->sets[i], &c->sets[j]))

@@ -137,7 +137,8 @@ static int static_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 {
 	struct static_conf *c = conf;
 	const struct static_addr *a;
-	int r, v4 = 0, v6 = 0;
+	size_t v4 = 0, v6 = 0;
+	int r;
 
 	if (!c->ipam_seen)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "IPAM config missing 'ipam' key");
@@ -158,11 +159,7 @@ static int static_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 		else
 			v6++;
 	}
-	if ((v4 > 1 || v6 > 1) && ctx->net.version < CNI_V030)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-				"CNI version %s does not support more than 1 address per family",
-				ctx->net.version_str);
-	return 0;
+	return cni_one_addr_per_family(ctx, v4, v6, ctx->net.version_str, e);
 }
 
 static int static_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e)

@@ -613,11 +613,9 @@ static int bridge_check(struct cni_ctx *ctx, struct cni_err *e)
 	br_if = cni_result_iface(prev, c->bridge, NULL, NULL);
 	if (!br_if)
 		return cni_fail(e, -ENOENT, 0, "bridge \"%s\" not found in prevResult", c->bridge);
-	cont_if = cni_result_iface(prev, ctx->env.ifname, ctx->env.netns, &cont_idx);
-	if (!cont_if)
-		return cni_fail(e, -ENOENT, 0,
-				"interface \"%s\" with sandbox \"%s\" not found in prevResult",
-				ctx->env.ifname, ctx->env.netns);
+	r = cni_prev_container_iface(ctx, &cont_if, &cont_idx, e);
+	if (r < 0)
+		return r;
 
 	r = nu_nl_open(&host, -1, e);
 	if (r < 0)

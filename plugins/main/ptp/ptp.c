@@ -386,13 +386,9 @@ static int ptp_check(struct cni_ctx *ctx, struct cni_err *e)
 	r = cni_ipam_check(ctx, e);
 	if (r < 0)
 		return r;
-	if (!prev)
-		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "Required prevResult missing");
-	cont_if = cni_result_iface(prev, ctx->env.ifname, ctx->env.netns, &cont_idx);
-	if (!cont_if)
-		return cni_fail(e, -ENOENT, 0,
-				"interface \"%s\" with sandbox \"%s\" not found in prevResult",
-				ctx->env.ifname, ctx->env.netns);
+	r = cni_prev_container_iface(ctx, &cont_if, &cont_idx, e);
+	if (r < 0)
+		return r;
 	r = nu_iface_check_veth(ctx->env.netns, ctx->env.ifname, cont_if->mac, &netns_fd, &cont,
 				&cl, e);
 	if (r < 0)

@@ -251,19 +251,17 @@ static void fw_lists_free(struct fw_lists *l)
  */
 static int fw_list(struct nft *c, struct fw_lists *l, bool all, struct cni_err *e)
 {
-	int r = 0;
+	const struct nft_rules_req q[] = {
+		{ NFPROTO_INET, FW_TABLE, FW_CONTAINERS, all ? &l->containers : NULL },
+		{ NFPROTO_INET, FW_TABLE, FW_STAGE1, &l->stage1 },
+		{ NFPROTO_INET, FW_TABLE, FW_STAGE2, &l->stage2 },
+		{ NFPROTO_BRIDGE, FW_TABLE, FW_FORWARD, all ? &l->bridge : NULL },
+		{ NFPROTO_INET, FW_TABLE, FW_FORWARD, &l->forward },
+	};
+	int r;
 
 	memset(l, 0, sizeof(*l));
-	if (all)
-		r = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_CONTAINERS, &l->containers, e);
-	if (r == 0)
-		r = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_STAGE1, &l->stage1, e);
-	if (r == 0)
-		r = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_STAGE2, &l->stage2, e);
-	if (r == 0 && all)
-		r = nft_list_rules(c, NFPROTO_BRIDGE, FW_TABLE, FW_FORWARD, &l->bridge, e);
-	if (r == 0)
-		r = nft_list_rules(c, NFPROTO_INET, FW_TABLE, FW_FORWARD, &l->forward, e);
+	r = nft_list_rules_each(c, q, sizeof(q) / sizeof(q[0]), e);
 	if (r < 0)
 		fw_lists_free(l);
 	return r;
@@ -527,21 +525,24 @@ static struct nftnl_rule *ipt_rule(struct nft *c, const struct ipt_fw *a, enum i
 	const struct nu_fw *f = a->f;
 	struct nftnl_rule *r = nft_rule_new(c, a->family, IPT_TABLE, ipt_chain(f, k), NULL);
 	char pc[64];
+	const char *comment = pc, *target = NULL;
+	int verdict = NF_DROP;
 	struct cni_prefix h;
 	uint32_t blen = f->bridge ? (uint32_t)strlen(f->bridge) + 1 : 1;
 
 	snprintf(pc, sizeof(pc), "CNI firewall plugin rules (ingressPolicy: %s)",
 		 policy_names[f->policy]);
+	/* Every rule ends [comment] counter verdict; the cases say what comes before and which. */
 	switch (k) {
 	case IPT_JUMP_PRIV:
-		nft_x_xt_comment(c, r, IPT_FWD_COMMENT);
-		nft_x_counter(c, r);
-		nft_x_verdict(c, r, NFT_JUMP, IPT_PRIV);
+		comment = IPT_FWD_COMMENT;
+		verdict = NFT_JUMP;
+		target = IPT_PRIV;
 		break;
 	case IPT_JUMP_ADMIN:
-		nft_x_xt_comment(c, r, IPT_ADMIN_COMMENT);
-		nft_x_counter(c, r);
-		nft_x_verdict(c, r, NFT_JUMP, f->admin_chain);
+		comment = IPT_ADMIN_COMMENT;
+		verdict = NFT_JUMP;
+		target = f->admin_chain;
 		break;
 	case IPT_IN:
 	case IPT_OUT:
@@ -551,37 +552,34 @@ static struct nftnl_rule *ipt_rule(struct nft *c, const struct ipt_fw *a, enum i
 			nft_x_xt_ctstate(c, r,
 					 XT_CONNTRACK_STATE_BIT(IP_CT_RELATED) |
 						 XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED));
-		nft_x_counter(c, r);
-		nft_x_verdict(c, r, NF_ACCEPT, NULL);
+		comment = NULL;
+		verdict = NF_ACCEPT;
 		break;
 	case IPT_JUMP_STAGE1:
-		nft_x_xt_comment(c, r, pc);
-		nft_x_counter(c, r);
-		nft_x_verdict(c, r, NFT_JUMP, IPT_STAGE1);
+		verdict = NFT_JUMP;
+		target = IPT_STAGE1;
 		break;
 	case IPT_S1:
 	case IPT_S1_ISO:
 		x_ifname(c, r, NFT_META_IIFNAME, f->bridge, blen, false);
 		x_ifname(c, r, NFT_META_OIFNAME, f->bridge, blen, k == IPT_S1);
-		nft_x_xt_comment(c, r, pc);
-		nft_x_counter(c, r);
-		nft_x_verdict(c, r, k == IPT_S1 ? NFT_JUMP : NF_DROP, k == IPT_S1 ? IPT_STAGE2 : NULL);
+		verdict = k == IPT_S1 ? NFT_JUMP : NF_DROP;
+		target = k == IPT_S1 ? IPT_STAGE2 : NULL;
 		break;
 	case IPT_S2:
 		x_ifname(c, r, NFT_META_OIFNAME, f->bridge, blen, false);
-		nft_x_xt_comment(c, r, pc);
-		nft_x_counter(c, r);
-		nft_x_verdict(c, r, NF_DROP, NULL);
 		break;
 	case IPT_S1_RET:
 	case IPT_S2_RET:
-		nft_x_xt_comment(c, r, pc);
-		nft_x_counter(c, r);
-		nft_x_verdict(c, r, NFT_RETURN, NULL);
+		verdict = NFT_RETURN;
 		break;
 	default:
-		break;
+		return r;
 	}
+	if (comment)
+		nft_x_xt_comment(c, r, comment);
+	nft_x_counter(c, r);
+	nft_x_verdict(c, r, verdict, target);
 	return r;
 }
 
@@ -650,9 +648,10 @@ static int ipt_list(struct nft *c, uint16_t family, struct ipt_state *s, struct 
 	memset(s, 0, sizeof(*s));
 	r = nft_fwd_list(c, family, &s->l, e);
 	if (r == 0)
-		r = nft_list_rules(c, family, IPT_TABLE, IPT_STAGE1, &s->s1, e);
-	if (r == 0)
-		r = nft_list_rules(c, family, IPT_TABLE, IPT_STAGE2, &s->s2, e);
+		r = nft_list_rules_each(c, (const struct nft_rules_req[]){
+			{ family, IPT_TABLE, IPT_STAGE1, &s->s1 },
+			{ family, IPT_TABLE, IPT_STAGE2, &s->s2 },
+		}, 2, e);
 	if (r < 0)
 		ipt_state_free(s);
 	return r;

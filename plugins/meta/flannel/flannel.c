@@ -511,47 +511,30 @@ static int flannel_status(struct cni_ctx *ctx, struct cni_err *e)
  * valid attachment, whatever its ifname, names its container. Only files of this network are
  * judged: the default dataDir is shared by every flannel network on the node.
  */
-static int gc_saved(struct cni_ctx *ctx, struct cni_err *e)
+static bool saved_stale(const struct cni_ctx *ctx, const char *dir, const char *file)
 {
-	const struct flannel_conf *c = ctx->conf;
-	DIR *dir = opendir(c->data_dir);
-	struct dirent *de;
-	int first = 0;
+	_cni_render_cleanup_ struct cni_render *d = NULL;
+	char *path, *text, *name;
+	struct cni_err one = {0};
+	struct stat st;
+	size_t len;
 
-	if (!dir)
-		return errno == ENOENT ? 0
-				       : cni_fail(e, -errno, CNI_ERR_IO, "opendir %s: %s",
-						  c->data_dir, strerror(errno));
-	while ((de = readdir(dir))) {
-		_cni_render_cleanup_ struct cni_render *d = NULL;
-		char *path, *text, *name;
-		struct cni_err one = {0};
-		struct stat st;
-		size_t len;
-
-		if (de->d_name[0] == '.' || cni_attachment_valid(ctx, de->d_name, NULL))
-			continue; /* temp files of a running ADD start with a dot */
-		path = cni_sprintf("%s/%s", c->data_dir, de->d_name);
-		if (lstat(path, &st) || !S_ISREG(st.st_mode))
-			continue;
-		if (read_file(path, &text, &len, &one) ||
-		    cni_render_new(&d, ctx->stdin_buf, ctx->stdin_len, &one) ||
-		    cni_render_load(d, text, len, &one))
-			continue; /* not ours to judge */
-		name = cni_render_str(d, NULL, "name");
-		if (!name || strcmp(name, ctx->net.name))
-			continue;
-		if (unlink(path) && errno != ENOENT && !first) {
-			first = -errno;
-			cni_fail(e, first, CNI_ERR_IO, "removing %s: %s", path, strerror(errno));
-		}
-	}
-	closedir(dir);
-	return first;
+	if (cni_attachment_valid(ctx, file, NULL))
+		return false;
+	path = cni_sprintf("%s/%s", dir, file);
+	if (lstat(path, &st) || !S_ISREG(st.st_mode))
+		return false;
+	if (read_file(path, &text, &len, &one) ||
+	    cni_render_new(&d, ctx->stdin_buf, ctx->stdin_len, &one) ||
+	    cni_render_load(d, text, len, &one))
+		return false; /* not ours to judge */
+	name = cni_render_str(d, NULL, "name");
+	return name && !strcmp(name, ctx->net.name);
 }
 
 static int flannel_gc(struct cni_ctx *ctx, struct cni_err *e)
 {
+	const struct flannel_conf *c = ctx->conf;
 	char *text, *type;
 	int r;
 
@@ -562,7 +545,7 @@ static int flannel_gc(struct cni_ctx *ctx, struct cni_err *e)
 	r = cni_delegate(ctx, type, CNI_CMD_GC, text, NULL, e);
 	if (r)
 		return r;
-	return gc_saved(ctx, e);
+	return cni_gc_dir(ctx, c->data_dir, "opendir", saved_stale, e);
 }
 
 const struct cni_plugin cni_main_plugin = {

@@ -656,28 +656,17 @@ static bool backup_valid(const struct cni_ctx *ctx, const char *file)
 	return !strchr(base, '_'); /* no split at all: not a backup name */
 }
 
+static bool backup_stale(const struct cni_ctx *ctx, const char *dir, const char *file)
+{
+	(void)dir;
+	return !backup_valid(ctx, file);
+}
+
 static int tun_gc(struct cni_ctx *ctx, struct cni_err *e)
 {
 	const struct tun_conf *c = ctx->conf;
-	DIR *d = opendir(c->data_dir);
-	struct dirent *de;
-	int first = 0;
 
-	if (!d)
-		return errno == ENOENT ? 0
-				       : cni_fail(e, -errno, CNI_ERR_IO, "reading %s: %s",
-						  c->data_dir, strerror(errno));
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || backup_valid(ctx, de->d_name))
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && !first) {
-			first = -errno;
-			cni_fail(e, first, CNI_ERR_IO, "removing %s/%s: %s", c->data_dir,
-				 de->d_name, strerror(errno));
-		}
-	}
-	closedir(d);
-	return first;
+	return cni_gc_dir(ctx, c->data_dir, "reading", backup_stale, e);
 }
 
 const struct cni_plugin cni_main_plugin = {
