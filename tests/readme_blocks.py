@@ -6,6 +6,10 @@ A mark is an HTML comment on the line right before a fence (same indentation or 
   <!-- test: netns -->          a ```sh block tests/netns/readme.sh runs as root, in throwaway
                                 namespaces (names cnic-host / cnic-demo, files under
                                 /tmp/cnic-demo: the test gives them a unique tag)
+  <!-- test: install -->        a ```sh block of `make install`/`make uninstall` lines that
+                                tests/unit/test_install.sh runs, each into a scratch DESTDIR
+  <!-- test: deb -->            a ```sh block tests/e2e/deb.sh runs: `make deb` lines in the tree,
+                                `apt install ./build/deb/...` lines in its throwaway Debian root
   <!-- not run: <why> -->       a ```sh block no test runs, and why (a reason is required)
   <!-- snippet: <name> -->      a configuration block (toml, json) tests and e2e lanes read by name
 Every ```sh block must carry test: or not run:, so a new command without one fails
@@ -14,6 +18,7 @@ tests/unit/test_readme.sh.
   readme_blocks.py check [README]          problems, one per line; exit 1 if any
   readme_blocks.py list [README]           "<line> <lang> <kind> <arg>" per block
   readme_blocks.py tests [README]          the test: netns blocks, each ended by a NUL byte
+  readme_blocks.py lines KIND [README]     the command lines of the test: KIND blocks, one a line
   readme_blocks.py snippet NAME [README]   the snippet's text
 """
 import os
@@ -23,6 +28,22 @@ import sys
 MARK = re.compile(r"^\s*<!--\s*(test|not run|snippet):\s*(.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KINDS = ("netns", "install", "deb")
+# The lines each line-by-line kind knows how to run (anything else is refused by check).
+LINE_RE = {
+    "install": r"make (un)?install( [A-Z_]+=\S+)*",
+    "deb": r"make deb|apt(-get)? install (-y )?\./build/deb/cnic_\*\.deb",
+}
+
+
+def command_lines(body):
+    """The commands of a block: comments and blank lines dropped, whitespace squeezed."""
+    out = []
+    for line in body.split("\n"):
+        line = re.sub(r"\s+#.*$|^\s*#.*$", "", line).strip()
+        if line:
+            out.append(re.sub(r"\s+", " ", line))
+    return out
 
 
 def blocks(path):
@@ -65,8 +86,12 @@ def check(path):
             if kind is None:
                 problems.append(f"{where}: ```sh block without <!-- test: netns --> or "
                                 "<!-- not run: why --> on the line before")
-            elif kind == "test" and arg != "netns":
-                problems.append(f"{where}: unknown test kind '{arg}' (only netns)")
+            elif kind == "test" and arg not in KINDS:
+                problems.append(f"{where}: unknown test kind '{arg}' ({', '.join(KINDS)})")
+            elif kind == "test" and arg in LINE_RE:
+                for cmd in command_lines(body):
+                    if not re.fullmatch(LINE_RE[arg], cmd):
+                        problems.append(f"{where}: '{cmd}' is not a line the {arg} test runs")
             elif kind == "not run" and not arg:
                 problems.append(f"{where}: <!-- not run: --> without a reason")
             elif kind == "snippet":
@@ -90,7 +115,7 @@ def main(argv):
         return 2
     cmd = argv[1]
     rest = argv[2:]
-    if cmd == "snippet":
+    if cmd in ("snippet", "lines"):
         if not rest:
             return 2
         name, rest = rest[0], rest[1:]
@@ -108,6 +133,12 @@ def main(argv):
         for _, _, kind, arg, body in blocks(path):
             if kind == "test" and arg == "netns":
                 sys.stdout.write(body + "\0")
+        return 0
+    if cmd == "lines":
+        for _, _, kind, arg, body in blocks(path):
+            if kind == "test" and arg == name:
+                for c in command_lines(body):
+                    print(c)
         return 0
     if cmd == "snippet":
         for _, _, kind, arg, body in blocks(path):

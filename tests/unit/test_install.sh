@@ -92,4 +92,28 @@ check_eq "flat /usr/lib/cni: the units run /usr/lib/cni's daemons" \
 check_eq "flat /usr/lib/cni: the binaries are stripped" \
 	"$(file -L "$D/usr/lib/cni/bridge" "$D/usr/bin/cnitool" 2>/dev/null | grep -c ', stripped')" 2
 uninstall "flat /usr/lib/cni" "$D" "$@"
+
+# README.md's own install lines (<!-- test: install -->), as a user types them, each into a
+# scratch DESTDIR given by the environment (make reads it from there): the plugins land in the
+# CNI_BIN_DIR the line names (else /opt/cni/bin), and the same line with uninstall takes them away.
+i=0
+/usr/bin/python3 tests/readme_blocks.py lines install README.md >"$T/readme-lines" ||
+	fail "README's install lines" "readme_blocks.py failed"
+[ -s "$T/readme-lines" ] || fail "README has install lines (<!-- test: install -->)" "none found"
+while IFS= read -r line; do
+	i=$((i + 1))
+	D=$T/readme-$i
+	mkdir -p "$D"
+	cnidir=$(printf '%s\n' "$line" | sed -n 's/.*CNI_BIN_DIR=\([^ ]*\).*/\1/p')
+	if (export DESTDIR="$D" BUILD; eval "$line -s --no-print-directory") >"$T/make.log" 2>&1; then
+		check_eq "README: '$line' puts the plugins in ${cnidir:-/opt/cni/bin}" \
+			"$([ -x "$D${cnidir:-/opt/cni/bin}/bridge" ] && [ -x "$D${cnidir:-/opt/cni/bin}/loopback" ] && echo yes)" yes
+		un=$(printf '%s\n' "$line" | sed 's/^make install/make uninstall/')
+		(export DESTDIR="$D" BUILD; eval "$un -s --no-print-directory") >"$T/make.log" 2>&1 ||
+			fail "README: '$un'" "$(tail -3 "$T/make.log")"
+		check_eq "README: '$un' leaves DESTDIR empty" "$(find "$D" -mindepth 1 2>&1 | sort | tr '\n' ' ')" ""
+	else
+		fail "README: '$line' exits 0" "$(tail -3 "$T/make.log")"
+	fi
+done <"$T/readme-lines"
 exit $failed

@@ -49,6 +49,15 @@ else
 	echo "not ok - the check refuses bad marks: rc $rc, lines '$lines': $out"
 fi
 
+# A line-by-line kind takes only the lines its test knows how to run.
+printf '<!-- test: install -->\n```sh\nmake install\nrm -rf /\n```\n' >"$tmp/bad2.md"
+out=$($PY $RB check "$tmp/bad2.md" 2>&1)
+case $? in
+1) case $out in *"'rm -rf /' is not a line the install test runs"*) echo "ok - a test: install block with a foreign line is refused" ;;
+	*) echo "not ok - a foreign line in a test: install block: $out" ;; esac ;;
+*) echo "not ok - a foreign line in a test: install block is refused: $out" ;;
+esac
+
 # The snippets: keys, values and the e2e lanes that use them.
 $PY - "$RB" <<'EOF'
 import json, os, subprocess, sys, tomllib
@@ -126,4 +135,14 @@ check("tests/e2e/podman.sh configures podman with the README's snippet",
       uses("tests/e2e/podman.sh", "podman"), "no `readme_blocks.py snippet podman`")
 check("tests/e2e/cri_lib.sh configures containerd's CNI with the README's snippet",
       uses("tests/e2e/cri_lib.sh", "containerd"), "no `readme_blocks.py snippet containerd`")
+# The install and package lines are run by the tests that install (test: install, test: deb).
+def runs(path, kind):
+    try:
+        return f"readme_blocks.py lines {kind} README.md" in open(path).read()
+    except OSError:
+        return False
+check("tests/unit/test_install.sh runs the README's install lines",
+      runs("tests/unit/test_install.sh", "install"), "no `readme_blocks.py lines install`")
+check("tests/e2e/deb.sh runs the README's make deb and apt install lines",
+      runs("tests/e2e/deb.sh", "deb"), "no `readme_blocks.py lines deb`")
 EOF
