@@ -143,10 +143,11 @@ $(shell mkdir -p $(BUILD)/gen && printf '%s\n' '$(CC) $(CPPFLAGS) $(ALL_CFLAGS) 
 # when set (dpkg-buildpackage sets it from debian/changelog), else the commit's date, else
 # "unknown". Packagers may set GIT_COMMIT and BUILD_DATE themselves.
 VERSION ?= 0.1.0
-IN_GIT := $(filter $(abspath $(CURDIR)),$(abspath $(shell git rev-parse --show-toplevel 2>/dev/null)))
+GIT := git -c safe.directory='$(abspath $(CURDIR))'
+IN_GIT := $(filter $(abspath $(CURDIR)),$(abspath $(shell $(GIT) rev-parse --show-toplevel 2>/dev/null)))
 ARCHIVE_INFO := $(shell grep -v '[$$]Format' .version-info 2>/dev/null | cut -c1-12,41-)
-GIT_COMMIT ?= $(or $(if $(IN_GIT),$(shell git describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null)),$(firstword $(ARCHIVE_INFO)),unknown)
-COMMIT_EPOCH := $(or $(if $(IN_GIT),$(shell git log -1 --format=%ct 2>/dev/null)),$(word 2,$(ARCHIVE_INFO)))
+GIT_COMMIT ?= $(or $(if $(IN_GIT),$(shell $(GIT) describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null)),$(firstword $(ARCHIVE_INFO)),unknown)
+COMMIT_EPOCH := $(or $(if $(IN_GIT),$(shell $(GIT) log -1 --format=%ct 2>/dev/null)),$(word 2,$(ARCHIVE_INFO)))
 BUILD_DATE ?= $(or $(shell e='$(or $(SOURCE_DATE_EPOCH),$(COMMIT_EPOCH))'; [ -n "$$e" ] && date -u -d "@$$e" +%F 2>/dev/null),unknown)
 # A git tree that git refuses to read (`sudo make install` in a user's checkout: "dubious
 # ownership") keeps the version.h its owner's build wrote rather than relink everything "unknown".
@@ -372,10 +373,12 @@ install: programs
 		s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
 	done
 
+# Every page man/ can make, installed or not: an install made with scdoc is undone without it.
+UNINSTALL_MAN = $(foreach m,$(MANPAGES),$(MANDIR)/man$(patsubst .%,%,$(suffix $(m)))/$(notdir $(m)))
 uninstall:
-	rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES))
+	rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES) $(UNINSTALL_MAN))
 ifneq ($(DESTDIR),)
-	for d in $(INSTALL_DIRS); do \
+	for d in $(INSTALL_DIRS) $(addprefix $(MANDIR)/man,$(sort $(patsubst .%,%,$(suffix $(MANPAGES))))); do \
 		d=$(DESTDIR)$$d; \
 		while [ "$$d" != "$(DESTDIR)" ] && [ "$$d" != "$(DESTDIR)/" ] && [ "$$d" != / ] && \
 			[ -d "$$d" ] && rmdir "$$d" 2>/dev/null; do d=$${d%/*}; done; \

@@ -68,7 +68,7 @@ int main(int argc, char **argv)
 
 	if (cnr_result_parse(result, &res, &e) < 0) {
 		failed("result", &e);
-		goto out;
+		goto undo;
 	}
 	for (size_t i = 0; i < res->n_ips; i++) {
 		const struct cnr_ip *ip = &res->ips[i];
@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 
 		if (f && !f->sandbox)
 			continue; /* a host-side address */
-		printf("address: %s on %s", ip->address.text, f ? f->name : rt.ifname);
+		printf("address: %s on %s", ip->address.text, f ? (f->name ? f->name : "?") : rt.ifname);
 		if (ip->gateway.family)
 			printf(" gateway %s", ip->gateway.text);
 		printf("\n");
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 	cnr_result_free(res);
 	if (cnr_check(net, &rt, &e) < 0) {
 		failed("check", &e);
-		goto out;
+		goto undo;
 	}
 	printf("check: ok\n");
 	if (cnr_del(net, &rt, &e) < 0) {
@@ -93,6 +93,10 @@ int main(int argc, char **argv)
 	}
 	printf("del: ok\n");
 	rc = 0;
+	goto out;
+undo: /* the attachment made: a runtime that gives up on it still deletes it */
+	if (cnr_del(net, &rt, &e) < 0)
+		failed("del after a failure", &e);
 out:
 	free(result);
 	cnr_list_free(net);

@@ -9,14 +9,24 @@
 
 #include "flags.h"
 
-static bool bool_text(const char *v)
+/* Go's strconv.ParseBool: 1 for true, 0 for false, -1 for anything else. */
+static int parse_bool(const char *v)
 {
-	return !strcmp(v, "true") || !strcmp(v, "false") || !strcmp(v, "1") || !strcmp(v, "0");
+	static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+	static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcmp(v, yes[i]))
+			return 1;
+		if (!strcmp(v, no[i]))
+			return 0;
+	}
+	return -1;
 }
 
 bool dmn_flag_true(const char *v)
 {
-	return v && (!strcmp(v, "true") || !strcmp(v, "1"));
+	return v && parse_bool(v) == 1;
 }
 
 int dmn_flags_parse(const struct dmn_flag *flags, int argc, char **argv, char *err,
@@ -46,17 +56,18 @@ int dmn_flags_parse(const struct dmn_flag *flags, int argc, char **argv, char *e
 			return -EINVAL;
 		}
 		if (!f->arg) {
-			if (eq && !bool_text(eq + 1)) {
+			if (eq && parse_bool(eq + 1) < 0) {
 				snprintf(err, errlen,
 					 "flag -%s: \"%s\" is not a boolean (true, false, 1, 0)",
 					 f->name, eq + 1);
 				return -EINVAL;
 			}
 			*f->value = eq ? eq + 1 : "true";
-		} else if (eq) {
-			*f->value = eq + 1;
-		} else if (i + 1 < argc) {
-			*f->value = argv[++i];
+		} else if (eq || i + 1 < argc) {
+			const char *v = eq ? eq + 1 : argv[++i];
+
+			if (*v || f->empty_ok) /* empty: the default stays */
+				*f->value = v;
 		} else {
 			snprintf(err, errlen, "flag -%s needs a value (%s)", f->name, f->arg);
 			return -EINVAL;
@@ -65,7 +76,7 @@ int dmn_flags_parse(const struct dmn_flag *flags, int argc, char **argv, char *e
 	return DMN_FLAGS_RUN;
 }
 
-void dmn_flags_usage(FILE *f, const char *usage, const struct dmn_flag *flags)
+int dmn_flags_usage(FILE *f, const char *usage, const struct dmn_flag *flags)
 {
 	int w = 0;
 
@@ -85,4 +96,5 @@ void dmn_flags_usage(FILE *f, const char *usage, const struct dmn_flag *flags)
 	}
 	fprintf(f, "  -%-*s  %s\n  -%-*s  %s\n", w, "h, --help", "this text",
 		w, "version", "the release, commit, build date and CNI versions");
+	return fflush(f) || ferror(f) ? -EIO : 0;
 }

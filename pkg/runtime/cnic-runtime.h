@@ -291,11 +291,11 @@ struct cnr_addr {
 	int family;		/* AF_INET or AF_INET6 (<sys/socket.h>); 0: absent */
 	unsigned char bytes[16]; /* network order: 4 bytes for AF_INET, 16 for AF_INET6 */
 	int prefix;		/* the prefix length of a CIDR ("10.1.0.2/24": 24); -1 for a plain address */
-	char text[48];		/* as in the result: "10.1.0.2/24", "fd00::1" */
+	char text[64];		/* as in the result: "10.1.0.2/24", "fd00::1" */
 };
 
 struct cnr_interface {
-	char *name;	   /* "name" */
+	char *name;	   /* "name" (NULL when the result has none) */
 	char *mac;	   /* "mac", or NULL */
 	int mtu;	   /* "mtu" (1.1.0), 0 when absent */
 	char *sandbox;	   /* "sandbox": the netns path of a container interface, NULL on the host */

@@ -29,7 +29,9 @@ static bool parse_addr(const char *s, bool cidr, struct cnr_addr *a)
 		*slash = 0;
 		errno = 0;
 		n = strtol(slash + 1, &end, 10);
-		if (!slash[1] || *end || n < 0 || errno)
+		/* digits only, as Go's ParseCIDR: no "/ 24", "/+24" */
+		if (!slash[1] || strspn(slash + 1, "0123456789") != strlen(slash + 1) || *end ||
+		    n < 0 || errno)
 			return false;
 	}
 	memset(a, 0, sizeof(*a));
@@ -336,7 +338,10 @@ int cnr_validate(const struct cnr_list *l, const struct cnr_rt *rt, char ***caps
 		json_t *o, *v;
 		bool found = false;
 
-		if (cnr_version_info(l, i, rt, &info, &one) == 0) {
+		if (cnr_version_info(l, i, rt, &info, &one) < 0) {
+			if (!one.code) /* an error object with code 0, or our own failure */
+				one.code = CNR_ERR_EXEC;
+		} else {
 			o = json_loads(info, 0, NULL);
 			json_array_foreach(json_object_get(o, "supportedVersions"), k, v)
 				found = found || !strcmp(json_string_value(v), want);

@@ -13,10 +13,11 @@
 #include "daemon/flags.h"
 #include "tap.h"
 
-static const char *path, *on;
+static const char *path, *on, *prefix;
 static const struct dmn_flag flags[] = {
 	{"socketpath", "PATH", "where it listens", &path},
 	{"broadcast", NULL, "a boolean", &on},
+	{"hostprefix", "PREFIX", "may be empty", &prefix, true},
 	{NULL},
 };
 
@@ -27,7 +28,7 @@ static int parse(char *err, size_t len, ...)
 	int argc = 1;
 	va_list ap;
 
-	path = on = NULL;
+	path = on = prefix = NULL;
 	err[0] = '\0';
 	va_start(ap, len);
 	while (argc < 15 && (argv[argc] = va_arg(ap, char *)))
@@ -56,8 +57,33 @@ int main(void)
 		else
 			TAP_FAIL(forms[i][0], "r %d, path %s, err %s", r, path ? path : "-", err);
 	}
+	/* an empty value keeps the default (Go's dhcp daemon: an empty -socketpath is the default;
+	 * dnsname's --run-dir= would otherwise write into "/"), unless the flag takes one */
 	CHECK_INT(P("--socketpath="), DMN_FLAGS_RUN);
-	CHECK_STR(path, "");
+	CHECK(path == NULL);
+	CHECK_INT(P("-socketpath", ""), DMN_FLAGS_RUN);
+	CHECK(path == NULL);
+	CHECK_INT(P("-hostprefix="), DMN_FLAGS_RUN);
+	CHECK(prefix && !strcmp(prefix, ""));
+	/* Go's strconv.ParseBool spellings, as the reference daemon takes them */
+	{
+		static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"};
+		static const char *const n[] = {"0", "f", "F", "FALSE", "false", "False"};
+		char arg[32];
+
+		for (size_t i = 0; i < 6; i++) {
+			snprintf(arg, sizeof(arg), "-broadcast=%s", t[i]);
+			if (P(arg) != DMN_FLAGS_RUN || !dmn_flag_true(on))
+				TAP_FAIL(arg, "not true: %s", err);
+			else
+				TAP_OK(arg);
+			snprintf(arg, sizeof(arg), "-broadcast=%s", n[i]);
+			if (P(arg) != DMN_FLAGS_RUN || dmn_flag_true(on))
+				TAP_FAIL(arg, "not false: %s", err);
+			else
+				TAP_OK(arg);
+		}
+	}
 	CHECK_INT(P("-broadcast"), DMN_FLAGS_RUN);
 	CHECK(dmn_flag_true(on));
 	CHECK_INT(P("--broadcast", "-socketpath", "/b"), DMN_FLAGS_RUN);
@@ -106,11 +132,17 @@ int main(void)
 		TAP_FAIL("fmemopen", "%s", strerror(errno));
 		return tap_done();
 	}
-	dmn_flags_usage(f, "x daemon [flags]", flags);
+	CHECK_INT(dmn_flags_usage(f, "x daemon [flags]", flags), 0);
 	fclose(f);
 	CHECK(!strncmp(buf, "usage: x daemon [flags]\n", 24));
-	CHECK(strstr(buf, "\n  -socketpath PATH  where it listens\n") != NULL);
-	CHECK(strstr(buf, "\n  -broadcast        a boolean\n") != NULL);
+	CHECK(strstr(buf, "\n  -socketpath PATH    where it listens\n") != NULL);
+	CHECK(strstr(buf, "\n  -broadcast          a boolean\n") != NULL);
 	CHECK(strstr(buf, "--help") && strstr(buf, "-version"));
+	/* a usage that cannot be written is an error (--help >/dev/full exits 1) */
+	f = fopen("/dev/full", "w");
+	if (f) {
+		CHECK_INT(dmn_flags_usage(f, "x daemon [flags]", flags), -EIO);
+		fclose(f);
+	}
 	return tap_done();
 }

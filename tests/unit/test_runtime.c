@@ -889,6 +889,15 @@ static void test_result_parse(void)
 		cnr_result_free(r);
 		r = NULL;
 	}
+	/* the longest IPv6 CIDR text (45 + "/128") fits */
+	CHECK_INT(cnr_result_parse("{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":"
+				   "\"0000:0000:0000:0000:0000:ffff:192.168.100.200/128\"}]}", &r, &e), 0);
+	if (r) {
+		CHECK_INT(r->ips[0].address.prefix, 128);
+		CHECK_STR(r->ips[0].address.text, "0000:0000:0000:0000:0000:ffff:192.168.100.200/128");
+		cnr_result_free(r);
+		r = NULL;
+	}
 	/* bad input: the key and the value named, nothing returned */
 	static const struct {
 		const char *json, *msg;
@@ -910,6 +919,9 @@ static void test_result_parse(void)
 		{ "{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":7}]}", "interfaces[0].name: 7" },
 		{ "{\"cniVersion\":\"1.1.0\",\"dns\":{\"search\":[\"a\",1]}}", "dns.search[1]: 1" },
 		{ "{\"cniVersion\":\"1.1.0\",\"interfaces\":{}}", "interfaces: {} is not an array" },
+		/* a prefix of digits only, as Go's ParseCIDR */
+		{ "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.0.0.2/+24\"}]}", "10.0.0.2/+24" },
+		{ "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.0.0.2/ 24\"}]}", "10.0.0.2/ 24" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char name[160];
@@ -956,6 +968,8 @@ static void test_validate(void)
 	fake_version("vb", "[\"1.0.0\",\"1.1.0\"]");
 	fake_version("old", "[\"0.1.0\",\"0.2.0\"]");
 	put("vbin/garbage", "#!/bin/sh\necho not json\n", 0755);
+	/* an error object with code 0: still a failure (the code is ours then) */
+	put("vbin/zero", "#!/bin/sh\necho '{\"code\":0,\"msg\":\"broken\"}'\nexit 1\n", 0755);
 
 	CHECK_INT(cnr_load_bytes(good, strlen(good), false, "t", &l, &e), 0);
 	CHECK_INT(cnr_validate(l, &rt, &caps, &e), 2);
@@ -978,6 +992,8 @@ static void test_validate(void)
 		  "nope", "failed to find plugin \"nope\"", 1, CNR_ERR_PLUGIN_MISSING, -ENOENT },
 		{ "{\"cniVersion\":\"1.0.0\",\"name\":\"v\",\"plugins\":[{\"type\":\"garbage\"}]}",
 		  "garbage", "garbage", 0, 0, -EINVAL },
+		{ "{\"cniVersion\":\"1.0.0\",\"name\":\"v\",\"plugins\":[{\"type\":\"va\"},{\"type\":\"zero\"}]}",
+		  "zero", "broken", 1, CNR_ERR_EXEC, -EINVAL },
 		/* no cniVersion: 0.1.0, as libcni's validatePlugin */
 		{ "{\"name\":\"v\",\"plugins\":[{\"type\":\"old\"},{\"type\":\"va\"}]}", "va",
 		  "does not support config version \"0.1.0\"", 1, CNR_ERR_UNSUPPORTED, -EINVAL },

@@ -615,7 +615,7 @@ static int dhcp_flags(int argc, char **argv, const char **socketpath, const char
 		{"pidfile", "FILE", "write the daemon's pid there (default: none)", pidfile},
 		{"hostprefix", "PREFIX", "prefix of the socket, the state dir and every CNI_NETNS "
 					 "(the daemon in a container with the host's / there)",
-		 &dhcp_hostprefix},
+		 &dhcp_hostprefix, true},
 		{"statedir", "DIR", "leases kept across restarts, under -hostprefix (default "
 				    DHCP_DEFAULT_STATEDIR ")", &dhcp_statedir},
 		{"broadcast", NULL, "ask servers to broadcast their replies (BOOTP broadcast flag) "
@@ -643,8 +643,8 @@ static int dhcp_flags(int argc, char **argv, const char **socketpath, const char
 	if (r == DMN_FLAGS_RUN && broadcast)
 		dhcp_def_broadcast = dmn_flag_true(broadcast);
 	if (r == DMN_FLAGS_HELP)
-		dmn_flags_usage(stdout, "dhcp daemon [flags]   (the DHCP client daemon the dhcp "
-					"plugin talks to)", flags);
+		r = dmn_flags_usage(stdout, "dhcp daemon [flags]   (the DHCP client daemon the dhcp "
+					    "plugin talks to)", flags) ? -EIO : r;
 	else if (r == DMN_FLAGS_VERSION)
 		r = cni_print_version(dhcp_cni_plugin.name, (int)dhcp_cni_plugin.min_version) ? -EIO : r;
 	else if (r < 0)

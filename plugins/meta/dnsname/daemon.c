@@ -227,8 +227,8 @@ static int dn_flags(struct dn_ctx *d, int argc, char **argv, int *ready, bool *t
 		*takeover = dmn_flag_true(take);
 	}
 	if (r == DMN_FLAGS_HELP)
-		dmn_flags_usage(stdout, "dnsname daemon [flags]   (the resolver of the dnsname "
-					"plugin's networks)", flags);
+		r = dmn_flags_usage(stdout, "dnsname daemon [flags]   (the resolver of the dnsname "
+					    "plugin's networks)", flags) ? -EIO : r;
 	else if (r == DMN_FLAGS_VERSION)
 		r = cni_print_version(dn_plugin.name, (int)dn_plugin.min_version) ? -EIO : r;
 	else if (r < 0)
