@@ -9,8 +9,9 @@
 # link-local without a zone among them; a link-local one with its zone works), runtime servers
 # skipped when bad, a stale "cdns" line (a dead container's, its netns inode reused) neither
 # applied nor kept by GC, DEL with a bad or older config (succeeds, keeps the file's upstreams),
-# and "dnsname status" (text and --json) counting it all. The upstreams are on a link of H
-# (a veth pair: dnsServers refuse loopback, the daemon forwards from the host); resolv.conf's is 127.0.0.63.
+# the cache kept across a reload of the same resolv.conf, and "dnsname status" (text and --json)
+# counting it all. The upstreams are on a veth of H (dnsServers refuse loopback: the daemon
+# forwards from the host); resolv.conf's is 127.0.0.63 (resolv.conf may name a host loopback).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dnsname.bash"
 dnsname_setup dnsname_upstream dig dnsmasq jq python3
@@ -161,6 +162,12 @@ kill "${UPPID[127.0.0.63]}"
 poll_until 3000 sh -c "! kill -0 ${UPPID[127.0.0.63]}"
 check_eq "cache: answered with the upstream dead" "$(qs "$C2" cached.example.test)" 192.0.2.3
 check_eq "cache: case-insensitive" "$(qs "$C2" CACHED.Example.TEST)" 192.0.2.3
+# a resolv.conf reload with the same servers (a rewrite of the same text, SIGHUP) keeps the
+# upstream set and its cache; the status round trip after the signal orders it before the query
+printf 'nameserver 127.0.0.63\n' >"$RUN/resolv.conf"
+kill -HUP "$(daemon_pid)"
+st >/dev/null
+check_eq "cache: kept across a reload of the same resolv.conf" "$(qs "$C2" cached.example.test)" 192.0.2.3
 check_eq "cache: a new name fails (upstream really dead)" "$(q "$C2" other.example.test | grep -o 'status: [A-Z]*')" "status: SERVFAIL"
 [ "$(stat_of netb cache_hits)" -ge 2 ] && ok "status: cache hits counted" || fail "status: cache hits counted" "$(st)"
 [ "$(stat_of netb upstream_errors)" -ge 1 ] && ok "status: upstream errors counted" || fail "status: upstream errors counted" "$(st)"

@@ -150,10 +150,12 @@ static int dn_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 				"runDir must be an absolute path of at most 80 bytes");
 	}
-	if (!c->resolv_conf || c->resolv_conf[0] != '/')
-		return strict ? cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-					 "resolvConf must be an absolute path")
-			      : 0;
+	if (!c->resolv_conf || c->resolv_conf[0] != '/') {
+		if (!strict && ctx->env.cmd != CNI_CMD_STATUS)
+			return 0; /* DEL and GC start no daemon */
+		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+				"resolvConf must be an absolute path");
+	}
 	if (!strict) /* the upstreams are written by ADD alone */
 		return 0;
 	if (c->dns_servers.n) {
