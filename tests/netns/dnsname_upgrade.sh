@@ -60,7 +60,7 @@ attach() {
 	# the new plugin's containers name upstreams (#21): lines an old daemon or plugin skips
 	DCONF[$n]=$(jq -cn --argjson p "$OUT" --arg run "$RUN" --argjson new "$([ "$plugin" = "$P" ] && echo true || echo false)" \
 		'{cniVersion:"1.0.0",name:"upg",type:"dnsname",runDir:$run,resolvConf:($run+"/resolv.conf"),prevResult:$p}
-		 + (if $new then {dnsServers:["127.0.0.1:5353"],runtimeConfig:{dns:{servers:["127.0.0.1:5354"]}}} else {} end)')
+		 + (if $new then {dnsServers:["198.18.0.1:5353"],runtimeConfig:{dns:{servers:["198.18.0.2:5354"]}}} else {} end)')
 	hrun "$H" "$plugin" ADD "$v" eth0 "$n" "${DCONF[$n]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-$n"
 	check_eq "$n: ADD by the $([ "$plugin" = "$P" ] && echo new || echo old) plugin" "$RC" 0
 }

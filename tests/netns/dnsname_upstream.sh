@@ -5,8 +5,13 @@
 # capability (runtimeConfig.dns: servers, searches and options in the result), a container on two
 # networks, a change of a network's upstreams without a daemon restart and without a lost query,
 # answers from the cache after the upstream is killed, TTL expiry forwarding again, a cached
-# answer against a forwarded one through a slow upstream (same run), bad dnsServers, and
-# "dnsname status" (text and --json) counting it all.
+# answer against a forwarded one through a slow upstream (same run), bad dnsServers (loopback and
+# link-local without a zone among them; a link-local one with its zone works), runtime servers
+# skipped when bad, a stale "cdns" line (a dead container's, its netns inode reused) neither
+# applied nor kept by GC, DEL with a bad or older config (succeeds, keeps the file's upstreams),
+# the cache kept across a reload of the same resolv.conf, and "dnsname status" (text and --json)
+# counting it all. The upstreams are on a veth of H (dnsServers refuse loopback: the daemon
+# forwards from the host); resolv.conf's is 127.0.0.63 (resolv.conf may name a host loopback).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dnsname.bash"
 dnsname_setup dnsname_upstream dig dnsmasq jq python3
@@ -24,8 +29,12 @@ up() {
 	poll_until 3000 in_ns "$H" dig +time=1 +tries=1 @"$1" a.example.test ||
 		fail "upstream $1" "dnsmasq did not start: $(cat "$RUN/up.log")"
 }
-up 127.0.0.61 192.0.2.1
-up 127.0.0.62 192.0.2.2
+ip -n "$H" link add up0 type veth peer name up1 && ip -n "$H" link set up1 up && ip -n "$H" link set up0 up &&
+	ip -n "$H" addr add 198.18.0.61/32 dev up0 && ip -n "$H" addr add 198.18.0.62/32 dev up0 &&
+	ip -n "$H" addr add 198.18.0.64/32 dev up0 && ip -n "$H" addr add fe80::61/64 dev up0 nodad ||
+	fail "upstream link" "cannot make up0 in $H"
+up 198.18.0.61 192.0.2.1
+up 198.18.0.62 192.0.2.2
 up 127.0.0.63 192.0.2.3
 printf 'nameserver 127.0.0.63\n' >"$RUN/resolv.conf"
 
@@ -54,36 +63,58 @@ mkns C1
 mkns C2
 mkns C3
 mkns C4
-add c1 neta bra 10.89.31.0/24 "$C1" eth0 c1 '{"dnsServers":["127.0.0.61"]}'
+add c1 neta bra 10.89.31.0/24 "$C1" eth0 c1 '{"dnsServers":["198.18.0.61"]}'
 add c2 netb brb 10.89.32.0/24 "$C2" eth0 c2 '{}'
 add c3 neta bra 10.89.31.0/24 "$C3" eth0 c3 \
-	'{"dnsServers":["127.0.0.61"],"runtimeConfig":{"dns":{"servers":["127.0.0.62:53"],"searches":["corp.example"],"options":["ndots:2"]}}}'
+	'{"dnsServers":["198.18.0.61"],"runtimeConfig":{"dns":{"servers":["nope","127.0.0.1","198.18.0.62:53"],"searches":["corp.example"],"options":["ndots:2"]}}}'
 check_eq "runtimeConfig.dns.searches after the domain" "$(jq -c .dns.search <<<"$RES")" '["dns.podman","corp.example"]'
 check_eq "runtimeConfig.dns.options in the result" "$(jq -c .dns.options <<<"$RES")" '["ndots:2"]'
-add c4a neta bra 10.89.31.0/24 "$C4" eth0 c4 '{"dnsServers":["127.0.0.61"]}'
-add c4d netd brd 10.89.34.0/24 "$C4" eth1 c4 '{"dnsServers":["[::1]:53","127.0.0.62"]}'
-grep -q '^servers 127.0.0.61:53$' "$RUN/networks/neta" && ok "network file: servers line" ||
+add c4a neta bra 10.89.31.0/24 "$C4" eth0 c4 '{"dnsServers":["198.18.0.61"]}'
+add c4d netd brd 10.89.34.0/24 "$C4" eth1 c4 '{"dnsServers":["[fe80::61%up0]:53","198.18.0.62"]}'
+grep -q '^servers 198.18.0.61:53$' "$RUN/networks/neta" && ok "network file: servers line" ||
 	fail "network file: servers line" "$(cat "$RUN/networks/neta")"
-grep -q '^servers \[::1\]:53,127.0.0.62:53$' "$RUN/networks/netd" && ok "network file: IPv6 normalised" ||
-	fail "network file: IPv6 normalised" "$(cat "$RUN/networks/netd")"
+grep -q '^servers \[fe80::61%up0\]:53,198.18.0.62:53$' "$RUN/networks/netd" && ok "network file: IPv6 with its zone" ||
+	fail "network file: IPv6 with its zone" "$(cat "$RUN/networks/netd")"
+grep -q '^cdns c3 eth0 [0-9]* [0-9]* 198.18.0.62:53$' "$RUN/networks/neta" && ok "runtime servers: the bad ones skipped" ||
+	fail "runtime servers: the bad ones skipped" "$(cat "$RUN/networks/neta")"
 
 check_eq "network's dnsServers" "$(qs "$C1" a.example.test)" 192.0.2.1
 check_eq "no dnsServers: resolv.conf" "$(qs "$C2" a.example.test)" 192.0.2.3
 check_eq "container's runtimeConfig.dns.servers wins" "$(qs "$C3" a.example.test)" 192.0.2.2
+check_eq "link-local upstream with its zone read by the daemon" "$(stat_of netd upstreams)" "[fe80::61%up0]:53,198.18.0.62:53"
 check_eq "two networks: the first by name with dnsServers (neta)" "$(qs "$C4" a.example.test)" 192.0.2.1
 check_eq "local names still answered" "$(qs "$C1" c3.dns.podman)" "$(ip_of "$C3")"
 
 # bad dnsServers: the key and the value named, code 7, nothing written
-for bad in '"10.0.0.300"' '"1.2.3.4:0"' '"[1.2.3.4]:53"' '"2001:db8::1:53x"' '"a","b","c","d"'; do
+for bad in '"10.0.0.300"' '"1.2.3.4:0"' '"[1.2.3.4]:53"' '"2001:db8::1:53x"' '"a","b","c","d"' \
+	'"127.0.0.1"' '"127.0.0.11"' '"[::1]:53"' '"fe80::1"' '"fe80::1%cnicnosuch0"' '"2001:db8::1%up0"'; do
 	hrun "$H" "$P" ADD "$C2" eth0 c2 "$(dns_conf netb "$(jq -c .prevResult <<<"${DC[c2]}")" null "{\"dnsServers\":[$bad]}")"
 	check_eq "dnsServers [$bad] rejected" "$RC:$(err_code)" 1:7
 	grep -q dnsServers <<<"$OUT" && ok "dnsServers [$bad]: the key named" || fail "dnsServers [$bad]: the key named" "$OUT"
 done
-hrun "$H" "$P" ADD "$C2" eth0 c2 "$(dns_conf netb "$(jq -c .prevResult <<<"${DC[c2]}")" null '{"runtimeConfig":{"dns":{"servers":["nope"]}}}')"
-check_eq "runtimeConfig.dns.servers invalid rejected" "$RC:$(err_code)" 1:7
-grep -q 'runtimeConfig.dns.servers \\"nope\\"' <<<"$OUT" && ok "runtimeConfig.dns.servers: key and value named" ||
-	fail "runtimeConfig.dns.servers: key and value named" "$OUT"
+# runtime-supplied servers: the bad and the unreachable skipped (as glibc skips bad nameserver
+# lines); none left: the network's
+hrun "$H" "$P" ADD "$C2" eth0 c2 "$(dns_conf netb "$(jq -c .prevResult <<<"${DC[c2]}")" null '{"runtimeConfig":{"dns":{"servers":["nope","127.0.0.1","::1","127.0.0.11"]}}}')"
+check_eq "runtimeConfig.dns.servers all bad: ADD succeeds" "$RC" 0
+grep -q '^cdns ' "$RUN/networks/netb" && fail "runtimeConfig.dns.servers all bad: no cdns line" "$(cat "$RUN/networks/netb")" ||
+	ok "runtimeConfig.dns.servers all bad: no cdns line"
 check_eq "netb still served by resolv.conf" "$(qs "$C2" a.example.test)" 192.0.2.3
+
+# a stale cdns line: a container gone without DEL whose netns inode C2 now has. The daemon
+# applies a cdns line only with its record (same attachment, same netns): C2 stays on resolv.conf
+read -r DEV INO < <(awk '$1 == "rec" && $2 == "c2" {print $5, $6}' "$RUN/networks/netb")
+echo "cdns cdead eth0 $DEV $INO 198.18.0.61:53" >>"$RUN/networks/netb"
+hrun "$H" "$P" DEL "$C4" eth9 nosuch "$(jq -c 'del(.prevResult)' <<<"${DC[c4d]}")" # a reload, netb untouched
+check_eq "reload" "$RC" 0
+check_eq "stale cdns line (reused netns inode) not applied" "$(qs "$C2" stale.example.test)" 192.0.2.3
+# ... and one with its record: GC drops both (a dead container's record and its cdns line)
+awk '$1 == "rec" && $2 == "c2" {print "rec cdead eth0", $4, $5, $6, "10.89.32.250 dead"}' "$RUN/networks/netb" >"$RUN/dead.rec"
+cat "$RUN/dead.rec" >>"$RUN/networks/netb"
+hrun "$H" "$P" GC "" "" "" "$(jq -c '. + {cniVersion:"1.1.0","cni.dev/valid-attachments":[{"containerID":"c2","ifname":"eth0"}]} | del(.prevResult)' <<<"${DC[c2]}")"
+check_eq "GC" "$RC" 0
+grep -q 'cdead' "$RUN/networks/netb" && fail "GC drops the dead container's record and cdns line" "$(cat "$RUN/networks/netb")" ||
+	ok "GC drops the dead container's record and cdns line"
+grep -q '^rec c2 ' "$RUN/networks/netb" && ok "GC keeps the live record" || fail "GC keeps the live record" "$(cat "$RUN/networks/netb")"
 
 # a change of neta's upstreams (a new ADD with another config): no restart, no query lost
 PID=$(daemon_pid)
@@ -108,7 +139,7 @@ PY
 FLOOD=$!
 on_exit "kill $FLOOD 2>/dev/null"
 sleep 1
-hrun "$H" "$P" ADD "$C1" eth0 c1 "$(dns_conf neta "$(jq -c .prevResult <<<"${DC[c1]}")" null '{"dnsServers":["127.0.0.62"]}')"
+hrun "$H" "$P" ADD "$C1" eth0 c1 "$(dns_conf neta "$(jq -c .prevResult <<<"${DC[c1]}")" null '{"dnsServers":["198.18.0.62"]}')"
 check_eq "re-ADD with new dnsServers" "$RC" 0
 wait $FLOOD
 read -r FOK FLOST <"$RUN/flood.out"
@@ -118,7 +149,7 @@ check_eq "change took effect (no restart)" "$(qs "$C1" a.example.test)" 192.0.2.
 check_eq "same daemon" "$(daemon_pid)" "$PID"
 check_eq "c4 (neta) follows" "$(qs "$C4" a.example.test)" 192.0.2.2
 # the network file changing by itself (a writer of a newer build, or by hand) is seen too
-sed -i 's/^servers .*/servers 127.0.0.61:53/' "$RUN/networks/neta"
+sed -i 's/^servers .*/servers 198.18.0.61:53/' "$RUN/networks/neta"
 poll_until 3000 sh -c "[ \"\$(ip netns exec $(basename "$C1") dig +time=1 +tries=1 +short @127.0.0.11 a.example.test)\" = 192.0.2.1 ]" &&
 	ok "network file edited: upstreams follow" || fail "network file edited: upstreams follow" "$(qs "$C1" a.example.test)"
 
@@ -131,6 +162,12 @@ kill "${UPPID[127.0.0.63]}"
 poll_until 3000 sh -c "! kill -0 ${UPPID[127.0.0.63]}"
 check_eq "cache: answered with the upstream dead" "$(qs "$C2" cached.example.test)" 192.0.2.3
 check_eq "cache: case-insensitive" "$(qs "$C2" CACHED.Example.TEST)" 192.0.2.3
+# a resolv.conf reload with the same servers (a rewrite of the same text, SIGHUP) keeps the
+# upstream set and its cache; the status round trip after the signal orders it before the query
+printf 'nameserver 127.0.0.63\n' >"$RUN/resolv.conf"
+kill -HUP "$(daemon_pid)"
+st >/dev/null
+check_eq "cache: kept across a reload of the same resolv.conf" "$(qs "$C2" cached.example.test)" 192.0.2.3
 check_eq "cache: a new name fails (upstream really dead)" "$(q "$C2" other.example.test | grep -o 'status: [A-Z]*')" "status: SERVFAIL"
 [ "$(stat_of netb cache_hits)" -ge 2 ] && ok "status: cache hits counted" || fail "status: cache hits counted" "$(st)"
 [ "$(stat_of netb upstream_errors)" -ge 1 ] && ok "status: upstream errors counted" || fail "status: upstream errors counted" "$(st)"
@@ -150,13 +187,13 @@ check_eq "ttl: forwarded again after expiry" "$(stat_of neta forwarded)" $((F0 +
 ip netns exec "$H" python3 - <<'PY' & # not in_ns: $! must be python's pid
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.64", 53))
+s.bind(("198.18.0.64", 53))
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.settimeout(1)
 while True:
     q, peer = s.recvfrom(4096)
     time.sleep(0.03)
-    u.sendto(q, ("127.0.0.62", 53))
+    u.sendto(q, ("198.18.0.62", 53))
     try:
         s.sendto(u.recv(4096), peer)
     except socket.timeout:
@@ -164,7 +201,7 @@ while True:
 PY
 RELAY=$!
 on_exit "kill $RELAY 2>/dev/null"
-hrun "$H" "$P" ADD "$C1" eth0 c1 "$(dns_conf neta "$(jq -c .prevResult <<<"${DC[c1]}")" null '{"dnsServers":["127.0.0.64"]}')"
+hrun "$H" "$P" ADD "$C1" eth0 c1 "$(dns_conf neta "$(jq -c .prevResult <<<"${DC[c1]}")" null '{"dnsServers":["198.18.0.64"]}')"
 check_eq "slow upstream set" "$RC" 0
 poll_until 3000 sh -c "[ \"\$(ip netns exec $(basename "$C1") dig +time=1 +tries=1 +short @127.0.0.11 warm.example.test)\" = 192.0.2.2 ]" ||
 	fail "slow upstream" "no answer"
@@ -189,7 +226,7 @@ read -r LFWD LHIT <<<"$LAT"
 
 # status: text and JSON
 TXT=$(in_ns "$H" "$P" status --run-dir "$RUN")
-grep -q '^network neta: records 3, upstreams 127.0.0.64:53, queries [0-9]*, forwarded [0-9]*, cache hits [0-9]*' <<<"$TXT" &&
+grep -q '^network neta: records 3, upstreams 198.18.0.64:53, queries [0-9]*, forwarded [0-9]*, cache hits [0-9]*' <<<"$TXT" &&
 	ok "status: text" || fail "status: text" "$TXT"
 P50=$(stat_of neta latency_ms | jq -r .p50)
 awk -v p="$P50" 'BEGIN{exit !(p > 0)}' && ok "status: latency percentiles ($P50 ms p50)" || fail "status: latency percentiles" "$(st)"
@@ -199,11 +236,22 @@ check_eq "status: no daemon exits 1" "$?" 1
 in_ns "$H" "$P" status --bogus >/dev/null 2>&1
 check_eq "status: usage exits 2" "$?" 2
 
+# DEL with an older config: succeeds, the network keeps its upstreams (only ADD writes them); DEL
+# with a config ADD refuses succeeds too (a runtime's cleanup must reach bridge and IPAM)
+hrun "$H" "$P" DEL "$C1" eth0 c1 "$(dns_conf neta "$(jq -c .prevResult <<<"${DC[c1]}")" null '{"dnsServers":["198.18.0.61"]}')"
+check_eq "DEL c1 with an older dnsServers" "$RC" 0
+grep -q '^servers 198.18.0.64:53$' "$RUN/networks/neta" && ok "DEL keeps the network's upstreams" ||
+	fail "DEL keeps the network's upstreams" "$(cat "$RUN/networks/neta")"
+hrun "$H" "$P" DEL "$C2" eth0 c2 "$(dns_conf netb "$(jq -c .prevResult <<<"${DC[c2]}")" null '{"dnsServers":["fe80::1","127.0.0.1"],"domainName":"bad..name"}')"
+check_eq "DEL c2 with dnsServers ADD refuses" "$RC" 0
+grep -q '^rec c2 ' "$RUN/networks/netb" 2>/dev/null && fail "that DEL removed the record" "$(cat "$RUN/networks/netb")" ||
+	ok "that DEL removed the record"
+
 # DEL drops the container's own upstreams
 hrun "$H" "$P" DEL "$C3" eth0 c3 "${DC[c3]}"
 check_eq "DEL c3" "$RC" 0
 grep -q '^cdns ' "$RUN/networks/neta" && fail "DEL drops cdns" "$(cat "$RUN/networks/neta")" || ok "DEL drops the cdns line"
-for k in c1 c2 c4a c4d; do
+for k in c1 c4a c4d; do
 	case $k in c1) ns=$C1 i=eth0 ;; c2) ns=$C2 i=eth0 ;; c4a) ns=$C4 i=eth0 ;; c4d) ns=$C4 i=eth1 ;; esac
 	hrun "$H" "$P" DEL "$ns" "$i" "${k:0:2}" "${DC[$k]}"
 	check_eq "DEL $k" "$RC" 0

@@ -5,6 +5,7 @@
  * DC_NEG_MAX, what is never kept (SERVFAIL, TC, no SOA, TTL 0), case-insensitive keys, the
  * key's set and bits, the entry and byte bounds with LRU eviction, flushes. No root needed.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,164 @@ static uint32_t ttl_of(const uint8_t *m, const char *qn)
 	off = DNS_HDR_LEN + n.len + 4 + 2 + 4; /* question, pointer, type, class */
 	return (uint32_t)m[off] << 24 | (uint32_t)m[off + 1] << 16 | (uint32_t)m[off + 2] << 8 |
 	       m[off + 3];
+}
+
+static size_t put16(uint8_t *m, size_t o, unsigned int v)
+{
+	m[o] = (uint8_t)(v >> 8);
+	m[o + 1] = (uint8_t)v;
+	return o + 2;
+}
+
+static size_t put32(uint8_t *m, size_t o, uint32_t v)
+{
+	o = put16(m, o, v >> 16);
+	return put16(m, o, v & 0xffff);
+}
+
+static size_t putb(uint8_t *m, size_t o, const void *b, size_t n)
+{
+	memcpy(m + o, b, n);
+	return o + n;
+}
+
+/*
+ * A hand-made answer for www.example A: one A record, an OPT record with NSID, COOKIE, ECS, an
+ * EDE (kept) and PADDING; with @after an A record in additional after the OPT record.
+ * *@opt_at: the offset of the OPT record's RDLENGTH.
+ */
+static size_t answer_opts(bool after, bool client_opts, size_t *opt_at)
+{
+	static const uint8_t q[] = "\3www\7example";
+	uint8_t cookie[24], ecs[7] = {0, 1, 24, 0, 198, 18, 0};
+	size_t o = 0, rd;
+
+	memset(cookie, 0xc5, sizeof(cookie));
+	o = put16(msg, o, 0x1234);
+	o = put16(msg, o, 0x8180);
+	o = put16(msg, o, 1);
+	o = put16(msg, o, 1);
+	o = put16(msg, o, 0);
+	o = put16(msg, o, after ? 2 : 1);
+	o = putb(msg, o, q, sizeof(q)); /* with its root label */
+	o = put16(msg, o, 1);
+	o = put16(msg, o, 1);
+	o = put16(msg, o, 0xc00c);
+	o = put16(msg, o, 1);
+	o = put16(msg, o, 1);
+	o = put32(msg, o, 60);
+	o = put16(msg, o, 4);
+	o = putb(msg, o, "\xc6\x12\x00\x01", 4);
+	msg[o++] = 0; /* OPT: root owner */
+	o = put16(msg, o, 41);
+	o = put16(msg, o, 1232);
+	o = put32(msg, o, 0);
+	*opt_at = o;
+	o += 2;
+	rd = o;
+	if (client_opts) {
+		o = put16(msg, o, 3); /* NSID */
+		o = put16(msg, o, 4);
+		o = putb(msg, o, "nsid", 4);
+		o = put16(msg, o, 10); /* COOKIE */
+		o = put16(msg, o, sizeof(cookie));
+		o = putb(msg, o, cookie, sizeof(cookie));
+		o = put16(msg, o, 8); /* client subnet */
+		o = put16(msg, o, sizeof(ecs));
+		o = putb(msg, o, ecs, sizeof(ecs));
+	}
+	o = put16(msg, o, 15); /* extended error: kept */
+	o = put16(msg, o, 2);
+	o = put16(msg, o, 0);
+	if (client_opts) {
+		o = put16(msg, o, 12); /* PADDING */
+		o = put16(msg, o, 3);
+		o = putb(msg, o, "\0\0\0", 3);
+	}
+	put16(msg, *opt_at, (unsigned int)(o - rd));
+	if (after) {
+		o = put16(msg, o, 0xc00c);
+		o = put16(msg, o, 1);
+		o = put16(msg, o, 1);
+		o = put32(msg, o, 60);
+		o = put16(msg, o, 4);
+		o = putb(msg, o, "\xc6\x12\x00\x02", 4);
+	}
+	return o;
+}
+
+/* A client's own EDNS options (COOKIE, ECS, NSID, PADDING) are not served to another client. */
+static void test_opts(void)
+{
+	struct dcache *c = dc_new(DC_ENTRIES, DC_BYTES);
+	uint8_t out[4096];
+	struct dc_key k;
+	struct dns_msg m;
+	size_t len, got, at;
+
+	len = answer_opts(false, true, &at);
+	key(&k, 1, "www.example", DC_B_EDNS);
+	CHECK_INT(dc_put(c, &k, msg, len, 1000), 60);
+	got = dc_get(c, &k, 0x4321, out, sizeof(out), 1000);
+	CHECK_INT(got, len - (8 + 28 + 11 + 7));
+	CHECK_INT(out[at] << 8 | out[at + 1], 6); /* the EDE option alone */
+	CHECK(got == at + 8 && out[at + 2] == 0 && out[at + 3] == 15);
+	CHECK(!memmem(out, got, "nsid", 4));
+	CHECK_INT(dns_msg_parse(out, got, true, &m), 0);
+	CHECK(m.edns && m.ancount == 1 && m.id == 0x4321);
+	/* an OPT record not last: changing it would move what follows; kept only without them */
+	len = answer_opts(true, true, &at);
+	key(&k, 1, "www.example", DC_B_EDNS | DC_B_DO);
+	CHECK_INT(dc_put(c, &k, msg, len, 1000), 0);
+	len = answer_opts(true, false, &at);
+	CHECK_INT(dc_put(c, &k, msg, len, 1000), 60);
+	CHECK_INT(dc_get(c, &k, 1, out, sizeof(out), 1000), len);
+	/* a malformed option (its length past the record) is not kept */
+	len = answer_opts(false, true, &at);
+	msg[at + 5] = 200; /* NSID's length */
+	key(&k, 1, "bad.example", DC_B_EDNS);
+	CHECK_INT(dc_put(c, &k, msg, len, 1000), 0);
+	dc_free(c);
+}
+
+/* NXDOMAIN after a CNAME of TTL 5, SOA minimum 300: kept 5 s, not 300 (the CNAME may change). */
+static void test_neg_cname(void)
+{
+	static const uint8_t q[] = "\3www\7example";
+	struct dcache *c = dc_new(DC_ENTRIES, DC_BYTES);
+	uint8_t out[4096];
+	struct dc_key k;
+	size_t o = 0;
+
+	o = put16(msg, o, 0x1234);
+	o = put16(msg, o, 0x8183);
+	o = put16(msg, o, 1);
+	o = put16(msg, o, 1);
+	o = put16(msg, o, 1);
+	o = put16(msg, o, 0);
+	o = putb(msg, o, q, sizeof(q));
+	o = put16(msg, o, 1);
+	o = put16(msg, o, 1);
+	o = put16(msg, o, 0xc00c); /* www.example CNAME other. TTL 5 */
+	o = put16(msg, o, 5);
+	o = put16(msg, o, 1);
+	o = put32(msg, o, 5);
+	o = put16(msg, o, 7);
+	o = putb(msg, o, "\5other", 7);
+	o = put16(msg, o, 0xc010); /* example SOA, TTL 3600, minimum 300 */
+	o = put16(msg, o, 6);
+	o = put16(msg, o, 1);
+	o = put32(msg, o, 3600);
+	o = put16(msg, o, 22);
+	msg[o++] = 0;
+	msg[o++] = 0;
+	for (int i = 0; i < 4; i++)
+		o = put32(msg, o, 1000);
+	o = put32(msg, o, 300);
+	key(&k, 1, "www.example", 0);
+	CHECK_INT(dc_put(c, &k, msg, o, 1000), 5);
+	CHECK_INT(dc_get(c, &k, 1, out, sizeof(out), 1000 + 5000), 0);
+	dc_free(c);
 }
 
 int main(void)
@@ -206,5 +365,7 @@ int main(void)
 	key(&k, 1, "huge.example", 0);
 	CHECK_INT(dc_put(c, &k, msg, len, t0), 0);
 	dc_free(c);
+	test_opts();
+	test_neg_cname();
 	return tap_done();
 }

@@ -4,8 +4,11 @@
  * (a line longer than a block, lines split across blocks, no final newline, empty lines), the
  * daemon's reading (no container ID or ifname kept), malformed files. No root needed.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +292,119 @@ static void test_upstreams(void)
 	unlinkat(dir, "upsbad", 0);
 }
 
+/*
+ * A "cdns" line counts only with a record of the same attachment in the same netns: stale ones
+ * (a container gone without DEL, its netns inode reused) are neither served nor written back.
+ */
+static void test_cdns_stale(void)
+{
+	struct dn_netfile f = {0}, g;
+	struct dn_addr a = {.family = AF_INET, .a = {10, 0, 0, 2}};
+	char *names[] = {"web"}, text[1024];
+	struct dn_rec r = {.cid = "c1", .ifname = "eth0", .netns = "/run/netns/x", .ns_dev = 4,
+			   .ns_ino = 5, .addrs = &a, .n_addrs = 1, .names = names, .n_names = 1};
+	int fd;
+	ssize_t n;
+
+	put("cdns1", "cnic-dnsname 1\ndomain d\nttl 5\n"
+		     "cdns c0 eth0 4 5 198.18.0.9:53\n" /* before its record: still matched */
+		     "rec c0 eth0 /run/netns/x 4 5 10.0.0.9 old\n"
+		     "rec c1 eth0 /run/netns/y 4 6 10.0.0.2 web\n"
+		     "cdns c1 eth0 4 6 198.18.0.1:53\n"
+		     "cdns c2 eth0 4 6 198.18.0.2:53\n" /* no record of c2 */
+		     "cdns c1 eth1 4 6 198.18.0.3:53\n" /* no record of c1 on eth1 */
+		     "cdns c1 eth0 4 7 198.18.0.4:53\n"); /* replaces c1/eth0: another netns */
+	for (unsigned int flags = 0; flags <= DN_READ_SERVE; flags += DN_READ_SERVE) {
+		CHECK_INT(dn_netfile_read(dir, "cdns1", &g, flags), 0);
+		CHECK_INT(g.n, 2);
+		CHECK_INT(g.n_cdns, 1);
+		CHECK(g.n_cdns == 1 && !strcmp(g.cdns[0].servers, "198.18.0.9:53"));
+		dn_netfile_free(&g);
+	}
+	/* the writer drops a line of no record */
+	f.domain = strdup("d");
+	CHECK_INT(dn_netfile_add(&f, &r), 0);
+	CHECK_INT(dn_netfile_set_cdns(&f, &(struct dn_cdns){.cid = "c1", .ifname = "eth0",
+							     .servers = "198.18.0.1:53",
+							     .ns_dev = 4, .ns_ino = 5}),
+		  0);
+	CHECK_INT(dn_netfile_set_cdns(&f, &(struct dn_cdns){.cid = "c9", .ifname = "eth0",
+							     .servers = "198.18.0.7:53",
+							     .ns_dev = 4, .ns_ino = 5}),
+		  0);
+	CHECK_INT(dn_netfile_write(dir, "cdns2", &f), 0);
+	fd = openat(dir, "cdns2", O_RDONLY);
+	n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	text[n > 0 ? n : 0] = 0;
+	CHECK(strstr(text, "cdns c1 eth0 4 5 198.18.0.1:53\n") != NULL);
+	CHECK(strstr(text, "c9") == NULL);
+	dn_netfile_free(&f);
+	unlinkat(dir, "cdns1", 0);
+	unlinkat(dir, "cdns2", 0);
+}
+
+/* Zones on link-local IPv6 upstreams; what the daemon cannot forward to (it sends from the host). */
+static void test_upstream_policy(void)
+{
+	struct sockaddr_storage sa;
+	unsigned int sl, lo = if_nametoindex("lo");
+	char out[256];
+
+	CHECK(lo > 0);
+	CHECK_INT(dn_upstream_parse("fe80::1%lo", &sa, &sl), 0);
+	CHECK(sa.ss_family == AF_INET6 && ((struct sockaddr_in6 *)&sa)->sin6_scope_id == lo);
+	CHECK(dn_upstream_unusable(&sa) == NULL);
+	CHECK_INT(dn_upstream_parse("[fe80::1%1]:5353", &sa, &sl), 0);
+	CHECK(((struct sockaddr_in6 *)&sa)->sin6_scope_id == 1 &&
+	      ntohs(((struct sockaddr_in6 *)&sa)->sin6_port) == 5353);
+	CHECK_INT(dn_upstream_parse("fe80::1%cnicnosuch0", &sa, &sl), -EINVAL);
+	CHECK_INT(dn_upstream_parse("2001:db8::1%lo", &sa, &sl), -EINVAL);
+	CHECK_INT(dn_upstream_parse("1.2.3.4%lo", &sa, &sl), -EINVAL);
+	CHECK_INT(dn_upstream_parse("fe80::1%", &sa, &sl), -EINVAL);
+	CHECK_INT(dn_upstreams_norm((const char *const[]){"fe80::1%lo", "[FE80::2%lo]:54"}, 2, out,
+				    sizeof(out)),
+		  0);
+	CHECK_STR(out, "[fe80::1%lo]:53,[fe80::2%lo]:54");
+	/* the normalised text reads back (a file's servers line) */
+	put("zone", "cnic-dnsname 1\ndomain d\nttl 5\nservers [fe80::1%lo]:53\n"
+		    "rec c1 eth0 /run/netns/x 4 5 10.0.0.2 web\n");
+	{
+		struct dn_netfile g;
+
+		CHECK_INT(dn_netfile_read(dir, "zone", &g, DN_READ_SERVE), 0);
+		CHECK_STR(g.servers ? g.servers : "(none)", "[fe80::1%lo]:53");
+		dn_netfile_free(&g);
+	}
+	unlinkat(dir, "zone", 0);
+	for (const char *const *b = (const char *const[]){"127.0.0.1", "127.0.0.11", "127.1.2.3:53",
+							  "::1", "[::ffff:127.0.0.1]:53", "fe80::1",
+							  NULL};
+	     *b; b++) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "upstream \"%s\" unusable", *b);
+		if (dn_upstream_parse(*b, &sa, &sl))
+			TAP_FAIL(name, "does not parse");
+		else if (dn_upstream_unusable(&sa))
+			TAP_OK(name);
+		else
+			TAP_FAIL(name, "accepted");
+	}
+	for (const char *const *b = (const char *const[]){"198.18.0.1", "[2001:db8::1]:53",
+							  "128.0.0.1", NULL};
+	     *b; b++) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "upstream \"%s\" usable", *b);
+		if (!dn_upstream_parse(*b, &sa, &sl) && !dn_upstream_unusable(&sa))
+			TAP_OK(name);
+		else
+			TAP_FAIL(name, "rejected");
+	}
+}
+
 int main(void)
 {
 	char path[] = "/tmp/cnic-dnsrec.XXXXXX";
@@ -300,6 +416,8 @@ int main(void)
 	test_blocks();
 	test_malformed();
 	test_upstreams();
+	test_cdns_stale();
+	test_upstream_policy();
 	for (const char *const *n =
 		 (const char *const[]){"net2", "bad1", "bad2", "bad3", "bad4", "bad5", "bad6",
 				       "bad7", "nodomain", "empty", NULL};

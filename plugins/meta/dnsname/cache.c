@@ -234,6 +234,67 @@ static int walk(uint8_t *m, size_t len, uint32_t sub, uint32_t *min, uint32_t *s
 	return 0;
 }
 
+/*
+ * Strip from the OPT record of @m the options that belong to one client's exchange: NSID (3),
+ * client subnet (8), COOKIE (10, RFC 7873 §5.3: another client discards a reply with a cookie
+ * not its own) and PADDING (12). The OPT record's RDLENGTH follows, *@len shrinks. Returns 0, -1
+ * for a malformed OPT, 1 when it is not the last record (later offsets would move) and would
+ * have to change.
+ */
+static int opt_strip(uint8_t *m, size_t *len)
+{
+	size_t off = DNS_HDR_LEN;
+	unsigned int qd = rd16(m + 4), n = rd16(m + 6) + rd16(m + 8) + rd16(m + 10);
+
+	for (unsigned int i = 0; i < qd; i++) {
+		if (skip_name(m, *len, &off) || off + 4 > *len)
+			return -1;
+		off += 4;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		size_t rd, end, o, w;
+		uint16_t rdlen;
+
+		if (skip_name(m, *len, &off) || off + 10 > *len)
+			return -1;
+		rdlen = rd16(m + off + 8);
+		rd = off + 10;
+		end = rd + rdlen;
+		if (end > *len)
+			return -1;
+		if (rd16(m + off) != DNS_T_OPT_) {
+			off = end;
+			continue;
+		}
+		for (o = rd, w = rd; o < end;) {
+			uint16_t code, olen;
+
+			if (o + 4 > end)
+				return -1;
+			code = rd16(m + o);
+			olen = rd16(m + o + 2);
+			if (o + 4 + olen > end)
+				return -1;
+			if (code != 3 && code != 8 && code != 10 && code != 12) {
+				memmove(m + w, m + o, 4u + olen);
+				w += 4u + olen;
+			}
+			o += 4u + olen;
+		}
+		if (w == end) {
+			off = end;
+			continue;
+		}
+		if (end != *len)
+			return 1;
+		m[off + 8] = (uint8_t)((w - rd) >> 8);
+		m[off + 9] = (uint8_t)(w - rd);
+		*len = w;
+		return 0;
+	}
+	return 0;
+}
+
 /* ---- put, get, flush ------------------------------------------------------------------------- */
 
 uint32_t dc_put(struct dcache *c, const struct dc_key *k, const uint8_t *msg, size_t len,
@@ -255,14 +316,17 @@ uint32_t dc_put(struct dcache *c, const struct dc_key *k, const uint8_t *msg, si
 	if (!e)
 		return 0;
 	memcpy(e->msg, msg, len);
-	if (walk(e->msg, len, 0, &min, &soa)) {
+	if (walk(e->msg, len, 0, &min, &soa) || opt_strip(e->msg, &len)) {
 		free(e);
 		return 0;
 	}
 	if (rcode == DNS_RC_NOERROR && rd16(msg + 6)) {
 		ttl = min > DC_POS_MAX ? DC_POS_MAX : min;
 	} else { /* NXDOMAIN or NODATA: only with an SOA to bound it (RFC 2308 §5) */
+		/* and no longer than a record it holds (a CNAME before the NXDOMAIN) */
 		ttl = soa == UINT32_MAX ? 0 : soa > DC_NEG_MAX ? DC_NEG_MAX : soa;
+		if (ttl > min)
+			ttl = min;
 	}
 	if (!ttl || ttl == UINT32_MAX) {
 		free(e);

@@ -3,9 +3,12 @@
  * The resolver's cache of forwarded answers (cache.c): keyed by (upstream set, question name in
  * lower case, type, class, the requester's EDNS, DO and CD bits), TTLs honoured and decremented
  * in what it serves, negative answers (NXDOMAIN, NODATA) for their SOA's minimum (RFC 2308,
- * capped), bounded in entries and bytes with LRU eviction. SERVFAIL, REFUSED, truncated answers
- * and answers without an SOA to bound a negative one are not kept. Time is the caller's (a
- * monotonic clock in ms): the unit test injects its own. Libc and the DNS codec alone.
+ * capped; no longer than a record they hold, a CNAME's), bounded in entries and bytes with LRU
+ * eviction. SERVFAIL, REFUSED, truncated answers and answers without an SOA to bound a negative
+ * one are not kept. The stored copy has no client's own EDNS options (NSID, ECS, COOKIE,
+ * PADDING); an answer whose OPT record is not the last record and holds one is not kept. Time
+ * is the caller's (a monotonic clock in ms): the unit test injects its own. Libc and the DNS
+ * codec alone.
  */
 #ifndef DNSNAME_CACHE_H
 #define DNSNAME_CACHE_H

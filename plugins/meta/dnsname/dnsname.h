@@ -102,9 +102,23 @@ struct dn_netfile {
  */
 int dn_upstreams_norm(const char *const *addrs, size_t n, char *out, size_t cap);
 
-/* dn_upstream_parse() - one normalised or user-given address into @sa: 0 or -EINVAL. */
+/*
+ * dn_upstream_parse() - one normalised or user-given address into @sa: 0 or -EINVAL. A
+ * link-local IPv6 address may carry a zone ("fe80::1%eth0", "[fe80::1%2]:53"): a host interface
+ * (dn_zone_index()); one that names no interface is -EINVAL.
+ */
 struct sockaddr_storage;
 int dn_upstream_parse(const char *s, struct sockaddr_storage *sa, unsigned int *salen);
+
+/* The interface index of a zone (a number, or a host interface name), 0 when none. */
+unsigned int dn_zone_index(const char *zone);
+
+/*
+ * dn_upstream_unusable() - why the daemon cannot forward to @sa (it sends from the host netns):
+ * a loopback address (127.0.0.0/8 with DN_RESOLVER_ADDR, ::1), a link-local one without a zone.
+ * NULL when usable.
+ */
+const char *dn_upstream_unusable(const struct sockaddr_storage *sa);
 
 /* Add (replacing) or, with @servers NULL, drop the container's own upstreams. 0 or -ENOMEM. */
 int dn_netfile_set_cdns(struct dn_netfile *f, const struct dn_cdns *c);

@@ -117,14 +117,14 @@ void dn_load_resolv(struct dn_ctx *d)
 		dn_logf("reading %s: out of memory, keeping its old servers", d->resolv_conf);
 		return;
 	}
-	set->id = ++d->set_serial;
 	set->refs = 1;
 	if (!d->cache)
 		d->cache = dc_new(DC_ENTRIES, DC_BYTES); /* none: no caching, still forwarding */
-	dn_ups_put(d, d->resolv_ups); /* its cached answers go when its last forward ends */
-	d->resolv_ups = set;
 	if (!f) {
 		dn_logk(d, DN_LOG_RESOLV, "cannot read %s: %m; forwarding disabled", d->resolv_conf);
+		set->id = ++d->set_serial;
+		dn_ups_put(d, d->resolv_ups); /* its cached answers go when its last forward ends */
+		d->resolv_ups = set;
 		return;
 	}
 	while (fgets(line, sizeof(line), f) && n < UP_MAX) {
@@ -149,24 +149,8 @@ void dn_load_resolv(struct dn_ctx *d)
 
 			s->sin6_family = AF_INET6;
 			s->sin6_port = htons(53);
-			if (zone) {
-				char *end;
-				unsigned long id = strtoul(zone, &end, 10);
-
-				s->sin6_scope_id = *end ? 0 : (uint32_t)id;
-				if (*end) {
-					char path[64];
-					FILE *x;
-
-					snprintf(path, sizeof(path), "/sys/class/net/%.16s/ifindex", zone);
-					x = fopen(path, "re");
-					if (x) {
-						if (fscanf(x, "%u", &s->sin6_scope_id) != 1)
-							s->sin6_scope_id = 0;
-						fclose(x);
-					}
-				}
-			}
+			if (zone)
+				s->sin6_scope_id = dn_zone_index(zone);
 			u.len = sizeof(*s);
 		} else {
 			continue;
@@ -177,6 +161,21 @@ void dn_load_resolv(struct dn_ctx *d)
 	}
 	fclose(f);
 	set->n = n;
+	/* the same servers (SIGHUP, a rewrite of the same text): the same set and its cache */
+	if (d->resolv_ups && d->resolv_ups->n == n) {
+		bool same = true;
+
+		for (int i = 0; i < n && same; i++)
+			same = d->resolv_ups->up[i].len == set->up[i].len &&
+			       !memcmp(&d->resolv_ups->up[i].sa, &set->up[i].sa, set->up[i].len);
+		if (same) {
+			free(set);
+			return;
+		}
+	}
+	set->id = ++d->set_serial;
+	dn_ups_put(d, d->resolv_ups); /* its cached answers go when its last forward ends */
+	d->resolv_ups = set;
 }
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)

@@ -58,6 +58,7 @@ struct dn_conf {
 	struct cni_strv dns_servers; /* the network's upstreams */
 	char *servers;		     /* ... normalised (dnsname.h), NULL: resolv.conf's */
 	char *rc_servers;	     /* runtimeConfig.dns.servers normalised, NULL: none */
+	bool bad_run_dir;	     /* DEL, GC, STATUS: runDir unusable, nothing to do */
 	struct dn_rc rc;
 	struct {
 		struct {
@@ -127,51 +128,88 @@ static void dn_defaults(void *conf)
 static int dn_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 {
 	struct dn_conf *c = conf;
+	/* ADD and CHECK are strict. DEL, GC and STATUS clean up or report with what they can
+	 * read: dnsname is last in a chain and libcni's DEL stops at the first error, so a DEL
+	 * failing on a value here would leak the bridge's veth and the IPAM address. */
+	bool strict = ctx->env.cmd == CNI_CMD_ADD || ctx->env.cmd == CNI_CMD_CHECK;
 
-	(void)ctx;
 	if (!c->domain || !*c->domain)
 		c->domain = DN_DOMAIN;
 	if (c->domain[strlen(c->domain) - 1] == '.')
 		c->domain = cni_sprintf("%.*s", (int)strlen(c->domain) - 1, c->domain);
+	if (!dn_name_valid(c->domain) && !strict)
+		c->domain = DN_DOMAIN; /* only an ADD writes it */
 	if (!dn_name_valid(c->domain))
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG, "invalid domainName \"%s\"",
 				c->domain);
-	if (!c->run_dir || c->run_dir[0] != '/' || strlen(c->run_dir) > 80)
+	if (!c->run_dir || c->run_dir[0] != '/' || strlen(c->run_dir) > 80) {
+		if (!strict) {
+			c->bad_run_dir = true; /* no ADD recorded anything there */
+			return 0;
+		}
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 				"runDir must be an absolute path of at most 80 bytes");
-	if (!c->resolv_conf || c->resolv_conf[0] != '/')
+	}
+	if (!c->resolv_conf || c->resolv_conf[0] != '/') {
+		if (!strict && ctx->env.cmd != CNI_CMD_STATUS)
+			return 0; /* DEL and GC start no daemon */
 		return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 				"resolvConf must be an absolute path");
+	}
+	if (!strict) /* the upstreams are written by ADD alone */
+		return 0;
 	if (c->dns_servers.n) {
 		char buf[256];
-		int r = dn_upstreams_norm((const char *const *)c->dns_servers.v, c->dns_servers.n,
-					  buf, sizeof(buf));
+		int r;
 
-		if (r < 0)
+		if (c->dns_servers.n > DN_MAX_UPSTREAMS)
 			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 					"dnsServers: at most %d servers, got %zu", DN_MAX_UPSTREAMS,
 					c->dns_servers.n);
-		if (r > 0)
+		for (size_t i = 0; i < c->dns_servers.n; i++) {
+			struct sockaddr_storage sa;
+			unsigned int sl;
+			const char *why;
+
+			if (dn_upstream_parse(c->dns_servers.v[i], &sa, &sl))
+				return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+						"invalid dnsServers \"%s\": an IPv4 or IPv6 address, "
+						"with an optional port (1.2.3.4:53, [2001:db8::1]:53, "
+						"fe80::1%%eth0 with a host interface)",
+						c->dns_servers.v[i]);
+			why = dn_upstream_unusable(&sa);
+			if (why)
+				return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
+						"invalid dnsServers \"%s\": %s", c->dns_servers.v[i],
+						why);
+		}
+		r = dn_upstreams_norm((const char *const *)c->dns_servers.v, c->dns_servers.n,
+				      buf, sizeof(buf));
+		if (r)
 			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-					"invalid dnsServers \"%s\": an IPv4 or IPv6 address, with an "
-					"optional port (1.2.3.4:53, [2001:db8::1]:53)",
-					c->dns_servers.v[r - 1]);
+					"invalid dnsServers \"%s\"",
+					r > 0 ? c->dns_servers.v[r - 1] : "");
 		c->servers = cni_strdup(buf);
 	}
 	if (c->rc.dns.servers.n) {
-		/* as glibc: the first DN_MAX_UPSTREAMS */
-		size_t n = c->rc.dns.servers.n < DN_MAX_UPSTREAMS ? c->rc.dns.servers.n
-								   : DN_MAX_UPSTREAMS;
+		/* as glibc with nameserver lines: bad ones are skipped, the first
+		 * DN_MAX_UPSTREAMS usable ones are used; none usable: the network's */
+		const char *ok[DN_MAX_UPSTREAMS];
+		size_t n = 0;
 		char buf[256];
-		int r = dn_upstreams_norm((const char *const *)c->rc.dns.servers.v, n, buf,
-					  sizeof(buf));
 
-		if (r > 0)
-			return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
-					"invalid runtimeConfig.dns.servers \"%s\": an IPv4 or IPv6 "
-					"address, with an optional port",
-					c->rc.dns.servers.v[r - 1]);
-		c->rc_servers = cni_strdup(buf);
+		for (size_t i = 0; i < c->rc.dns.servers.n && n < DN_MAX_UPSTREAMS; i++) {
+			struct sockaddr_storage sa;
+			unsigned int sl;
+
+			if (!c->rc.dns.servers.v[i] ||
+			    dn_upstream_parse(c->rc.dns.servers.v[i], &sa, &sl) ||
+			    dn_upstream_unusable(&sa))
+				continue;
+			ok[n++] = c->rc.dns.servers.v[i];
+		}
+		if (n && !dn_upstreams_norm(ok, n, buf, sizeof(buf)))
+			c->rc_servers = cni_strdup(buf);
 	}
 	return 0;
 }
@@ -459,14 +497,32 @@ static int update_file(struct cni_ctx *ctx, const struct dn_conf *c, const struc
 	if (r)
 		return cni_fail(e, r, CNI_ERR_IO, "reading the record file of network %s: %s",
 				ctx->net.name, strerror(-r));
-	free(f.domain);
-	f.domain = strdup(c->domain);
-	f.ttl = (unsigned int)c->ttl;
-	free(f.servers);
-	f.servers = c->servers ? strdup(c->servers) : NULL;
+	/* only an ADD says what the network is: a DEL (maybe replayed with an older config)
+	 * keeps the file's domain, TTL and upstreams */
+	if (add) {
+		free(f.domain);
+		f.domain = strdup(c->domain);
+		f.ttl = (unsigned int)c->ttl;
+		free(f.servers);
+		f.servers = c->servers ? strdup(c->servers) : NULL;
+	}
 	dn_netfile_remove(&f, ctx->env.container_id, ctx->env.ifname);
-	if (add)
+	if (add) {
+		/* a netns identity is unique among live ones: another container's "cdns" line
+		 * for this (dev, inode) is of a dead netns whose inode the kernel reused */
+		for (size_t i = 0; i < f.n_cdns;) {
+			const struct dn_cdns *o = &f.cdns[i];
+
+			if (o->ns_dev == add->ns_dev && o->ns_ino == add->ns_ino &&
+			    strcmp(o->cid, add->cid)) {
+				dn_netfile_set_cdns(&f, &(struct dn_cdns){.cid = o->cid,
+									  .ifname = o->ifname});
+				continue;
+			}
+			i++;
+		}
 		r = dn_netfile_add(&f, add);
+	}
 	if (add && !r && c->rc_servers)
 		r = dn_netfile_set_cdns(&f, &(struct dn_cdns){.cid = add->cid,
 							      .ifname = add->ifname,
@@ -657,7 +713,7 @@ static int dn_del(struct cni_ctx *ctx, struct cni_err *e)
 	struct dn_conf *c = ctx->conf;
 	int r = check_env(ctx, e);
 
-	if (r)
+	if (r || c->bad_run_dir)
 		return r;
 	r = update_file(ctx, c, NULL, e);
 	if (r)
@@ -670,10 +726,11 @@ static int dn_gc(struct cni_ctx *ctx, struct cni_err *e)
 	struct dn_conf *c = ctx->conf;
 	_fd_ int lockfd = -1, dirfd = -1;
 	struct dn_netfile f;
+	bool dirty = false;
 	size_t k = 0;
 	int r;
 
-	if (!dn_token_valid(ctx->net.name))
+	if (!dn_token_valid(ctx->net.name) || c->bad_run_dir)
 		return 0;
 	r = open_locked(c, "lock", &lockfd, &dirfd, e);
 	if (r)
@@ -691,7 +748,18 @@ static int dn_gc(struct cni_ctx *ctx, struct cni_err *e)
 		}
 		f.recs[k++] = f.recs[i];
 	}
-	if (k != f.n) {
+	/* a container's own upstreams by the same test (the writer also drops those of no record) */
+	for (size_t i = 0; i < f.n_cdns;) {
+		const struct dn_cdns *o = &f.cdns[i];
+
+		if (!cni_attachment_valid(ctx, o->cid, o->ifname)) {
+			dn_netfile_set_cdns(&f, &(struct dn_cdns){.cid = o->cid, .ifname = o->ifname});
+			dirty = true;
+			continue;
+		}
+		i++;
+	}
+	if (k != f.n || dirty) {
 		f.n = k;
 		r = dn_netfile_write(dirfd, ctx->net.name, &f);
 	}
@@ -723,6 +791,9 @@ static int dn_status(struct cni_ctx *ctx, struct cni_err *e)
 	struct dn_conf *c = ctx->conf;
 	int r;
 
+	if (c->bad_run_dir)
+		return cni_fail(e, -EINVAL, CNI_ERR_NOT_AVAILABLE,
+				"runDir must be an absolute path of at most 80 bytes");
 	if (!any_network(c)) {
 		char *p = cni_sprintf("%s/networks", c->run_dir);
 

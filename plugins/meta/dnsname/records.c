@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -78,9 +79,22 @@ void dn_netfile_free(struct dn_netfile *f)
 
 /* ---- upstreams ------------------------------------------------------------------------------ */
 
+unsigned int dn_zone_index(const char *zone)
+{
+	char *end;
+	unsigned long id;
+
+	if (!*zone || strlen(zone) >= IF_NAMESIZE || strpbrk(zone, " ,]/"))
+		return 0;
+	id = strtoul(zone, &end, 10);
+	if (!*end)
+		return id > UINT32_MAX ? 0 : (unsigned int)id;
+	return if_nametoindex(zone);
+}
+
 int dn_upstream_parse(const char *s, struct sockaddr_storage *sa, unsigned int *salen)
 {
-	char host[64];
+	char host[64], *zone;
 	const char *port = NULL;
 	unsigned long p = 53;
 	size_t hl;
@@ -120,7 +134,10 @@ int dn_upstream_parse(const char *s, struct sockaddr_storage *sa, unsigned int *
 		if (*end || !p || p > 65535)
 			return -EINVAL;
 	}
-	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)sa)->sin_addr) == 1) {
+	zone = strchr(host, '%');
+	if (zone)
+		*zone++ = 0;
+	if (!zone && inet_pton(AF_INET, host, &((struct sockaddr_in *)sa)->sin_addr) == 1) {
 		struct sockaddr_in *v4 = (struct sockaddr_in *)sa;
 
 		if (s[0] == '[')
@@ -135,6 +152,13 @@ int dn_upstream_parse(const char *s, struct sockaddr_storage *sa, unsigned int *
 
 		if (port && s[0] != '[')
 			return -EINVAL;
+		if (zone) { /* only a link-local address has a zone: its interface on the host */
+			if (!IN6_IS_ADDR_LINKLOCAL(&v6->sin6_addr))
+				return -EINVAL;
+			v6->sin6_scope_id = dn_zone_index(zone);
+			if (!v6->sin6_scope_id)
+				return -EINVAL;
+		}
 		v6->sin6_family = AF_INET6;
 		v6->sin6_port = htons((uint16_t)p);
 		*salen = sizeof(*v6);
@@ -164,16 +188,46 @@ int dn_upstreams_norm(const char *const *addrs, size_t n, char *out, size_t cap)
 				     inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, ip,
 					       sizeof(ip)),
 				     ntohs(((struct sockaddr_in *)&sa)->sin_port));
-		else
-			w = snprintf(out + len, cap - len, "%s[%s]:%u", i ? "," : "",
+		else {
+			/* the zone as given (an interface name or number), not its index now */
+			const char *z = strchr(addrs[i], '%');
+			int zl = z ? (int)strcspn(z, "]") : 0;
+
+			w = snprintf(out + len, cap - len, "%s[%s%.*s]:%u", i ? "," : "",
 				     inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, ip,
 					       sizeof(ip)),
-				     ntohs(((struct sockaddr_in6 *)&sa)->sin6_port));
+				     zl, z ? z : "", ntohs(((struct sockaddr_in6 *)&sa)->sin6_port));
+		}
 		if (w < 0 || (size_t)w >= cap - len)
 			return (int)i + 1;
 		len += (size_t)w;
 	}
 	return 0;
+}
+
+const char *dn_upstream_unusable(const struct sockaddr_storage *sa)
+{
+	if (sa->ss_family == AF_INET) {
+		const uint8_t *a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+
+		if (a[0] == 127)
+			return "a loopback address: the daemon forwards from the host, not the "
+			       "container (and " DN_RESOLVER_ADDR " is the daemon itself)";
+		return NULL;
+	}
+	if (sa->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+
+		if (IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr) ||
+		    (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) && v6->sin6_addr.s6_addr[12] == 127))
+			return "a loopback address: the daemon forwards from the host, not the "
+			       "container";
+		if (IN6_IS_ADDR_LINKLOCAL(&v6->sin6_addr) && !v6->sin6_scope_id)
+			return "a link-local address needs the host interface as zone "
+			       "(fe80::1%eth0)";
+		return NULL;
+	}
+	return "not an IP address";
 }
 
 static bool upstreams_valid(const char *s)
@@ -422,7 +476,72 @@ static int parse_rec(char *line, struct dn_rec *r)
 }
 
 /* Line @lineno (the first is the header) of a network file into @f. */
-static int read_line(char *line, int lineno, struct dn_netfile *f, unsigned int flags)
+/*
+ * What a "cdns" line must match: a record of the same attachment (container id, ifname) in the
+ * same netns (dev, inode). A reader of DN_READ_SERVE drops a record's ids, so it keeps their hash
+ * here until the file is read.
+ */
+struct rec_keys {
+	uint64_t *h;
+	size_t n, cap;
+};
+
+static uint64_t att_hash(const char *cid, const char *ifname, uint64_t dev, uint64_t ino)
+{
+	uint64_t h = 14695981039346656037ull;
+	const char *s[2] = {cid, ifname};
+
+	for (int i = 0; i < 2; i++) {
+		for (const char *p = s[i]; *p; p++)
+			h = (h ^ (uint8_t)*p) * 1099511628211ull;
+		h = (h ^ 0xffu) * 1099511628211ull; /* a byte no token holds */
+	}
+	for (int i = 0; i < 8; i++)
+		h = (h ^ ((dev >> (8 * i)) & 0xff)) * 1099511628211ull;
+	for (int i = 0; i < 8; i++)
+		h = (h ^ ((ino >> (8 * i)) & 0xff)) * 1099511628211ull;
+	return h;
+}
+
+static bool cdns_has_rec(const struct dn_netfile *f, const struct dn_cdns *c,
+			 const struct rec_keys *keys)
+{
+	uint64_t h;
+
+	if (!keys) {
+		for (size_t i = 0; i < f->n; i++)
+			if (!strcmp(f->recs[i].cid, c->cid) &&
+			    !strcmp(f->recs[i].ifname, c->ifname) && f->recs[i].ns_dev == c->ns_dev &&
+			    f->recs[i].ns_ino == c->ns_ino)
+				return true;
+		return false;
+	}
+	h = att_hash(c->cid, c->ifname, c->ns_dev, c->ns_ino);
+	for (size_t i = 0; i < keys->n; i++)
+		if (keys->h[i] == h)
+			return true;
+	return false;
+}
+
+/* Drop the "cdns" entries no record of theirs backs (a stale line: its netns may be reused). */
+static void cdns_prune(struct dn_netfile *f, const struct rec_keys *keys)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < f->n_cdns; i++) {
+		if (cdns_has_rec(f, &f->cdns[i], keys)) {
+			f->cdns[k++] = f->cdns[i];
+			continue;
+		}
+		free(f->cdns[i].cid);
+		free(f->cdns[i].ifname);
+		free(f->cdns[i].servers);
+	}
+	f->n_cdns = k;
+}
+
+static int read_line(char *line, int lineno, struct dn_netfile *f, unsigned int flags,
+		     struct rec_keys *keys)
 {
 	if (lineno == 1)
 		return strcmp(line, "cnic-dnsname 1") ? -EINVAL : 0;
@@ -443,8 +562,19 @@ static int read_line(char *line, int lineno, struct dn_netfile *f, unsigned int 
 
 		if (r)
 			return r;
-		if (flags & DN_READ_SERVE)
+		if (flags & DN_READ_SERVE) {
+			if (keys->n == keys->cap) {
+				size_t cap = keys->cap ? keys->cap * 2 : 16;
+				uint64_t *v = realloc(keys->h, cap * sizeof(*v));
+
+				if (!v)
+					return -ENOMEM;
+				keys->h = v;
+				keys->cap = cap;
+			}
+			keys->h[keys->n++] = att_hash(rec.cid, rec.ifname, rec.ns_dev, rec.ns_ino);
 			rec.cid = rec.ifname = "";
+		}
 		return dn_netfile_add(f, &rec);
 	} else if (!strncmp(line, "servers ", 8)) {
 		/* a writer's own check made it valid: a broken one is ignored, not the network */
@@ -482,6 +612,7 @@ static int read_line(char *line, int lineno, struct dn_netfile *f, unsigned int 
 int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned int flags)
 {
 	size_t cap = READ_BLOCK, len = 0, off;
+	struct rec_keys keys = {0};
 	struct stat st;
 	int fd, r = 0, lineno = 0;
 	bool eof = false;
@@ -543,7 +674,7 @@ int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned 
 				r = -EINVAL; /* a NUL byte: not a file we wrote */
 				lineno++;
 			} else if (ll) { /* empty lines are skipped, not counted */
-				r = read_line(line, ++lineno, f, flags);
+				r = read_line(line, ++lineno, f, flags, &keys);
 			}
 		}
 		memmove(buf, buf + off, len - off);
@@ -551,6 +682,9 @@ int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned 
 	}
 	close(fd);
 	free(buf);
+	if (!r)
+		cdns_prune(f, (flags & DN_READ_SERVE) ? &keys : NULL);
+	free(keys.h);
 	if (!r && f->n && f->n < f->cap) { /* the doubling's slack, for as long as the file lives */
 		void *v = realloc(f->recs, f->n * sizeof(*f->recs));
 
@@ -663,9 +797,10 @@ int dn_netfile_write(int dirfd, const char *name, const struct dn_netfile *f)
 	if (f->servers)
 		fprintf(m, "servers %s\n", f->servers);
 	for (size_t i = 0; i < f->n_cdns; i++)
-		fprintf(m, "cdns %s %s %llu %llu %s\n", f->cdns[i].cid, f->cdns[i].ifname,
-			(unsigned long long)f->cdns[i].ns_dev, (unsigned long long)f->cdns[i].ns_ino,
-			f->cdns[i].servers);
+		if (cdns_has_rec(f, &f->cdns[i], NULL))
+			fprintf(m, "cdns %s %s %llu %llu %s\n", f->cdns[i].cid, f->cdns[i].ifname,
+				(unsigned long long)f->cdns[i].ns_dev,
+				(unsigned long long)f->cdns[i].ns_ino, f->cdns[i].servers);
 	if (fclose(m)) {
 		free(text);
 		return -ENOMEM;
