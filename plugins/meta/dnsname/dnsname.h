@@ -115,10 +115,11 @@ unsigned int dn_zone_index(const char *zone);
 
 /*
  * dn_upstream_unusable() - why the daemon cannot forward to @sa (it sends from the host netns):
- * a loopback address (127.0.0.0/8 with DN_RESOLVER_ADDR, ::1), a link-local one without a zone.
- * NULL when usable.
+ * DN_RESOLVER_ADDR (itself), a link-local address without a zone, and, for a server the
+ * @container named (runtimeConfig.dns: its own view), a loopback address (127.0.0.0/8, ::1). A
+ * network's dnsServers may name a host loopback resolver (127.0.0.53). NULL when usable.
  */
-const char *dn_upstream_unusable(const struct sockaddr_storage *sa);
+const char *dn_upstream_unusable(const struct sockaddr_storage *sa, bool container);
 
 /* Add (replacing) or, with @servers NULL, drop the container's own upstreams. 0 or -ENOMEM. */
 int dn_netfile_set_cdns(struct dn_netfile *f, const struct dn_cdns *c);

@@ -177,7 +177,7 @@ static int dn_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 						"with an optional port (1.2.3.4:53, [2001:db8::1]:53, "
 						"fe80::1%%eth0 with a host interface)",
 						c->dns_servers.v[i]);
-			why = dn_upstream_unusable(&sa);
+			why = dn_upstream_unusable(&sa, false);
 			if (why)
 				return cni_fail(e, -EINVAL, CNI_ERR_INVALID_CONFIG,
 						"invalid dnsServers \"%s\": %s", c->dns_servers.v[i],
@@ -204,7 +204,7 @@ static int dn_validate(struct cni_ctx *ctx, void *conf, struct cni_err *e)
 
 			if (!c->rc.dns.servers.v[i] ||
 			    dn_upstream_parse(c->rc.dns.servers.v[i], &sa, &sl) ||
-			    dn_upstream_unusable(&sa))
+			    dn_upstream_unusable(&sa, true))
 				continue;
 			ok[n++] = c->rc.dns.servers.v[i];
 		}

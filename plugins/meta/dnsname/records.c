@@ -205,23 +205,29 @@ int dn_upstreams_norm(const char *const *addrs, size_t n, char *out, size_t cap)
 	return 0;
 }
 
-const char *dn_upstream_unusable(const struct sockaddr_storage *sa)
+const char *dn_upstream_unusable(const struct sockaddr_storage *sa, bool container)
 {
 	if (sa->ss_family == AF_INET) {
-		const uint8_t *a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		const struct in_addr *a = &((const struct sockaddr_in *)sa)->sin_addr;
+		struct in_addr own;
 
-		if (a[0] == 127)
-			return "a loopback address: the daemon forwards from the host, not the "
-			       "container (and " DN_RESOLVER_ADDR " is the daemon itself)";
+		if (inet_pton(AF_INET, DN_RESOLVER_ADDR, &own) == 1 && a->s_addr == own.s_addr)
+			return "the resolver's own address (" DN_RESOLVER_ADDR "): a loop";
+		if (container && ((const uint8_t *)a)[0] == 127)
+			return "a loopback address of the container: the daemon forwards from the host";
 		return NULL;
 	}
 	if (sa->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
 
-		if (IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr) ||
-		    (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) && v6->sin6_addr.s6_addr[12] == 127))
-			return "a loopback address: the daemon forwards from the host, not the "
-			       "container";
+		if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+			struct sockaddr_storage v4 = {.ss_family = AF_INET};
+
+			memcpy(&((struct sockaddr_in *)&v4)->sin_addr, &v6->sin6_addr.s6_addr[12], 4);
+			return dn_upstream_unusable(&v4, container);
+		}
+		if (container && IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr))
+			return "a loopback address of the container: the daemon forwards from the host";
 		if (IN6_IS_ADDR_LINKLOCAL(&v6->sin6_addr) && !v6->sin6_scope_id)
 			return "a link-local address needs the host interface as zone "
 			       "(fe80::1%eth0)";
