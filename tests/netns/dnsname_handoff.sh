@@ -213,6 +213,35 @@ check_eq "restart with no daemon (stdin, fd 3 closed): starts one ($out)" "$?:$(
 kill "$(dpid)"
 poll_until 5000 eval '[ ! -e "$RUN/dnsname.pid" ]'
 
+# 5. The new daemon's side against a fake old daemon (dnshofake.py) that hands over a listener no
+#    record claims (its netns keeps the rewrite of a daemon killed before): refusing the release,
+#    the new daemon leaves, the rewrite untouched (the old one would serve on); releasing but
+#    holding the pid file's lock 300 ms more, the new daemon deletes the rewrite and serves.
+attach g "$B/v2/dnsname"
+kill -KILL "$(dpid)"
+rm -f "$RUN/networks/ho"
+check_eq "fake old daemon: the rewrite of a killed daemon is left" "$(rewrites g)" y
+for reply in "err refused" "ok released"; do
+	rm -f "$RUN/fake2.out" # not the last one's "ready"
+	ip netns exec "$(basename "${NS[g]}")" python3 "$HERE/dnshofake.py" "$RUN" "$reply" >"$RUN/fake2.out" 2>&1 &
+	FP=$!
+	poll_until 5000 grep -q ready "$RUN/fake2.out"
+	out=$(ip netns exec "$H" "$B/v2/dnsname" restart --run-dir "$RUN" 2>&1)
+	rc=$?
+	wait $FP
+	sed 's/^/# /' "$RUN/fake2.out"
+	if [ "$reply" = "ok released" ]; then
+		check_eq "  released: the new daemon serves ($out)" "$rc:$(ctl ping)" "0:ok 0 listeners port 61053"
+		check_eq "  the pid file's lock, once free, is its" "$(readlink "/proc/$(dpid)/exe")" "$B/v2/dnsname"
+		check_eq "  the unclaimed listener's rewrite deleted" "$(rewrites g)" n
+		kill "$(dpid)"
+		poll_until 5000 eval '[ ! -e "$RUN/dnsname.pid" ]'
+	else
+		check_eq "  release refused: the new daemon leaves" "$rc" 1
+		check_eq "  the rewrite kept (the old daemon serves on)" "$(rewrites g)" y
+	fi
+done
+
 # 4. A socket-activated daemon (systemd's) is not taken over: the new one would live outside the
 #    unit. The restart says so; the old daemon never stopped serving.
 if command -v systemd-socket-activate >/dev/null; then
