@@ -136,16 +136,17 @@ void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c)
 		if (s) {
 			/* one message: a blocking send of a report larger than the socket buffer */
 			int sz = (int)strlen(s) + 4096;
-			ssize_t w;
+			int e = 0;
 
 			setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-			w = send(c->fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (send(c->fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				e = errno;
 			free(s);
-			if (w >= 0)
+			if (!e)
 				return dn_ctlc_close(d, c);
 			/* over the socket's buffer (capped by net.core.wmem_max): say so, briefly */
 			snprintf(reply, sizeof(reply), "err report too large (%zu networks): %s",
-				 d->snap ? d->snap->n : 0, strerror(errno));
+				 d->snap ? d->snap->n : 0, strerror(e));
 		} else {
 			snprintf(reply, sizeof(reply), "err out of memory");
 		}
