@@ -8,6 +8,10 @@
 # it has finished, leaving the rewrites, the pid file and the control socket to the new one, in
 # the old one's mode (--exit-idle carried over). Both for a plugin-started old daemon and one
 # run as the systemd unit runs it (no --exit-idle). Knobs: HANDOFF_RATE (5000), HANDOFF_SECS (3).
+# A restart without --resolv-conf keeps the running daemon's (a network's resolvConf). While a
+# handoff is under way the old daemon accepts no control client and makes no listener (a file
+# written then gets its listener once the handoff ends, here by its failure); "restart" with stdin
+# and fd 3 closed still gets its readiness byte.
 . "$(dirname "$0")/lib.sh"
 need_root dnsname_handoff
 for t in dig nft python3 jq; do
@@ -42,15 +46,19 @@ s.connect(sys.argv[1] + "/dnsname.sock")
 s.send(sys.argv[2].encode())
 print(s.recv(512).decode())' "$RUN" "$1" 2>/dev/null
 }
-attach() { # NAME PLUGIN
-	local n=$1 plugin=$2 v
+link() { # NAME: its netns and bridge attachment, DCONF[NAME] the dnsname conf
+	local n=$1 v
 	mkns v
 	NS[$n]=$v
 	hrun "$H" "$BIN/bridge" ADD "$v" eth0 "$n" "$NET"
 	[ "$RC" = 0 ] || { fail "$n: bridge ADD" "$OUT"; return 1; }
 	DCONF[$n]=$(jq -cn --argjson p "$OUT" --arg run "$RUN" \
 		'{cniVersion:"1.0.0",name:"ho",type:"dnsname",runDir:$run,resolvConf:($run+"/resolv.conf"),prevResult:$p}')
-	hrun "$H" "$plugin" ADD "$v" eth0 "$n" "${DCONF[$n]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-$n"
+}
+attach() { # NAME PLUGIN
+	local n=$1 plugin=$2
+	link "$n" || return 1
+	hrun "$H" "$plugin" ADD "${NS[$n]}" eth0 "$n" "${DCONF[$n]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-$n"
 	check_eq "$n: ADD" "$RC" 0
 }
 ipv4() { in_ns "${NS[$1]}" ip -j -4 addr show dev eth0 | jq -r '.[0].addr_info[0].local'; }
@@ -63,12 +71,12 @@ rewrites() {
 }
 dpid() { cat "$RUN/dnsname.pid" 2>/dev/null; }
 
-# under_load WHO FROM TO BINARY: FROM streams queries for pod-TO (and forwarded ones) while
+# under_load WHO FROM TO BINARY [RESTART ARGS]: FROM streams queries for pod-TO (and forwarded ones) while
 # BINARY's "restart" replaces the daemon; a TCP connection of FROM has a slow forwarded query in
 # flight across it (its upstream answers in 300 ms, under the daemon's 400 ms per attempt), then
 # asks a local name on the same connection.
 under_load() {
-	local who=$1 from=$2 to=$3 bin=$4 old new out
+	local who=$1 from=$2 to=$3 bin=$4 args=${5:-} old new out
 	old=$(dpid)
 	in_ns "${NS[$from]}" python3 "$HERE/dnsload.py" --rate "$RATE" --secs "$SECS" --name "pod-$to" \
 		--ext fast.example --ext-every 50 --wait 4 >"$RUN/load.out" 2>&1 &
@@ -78,7 +86,8 @@ under_load() {
 	in_ns "${NS[$from]}" python3 "$HERE/dnstcp.py" 127.0.0.11 slow.example "pod-$to" >"$RUN/tcp.out" 2>&1 &
 	local tp=$!
 	poll_until 5000 grep -q sent "$RUN/tcp.out"
-	out=$(ip netns exec "$H" "$bin" restart --run-dir "$RUN" --resolv-conf "$RUN/resolv.conf" 2>&1)
+	# shellcheck disable=SC2086 # ARGS: words
+	out=$(ip netns exec "$H" "$bin" restart --run-dir "$RUN" $args 2>&1)
 	check_eq "$who: dnsname restart ($out)" "$?" 0
 	wait $lp $tp
 	in_ns "${NS[$from]}" ss -Huanm 'sport = 61053' | tr -s ' \n' ' ' | sed 's/^/# listener: /'; echo
@@ -98,33 +107,140 @@ under_load() {
 attach a "$B/v1/dnsname"
 attach b "$B/v1/dnsname"
 check_eq "v1's daemon serves" "$(readlink "/proc/$(dpid)/exe")" "$B/v1/dnsname"
-under_load "plugin-started" a b "$B/v2/dnsname"
+under_load "plugin-started" a b "$B/v2/dnsname" # no --resolv-conf: the network's is kept
 check_eq "  rewrites kept" "$(rewrites a b)" yy
+check_eq "  the network's resolvConf kept (forwarded there)" \
+	"$(in_ns "${NS[a]}" dig +time=2 +tries=1 +short @127.0.0.11 fast.example)" 192.0.2.7
 check_eq "  ping: 2 listeners" "$(ctl ping)" "ok 2 listeners port 61053"
 attach c "$B/v2/dnsname"
 check_eq "  a new ADD is served by it" "$(in_ns "${NS[a]}" dig +time=2 +tries=1 +short @127.0.0.11 pod-c)" "$(ipv4 c)"
+
+# A handoff under way (a fake new daemon that takes the sockets, then fails): the old daemon
+# answers "sync" of a client it had accepted "ask again", accepts no new client, makes no listener
+# for a file written meanwhile; once the handoff failed it accepts, reloads, and the ADD waiting
+# in the socket's queue succeeds.
+fake_handoff() {
+	python3 - "$RUN" <<'EOF'
+import os, socket, sys, time
+run = sys.argv[1]
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(3)
+    s.connect(run + "/dnsname.sock")
+    return s
+def take(s):
+    msg, fds, _, _ = socket.recv_fds(s, 8192, 256)
+    for f in fds:
+        os.close(f)
+    return msg.decode(), len(fds)
+early = conn()
+time.sleep(0.3)  # accepted before the handoff
+h = conn()
+h.send(b"handoff")
+head, _ = take(h)
+w = head.split(" ", 5)
+print("head", w[0], w[1], w[5] if len(w) > 5 else "-", flush=True)
+got = 0
+while got < int(w[2]):
+    got += take(h)[1] // 2
+early.send(b"sync")
+print("early", early.recv(512).decode(), flush=True)
+late = conn()
+late.send(b"ping")
+late.settimeout(1)
+try:
+    print("late", late.recv(512).decode(), flush=True)
+except socket.timeout:
+    print("late none", flush=True)
+print("pending", flush=True)
+for _ in range(600):  # until the test says (within the old daemon's 10 s)
+    if os.path.exists(run + "/abort"):
+        break
+    time.sleep(0.01)
+h.close()
+late.settimeout(5)
+print("after", late.recv(512).decode(), flush=True)
+EOF
+}
+rm -f "$RUN/abort"
+fake_handoff >"$RUN/fake.out" 2>&1 &
+FP=$!
+poll_until 8000 grep -q pending "$RUN/fake.out"
+check_eq "handoff under way: the header names the running daemon's resolv.conf" \
+	"$(grep '^head' "$RUN/fake.out")" "head ok handoff $RUN/resolv.conf"
+check_eq "  a sync of a client accepted before: ask again" \
+	"$(grep '^early' "$RUN/fake.out" | cut -c1-17)" "early err again: "
+check_eq "  a new control client waits" "$(grep '^late' "$RUN/fake.out")" "late none"
+link f
+(
+	hrun "$H" "$B/v2/dnsname" ADD "${NS[f]}" eth0 f "${DCONF[f]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-f"
+	echo "$RC" >"$RUN/f.add"
+	printf '%s\n' "$OUT" >"$RUN/f.out"
+) &
+AP=$!
+poll_until 5000 grep -qF "${NS[f]}" "$RUN/networks/ho"
+sleep 0.3 # the daemon's inotify has seen the file
+check_eq "  no listener made for a file written meanwhile" "$(in_ns "${NS[f]}" ss -Hlun 'sport = 61053')" ""
+touch "$RUN/abort"
+wait $FP $AP
+check_eq "  the handoff failed: the waiting client answered" "$(grep '^after' "$RUN/fake.out")" \
+	"after ok 4 listeners port 61053"
+check_eq "  the ADD waiting meanwhile succeeds ($(head -c 300 "$RUN/f.out"))" "$(cat "$RUN/f.add")" 0
+check_eq "  and is served" "$(in_ns "${NS[a]}" dig +time=2 +tries=1 +short @127.0.0.11 pod-f)" "$(ipv4 f)"
+sed 's/^/# /' "$RUN/fake.out"
+
 # --exit-idle carried over: the last DEL makes it exit
 NEWPID=$(dpid)
-for n in a b c; do hrun "$H" "$B/v2/dnsname" DEL "${NS[$n]}" eth0 "$n" "${DCONF[$n]}"; done
+for n in a b c f; do hrun "$H" "$B/v2/dnsname" DEL "${NS[$n]}" eth0 "$n" "${DCONF[$n]}"; done
 check "  --exit-idle carried over: it exits after the last DEL" poll_until 5000 eval "! kill -0 $NEWPID 2>/dev/null"
-check_eq "  no rewrite left" "$(rewrites a b c)" nnn
+check_eq "  no rewrite left" "$(rewrites a b c f)" nnnn
 
 # 2. As the systemd unit runs it (no --exit-idle; its control socket is its own here).
 ip netns exec "$H" "$B/v1/dnsname" daemon --run-dir "$RUN" --resolv-conf "$RUN/resolv.conf" 2>>"$RUN/sysd.log" &
 poll_until 5000 ctl ping >/dev/null
 attach d "$B/v1/dnsname"
 attach e "$B/v1/dnsname"
-under_load "long-running" d e "$B/v3/dnsname"
+under_load "long-running" d e "$B/v3/dnsname" "--resolv-conf $RUN/resolv.conf"
 for n in d e; do hrun "$H" "$B/v3/dnsname" DEL "${NS[$n]}" eth0 "$n" "${DCONF[$n]}"; done
 check_eq "  no --exit-idle: it stays after the last DEL" "$(ctl ping)" "ok 0 listeners port 61053"
 
 # 3. A restart with no daemon starts one.
 kill "$(dpid)"
 poll_until 5000 eval '[ ! -e "$RUN/dnsname.pid" ]'
-out=$(ip netns exec "$H" "$B/v2/dnsname" restart --run-dir "$RUN" --resolv-conf "$RUN/resolv.conf" 2>&1)
-check_eq "restart with no daemon: starts one ($out)" "$?:$(ctl ping)" "0:ok 0 listeners port 61053"
+# stdin and fd 3 closed: the readiness pipe's write end is fd 3, close-on-exec unless cleared
+out=$(ip netns exec "$H" "$B/v2/dnsname" restart --run-dir "$RUN" --resolv-conf "$RUN/resolv.conf" 2>&1 <&- 3>&-)
+check_eq "restart with no daemon (stdin, fd 3 closed): starts one ($out)" "$?:$(ctl ping)" "0:ok 0 listeners port 61053"
 kill "$(dpid)"
 poll_until 5000 eval '[ ! -e "$RUN/dnsname.pid" ]'
+
+# 5. The new daemon's side against a fake old daemon (dnshofake.py) that hands over a listener no
+#    record claims (its netns keeps the rewrite of a daemon killed before): refusing the release,
+#    the new daemon leaves, the rewrite untouched (the old one would serve on); releasing but
+#    holding the pid file's lock 300 ms more, the new daemon deletes the rewrite and serves.
+attach g "$B/v2/dnsname"
+kill -KILL "$(dpid)"
+rm -f "$RUN/networks/ho"
+check_eq "fake old daemon: the rewrite of a killed daemon is left" "$(rewrites g)" y
+for reply in "err refused" "ok released"; do
+	rm -f "$RUN/fake2.out" # not the last one's "ready"
+	ip netns exec "$(basename "${NS[g]}")" python3 "$HERE/dnshofake.py" "$RUN" "$reply" >"$RUN/fake2.out" 2>&1 &
+	FP=$!
+	poll_until 5000 grep -q ready "$RUN/fake2.out"
+	out=$(ip netns exec "$H" "$B/v2/dnsname" restart --run-dir "$RUN" 2>&1)
+	rc=$?
+	wait $FP
+	sed 's/^/# /' "$RUN/fake2.out"
+	if [ "$reply" = "ok released" ]; then
+		check_eq "  released: the new daemon serves ($out)" "$rc:$(ctl ping)" "0:ok 0 listeners port 61053"
+		check_eq "  the pid file's lock, once free, is its" "$(readlink "/proc/$(dpid)/exe")" "$B/v2/dnsname"
+		check_eq "  the unclaimed listener's rewrite deleted" "$(rewrites g)" n
+		kill "$(dpid)"
+		poll_until 5000 eval '[ ! -e "$RUN/dnsname.pid" ]'
+	else
+		check_eq "  release refused: the new daemon leaves" "$rc" 1
+		check_eq "  the rewrite kept (the old daemon serves on)" "$(rewrites g)" y
+	fi
+done
 
 # 4. A socket-activated daemon (systemd's) is not taken over: the new one would live outside the
 #    unit. The restart says so; the old daemon never stopped serving.

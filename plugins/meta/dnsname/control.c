@@ -4,8 +4,9 @@
  * number of listeners and the port; "sync [DEV INO]" reloads now and, for a container's netns,
  * says whether it has a listener and restores its port 53 rewrite; "port DEV INO" the port that
  * netns' listener serves (53 where the rewrite was refused); "status" and "status json" the
- * per-network counters (upstream.c); "handoff" sends our sockets to a new daemon (handoff.c).
- * One request per connection (a handoff's confirmation but).
+ * per-network counters (upstream.c); "handoff" sends our sockets to a new daemon (handoff.c),
+ * after which "sync" answers DN_CTL_AGAIN. One request per connection (a handoff's confirmation
+ * but, on a connection off the list: handoff.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,7 +25,7 @@
  * their request comes, closed after CTL_IDLE_MS without one (a blocking read of a silent client
  * once stalled every container's lookups for a second per connection).
  */
-void dn_ctlc_close(struct dn_ctx *d, struct ctlc *c)
+void dn_ctlc_unlink(struct dn_ctx *d, struct ctlc *c)
 {
 	if (c->prev)
 		c->prev->next = c->next;
@@ -34,8 +35,14 @@ void dn_ctlc_close(struct dn_ctx *d, struct ctlc *c)
 		c->next->prev = c->prev;
 	else
 		d->ctl_tail = c->prev;
-	close(c->fd);
+	c->prev = c->next = NULL;
 	d->n_ctlc--;
+}
+
+void dn_ctlc_close(struct dn_ctx *d, struct ctlc *c)
+{
+	dn_ctlc_unlink(d, c);
+	close(c->fd);
 	free(c);
 }
 
@@ -105,6 +112,9 @@ void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c)
 			snprintf(reply, sizeof(reply), "ok port %u", l->port);
 		else
 			snprintf(reply, sizeof(reply), "err no listener in that netns");
+	} else if (!strncmp(req, "sync", 4) && (d->ho_give || d->handed)) {
+		/* our sockets are (being) handed over: a listener made now would not be passed on */
+		snprintf(reply, sizeof(reply), DN_CTL_AGAIN "handing over to a new daemon");
 	} else if (!strncmp(req, "sync", 4)) {
 		unsigned long long dev, ino;
 		bool one = sscanf(req, "sync %llu %llu", &dev, &ino) == 2;
@@ -126,13 +136,20 @@ void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c)
 		if (s) {
 			/* one message: a blocking send of a report larger than the socket buffer */
 			int sz = (int)strlen(s) + 4096;
+			int e = 0;
 
 			setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-			send(c->fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (send(c->fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				e = errno;
 			free(s);
-			return dn_ctlc_close(d, c);
+			if (!e)
+				return dn_ctlc_close(d, c);
+			/* over the socket's buffer (capped by net.core.wmem_max): say so, briefly */
+			snprintf(reply, sizeof(reply), "err report too large (%zu networks): %s",
+				 d->snap ? d->snap->n : 0, strerror(e));
+		} else {
+			snprintf(reply, sizeof(reply), "err out of memory");
 		}
-		snprintf(reply, sizeof(reply), "err out of memory");
 	} else {
 		snprintf(reply, sizeof(reply), "err unknown request");
 	}

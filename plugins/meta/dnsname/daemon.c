@@ -140,7 +140,8 @@ static void on_inotify(struct dn_ctx *d)
 	}
 	if (d->handed)
 		return; /* the sockets are the new daemon's: a reload here would close them */
-	if (nets)
+	if (nets && !d->ho_give) /* handing them over: the new daemon reads the files (or, if
+				  * the handoff fails, we do again: handoff.c) */
 		dn_reload(d);
 	if (resolv)
 		dn_load_resolv(d);
@@ -154,7 +155,8 @@ static void on_signal(struct dn_ctx *d)
 		if (sig == SIGHUP && d->handed) {
 			continue;
 		} else if (sig == SIGHUP) {
-			dn_reload(d);
+			if (!d->ho_give)
+				dn_reload(d);
 			dn_load_resolv(d);
 		} else {
 			d->quit = true;
@@ -164,14 +166,22 @@ static void on_signal(struct dn_ctx *d)
 
 /* ---- start-up and the loop ------------------------------------------------------------------ */
 
-/* The pid file locked for our life (dmn_pidfile_lock) and our pid written in it: 0, or 1. */
-static int pid_take(struct dn_ctx *d)
+/*
+ * The pid file locked for our life (dmn_pidfile_lock) and our pid written in it: 0, or 1. With
+ * @tries > 1 (after a takeover: the old daemon closed it before its release), a lock still held
+ * is tried again every 20 ms.
+ */
+static int pid_take(struct dn_ctx *d, int tries)
 {
 	char path[PATH_MAX + 32];
 	int r;
 
 	snprintf(path, sizeof(path), "%s/dnsname.pid", d->run_dir);
 	d->pidfd = dmn_pidfile_lock(path);
+	while (d->pidfd == -EWOULDBLOCK && --tries > 0) {
+		nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000}, NULL);
+		d->pidfd = dmn_pidfile_lock(path);
+	}
 	if (d->pidfd == -EWOULDBLOCK) {
 		dn_logf("another daemon holds %s", path);
 		return 1;
@@ -303,8 +313,10 @@ int dn_daemon_main(int argc, char **argv)
 	d->idle_lock = -1;
 	d->spare = -1;
 	d->loop.ep = -1;
-	d->resolv_conf = "/etc/resolv.conf";
 	r = dn_flags(d, argc, argv, &ready, &takeover);
+	d->resolv_given = d->resolv_conf != NULL;
+	if (!d->resolv_conf)
+		d->resolv_conf = "/etc/resolv.conf";
 	if (r != DMN_FLAGS_RUN) {
 		free(d);
 		return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
@@ -364,7 +376,7 @@ int dn_daemon_main(int argc, char **argv)
 		}
 	}
 	/* taking over, the old daemon releases the pid file once we serve (dn_handoff_confirm) */
-	if (took > 0 && pid_take(d))
+	if (took > 0 && pid_take(d, 1))
 		return 1;
 	if (!stat("/proc/self/ns/net", &st)) {
 		d->self_dev = st.st_dev;
@@ -417,13 +429,17 @@ int dn_daemon_main(int argc, char **argv)
 	dmn_loop_add(&d->loop, d->ino, &d->ino_ev, EPOLLIN);
 	dn_reload(d);
 	dn_load_resolv(d);
-	if (!took && (dn_handoff_confirm(d) || pid_take(d))) {
+	if (!took && dn_handoff_confirm(d)) {
 		/* the old daemon never stopped (or has the sockets still): leave as a handed-over
 		 * daemon does, its rewrites, control socket and pid file untouched */
 		dn_logf("takeover: %s", d->last_err);
 		d->handed = d->quit = true;
 		status = 1;
 	} else if (!took) {
+		/* released: we are the one serving now, pid file or not (a second at most) */
+		if (pid_take(d, 50))
+			dn_logf("takeover: serving without the pid file's lock");
+		dn_reload(d); /* files written while the old daemon no longer reloaded */
 		dn_logf("took over from the daemon before");
 	}
 	dn_logf("serving %zu networks, %zu containers, %d upstreams", d->snap->n, d->n_lsn,
@@ -444,6 +460,8 @@ int dn_daemon_main(int argc, char **argv)
 			next = d->conn_head->last + CONN_IDLE_MS;
 		if (d->ctl_head && d->ctl_head->deadline < next)
 			next = d->ctl_head->deadline;
+		if (d->ho_give && d->ho_give->deadline < next)
+			next = d->ho_give->deadline;
 		if (d->idle_check && now + 1000 < next)
 			next = now + 1000;
 		if (d->handed && d->drain_until < next)
@@ -455,7 +473,8 @@ int dn_daemon_main(int argc, char **argv)
 		dn_conn_kicked(d);
 		dn_conn_timeouts(d, now);
 		dn_ctl_timeouts(d, now);
-		if (d->idle_check)
+		dn_handoff_timeout(d, now);
+		if (d->idle_check && !d->ho_give) /* the control socket is being handed over */
 			idle_exit(d);
 		if (dn_handoff_drained(d, now))
 			d->quit = true;
@@ -464,6 +483,7 @@ int dn_daemon_main(int argc, char **argv)
 	/* clean exit: everything closed and freed (valgrind-clean) */
 	while (d->ctl_head)
 		dn_ctlc_close(d, d->ctl_head);
+	dn_handoff_drop(d);
 	for (size_t b = 0; b < LSN_BUCKETS; b++)
 		while (d->lsn[b])
 			dn_lsn_close(d, d->lsn[b]);

@@ -276,8 +276,11 @@ struct dn_ctx {
 	size_t n_adopt;
 	int ho_fd; /* our connection to the old daemon, -1 when none */
 	/* ... and the old one's: its sockets are the new one's, it finishes what it has */
+	struct ctlc *ho_give; /* the handoff under way: its connection (off the ctl_head list) */
 	bool handed;
 	uint64_t drain_until;
+	bool resolv_given;	      /* --resolv-conf given: not the old daemon's */
+	char resolv_buf[PATH_MAX]; /* the old daemon's resolv_conf */
 	struct dn_rl logrl[DN_LOG_KINDS];
 };
 
@@ -409,16 +412,22 @@ int dn_ctl_open(struct dn_ctx *d);
 void dn_on_ctl(struct dn_ctx *d);
 void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c);
 void dn_ctlc_close(struct dn_ctx *d, struct ctlc *c);
+/* @c off the list of control clients (it is the handoff's now), still open. */
+void dn_ctlc_unlink(struct dn_ctx *d, struct ctlc *c);
 void dn_ctl_timeouts(struct dn_ctx *d, uint64_t now);
 
 /* ---- handoff.c ---------------------------------------------------------------------------------- */
 
-/* "handoff" on control connection @c: our sockets sent to the new daemon (or, when they could
- * not be, @c closed and nothing changed). */
+/* "handoff" on control connection @c: our sockets sent to the new daemon, the control socket out
+ * of our loop, @c d->ho_give (or, when they could not be sent, @c closed and we serve on). */
 void dn_handoff_give(struct dn_ctx *d, struct ctlc *c);
 /* The next message on a handoff connection: "taken" starts our drain; anything else, or its end,
  * leaves us serving as before. */
 void dn_handoff_reply(struct dn_ctx *d, struct ctlc *c, const char *req, ssize_t n);
+/* The handoff's connection past its deadline (HO_WAIT_MS): as if the new daemon died. */
+void dn_handoff_timeout(struct dn_ctx *d, uint64_t now);
+/* The handoff's connection closed and forgotten (at exit). */
+void dn_handoff_drop(struct dn_ctx *d);
 /* True once the old daemon is done draining (or its bound passed): it exits. */
 bool dn_handoff_drained(struct dn_ctx *d, uint64_t now);
 /*
@@ -431,8 +440,9 @@ int dn_handoff_take(struct dn_ctx *d);
 /* A received listener for netns (@dev, @ino), moved to *@udp and *@tcp: true when there was one. */
 bool dn_handoff_adopt(struct dn_ctx *d, uint64_t dev, uint64_t ino, int *udp, int *tcp);
 /*
- * After the first reload: the received listeners no record claims are closed, "taken" is sent
- * and the old daemon's release awaited (then its pid file is ours to lock). 0 or -errno.
+ * After the first reload: "taken" is sent and the old daemon's release awaited (then its pid
+ * file is ours to lock); the received listeners no record claims are closed, their rewrites
+ * deleted only after the release and a complete reload. 0 or -errno.
  */
 int dn_handoff_confirm(struct dn_ctx *d);
 

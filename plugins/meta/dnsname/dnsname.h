@@ -194,4 +194,19 @@ const char *dn_run_dir_default(void);
 /* "dnsname restart" (handoff.c): a new daemon takes the running one's sockets over. */
 int dn_restart_main(int argc, char **argv);
 
+/*
+ * dn_daemon_spawn() - start @exe with @argv (which passes "--ready-fd 3") as a daemon (spawn.c):
+ * double fork, its own session, stdin and stdout /dev/null, stderr appended to @log, the write end
+ * of a readiness pipe on fd 3. 0 once the daemon wrote its byte there (within @timeout_ms),
+ * -EHOSTDOWN when it did not (it died: its log says why), other -errno (pipe, fork).
+ */
+int dn_daemon_spawn(const char *exe, const char *log, char *const argv[], int timeout_ms);
+
+/*
+ * The control reply prefix of a request the daemon cannot serve now but another will: an old
+ * daemon handing its sockets to a new one answers "sync" so; ask again (a new connection, which
+ * the new daemon accepts).
+ */
+#define DN_CTL_AGAIN "err again: "
+
 #endif

@@ -14,20 +14,29 @@
  * one never stopped. The old daemon's --exit-idle carries over. A socket-activated (systemd)
  * daemon is not taken over: the new one would live outside its unit (systemctl restart it).
  *
- * Messages: "handoff" -> "ok handoff N ACTIVATED EXIT_IDLE" + [control socket], then chunks of
- * "DEV INO\n" lines + [udp, tcp, ...] (HO_CHUNK listeners each) until N; "taken" -> "ok released".
- * A daemon of an older build answers "err unknown request": the new one says so and exits.
+ * From "handoff" to the end of the handoff the old daemon accepts no control client (they wait in
+ * the shared socket's queue for the new one) and does not reload (a listener it made would not
+ * be passed on); a "sync" of a client it had accepted is answered DN_CTL_AGAIN (the plugin asks
+ * again, on a new connection). If the handoff fails, it accepts and reloads again. The new daemon
+ * reloads once more after "ok released" (files written meanwhile).
+ *
+ * Messages: "handoff" -> "ok handoff N ACTIVATED EXIT_IDLE RESOLV_CONF" + [control socket], then
+ * chunks of "DEV INO\n" lines + [udp, tcp, ...] (HO_CHUNK listeners each) until N; "taken" ->
+ * "ok released". The new daemon adopts RESOLV_CONF unless it was given --resolv-conf (a daemon of
+ * a build before it sends none). A daemon of an older build answers "err unknown request" to
+ * "handoff": the new one says so and exits.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -118,17 +127,49 @@ static ssize_t recv_fds(int sock, char *txt, size_t cap, int *fds, size_t max, s
 /* ---- the old daemon ---------------------------------------------------------------------------
  */
 
+/*
+ * The handoff's connection is off the control clients' list (the oldest-first eviction of
+ * CTL_MAX and the list's deadline order are theirs): its own deadline, d->ho_give.
+ */
+void dn_handoff_drop(struct dn_ctx *d)
+{
+	if (!d->ho_give)
+		return;
+	close(d->ho_give->fd);
+	free(d->ho_give);
+	d->ho_give = NULL;
+}
+
+/* The handoff did not happen: we accept control clients again and read what changed meanwhile. */
+static void give_abort(struct dn_ctx *d)
+{
+	dn_handoff_drop(d);
+	dmn_loop_add(&d->loop, d->ctl, &d->ctl_ev, EPOLLIN);
+	dn_reload(d);
+}
+
 void dn_handoff_give(struct dn_ctx *d, struct ctlc *c)
 {
-	char head[96], *txt = NULL;
+	char head[PATH_MAX + 96], *txt = NULL;
 	int fds[HO_CHUNK * 2], r = 0;
 	size_t k = 0, len = 0;
 
-	if (d->handed || d->quit || d->ctl < 0) {
+	if (d->handed || d->quit || d->ctl < 0 || d->ho_give) {
 		send(c->fd, "err not serving", 15, MSG_NOSIGNAL | MSG_DONTWAIT);
 		return dn_ctlc_close(d, c);
 	}
-	snprintf(head, sizeof(head), "ok handoff %zu %d %d", d->n_lsn, d->activated, d->exit_idle);
+	/*
+	 * From now on no new control client (they wait in the socket's queue for whichever daemon
+	 * serves after), and no reload (a listener made now would not be passed on): both come back
+	 * if the handoff fails (give_abort).
+	 */
+	dmn_loop_del(&d->loop, d->ctl);
+	dn_ctlc_unlink(d, c);
+	d->ho_give = c;
+	c->handoff = true;
+	c->deadline = dn_now_ms() + HO_WAIT_MS;
+	snprintf(head, sizeof(head), "ok handoff %zu %d %d %s", d->n_lsn, d->activated,
+		 d->exit_idle, d->resolv_conf);
 	r = send_fds(c->fd, head, strlen(head), &d->ctl, 1);
 	txt = malloc(HO_CHUNK * HO_LINE);
 	if (!txt && !r)
@@ -151,12 +192,10 @@ void dn_handoff_give(struct dn_ctx *d, struct ctlc *c)
 	if (r) {
 		dn_logk(d, DN_LOG_HANDOFF, "handoff: sending the sockets: %s; still serving",
 			strerror(-r));
-		return dn_ctlc_close(d, c);
+		return give_abort(d);
 	}
 	dn_logk(d, DN_LOG_HANDOFF, "handoff: %zu listeners sent, waiting for the new daemon",
 		d->n_lsn);
-	c->handoff = true;
-	c->deadline = dn_now_ms() + HO_WAIT_MS;
 }
 
 void dn_handoff_reply(struct dn_ctx *d, struct ctlc *c, const char *req, ssize_t n)
@@ -164,10 +203,10 @@ void dn_handoff_reply(struct dn_ctx *d, struct ctlc *c, const char *req, ssize_t
 	if (n <= 0 || strcmp(req, "taken")) {
 		dn_logk(d, DN_LOG_HANDOFF,
 			"handoff: the new daemon did not take over; still serving");
-		return dn_ctlc_close(d, c);
+		return give_abort(d);
 	}
-	/* the new daemon reads the sockets now: we stop, and finish what we have */
-	dmn_loop_del(&d->loop, d->ctl);
+	/* the new daemon reads the sockets now: we stop, and finish what we have (the control
+	 * socket left our loop at "handoff") */
 	for (size_t b = 0; b < LSN_BUCKETS; b++)
 		for (struct lsn *l = d->lsn[b]; l; l = l->next) {
 			dmn_loop_del(&d->loop, l->udp);
@@ -184,7 +223,13 @@ void dn_handoff_reply(struct dn_ctx *d, struct ctlc *c, const char *req, ssize_t
 		"handoff: taken over; finishing %u forwards and %u connections, then exiting",
 		d->n_fwd, d->n_conn);
 	send(c->fd, "ok released", 11, MSG_NOSIGNAL | MSG_DONTWAIT);
-	dn_ctlc_close(d, c);
+	dn_handoff_drop(d);
+}
+
+void dn_handoff_timeout(struct dn_ctx *d, uint64_t now)
+{
+	if (d->ho_give && now >= d->ho_give->deadline)
+		dn_handoff_reply(d, d->ho_give, "", -1);
 }
 
 bool dn_handoff_drained(struct dn_ctx *d, uint64_t now)
@@ -199,7 +244,7 @@ int dn_handoff_take(struct dn_ctx *d)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char txt[HO_CHUNK * HO_LINE + 1];
-	int fds[HO_CHUNK * 2], act, idle;
+	int fds[HO_CHUNK * 2], act, idle, end = 0;
 	size_t n, want, nf;
 	ssize_t r;
 
@@ -221,7 +266,8 @@ int dn_handoff_take(struct dn_ctx *d)
 	if (send(d->ho_fd, "handoff", 7, MSG_NOSIGNAL) < 0)
 		return -errno;
 	r = recv_fds(d->ho_fd, txt, sizeof(txt), fds, 1, &nf, HO_WAIT_MS);
-	if (r >= 0 && (sscanf(txt, "ok handoff %zu %d %d", &want, &act, &idle) != 3 || nf != 1)) {
+	if (r >= 0 && (sscanf(txt, "ok handoff %zu %d %d%n", &want, &act, &idle, &end) != 3 ||
+		       nf != 1)) {
 		for (size_t i = 0; i < nf; i++)
 			close(fds[i]);
 		snprintf(d->last_err, sizeof(d->last_err),
@@ -247,6 +293,12 @@ int dn_handoff_take(struct dn_ctx *d)
 	}
 	d->ctl = fds[0];
 	d->activated = act;
+	/* its upstreams (a plugin-started daemon's are its network's resolvConf), unless ours were
+	 * given; a daemon of a build before this sends none */
+	if (!d->resolv_given && txt[end] == ' ' && txt[end + 1] == '/') {
+		snprintf(d->resolv_buf, sizeof(d->resolv_buf), "%s", txt + end + 1);
+		d->resolv_conf = d->resolv_buf;
+	}
 	d->exit_idle = d->exit_idle || idle;
 	d->adopt = calloc(want ? want : 1, sizeof(*d->adopt));
 	if (!d->adopt)
@@ -294,25 +346,13 @@ bool dn_handoff_adopt(struct dn_ctx *d, uint64_t dev, uint64_t ino, int *udp, in
 
 int dn_handoff_confirm(struct dn_ctx *d)
 {
+	/* a partial first reload may have missed records that name live netns: keep their rewrites */
+	bool partial = !d->snap || d->snap->err;
 	char reply[64];
 	size_t nf;
 	int fd;
 	ssize_t r;
 
-	/* no record names these netns any more: their rewrite goes with them */
-	for (size_t i = 0; i < d->n_adopt; i++) {
-		struct lsn tmp = {.udp = d->adopt[i].udp, .port = DN_RESOLVER_PORT};
-
-		if (tmp.udp < 0)
-			continue;
-		if (dn_lsn_rewrite(d, &tmp, false))
-			dn_logk(d, DN_LOG_LSN, "%s", d->last_err);
-		close(d->adopt[i].udp);
-		close(d->adopt[i].tcp);
-	}
-	free(d->adopt);
-	d->adopt = NULL;
-	d->n_adopt = 0;
 	if (send(d->ho_fd, "taken", 5, MSG_NOSIGNAL) < 0) {
 		r = -errno;
 	} else {
@@ -322,6 +362,30 @@ int dn_handoff_confirm(struct dn_ctx *d)
 	}
 	close(d->ho_fd);
 	d->ho_fd = -1;
+	/*
+	 * The received listeners no record claims: their rewrites go with them, but only once the
+	 * old daemon stopped serving them (it still reads them until "ok released"; without it, it
+	 * serves on), and not after a partial reload. The port is the socket's own: one serving
+	 * :53 itself (no rewrite allowed there, listen.c) has none to delete.
+	 */
+	for (size_t i = 0; i < d->n_adopt; i++) {
+		struct sockaddr_in sa;
+		socklen_t len = sizeof(sa);
+		struct lsn tmp = {.udp = d->adopt[i].udp};
+
+		if (tmp.udp < 0)
+			continue;
+		if (r >= 0 && !partial && !getsockname(tmp.udp, (struct sockaddr *)&sa, &len)) {
+			tmp.port = ntohs(sa.sin_port);
+			if (dn_lsn_rewrite(d, &tmp, false))
+				dn_logk(d, DN_LOG_LSN, "%s", d->last_err);
+		}
+		close(d->adopt[i].udp);
+		close(d->adopt[i].tcp);
+	}
+	free(d->adopt);
+	d->adopt = NULL;
+	d->n_adopt = 0;
 	if (r < 0)
 		snprintf(d->last_err, sizeof(d->last_err), "handoff: the old daemon's release: %s",
 			 strerror((int)-r));
@@ -333,12 +397,12 @@ int dn_handoff_confirm(struct dn_ctx *d)
 
 int dn_restart_main(int argc, char **argv)
 {
-	const char *run_dir = dn_run_dir_default(), *resolv = "/etc/resolv.conf";
-	char exe[PATH_MAX], log[PATH_MAX + 32], byte;
-	struct pollfd pfd;
-	int p[2], status;
+	const char *run_dir = dn_run_dir_default(), *resolv = NULL;
+	char exe[PATH_MAX], log[PATH_MAX + 32];
+	char *av[] = {"dnsname", "daemon", "--takeover", "--run-dir", NULL, "--ready-fd", "3",
+		      "--resolv-conf", NULL, NULL};
 	ssize_t n;
-	pid_t pid;
+	int r;
 
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 < argc && !strcmp(argv[i], "--run-dir")) {
@@ -358,40 +422,19 @@ int dn_restart_main(int argc, char **argv)
 	}
 	exe[n] = 0;
 	snprintf(log, sizeof(log), "%s/dnsname.log", run_dir);
-	if (pipe2(p, O_CLOEXEC)) {
-		fprintf(stderr, "dnsname restart: pipe: %m\n");
-		return 1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "dnsname restart: fork: %m\n");
-		return 1;
-	}
-	if (pid == 0) { /* as the plugin starts it: nobody's child, its own session, a log */
-		int nul, lg;
-
-		setsid();
-		if (fork() != 0)
-			_exit(0);
-		nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-		lg = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (nul < 0)
-			_exit(1);
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(lg >= 0 ? lg : nul, 2);
-		dup2(p[1], 3);
-		execl(exe, "dnsname", "daemon", "--takeover", "--run-dir", run_dir, "--resolv-conf",
-		      resolv, "--ready-fd", "3", (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	waitpid(pid, &status, 0);
-	pfd = (struct pollfd){.fd = p[0], .events = POLLIN};
-	n = poll(&pfd, 1, 30000) > 0 ? read(p[0], &byte, 1) : -1;
-	close(p[0]);
-	if (n != 1) {
+	av[4] = (char *)run_dir;
+	/* without --resolv-conf the new daemon keeps the running one's (dn_handoff_take) */
+	if (resolv)
+		av[8] = (char *)resolv;
+	else
+		av[7] = NULL;
+	r = dn_daemon_spawn(exe, log, av, 30000);
+	if (r == -EHOSTDOWN) {
 		fprintf(stderr, "dnsname restart: the new daemon did not start (see %s)\n", log);
+		return 1;
+	}
+	if (r) {
+		fprintf(stderr, "dnsname restart: starting the new daemon: %s\n", strerror(-r));
 		return 1;
 	}
 	printf("dnsname: the new daemon serves (%s)\n", exe);

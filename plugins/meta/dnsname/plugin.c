@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +29,6 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -307,11 +305,10 @@ static const char *self_exe(void)
 static int daemon_start(const struct dn_conf *c, struct cni_err *e)
 {
 	const char *exe = self_exe();
-	int p[2], status;
-	char byte, *log;
-	pid_t pid;
-	struct pollfd pfd;
-	ssize_t n;
+	char *log, *argv[] = {"dnsname",	  "daemon",	  "--run-dir",	 (char *)c->run_dir,
+			      "--resolv-conf",	  (char *)c->resolv_conf,	 "--ready-fd",
+			      "3",		  "--exit-idle",  NULL};
+	int r;
 
 	if (!exe)
 		return cni_fail(e, -ENOENT, CNI_ERR_NOT_AVAILABLE, "cannot find own executable");
@@ -327,40 +324,13 @@ static int daemon_start(const struct dn_conf *c, struct cni_err *e)
 		if (!stat(log, &st) && st.st_size > LOG_MAX)
 			rename(log, cni_sprintf("%s.1", log));
 	}
-	if (pipe2(p, O_CLOEXEC))
-		return cni_fail(e, -errno, CNI_ERR_NOT_AVAILABLE, "pipe: %m");
-	pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return cni_fail(e, -errno, CNI_ERR_NOT_AVAILABLE, "fork: %m");
-	}
-	if (pid == 0) {
-		int nul, lg;
-
-		setsid();
-		if (fork() != 0)
-			_exit(0);
-		nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-		lg = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (nul < 0)
-			_exit(1);
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(lg >= 0 ? lg : nul, 2);
-		dup2(p[1], 3); /* dup2 clears close-on-exec on fd 3 only */
-		execl(exe, "dnsname", "daemon", "--run-dir", c->run_dir, "--resolv-conf",
-		      c->resolv_conf, "--ready-fd", "3", "--exit-idle", (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	waitpid(pid, &status, 0);
-	pfd = (struct pollfd){.fd = p[0], .events = POLLIN};
-	n = poll(&pfd, 1, 10000) > 0 ? read(p[0], &byte, 1) : -1;
-	close(p[0]);
-	if (n != 1)
-		return cni_fail(e, -EHOSTDOWN, CNI_ERR_NOT_AVAILABLE,
+	r = dn_daemon_spawn(exe, log, argv, 10000);
+	if (r == -EHOSTDOWN)
+		return cni_fail(e, r, CNI_ERR_NOT_AVAILABLE,
 				"the dnsname daemon did not start (see %s)", log);
+	if (r)
+		return cni_fail(e, r, CNI_ERR_NOT_AVAILABLE, "starting the dnsname daemon: %s",
+				strerror(-r));
 	return 0;
 }
 
@@ -426,6 +396,9 @@ static int daemon_sync(const struct dn_conf *c, const struct dn_rec *rec, bool s
 			return r;
 		r = dn_ctl(c->run_dir, req, reply, sizeof(reply), 10000);
 	}
+	/* an old daemon handing over to a new one: the new one accepts a new connection */
+	for (int i = 0; i < 3 && !r && !strncmp(reply, DN_CTL_AGAIN, strlen(DN_CTL_AGAIN)); i++)
+		r = dn_ctl(c->run_dir, req, reply, sizeof(reply), 10000);
 	if (r && !start && gone(r))
 		return 0; /* no daemon: it reads every file when it starts */
 	if (r)

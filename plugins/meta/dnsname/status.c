@@ -16,7 +16,7 @@
 
 int dn_status_main(int argc, char **argv)
 {
-	const char *run_dir = DN_RUN_DIR;
+	const char *run_dir = dn_run_dir_default();
 	bool json = false;
 	char *reply;
 	int r;
