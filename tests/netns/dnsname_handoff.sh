@@ -37,15 +37,7 @@ poll_until 5000 grep -q ready "$RUN/up.log" || { fail "slow upstream" "$(cat "$R
 NET=$(printf '{"cniVersion":"1.0.0","name":"ho","type":"bridge","bridge":"brho","isGateway":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"198.18.58.0/24"}]]}}' "$DATA")
 declare -A DCONF NS
 
-ctl() {
-	python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.settimeout(3)
-s.connect(sys.argv[1] + "/dnsname.sock")
-s.send(sys.argv[2].encode())
-print(s.recv(512).decode())' "$RUN" "$1" 2>/dev/null
-}
+ctl() { dn_ctl "$RUN" "$1" 2>/dev/null; }
 link() { # NAME: its netns and bridge attachment, DCONF[NAME] the dnsname conf
 	local n=$1 v
 	mkns v

@@ -40,15 +40,7 @@ NET=$(printf '{"cniVersion":"1.0.0","name":"upg","type":"bridge","bridge":"brupg
 declare -A DCONF NS
 
 # ctl REQUEST: the daemon's reply on its control socket
-ctl() {
-	python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.settimeout(3)
-s.connect(sys.argv[1] + "/dnsname.sock")
-s.send(sys.argv[2].encode())
-print(s.recv(512).decode())' "$RUN" "$1"
-}
+ctl() { dn_ctl "$RUN" "$1"; }
 # attach NAME PLUGIN: a container NAME (its netns in NS[NAME], its name pod-NAME) on the
 # network, dnsname by PLUGIN
 attach() {

@@ -403,3 +403,15 @@ check_readd() {
 	check_eq "$4 second ADD of the same attachment refused" "$RC" 1
 	check_eq "$4  and c1 keeps its address" "$(ip_of "$C1")" "$a1"
 }
+
+# dn_ctl RUN_DIR REQUEST: a dnsname daemon's reply to one control request (its SOCK_SEQPACKET
+# socket RUN_DIR/dnsname.sock, 3 s bound)
+dn_ctl() {
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(3)
+s.connect(sys.argv[1] + "/dnsname.sock")
+s.send(sys.argv[2].encode())
+print(s.recv(512).decode())' "$1" "$2"
+}
