@@ -39,20 +39,10 @@ case "$SPEC" in 1.1.*) ;; *) skip "libcni interop at spec 1.1.0" "libcni runs sp
 tmpdir D
 DATA="$D/data"
 mkdir -p "$D/net.d" "$DATA"
-mkhost H
-in_ns "$H" ip link add eth0 type veth peer name eth0-peer
-in_ns "$H" ip addr add 192.0.2.2/24 dev eth0
-in_ns "$H" ip link set eth0 up
-in_ns "$H" ip link set eth0-peer up
-in_ns "$H" ip route add default via 192.0.2.1
-in_ns "$H" ip link add eth1 type veth peer name eth1-peer
+example_host H
 CACHE="$D/cache"
 export NETCONFPATH="$D/net.d" CNI_PATH="$BIN" CNITOOL_CACHE_DIR="$CACHE"
 unset CNI_IFNAME CNI_ARGS CAP_ARGS
-
-declare -A KIND=([ipvlan]="link eth0 type ipvlan mode l2" [vlan]="link eth0 type vlan id 4000"
-	[dummy]="type dummy" [vrf]="type vrf table 4000")
-declare -A FIXTURE=([flannel]=1 [dhcp]=1 [dnsname]=1)
 
 # tool ARGS / go_ ARGS: cnitool / the libcni runner in the host namespace; $OUT, $ERR, $RC.
 tool() {
@@ -107,21 +97,10 @@ cid_of() { printf 'cnitool-%s' "$(printf '%s' "$1" | sha512sum | cut -c1-20)"; }
 
 for f in "$TOP"/conf/examples/*; do
 	name=$(basename "$f")
-	list=$(jq -c 'if .plugins then . else {cniVersion, name, plugins: [.]} end' "$f" 2>/dev/null)
-	net=$(jq -r .name <<<"$list")
-	mapfile -t types < <(jq -r '.plugins[].type' <<<"$list")
-	mapfile -t itypes < <(jq -r '.plugins[].ipam.type // empty' <<<"$list")
-	missing=""
-	for t in "${itypes[@]}" "${types[@]}"; do
-		[ -n "${FIXTURE[$t]:-}" ] && missing="needs its own fixture (cnitool_examples.sh skips it too)"
-	done
-	for t in "${types[@]}"; do
-		if [ -z "$missing" ] && [ -n "${KIND[$t]:-}" ]; then
-			in_ns "$H" ip link add cnic-probe ${KIND[$t]} 2>/dev/null || missing="kernel without $t"
-			in_ns "$H" ip link del cnic-probe 2>/dev/null
-		fi
-		[ -z "$missing" ] && [ ! -x "$BIN/$t" ] && missing="plugin $t is not built"
-	done
+	if ! example_load "$f" "$H"; then
+		fail "$name is valid JSON" "jq cannot read it"
+		continue
+	fi
 	if [ -n "$missing" ]; then
 		skip "libcni interop $name" "$missing"
 		continue
