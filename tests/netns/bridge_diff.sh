@@ -39,7 +39,7 @@ diff_case() {
 	conf_o=$(printf '{"cniVersion":"%s","name":"dnet","type":"bridge","bridge":"brd"%s,"ipam":{"type":"host-local","dataDir":"%s","ranges":%s,"routes":%s}}' "$v" "${extra:+,$extra}" "$DO" "$ranges" "$routes")
 	conf_r=$(printf '{"cniVersion":"%s","name":"dnet","type":"bridge","bridge":"brd"%s,"ipam":{"type":"host-local","dataDir":"%s","ranges":%s,"routes":%s}}' "$rv" "${extra:+,$extra}" "$DR" "$ranges" "$routes")
 	hrun "$HO" "$BIN/bridge" ADD "$CO" eth0 cd1 "$conf_o"
-	[ "$RC" = 0 ] || echo "# ours failed: rc=$RC $OUT $(cat "$BUILD/last-stderr")"
+	[ "$RC" = 0 ] || echo "# ours failed: rc=$RC $OUT $(cat "$LAST_STDERR")"
 	ro=$(norm_result "$OUT" "$CO" | sed "s/\"$v\"/\"V\"/")
 	CNI_PATH_OVERRIDE=$REFPATH hrun "$HR" "$REFPATH/bridge" ADD "$CR" eth0 cd1 "$conf_r"
 	rr=$(norm_result "$OUT" "$CR" | sed "s/\"$rv\"/\"V\"/")

@@ -53,14 +53,14 @@ fwconf() { # NET EXTRA PREV
 }
 PREV='{"cniVersion":"1.1.0","interfaces":[{"name":"br9"},{"name":"veth9"},{"name":"eth0","sandbox":"/x"}],"ips":[{"address":"198.18.5.2/24","interface":2},{"address":"fd00:5::2/64","interface":2}]}'
 # run BUS-ADDRESS CMD CID EXTRA [PREV]: the firewall in host H with that system bus ("-": the
-# variable unset), bounded; LIBS=1: ld.so's library log in last-stderr
+# variable unset), bounded; LIBS=1: ld.so's library log in $LAST_STDERR
 run() {
 	local ns=/x ifn=eth0 bus=(env DBUS_SYSTEM_BUS_ADDRESS="$1")
 	case $2 in STATUS | GC) ns="" ifn="" ;; esac
 	[ "$1" = - ] && bus=(env -u DBUS_SYSTEM_BUS_ADDRESS)
 	OUT=$(printf '%s' "$(fwconf netf "$4" "${5-$PREV}")" | ip netns exec "$H" timeout 30 \
 		"${bus[@]}" ${LIBS:+LD_DEBUG=libs} CNI_COMMAND="$2" CNI_NETNS="$ns" CNI_IFNAME="$ifn" \
-		CNI_CONTAINERID="$3" CNI_PATH="$BIN" "$P" 2>"$BUILD/last-stderr")
+		CNI_CONTAINERID="$3" CNI_PATH="$BIN" "$P" 2>"$LAST_STDERR")
 	RC=$?
 }
 cont_rules() { # CID: the native rules naming it (two per address)
@@ -71,7 +71,7 @@ calls() { cat "$D/calls" 2>/dev/null; }
 sources() { cat "$D/sources" 2>/dev/null; }
 msg() { printf '%s' "$OUT" | jq -r .msg 2>/dev/null; }
 has_msg() { grep -qF -- "$1" <<<"$(msg)"; }
-stderr_has() { grep -qF -- "$1" "$BUILD/last-stderr"; }
+stderr_has() { grep -qF -- "$1" "$LAST_STDERR"; }
 start_bus() {
 	dbus-daemon --config-file="$D/bus.conf" --nofork --nopidfile 2>>"$D/dbus.log" &
 	BUSPID=$!
@@ -96,14 +96,14 @@ stop_fake() {
 	wait "$FAKE" 2>/dev/null
 	poll_until 5000 not_owned || fail "fake firewalld" "its name is still owned"
 }
-loaded_libsystemd() { grep -q 'libsystemd.so.0' "$BUILD/last-stderr"; }
+loaded_libsystemd() { grep -q 'libsystemd.so.0' "$LAST_STDERR"; }
 
 mkhost H
 
 # ---- no bus at all: today's behaviour, libsystemd never loaded ----------------------------------
 LIBS=1 run "$NOBUS" ADD c0 ""
 check_eq "no bus: default ADD writes the native rules" "$RC:$(cont_rules c0)" 0:4
-if loaded_libsystemd; then fail "no bus: libsystemd not loaded" "$(grep libsystemd "$BUILD/last-stderr" | head -2)"; else ok "no bus: libsystemd not loaded"; fi
+if loaded_libsystemd; then fail "no bus: libsystemd not loaded" "$(grep libsystemd "$LAST_STDERR" | head -2)"; else ok "no bus: libsystemd not loaded"; fi
 if [ ! -e /run/dbus/system_bus_socket ]; then
 	LIBS=1 run - CHECK c0 ""
 	check_eq "no bus (variable unset, no /run/dbus/system_bus_socket): CHECK" "$RC:$OUT" "0:"
@@ -130,7 +130,7 @@ start_bus
 LIBS=1 run "$BUS" ADD c2 ""
 check_eq "bus, no firewalld: default ADD writes the native rules" "$RC:$(cont_rules c2)" 0:4
 check "  libsystemd loaded (the bus was asked)" loaded_libsystemd
-check_eq "  no warning" "$(grep -c warning "$BUILD/last-stderr")" 0
+check_eq "  no warning" "$(grep -c warning "$LAST_STDERR")" 0
 run "$BUS" ADD c3 '"backend":"firewalld"'
 check_eq "bus, no firewalld: backend firewalld refused, try later" "$RC:$(err_code)" 1:11
 check "  naming the name without owner" has_msg 'org.fedoraproject.FirewallD1 has no owner on the system bus'
@@ -269,7 +269,7 @@ if command -v firewalld >/dev/null && $PY -c 'import firewall' 2>/dev/null; then
 				"${2:+,$2}" | jq -c --argjson p "$RPREV" '. + {prevResult: $p}')" |
 				ip netns exec "$HF" timeout 30 env DBUS_SYSTEM_BUS_ADDRESS="$BUS" \
 					CNI_COMMAND="$1" CNI_NETNS="$RCN" CNI_IFNAME=eth0 CNI_CONTAINERID=r1 \
-					CNI_PATH="$BIN" "$P" 2>"$BUILD/last-stderr")
+					CNI_PATH="$BIN" "$P" 2>"$LAST_STDERR")
 			FRC=$?
 		}
 		trusted() { fwd_call getSources string:trusted | grep -o '"[^"]*"' | tr -d '"'; }
@@ -317,7 +317,7 @@ run "unix:path=$D/mute" ADD c15 ""
 check_eq "mute bus: default ADD goes on (bounded)" "$RC:$(cont_rules c15)" 0:4
 W='firewall: warning: firewalld not asked, going on without it: system bus: NameHasOwner("org.fedoraproject.FirewallD1"): no answer within 2 s'
 check "  with a warning naming the bus call" stderr_has "$W"
-stderr_has "$W" || echo "# its stderr: $(cat "$BUILD/last-stderr")"
+stderr_has "$W" || echo "# its stderr: $(cat "$LAST_STDERR")"
 run "$NOBUS" DEL c15 ""
 
 # ---- libsystemd missing beside a bus: a warning, the default as before -------------------------
@@ -327,7 +327,7 @@ if [ -n "$LIBSD" ] && command -v unshare >/dev/null; then
 	OUT=$(printf '%s' "$(fwconf netf "" "$PREV")" | ip netns exec "$H" unshare -m sh -c \
 		'mount --bind /dev/null "$(readlink -f "$0")" && exec env "$@"' "$LIBSD" \
 		DBUS_SYSTEM_BUS_ADDRESS="$BUS" CNI_COMMAND=ADD CNI_NETNS=/x CNI_IFNAME=eth0 \
-		CNI_CONTAINERID=c16 CNI_PATH="$BIN" "$P" 2>"$BUILD/last-stderr")
+		CNI_CONTAINERID=c16 CNI_PATH="$BIN" "$P" 2>"$LAST_STDERR")
 	RC=$?
 	check_eq "libsystemd missing: default ADD as before" "$RC:$(cont_rules c16)" 0:4
 	check "  with a warning naming the library" stderr_has 'firewall: warning: firewalld not asked, going on without it: cannot load libsystemd.so.0'

@@ -57,7 +57,7 @@ rules() {
 	echo
 }
 want_ok() {
-	if [ "$RC" = 0 ]; then ok "$1"; else fail "$1" "rc $RC: $OUT $(head -c 300 "$BUILD/last-stderr")"; fi
+	if [ "$RC" = 0 ]; then ok "$1"; else fail "$1" "rc $RC: $OUT $(head -c 300 "$LAST_STDERR")"; fi
 }
 # one PLUGIN COMMAND ID: run it on ID's attachment as a runtime would (bridge's result as the
 # chained plugins' prevResult; ptp on eth1)

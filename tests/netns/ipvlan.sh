@@ -106,9 +106,9 @@ reach() {
 	ip -n "$X" neigh flush dev sw
 	C=$(conf 1.0.0 "\"master\":\"m0\",\"mode\":\"$1\",\"flag\":\"$2\"")
 	hrun "$H" "$P" ADD "$C1" eth0 c1 "$C"
-	[ "$RC" = 0 ] || echo "# ADD $1/$2: rc=$RC $OUT $(cat "$BUILD/last-stderr")"
+	[ "$RC" = 0 ] || echo "# ADD $1/$2: rc=$RC $OUT $(cat "$LAST_STDERR")"
 	hrun "$H" "$P" ADD "$C2" eth0 c2 "$C"
-	[ "$RC" = 0 ] || echo "# ADD $1/$2 c2: rc=$RC $OUT $(cat "$BUILD/last-stderr")"
+	[ "$RC" = 0 ] || echo "# ADD $1/$2 c2: rc=$RC $OUT $(cat "$LAST_STDERR")"
 	a1=$(ip_of "$C1")
 	M=$(info "$C1" .mode):$(in_ns "$C1" ip -d -j link show eth0 | jq -r '.[0].linkinfo.info_data | if .private then "private" elif .vepa then "vepa" else "bridge" end')
 	ping_ok "$C1" "$(ip_of "$C2")" && r="$r c2" || r="$r -"

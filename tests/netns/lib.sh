@@ -15,6 +15,10 @@ T_NS=""
 T_LINKS=""
 T_DIRS=""
 T_CLEANUPS=""
+# A plugin's stderr, this script's own: the VM lane runs beside the host's tests on the same
+# tree (9p), so a file under $BUILD would be written by both.
+LAST_STDERR=$(mktemp /tmp/cnic-stderr.XXXXXX)
+T_DIRS="$T_DIRS $LAST_STDERR"
 T_TAG=$(printf 'c%04x' $((RANDOM)))
 # The plugins never talk to the machine's firewalld (the firewall's default backend asks the
 # system bus): no bus, unless a test points this to one of its own (firewalld.sh).
@@ -107,7 +111,7 @@ cni_run() {
 	local plugin=$1 cmd=$2 netns=$3 ifname=$4 cid=$5 conf=$6 args=${7:-}
 	OUT=$(printf '%s' "$conf" | env CNI_COMMAND="$cmd" CNI_NETNS="$netns" CNI_IFNAME="$ifname" \
 		CNI_CONTAINERID="$cid" CNI_PATH="${CNI_PATH_OVERRIDE:-$BIN}" CNI_ARGS="$args" \
-		"$plugin" 2>"$BUILD/last-stderr")
+		"$plugin" 2>"$LAST_STDERR")
 	RC=$?
 }
 
@@ -190,7 +194,7 @@ hrun() {
 	local h=$1 plugin=$2 cmd=$3 netns=$4 ifname=$5 cid=$6 conf=$7 args=${8:-}
 	OUT=$(printf '%s' "$conf" | ip netns exec "$h" env CNI_COMMAND="$cmd" CNI_NETNS="$netns" \
 		CNI_IFNAME="$ifname" CNI_CONTAINERID="$cid" CNI_PATH="${CNI_PATH_OVERRIDE:-$BIN}" \
-		CNI_ARGS="$args" "$plugin" 2>"$BUILD/last-stderr")
+		CNI_ARGS="$args" "$plugin" 2>"$LAST_STDERR")
 	RC=$?
 }
 

@@ -47,7 +47,7 @@ rules() {
 }
 # all PLUGIN-RESULT checks: $1 = what, RC/OUT from hrun
 want_ok() {
-	if [ "$RC" = 0 ]; then ok "$1"; else fail "$1" "rc $RC: $OUT $(head -c 300 "$BUILD/last-stderr")"; fi
+	if [ "$RC" = 0 ]; then ok "$1"; else fail "$1" "rc $RC: $OUT $(head -c 300 "$LAST_STDERR")"; fi
 }
 
 # chained COMMAND ID BACKEND WHAT [SUFFIX]: portmap then firewall, chained after the bridge's R[ID]
