@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "daemon/daemon.h"
@@ -115,6 +118,62 @@ int dmn_listen_take(int n)
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
 	return 3;
+}
+
+void dmn_listen_name(int i, char *buf, size_t cap)
+{
+	const char *p = getenv("LISTEN_FDNAMES");
+	size_t len;
+
+	for (; p && i > 0; i--)
+		p = (p = strchr(p, ':')) ? p + 1 : NULL;
+	len = p ? strcspn(p, ":") : 0;
+	snprintf(buf, cap, "%.*s", (int)len, p ? p : "");
+}
+
+int dmn_notify(const char *state, const int *fds, size_t n)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct iovec iov = {.iov_base = (void *)state, .iov_len = strlen(state)};
+	struct msghdr mh = {.msg_name = &sa, .msg_iov = &iov, .msg_iovlen = 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 16)];
+		struct cmsghdr align;
+	} u;
+	size_t len;
+	int fd, r = 1;
+
+	if (!path || (*path != '/' && *path != '@'))
+		return 0;
+	len = strlen(path);
+	if (len >= sizeof(sa.sun_path) || n > 16)
+		return -EINVAL;
+	memcpy(sa.sun_path, path, len);
+	if (*path == '@') /* abstract */
+		sa.sun_path[0] = 0;
+	mh.msg_namelen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+	if (n) {
+		struct cmsghdr *cm;
+
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	}
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* the manager's queue may be full for a while (a thousand FDSTORE messages): bounded */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){.tv_sec = 2}, sizeof(struct timeval));
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
+		r = -errno;
+	close(fd);
+	return r;
 }
 
 /* ---- pid files ------------------------------------------------------------------------------- */

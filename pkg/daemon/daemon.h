@@ -66,6 +66,19 @@ const char *dmn_listen_fds(void);
  * LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES unset. Returns the first one (3).
  */
 int dmn_listen_take(int n);
+/*
+ * The name systemd gave the @i-th passed socket (LISTEN_FDNAMES: a socket unit's
+ * FileDescriptorName=, or the FDNAME= it was stored under), into @buf; "" when none was given.
+ * Call it before dmn_listen_take(), which unsets the variable.
+ */
+void dmn_listen_name(int i, char *buf, size_t cap);
+
+/*
+ * One message to the service manager ($NOTIFY_SOCKET, sd_notify(3)'s protocol): @state
+ * ("READY=1", "FDSTORE=1\nFDNAME=x", ...) with the @n descriptors @fds (SCM_RIGHTS). 1 when
+ * sent, 0 when no manager listens (no NOTIFY_SOCKET), or -errno.
+ */
+int dmn_notify(const char *state, const int *fds, size_t n);
 
 /*
  * The pid file of a daemon that holds it for its life: opened without following a symlink,

@@ -4,12 +4,16 @@
  * may free (the rest come back at the next turn), signals through the signalfd (and SIGPIPE
  * ignored), systemd socket activation from a fake LISTEN_PID/LISTEN_FDS, the locked pid file
  * (create, held, stale, a loose mode tightened, no symlink followed) and the written one, and the
- * spare descriptor that sheds a connection when descriptors run out.
+ * spare descriptor that sheds a connection when descriptors run out; LISTEN_FDNAMES read by index,
+ * and sd_notify's protocol (a message with descriptors to a fake $NOTIFY_SOCKET, path and abstract).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <stddef.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -314,6 +318,77 @@ static void test_shed(void)
 	unlink(sa.sun_path);
 }
 
+static void test_names_notify(void)
+{
+	char buf[64], sp[108], got[64];
+	int s, r[2], fds[2];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {.iov_base = got, .iov_len = sizeof(got) - 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			    .msg_controllen = sizeof(u.b)};
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	setenv("LISTEN_FDNAMES", "cni-dnsname.socket:dnsname-lsn-1-2:dnsname-lsn-1-2", 1);
+	dmn_listen_name(0, buf, sizeof(buf));
+	CHECK_STR(buf, "cni-dnsname.socket");
+	dmn_listen_name(2, buf, sizeof(buf));
+	CHECK_STR(buf, "dnsname-lsn-1-2");
+	dmn_listen_name(3, buf, sizeof(buf));
+	CHECK_STR(buf, ""); /* past the list */
+	unsetenv("LISTEN_FDNAMES");
+	dmn_listen_name(0, buf, sizeof(buf));
+	CHECK_STR(buf, "");
+
+	unsetenv("NOTIFY_SOCKET");
+	CHECK_INT(dmn_notify("READY=1", NULL, 0), 0); /* no manager */
+	setenv("NOTIFY_SOCKET", "relative/path", 1);
+	CHECK_INT(dmn_notify("READY=1", NULL, 0), 0);
+	snprintf(sp, sizeof(sp), "%s/notify", dir);
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sp);
+	CHECK_INT(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setenv("NOTIFY_SOCKET", sp, 1);
+	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, r), 0);
+	CHECK_INT(dmn_notify("FDSTORE=1\nFDNAME=x", r, 2), 1);
+	n = recvmsg(s, &mh, MSG_DONTWAIT);
+	CHECK_INT((int)n, 18);
+	got[n > 0 ? n : 0] = 0;
+	CHECK_STR(got, "FDSTORE=1\nFDNAME=x");
+	cm = CMSG_FIRSTHDR(&mh);
+	CHECK(cm && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(2 * sizeof(int)));
+	if (cm && cm->cmsg_len == CMSG_LEN(2 * sizeof(int))) {
+		memcpy(fds, CMSG_DATA(cm), sizeof(fds));
+		CHECK_INT((int)write(fds[0], "y", 1), 1); /* the received pair is the same pair */
+		CHECK_INT((int)read(r[1], buf, 1), 1);
+		close(fds[0]);
+		close(fds[1]);
+	}
+	close(s);
+	unlink(sp);
+	CHECK_INT(dmn_notify("READY=1", NULL, 0), -ENOENT); /* nobody there: said */
+	/* abstract: "@name" */
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "cnic-test-notify-%d", (int)getpid());
+	CHECK_INT(bind(s, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)), 0);
+	snprintf(sp, sizeof(sp), "@%s", sa.sun_path + 1);
+	setenv("NOTIFY_SOCKET", sp, 1);
+	CHECK_INT(dmn_notify("READY=1", NULL, 0), 1);
+	mh.msg_controllen = sizeof(u.b);
+	n = recvmsg(s, &mh, MSG_DONTWAIT);
+	CHECK_INT((int)n, 7);
+	close(s);
+	close(r[0]);
+	close(r[1]);
+	unsetenv("NOTIFY_SOCKET");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -323,6 +398,7 @@ int main(void)
 	test_loop();
 	test_signals();
 	test_activation();
+	test_names_notify();
 	test_pidfile();
 	test_shed();
 	rmdir(dir);

@@ -112,7 +112,7 @@ void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c)
 			snprintf(reply, sizeof(reply), "ok port %u", l->port);
 		else
 			snprintf(reply, sizeof(reply), "err no listener in that netns");
-	} else if (!strncmp(req, "sync", 4) && (d->ho_give || d->handed)) {
+	} else if (!strncmp(req, "sync", 4) && (d->ho_give || d->handed || d->stored)) {
 		/* our sockets are (being) handed over: a listener made now would not be passed on */
 		snprintf(reply, sizeof(reply), DN_CTL_AGAIN "handing over to a new daemon");
 	} else if (!strncmp(req, "sync", 4)) {
@@ -170,8 +170,12 @@ int dn_ctl_open(struct dn_ctx *d)
 	int fd;
 
 	if (lfds && atoi(lfds) >= 1) {
-		d->activated = true;
-		return dmn_listen_take(1); /* systemd socket activation (cni-dnsname.socket) */
+		/* systemd socket activation (cni-dnsname.socket), and its fd store (fdstore.c) */
+		fd = dn_fdstore_take(d, atoi(lfds));
+		if (fd != -ENOTSOCK) {
+			d->activated = fd >= 0;
+			return fd;
+		}
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dnsname.sock", d->run_dir);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -138,7 +138,7 @@ static void on_inotify(struct dn_ctx *d)
 			p += sizeof(*ie) + ie->len;
 		}
 	}
-	if (d->handed)
+	if (d->handed || d->stored)
 		return; /* the sockets are the new daemon's: a reload here would close them */
 	if (nets && !d->ho_give) /* handing them over: the new daemon reads the files (or, if
 				  * the handoff fails, we do again: handoff.c) */
@@ -152,8 +152,10 @@ static void on_signal(struct dn_ctx *d)
 	int sig;
 
 	while ((sig = dmn_signal_next(d->sig))) {
-		if (sig == SIGHUP && d->handed) {
+		if (sig == SIGHUP && (d->handed || d->stored)) {
 			continue;
+		} else if (sig != SIGHUP && dn_fdstore_give(d)) {
+			continue; /* we drain, then exit (a second signal: at once) */
 		} else if (sig == SIGHUP) {
 			if (!d->ho_give)
 				dn_reload(d);
@@ -205,7 +207,7 @@ static int pid_take(struct dn_ctx *d, int tries)
  */
 static int dn_flags(struct dn_ctx *d, int argc, char **argv, int *ready, bool *takeover)
 {
-	const char *fd = NULL, *idle = NULL, *take = NULL;
+	const char *fd = NULL, *idle = NULL, *take = NULL, *store = NULL, *env;
 	const struct dmn_flag flags[] = {
 		{"run-dir", "DIR", "the networks' record files and the control socket (default "
 				   DN_RUN_DIR ")", &d->run_dir},
@@ -216,6 +218,8 @@ static int dn_flags(struct dn_ctx *d, int argc, char **argv, int *ready, bool *t
 		 &idle},
 		{"takeover", NULL, "take the sockets over from the running daemon (dnsname restart)",
 		 &take},
+		{"fd-store", NULL, "on stop, leave the listeners in systemd's fd store for the next "
+				   "daemon (the unit's FileDescriptorStoreMax=)", &store},
 		{NULL},
 	};
 	char err[256], *end;
@@ -235,6 +239,10 @@ static int dn_flags(struct dn_ctx *d, int argc, char **argv, int *ready, bool *t
 	if (r == DMN_FLAGS_RUN) {
 		d->exit_idle = dmn_flag_true(idle);
 		*takeover = dmn_flag_true(take);
+		/* systemd 254 and later say the store is on; 252 (Debian 12) does not: the flag */
+		env = getenv("FDSTORE");
+		d->fdstore = (dmn_flag_true(store) || (env && atoi(env) > 0)) &&
+			     getenv("NOTIFY_SOCKET");
 	}
 	if (r == DMN_FLAGS_HELP)
 		r = dmn_flags_usage(stdout, "dnsname daemon [flags]   (the resolver of the dnsname "
@@ -429,6 +437,7 @@ int dn_daemon_main(int argc, char **argv)
 	dmn_loop_add(&d->loop, d->ino, &d->ino_ev, EPOLLIN);
 	dn_reload(d);
 	dn_load_resolv(d);
+	dn_fdstore_confirm(d);
 	if (!took && dn_handoff_confirm(d)) {
 		/* the old daemon never stopped (or has the sockets still): leave as a handed-over
 		 * daemon does, its rewrites, control socket and pid file untouched */
@@ -449,6 +458,8 @@ int dn_daemon_main(int argc, char **argv)
 			dn_logf("readiness pipe: %m");
 		close(ready);
 	}
+	if (!status && dmn_notify("READY=1", NULL, 0) < 0)
+		dn_logf("notify socket: %m");
 
 	while (!d->quit) {
 		uint64_t now = dn_now_ms(), next = now + 60000;
@@ -464,7 +475,7 @@ int dn_daemon_main(int argc, char **argv)
 			next = d->ho_give->deadline;
 		if (d->idle_check && now + 1000 < next)
 			next = now + 1000;
-		if (d->handed && d->drain_until < next)
+		if ((d->handed || d->stored) && d->drain_until < next)
 			next = d->drain_until;
 		timeout = next > now && !d->n_kick ? (int)(next - now) : 0;
 		dmn_loop_turn(&d->loop, timeout, 64, on_event, d);
@@ -476,7 +487,7 @@ int dn_daemon_main(int argc, char **argv)
 		dn_handoff_timeout(d, now);
 		if (d->idle_check && !d->ho_give) /* the control socket is being handed over */
 			idle_exit(d);
-		if (dn_handoff_drained(d, now))
+		if (dn_handoff_drained(d, now) || dn_fdstore_drained(d, now))
 			d->quit = true;
 	}
 
@@ -513,7 +524,9 @@ int dn_daemon_main(int argc, char **argv)
 		close(d->spare);
 	if (d->pidfd >= 0)
 		close(d->pidfd);
-	dn_logf(d->handed ? "stopped (handed over)" : "stopped");
+	dn_logf(d->handed   ? "stopped (handed over)"
+		: d->stored ? "stopped (listeners in the fd store)"
+			    : "stopped");
 	if (d->idle_lock >= 0)
 		close(d->idle_lock); /* a plugin waiting to start a daemon may now */
 	free(d);

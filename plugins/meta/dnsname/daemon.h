@@ -278,6 +278,9 @@ struct dn_ctx {
 	/* ... and the old one's: its sockets are the new one's, it finishes what it has */
 	struct ctlc *ho_give; /* the handoff under way: its connection (off the ctl_head list) */
 	bool handed;
+	/* systemd's fd store (fdstore.c): --fd-store given, the listeners came from it (until the
+	 * first reload), they were given to it (we stop) */
+	bool fdstore, from_store, stored;
 	uint64_t drain_until;
 	bool resolv_given;	      /* --resolv-conf given: not the old daemon's */
 	char resolv_buf[PATH_MAX]; /* the old daemon's resolv_conf */
@@ -415,6 +418,20 @@ void dn_ctlc_close(struct dn_ctx *d, struct ctlc *c);
 /* @c off the list of control clients (it is the handoff's now), still open. */
 void dn_ctlc_unlink(struct dn_ctx *d, struct ctlc *c);
 void dn_ctl_timeouts(struct dn_ctx *d, uint64_t now);
+
+/* ---- fdstore.c ---------------------------------------------------------------------------------- */
+
+/*
+ * The @n sockets systemd passed: the control socket (returned, or -ENOTSOCK when none is) and
+ * the listeners stored by the daemon before (d->adopt, d->from_store). -errno.
+ */
+int dn_fdstore_take(struct dn_ctx *d, int n);
+/* After the first reload: systemd drops the stored listeners; those no record claimed close. */
+void dn_fdstore_confirm(struct dn_ctx *d);
+/* Told to stop: the listeners to the store, true when all went (then we drain and exit). */
+bool dn_fdstore_give(struct dn_ctx *d);
+/* The drain after dn_fdstore_give() is over (idle connections closed on the way). */
+bool dn_fdstore_drained(struct dn_ctx *d, uint64_t now);
 
 /* ---- handoff.c ---------------------------------------------------------------------------------- */
 

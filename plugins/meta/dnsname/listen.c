@@ -274,8 +274,8 @@ void dn_lsn_close(struct dn_ctx *d, struct lsn *l)
 	if (l->n_fwd)
 		d->fwd_lsns--;
 	/* no record names the netns any more (or we exit): its port 53 is its own again, unless
-	 * the listener is a new daemon's now (handoff.c) */
-	if (!d->handed && dn_lsn_rewrite(d, l, false))
+	 * the listener is a new daemon's now (handoff.c) or in systemd's fd store (fdstore.c) */
+	if (!d->handed && !d->stored && dn_lsn_rewrite(d, l, false))
 		dn_logk(d, DN_LOG_LSN, "%s", d->last_err);
 	close(l->udp);
 	close(l->tcp);

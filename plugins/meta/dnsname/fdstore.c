@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * systemctl restart without loss: systemd's file descriptor store (the unit's
+ * FileDescriptorStoreMax=, sd_notify(3)'s FDSTORE=1). Run with --fd-store (or where systemd
+ * says the store is on: $FDSTORE, systemd 254 and later), the daemon told to stop gives every
+ * listener's UDP and TCP sockets to the service manager, named "dnsname-lsn-DEV-INO" after the
+ * netns they serve, leaves the port 53 rewrites in place, stops reading the listeners (queries
+ * wait in their queues), finishes its forwards in flight and the TCP queries it has (bounded by
+ * DRAIN_MS), and exits. systemd keeps the store across the restart and passes it to the next
+ * daemon with its control socket (LISTEN_FDNAMES): that one adopts them as the handoff's
+ * (handoff.c) as its first reload finds the records naming those netns, then has systemd drop
+ * every stored descriptor (FDSTOREREMOVE=1: a socket left there would keep its netns alive),
+ * closing the ones no record claims and deleting their rewrites. A systemctl stop flushes the
+ * store: the listeners are closed then, as a stop always did, and the rewrites, left, are made
+ * again by the next start.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+#define FDS_PREFIX "dnsname-lsn-"
+#define DRAIN_MS (FWD_ROUNDS * FWD_TRY_MS * 3) /* the forwards in flight, the TCP answers */
+
+static void fds_name(char *buf, size_t cap, uint64_t dev, uint64_t ino)
+{
+	snprintf(buf, cap, FDS_PREFIX "%llu-%llu", (unsigned long long)dev,
+		 (unsigned long long)ino);
+}
+
+static void fds_remove(uint64_t dev, uint64_t ino)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=");
+	fds_name(msg + strlen(msg), sizeof(msg) - strlen(msg), dev, ino);
+	dmn_notify(msg, NULL, 0);
+}
+
+int dn_fdstore_take(struct dn_ctx *d, int n)
+{
+	char name[256];
+	int ctl = -1, first;
+	char(*names)[sizeof(name)] = calloc((size_t)n, sizeof(name));
+
+	d->adopt = calloc((size_t)n, sizeof(*d->adopt));
+	if (!names || !d->adopt) {
+		free(names);
+		free(d->adopt);
+		d->adopt = NULL;
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++)
+		dmn_listen_name(i, names[i], sizeof(names[i]));
+	first = dmn_listen_take(n);
+	for (int i = 0; i < n; i++) {
+		unsigned long long dev, ino;
+		int fd = first + i, type = 0, used = 0;
+		socklen_t len = sizeof(type);
+		struct dn_adopt *a = NULL;
+
+		if (sscanf(names[i], FDS_PREFIX "%llu-%llu%n", &dev, &ino, &used) != 2 ||
+		    names[i][used]) {
+			if (ctl < 0)
+				ctl = fd; /* the socket unit's: cni-dnsname.socket */
+			else
+				close(fd);
+			continue;
+		}
+		d->from_store = true;
+		for (size_t k = 0; k < d->n_adopt && !a; k++)
+			if (d->adopt[k].dev == dev && d->adopt[k].ino == ino)
+				a = &d->adopt[k];
+		if (!a) {
+			a = &d->adopt[d->n_adopt++];
+			*a = (struct dn_adopt){dev, ino, -1, -1};
+		}
+		getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+		if (type == SOCK_DGRAM && a->udp < 0)
+			a->udp = fd;
+		else if (type == SOCK_STREAM && a->tcp < 0)
+			a->tcp = fd;
+		else
+			close(fd);
+	}
+	free(names);
+	if (!d->from_store) { /* a start with the control socket alone */
+		free(d->adopt);
+		d->adopt = NULL;
+	}
+	/* a listener is its two sockets: one alone is not adopted (the record makes it anew) */
+	for (size_t k = 0; k < d->n_adopt; k++)
+		if (d->adopt[k].udp < 0 || d->adopt[k].tcp < 0) {
+			if (d->adopt[k].udp >= 0)
+				close(d->adopt[k].udp);
+			if (d->adopt[k].tcp >= 0)
+				close(d->adopt[k].tcp);
+			d->adopt[k].udp = d->adopt[k].tcp = -1;
+		}
+	return ctl >= 0 ? ctl : -ENOTSOCK;
+}
+
+void dn_fdstore_confirm(struct dn_ctx *d)
+{
+	/* as after a handoff: a partial first reload may have missed records that name live netns */
+	bool partial = !d->snap || d->snap->err;
+	size_t kept = 0;
+
+	if (!d->from_store)
+		return;
+	for (size_t i = 0; i < d->n_adopt; i++) {
+		struct dn_adopt *a = &d->adopt[i];
+		struct sockaddr_in sa;
+		socklen_t len = sizeof(sa);
+		struct lsn tmp = {.udp = a->udp, .dev = a->dev, .ino = a->ino};
+
+		fds_remove(a->dev, a->ino);
+		if (a->udp < 0) {
+			kept++;
+			continue;
+		}
+		if (!partial && !getsockname(a->udp, (struct sockaddr *)&sa, &len)) {
+			tmp.port = ntohs(sa.sin_port);
+			if (dn_lsn_rewrite(d, &tmp, false))
+				dn_logk(d, DN_LOG_LSN, "%s", d->last_err);
+		}
+		close(a->udp);
+		close(a->tcp);
+	}
+	dn_logk(d, DN_LOG_HANDOFF, "took %zu of %zu listeners back from the fd store", kept,
+		d->n_adopt);
+	free(d->adopt);
+	d->adopt = NULL;
+	d->n_adopt = 0;
+	d->from_store = false;
+}
+
+bool dn_fdstore_give(struct dn_ctx *d)
+{
+	char msg[96];
+	size_t sent = 0;
+	int r = 0;
+
+	if (!d->fdstore || d->handed || d->ho_give || d->stored)
+		return false;
+	for (size_t b = 0; b < LSN_BUCKETS && r >= 0; b++)
+		for (struct lsn *l = d->lsn[b]; l && r >= 0; l = l->next) {
+			int fds[2] = {l->udp, l->tcp};
+
+			snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=");
+			fds_name(msg + strlen(msg), sizeof(msg) - strlen(msg), l->dev, l->ino);
+			r = dmn_notify(msg, fds, 2);
+			r = r > 0 ? 0 : r < 0 ? r : -ENOTCONN;
+			if (r >= 0)
+				sent++;
+		}
+	if (r < 0) {
+		/* all or nothing: what went is taken back, and we stop as without a store */
+		for (size_t b = 0; b < LSN_BUCKETS && sent; b++)
+			for (struct lsn *l = d->lsn[b]; l && sent; l = l->next, sent--)
+				fds_remove(l->dev, l->ino);
+		dn_logk(d, DN_LOG_HANDOFF, "fd store: %s; stopping without it", strerror(-r));
+		return false;
+	}
+	for (size_t b = 0; b < LSN_BUCKETS; b++)
+		for (struct lsn *l = d->lsn[b]; l; l = l->next) {
+			dmn_loop_del(&d->loop, l->udp);
+			dmn_loop_del(&d->loop, l->tcp);
+		}
+	if (d->ctl >= 0)
+		dmn_loop_del(&d->loop, d->ctl); /* clients wait in its queue for the next daemon */
+	d->stored = true;
+	d->exit_idle = false;
+	d->idle_check = false;
+	d->drain_until = dn_now_ms() + DRAIN_MS;
+	dn_logk(d, DN_LOG_HANDOFF,
+		"stopping: %zu listeners left in the fd store; finishing %u forwards and %u "
+		"connections",
+		d->n_lsn, d->n_fwd, d->n_conn);
+	return true;
+}
+
+bool dn_fdstore_drained(struct dn_ctx *d, uint64_t now)
+{
+	struct conn *c, *nx;
+
+	if (!d->stored)
+		return false;
+	/* a connection with nothing of ours to answer or send goes now (RFC 7766 lets a server
+	 * close an idle one; the client asks the next daemon) */
+	for (c = d->conn_head; c; c = nx) {
+		nx = c->next;
+		if (!c->pending && c->out_off >= c->out_len)
+			dn_conn_close(d, c);
+	}
+	return (!d->n_fwd && !d->conn_head && !d->ctl_head) || now >= d->drain_until;
+}

@@ -1,0 +1,180 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# dnsname's systemd unit under systemd itself (issue 21): Debian's systemd 252 runs as PID 1 of a
+# private pid, mount, cgroup, UTS and IPC namespace, inside a host netns of the test, with
+# contrib/systemd's two units as `make install` writes them (a drop-in only turns their default
+# dependencies off, so that nothing of the machine's boot is pulled in, and sends the daemon's
+# log to a file). The first plugin ADD starts the daemon through the socket; then, while a
+# container sends 5,000 queries a second (1 in 50 forwarded to the network's upstream), a new
+# binary is installed and `systemctl restart cni-dnsname.service` run: the old daemon leaves
+# its listeners in systemd's fd store, the new one takes the same sockets back, and no query is
+# lost. Then `systemctl stop` (the store flushed, the listeners closed) and a start make them
+# anew; `systemctl reload` is the unit's ExecReload. Knobs: SYSTEMD_RATE (5000), SYSTEMD_SECS (3).
+. "$(dirname "$0")/lib.sh"
+need_root dnsname_systemd
+SYSTEMD=${SYSTEMD:-/lib/systemd/systemd}
+[ -x "$SYSTEMD" ] || { skip dnsname_systemd "no $SYSTEMD (Debian package systemd)"; exit 0; }
+for t in dig nft python3 jq nsenter unshare ss; do
+	command -v $t >/dev/null || { skip dnsname_systemd "$t is not installed"; exit 0; }
+done
+unshare --cgroup true 2>/dev/null || { skip dnsname_systemd "no cgroup namespaces"; exit 0; }
+RATE=${SYSTEMD_RATE:-5000}
+SECS=${SYSTEMD_SECS:-3}
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+tmpdir T
+tmpdir DATA
+# the unit's binary: outside /tmp (the unit has PrivateTmp=yes)
+SB=$(mktemp -d "$BUILD/sdtest.XXXXXX")
+T_DIRS="$T_DIRS $SB"
+mkdir -p "$SB/bin"
+cp "$BIN/dnsname" "$SB/bin/dnsname"
+chmod 755 "$SB" "$SB/bin"
+
+mkhost H
+ip netns exec "$H" python3 "$HERE/dnsslow.py" 127.0.0.54 50 300 >"$T/up.log" 2>&1 &
+on_exit "kill $!"
+poll_until 5000 grep -q ready "$T/up.log" || { fail "upstream" "$(cat "$T/up.log")"; finish; }
+declare -A NS
+for n in a b; do
+	mkns v
+	NS[$n]=$v
+done
+
+# systemd's namespace: /run its own (its netns bind mounts moved in: the containers'), the units
+# in /run/systemd/system
+sed "s|@CNI_BIN_DIR@|$SB/bin|g" "$TOP/contrib/systemd/cni-dnsname.service.in" >"$T/cni-dnsname.service"
+cp "$TOP/contrib/systemd/cni-dnsname.socket" "$T/"
+# the drop-in: no default dependencies, the log to a file, and a test hook: with $SB/drop-b
+# present, b's record goes while no daemon runs (a listener in the store that no record claims)
+cat >"$T/service.conf" <<EOF
+[Unit]
+DefaultDependencies=no
+[Service]
+StandardOutput=append:$T/daemon.log
+StandardError=append:$T/daemon.log
+ExecStartPre=/bin/sh -c '[ ! -e $SB/drop-b ] || sed -i "/^rec b /d" /run/cni/dnsname/networks/sd'
+EOF
+cat >"$T/inner.sh" <<EOF
+mount --make-rprivate /
+mkdir -p "$T/netns"
+mount --rbind /run/netns "$T/netns"
+mount -t tmpfs -o mode=755 tmpfs /run
+mkdir -p /run/netns /run/systemd/system/cni-dnsname.socket.d /run/systemd/system/cni-dnsname.service.d
+mount --move "$T/netns" /run/netns
+cp "$T/cni-dnsname.service" "$T/cni-dnsname.socket" /run/systemd/system/
+printf '[Unit]\nDefaultDependencies=no\n' >/run/systemd/system/cni-dnsname.socket.d/test.conf
+cp "$T/service.conf" /run/systemd/system/cni-dnsname.service.d/test.conf
+printf '[Unit]\nDefaultDependencies=no\nWants=cni-dnsname.socket\n' >/run/systemd/system/cnic-test.target
+exec env -i container=cnic-test PATH=/usr/sbin:/usr/bin:/sbin:/bin "$SYSTEMD" --unit=cnic-test.target \
+	--log-level=notice
+EOF
+CG0=$(find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | sort)
+ip netns exec "$H" unshare --pid --fork --mount --cgroup --uts --ipc --mount-proc bash "$T/inner.sh" \
+	>"$T/systemd.log" 2>&1 &
+US=$!
+SD=""
+poll_until 5000 eval 'SD=$(pgrep -P $US)' || true
+SD=$(pgrep -P "$US")
+on_exit "kill -9 $SD 2>/dev/null; wait $US 2>/dev/null"
+# what systemd made under the cgroup roots: removed after it (deepest first)
+on_exit 'find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | sort | comm -13 <(printf "%s\n" "$CG0") - | sort -r | while read -r d; do rmdir "$d" 2>/dev/null; done'
+sd() { nsenter -t "$SD" -m -n -p -- "$@"; }
+sctl() { sd systemctl "$@"; }
+check "systemd runs (PID 1 of its namespace)" poll_until 20000 eval \
+	'[ "$(sctl is-active cni-dnsname.socket 2>/dev/null)" = active ]'
+[ "$T_FAILED" = 0 ] || { sed 's/^/# /' "$T/systemd.log"; finish; }
+
+# srun PLUGIN CMD NETNS CID CONF [ARGS]: a plugin in systemd's mount namespace and netns H
+srun() {
+	local conf=$5 args=${6:-}
+	OUT=$(printf '%s' "$conf" | nsenter -t "$SD" -m -n -p -- env CNI_COMMAND="$2" CNI_NETNS="$3" \
+		CNI_IFNAME=eth0 CNI_CONTAINERID="$4" CNI_PATH="$BIN" CNI_ARGS="$args" "$1" 2>"$LAST_STDERR")
+	RC=$?
+}
+NET=$(printf '{"cniVersion":"1.0.0","name":"sd","type":"bridge","bridge":"brsd","isGateway":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"198.18.57.0/24"}]]}}' "$DATA")
+declare -A DCONF
+for n in a b; do
+	srun "$BIN/bridge" ADD "${NS[$n]}" "$n" "$NET"
+	check_eq "$n: bridge ADD" "$RC" 0 || echo "# $OUT"
+	DCONF[$n]=$(jq -cn --argjson p "$OUT" \
+		'{cniVersion:"1.0.0",name:"sd",type:"dnsname",dnsServers:["127.0.0.54"],prevResult:$p}')
+	srun "$SB/bin/dnsname" ADD "${NS[$n]}" "$n" "${DCONF[$n]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-$n"
+	check_eq "$n: dnsname ADD (the socket starts the daemon) $(head -c 300 "$LAST_STDERR")" "$RC" 0
+done
+ipv4() { in_ns "${NS[$1]}" ip -j -4 addr show dev eth0 | jq -r '.[0].addr_info[0].local // "none"'; }
+q() { in_ns "${NS[$1]}" dig +time=2 +tries=1 +short "${@:3}" @127.0.0.11 "$2" 2>&1 | head -1; }
+mainpid() { sctl show -p MainPID --value cni-dnsname.service; }
+lsn_ino() { in_ns "${NS[$1]}" ss -Hulne 'sport = 61053' 2>/dev/null | grep -o 'ino:[0-9]*'; }
+rewrite() { in_ns "${NS[$1]}" nft list table ip cnic_dnsname >/dev/null 2>&1 && echo y || echo n; }
+check_eq "the unit's daemon is active (Type=notify: READY=1)" "$(sctl is-active cni-dnsname.service)" active
+check_eq "a resolves pod-b" "$(q a pod-b)" "$(ipv4 b)"
+check_eq "a forwards through the network's upstream" "$(q a fast.example)" 192.0.2.7
+OLD=$(mainpid)
+INO_A=$(lsn_ino a)
+INO_B=$(lsn_ino b)
+check "a's listener socket" test -n "$INO_A"
+
+# install a new binary (as dpkg does: a new file renamed over the old), restart under load
+in_ns "${NS[a]}" python3 "$HERE/dnsload.py" --rate "$RATE" --secs "$SECS" --name pod-b \
+	--ext fast.example --ext-every 50 --wait 4 >"$T/load.out" 2>&1 &
+LP=$!
+poll_until 5000 grep -q started "$T/load.out"
+sleep 1 # mid-stream
+cp "$BIN/dnsname" "$SB/bin/.dnsname.new" && mv "$SB/bin/.dnsname.new" "$SB/bin/dnsname"
+OUTR=$(sctl restart cni-dnsname.service 2>&1)
+check_eq "systemctl restart cni-dnsname.service ($OUTR)" "$?" 0
+wait $LP
+out=$(tail -1 "$T/load.out")
+check_eq "$RATE q/s across systemctl restart, none lost ($out)" \
+	"$(jq -r '"\(.lost) \(.bad) \(.sent > 0)"' <<<"$out" 2>/dev/null)" "0 0 true"
+NEW=$(mainpid)
+check "a new main process" test -n "$NEW" -a "$NEW" != "$OLD" -a "$NEW" != 0
+check_eq "  running the new binary" "$(sd stat -L -c %i "/proc/$NEW/exe" 2>/dev/null)" "$(stat -c %i "$SB/bin/dnsname")"
+check_eq "  the same listener sockets (from the fd store)" "$(lsn_ino a) $(lsn_ino b)" "$INO_A $INO_B"
+check_eq "  the old one said where they went" "$(grep -c 'stopped (listeners in the fd store)' "$T/daemon.log")" 1
+check_eq "  the new one took both back" "$(grep -c 'took 2 of 2 listeners back from the fd store' "$T/daemon.log")" 1
+check_eq "  and systemd's store is empty again (no netns kept alive by it)" \
+	"$(sctl show -p NFileDescriptorStore --value cni-dnsname.service)" 0
+check_eq "  b resolves pod-a" "$(q b pod-a)" "$(ipv4 a)"
+check_eq "  over TCP too" "$(q b pod-a +tcp)" "$(ipv4 a)"
+
+# reload: the unit's ExecReload
+sctl reload cni-dnsname.service
+check_eq "systemctl reload" "$?" 0
+check_eq "  the same daemon" "$(mainpid)" "$NEW"
+
+# a listener in the store that no record claims any more (b's record gone while no daemon ran):
+# closed, its rewrite deleted, and not kept by systemd either
+touch "$SB/drop-b"
+sctl restart cni-dnsname.service
+check_eq "restart, b's record removed meanwhile" "$?" 0
+rm -f "$SB/drop-b"
+check_eq "  the new one took 1 of the 2 listeners back" "$(grep -c 'took 1 of 2 listeners back from the fd store' "$T/daemon.log")" 1
+check_eq "  b's listener closed, a's the same socket" "$(lsn_ino b):$(lsn_ino a)" ":$INO_A"
+check_eq "  b's rewrite deleted, a's kept" "$(rewrite b)$(rewrite a)" ny
+check_eq "  systemd's store empty" "$(sctl show -p NFileDescriptorStore --value cni-dnsname.service)" 0
+check_eq "  a resolves itself" "$(q a pod-a)" "$(ipv4 a)"
+
+# stop: the store flushed, the listeners closed; a start makes them anew
+sctl stop cni-dnsname.service 2>/dev/null
+check_eq "systemctl stop" "$?" 0
+check_eq "  no listener left (the store flushed)" "$(lsn_ino a)" ""
+check_eq "  a query is not answered" "$(q a pod-b | grep -c "^[0-9]")" 0
+sctl start cni-dnsname.service
+check_eq "systemctl start" "$?" 0
+check_eq "  a resolves itself again" "$(q a pod-a)" "$(ipv4 a)"
+check "  on a new socket" test "$(lsn_ino a)" != "$INO_A"
+
+for n in a b; do
+	srun "$SB/bin/dnsname" DEL "${NS[$n]}" "$n" "${DCONF[$n]}"
+	check_eq "$n: dnsname DEL" "$RC" 0
+	srun "$BIN/bridge" DEL "${NS[$n]}" "$n" "$NET"
+done
+check_eq "no rewrite left" "$(rewrite a)$(rewrite b)" nn
+check_eq "the daemons' log has no sanitizer report" "$(grep -c 'Sanitizer\|runtime error' "$T/daemon.log")" 0 ||
+	sed 's/^/# daemon: /' "$T/daemon.log"
+sctl poweroff --no-block >/dev/null 2>&1
+poll_until 10000 eval '! kill -0 $SD 2>/dev/null' || kill -9 "$SD" 2>/dev/null
+wait "$US" 2>/dev/null
+finish
