@@ -131,28 +131,19 @@ void dmn_listen_name(int i, char *buf, size_t cap)
 	snprintf(buf, cap, "%.*s", (int)len, p ? p : "");
 }
 
-int dmn_notify(const char *state, const int *fds, size_t n)
+int dmn_send_fds(int sock, const void *to, socklen_t tolen, const char *txt, size_t len,
+		 const int *fds, size_t n, int flags)
 {
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct iovec iov = {.iov_base = (void *)state, .iov_len = strlen(state)};
-	struct msghdr mh = {.msg_name = &sa, .msg_iov = &iov, .msg_iovlen = 1};
+	struct iovec iov = {.iov_base = (void *)txt, .iov_len = len};
+	struct msghdr mh = {.msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &iov,
+			    .msg_iovlen = 1};
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 16)];
+		char buf[CMSG_SPACE(sizeof(int) * DMN_MAX_FDS)];
 		struct cmsghdr align;
 	} u;
-	size_t len;
-	int fd, r = 1;
 
-	if (!path || (*path != '/' && *path != '@'))
-		return 0;
-	len = strlen(path);
-	if (len >= sizeof(sa.sun_path) || n > 16)
+	if (n > DMN_MAX_FDS)
 		return -EINVAL;
-	memcpy(sa.sun_path, path, len);
-	if (*path == '@') /* abstract */
-		sa.sun_path[0] = 0;
-	mh.msg_namelen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
 	if (n) {
 		struct cmsghdr *cm;
 
@@ -165,15 +156,33 @@ int dmn_notify(const char *state, const int *fds, size_t n)
 		cm->cmsg_len = CMSG_LEN(n * sizeof(int));
 		memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
 	}
+	return sendmsg(sock, &mh, flags | MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int dmn_notify(const char *state, const int *fds, size_t n)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len;
+	int fd, r;
+
+	if (!path || (*path != '/' && *path != '@'))
+		return 0;
+	len = strlen(path);
+	if (len >= sizeof(sa.sun_path))
+		return -EINVAL;
+	memcpy(sa.sun_path, path, len);
+	if (*path == '@') /* abstract */
+		sa.sun_path[0] = 0;
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	/* the manager's queue may be full for a while (a thousand FDSTORE messages): bounded */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){.tv_sec = 2}, sizeof(struct timeval));
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
-		r = -errno;
+	r = dmn_send_fds(fd, &sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len), state,
+			 strlen(state), fds, n, 0);
 	close(fd);
-	return r;
+	return r < 0 ? r : 1;
 }
 
 /* ---- pid files ------------------------------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* What an epoll registration points at: the daemon's kind (its own enum) and the object. */
 struct dmn_ev {
@@ -73,6 +74,14 @@ int dmn_listen_take(int n);
  */
 void dmn_listen_name(int i, char *buf, size_t cap);
 
+/*
+ * One message (@txt, @len bytes) on @sock, to @to (@tolen bytes; NULL, 0: connected), with the
+ * @n descriptors @fds (SCM_RIGHTS; at most DMN_MAX_FDS, the kernel's SCM_MAX_FD), MSG_NOSIGNAL
+ * added to @flags. 0 or -errno.
+ */
+#define DMN_MAX_FDS 253
+int dmn_send_fds(int sock, const void *to, socklen_t tolen, const char *txt, size_t len,
+		 const int *fds, size_t n, int flags);
 /*
  * One message to the service manager ($NOTIFY_SOCKET, sd_notify(3)'s protocol): @state
  * ("READY=1", "FDSTORE=1\nFDNAME=x", ...) with the @n descriptors @fds (SCM_RIGHTS). 1 when

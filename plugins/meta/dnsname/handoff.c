@@ -52,32 +52,13 @@ union ho_cmsg {
 /* One message with @n descriptors, waiting (bounded) while the peer's queue is full. */
 static int send_fds(int sock, const char *txt, size_t len, const int *fds, size_t n)
 {
-	struct iovec iov = {.iov_base = (void *)txt, .iov_len = len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	union ho_cmsg u;
-
-	if (n) {
-		struct cmsghdr *cm;
-
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(n * sizeof(int));
-		memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
-	}
 	for (;;) {
 		struct pollfd pfd = {.fd = sock, .events = POLLOUT};
+		int r = dmn_send_fds(sock, NULL, 0, txt, len, fds, n, MSG_DONTWAIT);
 
-		if (sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
-			return 0;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return -errno;
-		if (poll(&pfd, 1, 2000) <= 0)
+		if (r != -EINTR && r != -EAGAIN)
+			return r;
+		if (r == -EAGAIN && poll(&pfd, 1, 2000) <= 0)
 			return -ETIMEDOUT;
 	}
 }
