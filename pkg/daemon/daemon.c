@@ -120,15 +120,17 @@ int dmn_listen_take(int n)
 	return 3;
 }
 
-void dmn_listen_name(int i, char *buf, size_t cap)
+char *dmn_listen_names(int n, const char **names)
 {
-	const char *p = getenv("LISTEN_FDNAMES");
-	size_t len;
+	const char *v = getenv("LISTEN_FDNAMES");
+	char *buf = strdup(v ? v : ""), *p = buf;
 
-	for (; p && i > 0; i--)
-		p = (p = strchr(p, ':')) ? p + 1 : NULL;
-	len = p ? strcspn(p, ":") : 0;
-	snprintf(buf, cap, "%.*s", (int)len, p ? p : "");
+	for (int i = 0; i < n; i++) {
+		names[i] = p ? p : "";
+		if (p && (p = strchr(p, ':')))
+			*p++ = 0;
+	}
+	return buf;
 }
 
 int dmn_send_fds(int sock, const void *to, socklen_t tolen, const char *txt, size_t len,

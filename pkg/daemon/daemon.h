@@ -68,11 +68,12 @@ const char *dmn_listen_fds(void);
  */
 int dmn_listen_take(int n);
 /*
- * The name systemd gave the @i-th passed socket (LISTEN_FDNAMES: a socket unit's
- * FileDescriptorName=, or the FDNAME= it was stored under), into @buf; "" when none was given.
- * Call it before dmn_listen_take(), which unsets the variable.
+ * The names systemd gave the @n passed sockets (LISTEN_FDNAMES: a socket unit's
+ * FileDescriptorName=, or the FDNAME= one was stored under): @names[i] the i-th, "" where none
+ * was given. Returns the buffer they point into (free() it), NULL when out of memory. Call it
+ * before dmn_listen_take(), which unsets the variable.
  */
-void dmn_listen_name(int i, char *buf, size_t cap);
+char *dmn_listen_names(int n, const char **names);
 
 /*
  * One message (@txt, @len bytes) on @sock, to @to (@tolen bytes; NULL, 0: connected), with the

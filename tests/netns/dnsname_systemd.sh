@@ -9,7 +9,10 @@
 # binary is installed and `systemctl restart cni-dnsname.service` run: the old daemon leaves
 # its listeners in systemd's fd store, the new one takes the same sockets back, and no query is
 # lost. Then `systemctl stop` (the store flushed, the listeners closed) and a start make them
-# anew; `systemctl reload` is the unit's ExecReload. Knobs: SYSTEMD_RATE (5000), SYSTEMD_SECS (3).
+# anew; `systemctl reload` is the unit's ExecReload. A restart with SYSTEMD_SCALE more
+# containers (520: more than 1024 stored sockets, past the default descriptor limit systemd
+# applies before it passes them on) takes every listener back. Knobs: SYSTEMD_RATE (5000),
+# SYSTEMD_SECS (3), SYSTEMD_SCALE (520).
 . "$(dirname "$0")/lib.sh"
 need_root dnsname_systemd
 SYSTEMD=${SYSTEMD:-/lib/systemd/systemd}
@@ -20,6 +23,9 @@ done
 unshare --cgroup true 2>/dev/null || { skip dnsname_systemd "no cgroup namespaces"; exit 0; }
 RATE=${SYSTEMD_RATE:-5000}
 SECS=${SYSTEMD_SECS:-3}
+SCALE=${SYSTEMD_SCALE:-520}
+# the sanitizer pass: the same code paths, without the 2 minutes of the scale case
+asan_build "$BIN/dnsname" && SCALE=${SYSTEMD_SCALE:-0}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 tmpdir T
@@ -56,7 +62,8 @@ StandardError=append:$T/daemon.log
 ExecStartPre=/bin/sh -c '[ ! -e $SB/drop-b ] || sed -i "/^rec b /d" /run/cni/dnsname/networks/sd'
 EOF
 cat >"$T/inner.sh" <<EOF
-mount --make-rprivate /
+# a slave: the host's mounts (netns made later) propagate in, nothing of ours goes out
+mount --make-rslave /
 mkdir -p "$T/netns"
 mount --rbind /run/netns "$T/netns"
 mount -t tmpfs -o mode=755 tmpfs /run
@@ -69,8 +76,36 @@ printf '[Unit]\nDefaultDependencies=no\nWants=cni-dnsname.socket\n' >/run/system
 exec env -i container=cnic-test PATH=/usr/sbin:/usr/bin:/sbin:/bin "$SYSTEMD" --unit=cnic-test.target \
 	--log-level=notice
 EOF
-CG0=$(find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | sort)
-ip netns exec "$H" unshare --pid --fork --mount --cgroup --uts --ipc --mount-proc bash "$T/inner.sh" \
+# our cgroup in each hierarchy (systemd's cgroup namespace is rooted there): what systemd makes
+# below them, and only that, is removed after it
+cgdirs() {
+	python3 - <<'PY'
+import os
+mine = {}
+for line in open("/proc/self/cgroup"):
+    hid, ctl, path = line.rstrip("\n").split(":", 2)
+    mine[ctl] = path
+for line in open("/proc/self/mountinfo"):
+    pre, post = line.split(" - ")
+    fstype, _, opts = post.split()[:3]
+    mnt, root = pre.split()[4], pre.split()[3]
+    if fstype == "cgroup2":
+        key = ""
+    elif fstype == "cgroup":
+        o = opts.split(",")
+        key = ",".join(x for x in o if x not in ("rw", "ro") and (x.startswith("name=") or x in
+              ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "net_cls", "blkio",
+               "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc")))
+    else:
+        continue
+    for ctl, path in mine.items():
+        if set(ctl.split(",")) == set(key.split(",")) and path.startswith(root):
+            print(os.path.join(mnt, path[len(root):].lstrip("/")))
+PY
+}
+CGD=$(cgdirs | sort -u)
+CG0=$(for d in $CGD; do find "$d" -mindepth 1 -type d 2>/dev/null; done | sort)
+nsenter --net="/run/netns/$H" unshare --propagation slave --pid --fork --mount --cgroup --uts --ipc --mount-proc bash "$T/inner.sh" \
 	>"$T/systemd.log" 2>&1 &
 US=$!
 SD=""
@@ -78,7 +113,7 @@ poll_until 5000 eval 'SD=$(pgrep -P $US)' || true
 SD=$(pgrep -P "$US")
 on_exit "kill -9 $SD 2>/dev/null; wait $US 2>/dev/null"
 # what systemd made under the cgroup roots: removed after it (deepest first)
-on_exit 'find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | sort | comm -13 <(printf "%s\n" "$CG0") - | sort -r | while read -r d; do rmdir "$d" 2>/dev/null; done'
+on_exit 'for d in $CGD; do find "$d" -mindepth 1 -type d 2>/dev/null; done | sort | comm -13 <(printf "%s\n" "$CG0") - | sort -r | while read -r d; do rmdir "$d" 2>/dev/null; done'
 sd() { nsenter -t "$SD" -m -n -p -- "$@"; }
 sctl() { sd systemctl "$@"; }
 check "systemd runs (PID 1 of its namespace)" poll_until 20000 eval \
@@ -96,7 +131,8 @@ NET=$(printf '{"cniVersion":"1.0.0","name":"sd","type":"bridge","bridge":"brsd",
 declare -A DCONF
 for n in a b; do
 	srun "$BIN/bridge" ADD "${NS[$n]}" "$n" "$NET"
-	check_eq "$n: bridge ADD" "$RC" 0 || echo "# $OUT"
+	check_eq "$n: bridge ADD" "$RC" 0
+	[ "$RC" = 0 ] || echo "# $OUT"
 	DCONF[$n]=$(jq -cn --argjson p "$OUT" \
 		'{cniVersion:"1.0.0",name:"sd",type:"dnsname",dnsServers:["127.0.0.54"],prevResult:$p}')
 	srun "$SB/bin/dnsname" ADD "${NS[$n]}" "$n" "${DCONF[$n]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-$n"
@@ -113,17 +149,18 @@ check_eq "a forwards through the network's upstream" "$(q a fast.example)" 192.0
 OLD=$(mainpid)
 INO_A=$(lsn_ino a)
 INO_B=$(lsn_ino b)
-check "a's listener socket" test -n "$INO_A"
+check "a's and b's listener sockets" test -n "$INO_A" -a -n "$INO_B"
 
 # install a new binary (as dpkg does: a new file renamed over the old), restart under load
 in_ns "${NS[a]}" python3 "$HERE/dnsload.py" --rate "$RATE" --secs "$SECS" --name pod-b \
 	--ext fast.example --ext-every 50 --wait 4 >"$T/load.out" 2>&1 &
 LP=$!
-poll_until 5000 grep -q started "$T/load.out"
+check "the query stream started" poll_until 5000 grep -q started "$T/load.out"
 sleep 1 # mid-stream
 cp "$BIN/dnsname" "$SB/bin/.dnsname.new" && mv "$SB/bin/.dnsname.new" "$SB/bin/dnsname"
 OUTR=$(sctl restart cni-dnsname.service 2>&1)
 check_eq "systemctl restart cni-dnsname.service ($OUTR)" "$?" 0
+check "  over while the stream still ran" kill -0 $LP
 wait $LP
 out=$(tail -1 "$T/load.out")
 check_eq "$RATE q/s across systemctl restart, none lost ($out)" \
@@ -156,6 +193,67 @@ check_eq "  b's rewrite deleted, a's kept" "$(rewrite b)$(rewrite a)" ny
 check_eq "  systemd's store empty" "$(sctl show -p NFileDescriptorStore --value cni-dnsname.service)" 0
 check_eq "  a resolves itself" "$(q a pod-a)" "$(ipv4 a)"
 
+if [ "$SCALE" -gt 0 ]; then
+# many containers: more stored sockets than the descriptor limit systemd applies by default.
+# Their netns made in one process (ip netns add and a loopback up, SCALE times over, took 40 s
+# on a loaded host): unshare, bind the netns to /run/netns/NAME as ip does, loopback up.
+ALLNS=$(python3 - "$SCALE" "cnic-s-$T_TAG" <<'PY'
+import ctypes, fcntl, os, socket, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET, MS_BIND = 0x40000000, 4096
+for i in range(int(sys.argv[1])):
+    name = "/run/netns/%s-%d" % (sys.argv[2], i)
+    if libc.unshare(CLONE_NEWNET):
+        sys.exit("unshare: " + os.strerror(ctypes.get_errno()))
+    open(name, "x").close()
+    if libc.mount(b"/proc/self/ns/net", name.encode(), None, MS_BIND, None):
+        os.unlink(name)
+        sys.exit("mount: " + os.strerror(ctypes.get_errno()))
+    print(name, flush=True)
+    with socket.socket() as s:  # lo up: SIOCGIFFLAGS, SIOCSIFFLAGS with IFF_UP
+        ifr = fcntl.ioctl(s, 0x8913, struct.pack("16sH22x", b"lo", 0))
+        flags = struct.unpack("16sH22x", ifr)[1] | 1
+        fcntl.ioctl(s, 0x8914, struct.pack("16sH22x", b"lo", flags))
+PY
+)
+ALLNS=$(tr '\n' ' ' <<<"$ALLNS")
+for v in $ALLNS; do T_NS="$T_NS $(basename "$v")"; done
+check_eq "$SCALE more netns" "$(wc -w <<<"$ALLNS")" "$SCALE"
+cat >"$T/scale.sh" <<EOF
+i=0
+for ns in "\$@"; do
+	i=\$((i + 1))
+	conf=\$(printf '{"cniVersion":"1.0.0","name":"sd","type":"dnsname","dnsServers":["127.0.0.54"],"prevResult":{"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":"%s"}],"ips":[{"address":"198.18.%d.%d/16","interface":0}]}}' \
+		"\$ns" \$((60 + i / 250)) \$((i % 250 + 2)))
+	if out=\$(printf '%s' "\$conf" | env CNI_COMMAND=ADD CNI_NETNS="\$ns" CNI_IFNAME=eth0 CNI_CONTAINERID=s\$i \
+		CNI_PATH="$BIN" CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAME=pod-s\$i" "$SB/bin/dnsname" 2>&1); then
+		echo "ADD s\$i ok"
+	else
+		echo "ADD s\$i failed: \$out"
+	fi
+done
+EOF
+# shellcheck disable=SC2086 # the paths, one word each
+sd bash "$T/scale.sh" $ALLNS >"$T/scale.out" 2>&1
+NOK=$(grep -c '^ADD s[0-9]* ok$' "$T/scale.out")
+check_eq "$SCALE more containers added" "$NOK" "$SCALE"
+[ "$NOK" = "$SCALE" ] || grep -v ' ok$' "$T/scale.out" | head -5 | sed 's/^/# scale: /'
+LAST=$(wc -w <<<"$ALLNS"); LAST=$(cut -d' ' -f"$LAST" <<<"$ALLNS")
+qs() { ip netns exec "$(basename "$LAST")" dig +time=2 +tries=1 +short @127.0.0.11 "$1" 2>&1 | head -1; }
+check_eq "  the last one resolves a" "$(qs pod-a)" "$(ipv4 a)"
+INO_L=$(ip netns exec "$(basename "$LAST")" ss -Hulne 'sport = 61053' 2>/dev/null | grep -o 'ino:[0-9]*')
+N=$((SCALE + 1))
+sctl restart cni-dnsname.service
+check_eq "restart with $N containers ($((2 * N)) sockets stored)" "$?" 0
+check_eq "  the new one took all $N back" "$(grep -c "took $N of $N listeners back from the fd store" "$T/daemon.log")" 1
+check_eq "  the last one's listener the same socket" \
+	"$(ip netns exec "$(basename "$LAST")" ss -Hulne 'sport = 61053' 2>/dev/null | grep -o 'ino:[0-9]*')" "$INO_L"
+check_eq "  and it resolves a" "$(qs pod-a)" "$(ipv4 a)"
+check_eq "  systemd's store empty" "$(sctl show -p NFileDescriptorStore --value cni-dnsname.service)" 0
+else
+	skip "restart with many containers" "SYSTEMD_SCALE=0 (the sanitizer pass)"
+fi
+
 # stop: the store flushed, the listeners closed; a start makes them anew
 sctl stop cni-dnsname.service 2>/dev/null
 check_eq "systemctl stop" "$?" 0
@@ -172,8 +270,8 @@ for n in a b; do
 	srun "$BIN/bridge" DEL "${NS[$n]}" "$n" "$NET"
 done
 check_eq "no rewrite left" "$(rewrite a)$(rewrite b)" nn
-check_eq "the daemons' log has no sanitizer report" "$(grep -c 'Sanitizer\|runtime error' "$T/daemon.log")" 0 ||
-	sed 's/^/# daemon: /' "$T/daemon.log"
+check_eq "the daemons' log has no sanitizer report" "$(grep -c 'Sanitizer\|runtime error' "$T/daemon.log")" 0
+[ "$T_FAILED" = 0 ] || sed 's/^/# daemon: /' "$T/daemon.log" | tail -40
 sctl poweroff --no-block >/dev/null 2>&1
 poll_until 10000 eval '! kill -0 $SD 2>/dev/null' || kill -9 "$SD" 2>/dev/null
 wait "$US" 2>/dev/null

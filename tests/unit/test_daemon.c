@@ -320,7 +320,8 @@ static void test_shed(void)
 
 static void test_names_notify(void)
 {
-	char buf[64], sp[108], got[64];
+	char buf[64], sp[108], got[64], *nb;
+	const char *nm[4];
 	int s, r[2], fds[2];
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	union {
@@ -333,16 +334,19 @@ static void test_names_notify(void)
 	struct cmsghdr *cm;
 	ssize_t n;
 
-	setenv("LISTEN_FDNAMES", "cni-dnsname.socket:dnsname-lsn-1-2:dnsname-lsn-1-2", 1);
-	dmn_listen_name(0, buf, sizeof(buf));
-	CHECK_STR(buf, "cni-dnsname.socket");
-	dmn_listen_name(2, buf, sizeof(buf));
-	CHECK_STR(buf, "dnsname-lsn-1-2");
-	dmn_listen_name(3, buf, sizeof(buf));
-	CHECK_STR(buf, ""); /* past the list */
+	setenv("LISTEN_FDNAMES", "cni-dnsname.socket:dnsname-lsn-1-2:dnsname-lsn-1-3", 1);
+	nb = dmn_listen_names(4, nm);
+	CHECK(nb != NULL);
+	CHECK_STR(nm[0], "cni-dnsname.socket");
+	CHECK_STR(nm[1], "dnsname-lsn-1-2");
+	CHECK_STR(nm[2], "dnsname-lsn-1-3");
+	CHECK_STR(nm[3], ""); /* past the list */
+	CHECK_STR(getenv("LISTEN_FDNAMES"), "cni-dnsname.socket:dnsname-lsn-1-2:dnsname-lsn-1-3");
+	free(nb);
 	unsetenv("LISTEN_FDNAMES");
-	dmn_listen_name(0, buf, sizeof(buf));
-	CHECK_STR(buf, "");
+	nb = dmn_listen_names(1, nm);
+	CHECK_STR(nm[0], "");
+	free(nb);
 
 	unsetenv("NOTIFY_SOCKET");
 	CHECK_INT(dmn_notify("READY=1", NULL, 0), 0); /* no manager */

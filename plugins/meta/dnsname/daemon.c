@@ -14,7 +14,9 @@
  * binds the wildcard :53. The daemon adds it with the listener and deletes it with the listener
  * (also when it exits), so a netns' rewrite always points at a listener of the same build:
  * containers of an older build get it when a new daemon takes over, and an older daemon (port
- * 53 itself) finds none after a new one stopped.
+ * 53 itself) finds none after a new one stopped. Except under systemd with --fd-store
+ * (fdstore.c): a stop cannot be told from a restart there, so the rewrites stay with the
+ * listeners in systemd's store, and after a systemctl stop until the next start.
  *
  * Answers: A, AAAA (ANY gives both) for names and aliases, short or under the network's domain;
  * PTR with one canonical name per address; any other type of a known name is NODATA with an SOA;
@@ -29,7 +31,8 @@
  * is parsed into a new immutable snapshot, listeners of new netns are opened, listeners no record
  * needs any more are closed, the snapshot pointer is swapped; unchanged sockets are untouched, so
  * no query is dropped. Start-up: pid file (flock'ed), control socket (or systemd's), readiness
- * byte on --ready-fd after the first load. SIGTERM/SIGINT: clean exit. With --exit-idle (how
+ * byte on --ready-fd (and READY=1 to $NOTIFY_SOCKET) after the first load. SIGTERM/SIGINT:
+ * clean exit (with --fd-store: the listeners to systemd's store first, fdstore.c). With --exit-idle (how
  * the plugin starts it) it also exits once no network file is left, as aardvark-dns does.
  * The loop, signals, socket activation and pid file are pkg/daemon's (daemon/daemon.h). All
  * state is one struct dn_ctx, allocated by dn_daemon_main() and passed down: no globals.

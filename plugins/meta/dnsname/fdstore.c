@@ -19,13 +19,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "daemon.h"
 
 #define FDS_PREFIX "dnsname-lsn-"
-#define DRAIN_MS (FWD_ROUNDS * FWD_TRY_MS * 3) /* the forwards in flight, the TCP answers */
+/* the forwards in flight and TCP answers, bounded: the next daemon starts only once we exit (a
+ * plugin's "ping" waits 3 s); one attempt's worth, a forward cut short is asked again */
+#define DRAIN_MS (FWD_TRY_MS * 2)
+#define FDS_HALF (-2) /* an entry stored without its other socket: not adopted, not "taken" */
 
 static void fds_name(char *buf, size_t cap, uint64_t dev, uint64_t ino)
 {
@@ -33,30 +37,27 @@ static void fds_name(char *buf, size_t cap, uint64_t dev, uint64_t ino)
 		 (unsigned long long)ino);
 }
 
-static void fds_remove(uint64_t dev, uint64_t ino)
+static int fds_remove(uint64_t dev, uint64_t ino)
 {
 	char msg[96];
 
 	snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=");
 	fds_name(msg + strlen(msg), sizeof(msg) - strlen(msg), dev, ino);
-	dmn_notify(msg, NULL, 0);
+	return dmn_notify(msg, NULL, 0);
 }
 
 int dn_fdstore_take(struct dn_ctx *d, int n)
 {
-	char name[256];
 	int ctl = -1, first;
-	char(*names)[sizeof(name)] = calloc((size_t)n, sizeof(name));
+	const char **names = calloc((size_t)n, sizeof(*names));
+	char *nbuf = names ? dmn_listen_names(n, names) : NULL;
 
-	d->adopt = calloc((size_t)n, sizeof(*d->adopt));
-	if (!names || !d->adopt) {
+	d->adopt = nbuf ? calloc((size_t)n, sizeof(*d->adopt)) : NULL;
+	if (!d->adopt) {
+		free(nbuf);
 		free(names);
-		free(d->adopt);
-		d->adopt = NULL;
 		return -ENOMEM;
 	}
-	for (int i = 0; i < n; i++)
-		dmn_listen_name(i, names[i], sizeof(names[i]));
 	first = dmn_listen_take(n);
 	for (int i = 0; i < n; i++) {
 		unsigned long long dev, ino;
@@ -88,6 +89,7 @@ int dn_fdstore_take(struct dn_ctx *d, int n)
 		else
 			close(fd);
 	}
+	free(nbuf);
 	free(names);
 	if (!d->from_store) { /* a start with the control socket alone */
 		free(d->adopt);
@@ -100,7 +102,7 @@ int dn_fdstore_take(struct dn_ctx *d, int n)
 				close(d->adopt[k].udp);
 			if (d->adopt[k].tcp >= 0)
 				close(d->adopt[k].tcp);
-			d->adopt[k].udp = d->adopt[k].tcp = -1;
+			d->adopt[k].udp = d->adopt[k].tcp = FDS_HALF;
 		}
 	return ctl >= 0 ? ctl : -ENOTSOCK;
 }
@@ -120,6 +122,8 @@ void dn_fdstore_confirm(struct dn_ctx *d)
 		struct lsn tmp = {.udp = a->udp, .dev = a->dev, .ino = a->ino};
 
 		fds_remove(a->dev, a->ino);
+		if (a->udp == FDS_HALF)
+			continue;
 		if (a->udp < 0) {
 			kept++;
 			continue;
@@ -160,11 +164,17 @@ bool dn_fdstore_give(struct dn_ctx *d)
 				sent++;
 		}
 	if (r < 0) {
-		/* all or nothing: what went is taken back, and we stop as without a store */
+		bool undone = true;
+
+		/* all or nothing: what went is taken back, and we stop as without a store; if that
+		 * fails too, the next daemon may get those sockets: every rewrite stays */
 		for (size_t b = 0; b < LSN_BUCKETS && sent; b++)
 			for (struct lsn *l = d->lsn[b]; l && sent; l = l->next, sent--)
-				fds_remove(l->dev, l->ino);
-		dn_logk(d, DN_LOG_HANDOFF, "fd store: %s; stopping without it", strerror(-r));
+				if (fds_remove(l->dev, l->ino) <= 0)
+					undone = false;
+		d->stored = !undone;
+		dn_logk(d, DN_LOG_HANDOFF, "fd store: %s; stopping without it%s", strerror(-r),
+			undone ? "" : " (the rewrites kept: some sockets may stay stored)");
 		return false;
 	}
 	for (size_t b = 0; b < LSN_BUCKETS; b++)
@@ -194,8 +204,11 @@ bool dn_fdstore_drained(struct dn_ctx *d, uint64_t now)
 	/* a connection with nothing of ours to answer or send goes now (RFC 7766 lets a server
 	 * close an idle one; the client asks the next daemon) */
 	for (c = d->conn_head; c; c = nx) {
+		int unread = 0;
+
 		nx = c->next;
-		if (!c->pending && c->out_off >= c->out_len)
+		if (!c->pending && c->out_off >= c->out_len && !c->in_len &&
+		    !ioctl(c->fd, FIONREAD, &unread) && !unread)
 			dn_conn_close(d, c);
 	}
 	return (!d->n_fwd && !d->conn_head && !d->ctl_head) || now >= d->drain_until;

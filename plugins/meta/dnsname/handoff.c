@@ -135,7 +135,7 @@ void dn_handoff_give(struct dn_ctx *d, struct ctlc *c)
 	int fds[HO_CHUNK * 2], r = 0;
 	size_t k = 0, len = 0;
 
-	if (d->handed || d->quit || d->ctl < 0 || d->ho_give) {
+	if (d->handed || d->stored || d->quit || d->ctl < 0 || d->ho_give) {
 		send(c->fd, "err not serving", 15, MSG_NOSIGNAL | MSG_DONTWAIT);
 		return dn_ctlc_close(d, c);
 	}

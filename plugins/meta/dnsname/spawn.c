@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +59,12 @@ int dn_daemon_spawn(const char *exe, const char *log, char *const argv[], int ti
 		dup2(nul, 1);
 		dup2(lg >= 0 ? lg : nul, 2);
 		dup2(w, 3); /* w > 3: dup2 clears close-on-exec on fd 3 */
+		/* a runtime run as a systemd unit passes its own: this daemon is not that unit's */
+		unsetenv("NOTIFY_SOCKET");
+		unsetenv("FDSTORE");
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_FDNAMES");
 		execv(exe, argv);
 		_exit(127);
 	}
