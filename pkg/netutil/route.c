@@ -100,44 +100,38 @@ static int route_check(const struct nu_route *r)
 	return 0;
 }
 
-int nu_route_add(struct nu_nl *nl, const struct nu_route *r, struct cni_err *e)
+/* Adding (RTM_NEWROUTE) or deleting (RTM_DELROUTE: one already gone is no error) route @r. */
+static int route_op(struct nu_nl *nl, int type, int flags, const struct nu_route *r,
+		    struct cni_err *e)
 {
+	const char *what = type == RTM_NEWROUTE ? "adding" : "deleting";
 	char s[160];
 	struct nl_msg *msg;
 	int err;
 
 	if (route_check(r) < 0)
-		return nu__failx(e, -EINVAL, "adding route: invalid route");
-	msg = route_msg(RTM_NEWROUTE, NLM_F_CREATE, r);
+		return nu__failx(e, -EINVAL, "%s route: invalid route", what);
+	msg = route_msg(type, flags, r);
 	if (!msg)
-		return nu__failx(e, -ENOMEM, "adding route");
+		return nu__failx(e, -ENOMEM, "%s route", what);
 	err = nu__talk(nl, msg);
+	if (type == RTM_DELROUTE && (err == -ESRCH || err == -ENOENT || err == -ENODEV))
+		return 0;
 	if (err < 0) {
 		route_str(nl, r, s, sizeof(s));
-		return nu__fail(nl, e, err, "adding route %s", s);
+		return nu__fail(nl, e, err, "%s route %s", what, s);
 	}
 	return 0;
 }
 
+int nu_route_add(struct nu_nl *nl, const struct nu_route *r, struct cni_err *e)
+{
+	return route_op(nl, RTM_NEWROUTE, NLM_F_CREATE, r, e);
+}
+
 int nu_route_del(struct nu_nl *nl, const struct nu_route *r, struct cni_err *e)
 {
-	char s[160];
-	struct nl_msg *msg;
-	int err;
-
-	if (route_check(r) < 0)
-		return nu__failx(e, -EINVAL, "deleting route: invalid route");
-	msg = route_msg(RTM_DELROUTE, 0, r);
-	if (!msg)
-		return nu__failx(e, -ENOMEM, "deleting route");
-	err = nu__talk(nl, msg);
-	if (err == -ESRCH || err == -ENOENT || err == -ENODEV)
-		return 0;
-	if (err < 0) {
-		route_str(nl, r, s, sizeof(s));
-		return nu__fail(nl, e, err, "deleting route %s", s);
-	}
-	return 0;
+	return route_op(nl, RTM_DELROUTE, 0, r, e);
 }
 
 struct route_dump {

@@ -66,41 +66,37 @@ static int rule_check(const struct nu_rule *r)
 	return 0;
 }
 
-int nu_rule_add(struct nu_nl *nl, const struct nu_rule *r, struct cni_err *e)
+/* Adding (RTM_NEWRULE) or deleting (RTM_DELRULE: one already gone is no error) rule @r. */
+static int rule_op(struct nu_nl *nl, int type, int flags, const struct nu_rule *r,
+		   struct cni_err *e)
 {
+	const char *what = type == RTM_NEWRULE ? "adding" : "deleting";
 	char s[96];
 	struct nl_msg *msg;
 	int err;
 
 	if (rule_check(r) < 0)
-		return nu__failx(e, -EINVAL, "adding rule %s: invalid rule", rule_str(r, s, sizeof(s)));
-	msg = rule_msg(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r);
+		return nu__failx(e, -EINVAL, "%s rule %s: invalid rule", what,
+				 rule_str(r, s, sizeof(s)));
+	msg = rule_msg(type, flags, r);
 	if (!msg)
-		return nu__failx(e, -ENOMEM, "adding rule");
+		return nu__failx(e, -ENOMEM, "%s rule", what);
 	err = nu__talk(nl, msg);
+	if (type == RTM_DELRULE && (err == -ENOENT || err == -ESRCH))
+		return 0;
 	if (err < 0)
-		return nu__fail(nl, e, err, "adding rule %s", rule_str(r, s, sizeof(s)));
+		return nu__fail(nl, e, err, "%s rule %s", what, rule_str(r, s, sizeof(s)));
 	return 0;
+}
+
+int nu_rule_add(struct nu_nl *nl, const struct nu_rule *r, struct cni_err *e)
+{
+	return rule_op(nl, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r, e);
 }
 
 int nu_rule_del(struct nu_nl *nl, const struct nu_rule *r, struct cni_err *e)
 {
-	char s[96];
-	struct nl_msg *msg;
-	int err;
-
-	if (rule_check(r) < 0)
-		return nu__failx(e, -EINVAL, "deleting rule %s: invalid rule",
-				 rule_str(r, s, sizeof(s)));
-	msg = rule_msg(RTM_DELRULE, 0, r);
-	if (!msg)
-		return nu__failx(e, -ENOMEM, "deleting rule");
-	err = nu__talk(nl, msg);
-	if (err == -ENOENT || err == -ESRCH)
-		return 0;
-	if (err < 0)
-		return nu__fail(nl, e, err, "deleting rule %s", rule_str(r, s, sizeof(s)));
-	return 0;
+	return rule_op(nl, RTM_DELRULE, 0, r, e);
 }
 
 struct rule_dump {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "dlist.h"
 
 #define DNS_T_OPT_ 41
 #define DNS_T_SOA_ 6
@@ -101,26 +102,12 @@ static bool key_eq(const struct dc_key *a, const struct dc_key *b)
 
 static void lru_unlink(struct dcache *c, struct dc_ent *e)
 {
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		c->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		c->tail = e->prev;
-	e->prev = e->next = NULL;
+	DL_UNLINK(c->head, c->tail, e);
 }
 
 static void lru_front(struct dcache *c, struct dc_ent *e)
 {
-	e->next = c->head;
-	e->prev = NULL;
-	if (c->head)
-		c->head->prev = e;
-	else
-		c->tail = e;
-	c->head = e;
+	DL_PREPEND(c->head, c->tail, e);
 }
 
 static void ent_drop(struct dcache *c, struct dc_ent *e)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "dlist.h"
 
 /*
  * Control clients are served from the loop like any other: accepted non-blocking, answered when
@@ -27,15 +28,7 @@
  */
 void dn_ctlc_unlink(struct dn_ctx *d, struct ctlc *c)
 {
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		d->ctl_head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		d->ctl_tail = c->prev;
-	c->prev = c->next = NULL;
+	DL_UNLINK(d->ctl_head, d->ctl_tail, c);
 	d->n_ctlc--;
 }
 
@@ -73,12 +66,7 @@ void dn_on_ctl(struct dn_ctx *d)
 		c->fd = fd;
 		c->ev = (struct dmn_ev){EV_CTLC, c};
 		c->deadline = dn_now_ms() + CTL_IDLE_MS;
-		c->prev = d->ctl_tail;
-		if (d->ctl_tail)
-			d->ctl_tail->next = c;
-		else
-			d->ctl_head = c;
-		d->ctl_tail = c;
+		DL_APPEND(d->ctl_head, d->ctl_tail, c);
 		d->n_ctlc++;
 		dmn_loop_add(&d->loop, fd, &c->ev, EPOLLIN);
 	}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "dlist.h"
 
 /*
  * A connection reads queries while it has fewer than CONN_PIPELINE forwards in flight and less
@@ -27,21 +28,8 @@ static void conn_touch(struct dn_ctx *d, struct conn *c)
 	c->last = dn_now_ms();
 	if (d->conn_tail == c)
 		return;
-	/* unlink */
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		d->conn_head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	/* append */
-	c->prev = d->conn_tail;
-	c->next = NULL;
-	if (d->conn_tail)
-		d->conn_tail->next = c;
-	else
-		d->conn_head = c;
-	d->conn_tail = c;
+	DL_UNLINK(d->conn_head, d->conn_tail, c);
+	DL_APPEND(d->conn_head, d->conn_tail, c);
 }
 
 void dn_conn_kick(struct dn_ctx *d, struct conn *c)
@@ -72,14 +60,7 @@ void dn_conn_close(struct dn_ctx *d, struct conn *c)
 		}
 	if (c->kick)
 		d->n_kick--;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		d->conn_head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		d->conn_tail = c->prev;
+	DL_UNLINK(d->conn_head, d->conn_tail, c);
 	close(c->fd);
 	c->l->nconn--;
 	d->n_conn--;
@@ -224,12 +205,7 @@ void dn_on_tcp_accept(struct dn_ctx *d, struct lsn *l)
 		c->ev = (struct dmn_ev){EV_CONN, c};
 		l->nconn++;
 		d->n_conn++;
-		c->prev = d->conn_tail;
-		if (d->conn_tail)
-			d->conn_tail->next = c;
-		else
-			d->conn_head = c;
-		d->conn_tail = c;
+		DL_APPEND(d->conn_head, d->conn_tail, c);
 		c->last = dn_now_ms();
 		dmn_loop_add(&d->loop, fd, &c->ev, EPOLLIN);
 	}
