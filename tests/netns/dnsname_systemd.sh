@@ -30,12 +30,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 tmpdir T
 tmpdir DATA
-# the unit's binary: outside /tmp (the unit has PrivateTmp=yes)
-SB=$(mktemp -d "$BUILD/sdtest.XXXXXX")
-T_DIRS="$T_DIRS $SB"
-mkdir -p "$SB/bin"
-cp "$BIN/dnsname" "$SB/bin/dnsname"
-chmod 755 "$SB" "$SB/bin"
+# The unit's binary, in the /run of systemd's namespace (made by inner.sh, gone with it): not
+# under /tmp (the unit has PrivateTmp=yes, and the tree may be a clone there) nor in the
+# machine's own directories.
+SB=/run/cnic-test
 
 mkhost H
 ip netns exec "$H" python3 "$HERE/dnsslow.py" 127.0.0.54 50 300 >"$T/up.log" 2>&1 &
@@ -70,6 +68,8 @@ mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /run/netns /run/systemd/system/cni-dnsname.socket.d /run/systemd/system/cni-dnsname.service.d
 mount --move "$T/netns" /run/netns
 cp "$T/cni-dnsname.service" "$T/cni-dnsname.socket" /run/systemd/system/
+mkdir -p "$SB/bin"
+cp "$BIN/dnsname" "$SB/bin/dnsname"
 printf '[Unit]\nDefaultDependencies=no\n' >/run/systemd/system/cni-dnsname.socket.d/test.conf
 cp "$T/service.conf" /run/systemd/system/cni-dnsname.service.d/test.conf
 printf '[Unit]\nDefaultDependencies=no\nWants=cni-dnsname.socket\n' >/run/systemd/system/cnic-test.target
@@ -157,7 +157,7 @@ in_ns "${NS[a]}" python3 "$HERE/dnsload.py" --rate "$RATE" --secs "$SECS" --name
 LP=$!
 check "the query stream started" poll_until 5000 grep -q started "$T/load.out"
 sleep 1 # mid-stream
-cp "$BIN/dnsname" "$SB/bin/.dnsname.new" && mv "$SB/bin/.dnsname.new" "$SB/bin/dnsname"
+sd sh -c "cp '$BIN/dnsname' '$SB/bin/.dnsname.new' && mv '$SB/bin/.dnsname.new' '$SB/bin/dnsname'"
 OUTR=$(sctl restart cni-dnsname.service 2>&1)
 check_eq "systemctl restart cni-dnsname.service ($OUTR)" "$?" 0
 check "  over while the stream still ran" kill -0 $LP
@@ -167,7 +167,7 @@ check_eq "$RATE q/s across systemctl restart, none lost ($out)" \
 	"$(jq -r '"\(.lost) \(.bad) \(.sent > 0)"' <<<"$out" 2>/dev/null)" "0 0 true"
 NEW=$(mainpid)
 check "a new main process" test -n "$NEW" -a "$NEW" != "$OLD" -a "$NEW" != 0
-check_eq "  running the new binary" "$(sd stat -L -c %i "/proc/$NEW/exe" 2>/dev/null)" "$(stat -c %i "$SB/bin/dnsname")"
+check_eq "  running the new binary" "$(sd stat -L -c %i "/proc/$NEW/exe" 2>/dev/null)" "$(sd stat -c %i "$SB/bin/dnsname")"
 check_eq "  the same listener sockets (from the fd store)" "$(lsn_ino a) $(lsn_ino b)" "$INO_A $INO_B"
 check_eq "  the old one said where they went" "$(grep -c 'stopped (listeners in the fd store)' "$T/daemon.log")" 1
 check_eq "  the new one took both back" "$(grep -c 'took 2 of 2 listeners back from the fd store' "$T/daemon.log")" 1
@@ -183,10 +183,10 @@ check_eq "  the same daemon" "$(mainpid)" "$NEW"
 
 # a listener in the store that no record claims any more (b's record gone while no daemon ran):
 # closed, its rewrite deleted, and not kept by systemd either
-touch "$SB/drop-b"
+sd touch "$SB/drop-b"
 sctl restart cni-dnsname.service
 check_eq "restart, b's record removed meanwhile" "$?" 0
-rm -f "$SB/drop-b"
+sd rm -f "$SB/drop-b"
 check_eq "  the new one took 1 of the 2 listeners back" "$(grep -c 'took 1 of 2 listeners back from the fd store' "$T/daemon.log")" 1
 check_eq "  b's listener closed, a's the same socket" "$(lsn_ino b):$(lsn_ino a)" ":$INO_A"
 check_eq "  b's rewrite deleted, a's kept" "$(rewrite b)$(rewrite a)" ny
