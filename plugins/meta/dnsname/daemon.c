@@ -375,11 +375,7 @@ int dn_daemon_main(int argc, char **argv)
 		took = dn_handoff_take(d);
 		if (took < 0) { /* the old daemon serves on: what we received goes */
 			dn_logf("takeover: %s", d->last_err);
-			for (size_t i = 0; i < d->n_adopt; i++) {
-				close(d->adopt[i].udp);
-				close(d->adopt[i].tcp);
-			}
-			free(d->adopt);
+			dn_adopt_release(d, false);
 			if (d->ho_fd >= 0)
 				close(d->ho_fd);
 			free(d);

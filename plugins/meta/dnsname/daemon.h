@@ -345,6 +345,8 @@ void dn_reload(struct dn_ctx *d);
 struct lsn *dn_lsn_open(struct dn_ctx *d, const struct dn_rec *r);
 /* Close @l: its connections, its forwards' link to it, its rewrite, its sockets. */
 void dn_lsn_close(struct dn_ctx *d, struct lsn *l);
+/* No listener read any more (a handoff's or the fd store's drain): queries wait in their queues. */
+void dn_lsn_unwatch(struct dn_ctx *d);
 struct lsn *dn_lsn_find(struct dn_ctx *d, uint64_t dev, uint64_t ino);
 void dn_lsn_view_add(struct lsn *l, uint16_t i);
 /* The port 53 rewrite of @l's netns added again (@add) or deleted: 0 or -errno (d->last_err). */
@@ -462,5 +464,11 @@ bool dn_handoff_adopt(struct dn_ctx *d, uint64_t dev, uint64_t ino, int *udp, in
  * deleted only after the release and a complete reload. 0 or -errno.
  */
 int dn_handoff_confirm(struct dn_ctx *d);
+/*
+ * The received listeners no record claimed (d->adopt, from a handoff or systemd's store)
+ * closed, their rewrites deleted when @unrewrite (not while the old daemon may still serve
+ * them, nor after a partial first reload); d->adopt freed.
+ */
+void dn_adopt_release(struct dn_ctx *d, bool unrewrite);
 
 #endif

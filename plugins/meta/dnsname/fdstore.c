@@ -15,7 +15,6 @@
  * again by the next start.
  */
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,31 +115,12 @@ void dn_fdstore_confirm(struct dn_ctx *d)
 	if (!d->from_store)
 		return;
 	for (size_t i = 0; i < d->n_adopt; i++) {
-		struct dn_adopt *a = &d->adopt[i];
-		struct sockaddr_in sa;
-		socklen_t len = sizeof(sa);
-		struct lsn tmp = {.udp = a->udp, .dev = a->dev, .ino = a->ino};
-
-		fds_remove(a->dev, a->ino);
-		if (a->udp == FDS_HALF)
-			continue;
-		if (a->udp < 0) {
-			kept++;
-			continue;
-		}
-		if (!partial && !getsockname(a->udp, (struct sockaddr *)&sa, &len)) {
-			tmp.port = ntohs(sa.sin_port);
-			if (dn_lsn_rewrite(d, &tmp, false))
-				dn_logk(d, DN_LOG_LSN, "%s", d->last_err);
-		}
-		close(a->udp);
-		close(a->tcp);
+		fds_remove(d->adopt[i].dev, d->adopt[i].ino);
+		kept += d->adopt[i].udp == -1; /* claimed (FDS_HALF: never was) */
 	}
 	dn_logk(d, DN_LOG_HANDOFF, "took %zu of %zu listeners back from the fd store", kept,
 		d->n_adopt);
-	free(d->adopt);
-	d->adopt = NULL;
-	d->n_adopt = 0;
+	dn_adopt_release(d, !partial);
 	d->from_store = false;
 }
 
@@ -177,11 +157,7 @@ bool dn_fdstore_give(struct dn_ctx *d)
 			undone ? "" : " (the rewrites kept: some sockets may stay stored)");
 		return false;
 	}
-	for (size_t b = 0; b < LSN_BUCKETS; b++)
-		for (struct lsn *l = d->lsn[b]; l; l = l->next) {
-			dmn_loop_del(&d->loop, l->udp);
-			dmn_loop_del(&d->loop, l->tcp);
-		}
+	dn_lsn_unwatch(d);
 	if (d->ctl >= 0)
 		dmn_loop_del(&d->loop, d->ctl); /* clients wait in its queue for the next daemon */
 	d->stored = true;

@@ -188,11 +188,7 @@ void dn_handoff_reply(struct dn_ctx *d, struct ctlc *c, const char *req, ssize_t
 	}
 	/* the new daemon reads the sockets now: we stop, and finish what we have (the control
 	 * socket left our loop at "handoff") */
-	for (size_t b = 0; b < LSN_BUCKETS; b++)
-		for (struct lsn *l = d->lsn[b]; l; l = l->next) {
-			dmn_loop_del(&d->loop, l->udp);
-			dmn_loop_del(&d->loop, l->tcp);
-		}
+	dn_lsn_unwatch(d);
 	if (d->pidfd >= 0)
 		close(d->pidfd); /* the lock is the new daemon's to take */
 	d->pidfd = -1;
@@ -325,6 +321,30 @@ bool dn_handoff_adopt(struct dn_ctx *d, uint64_t dev, uint64_t ino, int *udp, in
 	return false;
 }
 
+void dn_adopt_release(struct dn_ctx *d, bool unrewrite)
+{
+	/* the port is the socket's own: one serving :53 itself (no rewrite allowed there,
+	 * listen.c) has none to delete */
+	for (size_t i = 0; i < d->n_adopt; i++) {
+		struct sockaddr_in sa;
+		socklen_t len = sizeof(sa);
+		struct lsn tmp = {.udp = d->adopt[i].udp};
+
+		if (tmp.udp < 0)
+			continue;
+		if (unrewrite && !getsockname(tmp.udp, (struct sockaddr *)&sa, &len)) {
+			tmp.port = ntohs(sa.sin_port);
+			if (dn_lsn_rewrite(d, &tmp, false))
+				dn_logk(d, DN_LOG_LSN, "%s", d->last_err);
+		}
+		close(d->adopt[i].udp);
+		close(d->adopt[i].tcp);
+	}
+	free(d->adopt);
+	d->adopt = NULL;
+	d->n_adopt = 0;
+}
+
 int dn_handoff_confirm(struct dn_ctx *d)
 {
 	/* a partial first reload may have missed records that name live netns: keep their rewrites */
@@ -343,30 +363,8 @@ int dn_handoff_confirm(struct dn_ctx *d)
 	}
 	close(d->ho_fd);
 	d->ho_fd = -1;
-	/*
-	 * The received listeners no record claims: their rewrites go with them, but only once the
-	 * old daemon stopped serving them (it still reads them until "ok released"; without it, it
-	 * serves on), and not after a partial reload. The port is the socket's own: one serving
-	 * :53 itself (no rewrite allowed there, listen.c) has none to delete.
-	 */
-	for (size_t i = 0; i < d->n_adopt; i++) {
-		struct sockaddr_in sa;
-		socklen_t len = sizeof(sa);
-		struct lsn tmp = {.udp = d->adopt[i].udp};
-
-		if (tmp.udp < 0)
-			continue;
-		if (r >= 0 && !partial && !getsockname(tmp.udp, (struct sockaddr *)&sa, &len)) {
-			tmp.port = ntohs(sa.sin_port);
-			if (dn_lsn_rewrite(d, &tmp, false))
-				dn_logk(d, DN_LOG_LSN, "%s", d->last_err);
-		}
-		close(d->adopt[i].udp);
-		close(d->adopt[i].tcp);
-	}
-	free(d->adopt);
-	d->adopt = NULL;
-	d->n_adopt = 0;
+	/* the old daemon still reads them until "ok released" (without it, it serves on) */
+	dn_adopt_release(d, r >= 0 && !partial);
 	if (r < 0)
 		snprintf(d->last_err, sizeof(d->last_err), "handoff: the old daemon's release: %s",
 			 strerror((int)-r));

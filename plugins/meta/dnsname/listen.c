@@ -259,6 +259,15 @@ void dn_lsn_view_add(struct lsn *l, uint16_t i)
 	l->view[l->n_view++] = i;
 }
 
+void dn_lsn_unwatch(struct dn_ctx *d)
+{
+	for (size_t b = 0; b < LSN_BUCKETS; b++)
+		for (struct lsn *l = d->lsn[b]; l; l = l->next) {
+			dmn_loop_del(&d->loop, l->udp);
+			dmn_loop_del(&d->loop, l->tcp);
+		}
+}
+
 void dn_lsn_close(struct dn_ctx *d, struct lsn *l)
 {
 	struct conn *c, *nx;
