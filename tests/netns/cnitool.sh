@@ -23,12 +23,7 @@ jq --arg d "$D/ipam" '.plugins[0].ipam.dataDir = $d' "$TOP/conf/examples/portmap
 export NETCONFPATH="$D/net.d" CNI_PATH="$BIN:$D/fake" CNITOOL_CACHE_DIR="$D/cache"
 unset CNI_IFNAME CNI_ARGS CAP_ARGS
 
-# tool ARGS...: cnitool in the host namespace; stdout in $OUT, stderr in $ERR, status in $RC.
-tool() {
-	OUT=$(ip netns exec "$H" "$BIN/cnitool" "$@" 2>"$D/stderr")
-	RC=$?
-	ERR=$(cat "$D/stderr")
-}
+# tool ARGS...: cnitool in the host namespace $H (lib.sh).
 
 CID="cnitool-$(printf '%s' "$C" | sha512sum | cut -c1-20)"
 CACHE="$D/cache/results/portmap-example-$CID-eth0"

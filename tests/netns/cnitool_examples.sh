@@ -20,12 +20,7 @@ example_host H
 export NETCONFPATH="$D/net.d" CNI_PATH="$BIN" CNITOOL_CACHE_DIR="$D/cache"
 unset CNI_IFNAME CNI_ARGS CAP_ARGS
 
-# tool ARGS...: cnitool in the host namespace; stdout in $OUT, stderr in $ERR, status in $RC.
-tool() {
-	OUT=$(ip netns exec "$H" "$BIN/cnitool" "$@" 2>"$D/stderr")
-	RC=$?
-	ERR=$(cat "$D/stderr")
-}
+# tool ARGS...: cnitool in the host namespace $H (lib.sh).
 # step NAME WANT-RC ARGS...: a cnitool run checked for its exit status (stderr shown on failure).
 step() {
 	local name=$1 want=$2

@@ -91,6 +91,17 @@ tmpdir() {
 	printf -v "$1" '%s' "$d"
 }
 
+# hexec HOST PROGRAM ARGS...: a program run in host namespace HOST; stdout in $OUT, stderr in
+# $ERR, exit status in $RC. tool ARGS...: cnitool so, in the caller's host $H.
+hexec() {
+	local h=$1
+	shift
+	OUT=$(ip netns exec "$h" "$@" 2>"$LAST_STDERR")
+	RC=$?
+	ERR=$(cat "$LAST_STDERR")
+}
+tool() { hexec "$H" "$BIN/cnitool" "$@"; }
+
 # Host links (in the root netns) removed at exit.
 track_link() { T_LINKS="$T_LINKS $1"; }
 on_exit() { T_CLEANUPS="$T_CLEANUPS;$1"; }

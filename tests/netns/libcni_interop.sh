@@ -44,17 +44,8 @@ CACHE="$D/cache"
 export NETCONFPATH="$D/net.d" CNI_PATH="$BIN" CNITOOL_CACHE_DIR="$CACHE"
 unset CNI_IFNAME CNI_ARGS CAP_ARGS
 
-# tool ARGS / go_ ARGS: cnitool / the libcni runner in the host namespace; $OUT, $ERR, $RC.
-tool() {
-	OUT=$(ip netns exec "$H" "$BIN/cnitool" "$@" 2>"$D/stderr")
-	RC=$?
-	ERR=$(cat "$D/stderr")
-}
-go_() {
-	OUT=$(ip netns exec "$H" "$RUNNER" "$@" 2>"$D/stderr")
-	RC=$?
-	ERR=$(cat "$D/stderr")
-}
+# tool ARGS / go_ ARGS: cnitool (lib.sh) / the libcni runner in the host namespace $H.
+go_() { hexec "$H" "$RUNNER" "$@"; }
 step() { # NAME WANT-RC tool|go_ ARGS...
 	local name=$1 want=$2
 	shift 2
