@@ -14,12 +14,17 @@
  * measured without the cost of `ip netns exec`. Implementations are interleaved iteration by
  * iteration (the order flips every iteration) so that drift and background load hit all alike.
  *
- * Usage: cnibench -s SCENARIO -m cycle|scale|parallel -n N [-p STREAMS] -t PREFIX -o OUTDIR IMPL...
+ * Usage: cnibench -s SCENARIO -m cycle|scale|parallel -n N [-p STREAMS] [-H HOLD] -t PREFIX -o OUTDIR
+ *        IMPL...
  *   IMPL is label=L,host=NETNS-PATH,bin=DIR,conf=CONFLIST,ifname=IF   (plugins)
  *        or label=L,host=NETNS-PATH,script=FILE,ifname=IF             (commands, see below)
  * A script has lines "add|del [@c] ARGV...": @c runs the command inside the container netns;
  * %n is the container netns path, %N its name in /run/netns, %h a host interface name unique per
  * index, %i the ifname, %a an address 10.77.x.y/16 unique per index.
+ * -H (parallel mode): HOLD containers are added first and deleted last, so the streams run
+ * with HOLD live attachments; N counts the cycles after them. In parallel mode every ADD's first
+ * address and the time its container was live are kept, and two containers alive at once with
+ * one address are counted as duplicates (summary: throughput.duplicates).
  * Appends one JSON summary line per implementation to OUTDIR/summary.jsonl and the samples to
  * OUTDIR/samples.tsv. Exit status 0 unless the driver itself failed (plugin errors are counted).
  */
@@ -86,11 +91,18 @@ struct impl {
 
 static struct impl impls[MAX_IMPLS];
 static int n_impls;
-static int n_iter = 200, streams = 8;
+static int n_iter = 200, streams = 8, hold;
 static const char *scenario = "?", *mode = "cycle", *prefix = "cnicb", *outdir = ".";
 static int origfd = -1;
 static char **nspaths; /* [impl * n_iter + i] */
 static int *created;
+
+/* Parallel mode's duplicate check, shared with the workers: [impl * n_iter + i]. */
+struct live {
+	char addr[64]; /* the ADD result's first ips[].address, "" when none */
+	int64_t from, to; /* ADD returned, DEL started */
+};
+static struct live *lives;
 
 __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
 {
@@ -297,6 +309,29 @@ static void account(struct sample *s, struct run *r)
 /* ---- one ADD or DEL ----------------------------------------------------------------------------
  */
 
+/* After an ADD: the address the result (@res, or the text @out) gave and when it returned. */
+static void note_live(int k, enum op op, int i, struct sample *s, json_t *res, const char *out)
+{
+	struct live *l = &lives[(size_t)k * n_iter + i];
+	json_t *own = NULL;
+	const char *a;
+
+	if (op != OP_ADD)
+		return;
+	l->from = now_ns();
+	l->to = INT64_MAX;
+	l->addr[0] = 0;
+	if (s->ok != 1)
+		return;
+	if (!res && out)
+		res = own = json_loads(out, 0, NULL);
+	a = json_string_value(json_object_get(json_array_get(json_object_get(res, "ips"), 0),
+					      "address"));
+	if (a)
+		snprintf(l->addr, sizeof(l->addr), "%s", a);
+	json_decref(own);
+}
+
 static void op_plugins(struct impl *im, enum op op, int k, int i, struct sample *s)
 {
 	char e_cmd[32], e_cid[64], e_ns[PATH_MAX + 16], e_if[48], e_path[PATH_MAX + 16];
@@ -310,6 +345,10 @@ static void op_plugins(struct impl *im, enum op op, int k, int i, struct sample 
 			NULL};
 	size_t np = json_array_size(im->plugins);
 	bool chain = np > 1;
+	char *last_out = NULL;
+
+	if (lives && op == OP_DEL)
+		lives[(size_t)k * n_iter + i].to = now_ns();
 
 	snprintf(e_cmd, sizeof(e_cmd), "CNI_COMMAND=%s", op_name[op]);
 	snprintf(e_cid, sizeof(e_cid), "CNI_CONTAINERID=bench-%s-%d", im->label, i);
@@ -339,6 +378,10 @@ static void op_plugins(struct impl *im, enum op op, int k, int i, struct sample 
 		int rc = run_exec(argv, envp, doc, -1, &r);
 		free(doc);
 		account(s, &r);
+		if (lives && op == OP_ADD && !chain && rc == 0) {
+			last_out = r.out.p;
+			r.out.p = NULL;
+		}
 		if (rc < 0) {
 			s->ok = 0;
 			report_failure(im, op, i, type, &r);
@@ -355,6 +398,9 @@ static void op_plugins(struct impl *im, enum op op, int k, int i, struct sample 
 		if (!s->ok && op == OP_ADD)
 			break;
 	}
+	if (lives)
+		note_live(k, op, i, s, chain ? prev : NULL, last_out);
+	free(last_out);
 	if (chain && op == OP_ADD) {
 		json_decref(im->results[i]);
 		im->results[i] = prev;
@@ -629,12 +675,59 @@ static void mode_scale(json_t *extra[])
 	for (int k = 0; k < n_impls; k++) {
 		double first = pct(impls[k].s[OP_ADD], 0, w, 0.5, NULL);
 		double last = pct(impls[k].s[OP_ADD], n_iter - w, n_iter, 0.5, NULL);
-		extra[k] = json_pack("{s:{s:i,s:f,s:f,s:f,s:o,s:o}}", "scale", "window", w,
-				     "first_median_ms", first, "last_median_ms", last, "ratio",
+		/* DELs run in ADD order: the first ones find n_iter live, the last ones one. */
+		double del_full = pct(impls[k].s[OP_DEL], 0, w, 0.5, NULL);
+		double del_one = pct(impls[k].s[OP_DEL], n_iter - w, n_iter, 0.5, NULL);
+		extra[k] = json_pack("{s:{s:i,s:f,s:f,s:f,s:o,s:o,s:f,s:f,s:f}}", "scale", "window",
+				     w, "first_median_ms", first, "last_median_ms", last, "ratio",
 				     first > 0 ? last / first : -1, "first_steps_ms",
 				     step_medians(impls[k].s[OP_ADD], 0, w), "last_steps_ms",
-				     step_medians(impls[k].s[OP_ADD], n_iter - w, n_iter));
+				     step_medians(impls[k].s[OP_ADD], n_iter - w, n_iter),
+				     "del_full_median_ms", del_full, "del_one_median_ms", del_one,
+				     "del_ratio", del_one > 0 ? del_full / del_one : -1);
 	}
+}
+
+/* Held containers [0, hold): added before the streams, deleted after them. */
+static void hold_all(enum op op)
+{
+	for (int i = 0; i < hold; i++)
+		for (int j = 0; j < n_impls; j++) {
+			int k = order(i, j);
+			enter(impls[k].hostfd);
+			do_op(k, op, i);
+		}
+}
+
+static int cmp_live(const void *a, const void *b)
+{
+	const struct live *x = a, *y = b;
+	int c = strcmp(x->addr, y->addr);
+
+	return c ? c : (x->from > y->from) - (x->from < y->from);
+}
+
+/* Pairs of containers of impl k that held one address at the same time. */
+static int duplicates(int k)
+{
+	struct live *v = malloc(sizeof(*v) * (size_t)n_iter);
+	int n = 0, dups = 0;
+
+	if (!v)
+		die("out of memory");
+	for (int i = 0; i < n_iter; i++)
+		if (lives[(size_t)k * n_iter + i].addr[0])
+			v[n++] = lives[(size_t)k * n_iter + i];
+	qsort(v, (size_t)n, sizeof(*v), cmp_live);
+	for (int a = 0; a < n; a++)
+		for (int b = a + 1; b < n && !strcmp(v[a].addr, v[b].addr); b++)
+			if (v[b].from < v[a].to && v[a].from < v[b].to) {
+				if (dups++ < MAX_REPORTED_ERRORS)
+					fprintf(stderr, "cnibench: %s: %s given twice at once\n",
+						impls[k].label, v[a].addr);
+			}
+	free(v);
+	return dups;
 }
 
 /* Runs cycles [from, to) of impl k on `nstreams` worker processes; returns the wall time in s. */
@@ -674,14 +767,15 @@ static double block(int k, int from, int to, int nstreams)
  */
 static void mode_parallel(json_t *extra[])
 {
-	int rounds = 2, per = n_iter / (2 * rounds);
+	int rounds = 2, per = (n_iter - hold) / (2 * rounds);
 	double seq_t[MAX_IMPLS] = {0}, par_t[MAX_IMPLS] = {0};
 	int seq_n = 0, par_n = 0;
 
 	if (per < streams)
 		die("parallel mode needs n >= %d", 4 * streams);
+	hold_all(OP_ADD);
 	for (int r = 0; r < rounds; r++) {
-		int base = r * 2 * per;
+		int base = hold + r * 2 * per;
 		for (int j = 0; j < n_impls; j++) {
 			int k = order(r, j);
 			seq_t[k] += block(k, base, base + per, 1);
@@ -690,10 +784,12 @@ static void mode_parallel(json_t *extra[])
 		seq_n += per;
 		par_n += per;
 	}
+	hold_all(OP_DEL);
 	for (int k = 0; k < n_impls; k++) {
 		double s = seq_n / seq_t[k], p = par_n / par_t[k];
-		extra[k] = json_pack("{s:{s:i,s:f,s:f,s:f}}", "throughput", "streams", streams,
-				     "seq_ops_s", s, "par_ops_s", p, "ratio", p / s);
+		extra[k] = json_pack("{s:{s:i,s:i,s:f,s:f,s:f,s:i}}", "throughput", "streams",
+				     streams, "live", hold, "seq_ops_s", s, "par_ops_s", p, "ratio",
+				     p / s, "duplicates", impls[k].script ? -1 : duplicates(k));
 	}
 }
 
@@ -847,7 +943,7 @@ int main(int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "s:m:n:p:t:o:")) != -1) {
+	while ((c = getopt(argc, argv, "s:m:n:p:H:t:o:")) != -1) {
 		switch (c) {
 		case 's':
 			scenario = optarg;
@@ -861,6 +957,9 @@ int main(int argc, char **argv)
 		case 'p':
 			streams = atoi(optarg);
 			break;
+		case 'H':
+			hold = atoi(optarg);
+			break;
 		case 't':
 			prefix = optarg;
 			break;
@@ -869,12 +968,15 @@ int main(int argc, char **argv)
 			break;
 		default:
 			die("usage: cnibench -s SCENARIO -m cycle|scale|parallel -n N [-p STREAMS] "
-			    "-t PREFIX -o OUTDIR IMPL...");
+			    "[-H HOLD] -t PREFIX -o OUTDIR IMPL...");
 		}
 	}
-	if (n_iter < 1 || streams < 1 || streams > 64 || optind >= argc ||
+	if (n_iter < 1 || streams < 1 || streams > 64 || hold < 0 || optind >= argc ||
 	    argc - optind > MAX_IMPLS)
 		die("bad arguments");
+	if (hold && strcmp(mode, "parallel"))
+		die("-H goes with -m parallel");
+	n_iter += hold;
 	if (strcmp(mode, "cycle") && strcmp(mode, "scale") && strcmp(mode, "parallel"))
 		die("unknown mode %s", mode);
 
@@ -895,6 +997,8 @@ int main(int argc, char **argv)
 		parse_impl(&impls[n_impls++], argv[a]);
 
 	nspaths = calloc((size_t)n_impls * n_iter, sizeof(*nspaths));
+	if (!strcmp(mode, "parallel"))
+		lives = shared_alloc(sizeof(*lives) * (size_t)n_impls * n_iter);
 	created = shared_alloc(sizeof(*created) * (size_t)n_impls * n_iter);
 	for (int k = 0; k < n_impls; k++) {
 		impls[k].results = calloc((size_t)n_iter, sizeof(json_t *));

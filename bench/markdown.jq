@@ -49,13 +49,13 @@ def row(name; impl; r; size):
     "| cnic\(.cnic | errs) | \(.cnic.throughput.seq_ops_s | fixed(1)) cycles/s | \(.cnic.throughput.par_ops_s | fixed(1)) cycles/s | \(.cnic.throughput.ratio | x) |",
     "| reference\(.reference | errs) | \(.reference.throughput.seq_ops_s | fixed(1)) cycles/s | \(.reference.throughput.par_ops_s | fixed(1)) cycles/s | \(.reference.throughput.ratio | x) |",
     "| cnic / ref | \(.ratio.throughput_1 | x) | \(.ratio.throughput_n | x) | |",
+    (if (.cnic.throughput.live // 0) > 0 then "| | \(.cnic.throughput.live) live during the streams; addresses given twice at once: cnic \(.cnic.throughput.duplicates), reference \(.reference.throughput.duplicates) | | |" else empty end),
     ""),
   (.scenarios[] | select(.status == "ok" and .mode == "scale") |
-    "| \(.desc) | ADD p50, first \(.cnic.scale.window) | ADD p50, last \(.cnic.scale.window) | last / first | DEL p50 |",
-    "|---|---:|---:|---:|---:|",
-    "| cnic\(.cnic | errs) | \(.cnic.scale.first_median_ms | ms) | \(.cnic.scale.last_median_ms | ms) | \(.cnic.scale.ratio | x) | \(.cnic.del.median_ms | ms) |",
-    "| reference\(.reference | errs) | \(.reference.scale.first_median_ms | ms) | \(.reference.scale.last_median_ms | ms) | \(.reference.scale.ratio | x) | \(.reference.del.median_ms | ms) |",
-    (if .floor_ip then "| kernel floor (`ip`)\(.floor_ip | errs) | \(.floor_ip.scale.first_median_ms | ms) | \(.floor_ip.scale.last_median_ms | ms) | \(.floor_ip.scale.ratio | x) | \(.floor_ip.del.median_ms | ms) |" else empty end),
+    "| \(.desc) | ADD p50, first \(.cnic.scale.window) | ADD p50, last \(.cnic.scale.window) | last / first | DEL p50, all live | DEL p50, last ones | all / last |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    (("cnic", "reference", "floor_ip") as $i | .[$i] as $r | select($r != null)
+     | "| \({cnic: "cnic", reference: "reference", floor_ip: "kernel floor (`ip`)"}[$i])\($r | errs) | \($r.scale.first_median_ms | ms) | \($r.scale.last_median_ms | ms) | \($r.scale.ratio | x) | \($r.scale.del_full_median_ms | ms) | \($r.scale.del_one_median_ms | ms) | \($r.scale.del_ratio | x) |"),
     (if ((.chain // []) | length) > 1 then
        (.chain) as $c
        | ("cnic", "reference") as $i
@@ -71,6 +71,6 @@ def row(name; impl; r; size):
   "",
   (.scenarios[] | select(.status == "skipped") | "- skipped: \(.desc): \(.why)"),
   "",
-  "Targets (issue 8):",
+  "Targets (issues 8 and 20):",
   "",
   (.targets[] | "- \(.status) \(.target): \(.shown) (target \(.goal))")

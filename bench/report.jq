@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Builds build/bench/results.json from the driver's summaries ($sum), run.sh's scenario metadata
 # ($meta), the installed sizes ($sizes) and the environment ($env); evaluates the targets of
-# issue 8. Ratios are cnic / reference (below 1: cnic is faster, smaller or lighter).
+# issues 8 and 20. Ratios are cnic / reference (below 1: cnic is faster, smaller or lighter).
 
 def ratio(a; b): if a == null or b == null or b == 0 then null else a / b end;
 def find(s; i): [$sum[] | select(.scenario == s and .impl == i)] | .[0];
@@ -35,6 +35,45 @@ def with_results:
 def target(name; goal; value; pass; shown):
   {target: name, goal: goal, value: value, shown: shown,
    status: (if value == null then "SKIP" elif pass then "PASS" else "MISS" end)};
+
+def get(s): [.[] | select(.scenario == s and .status == "ok")] | .[0];
+
+# A ratio target: value v (null: why), pass when v <= max (or >= min with ge).
+def at_most(what; v; max; why):
+  if v == null then target(what; "≤ \(max)×"; null; false; why)
+  else target(what; "≤ \(max)×"; v; v <= max; "\(v * 100 | round / 100)×") end;
+
+# Issue 20's scale targets: growth from 1 to N live containers, and DEL against `ip link del`.
+def scale_targets($sc; $e):
+  ($sc | get("scale")) as $s
+  | ($sc | get("scale-masq")) as $m
+  | ($sc | get("scale-podman")) as $p
+  | ($sc | get("parallel-scale")) as $q
+  | ($sc | get("bridge")) as $b
+  | "scale mode off or skipped (make bench BENCH_SCALE=1000)" as $off
+  | at_most("bridge + host-local ADD at \($e.scale) live within 1.5× of ADD at 1"; $s.cnic.scale.ratio; 1.5; $off),
+    (if $s == null or $s.floor_ip == null then target("bridge ADD growth no larger than the `ip` floor's"; "≤ floor"; null; false; $off)
+     else ($s.cnic.scale.last_median_ms - $s.cnic.scale.first_median_ms) as $g
+     | ($s.floor_ip.scale.last_median_ms - $s.floor_ip.scale.first_median_ms) as $f
+     | target("bridge ADD growth from 1 to \($e.scale) live no larger than the `ip` floor's"; "≤ \($f * 100 | round / 100) ms";
+              $g; $g <= $f; "\($g * 100 | round / 100) ms") end),
+    at_most("bridge + host-local DEL at \($e.scale) live within 1.5× of DEL at 1"; $s.cnic.scale.del_ratio; 1.5; $off),
+    (if $s == null or $s.floor_ip == null then target("bridge DEL growth no larger than the `ip` floor's"; "≤ floor"; null; false; $off)
+     else ($s.cnic.scale.del_full_median_ms - $s.cnic.scale.del_one_median_ms) as $g
+     | ($s.floor_ip.scale.del_full_median_ms - $s.floor_ip.scale.del_one_median_ms) as $f
+     | target("bridge DEL growth from 1 to \($e.scale) live no larger than the `ip` floor's"; "≤ \($f * 100 | round / 100) ms";
+              $g; $g <= $f; "\($g * 100 | round / 100) ms") end),
+    at_most("podman chain ADD at \($p.cnic.n // "N/4") live within 1.3× of the first"; $p.cnic.scale.ratio; 1.3; $off),
+    at_most("bridge + ipMasq ADD at \($e.scale) live within 1.5× of the first"; $m.cnic.scale.ratio; 1.5; $off),
+    (if $q == null then target("\($e.streams) streams at \($e.scale) live ≥ 3× one stream, no duplicate address"; "≥ 3×"; null; false; $off)
+     else ($q.cnic.throughput.ratio) as $v | ($q.cnic.throughput.duplicates) as $d
+     | target("\($e.streams) streams at \($q.cnic.throughput.live) live ≥ 3× one stream, no duplicate address"; "≥ 3×, 0 duplicates";
+              $v; $v >= 3 and $d == 0; "\($v * 100 | round / 100)×, \($d) duplicates") end),
+    (("bridge", "ptp", "macvlan") as $n
+     | ($sc | get($n)) as $x
+     | at_most("\($n) DEL (median) ≤ 1/3 of `ip link del` (the bridge row's kernel floor)";
+               (if $x == null or $b.floor_ip == null then null else ratio($x.cnic.del.median_ms; $b.floor_ip.del.median_ms) end);
+               0.33; "no \($n) row or no kernel floor"));
 
 # A speed-up target on scenario s: reference / cnic of field f (ADD median, DEL CPU...).
 def speedup($sc; s; what; f; min):
@@ -85,6 +124,7 @@ def speedup($sc; s; what; f; min):
        | target("\($e.streams) parallel streams vs one (bridge + host-local throughput)"; "≥ 1.5×";
                 $v; $v >= 1.5; "\($v * 100 | round / 100)×")
      end),
+    scale_targets($sc; $e),
     (if $worst_rss == null then
        target("peak RSS ≤ 1/5 of the reference's"; "≤ 0.2×"; null; false; "no scenario ran")
      else

@@ -225,7 +225,7 @@ scenario() {
 	local t0=$SECONDS prof=()
 	[ "$PROFILE" = 1 ] && [ "$mode" = cycle ] &&
 		prof=(perf record -q -g -e cpu-clock -c "$PERIOD_NS" -o "$WORK/$name.perf" --)
-	"${prof[@]}" "$OUT/cnibench" -s "$name" -m "$mode" -n "$count" -p "$STREAMS" -t "$TAG" -o "$WORK" "${impls[@]}" \
+	"${prof[@]}" "$OUT/cnibench" -s "$name" -m "$mode" -n "$count" -p "$STREAMS" ${HOLD:+-H "$HOLD"} -t "$TAG" -o "$WORK" "${impls[@]}" \
 		2>"$WORK/$name.err" &
 	DRIVER=$!
 	wait "$DRIVER"
@@ -297,6 +297,15 @@ if [ "$SCALE" -gt 0 ] 2>/dev/null; then
 	CHAIN_SCALE=${BENCH_SCALE_CHAIN:-$((SCALE / 4))}
 	conf_scale_podman() { conf_podman "$@"; }
 	scenario scale-podman "podman chain, $CHAIN_SCALE live" scale "$CHAIN_SCALE" eth0
+	conf_scale_masq() {
+		printf '{"cniVersion":"1.0.0","name":"bench-scale-masq","plugins":[{"type":"bridge","bridge":"cni0","isGateway":true,"ipMasq":true,%s}]}' \
+			"$(hl "$1" 10.88.0.0/16)"
+	}
+	scenario scale-masq "bridge + host-local + ipMasq on a /16, $SCALE live" scale "$SCALE" eth0
+	# The streams of the parallel scenario with BENCH_SCALE containers alive beside them (added
+	# before, deleted after; cnibench -H), each ADD's address checked against the live ones.
+	conf_parallel_scale() { conf_scale "$@"; }
+	HOLD=$SCALE scenario parallel-scale "bridge + host-local on a /16, 1 vs $STREAMS streams, $SCALE live" parallel "$N" eth0
 fi
 cp "$WORK/samples.tsv" "$OUT/samples.tsv"
 if [ -s "$WORK/split.tsv" ]; then
