@@ -6,8 +6,9 @@
 # and a fresh container netns per ADD, so nothing touches the machine's network; every netns,
 # link and file is removed at exit, also on failure. Writes build/bench/results.{md,json},
 # latency.png (and scale.png with BENCH_SCALE), and prints the Markdown table.
-# Knobs: BENCH_N (cycles per scenario, 200), BENCH_SCALE (live allocations of the scale run, 0 =
-# off), BENCH_SCALE_CHAIN (live containers of the podman chain at scale, BENCH_SCALE / 4),
+# Knobs: BENCH_OUT (the output directory, build/bench), BENCH_TAG (the prefix of its netns
+# names, cb<pid>), BENCH_N (cycles per scenario, 200), BENCH_SCALE (live allocations of the scale
+# run, 0 = off), BENCH_SCALE_CHAIN (live containers of the podman chain at scale, BENCH_SCALE / 4),
 # BENCH_STREAMS (parallel streams, 8), BENCH_ONLY (space-separated scenario names; "dns" adds
 # bench/dns.sh, see there), BENCH_PROFILE=1 (cycle scenarios under `perf record`: where each cnic
 # plugin's time goes, build/bench/split.md, see bench/split.awk), BENCH_AB=<git-rev> (the A/B mode:
@@ -22,14 +23,14 @@ BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
 BIN="$BUILD/bin"
 REF=${REF:-/usr/lib/cni}
-OUT="$BUILD/bench"
+OUT=${BENCH_OUT:-$BUILD/bench}
 N=${BENCH_N:-200}
 SCALE=${BENCH_SCALE:-0}
 STREAMS=${BENCH_STREAMS:-8}
 ONLY=${BENCH_ONLY:-}
 PROFILE=${BENCH_PROFILE:-0}
 AB=${BENCH_AB:-}
-TAG=cb$$
+TAG=${BENCH_TAG:-cb$$}
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: needs root (network namespaces)" >&2

@@ -16,7 +16,7 @@ demo) need="$build $demo" ;;
 deb) need="$build $deb" ;;
 all)
 	need="$build $demo $deb clang
-iptables strace socat conntrack qemu-system-x86 busybox-static dnsmasq-base dnsutils knot-dnsutils valgrind python3 containernetworking-plugins procps
+iptables strace socat conntrack qemu-system-x86 busybox-static dnsmasq-base dnsutils knot-dnsutils valgrind python3 containernetworking-plugins procps gnuplot-nox
 containerd runc python3-grpcio python3-grpc-tools python3-protobuf podman conmon file git dbus-daemon dbus-bin python3-dbus python3-gi
 golang-go golang-github-appc-cni-dev"
 	# golang-go, golang-github-appc-cni-dev: tests/netns/libcni_interop.sh builds Go's libcni
