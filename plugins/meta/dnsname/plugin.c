@@ -9,13 +9,19 @@
  * inside the container's netns on 127.0.0.11:61053 with the stateless nftables rewrite of
  * 127.0.0.11:53 to that port and back (plugins/meta/dnsname/nft.c: port 53 stays free for the
  * container), both the daemon's own (dnsname.h, DN_REWRITE_OWNER) - and returns prevResult with
- * 127.0.0.11 as nameserver and the domain as search domain.
+ * 127.0.0.11 as nameserver and the domain as search domain. A container on several networks
+ * gets one resolver address per network (the first keeps 127.0.0.11, the others the lowest free
+ * 127.0.0.X: pick_resolver(), under the lock), its listener and rewrite on that address, and that
+ * address as nameserver: the daemon forwards a query through the upstreams of the network whose
+ * address it was asked at.
  * DEL removes the record (idempotent: absent file, record, netns or daemon are success); the
- * daemon closes the listener and deletes the rewrite when no record names the netns. CHECK
- * verifies the record, the rewrite when the daemon serves another port than 53 (a daemon of an
- * older build serves 53 itself), and asks the container's resolver, from inside its netns, for
- * the container's own name. STATUS is 50 when the daemon cannot be started or does not answer. GC drops records of
- * attachments not in the valid list.
+ * daemon closes the listener and deletes the rewrite of an address when no record names it in
+ * that netns. CHECK
+ * verifies the record, the rewrite of its address when the daemon serves another port than 53
+ * (a daemon of an older build serves 53 itself), and asks the container's resolver at that
+ * address, from inside its netns, for the container's own name. STATUS is 50 when the daemon
+ * cannot be started or does not answer. GC drops records of attachments not in the valid list
+ * (their addresses with them).
  */
 #include <arpa/inet.h>
 #include <errno.h>
