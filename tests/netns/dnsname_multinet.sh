@@ -9,7 +9,7 @@
 # container's own 127.0.0.53 keeps its port 53). DEL of one network closes exactly its listener
 # and chain; a new ADD takes the lowest free address again; two parallel ADDs of one netns pick
 # distinct addresses; CHECK probes the attachment's own address; "dnsname restart" carries every
-# address over. Upstreams: dnsmasq servers in the private host H (198.18.0.71 for neta, .72 for
+# address over; GC drops an attachment's address with its record. Upstreams: dnsmasq servers in the private host H (198.18.0.71 for neta, .72 for
 # netb, resolv.conf's 127.0.0.73 for netc, which has no dnsServers).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dnsname.bash"
@@ -199,6 +199,16 @@ check_eq "restart: C1 @127.0.0.13 netc's" "$(qs "$C1" 127.0.0.13 r.example.test)
 check_eq "restart: chains kept" "$(chains "$C1")" "output output-127.0.0.12 output-127.0.0.13"
 grep -q 'handoff: [0-9]* of [0-9]* listeners sent' "$RUN/dnsname.log" && ok "restart: the log says what went" ||
 	fail "restart: the log says what went" "$(tail -5 "$RUN/dnsname.log")"
+
+# GC: an attachment not in the valid list goes, its addr line, listener and chain with it
+L0=$(listeners)
+hrun "$H" "$P" GC "" "" "" "$(jq -c '. + {cniVersion:"1.1.0","cni.dev/valid-attachments":[{"containerID":"c3","ifname":"eth0"}]} | del(.prevResult)' <<<"${DC[c1b]}")"
+check_eq "GC of netb keeping c3 alone" "$RC" 0
+grep -q '^addr c1 ' "$RUN/networks/netb" && fail "GC: c1's addr line gone with its record" "$(cat "$RUN/networks/netb")" ||
+	ok "GC: c1's addr line gone with its record"
+check_eq "GC: its listener closed" "$(listeners)" $((L0 - 1))
+check_eq "GC: its chain gone" "$(chains "$C1")" "output output-127.0.0.13"
+check_eq "GC: c3 still served" "$(qs "$C3" 127.0.0.11 c3.dns.podman)" "$(ip_of "$C3")"
 
 for k in c1a c1b c1c c2 c3; do
 	case $k in c1a) a="$C1 eth0 c1" ;; c1b) a="$C1 eth1 c1" ;; c1c) a="$C1 eth2 c1" ;; c2) a="$C2 eth0 c2" ;; c3) a="$C3 eth0 c3" ;; esac
