@@ -43,14 +43,14 @@
 #include "ratelim.h"
 #include "wire/dns_wire.h"
 
-#define FWD_MAX 1024		/* forwards in flight, shared fairly by the containers (fwd_room) */
+#define FWD_MAX 1024		/* forwards in flight, shared fairly by the listeners (fwd_room) */
 #define FWD_TRY_MS 400		/* per upstream attempt */
 #define FWD_TCP_MS 2000		/* TCP retry of a truncated reply */
 #define FWD_ROUNDS 2		/* passes over the upstream list */
 #define UP_MAX 3		/* resolv.conf servers used, as glibc */
 #define UP_SOCKS 4		/* persistent UDP sockets per family */
 #define CONN_MAX 512		/* TCP connections in total */
-#define CONN_PER_LSN 32		/* TCP connections per container */
+#define CONN_PER_LSN 32		/* TCP connections per listener (netns, address) */
 #define CONN_IDLE_MS 10000
 #define CONN_PIPELINE 16	/* forwards in flight per TCP connection */
 #define CONN_OUT_SOFT (64u << 10) /* queued answers beyond which no more queries are read */
@@ -147,7 +147,7 @@ struct lsn {
 	uint16_t view_in[4];
 	uint64_t own; /* bit v: view[v] owns the address (its records are at it): its upstreams */
 	unsigned int nconn;
-	unsigned int n_fwd; /* forwards in flight for this netns */
+	unsigned int n_fwd; /* forwards in flight for this listener */
 	uint16_t port;	    /* DN_RESOLVER_PORT behind the rewrite, or 53 where none is allowed */
 	bool keep;
 	bool fresh; /* opened by the reload under way (its rewrite is new) */
