@@ -210,6 +210,36 @@ check_eq "GC: its listener closed" "$(listeners)" $((L0 - 1))
 check_eq "GC: its chain gone" "$(chains "$C1")" "output output-127.0.0.13"
 check_eq "GC: c3 still served" "$(qs "$C3" 127.0.0.11 c3.dns.podman)" "$(ip_of "$C3")"
 
+# a new daemon of a build before the addresses takes over (its plain "handoff", played here): it
+# gets the 127.0.0.11 listeners alone, in its format ("DEV INO"); the others close with the old
+# daemon, their chains deleted, 127.0.0.11's kept for the new one
+PID=$(daemon_pid)
+in_ns "$H" python3 - "$RUN" >"$RUN/oldtaker.out" 2>&1 <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(5)
+s.connect(sys.argv[1] + "/dnsname.sock")
+s.send(b"handoff")
+msg, fds, _, _ = socket.recv_fds(s, 4096, 1)
+n = int(msg.split()[2])
+lines, keep = [], list(fds)
+while len(lines) < n:
+    msg, fds, _, _ = socket.recv_fds(s, 8192, 200)
+    keep += fds
+    lines += msg.decode().splitlines()
+s.send(b"taken")
+print(s.recv(64).decode())
+print(len(lines), len(keep), sum(len(l.split()) == 2 for l in lines))
+PY
+check_eq "old-build takeover: released, the 127.0.0.11 listeners alone (3 of 4), old format" \
+	"$(tr '\n' ' ' <"$RUN/oldtaker.out")" "ok released 3 7 3 "
+poll_until 12000 sh -c "! kill -0 $PID 2>/dev/null" && ok "  the old daemon exits" || fail "  the old daemon exits" "$PID"
+check_eq "  C1: 127.0.0.13's chain deleted, 127.0.0.11's left to the new daemon" "$(chains "$C1")" output
+# our own daemon again (an ADD starts it): every address served anew
+hrun "$H" "$P" ADD "$C2" eth0 c2 "${DC[c2]}" "IgnoreUnknown=1;K8S_POD_NAME=c2"
+check_eq "  a new ADD starts a daemon of ours" "$RC" 0
+check_eq "  which serves 127.0.0.13 again" "$(qs "$C1" 127.0.0.13 z.example.test)" 192.0.2.73
+
 for k in c1a c1b c1c c2 c3; do
 	case $k in c1a) a="$C1 eth0 c1" ;; c1b) a="$C1 eth1 c1" ;; c1c) a="$C1 eth2 c1" ;; c2) a="$C2 eth0 c2" ;; c3) a="$C3 eth0 c3" ;; esac
 	del "$k" $a
