@@ -16,10 +16,9 @@
  * address it was asked at.
  * DEL removes the record (idempotent: absent file, record, netns or daemon are success); the
  * daemon closes the listener and deletes the rewrite of an address when no record names it in
- * that netns. CHECK
- * verifies the record, the rewrite of its address when the daemon serves another port than 53
- * (a daemon of an older build serves 53 itself), and asks the container's resolver at that
- * address, from inside its netns, for the container's own name. STATUS is 50 when the daemon
+ * that netns. CHECK verifies the record, the rewrite of its address when the daemon serves
+ * another port than 53 (a daemon of an older build serves 53 itself), and asks the container's
+ * resolver at that address, from inside its netns, for the container's own name. STATUS is 50 when the daemon
  * cannot be started or does not answer. GC drops records of attachments not in the valid list
  * (their addresses with them).
  */
