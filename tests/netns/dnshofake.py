@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """A fake old dnsname daemon for dnsname_handoff.sh: RUN_DIR REPLY. Holds RUN_DIR/dnsname.pid
 locked, binds 127.0.0.11:61053 (UDP, TCP) in its netns and the control socket
-RUN_DIR/dnsname.sock; to "handoff" it sends that socket and that listener (for its own netns), to
-"taken" it answers REPLY, and releases the pid file's lock 300 ms later (after the new daemon's
+RUN_DIR/dnsname.sock; to "handoff" it sends that socket and that listener (for its own netns), in
+the format of a build before the per-network resolver addresses (which answers "err unknown
+request" to the newer "handoff 2", as such a build does: the new daemon asks again), to "taken"
+it answers REPLY, and releases the pid file's lock 300 ms later (after the new daemon's
 first try). Prints "ready", then what it got; fails when the pid file is locked already."""
 import fcntl, os, socket, sys, time
 
@@ -25,9 +27,15 @@ ctl.listen(8)
 st = os.stat("/proc/self/ns/net")
 print("ready", flush=True)
 ctl.settimeout(20)
-h, _ = ctl.accept()
-h.settimeout(20)
-print("got", h.recv(64).decode(), flush=True)
+while True:
+    h, _ = ctl.accept()
+    h.settimeout(20)
+    req = h.recv(64).decode()
+    print("got", req, flush=True)
+    if req == "handoff":
+        break
+    h.send(b"err unknown request")
+    h.close()
 socket.send_fds(h, [("ok handoff 1 0 0 %s/resolv.conf" % run).encode()], [ctl.fileno()])
 socket.send_fds(h, [("%d %d\n" % (st.st_dev, st.st_ino)).encode()], [u.fileno(), t.fileno()])
 print("got", h.recv(64).decode(), flush=True)

@@ -103,7 +103,7 @@ under_load "plugin-started" a b "$B/v2/dnsname" # no --resolv-conf: the network'
 check_eq "  rewrites kept" "$(rewrites a b)" yy
 check_eq "  the network's resolvConf kept (forwarded there)" \
 	"$(in_ns "${NS[a]}" dig +time=2 +tries=1 +short @127.0.0.11 fast.example)" 192.0.2.7
-check_eq "  ping: 2 listeners" "$(ctl ping)" "ok 2 listeners port 61053"
+check_eq "  ping: 2 listeners" "$(ctl ping)" "ok 2 listeners port 61053 addrs"
 attach c "$B/v2/dnsname"
 check_eq "  a new ADD is served by it" "$(in_ns "${NS[a]}" dig +time=2 +tries=1 +short @127.0.0.11 pod-c)" "$(ipv4 c)"
 
@@ -176,7 +176,7 @@ check_eq "  no listener made for a file written meanwhile" "$(in_ns "${NS[f]}" s
 touch "$RUN/abort"
 wait $FP $AP
 check_eq "  the handoff failed: the waiting client answered" "$(grep '^after' "$RUN/fake.out")" \
-	"after ok 4 listeners port 61053"
+	"after ok 4 listeners port 61053 addrs"
 check_eq "  the ADD waiting meanwhile succeeds ($(head -c 300 "$RUN/f.out"))" "$(cat "$RUN/f.add")" 0
 check_eq "  and is served" "$(in_ns "${NS[a]}" dig +time=2 +tries=1 +short @127.0.0.11 pod-f)" "$(ipv4 f)"
 sed 's/^/# /' "$RUN/fake.out"
@@ -194,14 +194,14 @@ attach d "$B/v1/dnsname"
 attach e "$B/v1/dnsname"
 under_load "long-running" d e "$B/v3/dnsname" "--resolv-conf $RUN/resolv.conf"
 for n in d e; do hrun "$H" "$B/v3/dnsname" DEL "${NS[$n]}" eth0 "$n" "${DCONF[$n]}"; done
-check_eq "  no --exit-idle: it stays after the last DEL" "$(ctl ping)" "ok 0 listeners port 61053"
+check_eq "  no --exit-idle: it stays after the last DEL" "$(ctl ping)" "ok 0 listeners port 61053 addrs"
 
 # 3. A restart with no daemon starts one.
 kill "$(dpid)"
 poll_until 5000 eval '[ ! -e "$RUN/dnsname.pid" ]'
 # stdin and fd 3 closed: the readiness pipe's write end is fd 3, close-on-exec unless cleared
 out=$(ip netns exec "$H" "$B/v2/dnsname" restart --run-dir "$RUN" --resolv-conf "$RUN/resolv.conf" 2>&1 <&- 3>&-)
-check_eq "restart with no daemon (stdin, fd 3 closed): starts one ($out)" "$?:$(ctl ping)" "0:ok 0 listeners port 61053"
+check_eq "restart with no daemon (stdin, fd 3 closed): starts one ($out)" "$?:$(ctl ping)" "0:ok 0 listeners port 61053 addrs"
 kill "$(dpid)"
 poll_until 5000 eval '[ ! -e "$RUN/dnsname.pid" ]'
 
@@ -223,7 +223,7 @@ for reply in "err refused" "ok released"; do
 	wait $FP
 	sed 's/^/# /' "$RUN/fake2.out"
 	if [ "$reply" = "ok released" ]; then
-		check_eq "  released: the new daemon serves ($out)" "$rc:$(ctl ping)" "0:ok 0 listeners port 61053"
+		check_eq "  released: the new daemon serves ($out)" "$rc:$(ctl ping)" "0:ok 0 listeners port 61053 addrs"
 		check_eq "  the pid file's lock, once free, is its" "$(readlink "/proc/$(dpid)/exe")" "$B/v2/dnsname"
 		check_eq "  the unclaimed listener's rewrite deleted" "$(rewrites g)" n
 		kill "$(dpid)"
@@ -246,7 +246,7 @@ if command -v systemd-socket-activate >/dev/null; then
 	ctl ping >/dev/null
 	ip netns exec "$H" "$B/v2/dnsname" restart --run-dir "$RUN" --resolv-conf "$RUN/resolv.conf" >/dev/null 2>&1
 	check_eq "systemd's daemon: restart refused, it says why" "$?:$(grep -c "systemd's (socket-activated)" "$RUN/dnsname.log")" 1:1
-	check_eq "  the old daemon serves on" "$(ctl ping)" "ok 0 listeners port 61053"
+	check_eq "  the old daemon serves on" "$(ctl ping)" "ok 0 listeners port 61053 addrs"
 	check_eq "  and is still the one running" "$(readlink "/proc/$(dpid)/exe")" "$B/v1/dnsname"
 	kill "$SAPID"
 else

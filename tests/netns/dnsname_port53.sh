@@ -4,9 +4,9 @@
 # daemon's stateless nftables rewrite (table ip cnic_dnsname, notrack) maps 127.0.0.11:53 to it
 # and back. A container process binds the wildcard :53 (UDP and TCP, IPv4 and IPv6) and answers
 # at its own addresses, while names keep resolving at 127.0.0.11:53 (UDP and TCP); no conntrack
-# in the container's netns; the rewrite is one per netns (the daemon's, with its listener),
-# shared by a container's networks, and goes with the last DEL; CHECK notices it missing and an
-# ADD again restores it. (dnsname_upgrade.sh: builds before and after the rewrite mixed.)
+# in the container's netns; the rewrite is one table per netns (the daemon's, with its
+# listeners), a chain per resolver address (a container's second network has 127.0.0.12: one
+# chain more), and goes with the last DEL; CHECK notices it missing and an ADD again restores it. (dnsname_upgrade.sh: builds before and after the rewrite mixed.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dnsname.bash"
 dnsname_setup dnsname_port53 dig dnsmasq nft conntrack python3
@@ -88,9 +88,11 @@ check_eq "the rewrite: one output chain at raw priority, 4 rules, notrack" \
 		([.nftables[] | select(.rule)] | length), ([.nftables[] | select(.rule) | .rule.expr[] | select(has("notrack"))] | length)]')" \
 	'["output/-300",4,4]'
 
-# The rewrite is per netns, shared by the container's networks: the first DEL keeps it.
+# The rewrite is per netns, a chain per resolver address: a second network has 127.0.0.12 (the
+# network it asked on: dnsname_multinet.sh); the first DEL keeps the other's.
 attach c1b "$NB" "$C1" c1 eth1 web1
 check_eq "a second network: still one rewrite, the daemon's" "$(table "$C1" | jq -c '[.nftables[] | select(.counter) | .counter.name]')" '["att-dnsname-daemon"]'
+check_eq "  a chain for its address" "$(table "$C1" | jq -c '[.nftables[] | select(.chain) | .chain.name]')" '["output","output-127.0.0.12"]'
 
 hrun "$H" "$P" CHECK "$C1" eth0 c1 "${DCONF[c1]}"
 check_eq "CHECK" "$RC:$OUT" "0:"
@@ -101,9 +103,10 @@ hrun "$H" "$P" ADD "$C1" eth0 c1 "${DCONF[c1]}" "IgnoreUnknown=1;K8S_POD_NAME=we
 check_eq "ADD again restores it" "$RC:$(q "$C1" 127.0.0.11 web2)" "0:$A2"
 hrun "$H" "$P" CHECK "$C1" eth0 c1 "${DCONF[c1]}"
 check_eq "  CHECK passes again" "$RC:$OUT" "0:"
-check_eq "  still 4 rules, 1 owner" "$(table "$C1" | jq -c '[([.nftables[] | select(.rule)] | length), ([.nftables[] | select(.counter)] | length)]')" '[4,1]'
+check_eq "  still 4 rules per address, 1 owner" "$(table "$C1" | jq -c '[([.nftables[] | select(.rule)] | length), ([.nftables[] | select(.counter)] | length)]')" '[8,1]'
 detach c1 "$C1" c1 eth0
-check_eq "DEL of one network keeps the rewrite for the other" "$(q "$C1" 127.0.0.11 web1)" "$(ipv4 "$C1" eth1)"
+check_eq "DEL of one network keeps the rewrite for the other" "$(q "$C1" 127.0.0.12 web1)" "$(ipv4 "$C1" eth1)"
+check_eq "  and only its chain" "$(table "$C1" | jq -c '[.nftables[] | select(.chain) | .chain.name]')" '["output-127.0.0.12"]'
 detach c1b "$C1" c1 eth1
 check_eq "the last DEL removes the table" "$(table "$C1" | wc -c)" 0
 detach c1b "$C1" c1 eth1

@@ -6,7 +6,8 @@
 # and the daemon it starts use $XDG_RUNTIME_DIR/cni/dnsname; the container (a netns of that user
 # namespace) resolves its name and a DEL lets the daemon exit. Where the kernel refuses the port
 # 53 rewrite in a user namespace's netns (EPERM on payload mangling, seen on 6.18), the daemon
-# binds 127.0.0.11:53 itself there.
+# binds 127.0.0.11:53 itself there. The container on a second network (#21) gets 127.0.0.12,
+# served the same way (the rewrite, or port 53 itself), and its DEL leaves 127.0.0.11 serving.
 . "$(dirname "$0")/lib.sh"
 need_root dnsname_rootless
 for t in dig python3 setpriv unshare; do
@@ -28,13 +29,14 @@ eq() { if [ "$2" = "$3" ]; then ok "$1"; else nok "$1" "got '$2', want '$3'"; fi
 eq "/run is not writable here" "$(touch /run/cnic-rootless 2>/dev/null && echo yes || echo no)" no
 ip link set lo up
 # the container: a netns of this user namespace (its address is the record's; lo carries it)
-unshare -n sh -c 'ip link set lo up; ip addr add 198.18.60.2/32 dev lo; exec sleep 60' &
+unshare -n sh -c 'ip link set lo up; ip addr add 198.18.60.2/32 dev lo; ip addr add 198.18.61.2/32 dev lo; exec sleep 60' &
 C=$!
 for _ in $(seq 100); do nsenter -t $C -n ip addr show lo 2>/dev/null | grep -q 198.18.60.2 && break; sleep 0.05; done
 CONF='{"cniVersion":"1.0.0","name":"rootless","type":"dnsname","prevResult":{"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":"/proc/'$C'/ns/net"}],"ips":[{"address":"198.18.60.2/24","interface":0}]}}'
-plugin() {
-	echo "$CONF" | env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="$T/xdg" CNI_COMMAND=$1 \
-		CNI_CONTAINERID=rootless1 CNI_NETNS=/proc/$C/ns/net CNI_IFNAME=eth0 CNI_PATH="$T/bin" \
+CONF2='{"cniVersion":"1.0.0","name":"rootless2","type":"dnsname","runtimeConfig":{"aliases":{"rootless2":["r2"]}},"prevResult":{"cniVersion":"1.0.0","interfaces":[{"name":"eth1","sandbox":"/proc/'$C'/ns/net"}],"ips":[{"address":"198.18.61.2/24","interface":0}]}}'
+plugin() { # CMD [CONF IFNAME]
+	echo "${2:-$CONF}" | env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="$T/xdg" CNI_COMMAND=$1 \
+		CNI_CONTAINERID=rootless1 CNI_NETNS=/proc/$C/ns/net CNI_IFNAME="${3:-eth0}" CNI_PATH="$T/bin" \
 		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAME=pod-r" "$T/bin/dnsname"
 }
 out=$(plugin ADD 2>&1)
@@ -49,6 +51,17 @@ eq "  the container resolves its name" "$(nsenter -t $C -n dig +time=2 +tries=1 
 eq "  and over TCP" "$(nsenter -t $C -n dig +tcp +time=2 +tries=1 +short @127.0.0.11 pod-r)" 198.18.60.2
 out=$(plugin CHECK 2>&1)
 eq "CHECK ($out)" "$?" 0
+out=$(plugin ADD "$CONF2" eth1 2>&1)
+rc=$?
+eq "ADD on a second network: 127.0.0.12" "$rc:$(echo "$out" | grep -A1 '"nameservers"' | grep -o '127[0-9.]*')" 0:127.0.0.12
+[ "$rc" = 0 ] || echo "# $out" | tr '\n' ' '
+eq "  127.0.0.12 resolves the second network's name" "$(nsenter -t $C -n dig +time=2 +tries=1 +short @127.0.0.12 r2)" 198.18.61.2
+eq "  and the first's, over TCP" "$(nsenter -t $C -n dig +tcp +time=2 +tries=1 +short @127.0.0.12 pod-r | sort | head -1)" 198.18.60.2
+out=$(plugin CHECK "$CONF2" eth1 2>&1)
+eq "  CHECK of the second ($out)" "$?" 0
+out=$(plugin DEL "$CONF2" eth1 2>&1)
+eq "  DEL of the second ($out)" "$?" 0
+eq "  127.0.0.11 still answers" "$(nsenter -t $C -n dig +time=2 +tries=1 +short @127.0.0.11 pod-r)" 198.18.60.2
 out=$(plugin DEL 2>&1)
 eq "DEL ($out)" "$?" 0
 for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
@@ -56,6 +69,6 @@ eq "  the daemon exits after the last DEL" "$(kill -0 "$pid" 2>/dev/null && echo
 kill $C
 INNER
 setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urn bash "$T/inner.sh" "$T" 2>&1 | tee "$T/out"
-T_FAILED=$(($(grep -c '^not ok' "$T/out") > 0 || $(grep -c '^ok' "$T/out") < 9))
-[ "$(grep -c '^ok' "$T/out")" -ge 9 ] || fail "dnsname_rootless: every check ran" "$(grep -vc '^ok' "$T/out") lines were not ok"
+T_FAILED=$(($(grep -c '^not ok' "$T/out") > 0 || $(grep -c '^ok' "$T/out") < 15))
+[ "$(grep -c '^ok' "$T/out")" -ge 15 ] || fail "dnsname_rootless: every check ran" "$(grep -vc '^ok' "$T/out") lines were not ok"
 finish

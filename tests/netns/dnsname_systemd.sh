@@ -11,7 +11,9 @@
 # lost. Then `systemctl stop` (the store flushed, the listeners closed) and a start make them
 # anew; `systemctl reload` is the unit's ExecReload. A restart with SYSTEMD_SCALE more
 # containers (520: more than 1024 stored sockets, past the default descriptor limit systemd
-# applies before it passes them on) takes every listener back. Knobs: SYSTEMD_RATE (5000),
+# applies before it passes them on) takes every listener back. Container a is on a second
+# network too (#21: its own resolver address, 127.0.0.12, a listener of its own stored as
+# dnsname-lsn-DEV-INO-127.0.0.12): both of its addresses come back. Knobs: SYSTEMD_RATE (5000),
 # SYSTEMD_SECS (3), SYSTEMD_SCALE (520).
 . "$(dirname "$0")/lib.sh"
 need_root dnsname_systemd
@@ -124,7 +126,7 @@ check "systemd runs (PID 1 of its namespace)" poll_until 20000 eval \
 srun() {
 	local conf=$5 args=${6:-}
 	OUT=$(printf '%s' "$conf" | nsenter -t "$SD" -m -n -p -- env CNI_COMMAND="$2" CNI_NETNS="$3" \
-		CNI_IFNAME=eth0 CNI_CONTAINERID="$4" CNI_PATH="$BIN" CNI_ARGS="$args" "$1" 2>"$LAST_STDERR")
+		CNI_IFNAME="${IFN:-eth0}" CNI_CONTAINERID="$4" CNI_PATH="$BIN" CNI_ARGS="$args" "$1" 2>"$LAST_STDERR")
 	RC=$?
 }
 NET=$(printf '{"cniVersion":"1.0.0","name":"sd","type":"bridge","bridge":"brsd","isGateway":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"198.18.57.0/24"}]]}}' "$DATA")
@@ -138,10 +140,18 @@ for n in a b; do
 	srun "$SB/bin/dnsname" ADD "${NS[$n]}" "$n" "${DCONF[$n]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-$n"
 	check_eq "$n: dnsname ADD (the socket starts the daemon) $(head -c 300 "$LAST_STDERR")" "$RC" 0
 done
-ipv4() { in_ns "${NS[$1]}" ip -j -4 addr show dev eth0 | jq -r '.[0].addr_info[0].local // "none"'; }
+# a on a second network (eth1): its own resolver address
+NET2=$(printf '{"cniVersion":"1.0.0","name":"sd2","type":"bridge","bridge":"brsd2","isGateway":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"198.18.59.0/24"}]]}}' "$DATA")
+IFN=eth1 srun "$BIN/bridge" ADD "${NS[a]}" a "$NET2"
+check_eq "a: bridge ADD on sd2" "$RC" 0
+DCONF2=$(jq -cn --argjson p "$OUT" '{cniVersion:"1.0.0",name:"sd2",type:"dnsname",dnsServers:["127.0.0.54"],prevResult:$p,runtimeConfig:{aliases:{sd2:["a2"]}}}')
+IFN=eth1 srun "$SB/bin/dnsname" ADD "${NS[a]}" a "$DCONF2"
+check_eq "a: dnsname ADD on sd2: 127.0.0.12" "$RC:$(jq -r '.dns.nameservers[0]' <<<"$OUT")" 0:127.0.0.12
+ipv4() { in_ns "${NS[$1]}" ip -j -4 addr show dev "${2:-eth0}" | jq -r '.[0].addr_info[0].local // "none"'; }
 q() { in_ns "${NS[$1]}" dig +time=2 +tries=1 +short "${@:3}" @127.0.0.11 "$2" 2>&1 | head -1; }
+q12() { in_ns "${NS[a]}" dig +time=2 +tries=1 +short @127.0.0.12 "$1" 2>&1 | head -1; }
 mainpid() { sctl show -p MainPID --value cni-dnsname.service; }
-lsn_ino() { in_ns "${NS[$1]}" ss -Hulne 'sport = 61053' 2>/dev/null | grep -o 'ino:[0-9]*'; }
+lsn_ino() { in_ns "${NS[$1]}" ss -Hulne "src ${2:-127.0.0.11}:61053" 2>/dev/null | grep -o 'ino:[0-9]*'; }
 rewrite() { in_ns "${NS[$1]}" nft list table ip cnic_dnsname >/dev/null 2>&1 && echo y || echo n; }
 check_eq "the unit's daemon is active (Type=notify: READY=1)" "$(sctl is-active cni-dnsname.service)" active
 check_eq "a resolves pod-b" "$(q a pod-b)" "$(ipv4 b)"
@@ -149,7 +159,9 @@ check_eq "a forwards through the network's upstream" "$(q a fast.example)" 192.0
 OLD=$(mainpid)
 INO_A=$(lsn_ino a)
 INO_B=$(lsn_ino b)
-check "a's and b's listener sockets" test -n "$INO_A" -a -n "$INO_B"
+INO_A2=$(lsn_ino a 127.0.0.12)
+check "a's (two) and b's listener sockets" test -n "$INO_A" -a -n "$INO_B" -a -n "$INO_A2" -a "$INO_A" != "$INO_A2"
+check_eq "a @127.0.0.12 resolves a2 (sd2)" "$(q12 a2)" "$(ipv4 a eth1)"
 
 # install a new binary (as dpkg does: a new file renamed over the old), restart under load
 in_ns "${NS[a]}" python3 "$HERE/dnsload.py" --rate "$RATE" --secs "$SECS" --name pod-b \
@@ -168,9 +180,10 @@ check_eq "$RATE q/s across systemctl restart, none lost ($out)" \
 NEW=$(mainpid)
 check "a new main process" test -n "$NEW" -a "$NEW" != "$OLD" -a "$NEW" != 0
 check_eq "  running the new binary" "$(sd stat -L -c %i "/proc/$NEW/exe" 2>/dev/null)" "$(sd stat -c %i "$SB/bin/dnsname")"
-check_eq "  the same listener sockets (from the fd store)" "$(lsn_ino a) $(lsn_ino b)" "$INO_A $INO_B"
+check_eq "  the same listener sockets (from the fd store)" "$(lsn_ino a) $(lsn_ino b) $(lsn_ino a 127.0.0.12)" "$INO_A $INO_B $INO_A2"
 check_eq "  the old one said where they went" "$(grep -c 'stopped (listeners in the fd store)' "$T/daemon.log")" 1
-check_eq "  the new one took both back" "$(grep -c 'took 2 of 2 listeners back from the fd store' "$T/daemon.log")" 1
+check_eq "  the new one took all three back" "$(grep -c 'took 3 of 3 listeners back from the fd store' "$T/daemon.log")" 1
+check_eq "  a @127.0.0.12 still resolves a2 and pod-b" "$(q12 a2) $(q12 pod-b)" "$(ipv4 a eth1) $(ipv4 b)"
 check_eq "  and systemd's store is empty again (no netns kept alive by it)" \
 	"$(sctl show -p NFileDescriptorStore --value cni-dnsname.service)" 0
 check_eq "  b resolves pod-a" "$(q b pod-a)" "$(ipv4 a)"
@@ -187,8 +200,8 @@ sd touch "$SB/drop-b"
 sctl restart cni-dnsname.service
 check_eq "restart, b's record removed meanwhile" "$?" 0
 sd rm -f "$SB/drop-b"
-check_eq "  the new one took 1 of the 2 listeners back" "$(grep -c 'took 1 of 2 listeners back from the fd store' "$T/daemon.log")" 1
-check_eq "  b's listener closed, a's the same socket" "$(lsn_ino b):$(lsn_ino a)" ":$INO_A"
+check_eq "  the new one took a's 2 of the 3 listeners back" "$(grep -c 'took 2 of 3 listeners back from the fd store' "$T/daemon.log")" 1
+check_eq "  b's listener closed, a's the same sockets" "$(lsn_ino b):$(lsn_ino a):$(lsn_ino a 127.0.0.12)" ":$INO_A:$INO_A2"
 check_eq "  b's rewrite deleted, a's kept" "$(rewrite b)$(rewrite a)" ny
 check_eq "  systemd's store empty" "$(sctl show -p NFileDescriptorStore --value cni-dnsname.service)" 0
 check_eq "  a resolves itself" "$(q a pod-a)" "$(ipv4 a)"
@@ -242,9 +255,9 @@ LAST=$(wc -w <<<"$ALLNS"); LAST=$(cut -d' ' -f"$LAST" <<<"$ALLNS")
 qs() { ip netns exec "$(basename "$LAST")" dig +time=2 +tries=1 +short @127.0.0.11 "$1" 2>&1 | head -1; }
 check_eq "  the last one resolves a" "$(qs pod-a)" "$(ipv4 a)"
 INO_L=$(ip netns exec "$(basename "$LAST")" ss -Hulne 'sport = 61053' 2>/dev/null | grep -o 'ino:[0-9]*')
-N=$((SCALE + 1))
+N=$((SCALE + 2)) # listeners: a's two, the scale containers'
 sctl restart cni-dnsname.service
-check_eq "restart with $N containers ($((2 * N)) sockets stored)" "$?" 0
+check_eq "restart with $((SCALE + 1)) containers ($((2 * N)) sockets stored)" "$?" 0
 check_eq "  the new one took all $N back" "$(grep -c "took $N of $N listeners back from the fd store" "$T/daemon.log")" 1
 check_eq "  the last one's listener the same socket" \
 	"$(ip netns exec "$(basename "$LAST")" ss -Hulne 'sport = 61053' 2>/dev/null | grep -o 'ino:[0-9]*')" "$INO_L"
@@ -264,6 +277,12 @@ check_eq "systemctl start" "$?" 0
 check_eq "  a resolves itself again" "$(q a pod-a)" "$(ipv4 a)"
 check "  on a new socket" test "$(lsn_ino a)" != "$INO_A"
 
+check_eq "  a @127.0.0.12 too" "$(q12 a2)" "$(ipv4 a eth1)"
+
+IFN=eth1 srun "$SB/bin/dnsname" DEL "${NS[a]}" a "$DCONF2"
+check_eq "a: dnsname DEL on sd2" "$RC" 0
+check_eq "  its listener gone, the other kept" "$(lsn_ino a 127.0.0.12):$(test -n "$(lsn_ino a)" && echo kept)" ":kept"
+IFN=eth1 srun "$BIN/bridge" DEL "${NS[a]}" a "$NET2"
 for n in a b; do
 	srun "$SB/bin/dnsname" DEL "${NS[$n]}" "$n" "${DCONF[$n]}"
 	check_eq "$n: dnsname DEL" "$RC" 0

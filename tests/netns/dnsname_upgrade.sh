@@ -10,7 +10,10 @@
 # rewrite, so an old daemon started after it (downgrade) serves every container; an old
 # plugin's DEL served by the new daemon removes the rewrite; the new build's "restart" refuses
 # to take an old daemon over (it has no handoff) and leaves it serving. The new plugin's containers carry
-# dnsServers and runtimeConfig.dns (#21): an old daemon serves them from the same file.
+# dnsServers and runtimeConfig.dns (#21): an old daemon serves them from the same file. A
+# container on a second network (#21's per-network resolver address): under the old daemon the
+# new plugin announces 127.0.0.11 (all that daemon serves) yet writes its "addr" line
+# (127.0.0.12), which the new daemon serves and the old one, after a downgrade, skips.
 . "$(dirname "$0")/lib.sh"
 need_root dnsname_upgrade
 OLD_REV=48d521f # "dnsname: one walk of the networks directory ...", before the port 53 work
@@ -56,7 +59,23 @@ attach() {
 	hrun "$H" "$plugin" ADD "$v" eth0 "$n" "${DCONF[$n]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-$n"
 	check_eq "$n: ADD by the $([ "$plugin" = "$P" ] && echo new || echo old) plugin" "$RC" 0
 }
-ipv4() { in_ns "${NS[$1]}" ip -j -4 addr show dev eth0 | jq -r '.[0].addr_info[0].local'; }
+ipv4() { in_ns "${NS[$1]}" ip -j -4 addr show dev "${2:-eth0}" | jq -r '.[0].addr_info[0].local'; }
+# second NAME: the container on network upg2 too (eth1, alias NAME2), by the new plugin; NSV2 the
+# nameserver its result announces
+second() {
+	local n=$1 net2
+	net2=$(printf '{"cniVersion":"1.0.0","name":"upg2","type":"bridge","bridge":"brupg2","isGateway":true,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"198.18.56.0/24"}]]}}' "$DATA")
+	hrun "$H" "$BIN/bridge" ADD "${NS[$n]}" eth1 "$n" "$net2"
+	[ "$RC" = 0 ] || { fail "$n: bridge ADD on upg2" "$OUT"; return 1; }
+	DCONF2[$n]=$(jq -cn --argjson p "$OUT" --arg run "$RUN" --arg a "${n}2" \
+		'{cniVersion:"1.0.0",name:"upg2",type:"dnsname",runDir:$run,resolvConf:($run+"/resolv.conf"),prevResult:$p,
+		  runtimeConfig:{aliases:{upg2:[$a]}}}')
+	hrun "$H" "$P" ADD "${NS[$n]}" eth1 "$n" "${DCONF2[$n]}" # no pod name: pod-NAME stays eth0's
+	check_eq "$n: ADD on a second network by the new plugin" "$RC" 0
+	NSV2=$(jq -r '.dns.nameservers[0]' <<<"$OUT")
+}
+declare -A DCONF2
+ask() { in_ns "${NS[$1]}" dig +time=2 +tries=1 +short @"$2" "$3" 2>&1; } # NAME ADDR QNAME
 # resolves FROM NAME...: FROM asks 127.0.0.11:53 for each pod-NAME, prints the NAMEs it got right
 resolves() {
 	local from=$1 n got out=""
@@ -110,6 +129,10 @@ check_eq "  the old daemon serves on" "$(resolves a a)" a
 #    listens on 61053, and the old daemon serves its container.
 attach b "$P"
 check_eq "  the new plugin wrote the servers and cdns lines" "$(grep -c '^servers \|^cdns ' "$RUN/networks/upg")" 2
+second b
+check_eq "  b's second network, old daemon: 127.0.0.11 announced" "$NSV2" 127.0.0.11
+check "  ... and its addr line written" grep -q '^addr b eth1 [0-9]* [0-9]* 127.0.0.12$' "$RUN/networks/upg2"
+check_eq "  the old daemon serves b's second network on 127.0.0.11" "$(ask b 127.0.0.11 b2)" "$(ipv4 b eth1)"
 all_resolve "old daemon, new ADD" a b
 check_eq "  no rewrite in either container" "$(rewrites a b)" nn
 hrun "$H" "$P" CHECK "${NS[b]}" eth0 b "${DCONF[b]}"
@@ -122,6 +145,8 @@ attach c "$P"
 check_eq "new daemon: its ping reply names port 61053" "$(ctl ping | grep -c 'port 61053')" 1
 check_eq "  rewrites in every container, the old build's too" "$(rewrites a b c)" yyy
 all_resolve "new daemon (plugin-started)" a b c
+check_eq "  b's second network on its own address, 127.0.0.12" "$(ask b 127.0.0.12 b2)" "$(ipv4 b eth1)"
+check_eq "  ... which resolves the first network's names too" "$(ask b 127.0.0.12 pod-a)" "$(ipv4 a)"
 hrun "$H" "$P" CHECK "${NS[a]}" eth0 a "${DCONF[a]}"
 check_eq "  CHECK of the old build's container (rules verified)" "$RC:$OUT" "0:"
 in_ns "${NS[a]}" nft flush chain ip cnic_dnsname output
@@ -137,6 +162,7 @@ check_eq "  no rewrite left" "$(rewrites a b c)" nnn
 attach d "$OLD"
 check_eq "old daemon again" "$(ctl ping | grep -c port)" 0
 all_resolve "downgraded" a b c d
+check_eq "  the old daemon skips the addr line: b2 on 127.0.0.11" "$(ask b 127.0.0.11 b2)" "$(ipv4 b eth1)"
 
 # 5. Upgrade under systemd: the old daemon stops, the new one (no --exit-idle) starts.
 check "old daemon stopped" daemon_stop

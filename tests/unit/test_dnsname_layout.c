@@ -51,7 +51,26 @@ int main(void)
 
 	inet_pton(AF_INET, "127.0.0.11", &d.addr);
 	CHECK_STR(dp_counter(counter, d.id), "att-0123456789abcdef");
+	dp_chain(&d);
+	CHECK_STR(d.chain, "output"); /* 127.0.0.11's, as builds before the other addresses */
 	for (int i = 0; i < 4; i++)
 		round_trip(name[i], &c, dp_rule(&c, &d, i), want[i]);
+	/* another resolver address (a container's second network): its own chain, its address
+	 * exactly in every rule */
+	{
+		struct dp d2 = d;
+		char w[1024], *p;
+
+		inet_pton(AF_INET, "127.0.0.12", &d2.addr);
+		dp_chain(&d2);
+		CHECK_STR(d2.chain, "output-127.0.0.12");
+		for (int i = 0; i < 4; i++) {
+			snprintf(w, sizeof(w), "%s", want[i]);
+			p = strstr(w, "0x0b00007f");
+			if (p)
+				p[3] = 'c';
+			round_trip(name[i], &c, dp_rule(&c, &d2, i), w);
+		}
+	}
 	return tap_done();
 }

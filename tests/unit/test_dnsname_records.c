@@ -408,6 +408,111 @@ static void test_upstream_policy(void)
 	}
 }
 
+/*
+ * "addr" lines (a container's resolver address on a network, dnsname.h): written after the
+ * records for those not at 127.0.0.11, read back onto their record (plugin's and daemon's
+ * reading), dropped with their record, ignored when malformed or out of 127.0.0.11-254, or
+ * without a record (another ifname, another netns); a file with them read by the reader's
+ * unknown-key rule (what a build before them does) keeps its records.
+ */
+#define CHECK_NAMED(name, cond)                                                                    \
+	do {                                                                                       \
+		if (cond)                                                                          \
+			TAP_OK(name);                                                              \
+		else                                                                               \
+			TAP_FAIL(name, "false");                                                   \
+	} while (0)
+
+static void test_resolver_addr(void)
+{
+	char *names[] = {"a"};
+	struct dn_rec r = {.cid = "c1", .ifname = "eth1", .netns = "/n", .ns_dev = 4, .ns_ino = 77,
+			   .names = names, .n_names = 1};
+	struct dn_netfile f = {.domain = "dns.podman"}, g;
+	char buf[512], ra[16];
+	uint32_t a = 1;
+	ssize_t n;
+	int fd;
+
+	CHECK_INT(dn_resolver_parse("127.0.0.11", &a), 0);
+	CHECK_INT(a, 0); /* the default: no line */
+	CHECK_INT(dn_resolver_parse("127.0.0.12", &a), 0);
+	CHECK_STR(dn_resolver_text(a, ra), "127.0.0.12");
+	CHECK_STR(dn_resolver_text(0, ra), "127.0.0.11");
+	CHECK(dn_resolver_of(&(struct dn_rec){0}) == htonl(0x7f00000b));
+	for (const char *const *bad = (const char *const[]){"127.0.0.10", "127.0.0.255", "127.0.1.12",
+							    "10.0.0.12", "127.0.0.012x", "::1", "",
+							    NULL};
+	     *bad; bad++) {
+		char nm[64];
+
+		snprintf(nm, sizeof(nm), "resolver address \"%s\" refused", *bad);
+		CHECK_NAMED(nm, dn_resolver_parse(*bad, &a) == -EINVAL);
+	}
+	CHECK_INT(dn_resolver_parse("127.0.0.254", &a), 0);
+	r.resolver = htonl(0x7f00000c);
+	CHECK_INT(dn_netfile_add(&f, &r), 0);
+	r.cid = "c2";
+	r.ifname = "eth0";
+	r.ns_ino = 78;
+	r.resolver = 0;
+	CHECK_INT(dn_netfile_add(&f, &r), 0);
+	CHECK_INT(dn_netfile_write(dir, "addr1", &f), 0);
+	fd = openat(dir, "addr1", O_RDONLY);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	CHECK_NAMED("addr line written for 127.0.0.12",
+		    strstr(buf, "\naddr c1 eth1 4 77 127.0.0.12\n"));
+	CHECK_NAMED("one addr line (none for 127.0.0.11)",
+		    strstr(buf, "\naddr ") && !strstr(strstr(buf, "\naddr ") + 1, "\naddr "));
+	for (unsigned int fl = 0; fl <= DN_READ_SERVE; fl += DN_READ_SERVE) {
+		CHECK_INT(dn_netfile_read(dir, "addr1", &g, fl), 0);
+		CHECK_INT(g.n, 2);
+		CHECK(g.recs[0].resolver == htonl(0x7f00000c));
+		CHECK_INT(g.recs[1].resolver, 0);
+		dn_netfile_free(&g);
+	}
+	/* the record goes, its addr line with it */
+	CHECK_INT(dn_netfile_remove(&f, "c1", "eth1"), 1);
+	CHECK_INT(dn_netfile_write(dir, "addr1", &f), 0);
+	CHECK_INT(dn_netfile_read(dir, "addr1", &g, 0), 0);
+	CHECK_INT(g.n, 1);
+	CHECK_INT(g.recs[0].resolver, 0);
+	dn_netfile_free(&g);
+	for (size_t i = 0; i < f.n; i++)
+		dn_rec_free(&f.recs[i]);
+	free(f.recs);
+	/* by hand: a bad address, one of another netns, another ifname, a short line, a good one
+	 * before its record (any order is read), the last of two for one record wins */
+	put("addr2", "cnic-dnsname 1\n"
+		     "addr c1 eth0 4 77 127.0.0.13\n"
+		     "rec c1 eth0 /n 4 77 10.0.0.1 a\n"
+		     "rec c1 eth1 /n 4 77 10.0.1.1 a\n"
+		     "rec c9 eth0 /n 4 90 10.0.2.1 b\n"
+		     "addr c1 eth1 4 77 127.0.0.300\n"
+		     "addr c1 eth1 4 78 127.0.0.14\n"
+		     "addr c1 eth2 4 77 127.0.0.15\n"
+		     "addr c9 eth0 4 90\n"
+		     "addr c9 eth0 4 90 127.0.0.16 x\n"
+		     "addr c1 eth0 4 77 127.0.0.17\n");
+	for (unsigned int fl = 0; fl <= DN_READ_SERVE; fl += DN_READ_SERVE) {
+		CHECK_INT(dn_netfile_read(dir, "addr2", &g, fl), 0);
+		CHECK_INT(g.n, 3);
+		CHECK_STR(dn_resolver_text(g.recs[0].resolver, ra), "127.0.0.17");
+		CHECK_STR(dn_resolver_text(g.recs[1].resolver, ra), "127.0.0.11");
+		CHECK_STR(dn_resolver_text(g.recs[2].resolver, ra), "127.0.0.11");
+		dn_netfile_free(&g);
+	}
+	/* a line of an unknown key is skipped by every reader (a build before "addr" reads this
+	 * file as its records alone): the same rule, shown on a key newer than ours */
+	put("addr3", "cnic-dnsname 1\nrec c1 eth0 /n 4 77 10.0.0.1 a\naddr2 c1 eth0 4 77 x\n");
+	CHECK_INT(dn_netfile_read(dir, "addr3", &g, 0), 0);
+	CHECK_INT(g.n, 1);
+	dn_netfile_free(&g);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/cnic-dnsrec.XXXXXX";
@@ -421,9 +526,10 @@ int main(void)
 	test_upstreams();
 	test_cdns_stale();
 	test_upstream_policy();
+	test_resolver_addr();
 	for (const char *const *n =
 		 (const char *const[]){"net2", "bad1", "bad2", "bad3", "bad4", "bad5", "bad6",
-				       "bad7", "nodomain", "empty", NULL};
+				       "bad7", "nodomain", "empty", "addr1", "addr2", "addr3", NULL};
 	     *n; n++)
 		unlinkat(dir, *n, 0);
 	rmdir(path);

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The control socket (SOCK_SEQPACKET, RUN_DIR/dnsname.sock or systemd's): "ping" answers the
- * number of listeners and the port; "sync [DEV INO]" reloads now and, for a container's netns,
- * says whether it has a listener and restores its port 53 rewrite; "port DEV INO" the port that
- * netns' listener serves (53 where the rewrite was refused); "status" and "status json" the
- * per-network counters (upstream.c); "handoff" sends our sockets to a new daemon (handoff.c),
- * after which "sync" answers DN_CTL_AGAIN. One request per connection (a handoff's confirmation
- * but, on a connection off the list: handoff.c).
+ * number of listeners and the port; "sync [DEV INO [ADDR]]" reloads now and, for a container's
+ * netns, says whether it has a listener on ADDR (127.0.0.11 when absent) and restores its port 53
+ * rewrite; "port DEV INO [ADDR]" the port that listener serves (53 where the rewrite was
+ * refused); "status" and "status json" the per-network counters (upstream.c); "handoff" and
+ * "handoff 2" send our sockets to a new daemon (handoff.c), after which "sync" answers
+ * DN_CTL_AGAIN. "ping" and "sync" replies end with DN_CTL_ADDRS (dnsname.h). One request per
+ * connection (a handoff's confirmation but, on a connection off the list: handoff.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -72,6 +73,16 @@ void dn_on_ctl(struct dn_ctx *d)
 	}
 }
 
+/* A request's resolver address into @a (network order, never 0): 0 or -EINVAL. */
+static int resolver_addr(const char *s, uint32_t *a)
+{
+	struct dn_rec r = {0};
+	int e = dn_resolver_parse(s, &r.resolver);
+
+	*a = dn_resolver_of(&r);
+	return e;
+}
+
 void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c)
 {
 	char req[128], reply[320];
@@ -85,16 +96,19 @@ void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c)
 		return dn_handoff_reply(d, c, req, n);
 	if (n <= 0)
 		return dn_ctlc_close(d, c);
-	if (!strcmp(req, "handoff")) {
-		return dn_handoff_give(d, c); /* handoff.c: the sockets to a new daemon */
+	if (!strcmp(req, "handoff") || !strcmp(req, "handoff 2")) {
+		/* handoff.c: the sockets to a new daemon */
+		return dn_handoff_give(d, c, req[7] != 0);
 	} else if (!strcmp(req, "ping")) {
-		snprintf(reply, sizeof(reply), "ok %zu listeners port %u", d->n_lsn,
+		snprintf(reply, sizeof(reply), "ok %zu listeners port %u" DN_CTL_ADDRS, d->n_lsn,
 			 DN_RESOLVER_PORT);
 	} else if (!strncmp(req, "port ", 5)) { /* the port of one netns' listener, no reload */
 		unsigned long long dev, ino;
-		struct lsn *l = sscanf(req, "port %llu %llu", &dev, &ino) == 2
-					? dn_lsn_find(d, dev, ino)
-					: NULL;
+		char ra[32] = DN_RESOLVER_ADDR;
+		uint32_t a;
+		int k = sscanf(req, "port %llu %llu %31s", &dev, &ino, ra);
+		struct lsn *l = k >= 2 && !resolver_addr(ra, &a) ? dn_lsn_find(d, dev, ino, a)
+								   : NULL;
 
 		if (l)
 			snprintf(reply, sizeof(reply), "ok port %u", l->port);
@@ -105,19 +119,26 @@ void dn_on_ctlc(struct dn_ctx *d, struct ctlc *c)
 		snprintf(reply, sizeof(reply), DN_CTL_AGAIN "handing over to a new daemon");
 	} else if (!strncmp(req, "sync", 4)) {
 		unsigned long long dev, ino;
-		bool one = sscanf(req, "sync %llu %llu", &dev, &ino) == 2;
+		char ra[32] = DN_RESOLVER_ADDR;
+		uint32_t a = 0;
+		int k = sscanf(req, "sync %llu %llu %31s", &dev, &ino, ra);
+		bool one = k >= 2, bad = one && resolver_addr(ra, &a);
 		struct lsn *l;
 
 		dn_reload(d);
-		l = one ? dn_lsn_find(d, dev, ino) : NULL;
-		if (one && !l)
-			snprintf(reply, sizeof(reply), "err no listener in the container netns: %s",
+		l = one && !bad ? dn_lsn_find(d, dev, ino, a) : NULL;
+		if (bad)
+			snprintf(reply, sizeof(reply), "err invalid resolver address %s", ra);
+		else if (one && !l)
+			snprintf(reply, sizeof(reply),
+				 "err no listener on %s in the container netns: %s", ra,
 				 d->last_err[0] ? d->last_err : "no record names it");
 		else if (l && !l->fresh &&
 			 dn_lsn_rewrite(d, l, true)) /* an ADD again restores it */
 			snprintf(reply, sizeof(reply), "err %s", d->last_err);
 		else
-			snprintf(reply, sizeof(reply), "ok port %u", l ? l->port : DN_RESOLVER_PORT);
+			snprintf(reply, sizeof(reply), "ok port %u" DN_CTL_ADDRS,
+				 l ? l->port : DN_RESOLVER_PORT);
 	} else if (!strcmp(req, "status") || !strcmp(req, "status json")) {
 		char *s = dn_status_render(d, req[6] != 0);
 

@@ -43,14 +43,14 @@
 #include "ratelim.h"
 #include "wire/dns_wire.h"
 
-#define FWD_MAX 1024		/* forwards in flight, shared fairly by the containers (fwd_room) */
+#define FWD_MAX 1024		/* forwards in flight, shared fairly by the listeners (fwd_room) */
 #define FWD_TRY_MS 400		/* per upstream attempt */
 #define FWD_TCP_MS 2000		/* TCP retry of a truncated reply */
 #define FWD_ROUNDS 2		/* passes over the upstream list */
 #define UP_MAX 3		/* resolv.conf servers used, as glibc */
 #define UP_SOCKS 4		/* persistent UDP sockets per family */
 #define CONN_MAX 512		/* TCP connections in total */
-#define CONN_PER_LSN 32		/* TCP connections per container */
+#define CONN_PER_LSN 32		/* TCP connections per listener (netns, address) */
 #define CONN_IDLE_MS 10000
 #define CONN_PIPELINE 16	/* forwards in flight per TCP connection */
 #define CONN_OUT_SOFT (64u << 10) /* queued answers beyond which no more queries are read */
@@ -62,6 +62,7 @@
 #define LSN_BUCKETS 1024
 #define IDTAB 2048		/* query ID -> forward slot, open addressing; >= 2 x FWD_MAX */
 /* at most half full: a probe always meets an empty slot, and soon */
+_Static_assert(VIEW_MAX <= 64, "VIEW_MAX: one bit of struct lsn's own each");
 _Static_assert(IDTAB >= 2 * FWD_MAX && !(IDTAB & (IDTAB - 1)),
 	       "IDTAB: a power of two, at least 2 x FWD_MAX");
 
@@ -135,6 +136,8 @@ struct nstat {
 
 struct lsn {
 	uint64_t dev, ino;
+	uint32_t addr; /* the resolver address it serves (network order), one per network of a
+			* container on several (dnsname.h) */
 	int udp, tcp;
 	struct dmn_ev uev, tev;
 	/* networks this netns sees (indexes into the snapshot): view_in until it is full, then a
@@ -142,11 +145,14 @@ struct lsn {
 	uint16_t *view;
 	uint16_t n_view, cap_view;
 	uint16_t view_in[4];
+	uint64_t own; /* bit v: view[v] owns the address (its records are at it): its upstreams */
 	unsigned int nconn;
-	unsigned int n_fwd; /* forwards in flight for this netns */
+	unsigned int n_fwd; /* forwards in flight for this listener */
 	uint16_t port;	    /* DN_RESOLVER_PORT behind the rewrite, or 53 where none is allowed */
 	bool keep;
 	bool fresh; /* opened by the reload under way (its rewrite is new) */
+	bool given; /* sent by the handoff under way (a new daemon of an older build gets
+		     * 127.0.0.11's alone: handoff.c) */
 	struct upset *ups; /* its upstreams; NULL: resolv.conf's */
 	struct nstat *st;  /* the counters it adds to (the network of its upstreams, or its first) */
 	struct lsn *next; /* hash chain */
@@ -219,6 +225,7 @@ struct ctlc {
 /* A listener received from the daemon we take over, until a record claims it (dn_lsn_open). */
 struct dn_adopt {
 	uint64_t dev, ino;
+	uint32_t addr; /* network order; from a build before the addresses: 127.0.0.11 */
 	int udp, tcp;
 };
 
@@ -347,9 +354,14 @@ struct lsn *dn_lsn_open(struct dn_ctx *d, const struct dn_rec *r);
 void dn_lsn_close(struct dn_ctx *d, struct lsn *l);
 /* No listener read any more (a handoff's or the fd store's drain): queries wait in their queues. */
 void dn_lsn_unwatch(struct dn_ctx *d);
-struct lsn *dn_lsn_find(struct dn_ctx *d, uint64_t dev, uint64_t ino);
-void dn_lsn_view_add(struct lsn *l, uint16_t i);
-/* The port 53 rewrite of @l's netns added again (@add) or deleted: 0 or -errno (d->last_err). */
+struct lsn *dn_lsn_find(struct dn_ctx *d, uint64_t dev, uint64_t ino, uint32_t addr);
+void dn_lsn_view_add(struct lsn *l, uint16_t i, bool own);
+/* Network @i into the view of every listener of netns (@dev, @ino) (not as an owner). */
+void dn_lsn_view_ns(struct dn_ctx *d, uint64_t dev, uint64_t ino, uint16_t i);
+/*
+ * The port 53 rewrite of @l's address added again (@add) or deleted (the netns' whole table when
+ * no other listener of d's serves that netns): 0 or -errno (d->last_err).
+ */
 int dn_lsn_rewrite(struct dn_ctx *d, const struct lsn *l, bool add);
 
 /* ---- answer.c ----------------------------------------------------------------------------------- */
@@ -437,9 +449,10 @@ bool dn_fdstore_drained(struct dn_ctx *d, uint64_t now);
 
 /* ---- handoff.c ---------------------------------------------------------------------------------- */
 
-/* "handoff" on control connection @c: our sockets sent to the new daemon, the control socket out
- * of our loop, @c d->ho_give (or, when they could not be sent, @c closed and we serve on). */
-void dn_handoff_give(struct dn_ctx *d, struct ctlc *c);
+/* "handoff" (@addrs: "handoff 2") on control connection @c: our sockets sent to the new daemon,
+ * the control socket out of our loop, @c d->ho_give (or, when they could not be sent, @c closed
+ * and we serve on). */
+void dn_handoff_give(struct dn_ctx *d, struct ctlc *c, bool addrs);
 /* The next message on a handoff connection: "taken" starts our drain; anything else, or its end,
  * leaves us serving as before. */
 void dn_handoff_reply(struct dn_ctx *d, struct ctlc *c, const char *req, ssize_t n);
@@ -456,8 +469,10 @@ bool dn_handoff_drained(struct dn_ctx *d, uint64_t now);
  * -errno (d->last_err says why).
  */
 int dn_handoff_take(struct dn_ctx *d);
-/* A received listener for netns (@dev, @ino), moved to *@udp and *@tcp: true when there was one. */
-bool dn_handoff_adopt(struct dn_ctx *d, uint64_t dev, uint64_t ino, int *udp, int *tcp);
+/* A received listener for netns (@dev, @ino) and resolver address @addr, moved to *@udp and
+ * *@tcp: true when there was one. */
+bool dn_handoff_adopt(struct dn_ctx *d, uint64_t dev, uint64_t ino, uint32_t addr, int *udp,
+		      int *tcp);
 /*
  * After the first reload: "taken" is sent and the old daemon's release awaited (then its pid
  * file is ours to lock); the received listeners no record claims are closed, their rewrites

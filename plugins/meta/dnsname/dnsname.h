@@ -22,9 +22,15 @@
  *   rec <container id> <ifname> <netns path> <netns dev> <netns inode> <ips|-> <names|->
  *   servers <upstreams>                        (the network's dnsServers; absent: resolv.conf)
  *   cdns <container id> <ifname> <netns dev> <netns inode> <upstreams>   (runtimeConfig.dns)
+ *   addr <container id> <ifname> <netns dev> <netns inode> <127.0.0.X>    (the announced resolver)
  * ips and names are comma separated; names[0] is the canonical name of the record (PTR).
  * Upstreams are comma separated, each "1.2.3.4:53" or "[2001:db8::1]:53" (dn_upstreams_norm()).
- * A daemon or plugin of a build before them skips "servers" and "cdns" lines (unknown keys).
+ * "addr" is the resolver address announced to the attachment when it is not DN_RESOLVER_ADDR: a
+ * container on several networks gets one address per network (the first keeps 127.0.0.11), so
+ * the daemon tells by the address a query came to which network it asked on. A record without
+ * one is at DN_RESOLVER_ADDR (every record of a build before it).
+ * A daemon or plugin of a build before them skips "servers", "cdns" and "addr" lines (unknown
+ * keys): it serves every network of the netns on 127.0.0.11 alone.
  */
 #ifndef DNSNAME_H
 #define DNSNAME_H
@@ -36,6 +42,12 @@
 #define DN_RUN_DIR "/run/cni/dnsname"
 #define DN_DOMAIN "dns.podman"
 #define DN_RESOLVER_ADDR "127.0.0.11" /* announced in every container netns, port 53 */
+/*
+ * The addresses of a netns' further networks: 127.0.0.DN_RESOLVER_FIRST (DN_RESOLVER_ADDR) up to
+ * 127.0.0.DN_RESOLVER_LAST, the lowest free one for each new network of the netns.
+ */
+#define DN_RESOLVER_FIRST 11
+#define DN_RESOLVER_LAST 254
 /*
  * The port the listener binds on DN_RESOLVER_ADDR: the plugin's nftables rules in the container
  * netns rewrite port 53 to it and back (nu_nft_dnsport_add()), so port 53 stays free for the
@@ -70,6 +82,7 @@ struct dn_addr {
 struct dn_rec {
 	char *cid, *ifname, *netns;
 	uint64_t ns_dev, ns_ino;
+	uint32_t resolver; /* the announced resolver address (network order), 0: DN_RESOLVER_ADDR */
 	struct dn_addr *addrs;
 	size_t n_addrs;
 	char **names;
@@ -120,6 +133,16 @@ unsigned int dn_zone_index(const char *zone);
  * network's dnsServers may name a host loopback resolver (127.0.0.53). NULL when usable.
  */
 const char *dn_upstream_unusable(const struct sockaddr_storage *sa, bool container);
+
+/*
+ * dn_resolver_parse() - "127.0.0.X" (X from DN_RESOLVER_FIRST to DN_RESOLVER_LAST) into @a
+ * (network order, 0 for DN_RESOLVER_ADDR itself): 0 or -EINVAL.
+ */
+int dn_resolver_parse(const char *s, uint32_t *a);
+/* dn_resolver_of() - the address (network order) a record's attachment asks: never 0. */
+uint32_t dn_resolver_of(const struct dn_rec *r);
+/* dn_resolver_text() - @a (network order, 0: DN_RESOLVER_ADDR) as text into @buf (16 bytes). */
+const char *dn_resolver_text(uint32_t a, char buf[16]);
 
 /* Add (replacing) or, with @servers NULL, drop the container's own upstreams. 0 or -ENOMEM. */
 int dn_netfile_set_cdns(struct dn_netfile *f, const struct dn_cdns *c);
@@ -208,5 +231,13 @@ int dn_daemon_spawn(const char *exe, const char *log, char *const argv[], int ti
  * the new daemon accepts).
  */
 #define DN_CTL_AGAIN "err again: "
+
+/*
+ * A word of the "ping" and "sync" replies of a daemon that serves each resolver address of a
+ * netns on its own listener ("sync DEV INO ADDR", "port DEV INO ADDR"; ADDR absent: 127.0.0.11).
+ * A daemon of a build before it reads "sync DEV INO" alone and serves 127.0.0.11 for every
+ * network: the plugin then announces 127.0.0.11.
+ */
+#define DN_CTL_ADDRS " addrs"
 
 #endif

@@ -4,15 +4,17 @@
  * FileDescriptorStoreMax=, sd_notify(3)'s FDSTORE=1). Run with --fd-store (or where systemd
  * says the store is on: $FDSTORE, systemd 254 and later), the daemon told to stop gives every
  * listener's UDP and TCP sockets to the service manager, named "dnsname-lsn-DEV-INO" after the
- * netns they serve, leaves the port 53 rewrites in place, stops reading the listeners (queries
- * wait in their queues), finishes its forwards in flight and the TCP queries it has (bounded by
- * DRAIN_MS), and exits. systemd keeps the store across the restart and passes it to the next
- * daemon with its control socket (LISTEN_FDNAMES): that one adopts them as the handoff's
- * (handoff.c) as its first reload finds the records naming those netns, then has systemd drop
- * every stored descriptor (FDSTOREREMOVE=1: a socket left there would keep its netns alive),
- * closing the ones no record claims and deleting their rewrites. A systemctl stop flushes the
- * store: the listeners are closed then, as a stop always did, and the rewrites, left, are made
- * again by the next start.
+ * netns they serve ("dnsname-lsn-DEV-INO-ADDR" for a resolver address other than 127.0.0.11: a
+ * container on several networks, dnsname.h; a daemon of a build before them, given such a
+ * name, takes it for no listener of its and closes it), leaves the port 53 rewrites in place,
+ * stops reading the listeners (queries wait in their queues), finishes its forwards in flight
+ * and the TCP queries it has (bounded by DRAIN_MS), and exits. systemd keeps the store across
+ * the restart and passes it to the next daemon with its control socket (LISTEN_FDNAMES): that
+ * one adopts them as the handoff's (handoff.c) as its first reload finds the records naming
+ * those netns, then has systemd drop every stored descriptor (FDSTOREREMOVE=1: a socket left
+ * there would keep its netns alive), closing the ones no record claims and deleting their
+ * rewrites. A systemctl stop flushes the store: the listeners are closed then, as a stop always
+ * did, and the rewrites, left, are made again by the next start.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,18 +32,25 @@
 #define DRAIN_MS (FWD_TRY_MS * 2)
 #define FDS_HALF (-2) /* an entry stored without its other socket: not adopted, not "taken" */
 
-static void fds_name(char *buf, size_t cap, uint64_t dev, uint64_t ino)
+static void fds_name(char *buf, size_t cap, uint64_t dev, uint64_t ino, uint32_t addr)
 {
-	snprintf(buf, cap, FDS_PREFIX "%llu-%llu", (unsigned long long)dev,
-		 (unsigned long long)ino);
+	struct dn_rec dflt = {0};
+	char ra[16];
+
+	if (addr == dn_resolver_of(&dflt))
+		snprintf(buf, cap, FDS_PREFIX "%llu-%llu", (unsigned long long)dev,
+			 (unsigned long long)ino);
+	else
+		snprintf(buf, cap, FDS_PREFIX "%llu-%llu-%s", (unsigned long long)dev,
+			 (unsigned long long)ino, dn_resolver_text(addr, ra));
 }
 
-static int fds_remove(uint64_t dev, uint64_t ino)
+static int fds_remove(uint64_t dev, uint64_t ino, uint32_t addr)
 {
-	char msg[96];
+	char msg[128];
 
 	snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=");
-	fds_name(msg + strlen(msg), sizeof(msg) - strlen(msg), dev, ino);
+	fds_name(msg + strlen(msg), sizeof(msg) - strlen(msg), dev, ino, addr);
 	return dmn_notify(msg, NULL, 0);
 }
 
@@ -63,9 +72,14 @@ int dn_fdstore_take(struct dn_ctx *d, int n)
 		int fd = first + i, type = 0, used = 0;
 		socklen_t len = sizeof(type);
 		struct dn_adopt *a = NULL;
+		struct dn_rec ar = {0};
+		uint32_t addr;
 
-		if (sscanf(names[i], FDS_PREFIX "%llu-%llu%n", &dev, &ino, &used) != 2 ||
-		    names[i][used]) {
+		bool lsn = sscanf(names[i], FDS_PREFIX "%llu-%llu%n", &dev, &ino, &used) == 2;
+		const char *tail = lsn ? names[i] + used : "";
+
+		/* "-ADDR": a resolver address other than 127.0.0.11 */
+		if (!lsn || (*tail && (*tail != '-' || dn_resolver_parse(tail + 1, &ar.resolver)))) {
 			if (ctl < 0)
 				ctl = fd; /* the socket unit's: cni-dnsname.socket */
 			else
@@ -73,12 +87,14 @@ int dn_fdstore_take(struct dn_ctx *d, int n)
 			continue;
 		}
 		d->from_store = true;
+		addr = dn_resolver_of(&ar);
 		for (size_t k = 0; k < d->n_adopt && !a; k++)
-			if (d->adopt[k].dev == dev && d->adopt[k].ino == ino)
+			if (d->adopt[k].dev == dev && d->adopt[k].ino == ino &&
+			    d->adopt[k].addr == addr)
 				a = &d->adopt[k];
 		if (!a) {
 			a = &d->adopt[d->n_adopt++];
-			*a = (struct dn_adopt){dev, ino, -1, -1};
+			*a = (struct dn_adopt){dev, ino, addr, -1, -1};
 		}
 		getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
 		if (type == SOCK_DGRAM && a->udp < 0)
@@ -115,7 +131,7 @@ void dn_fdstore_confirm(struct dn_ctx *d)
 	if (!d->from_store)
 		return;
 	for (size_t i = 0; i < d->n_adopt; i++) {
-		fds_remove(d->adopt[i].dev, d->adopt[i].ino);
+		fds_remove(d->adopt[i].dev, d->adopt[i].ino, d->adopt[i].addr);
 		kept += d->adopt[i].udp == -1; /* claimed (FDS_HALF: never was) */
 	}
 	dn_logk(d, DN_LOG_HANDOFF, "took %zu of %zu listeners back from the fd store", kept,
@@ -126,7 +142,7 @@ void dn_fdstore_confirm(struct dn_ctx *d)
 
 bool dn_fdstore_give(struct dn_ctx *d)
 {
-	char msg[96];
+	char msg[128];
 	size_t sent = 0;
 	int r = 0;
 
@@ -137,7 +153,8 @@ bool dn_fdstore_give(struct dn_ctx *d)
 			int fds[2] = {l->udp, l->tcp};
 
 			snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=");
-			fds_name(msg + strlen(msg), sizeof(msg) - strlen(msg), l->dev, l->ino);
+			fds_name(msg + strlen(msg), sizeof(msg) - strlen(msg), l->dev, l->ino,
+				 l->addr);
 			r = dmn_notify(msg, fds, 2);
 			r = r > 0 ? 0 : r < 0 ? r : -ENOTCONN;
 			if (r >= 0)
@@ -150,7 +167,7 @@ bool dn_fdstore_give(struct dn_ctx *d)
 		 * fails too, the next daemon may get those sockets: every rewrite stays */
 		for (size_t b = 0; b < LSN_BUCKETS && sent; b++)
 			for (struct lsn *l = d->lsn[b]; l && sent; l = l->next, sent--)
-				if (fds_remove(l->dev, l->ino) <= 0)
+				if (fds_remove(l->dev, l->ino, l->addr) <= 0)
 					undone = false;
 		d->stored = !undone;
 		dn_logk(d, DN_LOG_HANDOFF, "fd store: %s; stopping without it%s", strerror(-r),

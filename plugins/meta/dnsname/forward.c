@@ -96,14 +96,11 @@ static void id_remove(struct dn_ctx *d, int i)
 
 static bool is_own_addr(struct dn_ctx *d, const struct sockaddr_storage *sa)
 {
-	struct in_addr own;
-
-	/* Our address only exists where we listen: in the daemon's own netns only if a record
+	/* Our addresses only exist where we listen: in the daemon's own netns only if a record
 	 * names it (a daemon run inside a container). */
-	if (sa->ss_family != AF_INET || !dn_lsn_find(d, d->self_dev, d->self_ino))
-		return false;
-	inet_pton(AF_INET, DN_RESOLVER_ADDR, &own);
-	return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == own.s_addr;
+	return sa->ss_family == AF_INET &&
+	       dn_lsn_find(d, d->self_dev, d->self_ino,
+			   ((const struct sockaddr_in *)sa)->sin_addr.s_addr);
 }
 
 void dn_load_resolv(struct dn_ctx *d)

@@ -20,11 +20,17 @@
  * again, on a new connection). If the handoff fails, it accepts and reloads again. The new daemon
  * reloads once more after "ok released" (files written meanwhile).
  *
- * Messages: "handoff" -> "ok handoff N ACTIVATED EXIT_IDLE RESOLV_CONF" + [control socket], then
- * chunks of "DEV INO\n" lines + [udp, tcp, ...] (HO_CHUNK listeners each) until N; "taken" ->
- * "ok released". The new daemon adopts RESOLV_CONF unless it was given --resolv-conf (a daemon of
- * a build before it sends none). A daemon of an older build answers "err unknown request" to
- * "handoff": the new one says so and exits.
+ * Messages: "handoff 2" -> "ok handoff N ACTIVATED EXIT_IDLE RESOLV_CONF" + [control socket],
+ * then chunks of "DEV INO ADDR\n" lines + [udp, tcp, ...] (HO_CHUNK listeners each) until N;
+ * "taken" -> "ok released". ADDR is the listener's resolver address (one per network of a
+ * container on several: dnsname.h). A daemon of a build before the addresses answers "err
+ * unknown request" to "handoff 2": the new one asks "handoff" instead, whose lines are "DEV
+ * INO\n" (127.0.0.11, the only address such a daemon has). Asked "handoff" (a new daemon of such
+ * a build: a downgrade), we send our 127.0.0.11 listeners alone: the others close with us, their
+ * rewrites deleted (that build serves 127.0.0.11 for every network). The new daemon adopts
+ * RESOLV_CONF unless it was given --resolv-conf (a daemon of a build before it sends none). A
+ * daemon of a build before the handoff answers "err unknown request" to both: the new one says
+ * so and exits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +48,7 @@
 #include "daemon.h"
 
 #define HO_CHUNK 100 /* listeners per message: 200 descriptors, under SCM_MAX_FD (253) */
-#define HO_LINE 48   /* "DEV INO\n" */
+#define HO_LINE 64   /* "DEV INO ADDR\n" */
 
 union ho_cmsg {
 	char buf[CMSG_SPACE(sizeof(int) * HO_CHUNK * 2)];
@@ -129,11 +135,12 @@ static void give_abort(struct dn_ctx *d)
 	dn_reload(d);
 }
 
-void dn_handoff_give(struct dn_ctx *d, struct ctlc *c)
+void dn_handoff_give(struct dn_ctx *d, struct ctlc *c, bool addrs)
 {
-	char head[PATH_MAX + 96], *txt = NULL;
+	char head[PATH_MAX + 96], *txt = NULL, ra[16];
 	int fds[HO_CHUNK * 2], r = 0;
-	size_t k = 0, len = 0;
+	size_t k = 0, len = 0, n = 0;
+	struct dn_rec dflt = {0};
 
 	if (d->handed || d->stored || d->quit || d->ctl < 0 || d->ho_give) {
 		send(c->fd, "err not serving", 15, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -149,17 +156,31 @@ void dn_handoff_give(struct dn_ctx *d, struct ctlc *c)
 	d->ho_give = c;
 	c->handoff = true;
 	c->deadline = dn_now_ms() + HO_WAIT_MS;
-	snprintf(head, sizeof(head), "ok handoff %zu %d %d %s", d->n_lsn, d->activated,
-		 d->exit_idle, d->resolv_conf);
+	/* a new daemon of a build before the addresses gets our 127.0.0.11 listeners alone */
+	for (size_t b = 0; b < LSN_BUCKETS; b++)
+		for (struct lsn *l = d->lsn[b]; l; l = l->next) {
+			l->given = addrs || l->addr == dn_resolver_of(&dflt);
+			n += l->given;
+		}
+	snprintf(head, sizeof(head), "ok handoff %zu %d %d %s", n, d->activated, d->exit_idle,
+		 d->resolv_conf);
 	r = send_fds(c->fd, head, strlen(head), &d->ctl, 1);
 	txt = malloc(HO_CHUNK * HO_LINE);
 	if (!txt && !r)
 		r = -ENOMEM;
 	for (size_t b = 0; b < LSN_BUCKETS && !r; b++)
 		for (struct lsn *l = d->lsn[b]; l && !r; l = l->next) {
-			len += (size_t)snprintf(txt + len, HO_LINE, "%llu %llu\n",
-						(unsigned long long)l->dev,
-						(unsigned long long)l->ino);
+			if (!l->given)
+				continue;
+			if (addrs)
+				len += (size_t)snprintf(txt + len, HO_LINE, "%llu %llu %s\n",
+							(unsigned long long)l->dev,
+							(unsigned long long)l->ino,
+							dn_resolver_text(l->addr, ra));
+			else
+				len += (size_t)snprintf(txt + len, HO_LINE, "%llu %llu\n",
+							(unsigned long long)l->dev,
+							(unsigned long long)l->ino);
 			fds[k++] = l->udp;
 			fds[k++] = l->tcp;
 			if (k == HO_CHUNK * 2) {
@@ -175,8 +196,8 @@ void dn_handoff_give(struct dn_ctx *d, struct ctlc *c)
 			strerror(-r));
 		return give_abort(d);
 	}
-	dn_logk(d, DN_LOG_HANDOFF, "handoff: %zu listeners sent, waiting for the new daemon",
-		d->n_lsn);
+	dn_logk(d, DN_LOG_HANDOFF, "handoff: %zu of %zu listeners sent, waiting for the new daemon",
+		n, d->n_lsn);
 }
 
 void dn_handoff_reply(struct dn_ctx *d, struct ctlc *c, const char *req, ssize_t n)
@@ -217,6 +238,29 @@ bool dn_handoff_drained(struct dn_ctx *d, uint64_t now)
 /* ---- the new daemon ---------------------------------------------------------------------------
  */
 
+/* A connection to the running daemon with @req sent: 0, 1 when there is none, -errno. */
+static int take_ask(struct dn_ctx *d, const struct sockaddr_un *sa, const char *req)
+{
+	int r;
+
+	d->ho_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (d->ho_fd < 0)
+		return -errno;
+	if (connect(d->ho_fd, (const struct sockaddr *)sa, sizeof(*sa))) {
+		r = -errno;
+		close(d->ho_fd);
+		d->ho_fd = -1;
+		if (r == -ENOENT || r == -ECONNREFUSED)
+			return 1; /* no daemon: nothing to take over */
+		snprintf(d->last_err, sizeof(d->last_err), "connecting to %s: %s", sa->sun_path,
+			 strerror(-r));
+		return r;
+	}
+	if (send(d->ho_fd, req, strlen(req), MSG_NOSIGNAL) < 0)
+		return -errno;
+	return 0;
+}
+
 int dn_handoff_take(struct dn_ctx *d)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -227,22 +271,19 @@ int dn_handoff_take(struct dn_ctx *d)
 
 	d->ho_fd = -1;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dnsname.sock", d->run_dir);
-	d->ho_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (d->ho_fd < 0)
-		return -errno;
-	if (connect(d->ho_fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		r = -errno;
+	r = take_ask(d, &sa, "handoff 2");
+	if (r)
+		return (int)r;
+	r = recv_fds(d->ho_fd, txt, sizeof(txt), fds, 1, &nf, HO_WAIT_MS);
+	if (r >= 0 && !nf && !strcmp(txt, "err unknown request")) {
+		/* a daemon of a build before the resolver addresses: 127.0.0.11 alone */
 		close(d->ho_fd);
 		d->ho_fd = -1;
-		if (r == -ENOENT || r == -ECONNREFUSED)
-			return 1; /* no daemon: nothing to take over */
-		snprintf(d->last_err, sizeof(d->last_err), "connecting to %s: %s", sa.sun_path,
-			 strerror((int)-r));
-		return (int)r;
+		r = take_ask(d, &sa, "handoff");
+		if (r)
+			return (int)r;
+		r = recv_fds(d->ho_fd, txt, sizeof(txt), fds, 1, &nf, HO_WAIT_MS);
 	}
-	if (send(d->ho_fd, "handoff", 7, MSG_NOSIGNAL) < 0)
-		return -errno;
-	r = recv_fds(d->ho_fd, txt, sizeof(txt), fds, 1, &nf, HO_WAIT_MS);
 	if (r >= 0 && (sscanf(txt, "ok handoff %zu %d %d%n", &want, &act, &idle, &end) != 3 ||
 		       nf != 1)) {
 		for (size_t i = 0; i < nf; i++)
@@ -294,25 +335,34 @@ int dn_handoff_take(struct dn_ctx *d)
 		}
 		for (size_t i = 0; i < nf; i += 2) {
 			unsigned long long dev = 0, ino = 0;
-			int used = 0;
+			struct dn_rec ar = {0};
+			char ra[32] = DN_RESOLVER_ADDR;
+			int used = 0, more = 0;
 
-			if (n == want || sscanf(p, "%llu %llu\n%n", &dev, &ino, &used) != 2) {
+			/* "DEV INO ADDR\n", or "DEV INO\n" from a build before the addresses */
+			if (n == want || sscanf(p, "%llu %llu%n", &dev, &ino, &used) != 2 ||
+			    (p[used] == ' ' && sscanf(p + used, " %31s%n", ra, &more) != 1) ||
+			    dn_resolver_parse(ra, &ar.resolver)) {
 				close(fds[i]);
 				close(fds[i + 1]);
 				continue;
 			}
-			p += used;
-			d->adopt[n++] = (struct dn_adopt){dev, ino, fds[i], fds[i + 1]};
+			p += used + more;
+			p += *p == '\n';
+			d->adopt[n++] = (struct dn_adopt){dev, ino, dn_resolver_of(&ar), fds[i],
+							  fds[i + 1]};
 			d->n_adopt = n;
 		}
 	}
 	return 0;
 }
 
-bool dn_handoff_adopt(struct dn_ctx *d, uint64_t dev, uint64_t ino, int *udp, int *tcp)
+bool dn_handoff_adopt(struct dn_ctx *d, uint64_t dev, uint64_t ino, uint32_t addr, int *udp,
+		      int *tcp)
 {
 	for (size_t i = 0; i < d->n_adopt; i++)
-		if (d->adopt[i].udp >= 0 && d->adopt[i].dev == dev && d->adopt[i].ino == ino) {
+		if (d->adopt[i].udp >= 0 && d->adopt[i].dev == dev && d->adopt[i].ino == ino &&
+		    d->adopt[i].addr == addr) {
 			*udp = d->adopt[i].udp;
 			*tcp = d->adopt[i].tcp;
 			d->adopt[i].udp = d->adopt[i].tcp = -1;
@@ -328,7 +378,8 @@ void dn_adopt_release(struct dn_ctx *d, bool unrewrite)
 	for (size_t i = 0; i < d->n_adopt; i++) {
 		struct sockaddr_in sa;
 		socklen_t len = sizeof(sa);
-		struct lsn tmp = {.udp = d->adopt[i].udp};
+		struct lsn tmp = {.udp = d->adopt[i].udp, .dev = d->adopt[i].dev,
+				  .ino = d->adopt[i].ino, .addr = d->adopt[i].addr};
 
 		if (tmp.udp < 0)
 			continue;

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Per-container listeners: a UDP socket and a TCP listener on 127.0.0.11:61053 inside each
- * container netns that a record names, made by a short-lived helper thread that enters the netns
- * (the loop thread never changes netns), with the nftables rewrite of port 53 to them beside
- * them; the rewrite is deleted with the listener. Listeners are found by the netns' device and
- * inode; each carries its view (the networks of the snapshot that name its netns).
+ * Per-container listeners: a UDP socket and a TCP listener on ADDR:61053 inside each container
+ * netns that a record names, for each resolver address its records name (127.0.0.11, and one
+ * more per further network of a container on several: dnsname.h), made by a short-lived helper
+ * thread that enters the netns (the loop thread never changes netns), with the nftables rewrite
+ * of ADDR:53 to them beside them; the rewrite is deleted with the listener. Listeners are found
+ * by the netns' device and inode and their address (one hash chain holds all of a netns); each
+ * carries its view (the networks of the snapshot that name its netns: every address of a netns
+ * resolves all of them) and which of them own its address (their upstreams: upstream.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,12 +31,13 @@
 struct mk {
 	const char *path;
 	uint64_t dev, ino;
+	uint32_t addr;
 	int udp, tcp, err;
 	uint16_t port;
 	struct cni_err e; /* the rewrite's failure */
 };
 
-static int bind_resolver(int type, uint16_t port)
+static int bind_resolver(int type, uint32_t addr, uint16_t port)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
 	int one = 1, rcvbuf = DN_UDP_RCVBUF, fd;
@@ -41,7 +45,7 @@ static int bind_resolver(int type, uint16_t port)
 	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	inet_pton(AF_INET, DN_RESOLVER_ADDR, &sa.sin_addr);
+	sa.sin_addr.s_addr = addr;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	/* 127.0.0.0/8 is local only once lo is up; bind now, serve when it is */
 	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
@@ -68,6 +72,7 @@ static int bind_resolver(int type, uint16_t port)
 static void *mk_thread(void *arg)
 {
 	struct mk *m = arg;
+	char ra[16];
 	struct stat st;
 	int fd;
 
@@ -90,21 +95,21 @@ static void *mk_thread(void *arg)
 	close(fd);
 	m->port = DN_RESOLVER_PORT;
 again:
-	m->udp = bind_resolver(SOCK_DGRAM, m->port);
+	m->udp = bind_resolver(SOCK_DGRAM, m->addr, m->port);
 	if (m->udp < 0) {
 		m->err = m->udp;
 		return NULL;
 	}
-	m->tcp = bind_resolver(SOCK_STREAM, m->port);
+	m->tcp = bind_resolver(SOCK_STREAM, m->addr, m->port);
 	if (m->tcp < 0)
 		m->err = m->tcp;
 	else if (m->port == DN_RESOLVER_PORT)
-		m->err = nu_nft_dnsport_add(DN_RESOLVER_ADDR, DN_RESOLVER_PORT, DN_REWRITE_OWNER,
-					    &m->e);
+		m->err = nu_nft_dnsport_add(dn_resolver_text(m->addr, ra), DN_RESOLVER_PORT,
+					    DN_REWRITE_OWNER, &m->e);
 	if (m->err == -EPERM && m->port == DN_RESOLVER_PORT) {
 		/*
 		 * A netns of a user namespace whose kernel refuses payload rewrites there (rootless,
-		 * seen on 6.18): serve 127.0.0.11:53 itself, as builds before the rewrite did (the
+		 * seen on 6.18): serve ADDR:53 itself, as builds before the rewrite did (the
 		 * container's own server cannot then bind the wildcard :53). The rewrite's batch is
 		 * one transaction: nothing of it is left.
 		 */
@@ -131,7 +136,8 @@ again:
  */
 struct rw {
 	int sock;
-	bool add;
+	uint32_t addr;
+	bool add, whole;
 	int err;
 	struct cni_err e;
 };
@@ -140,6 +146,7 @@ static void *rw_thread(void *arg)
 {
 	struct rw *w = arg;
 	int fd = ioctl(w->sock, SIOCGSKNS);
+	char ra[16];
 
 	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
 		w->err = cni_fail(&w->e, -errno, 0, "entering the listener's netns: %m");
@@ -148,19 +155,29 @@ static void *rw_thread(void *arg)
 		return NULL;
 	}
 	close(fd);
-	w->err = w->add ? nu_nft_dnsport_add(DN_RESOLVER_ADDR, DN_RESOLVER_PORT, DN_REWRITE_OWNER,
-					     &w->e)
-			: nu_nft_dnsport_del(&w->e);
+	dn_resolver_text(w->addr, ra);
+	w->err = w->add ? nu_nft_dnsport_add(ra, DN_RESOLVER_PORT, DN_REWRITE_OWNER, &w->e)
+			: nu_nft_dnsport_del(ra, w->whole, &w->e);
 	return NULL;
+}
+
+static struct lsn **lsn_bucket(struct dn_ctx *d, uint64_t dev, uint64_t ino)
+{
+	return &d->lsn[(ino ^ dev * 31) % LSN_BUCKETS];
 }
 
 int dn_lsn_rewrite(struct dn_ctx *d, const struct lsn *l, bool add)
 {
-	struct rw w = {.sock = l->udp, .add = add};
+	struct rw w = {.sock = l->udp, .addr = l->addr, .add = add, .whole = true};
 	pthread_t t;
 
 	if (l->port == 53)
 		return 0; /* served on port 53 itself: no rewrite (mk_thread) */
+	/* the netns' last listener deletes the table, another one its own address's chain; after
+	 * a handoff the table is the new daemon's */
+	w.whole = !d->handed;
+	for (const struct lsn *o = *lsn_bucket(d, l->dev, l->ino); o && w.whole; o = o->next)
+		w.whole = o == l || o->dev != l->dev || o->ino != l->ino;
 	if (pthread_create(&t, NULL, rw_thread, &w))
 		return cni_fail(&w.e, -EAGAIN, 0, "cannot start a thread");
 	pthread_join(t, NULL);
@@ -169,27 +186,36 @@ int dn_lsn_rewrite(struct dn_ctx *d, const struct lsn *l, bool add)
 	return w.err;
 }
 
-static struct lsn **lsn_slot(struct dn_ctx *d, uint64_t dev, uint64_t ino)
+static struct lsn **lsn_slot(struct dn_ctx *d, uint64_t dev, uint64_t ino, uint32_t addr)
 {
-	struct lsn **p = &d->lsn[(ino ^ dev * 31) % LSN_BUCKETS];
+	struct lsn **p = lsn_bucket(d, dev, ino);
 
-	while (*p && ((*p)->dev != dev || (*p)->ino != ino))
+	while (*p && ((*p)->dev != dev || (*p)->ino != ino || (*p)->addr != addr))
 		p = &(*p)->next;
 	return p;
 }
 
-struct lsn *dn_lsn_find(struct dn_ctx *d, uint64_t dev, uint64_t ino)
+struct lsn *dn_lsn_find(struct dn_ctx *d, uint64_t dev, uint64_t ino, uint32_t addr)
 {
-	return *lsn_slot(d, dev, ino);
+	return *lsn_slot(d, dev, ino, addr);
+}
+
+void dn_lsn_view_ns(struct dn_ctx *d, uint64_t dev, uint64_t ino, uint16_t i)
+{
+	for (struct lsn *l = *lsn_bucket(d, dev, ino); l; l = l->next)
+		if (l->dev == dev && l->ino == ino)
+			dn_lsn_view_add(l, i, false);
 }
 
 struct lsn *dn_lsn_open(struct dn_ctx *d, const struct dn_rec *r)
 {
-	struct mk m = {.path = r->netns, .dev = r->ns_dev, .ino = r->ns_ino};
+	struct mk m = {.path = r->netns, .dev = r->ns_dev, .ino = r->ns_ino,
+		       .addr = dn_resolver_of(r)};
 	struct lsn *l;
 	pthread_t t;
+	char ra[16];
 
-	if (d->n_adopt && dn_handoff_adopt(d, r->ns_dev, r->ns_ino, &m.udp, &m.tcp)) {
+	if (d->n_adopt && dn_handoff_adopt(d, r->ns_dev, r->ns_ino, m.addr, &m.udp, &m.tcp)) {
 		/* the old daemon's (handoff.c): its rewrite is in place */
 	} else if (pthread_create(&t, NULL, mk_thread, &m)) {
 		snprintf(d->last_err, sizeof(d->last_err), "cannot start a thread");
@@ -198,8 +224,8 @@ struct lsn *dn_lsn_open(struct dn_ctx *d, const struct dn_rec *r)
 		pthread_join(t, NULL);
 	}
 	if (m.err) {
-		snprintf(d->last_err, sizeof(d->last_err), "listener in %s: %s", r->netns,
-			 m.e.msg[0] ? m.e.msg : strerror(-m.err));
+		snprintf(d->last_err, sizeof(d->last_err), "listener on %s in %s: %s",
+			 dn_resolver_text(m.addr, ra), r->netns, m.e.msg[0] ? m.e.msg : strerror(-m.err));
 		return NULL;
 	}
 	l = calloc(1, sizeof(*l));
@@ -210,6 +236,7 @@ struct lsn *dn_lsn_open(struct dn_ctx *d, const struct dn_rec *r)
 	}
 	l->dev = r->ns_dev;
 	l->ino = r->ns_ino;
+	l->addr = m.addr;
 	l->view = l->view_in;
 	l->cap_view = (uint16_t)(sizeof(l->view_in) / sizeof(l->view_in[0]));
 	l->udp = m.udp;
@@ -227,17 +254,22 @@ struct lsn *dn_lsn_open(struct dn_ctx *d, const struct dn_rec *r)
 	l->tev = (struct dmn_ev){EV_TCPL, l};
 	dmn_loop_add(&d->loop, l->udp, &l->uev, EPOLLIN);
 	dmn_loop_add(&d->loop, l->tcp, &l->tev, EPOLLIN);
-	*lsn_slot(d, l->dev, l->ino) = l;
+	*lsn_slot(d, l->dev, l->ino, l->addr) = l;
 	d->n_lsn++;
 	return l;
 }
 
-/* Add network @i to the view of @l (once); beyond VIEW_MAX, or out of memory, it stays unseen. */
-void dn_lsn_view_add(struct lsn *l, uint16_t i)
+/*
+ * Add network @i to the view of @l (once), as an owner of its address with @own; beyond
+ * VIEW_MAX, or out of memory, it stays unseen.
+ */
+void dn_lsn_view_add(struct lsn *l, uint16_t i, bool own)
 {
 	for (size_t v = 0; v < l->n_view; v++)
-		if (l->view[v] == i)
+		if (l->view[v] == i) {
+			l->own |= (uint64_t)own << v;
 			return;
+		}
 	if (l->n_view == l->cap_view) {
 		uint16_t cap = (uint16_t)(l->cap_view * 2), *v;
 
@@ -256,6 +288,7 @@ void dn_lsn_view_add(struct lsn *l, uint16_t i)
 		l->view = v;
 		l->cap_view = cap;
 	}
+	l->own |= (uint64_t)own << l->n_view;
 	l->view[l->n_view++] = i;
 }
 
@@ -284,12 +317,12 @@ void dn_lsn_close(struct dn_ctx *d, struct lsn *l)
 		d->fwd_lsns--;
 	/* no record names the netns any more (or we exit): its port 53 is its own again, unless
 	 * the listener is a new daemon's now (handoff.c) or in systemd's fd store (fdstore.c) */
-	if (!d->handed && !d->stored && dn_lsn_rewrite(d, l, false))
+	if ((!d->handed || !l->given) && !d->stored && dn_lsn_rewrite(d, l, false))
 		dn_logk(d, DN_LOG_LSN, "%s", d->last_err);
 	close(l->udp);
 	close(l->tcp);
 	dn_ups_put(d, l->ups);
-	*lsn_slot(d, l->dev, l->ino) = l->next;
+	*lsn_slot(d, l->dev, l->ino, l->addr) = l->next;
 	d->n_lsn--;
 	if (l->view != l->view_in)
 		free(l->view);

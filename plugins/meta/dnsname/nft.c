@@ -5,7 +5,7 @@
  * port of the same address, and a stateless rewrite in the container's netns maps the two:
  *
  *	table ip cnic_dnsname {
- *		chain output {
+ *		chain output {			(127.0.0.11; another address: chain output-<addr>)
  *			type filter hook output priority raw; policy accept;
  *			ip daddr <addr> udp dport 53 notrack udp dport set <port>
  *			ip saddr <addr> udp sport <port> notrack udp sport set 53
@@ -20,10 +20,14 @@
  * anything else in the netns loads it; the rules themselves register no conntrack or NAT hook
  * (the first NAT rule of a netns walks the whole conntrack table), so a process of the container
  * binds the wildcard :53 and its queries to <addr>:53 still reach the resolver.
- * Add installs the table (or replaces its rules) and its owner's counter in one batch; del
- * deletes the table. The dnsname daemon owns it: it adds it where it opens a listener and deletes
- * it where it closes one (a netns has one listener, whatever its attachments), so the rewrite and
- * the port it points at always come from the same build.
+ * Each resolver address of the netns (one per network of a container on several) has its own
+ * chain, so that one is added and deleted without touching the others; no rule names more than
+ * its address (never 127.0.0.0/8: a container's own 127.0.0.53 resolver keeps its port 53).
+ * 127.0.0.11's chain is "output", as builds before the other addresses named it.
+ * Add installs the table, the address's chain (or replaces its rules) and its owner's counter in
+ * one batch; del deletes the address's chain, or the whole table. The dnsname daemon owns it: it
+ * adds a chain where it opens a listener and deletes it where it closes one (the table with the
+ * netns' last), so the rewrite and the port it points at always come from the same build.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,7 +50,20 @@ struct dp {
 	struct in_addr addr;
 	uint16_t port;
 	const char *id;
+	char chain[32];
+	bool whole; /* del: the table */
 };
+
+/* The chain of @a: DP_CHAIN for DN_RESOLVER_ADDR (127.0.0.11), else DP_CHAIN-<a>. */
+static void dp_chain(struct dp *d)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	if (!strcmp(inet_ntop(AF_INET, &d->addr, ip, sizeof(ip)), "127.0.0.11"))
+		snprintf(d->chain, sizeof(d->chain), DP_CHAIN);
+	else
+		snprintf(d->chain, sizeof(d->chain), DP_CHAIN "-%s", ip);
+}
 
 static void x_imm(struct nft *c, struct nftnl_rule *r, const void *data, uint32_t len)
 {
@@ -85,7 +102,7 @@ static struct nftnl_rule *dp_rule(struct nft *c, const struct dp *d, int i)
 	struct nftnl_rule *r;
 
 	snprintf(comment, sizeof(comment), "cnic dnsname: port 53 served at %u", d->port);
-	r = nft_rule_new(c, NFPROTO_IPV4, DP_TABLE, DP_CHAIN, comment);
+	r = nft_rule_new(c, NFPROTO_IPV4, DP_TABLE, d->chain, comment);
 	nft_x_payload(c, r, NFT_PAYLOAD_NETWORK_HEADER, reply ? 12 : 16, 4);
 	nft_x_cmp(c, r, NFT_CMP_EQ, &d->addr, 4);
 	nft_x_meta(c, r, NFT_META_L4PROTO);
@@ -112,8 +129,8 @@ static int dp_add_once(struct nft *c, void *arg, struct cni_err *e)
 
 	nft_begin(c);
 	nft_add_table(c, NFPROTO_IPV4, DP_TABLE, NULL);
-	nft_add_chain(c, NFPROTO_IPV4, DP_TABLE, DP_CHAIN, &out, NULL);
-	nft_flush_chain(c, NFPROTO_IPV4, DP_TABLE, DP_CHAIN);
+	nft_add_chain(c, NFPROTO_IPV4, DP_TABLE, d->chain, &out, NULL);
+	nft_flush_chain(c, NFPROTO_IPV4, DP_TABLE, d->chain);
 	for (int i = 0; i < 4; i++)
 		nft_add_rule(c, dp_rule(c, d, i));
 	nft_add_counter(c, NFPROTO_IPV4, DP_TABLE, dp_counter(name, d->id));
@@ -121,23 +138,26 @@ static int dp_add_once(struct nft *c, void *arg, struct cni_err *e)
 }
 
 /* Validate, then run @once's rounds on @addr (NULL: not needed), @port and @id. */
-static int dp_run(int (*once)(struct nft *c, void *arg, struct cni_err *e), const char *addr,
-		  uint16_t port, const char *id, struct cni_err *e)
+static int dp_run(int (*once)(struct nft *c, void *arg, struct cni_err *e), struct dp *d,
+		  const char *addr, struct cni_err *e)
 {
-	struct dp d = { .port = port, .id = id };
 	char name[DP_NAME_MAX];
 
-	if (addr && (inet_pton(AF_INET, addr, &d.addr) != 1 || !port || port == 53))
+	if (inet_pton(AF_INET, addr, &d->addr) != 1 || (d->id && (!d->port || d->port == 53)))
 		return cni_fail(e, -EINVAL, 0, "resolver %s, port %u: not an IPv4 address and a port",
-				addr, port);
-	if ((size_t)snprintf(name, sizeof(name), "att-%s", id) >= sizeof(name))
-		return cni_fail(e, -ENAMETOOLONG, 0, "attachment id %s too long", id);
-	return nft_run(once, &d, e);
+				addr, d->port);
+	dp_chain(d);
+	if (!d->id)
+		return nft_run(once, d, e);
+	if ((size_t)snprintf(name, sizeof(name), "att-%s", d->id) >= sizeof(name))
+		return cni_fail(e, -ENAMETOOLONG, 0, "attachment id %s too long", d->id);
+	return nft_run(once, d, e);
 }
 
 int nu_nft_dnsport_add(const char *addr, uint16_t port, const char *id, struct cni_err *e)
 {
-	int ret = dp_run(dp_add_once, addr, port, id, e);
+	struct dp d = {.port = port, .id = id};
+	int ret = dp_run(dp_add_once, &d, addr, e);
 
 	if (ret < 0)
 		return cni_wrap(e, ret, "redirecting %s:53 to port %u", addr, port);
@@ -146,11 +166,16 @@ int nu_nft_dnsport_add(const char *addr, uint16_t port, const char *id, struct c
 
 static int dp_del_once(struct nft *c, void *arg, struct cni_err *e)
 {
+	const struct dp *d = arg;
 	int ret;
 
-	(void)arg;
 	nft_begin(c);
-	nft_del_table(c, NFPROTO_IPV4, DP_TABLE);
+	if (d->whole) {
+		nft_del_table(c, NFPROTO_IPV4, DP_TABLE);
+	} else {
+		nft_flush_chain(c, NFPROTO_IPV4, DP_TABLE, d->chain);
+		nft_del_chain(c, NFPROTO_IPV4, DP_TABLE, d->chain);
+	}
 	ret = nft_commit(c, e);
 	if (ret == -ENOENT) {
 		cni_err_clear(e);
@@ -159,12 +184,13 @@ static int dp_del_once(struct nft *c, void *arg, struct cni_err *e)
 	return ret;
 }
 
-int nu_nft_dnsport_del(struct cni_err *e)
+int nu_nft_dnsport_del(const char *addr, bool whole, struct cni_err *e)
 {
-	int ret = nft_run(dp_del_once, NULL, e);
+	struct dp d = {.whole = whole};
+	int ret = dp_run(dp_del_once, &d, addr, e);
 
 	if (ret < 0)
-		return cni_wrap(e, ret, "removing the port 53 rewrite");
+		return cni_wrap(e, ret, "removing the port 53 rewrite of %s", addr);
 	return 0;
 }
 
@@ -181,7 +207,7 @@ static int dp_check_once(struct nft *c, void *arg, struct cni_err *e)
 	if (ret <= 0)
 		return ret < 0 ? ret : cni_fail(e, -ENOENT, 0, "no counter %s in ip %s", name,
 						DP_TABLE);
-	ret = nft_list_rules(c, NFPROTO_IPV4, DP_TABLE, DP_CHAIN, &have, e);
+	ret = nft_list_rules(c, NFPROTO_IPV4, DP_TABLE, d->chain, &have, e);
 	if (ret < 0)
 		return ret;
 	for (int i = 0; i < 4; i++)
@@ -193,11 +219,13 @@ static int dp_check_once(struct nft *c, void *arg, struct cni_err *e)
 	nft_rules_free(have);
 	if (!same)
 		return cni_fail(e, -ENOENT, 0, "chain ip %s %s does not hold the rewrite to port %u",
-				DP_TABLE, DP_CHAIN, d->port);
+				DP_TABLE, d->chain, d->port);
 	return 0;
 }
 
 int nu_nft_dnsport_check(const char *addr, uint16_t port, const char *id, struct cni_err *e)
 {
-	return dp_run(dp_check_once, addr, port, id, e);
+	struct dp d = {.port = port, .id = id};
+
+	return dp_run(dp_check_once, &d, addr, e);
 }

@@ -9,13 +9,18 @@
  * inside the container's netns on 127.0.0.11:61053 with the stateless nftables rewrite of
  * 127.0.0.11:53 to that port and back (plugins/meta/dnsname/nft.c: port 53 stays free for the
  * container), both the daemon's own (dnsname.h, DN_REWRITE_OWNER) - and returns prevResult with
- * 127.0.0.11 as nameserver and the domain as search domain.
+ * 127.0.0.11 as nameserver and the domain as search domain. A container on several networks
+ * gets one resolver address per network (the first keeps 127.0.0.11, the others the lowest free
+ * 127.0.0.X: pick_resolver(), under the lock), its listener and rewrite on that address, and that
+ * address as nameserver: the daemon forwards a query through the upstreams of the network whose
+ * address it was asked at.
  * DEL removes the record (idempotent: absent file, record, netns or daemon are success); the
- * daemon closes the listener and deletes the rewrite when no record names the netns. CHECK
- * verifies the record, the rewrite when the daemon serves another port than 53 (a daemon of an
- * older build serves 53 itself), and asks the container's resolver, from inside its netns, for
- * the container's own name. STATUS is 50 when the daemon cannot be started or does not answer. GC drops records of
- * attachments not in the valid list.
+ * daemon closes the listener and deletes the rewrite of an address when no record names it in
+ * that netns. CHECK verifies the record, the rewrite of its address when the daemon serves
+ * another port than 53 (a daemon of an older build serves 53 itself), and asks the container's
+ * resolver at that address, from inside its netns, for the container's own name. STATUS is 50 when the daemon
+ * cannot be started or does not answer. GC drops records of attachments not in the valid list
+ * (their addresses with them).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -371,11 +376,23 @@ static unsigned int reply_port(const char *reply)
 	return p && sscanf(p, " port %u", &port) == 1 ? port : 53;
 }
 
-/* Ask the daemon to reload; with a netns it answers once that netns has its listener. */
-static int daemon_sync(const struct dn_conf *c, const struct dn_rec *rec, bool start,
-		       struct cni_err *e)
+/* A daemon that serves each resolver address of a netns on its own (DN_CTL_ADDRS)? */
+static bool reply_addrs(const char *reply)
 {
-	char req[96], reply[512];
+	const char *p = strstr(reply, DN_CTL_ADDRS);
+
+	return p && (!p[strlen(DN_CTL_ADDRS)] || p[strlen(DN_CTL_ADDRS)] == ' ');
+}
+
+/*
+ * Ask the daemon to reload; with a netns it answers once that netns has its listener on the
+ * record's resolver address. *@addrs (when given): the daemon serves that address (a daemon of a
+ * build before them serves 127.0.0.11 alone, for every network of the netns).
+ */
+static int daemon_sync(const struct dn_conf *c, const struct dn_rec *rec, bool start,
+		       bool *addrs, struct cni_err *e)
+{
+	char req[96], reply[512], ra[16];
 	int r;
 
 	if (start) {
@@ -384,8 +401,8 @@ static int daemon_sync(const struct dn_conf *c, const struct dn_rec *rec, bool s
 			return r;
 	}
 	if (rec)
-		snprintf(req, sizeof(req), "sync %llu %llu", (unsigned long long)rec->ns_dev,
-			 (unsigned long long)rec->ns_ino);
+		snprintf(req, sizeof(req), "sync %llu %llu %s", (unsigned long long)rec->ns_dev,
+			 (unsigned long long)rec->ns_ino, dn_resolver_text(rec->resolver, ra));
 	else
 		snprintf(req, sizeof(req), "sync");
 	r = dn_ctl(c->run_dir, req, reply, sizeof(reply), 10000);
@@ -406,6 +423,8 @@ static int daemon_sync(const struct dn_conf *c, const struct dn_rec *rec, bool s
 	if (strncmp(reply, "ok", 2))
 		return cni_fail(e, -EIO, CNI_ERR_NOT_AVAILABLE, "dnsname daemon: %s",
 				strncmp(reply, "err ", 4) ? reply : reply + 4);
+	if (addrs)
+		*addrs = reply_addrs(reply);
 	return 0;
 }
 
@@ -453,8 +472,90 @@ static int collect_names(struct cni_ctx *ctx, const struct dn_conf *c, struct dn
 	return 0;
 }
 
-/* Replace (or, with @add NULL, remove) the attachment's record in the network file. */
-static int update_file(struct cni_ctx *ctx, const struct dn_conf *c, const struct dn_rec *add,
+/*
+ * The resolver addresses the other attachments of the container in netns (@dev, @ino) hold, in
+ * @used (by the last byte of 127.0.0.X): its records in every network file but @self's. A
+ * record of another container in that netns is of a dead one whose inode the kernel reused.
+ */
+struct used_scan {
+	int dirfd;
+	const char *self, *cid;
+	uint64_t dev, ino;
+	bool *used;
+	int err;
+};
+
+static void mark_used(const struct dn_netfile *f, const struct used_scan *u, const char *skip_if)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct dn_rec *r = &f->recs[i];
+
+		if (r->ns_dev != u->dev || r->ns_ino != u->ino || strcmp(r->cid, u->cid) ||
+		    (skip_if && !strcmp(r->ifname, skip_if)))
+			continue;
+		u->used[((const uint8_t *)&(uint32_t){dn_resolver_of(r)})[3]] = true;
+	}
+}
+
+static bool used_one(const char *name, void *arg)
+{
+	struct used_scan *u = arg;
+	struct dn_netfile f;
+	int r;
+
+	if (!strcmp(name, u->self))
+		return true;
+	r = dn_netfile_read(u->dirfd, name, &f, 0);
+	if (r == -ENOENT || r == -EINVAL || r == -EFBIG) /* gone, or not one we serve either */
+		return true;
+	if (r) {
+		u->err = r;
+		return false;
+	}
+	mark_used(&f, u, NULL);
+	dn_netfile_free(&f);
+	return true;
+}
+
+/*
+ * The resolver address of attachment @add (netns, container id, ifname) on network @f: the one it
+ * has there already (a repeated ADD), else the lowest 127.0.0.X from DN_RESOLVER_FIRST that no
+ * other attachment of its container in that netns holds (the first network keeps 127.0.0.11).
+ * The caller holds the run directory's lock: two ADDs cannot pick the same.
+ */
+static int pick_resolver(struct cni_ctx *ctx, int dirfd, const struct dn_netfile *f,
+			 struct dn_rec *add, struct cni_err *e)
+{
+	bool used[256] = {0};
+	struct used_scan u = {dirfd, ctx->net.name, add->cid, add->ns_dev, add->ns_ino, used, 0};
+	int had = -1, r;
+
+	for (size_t i = 0; i < f->n; i++)
+		if (!strcmp(f->recs[i].cid, add->cid) && !strcmp(f->recs[i].ifname, add->ifname) &&
+		    f->recs[i].ns_dev == add->ns_dev && f->recs[i].ns_ino == add->ns_ino)
+			had = ((const uint8_t *)&(uint32_t){dn_resolver_of(&f->recs[i])})[3];
+	mark_used(f, &u, add->ifname);
+	r = dn_netfiles_each(dirfd, used_one, &u);
+	if (r < 0 || u.err)
+		return cni_fail(e, r < 0 ? r : u.err, CNI_ERR_IO,
+				"reading the record files for the resolver address: %s",
+				strerror(-(r < 0 ? r : u.err)));
+	for (int x = had >= 0 && !used[had] ? had : DN_RESOLVER_FIRST; x <= DN_RESOLVER_LAST; x++)
+		if (!used[x]) {
+			char ip[16];
+
+			snprintf(ip, sizeof(ip), "127.0.0.%d", x);
+			return dn_resolver_parse(ip, &add->resolver);
+		}
+	return cni_fail(e, -E2BIG, CNI_ERR_INVALID_CONFIG,
+			"container %s: no free resolver address (127.0.0.%d-%d) in its netns for "
+			"network %s",
+			add->cid, DN_RESOLVER_FIRST, DN_RESOLVER_LAST, ctx->net.name);
+}
+
+/* Replace (or, with @add NULL, remove) the attachment's record in the network file; an ADD's
+ * resolver address into @add->resolver. */
+static int update_file(struct cni_ctx *ctx, const struct dn_conf *c, struct dn_rec *add,
 		       struct cni_err *e)
 {
 	_fd_ int lockfd = -1, dirfd = -1;
@@ -478,6 +579,11 @@ static int update_file(struct cni_ctx *ctx, const struct dn_conf *c, const struc
 		f.ttl = (unsigned int)c->ttl;
 		free(f.servers);
 		f.servers = c->servers ? strdup(c->servers) : NULL;
+		r = pick_resolver(ctx, dirfd, &f, add, e);
+		if (r) {
+			dn_netfile_free(&f);
+			return r;
+		}
 	}
 	dn_netfile_remove(&f, ctx->env.container_id, ctx->env.ifname);
 	if (add) {
@@ -548,9 +654,11 @@ static int check_chained(struct cni_ctx *ctx, struct cni_err *e)
 /*
  * CHECK of the port 53 rewrite in the container's netns: the daemon's (dnsname.h), for the port
  * the running daemon serves; none to check when that is 53 (a daemon of an older build) or when
- * no daemon answers (the probe reports that).
+ * no daemon answers (the probe reports that). @ra: the record's resolver address, made
+ * DN_RESOLVER_ADDR when the daemon is of a build that serves that one alone.
  */
-static int rewrite_check(struct cni_ctx *ctx, const struct dn_conf *c, struct cni_err *e)
+static int rewrite_check(struct cni_ctx *ctx, const struct dn_conf *c, char ra[16],
+			 struct cni_err *e)
 {
 	_fd_ int nsfd = -1;
 	char reply[256];
@@ -559,6 +667,8 @@ static int rewrite_check(struct cni_ctx *ctx, const struct dn_conf *c, struct cn
 
 	if (dn_ctl(c->run_dir, "ping", reply, sizeof(reply), 3000) || strncmp(reply, "ok", 2))
 		return 0;
+	if (!reply_addrs(reply))
+		strcpy(ra, DN_RESOLVER_ADDR);
 	port = reply_port(reply);
 	if (port == 53)
 		return 0;
@@ -569,11 +679,11 @@ static int rewrite_check(struct cni_ctx *ctx, const struct dn_conf *c, struct cn
 		/* this netns' listener may serve port 53 itself, where the kernel refused the
 		 * rewrite (a user namespace: listen.c); a daemon without "port" says "err" */
 		struct stat st;
-		char req[64];
+		char req[80];
 
 		if (!fstat(nsfd, &st)) {
-			snprintf(req, sizeof(req), "port %llu %llu", (unsigned long long)st.st_dev,
-				 (unsigned long long)st.st_ino);
+			snprintf(req, sizeof(req), "port %llu %llu %s", (unsigned long long)st.st_dev,
+				 (unsigned long long)st.st_ino, ra);
 			if (!dn_ctl(c->run_dir, req, reply, sizeof(reply), 3000) &&
 			    !strncmp(reply, "ok", 2) && reply_port(reply) == 53)
 				return 0;
@@ -582,7 +692,7 @@ static int rewrite_check(struct cni_ctx *ctx, const struct dn_conf *c, struct cn
 	r = nu_netns_enter(nsfd, &orig, e);
 	if (r)
 		return r;
-	r = nu_nft_dnsport_check(DN_RESOLVER_ADDR, (uint16_t)port, DN_REWRITE_OWNER, e);
+	r = nu_nft_dnsport_check(ra, (uint16_t)port, DN_REWRITE_OWNER, e);
 	nu_netns_leave(orig);
 	return r;
 }
@@ -627,6 +737,8 @@ static int dn_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e
 	struct dn_conf *c = ctx->conf;
 	struct dn_addr addrs[DN_MAX_ADDRS];
 	struct dn_rec rec = {.addrs = addrs};
+	char ra[16];
+	bool addrs_served = false;
 	int r;
 
 	r = check_chained(ctx, e);
@@ -653,17 +765,20 @@ static int dn_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e
 	r = update_file(ctx, c, &rec, e);
 	if (r)
 		return r;
-	r = daemon_sync(c, &rec, true, e);
+	r = daemon_sync(c, &rec, true, &addrs_served, e);
 	if (r) {
 		struct cni_err e2 = {0};
 
 		if (!update_file(ctx, c, NULL, &e2))
-			daemon_sync(c, NULL, false, &e2);
+			daemon_sync(c, NULL, false, NULL, &e2);
 		return r;
 	}
 	*res = *ctx->net.prev;
-	res->dns.nameservers.v =
-		strv_prepend(&ctx->net.prev->dns.nameservers, DN_RESOLVER_ADDR, &res->dns.nameservers.n);
+	/* this network's own address; a daemon of an older build serves 127.0.0.11 alone */
+	res->dns.nameservers.v = strv_prepend(&ctx->net.prev->dns.nameservers,
+					      addrs_served ? dn_resolver_text(rec.resolver, ra)
+						    : DN_RESOLVER_ADDR,
+					      &res->dns.nameservers.n);
 	res->dns.search.v = strv_prepend(&ctx->net.prev->dns.search, c->domain, &res->dns.search.n);
 	/* the runtime's --dns-search and --dns-option (the "dns" capability) after prevResult's */
 	if (c->rc.dns.searches.n) {
@@ -691,7 +806,7 @@ static int dn_del(struct cni_ctx *ctx, struct cni_err *e)
 	r = update_file(ctx, c, NULL, e);
 	if (r)
 		return r;
-	return daemon_sync(c, NULL, false, e);
+	return daemon_sync(c, NULL, false, NULL, e);
 }
 
 static int dn_gc(struct cni_ctx *ctx, struct cni_err *e)
@@ -742,7 +857,7 @@ static int dn_gc(struct cni_ctx *ctx, struct cni_err *e)
 				ctx->net.name, strerror(-r));
 	close(lockfd);
 	lockfd = -1;
-	return daemon_sync(c, NULL, false, e);
+	return daemon_sync(c, NULL, false, NULL, e);
 }
 
 /* Any network file (malformed ones too) under @c's run directory? */
@@ -787,8 +902,10 @@ static int dn_status(struct cni_ctx *ctx, struct cni_err *e)
 
 /* ---- CHECK ----------------------------------------------------------------------------------- */
 
-/* One query to 127.0.0.11:53 (through the rewrite) from inside the container's netns; 0 when answered as expected. */
-static int probe(const char *netns, const char *name, uint16_t qtype, struct cni_err *e)
+/* One query to @ra:53 (through the rewrite) from inside the container's netns; 0 when answered
+ * as expected. */
+static int probe(const char *netns, const char *ra, const char *name, uint16_t qtype,
+		 struct cni_err *e)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
 	_fd_ int nsfd = -1, sk = -1;
@@ -816,11 +933,11 @@ static int probe(const char *netns, const char *name, uint16_t qtype, struct cni
 	dns_w_init(&w, q, sizeof(q), id, DNS_F_RD);
 	dns_w_question(&w, &qn, qtype, DNS_C_IN);
 	len = dns_w_finish(&w);
-	inet_pton(AF_INET, DN_RESOLVER_ADDR, &sa.sin_addr);
+	inet_pton(AF_INET, ra, &sa.sin_addr);
 	setsockopt(sk, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){.tv_sec = 2}, sizeof(struct timeval));
 	for (int tries = 0; tries < 2; tries++) {
 		if (sendto(sk, q, (size_t)len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			return cni_fail(e, -errno, 0, "sending a query to %s: %m", DN_RESOLVER_ADDR);
+			return cni_fail(e, -errno, 0, "sending a query to %s: %m", ra);
 		n = recv(sk, a, sizeof(a), 0);
 		if (n < 0)
 			continue;
@@ -834,7 +951,7 @@ static int probe(const char *netns, const char *name, uint16_t qtype, struct cni
 		return 0;
 	}
 	return cni_fail(e, -ETIMEDOUT, CNI_ERR_NOT_AVAILABLE,
-			"the resolver at %s does not answer in the container", DN_RESOLVER_ADDR);
+			"the resolver at %s does not answer in the container", ra);
 }
 
 static int dn_check(struct cni_ctx *ctx, struct cni_err *e)
@@ -842,7 +959,7 @@ static int dn_check(struct cni_ctx *ctx, struct cni_err *e)
 	struct dn_conf *c = ctx->conf;
 	_fd_ int lockfd = -1, dirfd = -1;
 	struct dn_netfile f;
-	char name[300];
+	char name[300], ra[16] = DN_RESOLVER_ADDR;
 	uint16_t qtype = DNS_T_SOA;
 	bool found = false;
 	int r;
@@ -864,6 +981,7 @@ static int dn_check(struct cni_ctx *ctx, struct cni_err *e)
 		if (strcmp(rec->cid, ctx->env.container_id) || strcmp(rec->ifname, ctx->env.ifname))
 			continue;
 		found = true;
+		dn_resolver_text(rec->resolver, ra);
 		for (size_t k = 0; k < ctx->net.prev->n_ips; k++) {
 			const struct cni_ip *ip = &ctx->net.prev->ips[k].address.ip;
 			bool have = false;
@@ -890,10 +1008,10 @@ static int dn_check(struct cni_ctx *ctx, struct cni_err *e)
 				ctx->env.container_id, ctx->net.name);
 	if (r)
 		return r;
-	r = rewrite_check(ctx, c, e);
+	r = rewrite_check(ctx, c, ra, e);
 	if (r)
 		return r;
-	return probe(ctx->env.netns, name, qtype, e);
+	return probe(ctx->env.netns, ra, name, qtype, e);
 }
 
 const struct cni_plugin dn_plugin = {

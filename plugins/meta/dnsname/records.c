@@ -236,6 +236,35 @@ const char *dn_upstream_unusable(const struct sockaddr_storage *sa, bool contain
 	return "not an IP address";
 }
 
+int dn_resolver_parse(const char *s, uint32_t *a)
+{
+	struct in_addr in;
+	const uint8_t *b = (const uint8_t *)&in;
+
+	if (inet_pton(AF_INET, s, &in) != 1 || b[0] != 127 || b[1] || b[2] ||
+	    b[3] < DN_RESOLVER_FIRST || b[3] > DN_RESOLVER_LAST)
+		return -EINVAL;
+	*a = b[3] == DN_RESOLVER_FIRST ? 0 : in.s_addr;
+	return 0;
+}
+
+uint32_t dn_resolver_of(const struct dn_rec *r)
+{
+	struct in_addr in;
+
+	if (r->resolver)
+		return r->resolver;
+	inet_pton(AF_INET, DN_RESOLVER_ADDR, &in);
+	return in.s_addr;
+}
+
+const char *dn_resolver_text(uint32_t a, char buf[16])
+{
+	if (!a)
+		return strcpy(buf, DN_RESOLVER_ADDR);
+	return inet_ntop(AF_INET, &a, buf, 16);
+}
+
 static bool upstreams_valid(const char *s)
 {
 	char buf[256], *save = NULL;
@@ -490,6 +519,11 @@ static int parse_rec(char *line, struct dn_rec *r)
 struct rec_keys {
 	uint64_t *h;
 	size_t n, cap;
+	struct {
+		uint64_t h;
+		uint32_t a;
+	} *addr; /* "addr" lines, matched to their records once the file is read */
+	size_t n_addr, cap_addr;
 };
 
 static uint64_t att_hash(const char *cid, const char *ifname, uint64_t dev, uint64_t ino)
@@ -568,19 +602,20 @@ static int read_line(char *line, int lineno, struct dn_netfile *f, unsigned int 
 
 		if (r)
 			return r;
-		if (flags & DN_READ_SERVE) {
-			if (keys->n == keys->cap) {
-				size_t cap = keys->cap ? keys->cap * 2 : 16;
-				uint64_t *v = realloc(keys->h, cap * sizeof(*v));
+		/* every record's key, in file order (= the index of f->recs): "addr" lines find
+		 * theirs by it */
+		if (keys->n == keys->cap) {
+			size_t cap = keys->cap ? keys->cap * 2 : 16;
+			uint64_t *v = realloc(keys->h, cap * sizeof(*v));
 
-				if (!v)
-					return -ENOMEM;
-				keys->h = v;
-				keys->cap = cap;
-			}
-			keys->h[keys->n++] = att_hash(rec.cid, rec.ifname, rec.ns_dev, rec.ns_ino);
-			rec.cid = rec.ifname = "";
+			if (!v)
+				return -ENOMEM;
+			keys->h = v;
+			keys->cap = cap;
 		}
+		keys->h[keys->n++] = att_hash(rec.cid, rec.ifname, rec.ns_dev, rec.ns_ino);
+		if (flags & DN_READ_SERVE)
+			rec.cid = rec.ifname = "";
 		return dn_netfile_add(f, &rec);
 	} else if (!strncmp(line, "servers ", 8)) {
 		/* a writer's own check made it valid: a broken one is ignored, not the network */
@@ -597,8 +632,51 @@ static int read_line(char *line, int lineno, struct dn_netfile *f, unsigned int 
 			    f, &(struct dn_cdns){.cid = t[1], .ifname = t[2], .servers = t[5],
 						 .ns_dev = strtoull(t[3], NULL, 10),
 						 .ns_ino = strtoull(t[4], NULL, 10)});
+	} else if (!strncmp(line, "addr ", 5)) {
+		char *t[7], *save = NULL;
+		uint32_t a;
+		int n = 0;
+
+		for (char *x = strtok_r(line, " ", &save); x && n < 7; x = strtok_r(NULL, " ", &save))
+			t[n++] = x;
+		/* a broken one is ignored: its record is served at DN_RESOLVER_ADDR */
+		if (n != 6 || dn_resolver_parse(t[5], &a))
+			return 0;
+		if (keys->n_addr == keys->cap_addr) {
+			size_t cap = keys->cap_addr ? keys->cap_addr * 2 : 8;
+			void *v = realloc(keys->addr, cap * sizeof(*keys->addr));
+
+			if (!v)
+				return -ENOMEM;
+			keys->addr = v;
+			keys->cap_addr = cap;
+		}
+		keys->addr[keys->n_addr].h = att_hash(t[1], t[2], strtoull(t[3], NULL, 10),
+						      strtoull(t[4], NULL, 10));
+		keys->addr[keys->n_addr++].a = a;
 	} /* unknown lines: a newer writer's keys, ignored */
 	return 0;
+}
+
+/*
+ * Each "addr" line onto its record (same attachment, same netns); one without a record goes.
+ * Our writer puts them in the order of their records: the search goes on from the last match,
+ * so a file of thousands of them is read in one pass.
+ */
+static void addr_apply(struct dn_netfile *f, const struct rec_keys *keys)
+{
+	size_t n = f->n < keys->n ? f->n : keys->n, at = 0;
+
+	for (size_t k = 0; k < keys->n_addr && n; k++)
+		for (size_t j = 0; j < n; j++) {
+			size_t i = (at + j) % n;
+
+			if (keys->h[i] == keys->addr[k].h) {
+				f->recs[i].resolver = keys->addr[k].a;
+				at = i + 1;
+				break;
+			}
+		}
 }
 
 /*
@@ -688,9 +766,12 @@ int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned 
 	}
 	close(fd);
 	free(buf);
-	if (!r)
+	if (!r) {
+		addr_apply(f, &keys);
 		cdns_prune(f, (flags & DN_READ_SERVE) ? &keys : NULL);
+	}
 	free(keys.h);
+	free(keys.addr);
 	if (!r && f->n && f->n < f->cap) { /* the doubling's slack, for as long as the file lives */
 		void *v = realloc(f->recs, f->n * sizeof(*f->recs));
 
@@ -807,6 +888,15 @@ int dn_netfile_write(int dirfd, const char *name, const struct dn_netfile *f)
 			fprintf(m, "cdns %s %s %llu %llu %s\n", f->cdns[i].cid, f->cdns[i].ifname,
 				(unsigned long long)f->cdns[i].ns_dev,
 				(unsigned long long)f->cdns[i].ns_ino, f->cdns[i].servers);
+	for (size_t i = 0; i < f->n; i++) {
+		const struct dn_rec *rec = &f->recs[i];
+		char ra[16];
+
+		if (rec->resolver)
+			fprintf(m, "addr %s %s %llu %llu %s\n", rec->cid, rec->ifname,
+				(unsigned long long)rec->ns_dev, (unsigned long long)rec->ns_ino,
+				dn_resolver_text(rec->resolver, ra));
+	}
 	if (fclose(m)) {
 		free(text);
 		return -ENOMEM;

@@ -167,11 +167,13 @@ void dn_reload(struct dn_ctx *d)
 			l->keep = false;
 			l->fresh = false;
 			l->n_view = 0;
+			l->own = 0;
 		}
+	/* a listener per netns and resolver address; the networks of its records own it */
 	for (size_t i = 0; i < s->n; i++) {
 		for (size_t k = 0; k < s->nets[i].f.n; k++) {
 			const struct dn_rec *r = &s->nets[i].f.recs[k];
-			struct lsn *l = dn_lsn_find(d, r->ns_dev, r->ns_ino);
+			struct lsn *l = dn_lsn_find(d, r->ns_dev, r->ns_ino, dn_resolver_of(r));
 
 			if (!l) {
 				l = dn_lsn_open(d, r);
@@ -179,9 +181,14 @@ void dn_reload(struct dn_ctx *d)
 					continue;
 			}
 			l->keep = true;
-			dn_lsn_view_add(l, (uint16_t)i);
+			dn_lsn_view_add(l, (uint16_t)i, true);
 		}
 	}
+	/* every address of a netns resolves the names of all its networks */
+	for (size_t i = 0; i < s->n; i++)
+		for (size_t k = 0; k < s->nets[i].f.n; k++)
+			dn_lsn_view_ns(d, s->nets[i].f.recs[k].ns_dev, s->nets[i].f.recs[k].ns_ino,
+				       (uint16_t)i);
 	for (size_t b = 0; b < LSN_BUCKETS; b++) {
 		struct lsn *l = d->lsn[b], *nx;
 

@@ -3,16 +3,19 @@
  * Upstream sets and what the daemon counts. A network file's "servers" line (the plugin's
  * dnsServers) and its "cdns" lines (a container's runtimeConfig.dns.servers) name upstream sets
  * by their normalised text; equal texts share one set (interned in d->sets), so containers of one
- * set share their cached answers. After each reload every listener picks its set: its container's
- * own first, else that of the first network of its view by name that has one, else resolv.conf's.
- * A listener serves one netns on 127.0.0.11: a container on two networks asks through the same
- * socket, so "the network it asked on" is that rule. The old set of a listener lives on while
- * forwards through it are in flight; when the last reference goes, its cached answers go too.
+ * set share their cached answers. After each reload every listener picks its set from the
+ * networks that own its address (the network a query came through: a container on several has
+ * one resolver address per network, dnsname.h): its container's own first (those networks'
+ * "cdns", else any of its view's), else that of the first owner by name that has dnsServers,
+ * else resolv.conf's. Records of a build before the addresses put every network of a netns on
+ * 127.0.0.11: all of them own it, the first by name with dnsServers wins. The old set of a
+ * listener lives on while forwards through it are in flight; when the last reference goes, its
+ * cached answers go too.
  *
  * Counters are per network (by name, they outlive reloads); a listener adds to the network whose
- * upstreams it uses (else its first by name). Forward latencies go to a log histogram, 4 buckets
- * per power of two of microseconds (quarters of it); percentiles are read from it (the bucket's
- * middle).
+ * upstreams it uses (else its first owner by name). Forward latencies go to a log histogram, 4
+ * buckets per power of two of microseconds (quarters of it); percentiles are read from it (the
+ * bucket's middle).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,22 +119,30 @@ void dn_ups_assign(struct dn_ctx *d)
 		for (struct lsn *l = d->lsn[b]; l; l = l->next) {
 			const struct snet *first = NULL, *withs = NULL;
 			const char *text = NULL, *cname = NULL;
+			bool cown = false;
 			struct upset *u = NULL;
 
 			for (size_t v = 0; v < l->n_view; v++) {
 				const struct snet *n = &sn->nets[l->view[v]];
+				/* none owns it (beyond VIEW_MAX): as before, the whole view */
+				bool own = !l->own || ((l->own >> v) & 1);
 
-				if (!first || strcmp(n->name, first->name) < 0)
+				if (own && (!first || strcmp(n->name, first->name) < 0))
 					first = n;
-				if (n->f.servers && (!withs || strcmp(n->name, withs->name) < 0))
+				if (own && n->f.servers &&
+				    (!withs || strcmp(n->name, withs->name) < 0))
 					withs = n;
+				/* the container's own: an owner's first, else any network's */
 				for (size_t k = 0; k < n->f.n_cdns; k++) {
 					const struct dn_cdns *c = &n->f.cdns[k];
 
-					if (c->ns_dev == l->dev && c->ns_ino == l->ino &&
-					    (!cname || strcmp(n->name, cname) < 0)) {
+					if (c->ns_dev != l->dev || c->ns_ino != l->ino ||
+					    (cown && !own))
+						continue;
+					if (!cname || (own && !cown) || strcmp(n->name, cname) < 0) {
 						cname = n->name;
 						text = c->servers;
+						cown = own;
 					}
 				}
 			}
