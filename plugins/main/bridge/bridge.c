@@ -500,14 +500,12 @@ static int bridge_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_er
 	s.cont = cont;
 	s.netns_fd = netns_fd;
 
-	r = nu_veth_create(cont, ctx->env.ifname, (unsigned int)c->mtu, c->mac.set ? c->mac.addr : NULL,
-			   -1, s.host_name, e);
+	/* The host end is a port before it is up, with no IPv6 address of its own. */
+	r = nu_veth_create_port(cont, ctx->env.ifname, (unsigned int)c->mtu,
+				c->mac.set ? c->mac.addr : NULL, s.br_index, s.host_name, e);
 	if (r < 0)
 		return r;
 	s.host_index = r;
-	r = nu_link_set_master(host, s.host_index, s.br_index, e);
-	if (r < 0)
-		goto del_veth;
 	r = nu_bridge_port_set(host, s.host_index, c->hairpin, c->port_isolation, e);
 	if (r < 0)
 		goto del_veth;
