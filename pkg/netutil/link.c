@@ -268,6 +268,19 @@ int nu_link_set_inet_conf(struct nu_nl *nl, int ifindex, unsigned int key, uint3
 		     : 0;
 }
 
+int nu_link_set_addr_gen_none(struct nu_nl *nl, int ifindex, struct cni_err *e)
+{
+	struct rtnl_link *chg = rtnl_link_alloc();
+	int r;
+
+	if (chg)
+		rtnl_link_inet6_set_addr_gen_mode(chg, IN6_ADDR_GEN_MODE_NONE);
+	r = nu__link_change(nl, ifindex, chg);
+	return r < 0 ? nu__fail(nl, e, r, "setting IPv6 addr_gen_mode none on link %s",
+				LINK(nl, ifindex))
+		     : 0;
+}
+
 int nu_link_set_mac(struct nu_nl *nl, int ifindex, const uint8_t *mac, size_t len,
 		    struct cni_err *e)
 {

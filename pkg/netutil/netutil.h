@@ -141,6 +141,13 @@ int nu_link_accept_ra_off(struct nu_nl *nl, int netns_fd, const char *name, stru
  * net/ipv4/conf/<dev>/ sysctl would. */
 int nu_link_set_inet_conf(struct nu_nl *nl, int ifindex, unsigned int key, uint32_t value,
 			  struct cni_err *e);
+/*
+ * nu_link_set_addr_gen_none() - IPv6 addr_gen_mode "none" on a link (RTM_SETLINK, IFLA_AF_SPEC):
+ * set while the link is down, it gets no link-local address when it comes up. -EAFNOSUPPORT
+ * without IPv6. A link that is up gets NETDEV_CHANGE: set it before.
+ */
+int nu_link_set_addr_gen_none(struct nu_nl *nl, int ifindex, struct cni_err *e);
+
 int nu_link_set_mac(struct nu_nl *nl, int ifindex, const uint8_t *mac, size_t len,
 		    struct cni_err *e);
 int nu_link_rename(struct nu_nl *nl, int ifindex, const char *name, struct cni_err *e);

@@ -85,4 +85,40 @@ check_eq "DEL c1" "$RC:$OUT" "0:"
 hrun "$H" "$P" DEL "$C2" eth0 c2 "$C"
 check_eq "DEL c2" "$RC:$OUT" "0:"
 check_eq "no veth port left" "$(in_ns "$H" ip -j link show master brp6 | jq length)" 0
+
+# ---- ipv4OnlyNoLinkLocal: an IPv4-only container end with no IPv6 address at all -----------------
+mkns C4
+mkns C5
+V4=$(printf '{"cniVersion":"1.1.0","name":"net-v4","type":"bridge","bridge":"brv4","isGateway":true%%s,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"10.85.0.0/24"}]]}}' "$DATA")
+# shellcheck disable=SC2059
+Q=$(printf "$V4" ',"ipv4OnlyNoLinkLocal":true')
+# shellcheck disable=SC2059
+D=$(printf "$V4" '')
+hrun "$H" "$P" ADD "$C4" eth0 c4 "$Q"
+check_eq "ipv4OnlyNoLinkLocal: ADD" "$RC" 0
+hrun "$H" "$P" ADD "$C5" eth0 c5 "$D"
+check_eq "IPv4-only without the key: ADD" "$RC" 0
+check_eq "ipv4OnlyNoLinkLocal: addr_gen_mode none on eth0" "$(in_ns "$C4" ip -d -j link show eth0 | jq -r '.[0].inet6_addr_gen_mode')" none
+check_eq "ipv4OnlyNoLinkLocal: no IPv6 address on eth0" "$(v6_addrs "$C4" eth0)" ""
+check_eq "ipv4OnlyNoLinkLocal: eth0 joined no IPv6 group but all-nodes (nothing to report)" \
+	"$(in_ns "$C4" ip -6 maddr show dev eth0 | awk '$1 == "inet6" {print $2}' | sort | tr '\n' ' ')" "ff01::1 ff02::1 "
+check_eq "ipv4OnlyNoLinkLocal: accept_dad not written (the netns default)" \
+	"$(in_ns "$C4" cat /proc/sys/net/ipv6/conf/eth0/accept_dad)" "$(in_ns "$C4" cat /proc/sys/net/ipv6/conf/default/accept_dad)"
+check "ipv4OnlyNoLinkLocal: c4 pings c5" ping_ok "$C4" "$(ip_of "$C5")"
+check "ipv4OnlyNoLinkLocal: c4 pings the gateway" ping_ok "$C4" 10.85.0.1
+check_eq "without the key: eth0 keeps its link-local address, as the reference's" \
+	"$(in_ns "$C5" ip -j -6 addr show dev eth0 | jq -r '[.[0].addr_info[] | select(.scope == "link")] | length')" 1
+check_eq "without the key: accept_dad 0, as the reference's" "$(in_ns "$C5" cat /proc/sys/net/ipv6/conf/eth0/accept_dad)" 0
+# The key changes nothing when IPAM gives IPv6.
+mkns C6
+hrun "$H" "$P" ADD "$C6" eth0 c6 "$(printf '%s' "$C" | jq -c '. + {ipv4OnlyNoLinkLocal: true}')"
+check_eq "ipv4OnlyNoLinkLocal with IPv6 from IPAM: ADD" "$RC" 0
+check_eq "ipv4OnlyNoLinkLocal with IPv6 from IPAM: link-local kept" \
+	"$(in_ns "$C6" ip -j -6 addr show dev eth0 | jq -r '[.[0].addr_info[] | select(.scope == "link")] | length')" 1
+check_eq "ipv4OnlyNoLinkLocal with IPv6 from IPAM: accept_dad 0" "$(in_ns "$C6" cat /proc/sys/net/ipv6/conf/eth0/accept_dad)" 0
+hrun "$H" "$P" DEL "$C6" eth0 c6 "$(printf '%s' "$C" | jq -c '. + {ipv4OnlyNoLinkLocal: true}')"
+hrun "$H" "$P" DEL "$C4" eth0 c4 "$Q"
+check_eq "ipv4OnlyNoLinkLocal: DEL" "$RC:$OUT" "0:"
+hrun "$H" "$P" DEL "$C5" eth0 c5 "$D"
+check_eq "no veth port left on brv4" "$(in_ns "$H" ip -j link show master brv4 | jq length)" 0
 finish
