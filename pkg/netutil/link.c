@@ -657,13 +657,13 @@ int nu_veth_create(struct nu_nl *nl_cont, const char *ifname, unsigned int mtu, 
 }
 
 int nu_veth_create_port(struct nu_nl *nl_cont, const char *ifname, unsigned int mtu,
-			const uint8_t *mac, int master, char host_name[NU_IFNAMSIZ],
-			struct cni_err *e)
+			const uint8_t *mac, int host_netns_fd, int master,
+			char host_name[NU_IFNAMSIZ], struct cni_err *e)
 {
 	if (master <= 0)
 		return nu__failx(e, -EINVAL, "creating veth \"%s\": invalid bridge index %d", ifname,
 				 master);
-	return veth_create(nl_cont, ifname, mtu, mac, -1, master, host_name, e);
+	return veth_create(nl_cont, ifname, mtu, mac, host_netns_fd, master, host_name, e);
 }
 
 /* ---- bridge -------------------------------------------------------------------------------- */

@@ -204,14 +204,15 @@ int nu_veth_create(struct nu_nl *nl_container, const char *ifname, unsigned int 
 		   struct cni_err *e);
 
 /*
- * nu_veth_create_port() - nu_veth_create() for a bridge port: the host end, in the caller's netns,
- * is enslaved to bridge @master and gets IPv6 addr_gen_mode "none" (no link-local address, so no
- * IPv6 traffic of its own and no fe80::/64 route per port in the host netns) before it is set up;
- * its accept_ra is not written (a port's own IP stack never sees a frame). Same returns.
+ * nu_veth_create_port() - nu_veth_create() for a bridge port: the host end is enslaved to bridge
+ * @master (an ifindex in the host netns) and gets IPv6 addr_gen_mode "none" (no link-local
+ * address, so no IPv6 traffic of its own and no fe80::/64 route per port in the host netns)
+ * before it is set up; its accept_ra is not written (a port's own IP stack never sees a frame).
+ * Same returns; -EINVAL for @master <= 0.
  */
 int nu_veth_create_port(struct nu_nl *nl_container, const char *ifname, unsigned int mtu,
-			const uint8_t *mac, int master, char host_name[NU_IFNAMSIZ],
-			struct cni_err *e);
+			const uint8_t *mac, int host_netns_fd, int master,
+			char host_name[NU_IFNAMSIZ], struct cni_err *e);
 
 /*
  * nu_bridge_ensure() - create bridge @name (with @mtu if non-zero and VLAN filtering if asked) or

@@ -524,7 +524,7 @@ static int bridge_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_er
 
 	/* The host end is a port before it is up, with no IPv6 address of its own. */
 	r = nu_veth_create_port(cont, ctx->env.ifname, (unsigned int)c->mtu,
-				c->mac.set ? c->mac.addr : NULL, s.br_index, s.host_name, e);
+				c->mac.set ? c->mac.addr : NULL, -1, s.br_index, s.host_name, e);
 	if (r < 0)
 		return r;
 	s.host_index = r;
