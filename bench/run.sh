@@ -54,7 +54,7 @@ fi
 
 mkdir -p "$OUT"
 rm -f "$OUT"/results.md "$OUT"/results.json "$OUT"/latency.png "$OUT"/scale.png "$OUT"/samples.tsv \
-	"$OUT"/split.md "$OUT"/split.tsv
+	"$OUT"/split.md "$OUT"/split.tsv "$OUT"/scaleprof-*.md "$OUT"/ab.md
 if [ "$PROFILE" = 1 ] && ! perf --version >/dev/null 2>&1; then
 	echo "bench: BENCH_PROFILE=1 needs perf (Debian package linux-perf); profiling off" >&2
 	PROFILE=0
