@@ -489,15 +489,25 @@ static void op_script(struct impl *im, enum op op, int k, int i, struct sample *
 	}
 }
 
+/*
+ * With CNIBENCH_OPTIMES=FILE, one line per operation "label op i start_ns end_ns" (CLOCK_MONOTONIC):
+ * run.sh's BENCH_PROFILE=1 matches perf samples (`perf record -k CLOCK_MONOTONIC`) to operations.
+ */
+static FILE *optimes;
+
 static void do_op(int k, enum op op, int i)
 {
 	struct impl *im = &impls[k];
 	struct sample *s = &im->s[op][i];
+	int64_t t0 = now_ns();
 
 	if (im->script)
 		op_script(im, op, k, i, s);
 	else
 		op_plugins(im, op, k, i, s);
+	if (optimes)
+		fprintf(optimes, "%s\t%s\t%d\t%lld\t%lld\n", im->label, op_name[op], i,
+			(long long)t0, (long long)now_ns());
 }
 
 /* ---- statistics --------------------------------------------------------------------------------
@@ -995,6 +1005,12 @@ int main(int argc, char **argv)
 
 	for (int a = optind; a < argc; a++)
 		parse_impl(&impls[n_impls++], argv[a]);
+	if (getenv("CNIBENCH_OPTIMES")) {
+		optimes = fopen(getenv("CNIBENCH_OPTIMES"), "we");
+		if (!optimes)
+			die("open %s: %s", getenv("CNIBENCH_OPTIMES"), strerror(errno));
+		setvbuf(optimes, NULL, _IOLBF, 0); /* parallel mode forks */
+	}
 
 	nspaths = calloc((size_t)n_impls * n_iter, sizeof(*nspaths));
 	if (!strcmp(mode, "parallel"))

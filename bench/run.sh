@@ -11,10 +11,13 @@
 # run, 0 = off), BENCH_SCALE_CHAIN (live containers of the podman chain at scale, BENCH_SCALE / 4),
 # BENCH_STREAMS (parallel streams, 8), BENCH_ONLY (space-separated scenario names; "dns" adds
 # bench/dns.sh, see there), BENCH_PROFILE=1 (cycle scenarios under `perf record`: where each cnic
-# plugin's time goes, build/bench/split.md, see bench/split.awk), BENCH_AB=<git-rev> (the A/B mode:
-# the cycle scenarios of <git-rev>'s build against this tree's, interleaved in one driver run, no
-# reference; writes build/bench/ab.md with the ratios, their noise and the installed sizes, and
-# exits 1 on a regression, see bench/ab.py and bench/size.sh).
+# plugin's time goes, build/bench/split.md, see bench/split.awk; with BENCH_SCALE, the scale
+# scenarios' growth from the first operations to the last by symbol, build/bench/scaleprof-<name>.md,
+# see bench/scaleprof.py), BENCH_AB=<git-rev> (the A/B mode: the cycle scenarios of <git-rev>'s
+# build against this tree's, interleaved in one driver run, no reference, and with BENCH_SCALE the
+# scale scenarios, old, new and the ip floor in one driver run each; writes build/bench/ab.md with
+# the ratios, their noise, the installed sizes and the scale table of bench/scaletab.py, plus
+# scale.png, and exits 1 on a regression, see bench/ab.py and bench/size.sh).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -51,7 +54,7 @@ fi
 
 mkdir -p "$OUT"
 rm -f "$OUT"/results.md "$OUT"/results.json "$OUT"/latency.png "$OUT"/scale.png "$OUT"/samples.tsv \
-	"$OUT"/split.md "$OUT"/split.tsv
+	"$OUT"/split.md "$OUT"/split.tsv "$OUT"/scaleprof-*.md "$OUT"/ab.md
 if [ "$PROFILE" = 1 ] && ! perf --version >/dev/null 2>&1; then
 	echo "bench: BENCH_PROFILE=1 needs perf (Debian package linux-perf); profiling off" >&2
 	PROFILE=0
@@ -212,7 +215,7 @@ scenario() {
 	if [ -n "$setup" ]; then "$setup" "$hc" && "$setup" "$hr" || { echo "bench: setup of $name failed" >&2; exit 1; }; fi
 	impls=("label=$LA,host=$hc,bin=$BIN,conf=$WORK/$name-cnic.json,ifname=$ifname"
 		"label=$LB,host=$hr,bin=$REF,conf=$WORK/$name-ref.json,ifname=$ifname")
-	[ -n "$AB" ] && floor=""
+	[ -n "$AB" ] && [ "$mode" = cycle ] && floor=""
 	if [ -n "$floor" ]; then
 		mkhost hf "$name-f"
 		setup_floor "$hf" || { echo "bench: floor setup failed" >&2; exit 1; }
@@ -226,6 +229,11 @@ scenario() {
 	local t0=$SECONDS prof=()
 	[ "$PROFILE" = 1 ] && [ "$mode" = cycle ] &&
 		prof=(perf record -q -g -e cpu-clock -c "$PERIOD_NS" -o "$WORK/$name.perf" --)
+	# At scale: samples on CLOCK_MONOTONIC and the driver's operation times, so that
+	# bench/scaleprof.py can set the first operations' profile against the last ones'.
+	[ "$PROFILE" = 1 ] && [ "$mode" = scale ] &&
+		prof=(env CNIBENCH_OPTIMES="$WORK/$name.optimes" perf record -q -g -k CLOCK_MONOTONIC -e cpu-clock
+			-c "$PERIOD_NS" -o "$WORK/$name.scaleperf" --)
 	"${prof[@]}" "$OUT/cnibench" -s "$name" -m "$mode" -n "$count" -p "$STREAMS" ${HOLD:+-H "$HOLD"} -t "$TAG" -o "$WORK" "${impls[@]}" \
 		2>"$WORK/$name.err" &
 	DRIVER=$!
@@ -241,6 +249,12 @@ scenario() {
 				-v bin="$BIN" -v plugins="$(jq -r '[.plugins[].type] | join(" ")' "$WORK/$name-cnic.json")" \
 				-f "$TOP/bench/split.awk" >>"$WORK/split.tsv"
 		rm -f "$WORK/$name.perf"
+	fi
+	if [ -s "$WORK/$name.scaleperf" ]; then
+		perf script -i "$WORK/$name.scaleperf" --ns -F comm,tid,time,ip,sym 2>/dev/null |
+			python3 "$TOP/bench/scaleprof.py" "$WORK/$name.optimes" "$name" >"$OUT/scaleprof-$name.md" ||
+			echo "bench: bench/scaleprof.py failed on $name" >&2
+		rm -f "$WORK/$name.scaleperf"
 	fi
 	rmhosts
 	# Let the kernel finish tearing down this scenario's namespaces (cleanup_net runs in a
@@ -261,7 +275,60 @@ scenario bridge-masq "bridge + host-local + ipMasq" cycle "$N" eth0
 scenario ptp "ptp + host-local" cycle "$N" eth0
 scenario macvlan "macvlan + host-local" cycle "$N" eth0 setup_macvlan
 scenario podman "podman chain: bridge+portmap+firewall+tuning" cycle "$N" eth0
+run_scale() {
+	[ "$SCALE" -gt 0 ] 2>/dev/null || return 0
+	scenario scale "bridge + host-local on a /16, $SCALE live" scale "$SCALE" eth0 "" floor-ip
+	# The meta plugins' rules grow with every container (masq_checks, hostports, the firewall's
+	# containers chain): the podman chain at scale shows whether an ADD pays for them. A quarter
+	# of BENCH_SCALE by default: the reference's chain costs ~70 ms per ADD and ~200 ms per DEL.
+	CHAIN_SCALE=${BENCH_SCALE_CHAIN:-$((SCALE / 4))}
+	conf_scale_podman() { conf_podman "$@"; }
+	scenario scale-podman "podman chain, $CHAIN_SCALE live" scale "$CHAIN_SCALE" eth0
+	conf_scale_masq() {
+		printf '{"cniVersion":"1.0.0","name":"bench-scale-masq","plugins":[{"type":"bridge","bridge":"cni0","isGateway":true,"ipMasq":true,%s}]}' \
+			"$(hl "$1" 10.88.0.0/16)"
+	}
+	scenario scale-masq "bridge + host-local + ipMasq on a /16, $SCALE live" scale "$SCALE" eth0
+	# The bridge's ipv4OnlyNoLinkLocal (cnic only; the reference and an older cnic ignore the
+	# key): IPv4-only container ends with no IPv6 link-local address, so nothing of theirs is
+	# flooded to every port. Only when BENCH_ONLY names it.
+	if [ -n "$ONLY" ] && wanted scale-noll; then
+		conf_scale_noll() {
+			printf '{"cniVersion":"1.0.0","name":"bench-scale-noll","plugins":[{"type":"bridge","bridge":"cni0","isGateway":true,"ipv4OnlyNoLinkLocal":true,%s}]}' \
+				"$(hl "$1" 10.88.0.0/16)"
+		}
+		scenario scale-noll "bridge + host-local, ipv4OnlyNoLinkLocal, on a /16, $SCALE live" scale "$SCALE" eth0 "" floor-ip
+	fi
+	# The streams of the parallel scenario with BENCH_SCALE containers alive beside them (added
+	# before, deleted after; cnibench -H), each ADD's address checked against the live ones.
+	conf_parallel_scale() { conf_scale "$@"; }
+	HOLD=$SCALE scenario parallel-scale "bridge + host-local on a /16, 1 vs $STREAMS streams, $SCALE live" parallel "$N" eth0
+}
+# scale_plot: build/bench/scale.png out of samples.tsv, $LA against $LB and the kernel floor.
+scale_plot() {
+	grep -q "^scale	" "$WORK/samples.tsv" || return 0
+	awk -F'\t' -v l="$LA" '$1=="scale" && $4=="ADD" && $10==1 && $3==l {print $5+1, $6}' "$WORK/samples.tsv" >"$WORK/scale-c.dat"
+	awk -F'\t' -v l="$LB" '$1=="scale" && $4=="ADD" && $10==1 && $3==l {print $5+1, $6}' "$WORK/samples.tsv" >"$WORK/scale-r.dat"
+	awk -F'\t' '$1=="scale" && $4=="ADD" && $10==1 && $3=="floor-ip" {print $5+1, $6}' "$WORK/samples.tsv" >"$WORK/scale-f.dat"
+	gnuplot <<EOF 2>"$WORK/gnuplot.err" || { echo "bench: gnuplot failed:" >&2; cat "$WORK/gnuplot.err" >&2; }
+set terminal pngcairo size 1000,550 font ",10"
+set output "$OUT/scale.png"
+set title "bridge + host-local ADD latency against live allocations (/16)"
+set xlabel "ADD number (live allocations + 1)"
+set ylabel "ms"
+set grid
+set key left top
+set yrange [0:*]
+plot "$WORK/scale-c.dat" using 1:2 with points pt 7 ps 0.35 lc rgb "#2a7ab0" title "$LA", \
+     "$WORK/scale-r.dat" using 1:2 with points pt 7 ps 0.35 lc rgb "#c0504d" title "$LB", \
+     "$WORK/scale-f.dat" using 1:2 with points pt 7 ps 0.35 lc rgb "#999999" title "kernel floor (ip)", \
+     "$WORK/scale-c.dat" using 1:2 smooth bezier lw 2 lc rgb "#104060" title "$LA (smoothed)", \
+     "$WORK/scale-r.dat" using 1:2 smooth bezier lw 2 lc rgb "#702020" title "$LB (smoothed)", \
+     "$WORK/scale-f.dat" using 1:2 smooth bezier lw 2 lc rgb "#555555" title "kernel floor (smoothed)"
+EOF
+}
 if [ -n "$AB" ]; then
+	run_scale
 	# Per-operation samples only: the throughput and scale modes have no pairs to compare.
 	cp "$WORK/samples.tsv" "$OUT/samples.tsv"
 	{
@@ -278,7 +345,14 @@ if [ -n "$AB" ]; then
 		echo "## Installed size (stripped, as \`make install\`)"
 		echo
 		sh "$TOP/bench/size.sh" "$REF" "$BIN"
+		if grep -q "^scale" "$WORK/samples.tsv"; then
+			echo
+			echo "## Scale (BENCH_SCALE=$SCALE): the fewest live allocations against the most"
+			echo
+			python3 "$TOP/bench/scaletab.py" "$WORK/samples.tsv"
+		fi
 	} >"$OUT/ab.md"
+	scale_plot
 	echo
 	cat "$OUT/ab.md"
 	echo
@@ -290,24 +364,7 @@ if wanted parallel; then
 	conf_parallel() { conf_bridge "$@"; }
 	scenario parallel "bridge + host-local, 1 vs $STREAMS streams" parallel "$N" eth0
 fi
-if [ "$SCALE" -gt 0 ] 2>/dev/null; then
-	scenario scale "bridge + host-local on a /16, $SCALE live" scale "$SCALE" eth0 "" floor-ip
-	# The meta plugins' rules grow with every container (masq_checks, hostports, the firewall's
-	# containers chain): the podman chain at scale shows whether an ADD pays for them. A quarter
-	# of BENCH_SCALE by default: the reference's chain costs ~70 ms per ADD and ~200 ms per DEL.
-	CHAIN_SCALE=${BENCH_SCALE_CHAIN:-$((SCALE / 4))}
-	conf_scale_podman() { conf_podman "$@"; }
-	scenario scale-podman "podman chain, $CHAIN_SCALE live" scale "$CHAIN_SCALE" eth0
-	conf_scale_masq() {
-		printf '{"cniVersion":"1.0.0","name":"bench-scale-masq","plugins":[{"type":"bridge","bridge":"cni0","isGateway":true,"ipMasq":true,%s}]}' \
-			"$(hl "$1" 10.88.0.0/16)"
-	}
-	scenario scale-masq "bridge + host-local + ipMasq on a /16, $SCALE live" scale "$SCALE" eth0
-	# The streams of the parallel scenario with BENCH_SCALE containers alive beside them (added
-	# before, deleted after; cnibench -H), each ADD's address checked against the live ones.
-	conf_parallel_scale() { conf_scale "$@"; }
-	HOLD=$SCALE scenario parallel-scale "bridge + host-local on a /16, 1 vs $STREAMS streams, $SCALE live" parallel "$N" eth0
-fi
+run_scale
 cp "$WORK/samples.tsv" "$OUT/samples.tsv"
 if [ -s "$WORK/split.tsv" ]; then
 	cp "$WORK/split.tsv" "$OUT/split.tsv"
@@ -410,27 +467,7 @@ plot "$WORK/latency.dat" using 2:xtic(1) title "cnic" lc rgb "#2a7ab0", \
      "" using 3 title "reference 1.1.1 (Go)" lc rgb "#c0504d"
 EOF
 fi
-if [ "$SCALE" -gt 0 ] 2>/dev/null && grep -q "^scale" "$WORK/samples.tsv"; then
-	awk -F'\t' '$1=="scale" && $4=="ADD" && $10==1 && $3=="cnic" {print $5+1, $6}' "$WORK/samples.tsv" >"$WORK/scale-c.dat"
-	awk -F'\t' '$1=="scale" && $4=="ADD" && $10==1 && $3=="reference" {print $5+1, $6}' "$WORK/samples.tsv" >"$WORK/scale-r.dat"
-	awk -F'\t' '$1=="scale" && $4=="ADD" && $10==1 && $3=="floor-ip" {print $5+1, $6}' "$WORK/samples.tsv" >"$WORK/scale-f.dat"
-	gnuplot <<EOF 2>"$WORK/gnuplot.err" || { echo "bench: gnuplot failed:" >&2; cat "$WORK/gnuplot.err" >&2; }
-set terminal pngcairo size 1000,550 font ",10"
-set output "$OUT/scale.png"
-set title "bridge + host-local ADD latency against live allocations (/16)"
-set xlabel "ADD number (live allocations + 1)"
-set ylabel "ms"
-set grid
-set key left top
-set yrange [0:*]
-plot "$WORK/scale-c.dat" using 1:2 with points pt 7 ps 0.35 lc rgb "#2a7ab0" title "cnic", \
-     "$WORK/scale-r.dat" using 1:2 with points pt 7 ps 0.35 lc rgb "#c0504d" title "reference", \
-     "$WORK/scale-f.dat" using 1:2 with points pt 7 ps 0.35 lc rgb "#999999" title "kernel floor (ip)", \
-     "$WORK/scale-c.dat" using 1:2 smooth bezier lw 2 lc rgb "#104060" title "cnic (smoothed)", \
-     "$WORK/scale-r.dat" using 1:2 smooth bezier lw 2 lc rgb "#702020" title "reference (smoothed)", \
-     "$WORK/scale-f.dat" using 1:2 smooth bezier lw 2 lc rgb "#555555" title "kernel floor (smoothed)"
-EOF
-fi
+scale_plot
 
 if [ -s "$WORK/dnsport.json" ]; then
 	jq -r '"\nThe dnsname plugin'"'"'s port 53 rewrite (nu_nft_dnsport_add(), one nftables batch in a fresh container netns, n=\(.n)): median \(.wall_ms.median) ms wall (p10 \(.wall_ms.p10), p90 \(.wall_ms.p90)), \(.cpu_ms) ms CPU; budget 0.3 ms per dnsname ADD."' \

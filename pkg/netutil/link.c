@@ -18,6 +18,7 @@
 #include <netlink/attr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/inet.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/veth.h>
 
 #include "netutil/internal.h"
@@ -263,6 +264,19 @@ int nu_link_set_inet_conf(struct nu_nl *nl, int ifindex, unsigned int key, uint3
 	}
 	r = nu__link_change(nl, ifindex, chg);
 	return r < 0 ? nu__fail(nl, e, r, "setting IPv4 device setting %u of link %s", key,
+				LINK(nl, ifindex))
+		     : 0;
+}
+
+int nu_link_set_addr_gen_none(struct nu_nl *nl, int ifindex, struct cni_err *e)
+{
+	struct rtnl_link *chg = rtnl_link_alloc();
+	int r;
+
+	if (chg)
+		rtnl_link_inet6_set_addr_gen_mode(chg, IN6_ADDR_GEN_MODE_NONE);
+	r = nu__link_change(nl, ifindex, chg);
+	return r < 0 ? nu__fail(nl, e, r, "setting IPv6 addr_gen_mode none on link %s",
 				LINK(nl, ifindex))
 		     : 0;
 }
@@ -513,8 +527,36 @@ out:
 	return r;
 }
 
-int nu_veth_create(struct nu_nl *nl_cont, const char *ifname, unsigned int mtu, const uint8_t *mac,
-		   int host_netns_fd, char host_name[NU_IFNAMSIZ], struct cni_err *e)
+/*
+ * A bridge port's host end, still down: enslaved, with IPv6 address generation off (no link-local
+ * address, so no DAD, MLD report, router solicitation or fe80::/64 route for it in the host netns)
+ * in one RTM_SETLINK. A down link gets no NETDEV_CHANGE for it. Without IPv6 in the kernel the
+ * AF_INET6 part is refused (EAFNOSUPPORT) and the link is only enslaved.
+ */
+static int port_prepare(struct nu_nl *nl, int ifindex, int master, struct cni_err *e)
+{
+	struct rtnl_link *chg = rtnl_link_alloc();
+	int r;
+
+	if (chg) {
+		rtnl_link_set_master(chg, master);
+		rtnl_link_inet6_set_addr_gen_mode(chg, IN6_ADDR_GEN_MODE_NONE);
+	}
+	r = nu__link_change(nl, ifindex, chg);
+	if (r == -EAFNOSUPPORT) {
+		chg = rtnl_link_alloc();
+		if (chg)
+			rtnl_link_set_master(chg, master);
+		r = nu__link_change(nl, ifindex, chg);
+	}
+	return r < 0 ? nu__fail(nl, e, r, "attaching link %s to master %s", LINK(nl, ifindex),
+				LINK(nl, master))
+		     : 0;
+}
+
+static int veth_create(struct nu_nl *nl_cont, const char *ifname, unsigned int mtu,
+		       const uint8_t *mac, int host_netns_fd, int master, char host_name[NU_IFNAMSIZ],
+		       struct cni_err *e)
 {
 	_nu_nl_cleanup_ struct nu_nl *nl_host = NULL;
 	_nu_fd_cleanup_ int self_fd = -1;
@@ -578,6 +620,19 @@ int nu_veth_create(struct nu_nl *nl_cont, const char *ifname, unsigned int mtu, 
 		r = nu__failx(e, host_idx, "looking up host veth \"%s\"", host_name);
 		goto del_veth;
 	}
+	if (master > 0) {
+		/*
+		 * A bridge port never hands a frame to its own IP stack (br_handle_frame() takes
+		 * them all), and this one is a port before it is up: no router advertisement can
+		 * reach it, so its accept_ra is left alone (a /proc/sys write costs O(netns)).
+		 */
+		r = port_prepare(nl_host, host_idx, master, e);
+		if (r == 0)
+			r = nu_link_set_up(nl_host, host_idx, e);
+		if (r < 0)
+			goto del_veth;
+		return host_idx;
+	}
 	r = nu_link_set_up(nl_host, host_idx, e);
 	if (r < 0)
 		goto del_veth;
@@ -593,6 +648,22 @@ int nu_veth_create(struct nu_nl *nl_cont, const char *ifname, unsigned int mtu, 
 del_veth:
 	nu_link_del(nl_cont, ifname, NULL);
 	return r;
+}
+
+int nu_veth_create(struct nu_nl *nl_cont, const char *ifname, unsigned int mtu, const uint8_t *mac,
+		   int host_netns_fd, char host_name[NU_IFNAMSIZ], struct cni_err *e)
+{
+	return veth_create(nl_cont, ifname, mtu, mac, host_netns_fd, 0, host_name, e);
+}
+
+int nu_veth_create_port(struct nu_nl *nl_cont, const char *ifname, unsigned int mtu,
+			const uint8_t *mac, int host_netns_fd, int master,
+			char host_name[NU_IFNAMSIZ], struct cni_err *e)
+{
+	if (master <= 0)
+		return nu__failx(e, -EINVAL, "creating veth \"%s\": invalid bridge index %d", ifname,
+				 master);
+	return veth_create(nl_cont, ifname, mtu, mac, host_netns_fd, master, host_name, e);
 }
 
 /* ---- bridge -------------------------------------------------------------------------------- */

@@ -141,6 +141,13 @@ int nu_link_accept_ra_off(struct nu_nl *nl, int netns_fd, const char *name, stru
  * net/ipv4/conf/<dev>/ sysctl would. */
 int nu_link_set_inet_conf(struct nu_nl *nl, int ifindex, unsigned int key, uint32_t value,
 			  struct cni_err *e);
+/*
+ * nu_link_set_addr_gen_none() - IPv6 addr_gen_mode "none" on a link (RTM_SETLINK, IFLA_AF_SPEC):
+ * set while the link is down, it gets no link-local address when it comes up. -EAFNOSUPPORT
+ * without IPv6. A link that is up gets NETDEV_CHANGE: set it before.
+ */
+int nu_link_set_addr_gen_none(struct nu_nl *nl, int ifindex, struct cni_err *e);
+
 int nu_link_set_mac(struct nu_nl *nl, int ifindex, const uint8_t *mac, size_t len,
 		    struct cni_err *e);
 int nu_link_rename(struct nu_nl *nl, int ifindex, const char *name, struct cni_err *e);
@@ -195,6 +202,17 @@ int nu_link_del_deferred(struct nu_nl *nl, int netns_fd, const char *name, struc
 int nu_veth_create(struct nu_nl *nl_container, const char *ifname, unsigned int mtu,
 		   const uint8_t *mac, int host_netns_fd, char host_name[NU_IFNAMSIZ],
 		   struct cni_err *e);
+
+/*
+ * nu_veth_create_port() - nu_veth_create() for a bridge port: the host end is enslaved to bridge
+ * @master (an ifindex in the host netns) and gets IPv6 addr_gen_mode "none" (no link-local
+ * address, so no IPv6 traffic of its own and no fe80::/64 route per port in the host netns)
+ * before it is set up; its accept_ra is not written (a port's own IP stack never sees a frame).
+ * Same returns; -EINVAL for @master <= 0.
+ */
+int nu_veth_create_port(struct nu_nl *nl_container, const char *ifname, unsigned int mtu,
+			const uint8_t *mac, int host_netns_fd, int master,
+			char host_name[NU_IFNAMSIZ], struct cni_err *e);
 
 /*
  * nu_bridge_ensure() - create bridge @name (with @mtu if non-zero and VLAN filtering if asked) or

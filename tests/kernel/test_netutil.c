@@ -328,6 +328,52 @@ int main(void)
 	CHECK_R(nu_link_get(nl_h, NULL, hidx, &hi, &e), 0);
 	CHECK_INT(hi.master, 0);
 
+	/* ---- a veth born as a bridge port: enslaved and without IPv6 address before it is up ---- */
+	{
+		char port[NU_IFNAMSIZ] = "", bad[NU_IFNAMSIZ] = "", v[16] = "", dflt[16] = "";
+		struct nu_link_info pi;
+		int pidx = nu_veth_create_port(nl_c, "eth5", 0, NULL, ns_h, bi.ifindex, port, &e);
+
+		if (pidx > 0)
+			TAP_OK("nu_veth_create_port eth5");
+		else
+			TAP_FAIL("nu_veth_create_port eth5", "%d: %s", pidx, e.msg);
+		CHECK_R(nu_link_get(nl_h, NULL, pidx, &pi, &e), 0);
+		CHECK_INT(pi.master, bi.ifindex);
+		CHECK(pi.flags & IFF_UP);
+		CHECK_CMD("port veth: addr_gen_mode none", ns_h, "\"inet6_addr_gen_mode\":\"none\"",
+			  true, "ip", "-d", "-j", "link", "show", "dev", port);
+		CHECK_CMD("port veth: no IPv6 address", ns_h, "inet6", false, "ip", "-6", "addr",
+			  "show", "dev", port);
+		/* accept_ra is not written: it is the netns default */
+		snprintf(buf, sizeof(buf), "net/ipv6/conf/%s/accept_ra", port);
+		CHECK_R(nu_sysctl_get(ns_h, buf, v, sizeof(v), &e), 0);
+		CHECK_R(nu_sysctl_get(ns_h, "net/ipv6/conf/default/accept_ra", dflt, sizeof(dflt), &e),
+			0);
+		CHECK_STR(v, dflt);
+		CHECK_R(nu_link_del(nl_c, "eth5", &e), 0);
+		CHECK_R(nu_veth_create_port(nl_c, "eth6", 0, NULL, ns_h, 0, bad, &e), -EINVAL);
+		CHECK_MSG("invalid bridge index 0");
+		/* no such master: the kernel's refusal, nothing left behind */
+		r = nu_veth_create_port(nl_c, "eth6", 0, NULL, ns_h, ci.ifindex + 1000, bad, &e);
+		CHECK(r < 0);
+		CHECK_MSG("attaching link");
+		CHECK_INT(nu_link_index(nl_c, "eth6"), -ENODEV);
+		CHECK_INT(nu_link_index(nl_h, bad), -ENODEV);
+		/* addr_gen_mode none on a down link: no link-local address once it is up */
+		snprintf(bad, sizeof(bad), "hagm6");
+		r = nu_veth_create(nl_c, "eth6", 0, NULL, ns_h, bad, &e);
+		CHECK(r > 0);
+		CHECK_R(nu_link_set_addr_gen_none(nl_c, nu_link_index(nl_c, "eth6"), &e), 0);
+		CHECK_R(nu_link_set_up(nl_c, nu_link_index(nl_c, "eth6"), &e), 0);
+		CHECK_CMD("addr_gen_mode none: no IPv6 address when up", ns_c, "inet6", false, "ip",
+			  "-6", "addr", "show", "dev", "eth6");
+		CHECK_CMD("addr_gen_mode none: the peer gets its link-local", ns_h, "fe80", true, "ip",
+			  "-6", "addr", "show", "dev", bad);
+		CHECK_R(nu_link_set_addr_gen_none(nl_c, 1000000, &e), -ENODEV);
+		CHECK_R(nu_link_del(nl_c, "eth6", &e), 0);
+	}
+
 	/* ---- addresses ---- */
 	eidx = nu_link_index(nl_c, "eth0");
 	CHECK(eidx > 0);

@@ -24,7 +24,15 @@ state() { # HOSTNS CONTAINER-NETNS BRIDGE
 	in_ns "$h" ip -d -j link show "$br" | jq -c '.[0] | {mtu, promiscuity, vf: .linkinfo.info_data.vlan_filtering}'
 	hv=$(in_ns "$h" ip -j link show master "$br" | jq -r '.[0].ifname')
 	in_ns "$h" ip -d -j link show "$hv" | jq -c '.[0] | {mtu, operstate, hairpin: .linkinfo.info_slave_data.hairpin}'
-	printf 'accept_ra(host veth)=%s\n' "$(in_ns "$h" cat /proc/sys/net/ipv6/conf/$hv/accept_ra)"
+	# The reference writes the host veth's accept_ra to 0; cnic leaves a bridge port's alone and
+	# enslaves it before it is up: a port's IP stack never sees a frame (bridge_port6.sh sends an
+	# advertisement to prove it). Compared: whether an advertisement could reach the veth's stack.
+	if [ "$(in_ns "$h" cat /proc/sys/net/ipv6/conf/$hv/accept_ra)" = 0 ] ||
+		[ "$(in_ns "$h" ip -j link show "$hv" | jq -r '.[0].master // empty')" = "$br" ]; then
+		echo 'host veth takes router advertisements: no'
+	else
+		echo 'host veth takes router advertisements: yes'
+	fi
 	printf 'ip_forward=%s v6_forwarding=%s\n' "$(in_ns "$h" cat /proc/sys/net/ipv4/ip_forward)" \
 		"$(in_ns "$h" cat /proc/sys/net/ipv6/conf/all/forwarding)"
 }

@@ -38,6 +38,7 @@ struct bridge_conf {
 	int vlan;
 	struct cni_vec trunk; /* struct trunk */
 	bool preserve_default_vlan, macspoofchk, enabledad, disable_container_iface, port_isolation;
+	bool v4only_no_ll;
 	struct pl_mac_keys mac_keys; /* args.cni.mac, runtimeConfig.mac */
 
 	/* derived by bridge_validate() */
@@ -93,6 +94,8 @@ static const struct cni_field fields[] = {
 	  .help = "leave the container's veth end down (no ipam allowed)"),
 	F("portIsolation", CNI_F_BOOL, port_isolation,
 	  .help = "isolated bridge port: no traffic with other isolated ports"),
+	F("ipv4OnlyNoLinkLocal", CNI_F_BOOL, v4only_no_ll,
+	  .help = "no IPv6 link-local address on a container end IPAM gives only IPv4"),
 	PL_MAC_FIELDS(struct bridge_conf, mac_keys),
 	CNI_FIELD_END,
 };
@@ -410,9 +413,28 @@ static int setup_l3(struct add_state *s, struct cni_result *res, struct cni_err 
 		}
 	}
 
+	/*
+	 * ipv4OnlyNoLinkLocal, no IPv6 from IPAM: addr_gen_mode none while the end is down, so it
+	 * has no IPv6 address at all (no DAD, MLD report or router solicitation flooded to every
+	 * port of the bridge when it comes up) and no DAD setting to write (a /proc/sys open costs
+	 * O(netns)). Without IPv6 in the kernel there is nothing to quiet.
+	 */
+	bool v6 = false;
+
+	for (size_t i = 0; i < res->n_ips; i++)
+		v6 |= res->ips[i].address.ip.family == AF_INET6;
+	if (c->v4only_no_ll && !v6) {
+		r = nu_link_set_addr_gen_none(s->cont, s->cont_link.ifindex, e);
+		if (r == -EAFNOSUPPORT)
+			cni_err_clear(e);
+		else if (r < 0)
+			return r;
+	}
 	/* DAD off on the container end unless asked for (the reference's default). */
 	snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_dad", ctx->env.ifname);
-	if (c->enabledad) {
+	if (c->v4only_no_ll && !v6) {
+		/* no IPv6 address to detect duplicates of */
+	} else if (c->enabledad) {
 		char key2[96];
 
 		snprintf(key2, sizeof(key2), "net/ipv6/conf/%s/enhanced_dad", ctx->env.ifname);
@@ -500,14 +522,12 @@ static int bridge_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_er
 	s.cont = cont;
 	s.netns_fd = netns_fd;
 
-	r = nu_veth_create(cont, ctx->env.ifname, (unsigned int)c->mtu, c->mac.set ? c->mac.addr : NULL,
-			   -1, s.host_name, e);
+	/* The host end is a port before it is up, with no IPv6 address of its own. */
+	r = nu_veth_create_port(cont, ctx->env.ifname, (unsigned int)c->mtu,
+				c->mac.set ? c->mac.addr : NULL, -1, s.br_index, s.host_name, e);
 	if (r < 0)
 		return r;
 	s.host_index = r;
-	r = nu_link_set_master(host, s.host_index, s.br_index, e);
-	if (r < 0)
-		goto del_veth;
 	r = nu_bridge_port_set(host, s.host_index, c->hairpin, c->port_isolation, e);
 	if (r < 0)
 		goto del_veth;
