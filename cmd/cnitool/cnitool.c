@@ -57,6 +57,19 @@ static int fail(const struct cnr_err *e)
 }
 
 /*
+ * What was printed reached stdout, or exit 1 naming why: an add whose result could not be written
+ * is done but unknown to its caller, who has to DEL it (or retry).
+ */
+static int flush_out(int rc)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "cnitool: writing to stdout: %s\n", strerror(errno));
+		return 1;
+	}
+	return rc;
+}
+
+/*
  * ls: one line per network file in libcni's order of precedence, "NAME VERSION PLUGINS FILE" in
  * columns (PLUGINS: each plugin's type, comma-separated); a file whose network an earlier file
  * defines is marked "(shadowed by FILE)"; then each file that does not load: "error: MSG" (the
@@ -110,7 +123,7 @@ static int list_networks(const char *dir)
 		free(pl[i]);
 	free(pl);
 	cnr_scan_free(v, n);
-	return 0;
+	return flush_out(0);
 }
 
 /* filepath.Abs: an absolute, lexically cleaned path (no symlinks resolved). */
@@ -269,5 +282,5 @@ done:
 	cnr_list_free(l);
 	free(args_buf);
 	free((char *)env[0]);
-	return r < 0 ? fail(&e) : 0;
+	return r < 0 ? fail(&e) : flush_out(0);
 }

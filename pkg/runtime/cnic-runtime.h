@@ -275,7 +275,8 @@ int cnr_cache_read(const char *network, const struct cnr_rt *rt, char **result, 
  */
 int cnr_result_convert(const char *result, const char *version, char **out, struct cnr_err *e);
 
-/* Remove the cache file; a missing one is success. */
+/* Remove the cache file and the temporary files a killed cnr_cache_write() left of it; a missing
+ * one is success. */
 int cnr_cache_remove(const char *network, const struct cnr_rt *rt);
 
 /* ---- 5. Results as C structs ------------------------------------------------------------- */

@@ -153,7 +153,7 @@ static int pick_version(json_t *o, const char *origin, char **out, struct cnr_er
 	return *out ? 0 : -ENOMEM;
 }
 
-static char *read_file(const char *path, size_t *len, int *err)
+char *cnr_read_file(const char *path, size_t *len, int *err)
 {
 	FILE *f = fopen(path, "re");
 	char *buf = NULL;
@@ -173,12 +173,15 @@ static char *read_file(const char *path, size_t *len, int *err)
 			}
 			buf = nb;
 		}
-		size_t r = fread(buf + n, 1, cap - n - 1, f);
+		size_t r;
+
+		errno = 0;
+		r = fread(buf + n, 1, cap - n - 1, f);
 
 		n += r;
 		if (r == 0) {
 			if (ferror(f)) {
-				*err = -EIO;
+				*err = errno ? -errno : -EIO;
 				goto fail;
 			}
 			break;
@@ -308,12 +311,25 @@ int cnr_dir_files(const char *dir, const char *const *exts, char ***out, size_t 
 	*n = 0;
 	if (!d)
 		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
-	while ((de = readdir(d))) {
-		const char *dot = strrchr(de->d_name, '.');
+	for (;;) {
+		const char *dot;
 		struct stat st;
 		bool match = false;
 		char *p;
 
+		errno = 0;
+		if (!(de = readdir(d))) {
+			int err = errno; /* the listing cut short is not its end */
+
+			if (!err)
+				break;
+			closedir(d);
+			while (cnt)
+				free(v[--cnt]);
+			free(v);
+			return -err;
+		}
+		dot = strrchr(de->d_name, '.');
 		for (const char *const *x = exts; dot && x && *x; x++)
 			match |= !strcmp(dot, *x);
 		if (!exts)
@@ -377,7 +393,7 @@ static int add_dir_plugins(struct cnr_list *l, const char *dir, struct cnr_err *
 	free(sub);
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		size_t len;
-		char *buf = read_file(files[i], &len, &r);
+		char *buf = cnr_read_file(files[i], &len, &r);
 		json_error_t je;
 		json_t *p;
 
@@ -404,7 +420,7 @@ static int load_file(const char *path, bool promote, struct cnr_list **out, stru
 {
 	size_t len;
 	int r = 0;
-	char *buf = read_file(path, &len, &r);
+	char *buf = cnr_read_file(path, &len, &r);
 
 	if (!buf)
 		return cnr_fail(e, r, CNR_ERR_CONFIG, "error reading %s: %s", path, strerror(-r));

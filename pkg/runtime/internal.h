@@ -28,9 +28,13 @@ int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char 
 	     const struct cnr_rt *rt, char **out, struct cnr_err *e);
 
 /* The paths of the entries of @dir ending in one of @exts (NULL: all), sorted, no directories;
- * a missing @dir has none. Release with cnr_free_files(). */
+ * a missing @dir has none; a listing that fails part way is an error (-errno). Release with
+ * cnr_free_files(). */
 int cnr_dir_files(const char *dir, const char *const *exts, char ***out, size_t *n);
 void cnr_free_files(char **v, size_t n);
+
+/* The whole file at @path, NUL-terminated (its length in *len), or NULL with -errno in *err. */
+char *cnr_read_file(const char *path, size_t *len, int *err);
 
 /* base64 (Go's StdEncoding, padded) of @len bytes; decode returns the length or -1. */
 char *cnr_b64_encode(const unsigned char *p, size_t len);
