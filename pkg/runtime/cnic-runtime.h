@@ -48,7 +48,15 @@
  *   - Plugins run with a clean environment: the CNI_* variables and PATH, plus what the caller
  *     lists in cnr_rt.env; never the caller's whole environment.
  *   - Each plugin run is bounded by cnr_rt.timeout_ms: at the deadline the plugin is killed
- *     (SIGKILL) and reaped, and the call fails with CNR_ERR_TIMEOUT.
+ *     (SIGKILL) and reaped, and the call fails with CNR_ERR_TIMEOUT. A plugin gets SIGKILL when
+ *     the thread that runs it dies (PR_SET_PDEATHSIG): a killed runtime leaves no plugin running
+ *     to race its next DEL.
+ *   - Failures libcni ignores are errors: a DEL whose cache file cannot be removed fails
+ *     (CNR_ERR_CACHE; its plugins' DEL ran, a retry is a DEL again); a cache file that cannot be
+ *     read for a transient reason (EIO, ENOMEM, EMFILE, ENFILE, EINTR, EAGAIN) fails CHECK and
+ *     DEL and is kept (libcni drops it as it drops one that does not parse, and the result is
+ *     lost to every later DEL); a GC whose cache directory cannot be listed, or one of its files
+ *     read, fails; a read or write of a plugin's pipes that fails is named.
  *
  *   - Versions, as libcni: a plugin's ADD result is passed on, cached and returned in the version
  *     the plugin printed (a result without "cniVersion" gets the list's; an unknown version is an

@@ -254,11 +254,15 @@ int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char 
 				continue;
 			n = read(*fd, buf, sizeof(buf));
 			if (n > 0) {
-				/* past the bound (or out of memory) the rest is read and dropped */
+				/* past the bound the rest is read and dropped; out of memory, the
+				 * answer is lost: named (stdout) */
 				if (i)
 					append(&ebuf, &en, &ecap, buf, (size_t)n, MAX_ERR);
-				else
-					append(&obuf, &on, &ocap, buf, (size_t)n, MAX_OUT);
+				else if (append(&obuf, &on, &ocap, buf, (size_t)n, MAX_OUT) < 0 &&
+					 !io_errno) {
+					io_errno = ENOMEM;
+					io_what = "keeping its stdout";
+				}
 			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
 				/* a read that fails loses the plugin's answer: named, not taken for
 				 * its end (the plugin, writing to a closed pipe, dies of SIGPIPE) */

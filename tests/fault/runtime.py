@@ -10,8 +10,8 @@ One clean run of each operation under `strace` WITHOUT -f counts cnitool's own s
 plugins it runs are not traced: injection reaches cnitool alone) after it opened NETCONFPATH
 (what comes before is the dynamic loader). Then for each point N the operation runs under
 `strace -e inject=SYSCALL:error=E:when=N` (and signal=KILL). Checked:
-  - exit 0, or 1 with a "cnitool: " message on stderr (no signal but the injected KILL, no hang,
-    no sanitizer report); an add that exits 0 printed a result and left its cache file; a del,
+  - exit 0, or 1 with a "cnitool: " message on stderr naming the injected errno (its text; "out
+    of memory" for ENOMEM too) (no signal but the injected KILL, no hang, no sanitizer report); an add that exits 0 printed a result and left its cache file; a del,
     gc or status that exits 0 left nothing of the attachment (exit 0 means done);
   - no plugin process alive after cnitool is gone (an orphan would race the next DEL), unless
     already being killed;
@@ -24,6 +24,7 @@ injected points and a third as many SIGKILLs (at least one) (default 3; halved o
 chosen with a fixed seed (FAULT_SEED), plus the REGRESSIONS points.
 FAULT_ONLY=OP:SYSCALL:error=E:when=N (or signal=KILL) runs one point (the failure lines say which).
 """
+import errno
 import json
 import os
 import random
@@ -222,6 +223,11 @@ def check_answer(op, r, e, c):
     if r.rc == 1:
         if not re.search(rb"^cnitool: \S", r.err, re.M):
             return f"exit 1 without a 'cnitool: ' message: stderr {r.err[-300:]!r}"
+        # the message names what failed: the injected errno's text (a refused allocation:
+        # "out of memory")
+        want = [os.strerror(getattr(errno, e)).encode()] + ([b"out of memory"] if e == "ENOMEM" else [])
+        if not any(w in r.err for w in want):
+            return f"exit 1, the message does not name the {e}: stderr {r.err[-300:]!r}"
         return None
     # exit 0: the operation was done
     if op == "add":
