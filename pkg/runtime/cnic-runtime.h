@@ -212,8 +212,9 @@ int cnr_check(const struct cnr_list *l, const struct cnr_rt *rt, struct cnr_err 
 
 /*
  * cnr_del() - DEL every plugin in reverse order with the cached result, then remove the cache
- * file. A missing cache is not an error (DEL must succeed twice); if a plugin fails, the cache
- * stays so that a later DEL can retry.
+ * file (and temporary files a killed cnr_cache_write() left of it). A missing cache is not an
+ * error (DEL must succeed twice); if a plugin fails, the cache stays so that a later DEL can
+ * retry; a cache file that cannot be removed fails the DEL (CNR_ERR_CACHE).
  */
 int cnr_del(const struct cnr_list *l, const struct cnr_rt *rt, struct cnr_err *e);
 
@@ -229,7 +230,10 @@ int cnr_status(const struct cnr_list *l, const struct cnr_rt *rt, struct cnr_err
  * 1.1.0, GC every plugin with "cni.dev/valid-attachments" set to @valid. @valid holds pairs
  * (container id, ifname): valid[2*i], valid[2*i+1], @nvalid of them; @valid NULL means none known
  * (every cached attachment is stale, and no valid-attachments key is sent, as libcni with nil
- * GCArgs). Nothing runs when disableGC. Every step runs; the first failure is reported.
+ * GCArgs). Nothing runs when disableGC. Every step runs; the first failure is reported. A cache
+ * directory that cannot be listed fails it before anything runs (a missing one is empty). The
+ * network's temporary cache files that do not parse and are over a minute old (a cnr_cache_write()
+ * killed before it finished) are removed.
  */
 int cnr_gc(const struct cnr_list *l, const struct cnr_rt *rt, const char *const *valid,
 	   size_t nvalid, struct cnr_err *e);

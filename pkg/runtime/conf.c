@@ -155,15 +155,17 @@ static int pick_version(json_t *o, const char *origin, char **out, struct cnr_er
 
 char *cnr_read_file(const char *path, size_t *len, int *err)
 {
-	FILE *f = fopen(path, "re");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
 
-	if (!f) {
+	if (fd < 0) {
 		*err = -errno;
 		return NULL;
 	}
 	for (;;) {
+		ssize_t r;
+
 		if (cap - n < 4096) {
 			char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
 
@@ -173,30 +175,29 @@ char *cnr_read_file(const char *path, size_t *len, int *err)
 			}
 			buf = nb;
 		}
-		size_t r;
-
-		errno = 0;
-		r = fread(buf + n, 1, cap - n - 1, f);
-
-		n += r;
-		if (r == 0) {
-			if (ferror(f)) {
-				*err = errno ? -errno : -EIO;
-				goto fail;
-			}
-			break;
+		/* read(2) itself: a failure is its errno (stdio's error flag is sticky, and a
+		 * later read at the end hid what it was) and EINTR is retried */
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			*err = -errno;
+			goto fail;
 		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
 		if (n > (16u << 20)) {
 			*err = -EFBIG;
 			goto fail;
 		}
 	}
-	fclose(f);
+	close(fd);
 	buf[n] = 0;
 	*len = n;
 	return buf;
 fail:
-	fclose(f);
+	close(fd);
 	free(buf);
 	return NULL;
 }

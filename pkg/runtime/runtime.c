@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cni/cni.h"
@@ -662,6 +663,23 @@ static void gc_note(struct cnr_err *e, const struct cnr_err *one, const char *pr
 	snprintf(e->msg, sizeof(e->msg), "%s%s", prefix, one->msg);
 }
 
+/*
+ * A temporary file of cnr_cache_write() (<network>-...tmpXXXXXX) of @network, one that does not
+ * parse, older than CNR_STALE_TMP_S: its writer was killed before it was complete (a complete one
+ * is an attachment, DELeted as such). A write in flight holds it for a moment, not a minute.
+ */
+#define CNR_STALE_TMP_S 60
+static bool stale_tmp(const char *network, const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t nl = strlen(network), bl = strlen(base);
+	struct stat st;
+
+	return bl > nl + 11 && !strncmp(base, network, nl) && base[nl] == '-' &&
+	       !strncmp(base + bl - 10, ".tmp", 4) && stat(path, &st) == 0 &&
+	       S_ISREG(st.st_mode) && st.st_mtime < time(NULL) - CNR_STALE_TMP_S;
+}
+
 /* DEL the cached attachment in @path if it is this network's and not valid. */
 static int gc_attachment(const struct cnr_list *l, const struct cnr_rt *rt, const char *path,
 			 const char *const *valid, size_t nvalid, struct cnr_err *e)
@@ -690,6 +708,15 @@ static int gc_attachment(const struct cnr_list *l, const struct cnr_rt *rt, cons
 		goto out;
 	}
 	r = 0;
+	if (!o && stale_tmp(l->name, path)) {
+		if (unlink(path) < 0 && errno != ENOENT) {
+			r = -errno;
+			snprintf(oe.msg, sizeof(oe.msg), "removing %s: %s", path, strerror(errno));
+			oe.code = CNR_ERR_CACHE;
+			gc_note(e, &oe, "failed to remove a stale temporary cache file: ");
+		}
+		goto out;
+	}
 	/* GetCachedAttachments: unreadable, other kinds and incomplete records are skipped */
 	if (!o || !kind || strcmp(kind, "cniCacheV1") || !cid || !ifname || !*ifname || !net ||
 	    !*net || strcmp(net, l->name) || in_valid(cid, ifname, valid, nvalid))

@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -687,6 +688,30 @@ static void test_gc(void)
 	CHECK(exists("gcache/results/g-keep-eth0"));
 	CHECK(!exists("gcache/results/g-stale-eth0"));
 	CHECK(exists("gcache/results/other-x-eth0") && exists("gcache/results/junk"));
+	/* an incomplete temporary file of a cache write killed a minute ago goes (the lane:
+	 * runtime add, write #5 SIGKILL, where nothing DELs it); a fresh one (a write in flight),
+	 * another network's, and an old complete-looking name of a longer suffix stay */
+	put("gcache/results/g-dead-eth0.tmpAb12Cd", "", 0600);
+	put("gcache/results/g-live-eth0.tmpAb12Cd", "{\"kind\":", 0600);
+	put("gcache/results/other-dead-eth0.tmpAb12Cd", "", 0600);
+	put("gcache/results/g-dead-eth0.tmpAb12Cde", "", 0600);
+	{
+		const char *old[] = { "g-dead-eth0.tmpAb12Cd", "other-dead-eth0.tmpAb12Cd",
+				      "g-dead-eth0.tmpAb12Cde" };
+
+		for (size_t i = 0; i < 3; i++) {
+			char p[700];
+
+			snprintf(p, sizeof(p), "%s/gcache/results/%s", top, old[i]);
+			utimes(p, (struct timeval[]){ { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } });
+		}
+	}
+	CHECK_INT(cnr_gc(l, &rt, valid, 1, &e), 0);
+	CHECK(!exists("gcache/results/g-dead-eth0.tmpAb12Cd"));
+	CHECK(exists("gcache/results/g-live-eth0.tmpAb12Cd") &&
+	      exists("gcache/results/other-dead-eth0.tmpAb12Cd") &&
+	      exists("gcache/results/g-dead-eth0.tmpAb12Cde"));
+	CHECK(exists("gcache/results/g-keep-eth0"));
 	s = slurp("in.p2.DEL");
 	CHECK(s && strstr(s, "\"runtimeConfig\":{\"mac\":\"02:00:00:00:00:02\"}"));
 	s = slurp("env.p1");
