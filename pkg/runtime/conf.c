@@ -212,6 +212,8 @@ int cnr_load_bytes(const char *buf, size_t len, bool promote, const char *origin
 	size_t i;
 
 	*out = NULL;
+	if (!o && cnr_json_oom(&je))
+		goto out; /* not a bad file: named below */
 	if (!o || !json_is_object(o)) {
 		r = o ? cnr_fail(e, -EINVAL, CNR_ERR_CONFIG, "%s: not a JSON object", origin)
 		      : cnr_fail(e, -EINVAL, CNR_ERR_CONFIG, "%s: line %d: %s", origin, je.line,
@@ -289,6 +291,8 @@ int cnr_load_bytes(const char *buf, size_t len, bool promote, const char *origin
 	l = NULL;
 	r = 0;
 out:
+	if (r == -ENOMEM)
+		cnr_fail(e, r, CNR_ERR_CONFIG, "%s: out of memory", origin);
 	json_decref(o);
 	cnr_list_free(l);
 	return r;
@@ -459,7 +463,14 @@ int cnr_load_dir(const char *dir, const char *name, struct cnr_list **out, struc
 			struct cnr_err fe = { 0 };
 			struct cnr_list *c;
 
-			if (load_file(files[i], pass == 1, &c, &fe) < 0) {
+			if ((r = load_file(files[i], pass == 1, &c, &fe)) < 0) {
+				/* out of memory is no bad file: the network is not "not found" */
+				if (r == -ENOMEM) {
+					if (e)
+						*e = fe;
+					cnr_free_files(files, n);
+					return r;
+				}
 				note_skip(skipped, sizeof(skipped), &fe);
 				continue;
 			}

@@ -33,6 +33,13 @@ int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char 
 int cnr_dir_files(const char *dir, const char *const *exts, char ***out, size_t *n);
 void cnr_free_files(char **v, size_t n);
 
+/* A parse that failed for want of memory, not for bad JSON (jansson leaves the error empty, line
+ * -1, when an allocation fails inside its lexer). */
+static inline bool cnr_json_oom(const json_error_t *je)
+{
+	return json_error_code(je) == json_error_out_of_memory || !je->text[0];
+}
+
 /* The whole file at @path, NUL-terminated (its length in *len), or NULL with -errno in *err. */
 char *cnr_read_file(const char *path, size_t *len, int *err);
 

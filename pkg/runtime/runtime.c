@@ -364,6 +364,8 @@ int cnr_cache_read(const char *network, const struct cnr_rt *rt, char **result, 
 	}
 	o = json_loadb(text, len, 0, &je);
 	free(text);
+	if (!o && cnr_json_oom(&je))
+		return cnr_fail(e, -ENOMEM, CNR_ERR_CACHE, "%s: out of memory", path);
 	if (!o)
 		return cnr_fail(e, -EINVAL, CNR_ERR_CACHE, "%s: %s", path, je.text);
 	r = 0;
@@ -686,8 +688,9 @@ static int gc_attachment(const struct cnr_list *l, const struct cnr_rt *rt, cons
 {
 	size_t len;
 	int r = 0;
+	json_error_t je = { .line = -1 };
 	char *text = cnr_read_file(path, &len, &r);
-	json_t *o = text ? json_loadb(text, len, 0, NULL) : NULL, *a, *kv;
+	json_t *o = text ? json_loadb(text, len, 0, &je) : NULL, *a, *kv;
 	const char *cid = json_string_value(json_object_get(o, "containerId"));
 	const char *ifname = json_string_value(json_object_get(o, "ifName"));
 	const char *net = json_string_value(json_object_get(o, "networkName"));
@@ -698,9 +701,12 @@ static int gc_attachment(const struct cnr_list *l, const struct cnr_rt *rt, cons
 	char *caps = NULL, prefix[300];
 	size_t i, n = 0;
 
+	/* a file that vanished was deleted meanwhile; one that cannot be read (or parsed for want
+	 * of memory) is a failure (libcni skips it silently: the attachment would stay and GC
+	 * report success) */
+	if (text && !o && cnr_json_oom(&je))
+		r = -ENOMEM;
 	free(text);
-	/* a file that vanished was deleted meanwhile; one that cannot be read is a failure (libcni
-	 * skips it silently: the attachment would stay and GC report success) */
 	if (r < 0 && r != -ENOENT) {
 		snprintf(oe.msg, sizeof(oe.msg), "reading %s: %s", path, strerror(-r));
 		oe.code = CNR_ERR_CACHE;
