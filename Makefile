@@ -304,8 +304,9 @@ netns: all
 e2e: all
 	@BUILD=$(BUILD) sh tests/run.sh e2e
 
-# Every syscall of every plugin's ADD/DEL/CHECK failed in turn and SIGKILLed, every key of every
-# plugin with every malformed value (tests/fault/; make check runs a sample). Long: ~1.5 h.
+# Every syscall of every plugin's ADD/DEL/CHECK (and of cnitool's own add/check/del/gc/status)
+# failed in turn and SIGKILLed, every key of every plugin with every malformed value (tests/fault/;
+# make check runs a sample). Long: ~1.5 h.
 fault: all
 	@BUILD=$(BUILD) FAULT_FULL=1 sh tests/run.sh fault
 

@@ -118,17 +118,20 @@ if [ "$level" = fuzz ] || [ "$level" = all ]; then
 	run_one "fuzz/all" env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" sh tests/fuzz/run.sh
 fi
 if [ "$level" = fault ] || [ "$level" = all ]; then
-	# Syscall fault injection + SIGKILL sweep and the input matrix (tests/fault/): a fixed-seed
-	# sample here; FAULT_FULL=1 (make fault) for every point, errno, key and value.
+	# Syscall fault injection + SIGKILL sweep (the plugins', the daemons', cnitool's own) and the
+	# input matrix (tests/fault/): a fixed-seed sample here; FAULT_FULL=1 (make fault) for every
+	# point, errno, key and value.
 	if [ "${FAULT_FULL:-0}" = 1 ]; then
 		RUN_TIMEOUT=${RUN_TIMEOUT:-21600}
 		run_one "fault/inject" env FAULT_FULL=1 bash tests/fault/inject.sh
 		run_one "fault/inputs" env INPUT_FULL=1 bash tests/fault/inputs.sh
 		run_one "fault/daemons" env FAULT_FULL=1 bash tests/fault/daemons.sh
+		run_one "fault/runtime" env FAULT_FULL=1 bash tests/fault/runtime.sh
 	else
 		run_one "fault/inject" bash tests/fault/inject.sh
 		run_one "fault/inputs" bash tests/fault/inputs.sh
 		run_one "fault/daemons" bash tests/fault/daemons.sh
+		run_one "fault/runtime" bash tests/fault/runtime.sh
 	fi
 fi
 if [ "$level" = e2e ] || [ "$level" = all ]; then # real runtimes and clients (containerd CRI, podman, ctr) on build/bin

@@ -45,15 +45,31 @@ static void usage(FILE *f, const char *exe)
 		exe, exe, exe, exe, exe, exe, exe, exe, exe, exe, exe);
 }
 
-static int fail(const struct cnr_err *e)
+/* @e's message; a failure that left none (out of memory on the way) is named by @r, -errno */
+static int fail(const struct cnr_err *e, int r)
 {
-	if (e->code > 0 && e->code < 1000)
+	if (!e->msg[0])
+		fprintf(stderr, "cnitool: %s\n", strerror(r < 0 ? -r : ENOMEM));
+	else if (e->code > 0 && e->code < 1000)
 		fprintf(stderr, "cnitool: %s (CNI error code %d)\n", e->msg, e->code);
 	else
 		fprintf(stderr, "cnitool: %s\n", e->msg);
 	if (e->details[0])
 		fprintf(stderr, "cnitool: details: %s\n", e->details);
 	return 1;
+}
+
+/*
+ * What was printed reached stdout, or exit 1 naming why: an add whose result could not be written
+ * is done but unknown to its caller, who has to DEL it (or retry).
+ */
+static int flush_out(int rc)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "cnitool: writing to stdout: %s\n", strerror(errno));
+		return 1;
+	}
+	return rc;
 }
 
 /*
@@ -71,9 +87,9 @@ static int list_networks(const char *dir)
 	int r = cnr_scan_dir(dir, &v, &n, &e);
 
 	if (r < 0)
-		return fail(&e);
+		return fail(&e, r);
 	if (!(pl = calloc(n + 1, sizeof(*pl))))
-		return 1;
+		return fail(&e, -ENOMEM);
 	for (size_t i = 0; i < n; i++) {
 		size_t len = 0, k;
 
@@ -110,7 +126,7 @@ static int list_networks(const char *dir)
 		free(pl[i]);
 	free(pl);
 	cnr_scan_free(v, n);
-	return 0;
+	return flush_out(0);
 }
 
 /* filepath.Abs: an absolute, lexically cleaned path (no symlinks resolved). */
@@ -180,7 +196,7 @@ int main(int argc, char **argv)
 		dir = "/etc/cni/net.d";
 	r = cnr_load_dir(dir, argv[2], &l, &e);
 	if (r < 0)
-		return fail(&e);
+		return fail(&e, r);
 	if (e.msg[0])
 		fprintf(stderr, "cnitool: warning: %s\n", e.msg);
 
@@ -193,7 +209,7 @@ int main(int argc, char **argv)
 	if (getenv("DBUS_SYSTEM_BUS_ADDRESS") &&
 	    asprintf((char **)&env[nenv++], "DBUS_SYSTEM_BUS_ADDRESS=%s",
 		     getenv("DBUS_SYSTEM_BUS_ADDRESS")) < 0)
-		return 1;
+		return fail(&e, -ENOMEM);
 	rt.env = env;
 	if (rt.cap_args && *rt.cap_args) {
 		/* upstream unmarshals CAP_ARGS first: a bad one fails before any plugin runs */
@@ -201,13 +217,13 @@ int main(int argc, char **argv)
 		char *probe = cnr_plugin_conf(l, 0, NULL, &rt, &ce);
 
 		if (!probe)
-			return fail(&ce);
+			return fail(&ce, -ENOMEM);
 		free(probe);
 	}
 	if (getenv("CNI_ARGS") && *getenv("CNI_ARGS")) {
 		args_buf = strdup(getenv("CNI_ARGS"));
 		if (!args_buf || (nargs = cnr_parse_cni_args(args_buf, kv, MAX_ARGS, &e)) < 0)
-			return fail(&e);
+			return fail(&e, args_buf ? nargs : -ENOMEM);
 		rt.args = kv;
 		rt.nargs = (size_t)nargs;
 	}
@@ -269,5 +285,5 @@ done:
 	cnr_list_free(l);
 	free(args_buf);
 	free((char *)env[0]);
-	return r < 0 ? fail(&e) : 0;
+	return r < 0 ? fail(&e, r) : flush_out(0);
 }

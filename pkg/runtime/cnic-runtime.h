@@ -48,7 +48,15 @@
  *   - Plugins run with a clean environment: the CNI_* variables and PATH, plus what the caller
  *     lists in cnr_rt.env; never the caller's whole environment.
  *   - Each plugin run is bounded by cnr_rt.timeout_ms: at the deadline the plugin is killed
- *     (SIGKILL) and reaped, and the call fails with CNR_ERR_TIMEOUT.
+ *     (SIGKILL) and reaped, and the call fails with CNR_ERR_TIMEOUT. A plugin gets SIGKILL when
+ *     the thread that runs it dies (PR_SET_PDEATHSIG): a killed runtime leaves no plugin running
+ *     to race its next DEL.
+ *   - Failures libcni ignores are errors: a DEL whose cache file cannot be removed fails
+ *     (CNR_ERR_CACHE; its plugins' DEL ran, a retry is a DEL again); a cache file that cannot be
+ *     read for a transient reason (EIO, ENOMEM, EMFILE, ENFILE, EINTR, EAGAIN) fails CHECK and
+ *     DEL and is kept (libcni drops it as it drops one that does not parse, and the result is
+ *     lost to every later DEL); a GC whose cache directory cannot be listed, or one of its files
+ *     read, fails; a read or write of a plugin's pipes that fails is named.
  *
  *   - Versions, as libcni: a plugin's ADD result is passed on, cached and returned in the version
  *     the plugin printed (a result without "cniVersion" gets the list's; an unknown version is an
@@ -204,8 +212,9 @@ int cnr_check(const struct cnr_list *l, const struct cnr_rt *rt, struct cnr_err 
 
 /*
  * cnr_del() - DEL every plugin in reverse order with the cached result, then remove the cache
- * file. A missing cache is not an error (DEL must succeed twice); if a plugin fails, the cache
- * stays so that a later DEL can retry.
+ * file (and temporary files a killed cnr_cache_write() left of it). A missing cache is not an
+ * error (DEL must succeed twice); if a plugin fails, the cache stays so that a later DEL can
+ * retry; a cache file that cannot be removed fails the DEL (CNR_ERR_CACHE).
  */
 int cnr_del(const struct cnr_list *l, const struct cnr_rt *rt, struct cnr_err *e);
 
@@ -221,7 +230,10 @@ int cnr_status(const struct cnr_list *l, const struct cnr_rt *rt, struct cnr_err
  * 1.1.0, GC every plugin with "cni.dev/valid-attachments" set to @valid. @valid holds pairs
  * (container id, ifname): valid[2*i], valid[2*i+1], @nvalid of them; @valid NULL means none known
  * (every cached attachment is stale, and no valid-attachments key is sent, as libcni with nil
- * GCArgs). Nothing runs when disableGC. Every step runs; the first failure is reported.
+ * GCArgs). Nothing runs when disableGC. Every step runs; the first failure is reported. A cache
+ * directory that cannot be listed fails it before anything runs (a missing one is empty). The
+ * network's temporary cache files that do not parse and are over a minute old (a cnr_cache_write()
+ * killed before it finished) are removed.
  */
 int cnr_gc(const struct cnr_list *l, const struct cnr_rt *rt, const char *const *valid,
 	   size_t nvalid, struct cnr_err *e);
@@ -275,7 +287,8 @@ int cnr_cache_read(const char *network, const struct cnr_rt *rt, char **result, 
  */
 int cnr_result_convert(const char *result, const char *version, char **out, struct cnr_err *e);
 
-/* Remove the cache file; a missing one is success. */
+/* Remove the cache file and the temporary files a killed cnr_cache_write() left of it; a missing
+ * one is success. */
 int cnr_cache_remove(const char *network, const struct cnr_rt *rt);
 
 /* ---- 5. Results as C structs ------------------------------------------------------------- */

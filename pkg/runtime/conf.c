@@ -153,17 +153,19 @@ static int pick_version(json_t *o, const char *origin, char **out, struct cnr_er
 	return *out ? 0 : -ENOMEM;
 }
 
-static char *read_file(const char *path, size_t *len, int *err)
+char *cnr_read_file(const char *path, size_t *len, int *err)
 {
-	FILE *f = fopen(path, "re");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
 
-	if (!f) {
+	if (fd < 0) {
 		*err = -errno;
 		return NULL;
 	}
 	for (;;) {
+		ssize_t r;
+
 		if (cap - n < 4096) {
 			char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
 
@@ -173,27 +175,29 @@ static char *read_file(const char *path, size_t *len, int *err)
 			}
 			buf = nb;
 		}
-		size_t r = fread(buf + n, 1, cap - n - 1, f);
-
-		n += r;
-		if (r == 0) {
-			if (ferror(f)) {
-				*err = -EIO;
-				goto fail;
-			}
-			break;
+		/* read(2) itself: a failure is its errno (stdio's error flag is sticky, and a
+		 * later read at the end hid what it was) and EINTR is retried */
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			*err = -errno;
+			goto fail;
 		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
 		if (n > (16u << 20)) {
 			*err = -EFBIG;
 			goto fail;
 		}
 	}
-	fclose(f);
+	close(fd);
 	buf[n] = 0;
 	*len = n;
 	return buf;
 fail:
-	fclose(f);
+	close(fd);
 	free(buf);
 	return NULL;
 }
@@ -208,6 +212,8 @@ int cnr_load_bytes(const char *buf, size_t len, bool promote, const char *origin
 	size_t i;
 
 	*out = NULL;
+	if (!o && cnr_json_oom(&je))
+		goto out; /* not a bad file: named below */
 	if (!o || !json_is_object(o)) {
 		r = o ? cnr_fail(e, -EINVAL, CNR_ERR_CONFIG, "%s: not a JSON object", origin)
 		      : cnr_fail(e, -EINVAL, CNR_ERR_CONFIG, "%s: line %d: %s", origin, je.line,
@@ -285,6 +291,8 @@ int cnr_load_bytes(const char *buf, size_t len, bool promote, const char *origin
 	l = NULL;
 	r = 0;
 out:
+	if (r == -ENOMEM)
+		cnr_fail(e, r, CNR_ERR_CONFIG, "%s: out of memory", origin);
 	json_decref(o);
 	cnr_list_free(l);
 	return r;
@@ -308,12 +316,25 @@ int cnr_dir_files(const char *dir, const char *const *exts, char ***out, size_t 
 	*n = 0;
 	if (!d)
 		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
-	while ((de = readdir(d))) {
-		const char *dot = strrchr(de->d_name, '.');
+	for (;;) {
+		const char *dot;
 		struct stat st;
 		bool match = false;
 		char *p;
 
+		errno = 0;
+		if (!(de = readdir(d))) {
+			int err = errno; /* the listing cut short is not its end */
+
+			if (!err)
+				break;
+			closedir(d);
+			while (cnt)
+				free(v[--cnt]);
+			free(v);
+			return -err;
+		}
+		dot = strrchr(de->d_name, '.');
 		for (const char *const *x = exts; dot && x && *x; x++)
 			match |= !strcmp(dot, *x);
 		if (!exts)
@@ -377,7 +398,7 @@ static int add_dir_plugins(struct cnr_list *l, const char *dir, struct cnr_err *
 	free(sub);
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		size_t len;
-		char *buf = read_file(files[i], &len, &r);
+		char *buf = cnr_read_file(files[i], &len, &r);
 		json_error_t je;
 		json_t *p;
 
@@ -404,7 +425,7 @@ static int load_file(const char *path, bool promote, struct cnr_list **out, stru
 {
 	size_t len;
 	int r = 0;
-	char *buf = read_file(path, &len, &r);
+	char *buf = cnr_read_file(path, &len, &r);
 
 	if (!buf)
 		return cnr_fail(e, r, CNR_ERR_CONFIG, "error reading %s: %s", path, strerror(-r));
@@ -442,7 +463,14 @@ int cnr_load_dir(const char *dir, const char *name, struct cnr_list **out, struc
 			struct cnr_err fe = { 0 };
 			struct cnr_list *c;
 
-			if (load_file(files[i], pass == 1, &c, &fe) < 0) {
+			if ((r = load_file(files[i], pass == 1, &c, &fe)) < 0) {
+				/* out of memory is no bad file: the network is not "not found" */
+				if (r == -ENOMEM) {
+					if (e)
+						*e = fe;
+					cnr_free_files(files, n);
+					return r;
+				}
 				note_skip(skipped, sizeof(skipped), &fe);
 				continue;
 			}

@@ -2,7 +2,9 @@
 /*
  * Running one plugin: found on the search path, given a clean environment and its config on
  * stdin, its stdout and stderr read until it exits or the deadline passes (then SIGKILL and
- * reaped: no zombie is left), its output turned into a result or a struct cnr_err.
+ * reaped: no zombie is left), its output turned into a result or a struct cnr_err. The plugin
+ * gets SIGKILL when the thread that runs it dies (PR_SET_PDEATHSIG): no orphan outlives a
+ * killed runtime.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -158,10 +161,11 @@ int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char 
 	int in[2] = { -1, -1 }, o[2] = { -1, -1 }, er[2] = { -1, -1 }, r, status = 0;
 	int timeout = rt->timeout_ms > 0 ? rt->timeout_ms : CNR_DEFAULT_TIMEOUT_MS;
 	bool timed_out = false, pipe_pending;
-	int poll_errno = 0;
+	int poll_errno = 0, io_errno = 0;
+	const char *io_what = NULL;
 	sigset_t pipe_set, old_set, pend;
 	long long deadline;
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	*out = NULL;
 	if (e) {
@@ -189,6 +193,13 @@ int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char 
 		goto out;
 	}
 	if (pid == 0) {
+		/*
+		 * The plugin dies with its runtime: one left running when the runtime is killed would
+		 * race the runtime's next DEL (an ADD finishing after it leaves its work behind for
+		 * good). Checked after the prctl: a parent already gone sent nothing.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
+			_exit(127);
 		pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 		if (dup2(in[0], 0) < 0 || dup2(o[1], 1) < 0 || dup2(er[1], 2) < 0)
 			_exit(127);
@@ -225,6 +236,11 @@ int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char 
 
 			if (w > 0)
 				in_off += (size_t)w;
+			/* EPIPE: the plugin exited without reading it all, its answer says why */
+			if (w < 0 && errno != EAGAIN && errno != EINTR && errno != EPIPE && !io_errno) {
+				io_errno = errno;
+				io_what = "writing its config to its stdin";
+			}
 			if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off == in_len) {
 				close(in[1]);
 				in[1] = -1;
@@ -238,12 +254,22 @@ int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char 
 				continue;
 			n = read(*fd, buf, sizeof(buf));
 			if (n > 0) {
-				/* past the bound (or out of memory) the rest is read and dropped */
+				/* past the bound the rest is read and dropped; out of memory, the
+				 * answer is lost: named (stdout) */
 				if (i)
 					append(&ebuf, &en, &ecap, buf, (size_t)n, MAX_ERR);
-				else
-					append(&obuf, &on, &ocap, buf, (size_t)n, MAX_OUT);
+				else if (append(&obuf, &on, &ocap, buf, (size_t)n, MAX_OUT) < 0 &&
+					 !io_errno) {
+					io_errno = ENOMEM;
+					io_what = "keeping its stdout";
+				}
 			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+				/* a read that fails loses the plugin's answer: named, not taken for
+				 * its end (the plugin, writing to a closed pipe, dies of SIGPIPE) */
+				if (n < 0 && !io_errno) {
+					io_errno = errno;
+					io_what = i ? "reading its stderr" : "reading its stdout";
+				}
 				close(*fd);
 				*fd = -1;
 			}
@@ -267,6 +293,13 @@ int cnr_exec(const struct cnr_list *l, size_t idx, const char *verb, const char 
 	if (poll_errno) {
 		r = cnr_fail(e, -poll_errno, CNR_ERR_EXEC, "plugin type=\"%s\" failed (%s): poll: %s",
 			     type, verb, strerror(poll_errno));
+		goto out;
+	}
+	if (io_errno) {
+		r = cnr_fail(e, -io_errno, CNR_ERR_EXEC, "plugin type=\"%s\" failed (%s): %s: %s", type,
+			     verb, io_what, strerror(io_errno));
+		if (e && ebuf)
+			snprintf(e->details, sizeof(e->details), "%s", ebuf);
 		goto out;
 	}
 	if (WIFSIGNALED(status)) {

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The verbs over a plugin chain and libcni's result cache (libcni/api.go). */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cni/cni.h"
@@ -343,9 +345,10 @@ int cnr_cache_write(const struct cnr_list *l, const struct cnr_rt *rt, const cha
 int cnr_cache_read(const char *network, const struct cnr_rt *rt, char **result, char **config,
 		   struct cnr_err *e)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], *text;
 	json_t *o, *k, *res, *cfg;
 	json_error_t je;
+	size_t len;
 	int r;
 
 	*result = NULL;
@@ -353,12 +356,19 @@ int cnr_cache_read(const char *network, const struct cnr_rt *rt, char **result, 
 		*config = NULL;
 	if ((r = cnr_cache_path(network, rt, path, sizeof(path))) < 0)
 		return cnr_fail(e, r, CNR_ERR_CACHE, "cache file path: %s", strerror(-r));
-	o = json_load_file(path, 0, &je);
-	if (!o) {
-		if (access(path, F_OK) < 0 && errno == ENOENT)
+	/* a file that cannot be read (-errno) is not one that does not parse (-EINVAL) */
+	if (!(text = cnr_read_file(path, &len, &r))) {
+		if (r == -ENOENT)
 			return 0; /* no cached result: as libcni */
-		return cnr_fail(e, -EINVAL, CNR_ERR_CACHE, "%s: %s", path, je.text);
+		return cnr_fail(e, r, CNR_ERR_CACHE, "reading %s: %s", path, strerror(-r));
 	}
+	o = json_loadb(text, len, 0, &je);
+	free(text);
+	if (!o && cnr_json_oom(&je))
+		return cnr_fail(e, -ENOMEM, CNR_ERR_CACHE, "%s: out of memory", path);
+	if (!o)
+		return cnr_fail(e, -EINVAL, CNR_ERR_CACHE, "%s: %s", path, je.text);
+	r = 0;
 	k = json_object_get(o, "kind");
 	res = json_object_get(o, "result");
 	cfg = json_object_get(o, "config");
@@ -399,14 +409,42 @@ int cnr_cache_read(const char *network, const struct cnr_rt *rt, char **result, 
 	return 0;
 }
 
+/*
+ * The temporary files cnr_cache_write() leaves when it is killed between creating one and the
+ * rename ("<path>.tmpXXXXXX"): removed with the attachment's cache file, or they would stay for
+ * ever (nothing else names them).
+ */
+static int remove_tmp(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *base = strrchr(path, '/') + 1;
+	size_t blen = strlen(base);
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - path), path);
+	if (!(d = opendir(dir)))
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, base, blen) && !strncmp(de->d_name + blen, ".tmp", 4) &&
+		    strlen(de->d_name + blen) == 10 &&
+		    unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && !r)
+			r = -errno;
+	closedir(d);
+	return r;
+}
+
 int cnr_cache_remove(const char *network, const struct cnr_rt *rt)
 {
 	char path[PATH_MAX];
-	int r = cnr_cache_path(network, rt, path, sizeof(path));
+	int r = cnr_cache_path(network, rt, path, sizeof(path)), t;
 
 	if (r < 0)
 		return 0; /* libcni ignores a path it cannot build */
-	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	r = unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	t = remove_tmp(path);
+	return r < 0 ? r : t;
 }
 
 /* Run plugin @i with @verb and @prev; the output (ADD) in *out. */
@@ -568,17 +606,32 @@ int cnr_del(const struct cnr_list *l, const struct cnr_rt *rt, struct cnr_err *e
 	clear(e);
 	if ((r = check_rt(l, rt, e)) < 0)
 		return r;
-	if (at_least(l, "0.4.0") && cached_result(l, rt, &cached, NULL) < 0) {
-		/* An unreadable cache is dropped and DEL runs without it, as libcni. */
+	if (at_least(l, "0.4.0") && (r = cached_result(l, rt, &cached, e)) < 0) {
+		/* A cache that does not parse or convert is dropped and DEL runs without it, as
+		 * libcni; one that could not be read this time (EIO, no memory or descriptors) is
+		 * kept and DEL fails: dropped, the result would be lost for every later DEL. */
+		if (r == -EIO || r == -ENOMEM || r == -EMFILE || r == -ENFILE || r == -EINTR ||
+		    r == -EAGAIN)
+			return r;
+		clear(e);
 		cnr_cache_remove(l->name, rt);
 		cached = NULL;
+		r = 0;
 	}
 	for (size_t i = cnr_list_plugins(l); i-- > 0 && r >= 0;)
 		r = run_one(l, i, "DEL", cached, rt, NULL, e);
 	free(cached);
 	if (r < 0)
 		return r;
-	cnr_cache_remove(l->name, rt);
+	/* not libcni's (which ignores it): a cache file left would DEL the attachment again at
+	 * every GC, and the caller would believe it gone */
+	if ((r = cnr_cache_remove(l->name, rt)) < 0) {
+		char path[PATH_MAX];
+
+		cnr_cache_path(l->name, rt, path, sizeof(path));
+		return cnr_fail(e, r, CNR_ERR_CACHE, "removing the cache file %s: %s", path,
+				strerror(-r));
+	}
 	return 0;
 }
 
@@ -612,11 +665,32 @@ static void gc_note(struct cnr_err *e, const struct cnr_err *one, const char *pr
 	snprintf(e->msg, sizeof(e->msg), "%s%s", prefix, one->msg);
 }
 
+/*
+ * A temporary file of cnr_cache_write() (<network>-...tmpXXXXXX) of @network, one that does not
+ * parse, older than CNR_STALE_TMP_S: its writer was killed before it was complete (a complete one
+ * is an attachment, DELeted as such). A write in flight holds it for a moment, not a minute.
+ */
+#define CNR_STALE_TMP_S 60
+static bool stale_tmp(const char *network, const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t nl = strlen(network), bl = strlen(base);
+	struct stat st;
+
+	return bl > nl + 11 && !strncmp(base, network, nl) && base[nl] == '-' &&
+	       !strncmp(base + bl - 10, ".tmp", 4) && stat(path, &st) == 0 &&
+	       S_ISREG(st.st_mode) && st.st_mtime < time(NULL) - CNR_STALE_TMP_S;
+}
+
 /* DEL the cached attachment in @path if it is this network's and not valid. */
 static int gc_attachment(const struct cnr_list *l, const struct cnr_rt *rt, const char *path,
 			 const char *const *valid, size_t nvalid, struct cnr_err *e)
 {
-	json_t *o = json_load_file(path, 0, NULL), *a, *kv;
+	size_t len;
+	int r = 0;
+	json_error_t je = { .line = -1 };
+	char *text = cnr_read_file(path, &len, &r);
+	json_t *o = text ? json_loadb(text, len, 0, &je) : NULL, *a, *kv;
 	const char *cid = json_string_value(json_object_get(o, "containerId"));
 	const char *ifname = json_string_value(json_object_get(o, "ifName"));
 	const char *net = json_string_value(json_object_get(o, "networkName"));
@@ -626,8 +700,29 @@ static int gc_attachment(const struct cnr_list *l, const struct cnr_rt *rt, cons
 	struct cnr_err oe = { 0 };
 	char *caps = NULL, prefix[300];
 	size_t i, n = 0;
-	int r = 0;
 
+	/* a file that vanished was deleted meanwhile; one that cannot be read (or parsed for want
+	 * of memory) is a failure (libcni skips it silently: the attachment would stay and GC
+	 * report success) */
+	if (text && !o && cnr_json_oom(&je))
+		r = -ENOMEM;
+	free(text);
+	if (r < 0 && r != -ENOENT) {
+		snprintf(oe.msg, sizeof(oe.msg), "reading %s: %s", path, strerror(-r));
+		oe.code = CNR_ERR_CACHE;
+		gc_note(e, &oe, "failed to read cached attachment: ");
+		goto out;
+	}
+	r = 0;
+	if (!o && stale_tmp(l->name, path)) {
+		if (unlink(path) < 0 && errno != ENOENT) {
+			r = -errno;
+			snprintf(oe.msg, sizeof(oe.msg), "removing %s: %s", path, strerror(errno));
+			oe.code = CNR_ERR_CACHE;
+			gc_note(e, &oe, "failed to remove a stale temporary cache file: ");
+		}
+		goto out;
+	}
 	/* GetCachedAttachments: unreadable, other kinds and incomplete records are skipped */
 	if (!o || !kind || strcmp(kind, "cniCacheV1") || !cid || !ifname || !*ifname || !net ||
 	    !*net || strcmp(net, l->name) || in_valid(cid, ifname, valid, nvalid))
@@ -673,13 +768,15 @@ int cnr_gc(const struct cnr_list *l, const struct cnr_rt *rt, const char *const 
 	if (l->disable_gc)
 		return 0;
 	snprintf(dir, sizeof(dir), "%s/results", rt->cache_dir ? rt->cache_dir : CNR_DEFAULT_CACHE_DIR);
-	/* as libcni, a cache directory that cannot be read means nothing to delete */
-	if (cnr_dir_files(dir, NULL, &files, &n) == 0) {
-		for (size_t i = 0; i < n; i++)
-			if ((r = gc_attachment(l, rt, files[i], valid, nvalid, e)) < 0 && !first)
-				first = r;
-		cnr_free_files(files, n);
-	}
+	/* as libcni, a missing cache directory means nothing to delete, one that cannot be
+	 * listed is a failure (no plugin GC then: it could free what the attachments hold) */
+	if ((r = cnr_dir_files(dir, NULL, &files, &n)) < 0)
+		return cnr_fail(e, r, CNR_ERR_CACHE, "failed to list cached attachments in %s: %s",
+				dir, strerror(-r));
+	for (size_t i = 0; i < n; i++)
+		if ((r = gc_attachment(l, rt, files[i], valid, nvalid, e)) < 0 && !first)
+			first = r;
+	cnr_free_files(files, n);
 	if (!at_least(l, "1.1.0"))
 		return first;
 	if (valid) {

@@ -5,7 +5,7 @@
 # check, del, del again, gc, status, the libcni cache file appearing (upstream's container id, cniCacheV1) and
 # disappearing; a chain whose last plugin fails leaves nothing after DEL; a plugin not found and a
 # plugin printing garbage, killed or hanging (past CNITOOL_TIMEOUT) give a clear error, a non-zero
-# exit and no cache file; an unreadable directory or file (run as nobody) is named; validate.
+# exit and no cache file; a result written to a full stdout is an error; an unreadable directory or file (run as nobody) is named; validate.
 . "$(dirname "$0")/lib.sh"
 need_root cnitool
 for p in cnitool bridge host-local portmap; do
@@ -93,6 +93,18 @@ DATA="$D/ipam"
 check_eq "del releases the address" "$(files_left)" 0
 tool del portmap-example "$C"
 check_eq "del again exits 0" "$RC" 0
+
+# A result that cannot be written (stdout full) is no silent success: exit 1 naming stdout (the
+# attachment is made: the caller DELs it). Fault lane: runtime add, write EIO at the result.
+CAP_ARGS=$caps ip netns exec "$H" "$BIN/cnitool" add portmap-example "$C" >/dev/full 2>"$D/full.err"
+check_eq "add with stdout full exits 1" "$?" 1
+case $(cat "$D/full.err") in *"cnitool: writing to stdout: No space left on device"*) ok "add with stdout full names it" ;;
+*) fail "add with stdout full names it" "$(cat "$D/full.err")" ;; esac
+check_eq "add with stdout full left its cache file (for del)" "$([ -e "$CACHE" ] && echo yes || echo no)" yes
+tool del portmap-example "$C"
+check_eq "del after it exits 0" "$RC" 0
+check_eq "del after it removes the cache file" "$([ -e "$CACHE" ] && echo yes || echo no)" no
+check_eq "del after it releases the address" "$(files_left)" 0
 
 # A chain whose last plugin fails: ADD fails naming it with its code; DEL leaves nothing.
 cat >"$D/fake/failer" <<'EOF'

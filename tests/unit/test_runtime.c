@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -358,9 +360,24 @@ static void test_cache(void)
 	rt.container_id = "none";
 	CHECK_INT(cnr_cache_read("net", &rt, &res, NULL, &e), 0);
 	CHECK(res == NULL);
-	/* no temporary file left beside the cache */
+	/* the temporary files a cnr_cache_write() killed before its rename left go with the
+	 * attachment's cache file (fault lane: runtime add, fsync #1 SIGKILL); another
+	 * attachment's (a longer ifname, a longer suffix) stay */
 	rt.container_id = "c1";
+	put("cache/results/net-c1-eth0.tmpAb12Cd", "{\"kind\":\"cniCacheV1\"", 0600);
+	put("cache/results/net-c1-eth0.tmpXyZ987", "", 0600);
+	put("cache/results/net-c1-eth00.tmpAb12Cd", "", 0600);
+	put("cache/results/net-c1-eth0.tmpAb12Cde", "", 0600);
 	CHECK_INT(cnr_cache_remove("net", &rt), 0);
+	CHECK(!exists("cache/results/net-c1-eth0") && !exists("cache/results/net-c1-eth0.tmpAb12Cd") &&
+	      !exists("cache/results/net-c1-eth0.tmpXyZ987"));
+	CHECK(exists("cache/results/net-c1-eth00.tmpAb12Cd") &&
+	      exists("cache/results/net-c1-eth0.tmpAb12Cde"));
+	CHECK_INT(cnr_cache_remove("net", &rt), 0);
+	unlink(strcat(strcpy(path, top), "/cache/results/net-c1-eth00.tmpAb12Cd"));
+	unlink(strcat(strcpy(path, top), "/cache/results/net-c1-eth0.tmpAb12Cde"));
+	/* no temporary file left beside the cache */
+	snprintf(path, sizeof(path), "%s/cache/results", top);
 	CHECK(rmdir(path) == 0);
 	cnr_list_free(l);
 }
@@ -537,6 +554,54 @@ static void test_chain(void)
 	CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
 	CHECK(!exists("ccache/results/ch-ctr1-eth0"));
 
+	/* the runtime killed while a plugin runs: the plugin dies with it (PR_SET_PDEATHSIG), no
+	 * orphan left to race the runtime's next DEL (fault lane: runtime add, poll #4 SIGKILL).
+	 * This process is the subreaper: the orphaned plugin comes back here to be waited for. */
+	fake("p3", "echo $$ > p3.pid; exec sleep 30");
+	{
+		char pidf[600];
+
+		snprintf(pidf, sizeof(pidf), "%s/p3.pid", top);
+		unlink(pidf);
+	}
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == 0) {
+		pid_t rtpid = fork(), ppid = 0;
+		int st = 0;
+
+		if (rtpid == 0) {
+			rt.timeout_ms = 60000;
+			_exit(run(chain, "ADD", &rt, &res, &e) == 0 ? 0 : 3);
+		}
+		for (int i = 0; i < 2000 && !ppid; i++) {
+			s = slurp("p3.pid");
+			if (s && *s && strchr(s, '\n'))
+				ppid = atoi(s);
+			else
+				usleep(10000);
+		}
+		CHECK(ppid > 0);
+		kill(rtpid, SIGKILL);
+		waitpid(rtpid, NULL, 0);
+		/* the plugin, now ours: killed by SIGKILL at once, not left to sleep its 30 s */
+		st = 0;
+		for (int i = 0; ppid > 0 && i < 500; i++) {
+			if (waitpid(ppid, &st, WNOHANG) == ppid)
+				break;
+			st = -1;
+			usleep(10000);
+		}
+		CHECK(ppid > 0 && st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+		if (ppid > 0 && st == -1) {
+			kill(ppid, SIGKILL);
+			waitpid(ppid, NULL, 0);
+		}
+		prctl(PR_SET_CHILD_SUBREAPER, 0);
+	} else {
+		TAP_FAIL("runtime killed: the plugin dies with it", "PR_SET_CHILD_SUBREAPER: %s",
+			 strerror(errno));
+	}
+	CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+
 	/* a plugin killed by a signal */
 	fake("p3", "kill -9 $$");
 	rt.timeout_ms = 20000;
@@ -623,6 +688,30 @@ static void test_gc(void)
 	CHECK(exists("gcache/results/g-keep-eth0"));
 	CHECK(!exists("gcache/results/g-stale-eth0"));
 	CHECK(exists("gcache/results/other-x-eth0") && exists("gcache/results/junk"));
+	/* an incomplete temporary file of a cache write killed a minute ago goes (the lane:
+	 * runtime add, write #5 SIGKILL, where nothing DELs it); a fresh one (a write in flight),
+	 * another network's, and an old complete-looking name of a longer suffix stay */
+	put("gcache/results/g-dead-eth0.tmpAb12Cd", "", 0600);
+	put("gcache/results/g-live-eth0.tmpAb12Cd", "{\"kind\":", 0600);
+	put("gcache/results/other-dead-eth0.tmpAb12Cd", "", 0600);
+	put("gcache/results/g-dead-eth0.tmpAb12Cde", "", 0600);
+	{
+		const char *old[] = { "g-dead-eth0.tmpAb12Cd", "other-dead-eth0.tmpAb12Cd",
+				      "g-dead-eth0.tmpAb12Cde" };
+
+		for (size_t i = 0; i < 3; i++) {
+			char p[700];
+
+			snprintf(p, sizeof(p), "%s/gcache/results/%s", top, old[i]);
+			utimes(p, (struct timeval[]){ { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } });
+		}
+	}
+	CHECK_INT(cnr_gc(l, &rt, valid, 1, &e), 0);
+	CHECK(!exists("gcache/results/g-dead-eth0.tmpAb12Cd"));
+	CHECK(exists("gcache/results/g-live-eth0.tmpAb12Cd") &&
+	      exists("gcache/results/other-dead-eth0.tmpAb12Cd") &&
+	      exists("gcache/results/g-dead-eth0.tmpAb12Cde"));
+	CHECK(exists("gcache/results/g-keep-eth0"));
 	s = slurp("in.p2.DEL");
 	CHECK(s && strstr(s, "\"runtimeConfig\":{\"mac\":\"02:00:00:00:00:02\"}"));
 	s = slurp("env.p1");
@@ -667,6 +756,40 @@ static void test_gc(void)
 }
 
 /* cnr_result_convert: libcni's GetAsVersion between the three result shapes. */
+/*
+ * A cache file DEL cannot remove fails the DEL, naming it (libcni ignores it: the attachment
+ * would be DELeted again at every GC, its caller told it was gone); a cache path that cannot be
+ * read is named as such, not as JSON that does not parse (fault lane: runtime del, unlink #1).
+ */
+static void test_del_cache(void)
+{
+	const char *list = "{\"cniVersion\":\"1.1.0\",\"name\":\"dc\",\"plugins\":[{\"type\":\"p1\"}]}";
+	char bin[512], cache[512], *res = NULL;
+	struct cnr_rt rt = { .container_id = "ctrd", .ifname = "eth0", .netns = "/run/netns/none",
+			     .timeout_ms = 20000 };
+	struct cnr_err e;
+
+	snprintf(bin, sizeof(bin), "%s/bin", top);
+	snprintf(cache, sizeof(cache), "%s/dcache", top);
+	rt.path = bin;
+	rt.cache_dir = cache;
+	fake("p1", NULL);
+	sub("dcache");
+	sub("dcache/results");
+	sub("dcache/results/dc-ctrd-eth0");
+	put("dcache/results/dc-ctrd-eth0/x", "", 0644);
+	CHECK_INT(cnr_cache_read("dc", &rt, &res, NULL, &e), -EISDIR);
+	CHECK(strstr(e.msg, "reading ") && strstr(e.msg, "dc-ctrd-eth0: Is a directory"));
+	put("log", "", 0644);
+	CHECK(run(list, "DEL", &rt, NULL, &e) == -EISDIR && e.code == CNR_ERR_CACHE);
+	CHECK(strstr(e.msg, "removing the cache file ") && strstr(e.msg, "dc-ctrd-eth0: Is a directory"));
+	CHECK_STR(slurp("log"), "p1 DEL\n");
+	unlink(strcat(strcpy(bin, top), "/dcache/results/dc-ctrd-eth0/x"));
+	rmdir(strcat(strcpy(bin, top), "/dcache/results/dc-ctrd-eth0"));
+	snprintf(bin, sizeof(bin), "%s/bin", top);
+	CHECK_INT(run(list, "DEL", &rt, NULL, &e), 0);
+}
+
 static void test_convert(void)
 {
 	static const struct {
@@ -1046,6 +1169,7 @@ int main(void)
 	test_convert();
 	test_chain_versions();
 	test_gc();
+	test_del_cache();
 	test_result_parse();
 	test_validate();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
