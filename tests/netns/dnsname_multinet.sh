@@ -62,7 +62,9 @@ add() {
 	hrun "$H" "$P" ADD "$3" "$4" "$5" "${DC[$1]}" "IgnoreUnknown=1;K8S_POD_NAME=$5"
 	check_eq "$1: dnsname ADD" "$RC" 0
 	NSV=$(jq -r '.dns.nameservers[0]' <<<"$OUT")
+	CC[$1]=$(jq -c --argjson p "$OUT" '.prevResult=$p' <<<"${DC[$1]}") # CHECK's conf: the ADD's result
 }
+declare -A CC
 del() { # KEY NS IFNAME CID
 	hrun "$H" "$P" DEL "$2" "$3" "$4" "${DC[$1]}"
 	check_eq "$1: dnsname DEL" "$RC" 0
@@ -121,11 +123,14 @@ print(c.recv(16).decode())' >"$RUN/own53" 2>&1
 check_eq "the container's own 127.0.0.53:53 keeps its port" "$(cat "$RUN/own53")" y
 
 # CHECK probes the attachment's own address (and its chain)
-hrun "$H" "$P" CHECK "$C1" eth1 c1 "${DC[c1b]}"
+hrun "$H" "$P" CHECK "$C1" eth1 c1 "${CC[c1b]}"
 check_eq "CHECK c1 on netb (127.0.0.12)" "$RC" 0
+hrun "$H" "$P" CHECK "$C1" eth1 c1 "${DC[c1b]}"
+check_eq "CHECK c1 on netb with a result that lacks 127.0.0.12 fails" "$RC" 1
+grep -q 'dns.nameservers lacks 127.0.0.12' <<<"$OUT" && ok "  and says so" || fail "  and says so" "$OUT"
 in_ns "$C1" nft delete chain ip cnic_dnsname output-127.0.0.12 2>/dev/null ||
 	in_ns "$C1" sh -c 'nft flush chain ip cnic_dnsname output-127.0.0.12 && nft delete chain ip cnic_dnsname output-127.0.0.12'
-hrun "$H" "$P" CHECK "$C1" eth1 c1 "${DC[c1b]}"
+hrun "$H" "$P" CHECK "$C1" eth1 c1 "${CC[c1b]}"
 check_eq "CHECK c1 on netb without its chain fails" "$RC" 1
 grep -q 'output-127.0.0.12' <<<"$OUT" && ok "CHECK names the chain" || fail "CHECK names the chain" "$OUT"
 hrun "$H" "$P" CHECK "$C1" eth0 c1 "${DC[c1a]}"
