@@ -154,6 +154,14 @@ q "$C1" 127.0.0.12 a.example.test | grep -q 'status: NOERROR' && fail "DEL netb:
 check_eq "DEL netb: 127.0.0.11 still neta's" "$(qs "$C1" 127.0.0.11 a.example.test)" 192.0.2.71
 check_eq "DEL netb: 127.0.0.13 still netc's" "$(qs "$C1" 127.0.0.13 a.example.test)" 192.0.2.73
 check_eq "DEL netb: c3 no longer in C1's view" "$(qs "$C1" 127.0.0.11 c3.dns.podman)" ""
+# a record file the picker cannot read (a symlink: opened without following): the error names it
+ln -s /dev/null "$RUN/networks/zzlink"
+on_exit 'rm -f "$RUN/networks/zzlink"'
+hrun "$H" "$P" ADD "$C1" eth1 c1 "${DC[c1b]}" "IgnoreUnknown=1;K8S_POD_NAME=c1"
+check_eq "netb with an unreadable record file beside it: the ADD fails" "$RC" 1
+grep -q "record file $RUN/networks/zzlink for the resolver address" <<<"$OUT" &&
+	ok "  naming the file" || fail "  naming the file" "$OUT"
+rm -f "$RUN/networks/zzlink"
 # ... and ADD again takes the lowest free address
 hrun "$H" "$P" ADD "$C1" eth1 c1 "${DC[c1b]}" "IgnoreUnknown=1;K8S_POD_NAME=c1"
 check_eq "netb again: 127.0.0.12 (the lowest free)" "$RC:$(jq -r '.dns.nameservers[0]' <<<"$OUT")" 0:127.0.0.12

@@ -499,6 +499,7 @@ struct used_scan {
 	uint64_t dev, ino;
 	bool *used;
 	int err;
+	char bad[256]; /* the file whose read failed */
 };
 
 static void mark_used(const struct dn_netfile *f, const struct used_scan *u, const char *skip_if)
@@ -526,6 +527,7 @@ static bool used_one(const char *name, void *arg)
 		return true;
 	if (r) {
 		u->err = r;
+		snprintf(u->bad, sizeof(u->bad), "%s", name);
 		return false;
 	}
 	mark_used(&f, u, NULL);
@@ -543,7 +545,7 @@ static int pick_resolver(struct cni_ctx *ctx, int dirfd, const struct dn_netfile
 			 struct dn_rec *add, struct cni_err *e)
 {
 	bool used[256] = {0};
-	struct used_scan u = {dirfd, ctx->net.name, add->cid, add->ns_dev, add->ns_ino, used, 0};
+	struct used_scan u = {dirfd, ctx->net.name, add->cid, add->ns_dev, add->ns_ino, used, 0, ""};
 	int had = -1, r;
 
 	for (size_t i = 0; i < f->n; i++)
@@ -552,10 +554,14 @@ static int pick_resolver(struct cni_ctx *ctx, int dirfd, const struct dn_netfile
 			had = ((const uint8_t *)&(uint32_t){dn_resolver_of(&f->recs[i])})[3];
 	mark_used(f, &u, add->ifname);
 	r = dn_netfiles_each(dirfd, used_one, &u);
-	if (r < 0 || u.err)
-		return cni_fail(e, r < 0 ? r : u.err, CNI_ERR_IO,
-				"reading the record files for the resolver address: %s",
-				strerror(-(r < 0 ? r : u.err)));
+	if (r < 0)
+		return cni_fail(e, r, CNI_ERR_IO,
+				"reading the directory %s/networks for the resolver address: %s",
+				((const struct dn_conf *)ctx->conf)->run_dir, strerror(-r));
+	if (u.err)
+		return cni_fail(e, u.err, CNI_ERR_IO,
+				"reading the record file %s/networks/%s for the resolver address: %s",
+				((const struct dn_conf *)ctx->conf)->run_dir, u.bad, strerror(-u.err));
 	for (int x = had >= 0 && !used[had] ? had : DN_RESOLVER_FIRST; x <= DN_RESOLVER_LAST; x++)
 		if (!used[x]) {
 			char ip[16];
