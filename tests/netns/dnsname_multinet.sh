@@ -253,6 +253,31 @@ hrun "$H" "$P" ADD "$C2" eth0 c2 "${DC[c2]}" "IgnoreUnknown=1;K8S_POD_NAME=c2"
 check_eq "  a new ADD starts a daemon of ours" "$RC" 0
 check_eq "  which serves 127.0.0.13 again" "$(qs "$C1" 127.0.0.13 z.example.test)" 192.0.2.73
 
+# a netns on more networks than there are resolver addresses (64: as many networks as a
+# listener resolves): the 65th ADD fails with the named error, nothing of it left
+mkns CX
+XT0=$(date +%s)
+xconf() { dns_conf "x$1" "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.90.$1.2/24\"}]}"; }
+XA=""
+for i in $(seq 1 65); do
+	hrun "$H" "$P" ADD "$CX" "e$i" cx "$(xconf "$i")" "IgnoreUnknown=1;K8S_POD_NAME=cx"
+	[ "$RC" = 0 ] || break
+	XA="$XA $(jq -r '.dns.nameservers[0]' <<<"$OUT" | cut -d. -f4)"
+done
+check_eq "64 networks in one netns: 64 addresses, 11 to 76 but 53 and 54" "$XA" \
+	" $(seq 11 76 | grep -vx '5[34]' | tr '\n' ' ' | sed 's/ $//')"
+check_eq "  the 65th ADD fails" "$i:$RC" 65:1
+check_eq "  with the code of host-local's exhausted range" "$(jq -r .code <<<"$OUT")" 999
+grep -q 'network x65: no free resolver address (127.0.0.11-76) in netns .* of container cx' <<<"$OUT" &&
+	ok "  naming the network and the netns" || fail "  naming the network and the netns" "$OUT"
+check_eq "  no record of it" "$(test -e "$RUN/networks/x65" && echo left)" ""
+check_eq "  @127.0.0.76 resolves the name on all 64" "$(qs "$CX" 127.0.0.76 cx.dns.podman | tr ' ' '\n' | grep -c '^10\.90\.')" 64
+for i in $(seq 1 64); do
+	hrun "$H" "$P" DEL "$CX" "e$i" cx "$(xconf "$i")"
+	[ "$RC" = 0 ] || fail "x$i: DEL" "$OUT"
+done
+echo "# 65 networks in one netns: $(($(date +%s) - XT0)) s"
+
 for k in c1a c1b c1c c2 c3; do
 	case $k in c1a) a="$C1 eth0 c1" ;; c1b) a="$C1 eth1 c1" ;; c1c) a="$C1 eth2 c1" ;; c2) a="$C2 eth0 c2" ;; c3) a="$C3 eth0 c3" ;; esac
 	del "$k" $a

@@ -442,14 +442,26 @@ static void test_resolver_addr(void)
 	CHECK(dn_resolver_of(&(struct dn_rec){0}) == htonl(0x7f00000b));
 	for (const char *const *bad = (const char *const[]){"127.0.0.10", "127.0.0.255", "127.0.1.12",
 							    "10.0.0.12", "127.0.0.012x", "::1", "",
-							    NULL};
+							    "127.0.0.77", "127.0.0.254",
+							    "127.0.0.53", "127.0.0.54", NULL};
 	     *bad; bad++) {
 		char nm[64];
 
 		snprintf(nm, sizeof(nm), "resolver address \"%s\" refused", *bad);
 		CHECK_NAMED(nm, dn_resolver_parse(*bad, &a) == -EINVAL);
 	}
-	CHECK_INT(dn_resolver_parse("127.0.0.254", &a), 0);
+	/* 64 addresses (a listener's VIEW_MAX networks): 11 to 76 but 53 and 54 */
+	CHECK_INT(dn_resolver_parse("127.0.0.76", &a), 0);
+	CHECK_INT(dn_resolver_parse("127.0.0.52", &a), 0);
+	CHECK_INT(dn_resolver_parse("127.0.0.55", &a), 0);
+	{
+		int k = 0;
+
+		for (int x = DN_RESOLVER_FIRST; x <= DN_RESOLVER_LAST; x++)
+			k += !DN_RESOLVER_SKIP(x);
+		CHECK_INT(k, DN_RESOLVER_N);
+		CHECK_INT(k, 64);
+	}
 	r.resolver = htonl(0x7f00000c);
 	CHECK_INT(dn_netfile_add(&f, &r), 0);
 	r.cid = "c2";

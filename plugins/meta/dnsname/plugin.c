@@ -563,16 +563,17 @@ static int pick_resolver(struct cni_ctx *ctx, int dirfd, const struct dn_netfile
 				"reading the record file %s/networks/%s for the resolver address: %s",
 				((const struct dn_conf *)ctx->conf)->run_dir, u.bad, strerror(-u.err));
 	for (int x = had >= 0 && !used[had] ? had : DN_RESOLVER_FIRST; x <= DN_RESOLVER_LAST; x++)
-		if (!used[x]) {
+		if (!used[x] && !DN_RESOLVER_SKIP(x)) {
 			char ip[16];
 
 			snprintf(ip, sizeof(ip), "127.0.0.%d", x);
 			return dn_resolver_parse(ip, &add->resolver);
 		}
-	return cni_fail(e, -E2BIG, CNI_ERR_INVALID_CONFIG,
-			"container %s: no free resolver address (127.0.0.%d-%d) in its netns for "
-			"network %s",
-			add->cid, DN_RESOLVER_FIRST, DN_RESOLVER_LAST, ctx->net.name);
+	/* the code of host-local's exhausted range (0: the runtime sees 999) */
+	return cni_fail(e, -ENOSPC, 0,
+			"network %s: no free resolver address (127.0.0.%d-%d) in netns %s "
+			"of container %s",
+			ctx->net.name, DN_RESOLVER_FIRST, DN_RESOLVER_LAST, ctx->env.netns, add->cid);
 }
 
 /*

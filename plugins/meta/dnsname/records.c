@@ -242,7 +242,7 @@ int dn_resolver_parse(const char *s, uint32_t *a)
 	const uint8_t *b = (const uint8_t *)&in;
 
 	if (inet_pton(AF_INET, s, &in) != 1 || b[0] != 127 || b[1] || b[2] ||
-	    b[3] < DN_RESOLVER_FIRST || b[3] > DN_RESOLVER_LAST)
+	    b[3] < DN_RESOLVER_FIRST || b[3] > DN_RESOLVER_LAST || DN_RESOLVER_SKIP(b[3]))
 		return -EINVAL;
 	*a = b[3] == DN_RESOLVER_FIRST ? 0 : in.s_addr;
 	return 0;
