@@ -173,6 +173,15 @@ bool dn_token_valid(const char *s);
 int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned int flags);
 
 /*
+ * dn_netfile_read_ns() - dn_netfile_read() of the records (and "addr" lines) of netns (@dev,
+ * @ino) alone: a "rec" or "addr" line whose netns fields name another is not parsed (the
+ * plugin's resolver address picker reads every network file on each ADD). A malformed line of
+ * another netns goes unnoticed.
+ */
+int dn_netfile_read_ns(int dirfd, const char *name, struct dn_netfile *f, uint64_t dev,
+		       uint64_t ino);
+
+/*
  * dn_netfile_write() - replace the file atomically (temp file, fsync, rename, fsync of the
  * directory); with no records the file is removed instead. The caller holds the run directory's
  * lock: temporary files of this network left by killed writers are removed first (and other

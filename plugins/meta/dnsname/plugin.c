@@ -522,7 +522,7 @@ static bool used_one(const char *name, void *arg)
 
 	if (!strcmp(name, u->self))
 		return true;
-	r = dn_netfile_read(u->dirfd, name, &f, 0);
+	r = dn_netfile_read_ns(u->dirfd, name, &f, u->dev, u->ino); /* this netns' records */
 	if (r == -ENOENT || r == -EINVAL || r == -EFBIG) /* gone, or not one we serve either */
 		return true;
 	if (r) {
