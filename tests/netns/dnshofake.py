@@ -6,17 +6,19 @@ RUN_DIR/dnsname.sock; to "handoff" it sends that socket and that listener (for i
 the format of a build before the per-network resolver addresses (which answers "err unknown
 request" to the newer "handoff 2", as such a build does: the new daemon asks again), to "taken"
 it answers REPLY, and releases the pid file's lock 300 ms later (after the new daemon's
-first try). Prints "ready", then what it got; fails when the pid file is locked already."""
+first try). Prints "ready", then what it got; fails when the pid file is locked already. A third
+argument: the address its listener binds instead of 127.0.0.11 (handed over as 127.0.0.11's)."""
 import fcntl, os, socket, sys, time
 
 run, reply = sys.argv[1], sys.argv[2]
+bind = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.11"
 pidf = open(run + "/dnsname.pid", "a+")
 fcntl.flock(pidf, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a daemon holds it: fail, not hang
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 for s in (u, t):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.11", 61053))
+    s.bind((bind, 61053))
 t.listen(8)
 path = run + "/dnsname.sock"
 if os.path.exists(path):

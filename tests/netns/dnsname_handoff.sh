@@ -234,6 +234,26 @@ for reply in "err refused" "ok released"; do
 	fi
 done
 
+# 5b. A handed-over listener bound to another address than its name says (127.0.0.9, handed
+#     over as 127.0.0.11's): not adopted, closed with a log line; the new daemon makes its own
+attach g2 "$B/v2/dnsname"
+kill -KILL "$(dpid)"
+rm -f "$RUN/fake2.out"
+ip netns exec "$(basename "${NS[g2]}")" python3 "$HERE/dnshofake.py" "$RUN" "ok released" 127.0.0.9 >"$RUN/fake2.out" 2>&1 &
+FP=$!
+poll_until 5000 grep -q ready "$RUN/fake2.out"
+out=$(ip netns exec "$H" "$B/v2/dnsname" restart --run-dir "$RUN" 2>&1)
+rc=$?
+wait $FP
+check_eq "mismatched listener: the restart succeeds ($out)" "$rc" 0
+check_eq "  the socket refused, said so" "$(grep -c 'socket is bound to 127.0.0.9; closed, a new one made' "$RUN/dnsname.log")" 1
+poll_until 5000 eval '[ -n "$(in_ns "${NS[g2]}" ss -Hlnu "src 127.0.0.11:61053")" ]'
+check_eq "  its own listener on 127.0.0.11 serves g2" "$(in_ns "${NS[g2]}" dig +time=2 +tries=1 +short @127.0.0.11 pod-g2)" \
+	"$(ipv4 g2)"
+kill "$(dpid)"
+poll_until 5000 eval '[ ! -e "$RUN/dnsname.pid" ]'
+rm -f "$RUN/networks/ho"
+
 # 4. A socket-activated daemon (systemd's) is not taken over: the new one would live outside the
 #    unit. The restart says so; the old daemon never stopped serving.
 if command -v systemd-socket-activate >/dev/null; then

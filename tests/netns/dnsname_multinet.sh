@@ -62,7 +62,9 @@ add() {
 	hrun "$H" "$P" ADD "$3" "$4" "$5" "${DC[$1]}" "IgnoreUnknown=1;K8S_POD_NAME=$5"
 	check_eq "$1: dnsname ADD" "$RC" 0
 	NSV=$(jq -r '.dns.nameservers[0]' <<<"$OUT")
+	CC[$1]=$(jq -c --argjson p "$OUT" '.prevResult=$p' <<<"${DC[$1]}") # CHECK's conf: the ADD's result
 }
+declare -A CC
 del() { # KEY NS IFNAME CID
 	hrun "$H" "$P" DEL "$2" "$3" "$4" "${DC[$1]}"
 	check_eq "$1: dnsname DEL" "$RC" 0
@@ -121,11 +123,14 @@ print(c.recv(16).decode())' >"$RUN/own53" 2>&1
 check_eq "the container's own 127.0.0.53:53 keeps its port" "$(cat "$RUN/own53")" y
 
 # CHECK probes the attachment's own address (and its chain)
-hrun "$H" "$P" CHECK "$C1" eth1 c1 "${DC[c1b]}"
+hrun "$H" "$P" CHECK "$C1" eth1 c1 "${CC[c1b]}"
 check_eq "CHECK c1 on netb (127.0.0.12)" "$RC" 0
+hrun "$H" "$P" CHECK "$C1" eth1 c1 "${DC[c1b]}"
+check_eq "CHECK c1 on netb with a result that lacks 127.0.0.12 fails" "$RC" 1
+grep -q 'dns.nameservers lacks 127.0.0.12' <<<"$OUT" && ok "  and says so" || fail "  and says so" "$OUT"
 in_ns "$C1" nft delete chain ip cnic_dnsname output-127.0.0.12 2>/dev/null ||
 	in_ns "$C1" sh -c 'nft flush chain ip cnic_dnsname output-127.0.0.12 && nft delete chain ip cnic_dnsname output-127.0.0.12'
-hrun "$H" "$P" CHECK "$C1" eth1 c1 "${DC[c1b]}"
+hrun "$H" "$P" CHECK "$C1" eth1 c1 "${CC[c1b]}"
 check_eq "CHECK c1 on netb without its chain fails" "$RC" 1
 grep -q 'output-127.0.0.12' <<<"$OUT" && ok "CHECK names the chain" || fail "CHECK names the chain" "$OUT"
 hrun "$H" "$P" CHECK "$C1" eth0 c1 "${DC[c1a]}"
@@ -149,6 +154,14 @@ q "$C1" 127.0.0.12 a.example.test | grep -q 'status: NOERROR' && fail "DEL netb:
 check_eq "DEL netb: 127.0.0.11 still neta's" "$(qs "$C1" 127.0.0.11 a.example.test)" 192.0.2.71
 check_eq "DEL netb: 127.0.0.13 still netc's" "$(qs "$C1" 127.0.0.13 a.example.test)" 192.0.2.73
 check_eq "DEL netb: c3 no longer in C1's view" "$(qs "$C1" 127.0.0.11 c3.dns.podman)" ""
+# a record file the picker cannot read (a symlink: opened without following): the error names it
+ln -s /dev/null "$RUN/networks/zzlink"
+on_exit 'rm -f "$RUN/networks/zzlink"'
+hrun "$H" "$P" ADD "$C1" eth1 c1 "${DC[c1b]}" "IgnoreUnknown=1;K8S_POD_NAME=c1"
+check_eq "netb with an unreadable record file beside it: the ADD fails" "$RC" 1
+grep -q "record file $RUN/networks/zzlink for the resolver address" <<<"$OUT" &&
+	ok "  naming the file" || fail "  naming the file" "$OUT"
+rm -f "$RUN/networks/zzlink"
 # ... and ADD again takes the lowest free address
 hrun "$H" "$P" ADD "$C1" eth1 c1 "${DC[c1b]}" "IgnoreUnknown=1;K8S_POD_NAME=c1"
 check_eq "netb again: 127.0.0.12 (the lowest free)" "$RC:$(jq -r '.dns.nameservers[0]' <<<"$OUT")" 0:127.0.0.12
@@ -239,6 +252,31 @@ check_eq "  C1: 127.0.0.13's chain deleted, 127.0.0.11's left to the new daemon"
 hrun "$H" "$P" ADD "$C2" eth0 c2 "${DC[c2]}" "IgnoreUnknown=1;K8S_POD_NAME=c2"
 check_eq "  a new ADD starts a daemon of ours" "$RC" 0
 check_eq "  which serves 127.0.0.13 again" "$(qs "$C1" 127.0.0.13 z.example.test)" 192.0.2.73
+
+# a netns on more networks than there are resolver addresses (64: as many networks as a
+# listener resolves): the 65th ADD fails with the named error, nothing of it left
+mkns CX
+XT0=$(date +%s)
+xconf() { dns_conf "x$1" "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.90.$1.2/24\"}]}"; }
+XA=""
+for i in $(seq 1 65); do
+	hrun "$H" "$P" ADD "$CX" "e$i" cx "$(xconf "$i")" "IgnoreUnknown=1;K8S_POD_NAME=cx"
+	[ "$RC" = 0 ] || break
+	XA="$XA $(jq -r '.dns.nameservers[0]' <<<"$OUT" | cut -d. -f4)"
+done
+check_eq "64 networks in one netns: 64 addresses, 11 to 76 but 53 and 54" "$XA" \
+	" $(seq 11 76 | grep -vx '5[34]' | tr '\n' ' ' | sed 's/ $//')"
+check_eq "  the 65th ADD fails" "$i:$RC" 65:1
+check_eq "  with the code of host-local's exhausted range" "$(jq -r .code <<<"$OUT")" 999
+grep -q 'network x65: no free resolver address (127.0.0.11-76) in netns .* of container cx' <<<"$OUT" &&
+	ok "  naming the network and the netns" || fail "  naming the network and the netns" "$OUT"
+check_eq "  no record of it" "$(test -e "$RUN/networks/x65" && echo left)" ""
+check_eq "  @127.0.0.76 resolves the name on all 64" "$(qs "$CX" 127.0.0.76 cx.dns.podman | tr ' ' '\n' | grep -c '^10\.90\.')" 64
+for i in $(seq 1 64); do
+	hrun "$H" "$P" DEL "$CX" "e$i" cx "$(xconf "$i")"
+	[ "$RC" = 0 ] || fail "x$i: DEL" "$OUT"
+done
+echo "# 65 networks in one netns: $(($(date +%s) - XT0)) s"
 
 for k in c1a c1b c1c c2 c3; do
 	case $k in c1a) a="$C1 eth0 c1" ;; c1b) a="$C1 eth1 c1" ;; c1c) a="$C1 eth2 c1" ;; c2) a="$C2 eth0 c2" ;; c3) a="$C3 eth0 c3" ;; esac

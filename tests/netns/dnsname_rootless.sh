@@ -10,7 +10,7 @@
 # served the same way (the rewrite, or port 53 itself), and its DEL leaves 127.0.0.11 serving.
 . "$(dirname "$0")/lib.sh"
 need_root dnsname_rootless
-for t in dig python3 setpriv unshare; do
+for t in dig jq python3 setpriv unshare; do
 	command -v $t >/dev/null || { skip dnsname_rootless "$t is not installed"; exit 0; }
 done
 tmpdir T
@@ -55,10 +55,14 @@ out=$(plugin ADD "$CONF2" eth1 2>&1)
 rc=$?
 eq "ADD on a second network: 127.0.0.12" "$rc:$(echo "$out" | grep -A1 '"nameservers"' | grep -o '127[0-9.]*')" 0:127.0.0.12
 [ "$rc" = 0 ] || echo "# $out" | tr '\n' ' '
+ADD2=$out
 eq "  127.0.0.12 resolves the second network's name" "$(nsenter -t $C -n dig +time=2 +tries=1 +short @127.0.0.12 r2)" 198.18.61.2
 eq "  and the first's, over TCP" "$(nsenter -t $C -n dig +tcp +time=2 +tries=1 +short @127.0.0.12 pod-r | sort | head -1)" 198.18.60.2
-out=$(plugin CHECK "$CONF2" eth1 2>&1)
+# CHECK gets the ADD's result as prevResult (the runtime's cached one): it lists 127.0.0.12
+out=$(plugin CHECK "$(jq -c --argjson p "$ADD2" '.prevResult=$p' <<<"$CONF2")" eth1 2>&1)
 eq "  CHECK of the second ($out)" "$?" 0
+out=$(plugin CHECK "$CONF2" eth1 2>&1)
+eq "  CHECK of the second with a prevResult without 127.0.0.12 fails" "$?:$(grep -c 'lacks 127.0.0.12' <<<"$out")" 1:1
 out=$(plugin DEL "$CONF2" eth1 2>&1)
 eq "  DEL of the second ($out)" "$?" 0
 eq "  127.0.0.11 still answers" "$(nsenter -t $C -n dig +time=2 +tries=1 +short @127.0.0.11 pod-r)" 198.18.60.2

@@ -60,6 +60,20 @@ DefaultDependencies=no
 StandardOutput=append:$T/daemon.log
 StandardError=append:$T/daemon.log
 ExecStartPre=/bin/sh -c '[ ! -e $SB/drop-b ] || sed -i "/^rec b /d" /run/cni/dnsname/networks/sd'
+# and with $SB/store-future present, a socket stored under a listener's name this build cannot
+# read (a newer build's), after the daemon's start (NotifyAccess=all: from the unit's processes)
+NotifyAccess=all
+ExecStartPost=-/bin/sh -c '[ ! -e $SB/store-future ] || python3 $SB/storefd.py'
+EOF
+cat >"$T/storefd.py" <<'EOF'
+import array, os, socket, time
+a = os.environ.get("NOTIFY_SOCKET", "/run/systemd/notify")
+a = "\0" + a[1:] if a.startswith("@") else a
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendmsg([b"FDSTORE=1\nFDNAME=dnsname-lsn-1-2-future"],
+          [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [u.fileno()]))], 0, a)
+time.sleep(1) # systemd finds the sender's unit by its pid: alive while it reads the message
 EOF
 cat >"$T/inner.sh" <<EOF
 # a slave: the host's mounts (netns made later) propagate in, nothing of ours goes out
@@ -72,6 +86,7 @@ mount --move "$T/netns" /run/netns
 cp "$T/cni-dnsname.service" "$T/cni-dnsname.socket" /run/systemd/system/
 mkdir -p "$SB/bin"
 cp "$BIN/dnsname" "$SB/bin/dnsname"
+cp "$T/storefd.py" "$SB/"
 printf '[Unit]\nDefaultDependencies=no\n' >/run/systemd/system/cni-dnsname.socket.d/test.conf
 cp "$T/service.conf" /run/systemd/system/cni-dnsname.service.d/test.conf
 printf '[Unit]\nDefaultDependencies=no\nWants=cni-dnsname.socket\n' >/run/systemd/system/cnic-test.target
@@ -205,6 +220,20 @@ check_eq "  b's listener closed, a's the same sockets" "$(lsn_ino b):$(lsn_ino a
 check_eq "  b's rewrite deleted, a's kept" "$(rewrite b)$(rewrite a)" ny
 check_eq "  systemd's store empty" "$(sctl show -p NFileDescriptorStore --value cni-dnsname.service)" 0
 check_eq "  a resolves itself" "$(q a pod-a)" "$(ipv4 a)"
+
+# a listener's name this build cannot read (a newer build's) in the store: dropped from it, or it
+# would keep its netns alive
+sd touch "$SB/store-future"
+sctl restart cni-dnsname.service
+check_eq "restart, then a socket stored as dnsname-lsn-1-2-future" "$?" 0
+sd rm -f "$SB/store-future"
+check "  systemd's store holds it" poll_until 5000 eval \
+	'[ "$(sctl show -p NFileDescriptorStore --value cni-dnsname.service)" = 1 ]'
+sctl restart cni-dnsname.service
+check_eq "restart" "$?" 0
+check_eq "  the new daemon dropped it" "$(grep -c 'dropped dnsname-lsn-1-2-future' "$T/daemon.log")" 1
+check_eq "  systemd's store empty" "$(sctl show -p NFileDescriptorStore --value cni-dnsname.service)" 0
+check_eq "  a resolves itself, and a2 on 127.0.0.12" "$(q a pod-a) $(q12 a2)" "$(ipv4 a) $(ipv4 a eth1)"
 
 if [ "$SCALE" -gt 0 ]; then
 # many containers: more stored sockets than the descriptor limit systemd applies by default.

@@ -12,8 +12,10 @@
 # to take an old daemon over (it has no handoff) and leaves it serving. The new plugin's containers carry
 # dnsServers and runtimeConfig.dns (#21): an old daemon serves them from the same file. A
 # container on a second network (#21's per-network resolver address): under the old daemon the
-# new plugin announces 127.0.0.11 (all that daemon serves) yet writes its "addr" line
-# (127.0.0.12), which the new daemon serves and the old one, after a downgrade, skips.
+# new plugin announces 127.0.0.11 (all that daemon serves) and writes no "addr" line (the address
+# written is the one announced), so the new daemon serves it there too, also once the first
+# network is gone; added under the new daemon it gets 127.0.0.12 and its "addr" line, which the
+# old daemon, after a downgrade, skips.
 . "$(dirname "$0")/lib.sh"
 need_root dnsname_upgrade
 OLD_REV=48d521f # "dnsname: one walk of the networks directory ...", before the port 53 work
@@ -131,7 +133,8 @@ attach b "$P"
 check_eq "  the new plugin wrote the servers and cdns lines" "$(grep -c '^servers \|^cdns ' "$RUN/networks/upg")" 2
 second b
 check_eq "  b's second network, old daemon: 127.0.0.11 announced" "$NSV2" 127.0.0.11
-check "  ... and its addr line written" grep -q '^addr b eth1 [0-9]* [0-9]* 127.0.0.12$' "$RUN/networks/upg2"
+check_eq "  ... and no addr line written (the address written is the one announced)" \
+	"$(grep -c '^addr ' "$RUN/networks/upg2")" 0
 check_eq "  the old daemon serves b's second network on 127.0.0.11" "$(ask b 127.0.0.11 b2)" "$(ipv4 b eth1)"
 all_resolve "old daemon, new ADD" a b
 check_eq "  no rewrite in either container" "$(rewrites a b)" nn
@@ -145,6 +148,21 @@ attach c "$P"
 check_eq "new daemon: its ping reply names port 61053" "$(ctl ping | grep -c 'port 61053')" 1
 check_eq "  rewrites in every container, the old build's too" "$(rewrites a b c)" yyy
 all_resolve "new daemon (plugin-started)" a b c
+check_eq "  b's second network on the address its ADD announced, 127.0.0.11" "$(ask b 127.0.0.11 b2)" "$(ipv4 b eth1)"
+# b leaves its first network (podman network disconnect): the address b's second network
+# announced keeps answering
+hrun "$H" "$P" DEL "${NS[b]}" eth0 b "${DCONF[b]}"
+check_eq "  b's DEL on its first network" "$RC" 0
+check_eq "  b's second network still answers on the address it announced ($NSV2)" \
+	"$(ask b "$NSV2" b2)" "$(ipv4 b eth1)"
+# b back on both, the new daemon serving: the second network gets its own address, 127.0.0.12
+hrun "$H" "$P" DEL "${NS[b]}" eth1 b "${DCONF2[b]}"
+check_eq "  b's DEL on its second network" "$RC" 0
+hrun "$H" "$P" ADD "${NS[b]}" eth0 b "${DCONF[b]}" "IgnoreUnknown=1;K8S_POD_NAME=pod-b"
+check_eq "  b's ADD on its first network again" "$RC:$(jq -r '.dns.nameservers[0]' <<<"$OUT")" 0:127.0.0.11
+hrun "$H" "$P" ADD "${NS[b]}" eth1 b "${DCONF2[b]}"
+check_eq "  b's second network, new daemon: 127.0.0.12 announced" "$RC:$(jq -r '.dns.nameservers[0]' <<<"$OUT")" 0:127.0.0.12
+check "  ... and its addr line written" grep -q '^addr b eth1 [0-9]* [0-9]* 127.0.0.12$' "$RUN/networks/upg2"
 check_eq "  b's second network on its own address, 127.0.0.12" "$(ask b 127.0.0.12 b2)" "$(ipv4 b eth1)"
 check_eq "  ... which resolves the first network's names too" "$(ask b 127.0.0.12 pod-a)" "$(ipv4 a)"
 hrun "$H" "$P" CHECK "${NS[a]}" eth0 a "${DCONF[a]}"

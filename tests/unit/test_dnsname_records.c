@@ -442,14 +442,26 @@ static void test_resolver_addr(void)
 	CHECK(dn_resolver_of(&(struct dn_rec){0}) == htonl(0x7f00000b));
 	for (const char *const *bad = (const char *const[]){"127.0.0.10", "127.0.0.255", "127.0.1.12",
 							    "10.0.0.12", "127.0.0.012x", "::1", "",
-							    NULL};
+							    "127.0.0.77", "127.0.0.254",
+							    "127.0.0.53", "127.0.0.54", NULL};
 	     *bad; bad++) {
 		char nm[64];
 
 		snprintf(nm, sizeof(nm), "resolver address \"%s\" refused", *bad);
 		CHECK_NAMED(nm, dn_resolver_parse(*bad, &a) == -EINVAL);
 	}
-	CHECK_INT(dn_resolver_parse("127.0.0.254", &a), 0);
+	/* 64 addresses (a listener's VIEW_MAX networks): 11 to 76 but 53 and 54 */
+	CHECK_INT(dn_resolver_parse("127.0.0.76", &a), 0);
+	CHECK_INT(dn_resolver_parse("127.0.0.52", &a), 0);
+	CHECK_INT(dn_resolver_parse("127.0.0.55", &a), 0);
+	{
+		int k = 0;
+
+		for (int x = DN_RESOLVER_FIRST; x <= DN_RESOLVER_LAST; x++)
+			k += !DN_RESOLVER_SKIP(x);
+		CHECK_INT(k, DN_RESOLVER_N);
+		CHECK_INT(k, 64);
+	}
 	r.resolver = htonl(0x7f00000c);
 	CHECK_INT(dn_netfile_add(&f, &r), 0);
 	r.cid = "c2";
@@ -513,6 +525,61 @@ static void test_resolver_addr(void)
 	dn_netfile_free(&g);
 }
 
+/* dn_netfile_read_ns(): one netns' records and addr lines, the same as a full read keeps of them */
+static void test_read_ns(void)
+{
+	struct dn_netfile g, h;
+	char ra[16];
+	size_t k = 0;
+
+	put("ns1", "cnic-dnsname 1\n"
+		   "domain dns.podman\n"
+		   "rec c1 eth0 /n 4 77 10.0.0.1 a\n"
+		   "rec c2 eth0 /m 4 78 10.0.0.2 b\n"
+		   "rec c1 eth1 /n 4 77 10.0.1.1 a\n"
+		   "rec c3 eth0 /o 4 770 10.0.0.3 c\n"
+		   "rec c4 eth0 /p 44 77 10.0.0.4 d\n"
+		   "addr c1 eth1 4 77 127.0.0.12\n"
+		   "addr c2 eth0 4 78 127.0.0.13\n"
+		   "cdns c2 eth0 4 78 192.0.2.1:53\n");
+	CHECK_INT(dn_netfile_read(dir, "ns1", &g, 0), 0);
+	CHECK_INT(dn_netfile_read_ns(dir, "ns1", &h, 4, 77), 0);
+	CHECK_INT(g.n, 5);
+	CHECK_INT(h.n, 2);
+	for (size_t i = 0; i < g.n; i++) {
+		if (g.recs[i].ns_dev != 4 || g.recs[i].ns_ino != 77)
+			continue;
+		CHECK_NAMED("read_ns: the same record, in order",
+			    k < h.n && !strcmp(g.recs[i].cid, h.recs[k].cid) &&
+				!strcmp(g.recs[i].ifname, h.recs[k].ifname) &&
+				g.recs[i].resolver == h.recs[k].resolver);
+		k++;
+	}
+	CHECK_INT(k, 2);
+	CHECK_STR(dn_resolver_text(h.recs[1].resolver, ra), "127.0.0.12");
+	CHECK_STR(h.domain, "dns.podman");
+	dn_netfile_free(&g);
+	dn_netfile_free(&h);
+	CHECK_INT(dn_netfile_read_ns(dir, "ns1", &h, 4, 78), 0);
+	CHECK_INT(h.n, 1);
+	CHECK_STR(dn_resolver_text(h.recs[0].resolver, ra), "127.0.0.13");
+	dn_netfile_free(&h);
+	CHECK_INT(dn_netfile_read_ns(dir, "ns1", &h, 5, 77), 0);
+	CHECK_INT(h.n, 0);
+	dn_netfile_free(&h);
+	/* a malformed line of this netns is an error still; one of another netns is not read */
+	put("ns2", "cnic-dnsname 1\nrec c1 eth0 /n 4 77 10.0.0.1 a\nrec c9 eth0 /n 4 90 bad,ip a\n");
+	CHECK_INT(dn_netfile_read(dir, "ns2", &g, 0), -EINVAL);
+	CHECK_INT(dn_netfile_read_ns(dir, "ns2", &h, 4, 77), 0);
+	CHECK_INT(h.n, 1);
+	dn_netfile_free(&h);
+	CHECK_INT(dn_netfile_read_ns(dir, "ns2", &h, 4, 90), -EINVAL);
+	CHECK_INT(dn_netfile_read_ns(dir, "absent", &h, 4, 77), -ENOENT);
+	/* a line too short to name a netns is parsed, and refused */
+	put("ns3", "cnic-dnsname 1\nrec c1 eth0 /n 4\n");
+	CHECK_INT(dn_netfile_read_ns(dir, "ns3", &h, 4, 77), -EINVAL);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/cnic-dnsrec.XXXXXX";
@@ -527,9 +594,11 @@ int main(void)
 	test_cdns_stale();
 	test_upstream_policy();
 	test_resolver_addr();
+	test_read_ns();
 	for (const char *const *n =
 		 (const char *const[]){"net2", "bad1", "bad2", "bad3", "bad4", "bad5", "bad6",
-				       "bad7", "nodomain", "empty", "addr1", "addr2", "addr3", NULL};
+				       "bad7", "nodomain", "empty", "addr1", "addr2", "addr3", "ns1",
+				       "ns2", "ns3", NULL};
 	     *n; n++)
 		unlinkat(dir, *n, 0);
 	rmdir(path);

@@ -63,6 +63,8 @@
 #define IDTAB 2048		/* query ID -> forward slot, open addressing; >= 2 x FWD_MAX */
 /* at most half full: a probe always meets an empty slot, and soon */
 _Static_assert(VIEW_MAX <= 64, "VIEW_MAX: one bit of struct lsn's own each");
+_Static_assert(DN_RESOLVER_N <= VIEW_MAX,
+	       "a netns has no more resolver addresses than a listener resolves networks");
 _Static_assert(IDTAB >= 2 * FWD_MAX && !(IDTAB & (IDTAB - 1)),
 	       "IDTAB: a power of two, at least 2 x FWD_MAX");
 

@@ -47,7 +47,13 @@
  * 127.0.0.DN_RESOLVER_LAST, the lowest free one for each new network of the netns.
  */
 #define DN_RESOLVER_FIRST 11
-#define DN_RESOLVER_LAST 254
+/* Skipped: systemd-resolved's stub addresses, 127.0.0.53 and 127.0.0.54, maybe the container's */
+#define DN_RESOLVER_SKIP(x) ((x) == 53 || (x) == 54)
+/* A listener resolves at most VIEW_MAX (64, daemon.h) networks: no more addresses than that (64
+ * from 11, the two skipped ones aside), so a 65th network of a netns is the ADD's named error,
+ * not names that vanish */
+#define DN_RESOLVER_N 64
+#define DN_RESOLVER_LAST (DN_RESOLVER_FIRST + DN_RESOLVER_N + 2 - 1)
 /*
  * The port the listener binds on DN_RESOLVER_ADDR: the plugin's nftables rules in the container
  * netns rewrite port 53 to it and back (nu_nft_dnsport_add()), so port 53 stays free for the
@@ -135,7 +141,8 @@ unsigned int dn_zone_index(const char *zone);
 const char *dn_upstream_unusable(const struct sockaddr_storage *sa, bool container);
 
 /*
- * dn_resolver_parse() - "127.0.0.X" (X from DN_RESOLVER_FIRST to DN_RESOLVER_LAST) into @a
+ * dn_resolver_parse() - "127.0.0.X" (X from DN_RESOLVER_FIRST to DN_RESOLVER_LAST, not
+ * DN_RESOLVER_SKIP) into @a
  * (network order, 0 for DN_RESOLVER_ADDR itself): 0 or -EINVAL.
  */
 int dn_resolver_parse(const char *s, uint32_t *a);
@@ -164,6 +171,15 @@ bool dn_token_valid(const char *s);
  * absent, -EINVAL for a malformed file, -EFBIG over DN_MAX_FILE.
  */
 int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned int flags);
+
+/*
+ * dn_netfile_read_ns() - dn_netfile_read() of the records (and "addr" lines) of netns (@dev,
+ * @ino) alone: a "rec" or "addr" line whose netns fields name another is not parsed (the
+ * plugin's resolver address picker reads every network file on each ADD). A malformed line of
+ * another netns goes unnoticed.
+ */
+int dn_netfile_read_ns(int dirfd, const char *name, struct dn_netfile *f, uint64_t dev,
+		       uint64_t ino);
 
 /*
  * dn_netfile_write() - replace the file atomically (temp file, fsync, rename, fsync of the

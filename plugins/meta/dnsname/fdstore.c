@@ -5,15 +5,17 @@
  * says the store is on: $FDSTORE, systemd 254 and later), the daemon told to stop gives every
  * listener's UDP and TCP sockets to the service manager, named "dnsname-lsn-DEV-INO" after the
  * netns they serve ("dnsname-lsn-DEV-INO-ADDR" for a resolver address other than 127.0.0.11: a
- * container on several networks, dnsname.h; a daemon of a build before them, given such a
- * name, takes it for no listener of its and closes it), leaves the port 53 rewrites in place,
+ * container on several networks, dnsname.h; a daemon of a build before them closes such a
+ * socket but leaves it in the store, where it keeps its netns alive until a systemctl stop
+ * flushes the store: a downgrade is a stop and a start, README), leaves the port 53 rewrites in place,
  * stops reading the listeners (queries wait in their queues), finishes its forwards in flight
  * and the TCP queries it has (bounded by DRAIN_MS), and exits. systemd keeps the store across
  * the restart and passes it to the next daemon with its control socket (LISTEN_FDNAMES): that
  * one adopts them as the handoff's (handoff.c) as its first reload finds the records naming
  * those netns, then has systemd drop every stored descriptor (FDSTOREREMOVE=1: a socket left
  * there would keep its netns alive), closing the ones no record claims and deleting their
- * rewrites. A systemctl stop flushes the store: the listeners are closed then, as a stop always
+ * rewrites. A "dnsname-lsn-" name this build cannot read (a newer build's) is closed and dropped
+ * from the store at once. A systemctl stop flushes the store: the listeners are closed then, as a stop always
  * did, and the rewrites, left, are made again by the next start.
  */
 #include <errno.h>
@@ -43,6 +45,14 @@ static void fds_name(char *buf, size_t cap, uint64_t dev, uint64_t ino, uint32_t
 	else
 		snprintf(buf, cap, FDS_PREFIX "%llu-%llu-%s", (unsigned long long)dev,
 			 (unsigned long long)ino, dn_resolver_text(addr, ra));
+}
+
+static int fds_remove_name(const char *name)
+{
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", name);
+	return dmn_notify(msg, NULL, 0);
 }
 
 static int fds_remove(uint64_t dev, uint64_t ino, uint32_t addr)
@@ -79,7 +89,21 @@ int dn_fdstore_take(struct dn_ctx *d, int n)
 		const char *tail = lsn ? names[i] + used : "";
 
 		/* "-ADDR": a resolver address other than 127.0.0.11 */
-		if (!lsn || (*tail && (*tail != '-' || dn_resolver_parse(tail + 1, &ar.resolver)))) {
+		if (lsn && *tail && (*tail != '-' || dn_resolver_parse(tail + 1, &ar.resolver)))
+			lsn = false;
+		if (!lsn && !strncmp(names[i], FDS_PREFIX, strlen(FDS_PREFIX))) {
+			/* a listener's name this build cannot read: out of the store, or it keeps
+			 * its netns alive */
+			close(fd);
+			if (fds_remove_name(names[i]) <= 0)
+				dn_logk(d, DN_LOG_HANDOFF, "fd store: cannot drop %s", names[i]);
+			else
+				dn_logk(d, DN_LOG_HANDOFF,
+					"fd store: dropped %s (not a name of this build)",
+					names[i]);
+			continue;
+		}
+		if (!lsn) {
 			if (ctl < 0)
 				ctl = fd; /* the socket unit's: cni-dnsname.socket */
 			else

@@ -32,6 +32,7 @@
  * daemon of a build before the handoff answers "err unknown request" to both: the new one says
  * so and exits.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -363,9 +364,34 @@ bool dn_handoff_adopt(struct dn_ctx *d, uint64_t dev, uint64_t ino, uint32_t add
 	for (size_t i = 0; i < d->n_adopt; i++)
 		if (d->adopt[i].udp >= 0 && d->adopt[i].dev == dev && d->adopt[i].ino == ino &&
 		    d->adopt[i].addr == addr) {
-			*udp = d->adopt[i].udp;
-			*tcp = d->adopt[i].tcp;
-			d->adopt[i].udp = d->adopt[i].tcp = -1;
+			struct dn_adopt *a = &d->adopt[i];
+			int fds[2] = {a->udp, a->tcp};
+			char ra[16], got[16] = "?";
+
+			/* the name (handoff line, fd store name) says the address: the sockets must
+			 * be bound to it, or they serve another address under this one's name */
+			for (int k = 0; k < 2; k++) {
+				struct sockaddr_in sa = {0};
+				socklen_t len = sizeof(sa);
+
+				if (getsockname(fds[k], (struct sockaddr *)&sa, &len) ||
+				    sa.sin_family != AF_INET || sa.sin_addr.s_addr != addr) {
+					if (sa.sin_family == AF_INET)
+						inet_ntop(AF_INET, &sa.sin_addr, got, sizeof(got));
+					dn_logk(d, DN_LOG_HANDOFF,
+						"adopting the listener of netns %llu:%llu on %s: its "
+						"socket is bound to %s; closed, a new one made",
+						(unsigned long long)dev, (unsigned long long)ino,
+						dn_resolver_text(addr, ra), got);
+					close(a->udp);
+					close(a->tcp);
+					a->udp = a->tcp = -2; /* never adopted, nothing to release */
+					return false;
+				}
+			}
+			*udp = a->udp;
+			*tcp = a->tcp;
+			a->udp = a->tcp = -1;
 			return true;
 		}
 	return false;

@@ -385,6 +385,22 @@ static bool reply_addrs(const char *reply)
 }
 
 /*
+ * May an ADD pick a resolver address of its own (not 127.0.0.11)? Only when the daemon says it
+ * serves them ("addrs"), or when none runs (the ADD starts one of this build). A daemon that does
+ * not answer at once (a handoff under way: requests wait for the new daemon) gets 127.0.0.11,
+ * which every build serves; the sync's reply is checked again after (dn_add()).
+ */
+static bool daemon_addrs(const struct dn_conf *c)
+{
+	char reply[256];
+	int r = dn_ctl(c->run_dir, "ping", reply, sizeof(reply), 500);
+
+	if (r)
+		return r == -ECONNREFUSED || r == -ENOENT;
+	return !strncmp(reply, "ok", 2) && reply_addrs(reply);
+}
+
+/*
  * Ask the daemon to reload; with a netns it answers once that netns has its listener on the
  * record's resolver address. *@addrs (when given): the daemon serves that address (a daemon of a
  * build before them serves 127.0.0.11 alone, for every network of the netns).
@@ -483,6 +499,7 @@ struct used_scan {
 	uint64_t dev, ino;
 	bool *used;
 	int err;
+	char bad[256]; /* the file whose read failed */
 };
 
 static void mark_used(const struct dn_netfile *f, const struct used_scan *u, const char *skip_if)
@@ -505,11 +522,12 @@ static bool used_one(const char *name, void *arg)
 
 	if (!strcmp(name, u->self))
 		return true;
-	r = dn_netfile_read(u->dirfd, name, &f, 0);
+	r = dn_netfile_read_ns(u->dirfd, name, &f, u->dev, u->ino); /* this netns' records */
 	if (r == -ENOENT || r == -EINVAL || r == -EFBIG) /* gone, or not one we serve either */
 		return true;
 	if (r) {
 		u->err = r;
+		snprintf(u->bad, sizeof(u->bad), "%s", name);
 		return false;
 	}
 	mark_used(&f, u, NULL);
@@ -527,7 +545,7 @@ static int pick_resolver(struct cni_ctx *ctx, int dirfd, const struct dn_netfile
 			 struct dn_rec *add, struct cni_err *e)
 {
 	bool used[256] = {0};
-	struct used_scan u = {dirfd, ctx->net.name, add->cid, add->ns_dev, add->ns_ino, used, 0};
+	struct used_scan u = {dirfd, ctx->net.name, add->cid, add->ns_dev, add->ns_ino, used, 0, ""};
 	int had = -1, r;
 
 	for (size_t i = 0; i < f->n; i++)
@@ -536,27 +554,35 @@ static int pick_resolver(struct cni_ctx *ctx, int dirfd, const struct dn_netfile
 			had = ((const uint8_t *)&(uint32_t){dn_resolver_of(&f->recs[i])})[3];
 	mark_used(f, &u, add->ifname);
 	r = dn_netfiles_each(dirfd, used_one, &u);
-	if (r < 0 || u.err)
-		return cni_fail(e, r < 0 ? r : u.err, CNI_ERR_IO,
-				"reading the record files for the resolver address: %s",
-				strerror(-(r < 0 ? r : u.err)));
+	if (r < 0)
+		return cni_fail(e, r, CNI_ERR_IO,
+				"reading the directory %s/networks for the resolver address: %s",
+				((const struct dn_conf *)ctx->conf)->run_dir, strerror(-r));
+	if (u.err)
+		return cni_fail(e, u.err, CNI_ERR_IO,
+				"reading the record file %s/networks/%s for the resolver address: %s",
+				((const struct dn_conf *)ctx->conf)->run_dir, u.bad, strerror(-u.err));
 	for (int x = had >= 0 && !used[had] ? had : DN_RESOLVER_FIRST; x <= DN_RESOLVER_LAST; x++)
-		if (!used[x]) {
+		if (!used[x] && !DN_RESOLVER_SKIP(x)) {
 			char ip[16];
 
 			snprintf(ip, sizeof(ip), "127.0.0.%d", x);
 			return dn_resolver_parse(ip, &add->resolver);
 		}
-	return cni_fail(e, -E2BIG, CNI_ERR_INVALID_CONFIG,
-			"container %s: no free resolver address (127.0.0.%d-%d) in its netns for "
-			"network %s",
-			add->cid, DN_RESOLVER_FIRST, DN_RESOLVER_LAST, ctx->net.name);
+	/* the code of host-local's exhausted range (0: the runtime sees 999) */
+	return cni_fail(e, -ENOSPC, 0,
+			"network %s: no free resolver address (127.0.0.%d-%d) in netns %s "
+			"of container %s",
+			ctx->net.name, DN_RESOLVER_FIRST, DN_RESOLVER_LAST, ctx->env.netns, add->cid);
 }
 
-/* Replace (or, with @add NULL, remove) the attachment's record in the network file; an ADD's
- * resolver address into @add->resolver. */
+/*
+ * Replace (or, with @add NULL, remove) the attachment's record in the network file. An ADD's
+ * resolver address: with @pick, picked into @add->resolver (pick_resolver()); without, the one in
+ * @add->resolver (0: DN_RESOLVER_ADDR, what a daemon of a build before the addresses serves).
+ */
 static int update_file(struct cni_ctx *ctx, const struct dn_conf *c, struct dn_rec *add,
-		       struct cni_err *e)
+		       bool pick, struct cni_err *e)
 {
 	_fd_ int lockfd = -1, dirfd = -1;
 	struct dn_netfile f;
@@ -579,7 +605,7 @@ static int update_file(struct cni_ctx *ctx, const struct dn_conf *c, struct dn_r
 		f.ttl = (unsigned int)c->ttl;
 		free(f.servers);
 		f.servers = c->servers ? strdup(c->servers) : NULL;
-		r = pick_resolver(ctx, dirfd, &f, add, e);
+		r = pick ? pick_resolver(ctx, dirfd, &f, add, e) : 0;
 		if (r) {
 			dn_netfile_free(&f);
 			return r;
@@ -667,8 +693,21 @@ static int rewrite_check(struct cni_ctx *ctx, const struct dn_conf *c, char ra[1
 
 	if (dn_ctl(c->run_dir, "ping", reply, sizeof(reply), 3000) || strncmp(reply, "ok", 2))
 		return 0;
-	if (!reply_addrs(reply))
+	if (!reply_addrs(reply)) {
 		strcpy(ra, DN_RESOLVER_ADDR);
+	} else {
+		/* the record's address is the one the ADD announced: its result lists it (the
+		 * default, 127.0.0.11, is served by every build whatever a result says) */
+		bool listed = !strcmp(ra, DN_RESOLVER_ADDR);
+
+		for (size_t i = 0; i < ctx->net.prev->dns.nameservers.n && !listed; i++)
+			listed = !strcmp(ctx->net.prev->dns.nameservers.v[i], ra);
+		if (!listed)
+			return cni_fail(e, -ENOENT, 0,
+					"container %s: prevResult dns.nameservers lacks %s, its "
+					"resolver address on network %s",
+					ctx->env.container_id, ra, ctx->net.name);
+	}
 	port = reply_port(reply);
 	if (port == 53)
 		return 0;
@@ -762,22 +801,30 @@ static int dn_add(struct cni_ctx *ctx, struct cni_result *res, struct cni_err *e
 	r = collect_names(ctx, c, &rec, e);
 	if (r)
 		return r;
-	r = update_file(ctx, c, &rec, e);
+	/* the address written is the address announced: one of its own only from a daemon
+	 * that serves it (a daemon of a build before the addresses serves 127.0.0.11 alone) */
+	r = update_file(ctx, c, &rec, daemon_addrs(c), e);
 	if (r)
 		return r;
 	r = daemon_sync(c, &rec, true, &addrs_served, e);
+	if (!r && !addrs_served && rec.resolver) {
+		/* an older daemon answered the sync (a handoff to it, a restart in between) */
+		rec.resolver = 0;
+		r = update_file(ctx, c, &rec, false, e);
+		if (!r)
+			r = daemon_sync(c, &rec, true, NULL, e);
+	}
 	if (r) {
 		struct cni_err e2 = {0};
 
-		if (!update_file(ctx, c, NULL, &e2))
+		if (!update_file(ctx, c, NULL, false, &e2))
 			daemon_sync(c, NULL, false, NULL, &e2);
 		return r;
 	}
 	*res = *ctx->net.prev;
-	/* this network's own address; a daemon of an older build serves 127.0.0.11 alone */
+	/* this network's own address */
 	res->dns.nameservers.v = strv_prepend(&ctx->net.prev->dns.nameservers,
-					      addrs_served ? dn_resolver_text(rec.resolver, ra)
-						    : DN_RESOLVER_ADDR,
+					      dn_resolver_text(rec.resolver, ra),
 					      &res->dns.nameservers.n);
 	res->dns.search.v = strv_prepend(&ctx->net.prev->dns.search, c->domain, &res->dns.search.n);
 	/* the runtime's --dns-search and --dns-option (the "dns" capability) after prevResult's */
@@ -803,7 +850,7 @@ static int dn_del(struct cni_ctx *ctx, struct cni_err *e)
 
 	if (r || c->bad_run_dir)
 		return r;
-	r = update_file(ctx, c, NULL, e);
+	r = update_file(ctx, c, NULL, false, e);
 	if (r)
 		return r;
 	return daemon_sync(c, NULL, false, NULL, e);

@@ -242,7 +242,7 @@ int dn_resolver_parse(const char *s, uint32_t *a)
 	const uint8_t *b = (const uint8_t *)&in;
 
 	if (inet_pton(AF_INET, s, &in) != 1 || b[0] != 127 || b[1] || b[2] ||
-	    b[3] < DN_RESOLVER_FIRST || b[3] > DN_RESOLVER_LAST)
+	    b[3] < DN_RESOLVER_FIRST || b[3] > DN_RESOLVER_LAST || DN_RESOLVER_SKIP(b[3]))
 		return -EINVAL;
 	*a = b[3] == DN_RESOLVER_FIRST ? 0 : in.s_addr;
 	return 0;
@@ -693,7 +693,35 @@ static void addr_apply(struct dn_netfile *f, const struct rec_keys *keys)
  * ours, and must not grow a reload's memory. */
 #define READ_LINE_MAX (64u << 10)
 
-int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned int flags)
+/*
+ * A "rec" or "addr" line of another netns than @ns ({dev, ino}): its netns fields (after @skip
+ * tokens) read, nothing else. One too short to tell is not (the parser judges it).
+ */
+static bool other_ns(const char *line, size_t ll, int skip, const uint64_t *ns)
+{
+	const char *p = line, *end = line + ll;
+	uint64_t v[2];
+
+	for (int i = 0; i < skip; i++) {
+		p = memchr(p, ' ', (size_t)(end - p));
+		if (!p)
+			return false;
+		p++;
+	}
+	for (int i = 0; i < 2; i++) {
+		char *e;
+
+		v[i] = strtoull(p, &e, 10);
+		if (e == p || e >= end || *e != ' ')
+			return false;
+		p = e + 1;
+	}
+	return v[0] != ns[0] || v[1] != ns[1];
+}
+
+/* @ns (dn_netfile_read_ns()): {dev, ino}, the netns whose "rec" and "addr" lines are read */
+static int netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned int flags,
+			const uint64_t *ns)
 {
 	size_t cap = READ_BLOCK, len = 0, off;
 	struct rec_keys keys = {0};
@@ -757,6 +785,9 @@ int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned 
 			if (memchr(line, 0, ll)) {
 				r = -EINVAL; /* a NUL byte: not a file we wrote */
 				lineno++;
+			} else if (ns && ((!strncmp(line, "rec ", 4) && other_ns(line, ll, 4, ns)) ||
+					  (!strncmp(line, "addr ", 5) && other_ns(line, ll, 3, ns)))) {
+				lineno++; /* another netns' line: not parsed */
 			} else if (ll) { /* empty lines are skipped, not counted */
 				r = read_line(line, ++lineno, f, flags, &keys);
 			}
@@ -791,6 +822,19 @@ int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned 
 		dn_netfile_free(f);
 	}
 	return r;
+}
+
+int dn_netfile_read(int dirfd, const char *name, struct dn_netfile *f, unsigned int flags)
+{
+	return netfile_read(dirfd, name, f, flags, NULL);
+}
+
+int dn_netfile_read_ns(int dirfd, const char *name, struct dn_netfile *f, uint64_t dev,
+		       uint64_t ino)
+{
+	const uint64_t ns[2] = {dev, ino};
+
+	return netfile_read(dirfd, name, f, 0, ns);
 }
 
 static int write_all(int fd, const char *p, size_t n)
