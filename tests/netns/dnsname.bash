@@ -27,3 +27,19 @@ dns_conf() {
 		'{cniVersion:"1.0.0",name:$n,type:"dnsname",runDir:$run,resolvConf:($run+"/resolv.conf"),prevResult:$p}
 		 + (if $a == null then {} else {runtimeConfig:{aliases:{($n):$a}}} end) + $x'
 }
+
+# dns_upstream ADDR ANSWER-IP [DNSMASQ-ARG...]: a dnsmasq on ADDR:53 of the host netns H answering
+# every name under example.test with ANSWER-IP (TTL 60), plus what the arguments add; its pid in
+# UPPID[ADDR], killed at exit.
+declare -A UPPID
+dns_upstream() {
+	local a=$1 ip=$2
+	shift 2
+	ip netns exec "$H" dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root --port=53 \
+		--listen-address="$a" --bind-interfaces --pid-file="$RUN/up-$a.pid" --local-ttl=60 \
+		"$@" --address=/example.test/"$ip" 2>>"$RUN/up.log" &
+	UPPID[$a]=$!
+	on_exit "kill ${UPPID[$a]} 2>/dev/null"
+	poll_until 3000 in_ns "$H" dig +time=1 +tries=1 @"$a" a.example.test ||
+		fail "upstream $a" "dnsmasq did not start: $(cat "$RUN/up.log")"
+}

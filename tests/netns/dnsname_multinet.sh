@@ -15,16 +15,7 @@
 . "$(dirname "$0")/dnsname.bash"
 dnsname_setup dnsname_multinet dig dnsmasq jq python3 nft
 
-declare -A UPPID
-up() { # ADDR ANSWER-IP: a dnsmasq on ADDR:53 of H answering every name under example.test
-	ip netns exec "$H" dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root --port=53 \
-		--listen-address="$1" --bind-interfaces --pid-file="$RUN/up-$1.pid" --local-ttl=60 \
-		--address=/example.test/"$2" 2>>"$RUN/up.log" &
-	UPPID[$1]=$!
-	on_exit "kill ${UPPID[$1]} 2>/dev/null"
-	poll_until 3000 in_ns "$H" dig +time=1 +tries=1 @"$1" a.example.test ||
-		fail "upstream $1" "dnsmasq did not start: $(cat "$RUN/up.log")"
-}
+up() { dns_upstream "$1" "$2"; } # ADDR ANSWER-IP
 ip -n "$H" link add up0 type veth peer name up1 && ip -n "$H" link set up1 up && ip -n "$H" link set up0 up &&
 	ip -n "$H" addr add 198.18.0.71/32 dev up0 && ip -n "$H" addr add 198.18.0.72/32 dev up0 ||
 	fail "upstream link" "cannot make up0 in $H"

@@ -18,17 +18,7 @@ dnsname_setup dnsname_upstream dig dnsmasq jq python3
 
 # up ADDR ANSWER-IP: a dnsmasq on ADDR:53 of H answering a.example.test (TTL 60) and
 # short.example.test (TTL 2) with ANSWER-IP, and any other name under example.test too (TTL 60).
-declare -A UPPID
-up() {
-	ip netns exec "$H" dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root --port=53 \
-		--listen-address="$1" --bind-interfaces --pid-file="$RUN/up-$1.pid" --local-ttl=60 \
-		--host-record=a.example.test,"$2",60 --host-record=short.example.test,"$2",2 \
-		--address=/example.test/"$2" 2>>"$RUN/up.log" &
-	UPPID[$1]=$!
-	on_exit "kill ${UPPID[$1]} 2>/dev/null"
-	poll_until 3000 in_ns "$H" dig +time=1 +tries=1 @"$1" a.example.test ||
-		fail "upstream $1" "dnsmasq did not start: $(cat "$RUN/up.log")"
-}
+up() { dns_upstream "$1" "$2" --host-record=a.example.test,"$2",60 --host-record=short.example.test,"$2",2; }
 ip -n "$H" link add up0 type veth peer name up1 && ip -n "$H" link set up1 up && ip -n "$H" link set up0 up &&
 	ip -n "$H" addr add 198.18.0.61/32 dev up0 && ip -n "$H" addr add 198.18.0.62/32 dev up0 &&
 	ip -n "$H" addr add 198.18.0.64/32 dev up0 && ip -n "$H" addr add fe80::61/64 dev up0 nodad ||
