@@ -27,6 +27,8 @@ if [ "${1:-}" = --allowlist ]; then
 		cni_run "$impl" ADD "$C" eth0 c1 "$(jq -nc --argjson p "$prev" '{cniVersion:"1.0.0",name:"t",type:"tuning",dataDir:"/tmp/x",sysctl:{"net.ipv4.conf.IFNAME.arp_notify":"1","net.core.somaxconn":"512"},prevResult:$p}')"
 		check_eq "allowlist ($n): allowed keys pass" "$RC" 0
 		check_eq "allowlist ($n): and are written" "$(in_ns "$C" cat /proc/sys/net/ipv4/conf/eth0/arp_notify)" 1
+		# A new netns takes IPv4's forwarding from the host's (devconf_inherit_init_net 0): 0 first.
+		in_ns "$C" sysctl -qw net.ipv4.ip_forward=0
 		cni_run "$impl" ADD "$C" eth0 c1 "$(jq -nc --argjson p "$prev" '{cniVersion:"1.0.0",name:"t",type:"tuning",sysctl:{"net.ipv4.ip_forward":"1"},prevResult:$p}')"
 		check_eq "allowlist ($n): a key not on the list is refused" "$RC:$(printf '%s' "$OUT" | jq -r .msg | grep -c 'Sysctl net.ipv4.ip_forward is not allowed')" 1:1
 		check_eq "allowlist ($n): and not written" "$(in_ns "$C" cat /proc/sys/net/ipv4/ip_forward)" 0
