@@ -295,6 +295,7 @@ def sweep(dm, full, sample, rng):
     for i, (sc, n, e) in enumerate(points):
         spec = f"{sc}:error={e}:when={n}"
         label = f"{dm.name}, {sc} #{n} {e}"
+        log0 = os.path.getsize(dm.log) if os.path.exists(dm.log) else 0
         if not dm.start(("strace", "-f", "-qq", "-o", os.environ.get("FAULT_DAEMON_TRACE", "/dev/null"),
                          "-e", f"trace={sc}" if "FAULT_DAEMON_TRACE" not in os.environ else "trace=all",
                          "-e", f"inject={spec}")):
@@ -305,6 +306,15 @@ def sweep(dm, full, sample, rng):
         prob = dm.sequence(f"i{i}")
         if not prob and not alive(pid):
             prob = "the daemon died"
+            # ASan's own runtime dies when the injected mmap is one of its own mappings (as in
+            # inject.py): a fact of the ASan build, whose point numbers drift as code changes
+            with open(dm.log, errors="replace") as f:
+                f.seek(log0)
+                own = "AddressSanitizer failed to allocate" in f.read()
+            if sc == "mmap" and lane.ASAN and own:
+                prob = None
+                dm.stop()
+                continue
         if not prob:
             c0 = cpu_seconds(pid)
             prob = dm.serves(f"s{i}")
